@@ -1,0 +1,158 @@
+# obsprobe -- one entry point: make, make test, make demo, make bench, make install
+.DELETE_ON_ERROR:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+OUT      := build
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+CLANG    ?= clang
+BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CC       ?= gcc
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS      := libbpf libelf zlib libmicrohttpd libcjson libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DOBSPROBE_VERSION='"$(VERSION)"' \
+	    -I$(OUT) -Ibpf -Iuser -Ipreload $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm -lrt
+
+# The system include dirs clang would use, passed with -idirafter so BPF code
+# finds <asm/…> headers (libbpf-bootstrap does the same).
+CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf $(CLANG_SYS_INCLUDES) \
+	      -Wall -Wno-unused-function
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+
+SHIM_SRCS  := $(wildcard preload/*.c)
+SHIM_OBJS  := $(patsubst preload/%.c,$(OUT)/preload/%.o,$(SHIM_SRCS))
+SHIM_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
+	       -ftls-model=initial-exec -Ipreload -Iuser
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
+
+GEN_HDRS   := $(OUT)/vmlinux.h $(OUT)/syscall_table.h $(SKELS)
+
+.PHONY: all deps test unit demo bench install clean format check-root
+all: $(OUT)/obsprobe $(if $(SHIM_SRCS),$(OUT)/libobsshim.so) $(TARGET_BINS)
+
+# ---- generated headers -------------------------------------------------------
+$(OUT)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(OUT)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+# syscall number -> name, from the installed kernel UAPI headers
+$(OUT)/syscall_table.h: scripts/gen-syscall-table.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(OUT)
+	$(Q)bash $< > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- collector ---------------------------------------------------------------
+$(OUT)/user/%.o: user/%.c $(GEN_HDRS) $(wildcard user/*.h bpf/*.h preload/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/obsprobe: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- shim --------------------------------------------------------------------
+$(OUT)/preload/%.o: preload/%.c $(wildcard preload/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(OUT)/libobsshim.so: $(SHIM_OBJS) $(wildcard preload/*.map)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -Wl,--version-script=preload/obsshim.map -Wl,-z,now $(SHIM_OBJS) \
+		-ldl -lpthread -lrt -o $@
+
+# ---- tests -------------------------------------------------------------------
+$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(LIB_OBJS) \
+		$(LDLIBS) $(shell pkg-config --libs check) -o $@
+
+$(OUT)/targets/%: tests/targets/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fno-inline -no-pie $< -lpthread -o $@
+
+# As root, or re-run through sudo when it exists (SPEC: "Layout and build").
+check-root:
+	@if [ "$$(id -u)" -ne 0 ]; then \
+		if command -v sudo >/dev/null; then exec sudo $(MAKE) $(MAKECMDGOALS); \
+		else echo "make: '$(MAKECMDGOALS)' needs root (installs packages, loads BPF): become root and run it again" >&2; exit 1; fi; \
+	fi
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
+
+test: check-root
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all $(UNIT_BINS) && \
+		bash tests/run.sh; fi
+
+demo: check-root
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all && bash scripts/demo.sh; fi
+
+$(OUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/floor: tests/bench/floor.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+bench: check-root
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor && \
+		bash tests/bench/run.sh; fi
+
+install: all
+	install -D -m 0755 $(OUT)/obsprobe $(DESTDIR)$(PREFIX)/bin/obsprobe
+	install -D -m 0755 $(OUT)/libobsshim.so $(DESTDIR)$(PREFIX)/lib/obsprobe/libobsshim.so
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h preload/*.c preload/*.h tests/unit/*.c tests/targets/*.c
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# install-deps.sh -- bring every package obsprobe builds and tests with, from Debian 12.
+# Idempotent: when everything is present it only checks and exits (no apt-get update).
+set -euo pipefail
+
+# build: compiler chain for BPF (clang/llvm), libbpf + bpftool for skeletons,
+# libelf for symbols, libmicrohttpd for /metrics, cJSON for config/JSON, zlib,
+# check for unit tests.  libcurl: the OTLP/HTTP client.
+# test peers: prometheus (promtool + a real scraper), bpftrace/strace/ltrace
+# for comparison, nginx/redis/python3/curl/wrk as real targets,
+# protobuf-compiler to decode OTLP payloads.
+PKGS=(
+	make gcc clang llvm pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libmicrohttpd-dev libcjson-dev check libcurl4-openssl-dev
+	prometheus bpftrace strace ltrace
+	nginx-light redis-server redis-tools wrk curl python3
+	protobuf-compiler procps iproute2 file binutils
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts services on install; obsprobe's tests start their own.
+for s in nginx redis-server prometheus prometheus-node-exporter; do
+	systemctl stop "$s" >/dev/null 2>&1 || true
+	systemctl disable "$s" >/dev/null 2>&1 || true
+done

@@ -1,0 +1,40 @@
+# lib.sh -- helpers for integration tests (sourced). Each test prints PASS/FAIL lines, exits 1 on failure, 77 to skip.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OBSPROBE=$ROOT/build/obsprobe
+TARGETS=$ROOT/build/targets
+TMP=$(mktemp -d /tmp/obsprobe-test.XXXXXX)
+chmod 755 "$TMP"
+FAILS=0
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+need_root() { [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (eBPF)"; exit 77; }; }
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
+check() { # name expected actual
+	if [ "$2" == "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi
+}
+finish() { [ $FAILS -eq 0 ] || exit 1; exit 0; }
+
+# a free TCP port on loopback
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s
+wait_for() {
+	local t=$1; shift
+	local end=$((SECONDS + t))
+	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+scrape() { curl -sf "http://127.0.0.1:$1/metrics"; }
+
+# metric FILE 'name{labels}' -> value of the exact sample line (empty when absent)
+metric() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# run.sh -- every test: unit (Check), integration (real eBPF as root, the shim, real peers), alert rules.
+# Prints one line per test and a total; exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+pass=0 fail=0 skip=0 failed=()
+run() { # name command...
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1))
+		printf 'PASS  %s\n' "$name"
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1))
+		printf 'SKIP  %s: %s\n' "$name" "$(printf '%s\n' "$out" | grep -m1 '^SKIP' | sed 's/^SKIP:\? *//')"
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		printf 'FAIL  %s (exit %d)\n' "$name" "$rc"
+		printf '%s\n' "$out" | tail -n 40 | sed 's/^/      | /'
+	fi
+}
+
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "unit/$(basename "$t")" env CK_VERBOSITY=normal "$t"
+done
+for t in tests/integration/test_*.sh; do
+	[ -f "$t" ] || continue
+	run "integration/$(basename "$t" .sh)" timeout 600 bash "$t"
+done
+
+echo "----"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ] || { printf 'failed: %s\n' "${failed[*]}"; exit 1; }

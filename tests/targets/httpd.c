@@ -1,0 +1,165 @@
+/* httpd.c -- a small prefork HTTP/1.1 server with known routes, the bundled demo service and a test target.
+ *
+ * usage: httpd PORT [WORKERS]   (default 2 workers, like nginx: a master that forks them)
+ * routes: GET /             200 "hello"
+ *         GET /api/users/N  200 JSON, calls handle_user() once
+ *         GET /slow         200 after ~5 ms in handle_slow()
+ *         GET /error        500
+ *         anything else     404
+ * Keep-alive is supported. Each request logs one line to stderr: "INFO GET /path 200". */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile unsigned long sink;
+
+__attribute__((noinline)) int handle_user(const char *id, char *out, size_t len)
+{
+	return snprintf(out, len, "{\"id\":%ld,\"name\":\"user%ld\"}", atol(id), atol(id));
+}
+
+__attribute__((noinline)) void handle_slow(void)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* route one request: fills status and body */
+__attribute__((noinline)) int handle_request(const char *method, const char *path, char *body, size_t len)
+{
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return snprintf(body, len, "method not allowed"), 405;
+	if (!strcmp(path, "/"))
+		return snprintf(body, len, "hello"), 200;
+	if (!strncmp(path, "/api/users/", 11)) {
+		handle_user(path + 11, body, len);
+		return 200;
+	}
+	if (!strcmp(path, "/slow")) {
+		handle_slow();
+		return snprintf(body, len, "slow"), 200;
+	}
+	if (!strcmp(path, "/error"))
+		return snprintf(body, len, "boom"), 500;
+	return snprintf(body, len, "not found"), 404;
+}
+
+static const char *reason(int code)
+{
+	return code == 200 ? "OK" : code == 404 ? "Not Found" : code == 405 ? "Method Not Allowed" : "Internal Server Error";
+}
+
+static void serve_conn(int fd)
+{
+	char buf[16384];
+	size_t have = 0;
+
+	for (;;) {
+		char *end, method[16], path[2048], body[512], resp[4096];
+		ssize_t n;
+		int code, hl, bl;
+		size_t used;
+		int close_after;
+
+		while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
+			if (have == sizeof(buf))
+				return;
+			n = read(fd, buf + have, sizeof(buf) - have);
+			if (n <= 0)
+				return;
+			have += n;
+		}
+		used = end + 4 - buf;
+		buf[used - 1] = '\0';
+		if (sscanf(buf, "%15s %2047s", method, path) != 2)
+			return;
+		close_after = strcasestr(buf, "\r\nConnection: close") != NULL;
+		{
+			char *q = strchr(path, '?');
+
+			code = handle_request(method, path, body, sizeof(body));
+			if (q)
+				*q = '\0';
+		}
+		bl = strlen(body);
+		hl = snprintf(resp, sizeof(resp),
+			      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n", code,
+			      reason(code), bl, close_after ? "Connection: close\r\n" : "");
+		if (strcmp(method, "HEAD"))
+			memcpy(resp + hl, body, bl), hl += bl;
+		if (write(fd, resp, hl) != hl)
+			return;
+		fprintf(stderr, "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path, code);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		if (close_after)
+			return;
+	}
+}
+
+static void worker(int lfd)
+{
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		serve_conn(fd);
+		close(fd);
+	}
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	int port = argc > 1 ? atoi(argv[1]) : 8080, nworkers = argc > 2 ? atoi(argv[2]) : 2, one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	pid_t kids[64];
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 128)) {
+		perror("httpd: bind");
+		return 1;
+	}
+	if (nworkers <= 0) {
+		worker(lfd);
+		return 0;
+	}
+	if (nworkers > 64)
+		nworkers = 64;
+	for (int i = 0; i < nworkers; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0)
+			worker(lfd);
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	printf("httpd listening on 127.0.0.1:%d with %d workers\n", port, nworkers);
+	fflush(stdout);
+	while (!stop)
+		pause();
+	for (int i = 0; i < nworkers; i++)
+		kill(kids[i], SIGTERM);
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}

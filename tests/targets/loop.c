@@ -1,0 +1,50 @@
+/* loop.c -- a benchmark target: N read(/dev/zero, 1 byte) syscalls or N calls of a traced function,
+ * started by a byte on stdin; prints "ns_per_op X" and exits.
+ * usage: loop sys|func N */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile unsigned long sink;
+
+__attribute__((noinline)) void bench_target(void)
+{
+	sink++;
+	__asm__ volatile("" ::: "memory");
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 2 ? atol(argv[2]) : 1000000;
+	int sys = argc > 1 && !strcmp(argv[1], "sys");
+	int fd = open("/dev/zero", O_RDONLY);
+	unsigned long long t0;
+	char c;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	printf("ready %d\n", getpid());
+	if (fd < 0 || read(0, &c, 1) != 1)
+		return 1;
+	t0 = now_ns();
+	if (sys) {
+		for (long i = 0; i < n; i++)
+			if (read(fd, &c, 1) != 1)
+				return 1;
+	} else {
+		for (long i = 0; i < n; i++)
+			bench_target();
+	}
+	printf("ns_per_op %.1f\n", (double)(now_ns() - t0) / n);
+	return 0;
+}

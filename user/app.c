@@ -1,0 +1,564 @@
+/* app.c -- a tracing session: picks the capture path, attaches to targets, follows their children, serves */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "app.h"
+#include "bpfutil.h"
+#include "calibrate.h"
+#include "functrace.h"
+#include "kfunc.h"
+#include "log.h"
+#include "metrics.h"
+#include "procs.h"
+#include "server.h"
+#include "summary.h"
+#include "symbols.h"
+#include "systrace.h"
+
+#define APP_MAX_TARGETS 4096
+
+enum mode { MODE_EBPF, MODE_PRELOAD };
+
+struct target {
+	pid_t pid;
+	char comm[17];
+	bool alive;
+	bool initial;
+	bool exec_pending;	/* run: the exec into CMD, already attached for */
+};
+
+struct app {
+	struct env *env;
+	enum mode mode;
+	pthread_mutex_t lock;	/* sources are polled by the main loop and by /metrics */
+	struct metrics *m;
+	struct server *srv;
+	struct systrace *sys;
+	struct funclat *fl;
+	struct kfunc *kf;
+	struct target targets[APP_MAX_TARGETS];
+	int ntargets;
+	char service[128];
+	char run_exe[PATH_MAX];	/* run: CMD resolved through $PATH */
+	bool started;
+};
+
+struct app *app__new(struct env *env)
+{
+	struct app *a = calloc(1, sizeof(*a));
+	struct metrics_opts mo;
+
+	if (!a) {
+		elog("out of memory");
+		return NULL;
+	}
+	a->env = env;
+	pthread_mutex_init(&a->lock, NULL);
+	mo = (struct metrics_opts){ .bounds_ns = env->bounds.ns, .nbounds = env->bounds.n,
+				    .max_series = env->max_series };
+	a->m = metrics__new(&mo);
+	if (!a->m) {
+		elog("out of memory");
+		free(a);
+		return NULL;
+	}
+	a->mode = (geteuid() == 0 && !env->preload) ? MODE_EBPF : MODE_PRELOAD;
+	if (env->service)
+		snprintf(a->service, sizeof(a->service), "%s", env->service);
+	return a;
+}
+
+static struct target *find_target(struct app *a, pid_t pid)
+{
+	for (int i = 0; i < a->ntargets; i++)
+		if (a->targets[i].pid == pid)
+			return &a->targets[i];
+	return NULL;
+}
+
+static struct target *add_target(struct app *a, pid_t pid, const char *comm, bool initial)
+{
+	struct target *t = find_target(a, pid);
+
+	if (!t) {
+		if (a->ntargets == APP_MAX_TARGETS) {
+			/* reuse the slot of an exited process */
+			for (int i = 0; i < a->ntargets && !t; i++)
+				if (!a->targets[i].alive && !a->targets[i].initial)
+					t = &a->targets[i];
+			if (!t)
+				return NULL;
+		} else {
+			t = &a->targets[a->ntargets++];
+		}
+	}
+	t->pid = pid;
+	t->alive = true;
+	t->initial |= initial;
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	return t;
+}
+
+int app__add_initial(struct app *a, pid_t pid)
+{
+	char comm[64] = "";
+
+	if (!proc_exists(pid)) {
+		elog("attach: no process with pid %d (check it: ps -p %d)", pid, pid);
+		return 1;
+	}
+	if (proc_is_kernel_thread(pid)) {
+		proc_comm(pid, comm, sizeof(comm));
+		elog("attach: pid %d (%s) is a kernel thread: only user-space processes can be traced", pid, comm);
+		return 1;
+	}
+	if (a->mode == MODE_PRELOAD) {
+		elog("attach: tracing pid %d needs root for eBPF (sudo obsprobe attach --pid %d); the non-root shim path is not in this build yet",
+		     pid, pid);
+		return 1;
+	}
+	proc_comm(pid, comm, sizeof(comm));
+	add_target(a, pid, comm, true);
+	if (!a->service[0])
+		snprintf(a->service, sizeof(a->service), "%s", comm);
+	return 0;
+}
+
+/* the shim next to the binary (build/), or under PREFIX/lib/obsprobe when installed */
+static int find_shim(char *out, size_t len)
+{
+	char exe[PATH_MAX - 64], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *cands[] = { "%s/libobsshim.so", "%s/../lib/obsprobe/libobsshim.so" };
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		snprintf(out, len, cands[i], exe);
+		if (!access(out, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
+/* CMD as execvp would find it */
+static int which(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX / 2];
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, X_OK);
+	}
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t l = strcspn(p, ":");
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)l, p);
+		snprintf(out, len, "%s/%s", dir[0] ? dir : ".", cmd);
+		if (!access(out, X_OK))
+			return 0;
+		p += l + (p[l] == ':');
+	}
+	return -1;
+}
+
+int app__prepare_run(struct app *a, const char *cmd)
+{
+	char shim[PATH_MAX], err[256], buckets[1024] = "";
+	const char *base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	struct elf_syms *syms;
+
+	if (which(cmd, a->run_exe, sizeof(a->run_exe))) {
+		elog("run: '%s' is not an executable file or a command in $PATH", cmd);
+		return 1;
+	}
+	if (!a->service[0])
+		snprintf(a->service, sizeof(a->service), "%s", base);
+	if (a->mode == MODE_EBPF)
+		return 0;
+
+	if (find_shim(shim, sizeof(shim))) {
+		elog("run: libobsshim.so not found next to obsprobe (build it: make)");
+		return 1;
+	}
+	syms = elf_syms__open(a->run_exe, err, sizeof(err));
+	if (syms && elf_syms__is_static(syms)) {
+		elog("run: --preload cannot work on '%s': it is statically linked, so LD_PRELOAD is ignored (trace it with eBPF as root instead)",
+		     a->run_exe);
+		elf_syms__free(syms);
+		return 1;
+	}
+	elf_syms__free(syms);
+	{
+		const char *old = getenv("LD_PRELOAD");
+		char *v = NULL;
+
+		if (asprintf(&v, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "") < 0)
+			return 1;
+		setenv("LD_PRELOAD", v, 1);
+		free(v);
+	}
+	setenv("OBSPROBE_SERVICE", a->service, 1);
+	setenv("OBSPROBE_RUNTIME_DIR", a->env->runtime_dir, 1);
+	for (int i = 0; i < a->env->bounds.n; i++) {
+		char one[32];
+
+		fmt_seconds(one, sizeof(one), a->env->bounds.ns[i]);
+		strncat(buckets, i ? "," : "", sizeof(buckets) - strlen(buckets) - 1);
+		strncat(buckets, one, sizeof(buckets) - strlen(buckets) - 1);
+	}
+	setenv("OBSPROBE_BUCKETS", buckets, 1);
+	if (a->env->sample_ratio < 1.0) {
+		char r[32];
+
+		snprintf(r, sizeof(r), "%g", a->env->sample_ratio);
+		setenv("OBSPROBE_SAMPLE_RATIO", r, 1);
+	}
+	return 0;
+}
+
+int app__add_run_child(struct app *a, pid_t pid, const char *cmd)
+{
+	const char *base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+
+	struct target *t = add_target(a, pid, base, true);
+
+	if (t)
+		t->exec_pending = true;
+	return 0;
+}
+
+/* ---- process lifecycle from the eBPF ring buffer (called under a->lock) ---- */
+
+static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, const char *comm)
+{
+	struct app *a = ctx;
+	struct target *t = find_target(a, pid);
+	char err[512];
+
+	switch (what) {
+	case PROC_CHANGE_FORK:
+		if (!find_target(a, ppid))
+			return; /* the calibration helper, not a target */
+		add_target(a, pid, comm, false);
+		vlog("following pid %d, child of %d", pid, ppid);
+		if (a->fl)
+			funclat__attach_pid(a->fl, pid, false, err, sizeof(err));
+		break;
+	case PROC_CHANGE_EXEC:
+		if (!t)
+			return;
+		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		if (t->exec_pending) {
+			t->exec_pending = false;
+			return;
+		}
+		if (a->fl) {
+			/* a new image: its functions live at new addresses */
+			funclat__detach_pid(a->fl, pid);
+			funclat__attach_pid(a->fl, pid, false, err, sizeof(err));
+		}
+		break;
+	case PROC_CHANGE_EXIT:
+		if (!t)
+			return;
+		t->alive = false;
+		vlog("pid %d (%s) exited", pid, t->comm);
+		if (a->fl)
+			funclat__detach_pid(a->fl, pid);
+		break;
+	}
+}
+
+/* ---- HTTP callbacks (server thread) ---- */
+
+static void targets_json(void *ctx, cJSON *arr)
+{
+	struct app *a = ctx;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->mode == MODE_EBPF) {
+		for (int i = 0; i < a->ntargets; i++) {
+			struct target *t = &a->targets[i];
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "pid", t->pid);
+			cJSON_AddStringToObject(o, "comm", t->comm);
+			cJSON_AddStringToObject(o, "mode", "ebpf");
+			cJSON_AddBoolToObject(o, "alive", t->alive);
+			cJSON_AddNumberToObject(o, "probes",
+						(a->fl ? funclat__nprobes(a->fl, t->pid) : 0) +
+						(a->env->no_syscalls ? 0 : 2));
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	/* events and drops are per capture path: /metrics has them per source */
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void ready_checks(void *ctx, cJSON *checks)
+{
+	struct app *a = ctx;
+
+	pthread_mutex_lock(&a->lock);
+	cJSON_AddBoolToObject(checks, "probes_attached", a->started);
+	if (a->env->cmd != CMD_SERVE)
+		cJSON_AddBoolToObject(checks, "targets_alive", app__nalive(a) > 0);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void poll_locked(struct app *a)
+{
+	if (a->sys)
+		systrace__poll(a->sys);
+	if (a->fl)
+		funclat__poll(a->fl);
+	if (a->kf)
+		kfunc__poll(a->kf);
+}
+
+static void refresh(void *ctx)
+{
+	app__poll(ctx);
+}
+
+void app__poll(struct app *a)
+{
+	pthread_mutex_lock(&a->lock);
+	poll_locked(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int app__nalive(struct app *a)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->ntargets; i++)
+		n += a->targets[i].alive;
+	return n;
+}
+
+const char *app__url(struct app *a)
+{
+	return a->srv ? server__url(a->srv) : "";
+}
+
+/* ---- start ---- */
+
+static int check_ebpf_prereqs(void)
+{
+	char err[256];
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		elog("this kernel has no BTF (/sys/kernel/btf/vmlinux): obsprobe's CO-RE programs need CONFIG_DEBUG_INFO_BTF=y; use the shim instead: obsprobe run --preload -- CMD");
+		return 1;
+	}
+	if (ensure_tracefs(err, sizeof(err))) {
+		elog("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int start_ebpf(struct app *a)
+{
+	struct env *env = a->env;
+	struct calibration *cal;
+	char err[512];
+	double sc_s, up_s;
+
+	if (check_ebpf_prereqs())
+		return 1;
+	cal = calibration__start();
+	{
+		struct systrace_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
+					   .syscalls = !env->no_syscalls, .follow_children = env->follow_children,
+					   .on_proc = on_proc, .ctx = a };
+
+		a->sys = systrace__new(&o, err, sizeof(err));
+		if (!a->sys) {
+			elog("%s", err);
+			goto fail;
+		}
+	}
+	{
+		struct funclat_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
+					  .specs = env->funcs, .nspecs = env->nfuncs };
+
+		a->fl = funclat__new(&o, err, sizeof(err));
+		if (!a->fl) {
+			elog("%s", err);
+			goto fail;
+		}
+	}
+	if (env->nkfuncs) {
+		struct kfunc_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
+					.globs = env->kfuncs, .nglobs = env->nkfuncs,
+					.tgid = a->ntargets == 1 ? a->targets[0].pid : 0 };
+
+		a->kf = kfunc__new(&o, err, sizeof(err));
+		if (!a->kf) {
+			elog("%s", err);
+			goto fail;
+		}
+	}
+	/* the targets and, when following, the children they already have (nginx workers) */
+	for (int i = 0, n = a->ntargets; i < n; i++) {
+		struct target *t = &a->targets[i];
+
+		if (systrace__add_pid(a->sys, t->pid)) {
+			elog("attach: cannot trace pid %d: %s", t->pid, strerror(errno));
+			goto fail;
+		}
+		if (env->nfuncs) {
+			int rc = a->run_exe[0] ? funclat__attach_path(a->fl, t->pid, a->run_exe, err, sizeof(err))
+					       : funclat__attach_pid(a->fl, t->pid, true, err, sizeof(err));
+
+			if (rc < 0) {
+				elog("%s", err);
+				goto fail;
+			}
+		}
+		if (env->follow_children && !a->run_exe[0]) {
+			pid_t kids[1024];
+			int nk = proc_descendants(t->pid, kids, 1024);
+
+			for (int k = 0; k < nk; k++) {
+				char comm[64] = "";
+
+				proc_comm(kids[k], comm, sizeof(comm));
+				add_target(a, kids[k], comm, false);
+				systrace__add_pid(a->sys, kids[k]);
+				if (env->nfuncs)
+					funclat__attach_pid(a->fl, kids[k], false, err, sizeof(err));
+			}
+		}
+	}
+	calibration__finish(cal, env->no_syscalls ? NULL : a->sys, a->fl, &sc_s, &up_s);
+	/* counts so far are calibration traffic: start from here */
+	systrace__baseline(a->sys);
+	funclat__baseline(a->fl);
+	if (sc_s >= 0 && !env->no_syscalls)
+		series__set(metrics__series(a->m, FAM_PROBE_OVERHEAD, (const char *[]){ "syscall" }), sc_s);
+	if (up_s >= 0)
+		series__set(metrics__series(a->m, FAM_PROBE_OVERHEAD, (const char *[]){ "uprobe" }), up_s);
+	vlog("calibrated cost per hit: syscall %.0f ns, uprobe %.0f ns", sc_s * 1e9, up_s * 1e9);
+	return 0;
+fail:
+	calibration__finish(cal, NULL, NULL, &sc_s, &up_s);
+	return 1;
+}
+
+static int start_preload(struct app *a)
+{
+	elog("%s: without root obsprobe needs the LD_PRELOAD shim path, which is not in this build yet (run as root for eBPF)",
+	     a->env->cmd == CMD_SERVE ? "serve" : a->env->cmd == CMD_RUN ? "run" : "attach");
+	return 1;
+}
+
+static void start_line(struct app *a)
+{
+	char what[512] = "", who[256];
+	int nf = a->fl ? funclat__nfuncs(a->fl) : 0, children = 0, initial = 0;
+
+	for (int i = 0; i < a->ntargets; i++) {
+		children += !a->targets[i].initial && a->targets[i].alive;
+		initial += a->targets[i].initial;
+	}
+	if (a->env->cmd == CMD_SERVE)
+		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", a->env->runtime_dir);
+	else if (initial == 1)
+		snprintf(who, sizeof(who), "%s (pid %d%s%.0d%s)", a->targets[0].comm, a->targets[0].pid,
+			 children ? " + " : "", children, children ? (children == 1 ? " child" : " children") : "");
+	else
+		snprintf(who, sizeof(who), "%d processes%s%.0d%s", initial, children ? " + " : "", children,
+			 children ? (children == 1 ? " child" : " children") : "");
+	if (nf)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%d function%s, ", nf, nf == 1 ? "" : "s");
+	if (a->kf)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%d kernel function%s (%s), ",
+			 kfunc__nfuncs(a->kf), kfunc__nfuncs(a->kf) == 1 ? "" : "s", kfunc__mechanism(a->kf));
+	if (!a->env->no_syscalls)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls, ");
+	if (what[0])
+		what[strlen(what) - 2] = '\0';
+	else
+		snprintf(what, sizeof(what), "process lifecycle only");
+	ilog("tracing %s with %s: %s; metrics at %s/metrics", who, a->mode == MODE_EBPF ? "eBPF" : "the shim", what,
+	     server__url(a->srv));
+}
+
+int app__start(struct app *a)
+{
+	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port, .metrics = a->m,
+				  .auth_file = a->env->metrics_auth, .tls_cert = a->env->tls_cert,
+				  .tls_key = a->env->tls_key, .targets = targets_json, .ready = ready_checks,
+				  .refresh = refresh, .ctx = a };
+	char err[512];
+	int rc;
+
+	if (!a->service[0])
+		snprintf(a->service, sizeof(a->service), "%s", a->env->cmd == CMD_SERVE ? "unknown" : "obsprobe");
+	/* bind first: a busy port should fail before anything is attached */
+	a->srv = server__new(&so, err, sizeof(err));
+	if (!a->srv) {
+		elog("%s", err);
+		return 1;
+	}
+	series__set(metrics__series(a->m, FAM_BUILD_INFO, (const char *[]){ OBSPROBE_VERSION, libbpf_version_str() }),
+		    1);
+	series__add(metrics__series(a->m, FAM_EVENTS_LOST, (const char *[]){ a->mode == MODE_EBPF ? "ebpf" : "preload", "ringbuf_full" }), 0);
+	series__add(metrics__series(a->m, FAM_EVENTS, (const char *[]){ a->mode == MODE_EBPF ? "ebpf" : "preload" }), 0);
+	pthread_mutex_lock(&a->lock);
+	rc = a->mode == MODE_EBPF && a->env->cmd != CMD_SERVE ? start_ebpf(a) : start_preload(a);
+	a->started = rc == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (rc)
+		return rc;
+	start_line(a);
+	return 0;
+}
+
+void app__finish(struct app *a, int summary)
+{
+	if (!a)
+		return;
+	if (a->started) {
+		struct summary_totals t = { 0 };
+		uint64_t e, l;
+
+		app__poll(a);
+		if (a->sys) {
+			systrace__totals(a->sys, &e, &l);
+			t.events += e;
+			t.lost += l;
+		}
+		if (a->fl) {
+			funclat__totals(a->fl, &e, &l);
+			t.events += e;
+			t.lost += l;
+		}
+		if (summary && !a->env->quiet && a->env->cmd != CMD_SERVE)
+			summary__print(stderr, a->m, 10, &t);
+		else if (t.lost)
+			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);
+	}
+	server__free(a->srv);
+	kfunc__free(a->kf);
+	funclat__free(a->fl);
+	systrace__free(a->sys);
+	metrics__free(a->m);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}

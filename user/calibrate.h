@@ -1,0 +1,19 @@
+/* calibrate.h -- measure what one probe hit costs on this machine, at start */
+#ifndef OBSPROBE_CALIBRATE_H
+#define OBSPROBE_CALIBRATE_H
+
+#include <stdint.h>
+
+#include "functrace.h"
+#include "systrace.h"
+
+struct calibration;
+
+/* fork a helper process and time its syscalls and calls untraced; NULL on failure */
+struct calibration *calibration__start(void);
+/* time them again with the probes on; fills seconds per hit (negative when unmeasured),
+ * then ends the helper. @fl may be NULL. */
+void calibration__finish(struct calibration *c, struct systrace *sys, struct funclat *fl,
+			 double *syscall_s, double *uprobe_s);
+
+#endif

@@ -1,0 +1,80 @@
+/* env.h -- all of obsprobe's configuration: flags and the --config JSON file fill one struct */
+#ifndef OBSPROBE_ENV_H
+#define OBSPROBE_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "hist.h"
+
+#define ENV_MAX_PIDS 64
+#define ENV_MAX_GLOBS 64
+#define ENV_MAX_HEADERS 16
+#define ENV_MAX_PATTERNS 32
+
+enum command {
+	CMD_NONE,
+	CMD_ATTACH,
+	CMD_RUN,
+	CMD_SERVE,
+	CMD_SYMBOLS,
+	CMD_CHECK,
+	CMD_VERSION,
+	CMD_HELP,
+};
+
+struct env {
+	enum command cmd;
+	pid_t pids[ENV_MAX_PIDS];	  /* attach --pid, symbols --pid (first) */
+	int npids;
+	char *funcs[ENV_MAX_GLOBS];	  /* --func [OBJ:]GLOB, as given */
+	int nfuncs;
+	char *kfuncs[ENV_MAX_GLOBS];	  /* --kfunc GLOB */
+	int nkfuncs;
+	bool no_syscalls, no_net, no_http, no_logs;
+	char listen_host[256];		  /* --listen ADDR:PORT, split; default 127.0.0.1 */
+	int listen_port;		  /* default 9464 */
+	char *service;			  /* --service, NULL = target's comm */
+	char *otlp_endpoint;		  /* --otlp-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else NULL */
+	bool otlp_json;			  /* --otlp-protocol http/json */
+	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
+	int notlp_headers;
+	char *spans_file;		  /* --spans-file */
+	char *log_file;			  /* --log-file ("-" = stdout) */
+	double sample_ratio;		  /* --sample-ratio, default 1.0, 0..1 */
+	long max_spans_per_second;	  /* default 10000 */
+	int max_series;			  /* default 2000 */
+	struct hist_bounds bounds;	  /* --buckets, default SPEC list */
+	double duration;		  /* --duration SEC, 0 = until signal / CMD exit */
+	char *metrics_auth;		  /* --metrics-auth FILE */
+	char *tls_cert, *tls_key;	  /* --tls-cert/--tls-key */
+	bool preload;			  /* --preload */
+	bool follow_children;		  /* default true; --no-follow-children */
+	int verbose;			  /* -v count */
+	bool quiet;			  /* -q */
+	char *runtime_dir;		  /* $OBSPROBE_RUNTIME_DIR, default /dev/shm */
+	char *redact_patterns[ENV_MAX_PATTERNS]; /* config file "redact_patterns": [..] */
+	int nredact_patterns;
+	char *config_file;		  /* --config */
+	/* symbols */
+	char *binary;			  /* symbols --binary PATH */
+	char *glob;			  /* symbols [GLOB] */
+	/* run */
+	char **argv;			  /* run -- CMD ARGS (points into the process argv) */
+	int argc;
+};
+
+/* Fill @env from the command line (and the --config file it names; flags win).
+ * Returns 0 on success; on a usage error prints one line
+ * "obsprobe: <what>: <why> (hint)" and returns 2; on other failures (unreadable
+ * config) returns 1.  "--help"/"version" set cmd and return 0. */
+int env__parse(struct env *env, int argc, char **argv);
+
+/* the usage text for `obsprobe --help` / `obsprobe CMD --help` */
+void env__usage(FILE *out, enum command cmd);
+
+void env__free(struct env *env);
+
+#endif

@@ -1,0 +1,35 @@
+/* server.h -- the collector's HTTP endpoints: /metrics, /health*, /api/v1/targets */
+#ifndef OBSPROBE_SERVER_H
+#define OBSPROBE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "metrics.h"
+
+struct server;
+
+struct server_opts {
+	const char *host;	/* IPv4/IPv6 literal or "localhost" */
+	int port;
+	struct metrics *metrics;
+	const char *auth_file;	/* --metrics-auth: "user:password" or "token:SECRET" */
+	const char *tls_cert, *tls_key;
+	/* fill the /api/v1/targets array; called from the server thread */
+	void (*targets)(void *ctx, cJSON *array);
+	/* add named checks to @checks (true/false); all true = ready */
+	void (*ready)(void *ctx, cJSON *checks);
+	/* called before /metrics renders, to fold in fresh counts */
+	void (*refresh)(void *ctx);
+	void *ctx;
+};
+
+/* bind and start serving; NULL with a one-line reason in @err (port in use, bad address...) */
+struct server *server__new(const struct server_opts *opts, char *err, size_t errlen);
+void server__free(struct server *s);
+/* "http://127.0.0.1:9464" */
+const char *server__url(const struct server *s);
+
+#endif

@@ -1,0 +1,248 @@
+/* syscalls.c -- loads syscalls.bpf.c and turns its per-CPU maps into syscall metrics */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfutil.h"
+#include "log.h"
+#include "names.h"
+#include "syscalls.h"
+#include "systrace.h"
+#include "syscalls.skel.h"
+
+_Static_assert(sizeof(struct obs_proc_event) == 32, "obs_proc_event layout");
+_Static_assert(sizeof(struct obs_hist) == 8 * (2 + OBS_HIST_SLOTS), "obs_hist layout");
+
+struct err_last {
+	uint32_t key;
+	bool used;
+	uint64_t count;
+};
+
+struct systrace {
+	struct syscalls_bpf *skel;
+	struct ring_buffer *rb;
+	struct systrace_opts opts;
+	struct percpu_buf hbuf, ubuf;
+	struct hist last[SC_MAX_NR];
+	struct err_last errs[SC_MAX_ERRKEYS * 2]; /* open addressing, last count per (nr, errno) */
+	uint64_t last_stats[SC_STAT__COUNT];
+	uint64_t events, lost;
+	bool baseline; /* the next poll records, but does not report */
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct systrace *t = ctx;
+	const struct obs_proc_event *e = data;
+	char comm[17];
+
+	if (size < sizeof(*e) || !t->opts.on_proc)
+		return 0;
+	memcpy(comm, e->comm, 16);
+	comm[16] = '\0';
+	switch (e->type) {
+	case OBS_PROC_FORK:
+		t->opts.on_proc(t->opts.ctx, PROC_CHANGE_FORK, e->pid, e->ppid, comm);
+		break;
+	case OBS_PROC_EXEC:
+		t->opts.on_proc(t->opts.ctx, PROC_CHANGE_EXEC, e->pid, 0, comm);
+		break;
+	case OBS_PROC_EXIT:
+		t->opts.on_proc(t->opts.ctx, PROC_CHANGE_EXIT, e->pid, 0, comm);
+		break;
+	}
+	return 0;
+}
+
+struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen)
+{
+	struct systrace *t = calloc(1, sizeof(*t));
+	int e;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->opts = *opts;
+	t->skel = syscalls_bpf__open();
+	if (!t->skel) {
+		snprintf(err, errlen, "cannot open the syscall BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	for (int i = 0; i < opts->bounds->n; i++)
+		t->skel->rodata->cfg_bounds_ns[i] = opts->bounds->ns[i];
+	t->skel->rodata->cfg_nbounds = opts->bounds->n;
+	t->skel->rodata->cfg_follow_children = opts->follow_children;
+	t->skel->rodata->cfg_skip_nr = syscall_nr("uretprobe");
+	if (!opts->syscalls) {
+		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
+		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
+	}
+	e = syscalls_bpf__load(t->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot load the syscall BPF programs: %s%s", strerror(-e),
+			 e == -EPERM ? " (run as root, or use the shim: obsprobe run --preload)" : "");
+		goto fail;
+	}
+	e = syscalls_bpf__attach(t->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot attach to the syscall/sched tracepoints: %s", strerror(-e));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+	if (!t->rb || percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) ||
+	    percpu_buf__init(&t->ubuf, sizeof(uint64_t))) {
+		snprintf(err, errlen, "cannot set up the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return t;
+fail:
+	systrace__free(t);
+	return NULL;
+}
+
+void systrace__free(struct systrace *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	syscalls_bpf__destroy(t->skel);
+	percpu_buf__free(&t->hbuf);
+	percpu_buf__free(&t->ubuf);
+	free(t);
+}
+
+int systrace__add_pid(struct systrace *t, pid_t pid)
+{
+	uint32_t key = pid;
+	uint8_t one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY) ? -errno : 0;
+}
+
+int systrace__remove_pid(struct systrace *t, pid_t pid)
+{
+	uint32_t key = pid;
+
+	return bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key) ? -errno : 0;
+}
+
+static struct err_last *err_slot(struct systrace *t, uint32_t key)
+{
+	size_t n = sizeof(t->errs) / sizeof(t->errs[0]);
+	size_t i = (key * 2654435761u) % n;
+
+	for (size_t probe = 0; probe < n; probe++, i = (i + 1) % n) {
+		if (!t->errs[i].used) {
+			t->errs[i].used = true;
+			t->errs[i].key = key;
+			return &t->errs[i];
+		}
+		if (t->errs[i].key == key)
+			return &t->errs[i];
+	}
+	return NULL;
+}
+
+static void poll_hists(struct systrace *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.hists), nslots = t->opts.bounds->n + 1;
+	char nbuf[32];
+
+	for (uint32_t nr = 0; nr < SC_MAX_NR; nr++) {
+		struct hist now, d;
+
+		if (percpu_hist_sum(fd, nr, &t->hbuf, &now, nslots) || now.count == t->last[nr].count)
+			continue;
+		hist_delta(&t->last[nr], &now, &d, nslots);
+		t->events += d.count;
+		if (t->baseline)
+			continue;
+		{
+			const char *v[] = { t->opts.service, syscall_name(nr, nbuf, sizeof(nbuf)) };
+
+			series__add_hist(metrics__series(t->opts.metrics, FAM_SYSCALL_DURATION, v), d.buckets,
+					 d.count, d.sum_ns);
+		}
+		series__add(metrics__series(t->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
+	}
+}
+
+static void poll_errors(struct systrace *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.errors);
+	uint32_t key, next, *prev = NULL;
+	char nbuf[32], ebuf[32];
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct err_last *slot;
+		uint64_t now;
+
+		key = next;
+		prev = &key;
+		if (percpu_u64_sum(fd, &key, &t->ubuf, &now) || !(slot = err_slot(t, key)) ||
+		    now == slot->count)
+			continue;
+		if (!t->baseline) {
+			const char *v[] = { t->opts.service, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
+					    errno_name(key & 0xffff, ebuf, sizeof(ebuf)) };
+
+			series__add(metrics__series(t->opts.metrics, FAM_SYSCALL_ERRORS, v), now - slot->count);
+		}
+		slot->count = now;
+	}
+}
+
+static const char *const stat_reason[SC_STAT__COUNT] = {
+	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",
+	[SC_STAT_ERRMAP_FULL] = "errors_map_full",
+	[SC_STAT_TGID_MAP_FULL] = "process_map_full",
+};
+
+static void poll_stats(struct systrace *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.stats);
+
+	for (uint32_t i = 0; i < SC_STAT__COUNT; i++) {
+		uint64_t now;
+
+		if (percpu_u64_sum(fd, &i, &t->ubuf, &now) || now == t->last_stats[i])
+			continue;
+		t->lost += now - t->last_stats[i];
+		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST,
+					    (const char *[]){ "ebpf", stat_reason[i] }),
+			    now - t->last_stats[i]);
+		t->last_stats[i] = now;
+	}
+}
+
+void systrace__poll(struct systrace *t)
+{
+	ring_buffer__consume(t->rb);
+	if (t->opts.syscalls) {
+		poll_hists(t);
+		poll_errors(t);
+	}
+	poll_stats(t);
+}
+
+void systrace__baseline(struct systrace *t)
+{
+	uint64_t events = t->events;
+
+	t->baseline = true;
+	systrace__poll(t);
+	t->baseline = false;
+	t->events = events;
+}
+
+void systrace__totals(struct systrace *t, uint64_t *events, uint64_t *lost)
+{
+	*events = t->events;
+	*lost = t->lost;
+}
