@@ -113,6 +113,12 @@ $(OUT)/targets/%: tests/targets/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fno-inline -no-pie $< -lpthread -o $@
 
+# statically linked targets (the shim must refuse them)
+$(OUT)/targets/static_%: tests/targets/static_%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -Wall -Werror -static $< -o $@
+
 # As root, or re-run through sudo when it exists (SPEC: "Layout and build").
 check-root:
 	@if [ "$$(id -u)" -ne 0 ]; then \

@@ -70,15 +70,23 @@ static __always_inline void stat_inc(__u32 idx)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct sc_start *st;
+	__u32 tgid;
 
-	if (id == cfg_skip_nr || !bpf_map_lookup_elem(&traced, &tgid))
+	if (id == cfg_skip_nr)
 		return 0;
-	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st)
-		return 0;
+	/* a thread of a traced process has storage after its first syscall: the
+	 * tgid lookup is paid once per thread, not once per syscall */
+	st = bpf_task_storage_get(&starts, task, 0, 0);
+	if (!st) {
+		tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!bpf_map_lookup_elem(&traced, &tgid))
+			return 0;
+		st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st)
+			return 0;
+	}
 	st->nr = id;
 	st->ts = bpf_ktime_get_ns();
 	return 0;

@@ -184,6 +184,20 @@ int proc_find_object(pid_t pid, const char *name, char *path, size_t len)
 	return rc;
 }
 
+/* libc.so in a -dev package is a linker script, not a library */
+static bool is_elf(const char *path)
+{
+	char magic[4] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	if (fread(magic, 1, 4, f) != 4)
+		magic[0] = '\0';
+	fclose(f);
+	return !memcmp(magic, "\177ELF", 4);
+}
+
 int lib_find_path(const char *name, char *path, size_t len)
 {
 	static const char *const dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
@@ -200,7 +214,7 @@ int lib_find_path(const char *name, char *path, size_t len)
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)l, p);
 		snprintf(path, len, "%s/%s", dir, name);
-		if (dir[0] && !access(path, R_OK))
+		if (dir[0] && is_elf(path))
 			return 0;
 		p += l + (p[l] == ':');
 	}
@@ -209,15 +223,15 @@ int lib_find_path(const char *name, char *path, size_t len)
 		struct dirent *de;
 
 		snprintf(path, len, "%s/%s", dirs[i], name);
-		if (!access(path, R_OK))
+		if (is_elf(path))
 			return 0;
 		/* "libssl" or "libc.so": the first versioned match */
 		d = opendir(dirs[i]);
 		if (!d)
 			continue;
 		while ((de = readdir(d))) {
-			if (name_matches(de->d_name, name) && strstr(de->d_name, ".so")) {
-				snprintf(path, len, "%s/%s", dirs[i], de->d_name);
+			snprintf(path, len, "%s/%s", dirs[i], de->d_name);
+			if (name_matches(de->d_name, name) && strstr(de->d_name, ".so") && is_elf(path)) {
 				closedir(d);
 				return 0;
 			}

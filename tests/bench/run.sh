@@ -79,24 +79,26 @@ printf 'obsprobe bench, %s, %s, kernel %s, %d CPUs\n' "$(date -u +%F)" "$(uname 
 printf '(ns per operation, median of %d runs; "+ns" is what the tool adds; ratio = added / floor added)\n\n' "$REPS"
 
 declare -A R
-for mode in sys func; do
+for mode in ${MODES:-sys func}; do
 	n=$NSYS; [ $mode = func ] && n=$NFUNC
 	R[$mode,none]=$(measure none $mode $n)
 	R[$mode,floor]=$(measure floor $mode $n)
 	R[$mode,obsprobe]=$(measure obsprobe $mode $n)
 	R[$mode,bpftrace]=$(measure bpftrace $mode $n)
 done
-R[sys,strace]=$(REPS=1 measure strace sys $NSTRACE)
-R[sysshort,none]=$(measure none sys $NSTRACE)
+if [ -z "${NO_STRACE:-}" ]; then
+	R[sys,strace]=$(REPS=1 measure strace sys $NSTRACE)
+	R[sysshort,none]=$(measure none sys $NSTRACE)
+fi
 
 add() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="" || b=="") print "n/a"; else printf "%+.0f", a-b }'; }
 ratio() { awk -v t="$1" -v f="$2" -v b="$3" 'BEGIN{ if (t=="" || f=="" || f-b<=0) print "n/a"; else printf "%.2fx", (t-b)/(f-b) }'; }
 
 printf '| workload | baseline ns/op | floor: empty BPF (+ns) | obsprobe (+ns) | obsprobe / floor | bpftrace (+ns) | bpftrace / floor | strace -c (+ns) |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
-for mode in sys func; do
+for mode in ${MODES:-sys func}; do
 	label="read(/dev/zero, 1) loop"; [ $mode = func ] && label="traced function loop"
-	st="n/a"; [ $mode = sys ] && st=$(add "${R[sys,strace]}" "${R[sysshort,none]}")
+	st="n/a"; [ $mode = sys ] && st=$(add "${R[sys,strace]:-}" "${R[sysshort,none]:-}")
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "${R[$mode,none]}" \
 		"$(add "${R[$mode,floor]}" "${R[$mode,none]}")" "$(add "${R[$mode,obsprobe]}" "${R[$mode,none]}")" \
 		"$(ratio "${R[$mode,obsprobe]}" "${R[$mode,floor]}" "${R[$mode,none]}")" \

@@ -36,6 +36,9 @@ __attribute__((noinline)) void work_fast(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* an alias: one function, two names; probed once */
+void work_alias(void) __attribute__((alias("work_fast")));
+
 /* recursion: depth calls of itself, each timed separately */
 __attribute__((noinline)) unsigned long work_recursive(int depth)
 {
