@@ -38,7 +38,7 @@ for i in $(seq 1 200); do urls+=("http://127.0.0.1:$SVC_PORT/api/users/$i"); don
 for i in $(seq 1 60); do urls+=("http://127.0.0.1:$SVC_PORT/"); done
 for i in $(seq 1 30); do urls+=("http://127.0.0.1:$SVC_PORT/slow"); done
 for i in $(seq 1 10); do urls+=("http://127.0.0.1:$SVC_PORT/error"); done
-curl -s -o /dev/null --max-time 60 "${urls[@]}"
+curl -s --max-time 60 "${urls[@]}" >/dev/null
 echo "sent ${#urls[@]} requests"
 sleep 0.5
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test_real_programs.sh -- obsprobe on programs nobody here wrote: nginx (attached by the master's pid,
+# workers serving), redis-server, python's http.server. Counts are checked against the work sent and
+# against bpftrace counting the same syscalls in the same run.
+source "$(dirname "$0")/lib.sh"
+need_root
+command -v bpftrace >/dev/null || { echo "SKIP: bpftrace missing"; exit 77; }
+
+# bt_start COMM SYSCALL OUTFILE: a bpftrace counter in the background; its pid in BT
+bt_start() {
+	bpftrace -e "tracepoint:syscalls:sys_enter_$2 /comm == \"$1\"/ { @n = count(); }" >"$3" 2>&1 &
+	BT=$!
+}
+bt_wait() { wait_for 30 grep -q Attaching "$1"; sleep 1; }
+bt_stop() { kill -INT "$1"; wait "$1" 2>/dev/null; sleep 0.2; awk '/^@n:/{print $2}' "$2"; }
+obs_start() { # PID PORT [args]: attach in the background, wait until ready
+	local pid=$1 port=$2
+	shift 2
+	"$OBSPROBE" attach --pid "$pid" --listen 127.0.0.1:$port -q "$@" 2>"$TMP/obs.$port.err" &
+	PIDS+=($!)
+	wait_for 30 curl -sf "http://127.0.0.1:$port/health/ready" || bad "obsprobe on pid $pid did not start: $(cat "$TMP/obs.$port.err")"
+}
+
+# ---- nginx: master + 2 workers; attach to the master ----
+if command -v nginx >/dev/null; then
+	NPORT=$(free_port) MPORT=$(free_port)
+	mkdir -p "$TMP/ngx/logs"
+	cat >"$TMP/ngx/nginx.conf" <<NGX
+worker_processes 2;
+pid $TMP/ngx/nginx.pid;
+error_log $TMP/ngx/logs/error.log;
+events { worker_connections 128; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/ngx/b; proxy_temp_path $TMP/ngx/p; fastcgi_temp_path $TMP/ngx/f; uwsgi_temp_path $TMP/ngx/u; scgi_temp_path $TMP/ngx/s;
+  server { listen 127.0.0.1:$NPORT; location / { return 200 "ok\n"; } }
+}
+NGX
+	nginx -c "$TMP/ngx/nginx.conf" -p "$TMP/ngx" || bad "nginx did not start"
+	wait_for 5 test -s "$TMP/ngx/nginx.pid"
+	NMASTER=$(cat "$TMP/ngx/nginx.pid")
+	PIDS+=($NMASTER)
+	obs_start $NMASTER $MPORT --func 'ngx_http_process_request'
+	bt_start nginx writev "$TMP/bt.ngx"
+	bt_wait "$TMP/bt.ngx"
+	N=300
+	urls=(); for i in $(seq 1 $N); do urls+=("http://127.0.0.1:$NPORT/r$i"); done
+	curl -s --max-time 60 "${urls[@]}" >/dev/null
+	sleep 0.5
+	btn=$(bt_stop $BT "$TMP/bt.ngx")
+	scrape $MPORT >"$TMP/m.ngx"
+	check "nginx: ngx_http_process_request calls = requests sent" $N \
+		"$(metric "$TMP/m.ngx" 'obsprobe_function_duration_seconds_count{service="nginx",function="ngx_http_process_request",object="nginx"}')"
+	check "nginx: writev count equals bpftrace's" "$btn" \
+		"$(metric "$TMP/m.ngx" 'obsprobe_syscall_duration_seconds_count{service="nginx",syscall="writev"}')"
+	curl -sf "http://127.0.0.1:$MPORT/api/v1/targets" | python3 -c "import json,sys; t=json.load(sys.stdin)['targets']; sys.exit(0 if len(t)==3 else 1)" \
+		&& ok "nginx: master and both workers are targets" || bad "nginx targets: $(curl -s http://127.0.0.1:$MPORT/api/v1/targets)"
+	kill $NMASTER
+else
+	echo "SKIP nginx: not installed"
+fi
+
+# ---- redis-server under redis-benchmark ----
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+	RPORT=$(free_port) MPORT=$(free_port)
+	redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1 &
+	RPID=$!
+	PIDS+=($RPID)
+	wait_for 10 redis-cli -p $RPORT ping || bad "redis did not start"
+	obs_start $RPID $MPORT
+	bt_start redis-server write "$TMP/bt.redis"
+	bt_wait "$TMP/bt.redis"
+	redis-benchmark -p $RPORT -n 2000 -c 4 -t set,get -q >/dev/null
+	sleep 0.5
+	btn=$(bt_stop $BT "$TMP/bt.redis")
+	scrape $MPORT >"$TMP/m.redis"
+	check "redis: write count equals bpftrace's" "$btn" \
+		"$(metric "$TMP/m.redis" 'obsprobe_syscall_duration_seconds_count{service="redis-server",syscall="write"}')"
+	w=$(metric "$TMP/m.redis" 'obsprobe_syscall_duration_seconds_count{service="redis-server",syscall="write"}')
+	[ "${w:-0}" -ge 4000 ] && ok "redis: at least one write per command (4000 commands: $w)" || bad "redis writes: $w"
+	kill $RPID
+else
+	echo "SKIP redis: not installed"
+fi
+
+# ---- python3 -m http.server: one accept per request (HTTP/1.0, no keep-alive) ----
+PPORT=$(free_port) MPORT=$(free_port)
+mkdir -p "$TMP/www" && echo hi >"$TMP/www/index.html"
+python3 -m http.server $PPORT --bind 127.0.0.1 --directory "$TMP/www" >/dev/null 2>&1 &
+PYPID=$!
+PIDS+=($PYPID)
+wait_for 10 curl -sf "http://127.0.0.1:$PPORT/" || bad "http.server did not start"
+PYCOMM=$(cat /proc/$PYPID/comm)
+obs_start $PYPID $MPORT
+N=50
+for i in $(seq 1 $N); do curl -s -o /dev/null "http://127.0.0.1:$PPORT/"; done
+sleep 0.5
+scrape $MPORT >"$TMP/m.py"
+check "python http.server: accept4 count = requests" $N \
+	"$(metric "$TMP/m.py" "obsprobe_syscall_duration_seconds_count{service=\"$PYCOMM\",syscall=\"accept4\"}")"
+promtool check metrics <"$TMP/m.py" >/dev/null 2>&1 && ok "promtool accepts the python scrape" || bad "promtool on python scrape"
+finish
