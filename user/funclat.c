@@ -178,6 +178,17 @@ static int resolve_object(pid_t pid, const char *exe, const char *obj, char *pat
 	return lib_find_path(obj, path, len);
 }
 
+/* "/proc/812/root/usr/sbin/nginx" reads as "/usr/sbin/nginx" in messages */
+static const char *shown(const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/proc/", 6))
+		return path;
+	p = strstr(path + 6, "/root/");
+	return p ? p + 5 : path;
+}
+
 static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool strict, char *err, size_t errlen)
 {
 	int attached = 0;
@@ -209,11 +220,15 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 				if (elf_syms__stripped(syms))
 					snprintf(err, errlen,
 						 "attach: no function matches '%s' in %s, which is stripped: only its exported functions can be traced (install its debug symbols, or list them: obsprobe symbols --binary %s)",
-						 glob, path, path);
+						 glob, shown(path), shown(path));
+				else if (exe || obj[0])
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --binary %s '%s')",
+						 glob, shown(path), shown(path), glob);
 				else
 					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s (list them: obsprobe symbols %s%d '%s')",
-						 glob, path, pid > 0 ? "--pid " : "", pid, glob);
+						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --pid %d '%s')",
+						 glob, shown(path), pid, glob);
 				free(m);
 				elf_syms__free(syms);
 				return -1;
@@ -233,7 +248,7 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 			if (e) {
 				if (strict) {
 					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s", m[i].name,
-						 path, strerror(-e));
+						 shown(path), strerror(-e));
 					free(m);
 					elf_syms__free(syms);
 					return -1;
