@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "procs.h"
 #include "server.h"
+#include "shm_source.h"
 #include "summary.h"
 #include "symbols.h"
 #include "systrace.h"
@@ -43,6 +44,7 @@ struct app {
 	struct systrace *sys;
 	struct funclat *fl;
 	struct kfunc *kf;
+	struct shm_source *shm;
 	struct target targets[APP_MAX_TARGETS];
 	int ntargets;
 	char service[128];
@@ -69,7 +71,7 @@ struct app *app__new(struct env *env)
 		free(a);
 		return NULL;
 	}
-	a->mode = (geteuid() == 0 && !env->preload) ? MODE_EBPF : MODE_PRELOAD;
+	a->mode = (geteuid() == 0 && !env->preload && env->cmd != CMD_SERVE) ? MODE_EBPF : MODE_PRELOAD;
 	if (env->service)
 		snprintf(a->service, sizeof(a->service), "%s", env->service);
 	return a;
@@ -119,9 +121,13 @@ int app__add_initial(struct app *a, pid_t pid)
 		elog("attach: pid %d (%s) is a kernel thread: only user-space processes can be traced", pid, comm);
 		return 1;
 	}
-	if (a->mode == MODE_PRELOAD) {
-		elog("attach: tracing pid %d needs root for eBPF (sudo obsprobe attach --pid %d); the non-root shim path is not in this build yet",
-		     pid, pid);
+	if (a->mode == MODE_PRELOAD && !shm_source_has_pid(a->env->runtime_dir, pid)) {
+		if (a->env->preload)
+			elog("attach: pid %d does not run with the shim (no segment in %s): start it with obsprobe run --preload -- CMD, or LD_PRELOAD=libobsshim.so",
+			     pid, a->env->runtime_dir);
+		else
+			elog("attach: tracing pid %d needs root for eBPF (sudo obsprobe attach --pid %d); without root, start the program with the shim: obsprobe run --preload -- CMD",
+			     pid, pid);
 		return 1;
 	}
 	proc_comm(pid, comm, sizeof(comm));
@@ -303,7 +309,8 @@ static void targets_json(void *ctx, cJSON *arr)
 			cJSON_AddItemToArray(arr, o);
 		}
 	}
-	/* events and drops are per capture path: /metrics has them per source */
+	if (a->shm)
+		shm_source__targets_json(a->shm, arr);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -326,6 +333,8 @@ static void poll_locked(struct app *a)
 		funclat__poll(a->fl);
 	if (a->kf)
 		kfunc__poll(a->kf);
+	if (a->shm)
+		shm_source__poll(a->shm);
 }
 
 static void refresh(void *ctx)
@@ -344,6 +353,8 @@ int app__nalive(struct app *a)
 {
 	int n = 0;
 
+	if (a->mode == MODE_PRELOAD)
+		return a->shm ? shm_source__ntargets(a->shm) : 0;
 	for (int i = 0; i < a->ntargets; i++)
 		n += a->targets[i].alive;
 	return n;
@@ -462,9 +473,22 @@ fail:
 
 static int start_preload(struct app *a)
 {
-	elog("%s: without root obsprobe needs the LD_PRELOAD shim path, which is not in this build yet (run as root for eBPF)",
-	     a->env->cmd == CMD_SERVE ? "serve" : a->env->cmd == CMD_RUN ? "run" : "attach");
-	return 1;
+	pid_t pids[APP_MAX_TARGETS];
+	struct shm_source_opts o = { .runtime_dir = a->env->runtime_dir, .metrics = a->m,
+				     .service = a->env->service, .follow_children = a->env->follow_children,
+				     .pids = pids };
+
+	for (int i = 0; i < a->ntargets; i++)
+		pids[i] = a->targets[i].pid;
+	o.npids = a->env->cmd == CMD_SERVE ? 0 : a->ntargets;
+	a->shm = shm_source__new(&o);
+	if (!a->shm) {
+		elog("cannot read shim segments in %s: %s (set OBSPROBE_RUNTIME_DIR)", a->env->runtime_dir,
+		     strerror(errno));
+		return 1;
+	}
+	shm_source__poll(a->shm);
+	return 0;
 }
 
 static void start_line(struct app *a)
@@ -549,6 +573,11 @@ void app__finish(struct app *a, int summary)
 			t.events += e;
 			t.lost += l;
 		}
+		if (a->shm) {
+			shm_source__totals(a->shm, &e, &l);
+			t.events += e;
+			t.lost += l;
+		}
 		if (summary && !a->env->quiet && a->env->cmd != CMD_SERVE)
 			summary__print(stderr, a->m, 10, &t);
 		else if (t.lost)
@@ -558,6 +587,7 @@ void app__finish(struct app *a, int summary)
 	kfunc__free(a->kf);
 	funclat__free(a->fl);
 	systrace__free(a->sys);
+	shm_source__free(a->shm);
 	metrics__free(a->m);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

@@ -57,19 +57,6 @@ int percpu_u64_sum(int fd, const void *key, struct percpu_buf *b, uint64_t *out)
 	return 0;
 }
 
-void hist_delta(struct hist *last, const struct hist *now, struct hist *delta, int nslots)
-{
-	/* a counter that went backwards means the map was recreated: count from zero */
-	bool reset = now->count < last->count;
-
-	for (int i = 0; i < nslots; i++) {
-		delta->buckets[i] = reset ? now->buckets[i] : now->buckets[i] - last->buckets[i];
-	}
-	delta->count = reset ? now->count : now->count - last->count;
-	delta->sum_ns = reset ? now->sum_ns : now->sum_ns - last->sum_ns;
-	*last = *now;
-}
-
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	char buf[512];

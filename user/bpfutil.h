@@ -23,10 +23,6 @@ int percpu_hist_sum(int fd, uint32_t key, struct percpu_buf *b, struct hist *out
 /* Sum per-CPU __u64 at @key. */
 int percpu_u64_sum(int fd, const void *key, struct percpu_buf *b, uint64_t *out);
 
-/* Delta of a cumulative histogram against the last one seen for the same key:
- * @last is updated to @now, @delta receives now - last. */
-void hist_delta(struct hist *last, const struct hist *now, struct hist *delta, int nslots);
-
 /* libbpf messages go to vlog/dlog; set once */
 void bpfutil_setup_libbpf_logging(void);
 

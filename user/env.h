@@ -27,6 +27,7 @@ enum command {
 
 struct env {
 	enum command cmd;
+	enum command help_cmd;		  /* cmd == CMD_HELP: whose help (CMD_NONE = all); pass to env__usage */
 	pid_t pids[ENV_MAX_PIDS];	  /* attach --pid, symbols --pid (first) */
 	int npids;
 	char *funcs[ENV_MAX_GLOBS];	  /* --func [OBJ:]GLOB, as given */

@@ -1,5 +1,6 @@
 /* hist.c -- exact latency histograms: boundary parsing, bucket mapping, quantile bounds */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -131,4 +132,17 @@ void fmt_seconds(char *buf, size_t len, uint64_t ns)
 		digits--;
 	}
 	snprintf(buf, len, "%llu.%0*llu", (unsigned long long)sec, digits, (unsigned long long)frac);
+}
+
+void hist_delta(struct hist *last, const struct hist *now, struct hist *delta, int nslots)
+{
+	/* a counter that went backwards means the map was recreated: count from zero */
+	bool reset = now->count < last->count;
+
+	for (int i = 0; i < nslots; i++) {
+		delta->buckets[i] = reset ? now->buckets[i] : now->buckets[i] - last->buckets[i];
+	}
+	delta->count = reset ? now->count : now->count - last->count;
+	delta->sum_ns = reset ? now->sum_ns : now->sum_ns - last->sum_ns;
+	*last = *now;
 }

@@ -32,6 +32,10 @@ int hist_bounds__index(const struct hist_bounds *b, uint64_t ns);
 void hist__observe(struct hist *h, const struct hist_bounds *b, uint64_t ns);
 void hist__merge(struct hist *dst, const struct hist *src, int nbuckets);
 
+/* Delta of a cumulative histogram against the last one seen for the same source:
+ * @last becomes @now, @delta receives now - last (all of now if it went backwards). */
+void hist_delta(struct hist *last, const struct hist *now, struct hist *delta, int nslots);
+
 /* value at quantile q (0..1): the upper bound of the bucket holding it, in ns;
  * UINT64_MAX when it falls into +Inf. Used by the exit summary only. */
 uint64_t hist__quantile_bound(const struct hist *h, const struct hist_bounds *b, double q);

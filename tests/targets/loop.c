@@ -1,6 +1,6 @@
 /* loop.c -- a benchmark target: N read(/dev/zero, 1 byte) syscalls or N calls of a traced function,
  * started by a byte on stdin; prints "ns_per_op X" and exits.
- * usage: loop sys|func N */
+ * usage: loop sys|func|write N   (write: write(/dev/null, 1 byte) through libc) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +27,8 @@ static unsigned long long now_ns(void)
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[2]) : 1000000;
-	int sys = argc > 1 && !strcmp(argv[1], "sys");
-	int fd = open("/dev/zero", O_RDONLY);
+	int sys = argc > 1 && !strcmp(argv[1], "sys"), wr = argc > 1 && !strcmp(argv[1], "write");
+	int fd = open(wr ? "/dev/null" : "/dev/zero", wr ? O_WRONLY : O_RDONLY);
 	unsigned long long t0;
 	char c;
 
@@ -37,7 +37,11 @@ int main(int argc, char **argv)
 	if (fd < 0 || read(0, &c, 1) != 1)
 		return 1;
 	t0 = now_ns();
-	if (sys) {
+	if (wr) {
+		for (long i = 0; i < n; i++)
+			if (write(fd, &c, 1) != 1)
+				return 1;
+	} else if (sys) {
 		for (long i = 0; i < n; i++)
 			if (read(fd, &c, 1) != 1)
 				return 1;

@@ -1,0 +1,612 @@
+/* shim.c -- libobsshim.so: times libc I/O calls of an unmodified program into a shared-memory segment */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "segment.h"
+#include "shim.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* ---- the real functions, resolved once ---- */
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_readv)(int, const struct iovec *, int);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pread64)(int, void *, size_t, off64_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_recv)(int, void *, size_t, int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_close)(int);
+static ssize_t (*real_read_chk)(int, void *, size_t, size_t);
+static ssize_t (*real_recv_chk)(int, void *, size_t, size_t, int);
+static ssize_t (*real_recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+static ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
+static ssize_t (*real_pread64_chk)(int, void *, size_t, off64_t, size_t);
+
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
+{
+#define R(var, name) var = dlsym(RTLD_NEXT, name)
+	R(real_read, "read");
+	R(real_write, "write");
+	R(real_readv, "readv");
+	R(real_writev, "writev");
+	R(real_pread, "pread");
+	R(real_pread64, "pread64");
+	R(real_pwrite, "pwrite");
+	R(real_pwrite64, "pwrite64");
+	R(real_send, "send");
+	R(real_recv, "recv");
+	R(real_sendto, "sendto");
+	R(real_recvfrom, "recvfrom");
+	R(real_sendmsg, "sendmsg");
+	R(real_recvmsg, "recvmsg");
+	R(real_connect, "connect");
+	R(real_accept, "accept");
+	R(real_accept4, "accept4");
+	R(real_close, "close");
+	R(real_read_chk, "__read_chk");
+	R(real_recv_chk, "__recv_chk");
+	R(real_recvfrom_chk, "__recvfrom_chk");
+	R(real_pread_chk, "__pread_chk");
+	R(real_pread64_chk, "__pread64_chk");
+#undef R
+}
+
+/* ---- per-process and per-thread state ---- */
+static struct obs_segment *seg;		/* NULL: pass-through */
+static struct hist_bounds_shim {
+	uint64_t ns[OBS_MAX_BOUNDS];
+	uint32_t n;
+} bounds;
+static bool disabled;
+static uint64_t tsc_mult;		/* ns = tsc * mult >> 32; 0 = use clock_gettime */
+static __thread int in_shim;		/* recursion guard */
+static __thread int stripe = -1;
+
+__thread struct obs_current_request obs_current_request;
+uint8_t obs_fd_class[OBS_FD_MAX];
+
+static inline uint64_t rdtsc(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+#else
+	return 0;
+#endif
+}
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* a timestamp in the shim's own unit: TSC ticks when calibrated, else ns */
+static inline uint64_t stamp(void)
+{
+	return tsc_mult ? rdtsc() : mono_ns();
+}
+
+static inline uint64_t to_ns(uint64_t d)
+{
+	return tsc_mult ? (uint64_t)(((unsigned __int128)d * tsc_mult) >> 32) : d;
+}
+
+static inline uint32_t bucket_of(uint64_t ns)
+{
+	uint32_t lo = 0, hi = bounds.n;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) >> 1;
+
+		if (ns <= bounds.ns[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static void record_error(uint16_t nr, int err)
+{
+	uint32_t key = ((uint32_t)nr << 16) | (uint32_t)(err & 0xffff);
+	uint32_t i = (key * 2654435761u) % OBS_SEG_ERRS;
+
+	for (int probe = 0; probe < OBS_SEG_ERRS; probe++, i = (i + 1) % OBS_SEG_ERRS) {
+		uint32_t cur = __atomic_load_n(&seg->errs[i].key, __ATOMIC_ACQUIRE);
+
+		if (cur == 0) {
+			uint32_t zero = 0;
+
+			if (__atomic_compare_exchange_n(&seg->errs[i].key, &zero, key, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				cur = key;
+			else
+				cur = zero;
+		}
+		if (cur == key) {
+			__atomic_fetch_add(&seg->errs[i].count, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	__atomic_fetch_add(&seg->h.lost[SEG_LOST_ERRS_FULL], 1, __ATOMIC_RELAXED);
+}
+
+static inline void record(enum obs_seg_slot slot, uint64_t t0, long ret, int err)
+{
+	struct obs_seg_hist *h;
+	uint64_t ns;
+
+	if (__builtin_expect(stripe < 0, 0))
+		stripe = (int)(syscall(SYS_gettid) % OBS_SEG_STRIPES);
+	ns = to_ns(stamp() - t0);
+	h = &seg->hist[stripe][slot];
+	__atomic_fetch_add(&h->buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	if (ret < 0)
+		record_error(obs_seg_slot_nr[slot], err);
+}
+
+/* ---- segment creation ---- */
+
+/* minimal formatting without stdio: the child of a fork may hold stdio locks */
+static char *put_str(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_u64(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < 24);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static uint64_t proc_start_time(pid_t *ppid)
+{
+	char buf[1024], *p;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	unsigned long long st = 0;
+	int pp = 0;
+
+	if (fd < 0)
+		return 0;
+	n = real_read ? real_read(fd, buf, sizeof(buf) - 1) : syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* fields after comm: 3 state 4 ppid ... 22 starttime */
+	if (p && sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &pp,
+			&st) == 2 && ppid)
+		*ppid = pp;
+	return st;
+}
+
+static void warn_once(const char *what, int err)
+{
+	char line[512], *p = line, *end = line + sizeof(line) - 1;
+
+	p = put_str(p, end, "obsshim: ");
+	p = put_str(p, end, what);
+	p = put_str(p, end, ": ");
+	p = put_str(p, end, strerror(err));
+	p = put_str(p, end, " (the program runs untraced; set OBSPROBE_RUNTIME_DIR to a writable directory)\n");
+	syscall(SYS_write, 2, line, p - line);
+}
+
+static void create_segment(bool quiet)
+{
+	const char *dir = getenv("OBSPROBE_RUNTIME_DIR"), *svc = getenv("OBSPROBE_SERVICE");
+	char path[512], *p = path, *end = path + sizeof(path) - 1, comm[16] = "";
+	pid_t pid = (pid_t)syscall(SYS_getpid), ppid = 0;
+	uint64_t start = proc_start_time(&ppid), created = mono_ns();
+	struct obs_segment *s;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/dev/shm";
+	p = put_str(p, end, dir);
+	p = put_str(p, end, "/obsprobe-");
+	p = put_u64(p, end, (uint64_t)pid);
+	p = put_str(p, end, "-");
+	p = put_u64(p, end, start);
+	p = put_str(p, end, "-");
+	p = put_u64(p, end, created);
+	p = put_str(p, end, ".seg");
+	*p = '\0';
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (!quiet)
+			warn_once(path, errno);
+		return;
+	}
+	if (ftruncate(fd, sizeof(struct obs_segment))) {
+		if (!quiet)
+			warn_once(path, errno);
+		unlink(path);
+		syscall(SYS_close, fd);
+		return;
+	}
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	syscall(SYS_close, fd);
+	if (s == MAP_FAILED) {
+		if (!quiet)
+			warn_once(path, errno);
+		unlink(path);
+		return;
+	}
+	{
+		int cfd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+		ssize_t n = cfd >= 0 ? syscall(SYS_read, cfd, comm, sizeof(comm) - 1) : 0;
+
+		if (cfd >= 0)
+			syscall(SYS_close, cfd);
+		if (n > 0)
+			comm[n - (comm[n - 1] == '\n')] = '\0';
+	}
+	s->h.version = OBS_SEG_VERSION;
+	s->h.header_size = sizeof(s->h);
+	s->h.total_size = sizeof(*s);
+	s->h.pid = pid;
+	s->h.ppid = ppid;
+	s->h.start_time = start;
+	s->h.created_ns = created;
+	memcpy(s->h.comm, comm, sizeof(s->h.comm));
+	strncpy(s->h.service, svc && *svc ? svc : comm, sizeof(s->h.service) - 1);
+	s->h.nbounds = bounds.n;
+	s->h.nslots = SEG_NSLOTS;
+	memcpy(s->h.bounds_ns, bounds.ns, sizeof(bounds.ns));
+	/* the magic last: a collector never trusts a half-written header */
+	__atomic_store_n(&s->h.magic, OBS_SEG_MAGIC, __ATOMIC_RELEASE);
+	seg = s;
+}
+
+static const char default_buckets[] = "0.000001,0.0000025,0.000005,0.00001,0.000025,0.00005,0.0001,0.00025,"
+				      "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10";
+
+static void parse_bounds(const char *list)
+{
+	const char *p = list;
+
+	bounds.n = 0;
+	while (*p && bounds.n < OBS_MAX_BOUNDS) {
+		char *e;
+		double v = strtod(p, &e);
+
+		if (e == p || !(v > 0))
+			break;
+		bounds.ns[bounds.n++] = (uint64_t)(v * 1e9 + 0.5);
+		p = e;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	for (uint32_t i = 1; i < bounds.n; i++)
+		if (bounds.ns[i] <= bounds.ns[i - 1])
+			bounds.n = 0; /* not ascending: fall back */
+	if (!bounds.n && list != default_buckets)
+		parse_bounds(default_buckets);
+}
+
+/* TSC -> ns, when the TSC is invariant: one 200 us calibration against CLOCK_MONOTONIC */
+static void calibrate_tsc(void)
+{
+#if defined(__x86_64__)
+	char buf[4096];
+	int fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? syscall(SYS_read, fd, buf, sizeof(buf) - 1) : -1;
+	uint64_t t0, c0, t1, c1;
+
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (!strstr(buf, " constant_tsc") || !strstr(buf, " nonstop_tsc"))
+		return;
+	t0 = mono_ns();
+	c0 = rdtsc();
+	do
+		t1 = mono_ns();
+	while (t1 - t0 < 200000);
+	c1 = rdtsc();
+	if (c1 > c0)
+		tsc_mult = (uint64_t)((((unsigned __int128)(t1 - t0)) << 32) / (c1 - c0));
+#endif
+}
+
+static void atfork_child(void)
+{
+	/* the parent's segment stays the parent's: the child starts its own */
+	struct obs_segment *old = seg;
+
+	seg = NULL;
+	stripe = -1;
+	if (old) {
+		in_shim++;
+		munmap(old, sizeof(*old));
+		create_segment(true);
+		in_shim--;
+	}
+	memset(obs_fd_class, 0, sizeof(obs_fd_class));
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *b;
+
+	in_shim++;
+	pthread_once(&resolve_once, resolve);
+	disabled = getenv("OBSPROBE_DISABLE") && !strcmp(getenv("OBSPROBE_DISABLE"), "1");
+	if (!disabled) {
+		b = getenv("OBSPROBE_BUCKETS");
+		parse_bounds(b && *b ? b : default_buckets);
+		calibrate_tsc();
+		create_segment(false);
+		pthread_atfork(NULL, NULL, atfork_child);
+	}
+	in_shim--;
+}
+
+/* ---- wrappers: time the real call; errno and the return value are the real call's ---- */
+
+#define ENSURE(fn)                                                        \
+	do {                                                              \
+		if (__builtin_expect(!real_##fn, 0))                      \
+			pthread_once(&resolve_once, resolve);             \
+		if (__builtin_expect(!real_##fn, 0)) {                    \
+			errno = ENOSYS;                                   \
+			return -1;                                        \
+		}                                                         \
+	} while (0)
+
+#define TIMED(slot, type, call)                                           \
+	do {                                                              \
+		uint64_t t0;                                              \
+		type r;                                                   \
+		int saved;                                                \
+		if (!seg || in_shim)                                      \
+			return call;                                      \
+		t0 = stamp();                                             \
+		r = call;                                                 \
+		saved = errno;                                            \
+		in_shim++;                                                \
+		record(slot, t0, (long)r, saved);                         \
+		in_shim--;                                                \
+		errno = saved;                                            \
+		return r;                                                 \
+	} while (0)
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	ENSURE(read);
+	TIMED(SEG_READ, ssize_t, real_read(fd, buf, n));
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	ENSURE(write);
+	TIMED(SEG_WRITE, ssize_t, real_write(fd, buf, n));
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	ENSURE(readv);
+	TIMED(SEG_READV, ssize_t, real_readv(fd, iov, cnt));
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	ENSURE(writev);
+	TIMED(SEG_WRITEV, ssize_t, real_writev(fd, iov, cnt));
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	ENSURE(pread);
+	TIMED(SEG_PREAD, ssize_t, real_pread(fd, buf, n, off));
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	ENSURE(pread64);
+	TIMED(SEG_PREAD, ssize_t, real_pread64(fd, buf, n, off));
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	ENSURE(pwrite);
+	TIMED(SEG_PWRITE, ssize_t, real_pwrite(fd, buf, n, off));
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	ENSURE(pwrite64);
+	TIMED(SEG_PWRITE, ssize_t, real_pwrite64(fd, buf, n, off));
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	ENSURE(send);
+	TIMED(SEG_SENDTO, ssize_t, real_send(fd, buf, n, flags));
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	ENSURE(recv);
+	TIMED(SEG_RECVFROM, ssize_t, real_recv(fd, buf, n, flags));
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al)
+{
+	ENSURE(sendto);
+	TIMED(SEG_SENDTO, ssize_t, real_sendto(fd, buf, n, flags, a, al));
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+{
+	ENSURE(recvfrom);
+	TIMED(SEG_RECVFROM, ssize_t, real_recvfrom(fd, buf, n, flags, a, al));
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	ENSURE(sendmsg);
+	TIMED(SEG_SENDMSG, ssize_t, real_sendmsg(fd, m, flags));
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	ENSURE(recvmsg);
+	TIMED(SEG_RECVMSG, ssize_t, real_recvmsg(fd, m, flags));
+}
+
+static void classify(int fd, uint8_t dir)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0;
+	socklen_t tl = sizeof(type);
+
+	if (fd < 0 || fd >= OBS_FD_MAX)
+		return;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl))
+		return;
+	obs_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX : type == SOCK_DGRAM ? OBS_FD_UDP : OBS_FD_TCP);
+}
+
+EXPORT int connect(int fd, const struct sockaddr *a, socklen_t al)
+{
+	int r, saved;
+	uint64_t t0;
+
+	ENSURE(connect);
+	if (!seg || in_shim)
+		return real_connect(fd, a, al);
+	t0 = stamp();
+	r = real_connect(fd, a, al);
+	saved = errno;
+	in_shim++;
+	record(SEG_CONNECT, t0, r, saved);
+	if (r == 0 || saved == EINPROGRESS)
+		classify(fd, OBS_FD_OUTBOUND);
+	in_shim--;
+	errno = saved;
+	return r;
+}
+
+static int accepted(enum obs_seg_slot slot, uint64_t t0, int r)
+{
+	int saved = errno;
+
+	in_shim++;
+	record(slot, t0, r, saved);
+	if (r >= 0)
+		classify(r, OBS_FD_INBOUND);
+	in_shim--;
+	errno = saved;
+	return r;
+}
+
+EXPORT int accept(int fd, struct sockaddr *a, socklen_t *al)
+{
+	uint64_t t0;
+
+	ENSURE(accept);
+	if (!seg || in_shim)
+		return real_accept(fd, a, al);
+	t0 = stamp();
+	return accepted(SEG_ACCEPT, t0, real_accept(fd, a, al));
+}
+
+EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
+{
+	uint64_t t0;
+
+	ENSURE(accept4);
+	if (!seg || in_shim)
+		return real_accept4(fd, a, al, flags);
+	t0 = stamp();
+	return accepted(SEG_ACCEPT4, t0, real_accept4(fd, a, al, flags));
+}
+
+EXPORT int close(int fd)
+{
+	ENSURE(close);
+	if (fd >= 0 && fd < OBS_FD_MAX)
+		obs_fd_class[fd] = 0;
+	TIMED(SEG_CLOSE, int, real_close(fd));
+}
+
+/* _FORTIFY_SOURCE variants that binaries built with it call instead */
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	ENSURE(read_chk);
+	TIMED(SEG_READ, ssize_t, real_read_chk(fd, buf, n, buflen));
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	ENSURE(recv_chk);
+	TIMED(SEG_RECVFROM, ssize_t, real_recv_chk(fd, buf, n, buflen, flags));
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a,
+			      socklen_t *al)
+{
+	ENSURE(recvfrom_chk);
+	TIMED(SEG_RECVFROM, ssize_t, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al));
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	ENSURE(pread_chk);
+	TIMED(SEG_PREAD, ssize_t, real_pread_chk(fd, buf, n, off, buflen));
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	ENSURE(pread64_chk);
+	TIMED(SEG_PREAD, ssize_t, real_pread64_chk(fd, buf, n, off, buflen));
+}

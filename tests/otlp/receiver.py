@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""receiver.py -- a tiny OTLP/HTTP receiver for tests: stores every request body it accepts in a directory.
+
+    receiver.py --dir DIR [--port 0] [--port-file FILE] [--fail N] [--status 503]
+                [--retry-after SEC] [--max-seconds 60]
+
+Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
+--port-file (atomically, once listening).  The first N POSTs are answered with --status (and a
+Retry-After header when --retry-after is given); after that every POST to /v1/traces or /v1/logs gets
+200 with an empty OTLP response.  A body sent with Content-Encoding: gzip is decompressed first.
+
+In DIR, accepted request number K (from 1) leaves:
+    K-traces.bin / K-logs.bin   (application/x-protobuf)  or  K-traces.json / K-logs.json
+    K-traces.headers             the request headers as received, one "Name: value" per line
+and every request, accepted or not, appends "STATUS PATH CONTENT-TYPE ENCODING BYTES" to DIR/requests.log.
+It exits by itself after --max-seconds so a crashed test never leaves it behind.
+"""
+import argparse
+import gzip
+import http.server
+import os
+import sys
+import threading
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--fail", type=int, default=0)
+    ap.add_argument("--status", type=int, default=503)
+    ap.add_argument("--retry-after")
+    ap.add_argument("--max-seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    state = {"fail": args.fail, "accepted": 0}
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real collectors do
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def reply(self, status, body=b"", ctype="application/x-protobuf", extra=None):
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            ctype = self.headers.get("Content-Type", "")
+            enc = self.headers.get("Content-Encoding", "identity")
+            with lock:
+                if state["fail"] > 0:
+                    state["fail"] -= 1
+                    status = args.status
+                elif self.path not in ("/v1/traces", "/v1/logs"):
+                    status = 404
+                else:
+                    status = 200
+                body = raw
+                if status == 200 and enc == "gzip":
+                    try:
+                        body = gzip.decompress(raw)
+                    except OSError:
+                        status = 400
+                with open(os.path.join(args.dir, "requests.log"), "a") as f:
+                    f.write("%d %s %s %s %d\n" % (status, self.path, ctype or "-", enc, len(raw)))
+                if status == 200:
+                    state["accepted"] += 1
+                    k = state["accepted"]
+                    kind = "traces" if self.path.endswith("traces") else "logs"
+                    ext = "json" if ctype.startswith("application/json") else "bin"
+                    base = os.path.join(args.dir, "%d-%s" % (k, kind))
+                    with open(base + ".headers", "w") as f:
+                        for name, value in self.headers.items():
+                            f.write("%s: %s\n" % (name, value))
+                    # the body last, via rename: a reader that sees it sees it whole
+                    with open(base + ".tmp", "wb") as f:
+                        f.write(body)
+                    os.rename(base + ".tmp", base + "." + ext)
+            if status == 200:
+                json_reply = ctype.startswith("application/json")
+                self.reply(200, b"{}" if json_reply else b"", "application/json" if json_reply
+                           else "application/x-protobuf")
+            else:
+                extra = {"Retry-After": args.retry_after} if args.retry_after is not None else None
+                self.reply(status, b"unavailable\n", "text/plain", extra)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % srv.server_address[1])
+        os.rename(tmp, args.port_file)
+    timer = threading.Timer(args.max_seconds, srv.shutdown)
+    timer.daemon = True
+    timer.start()
+    try:
+        srv.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
