@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		rc = 0;
 		break;
 	default:
-		env__usage(stdout, env.cmd);
+		env__usage(stdout, env.help_cmd);
 		rc = 0;
 		break;
 	}
