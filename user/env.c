@@ -617,8 +617,7 @@ static void bad_option(char *const *av, int ac, int ind, int opt_, bool missing,
 	char name[64];
 	int n = 0;
 
-	opt_ = opt_ == 'q' ? OPT_QUIET : opt_ == 'v' ? OPT_VERBOSE : opt_ == 'h' ? OPT_HELP : opt_;
-	o = opt_by_val(opt_);
+	o = opt_by_val(opt_); /* a long option (-q/-v/-h never fail) */
 	if (o && missing) {
 		elog("%s: --%s needs a value (see obsprobe %s --help)", cmd, o->name, cmd);
 		return;

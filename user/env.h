@@ -67,10 +67,15 @@ struct env {
 	int argc;
 };
 
-/* Fill @env from the command line (and the --config file it names; flags win).
- * Returns 0 on success; on a usage error prints one line
- * "obsprobe: <what>: <why> (hint)" and returns 2; on other failures (unreadable
- * config) returns 1.  "--help"/"version" set cmd and return 0. */
+/* Fill @env from the command line (and the --config file it names; flags win),
+ * and $OTEL_EXPORTER_OTLP_{ENDPOINT,PROTOCOL,HEADERS} / $OBSPROBE_RUNTIME_DIR for
+ * what neither sets; sets log_level from -q/-v.
+ * Returns 0 on success; on a usage error -- a bad flag or value, a --config file
+ * that is not valid JSON, has an unknown key or a bad value -- prints one line
+ * "obsprobe: <what>: <why> (hint)" and returns 2; when the --config file cannot
+ * be read returns 1.  "--help"/"CMD --help"/"help [CMD]" set cmd = CMD_HELP and
+ * help_cmd, "--version"/"version" set CMD_VERSION, and return 0.
+ * Call env__free() afterwards whatever it returned. */
 int env__parse(struct env *env, int argc, char **argv);
 
 /* the usage text for `obsprobe --help` / `obsprobe CMD --help` */
