@@ -15,15 +15,15 @@
 #include "log.h"
 #include "otlp.h"
 
-#define DEF_BATCH_MAX		512
-#define DEF_BATCH_DELAY_MS	1000
-#define DEF_QUEUE		8192
-#define DEF_TIMEOUT_MS		10000
-#define DEF_MAX_ATTEMPTS	5
-#define DEF_RETRY_BUDGET_MS	30000
-#define DEF_BACKOFF_MS		500
-#define DEF_MAX_BACKOFF_MS	10000
-#define DEF_FLUSH_TIMEOUT_MS	3000
+#define DEF_BATCH_MAX	     512
+#define DEF_BATCH_DELAY_MS   1000
+#define DEF_QUEUE	     8192
+#define DEF_TIMEOUT_MS	     10000
+#define DEF_MAX_ATTEMPTS     5
+#define DEF_RETRY_BUDGET_MS  30000
+#define DEF_BACKOFF_MS	     500
+#define DEF_MAX_BACKOFF_MS   10000
+#define DEF_FLUSH_TIMEOUT_MS 3000
 
 /*
  * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
@@ -33,25 +33,25 @@
  * written: the calloc'ed ring costs resident memory for what was queued at once, not for its capacity.
  */
 struct queue {
-	const char *what;	/* "spans" / "logs", for messages */
+	const char *what; /* "spans" / "logs", for messages */
 	char *slots;
 	size_t item_size, cap;
-	size_t head, count;	/* occupied: [head, head+count) modulo cap */
-	size_t claimed;		/* the first `claimed` occupied items are being encoded */
-	uint64_t first_ns;	/* when the oldest unclaimed item arrived */
+	size_t head, count; /* occupied: [head, head+count) modulo cap */
+	size_t claimed;	    /* the first `claimed` occupied items are being encoded */
+	uint64_t first_ns;  /* when the oldest unclaimed item arrived */
 	char url[1024];
 	uint64_t exported, queue_full, export_failed;
 };
 
 struct exporter {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* wakes the sender: a batch filled, first item queued, shutdown */
+	pthread_cond_t cond; /* wakes the sender: a batch filled, first item queued, shutdown */
 	pthread_t thread;
 	bool started, stopping;
 	uint64_t flush_deadline_ns;
 
 	struct queue spans, logs;
-	struct exporter_opts o;	/* with defaults filled in; pointers not kept */
+	struct exporter_opts o; /* with defaults filled in; pointers not kept */
 	char host[256];
 	bool json, gzip;
 
@@ -60,8 +60,8 @@ struct exporter {
 	CURLM *multi;
 	struct curl_slist *hdrs;
 	struct otlp_buf body, gz;
-	long retry_after_s;	/* from the last response, -1 = none */
-	bool failing;		/* the last batch failed: log recovery once */
+	long retry_after_s; /* from the last response, -1 = none */
+	bool failing;	    /* the last batch failed: log recovery once */
 	uint64_t rng;
 
 	/* under lock */
@@ -324,7 +324,7 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 
 static int gzip_body(struct otlp_buf *out, const struct otlp_buf *in)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	uLong bound;
 	int err = -ENOMEM;
 
@@ -371,8 +371,8 @@ static uint64_t jitter(struct exporter *e, uint64_t ms)
 static void wait_until(struct exporter *e, uint64_t until_ns)
 {
 	struct timespec ts = {
-		.tv_sec = (time_t)(until_ns / 1000000000ull),
-		.tv_nsec = (long)(until_ns % 1000000000ull),
+	    .tv_sec = (time_t)(until_ns / 1000000000ull),
+	    .tv_nsec = (long)(until_ns % 1000000000ull),
 	};
 
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
@@ -382,21 +382,23 @@ static void wait_until(struct exporter *e, uint64_t until_ns)
 static bool send_batch(struct exporter *e, struct queue *q, size_t n)
 {
 	const struct otlp_buf *body = e->gzip ? &e->gz : &e->body;
-	uint64_t start = now_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms), backoff = (uint64_t)e->o.backoff_ms;
+	uint64_t start = now_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
+		 backoff = (uint64_t)e->o.backoff_ms;
 	char why[256] = "";
 	enum send_result r;
 
 	for (int attempt = 1;; attempt++) {
 		long timeout = e->o.timeout_ms;
-		uint64_t now = now_ns(), delay_ms, deadline;
+		uint64_t now = now_ns(), delay_ms, deadline, wake;
 		bool stopping;
 
 		pthread_mutex_lock(&e->lock);
 		stopping = e->stopping;
 		deadline = stopping && e->flush_deadline_ns < budget_end ? e->flush_deadline_ns : budget_end;
-		e->requests++;
-		if (attempt > 1)
-			e->retries++;
+		if (!stopping || now < e->flush_deadline_ns) {
+			e->requests++;
+			e->retries += attempt > 1;
+		}
 		pthread_mutex_unlock(&e->lock);
 		if (stopping) {
 			if (now >= e->flush_deadline_ns) {
@@ -422,19 +424,16 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n)
 		else
 			delay_ms = jitter(e, backoff);
 		backoff = backoff * 2 > (uint64_t)e->o.max_backoff_ms ? (uint64_t)e->o.max_backoff_ms : backoff * 2;
-		now = now_ns();
-		if (now + ms_ns((long)delay_ms) >= deadline) {
+		wake = now_ns() + ms_ns((long)delay_ms);
+		if (wake >= deadline) {
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), ", no time left to retry");
 			break;
 		}
 		/* sleep, but wake for a shutdown and give up if the retry would land past the flush deadline */
 		pthread_mutex_lock(&e->lock);
-		while (now_ns() < now + ms_ns((long)delay_ms)) {
-			if (e->stopping && now + ms_ns((long)delay_ms) >= e->flush_deadline_ns)
-				break;
-			wait_until(e, now + ms_ns((long)delay_ms));
-		}
-		stopping = e->stopping && now + ms_ns((long)delay_ms) >= e->flush_deadline_ns;
+		while (now_ns() < wake && !(e->stopping && wake >= e->flush_deadline_ns))
+			wait_until(e, wake);
+		stopping = e->stopping && wake >= e->flush_deadline_ns;
 		pthread_mutex_unlock(&e->lock);
 		if (stopping) {
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), ", shutdown deadline reached");
@@ -455,9 +454,11 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 
 	otlp_buf__reset(&e->body);
 	if (q == &e->spans)
-		err = e->json ? otlp__traces_json(&e->body, items, n, e->host) : otlp__traces_pb(&e->body, items, n, e->host);
+		err = e->json ? otlp__traces_json(&e->body, items, n, e->host)
+			      : otlp__traces_pb(&e->body, items, n, e->host);
 	else
-		err = e->json ? otlp__logs_json(&e->body, items, n, e->host) : otlp__logs_pb(&e->body, items, n, e->host);
+		err =
+		    e->json ? otlp__logs_json(&e->body, items, n, e->host) : otlp__logs_pb(&e->body, items, n, e->host);
 	if (!err && e->gzip)
 		err = gzip_body(&e->gz, &e->body);
 	return err;
@@ -588,17 +589,17 @@ void exporter__stats(struct exporter *e, struct exporter_stats *out)
 {
 	pthread_mutex_lock(&e->lock);
 	*out = (struct exporter_stats){
-		.spans_exported = e->spans.exported,
-		.spans_queue_full = e->spans.queue_full,
-		.spans_export_failed = e->spans.export_failed,
-		.logs_exported = e->logs.exported,
-		.logs_queue_full = e->logs.queue_full,
-		.logs_export_failed = e->logs.export_failed,
-		.spans_queued = e->spans.count,
-		.logs_queued = e->logs.count,
-		.requests = e->requests,
-		.retries = e->retries,
-		.last_status = e->last_status,
+	    .spans_exported = e->spans.exported,
+	    .spans_queue_full = e->spans.queue_full,
+	    .spans_export_failed = e->spans.export_failed,
+	    .logs_exported = e->logs.exported,
+	    .logs_queue_full = e->logs.queue_full,
+	    .logs_export_failed = e->logs.export_failed,
+	    .spans_queued = e->spans.count,
+	    .logs_queued = e->logs.count,
+	    .requests = e->requests,
+	    .retries = e->retries,
+	    .last_status = e->last_status,
 	};
 	pthread_mutex_unlock(&e->lock);
 }
@@ -642,7 +643,8 @@ static int setup_curl(struct exporter *e)
 	e->hdrs = curl_slist_append(e->hdrs, "Expect:"); /* no 100-continue round trip for big bodies */
 	for (int i = 0; i < e->o.nheaders; i++) {
 		if (header_line(e->o.headers[i], line, sizeof(line))) {
-			elog("otlp: header '%s' is not Key=Value with an HTTP token as key", e->o.headers[i]);
+			elog("otlp: header '%.*s' is not Key=Value with an HTTP token as key and a one-line value",
+			     (int)strcspn(e->o.headers[i], "\r\n"), e->o.headers[i]);
 			return -EINVAL;
 		}
 		e->hdrs = curl_slist_append(e->hdrs, line);
@@ -734,8 +736,8 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		errno = -rc;
 		return NULL;
 	}
-	vlog("otlp: exporting to %s and %s (%s%s)", e->spans.url, e->logs.url,
-	     e->json ? "http/json" : "http/protobuf", e->gzip ? ", gzip" : "");
+	vlog("otlp: exporting to %s and %s (%s%s)", e->spans.url, e->logs.url, e->json ? "http/json" : "http/protobuf",
+	     e->gzip ? ", gzip" : "");
 	return e;
 }
 

@@ -481,7 +481,7 @@ static void pb_log(void *ctx, const void *item)
 
 static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host)
 {
-	struct pb_ctx c = { .w = { .b = out } };
+	struct pb_ctx c = {.w = {.b = out}};
 	size_t start = out->len;
 	int err;
 
@@ -496,11 +496,11 @@ static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const st
 int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-		.stride = sizeof(struct span),
-		.res = span_res,
-		.begin = pb_group_begin,
-		.item = pb_span,
-		.end = pb_group_end,
+	    .stride = sizeof(struct span),
+	    .res = span_res,
+	    .begin = pb_group_begin,
+	    .item = pb_span,
+	    .end = pb_group_end,
 	};
 
 	return pb_encode(out, spans, n, &ops, host_name);
@@ -509,11 +509,11 @@ int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, co
 int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-		.stride = sizeof(struct log_record),
-		.res = log_res,
-		.begin = pb_group_begin,
-		.item = pb_log,
-		.end = pb_group_end,
+	    .stride = sizeof(struct log_record),
+	    .res = log_res,
+	    .begin = pb_group_begin,
+	    .item = pb_log,
+	    .end = pb_group_end,
 	};
 
 	return pb_encode(out, logs, n, &ops, host_name);
@@ -522,10 +522,10 @@ int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n,
 /* ---- OTLP/JSON ----------------------------------------------------------------------------------- */
 
 struct json_ctx {
-	cJSON *groups;		/* the resourceSpans / resourceLogs array */
-	cJSON *items;		/* the open group's spans / logRecords array */
-	const char *res_key;	/* "scopeSpans" / "scopeLogs" */
-	const char *items_key;	/* "spans" / "logRecords" */
+	cJSON *groups;	       /* the resourceSpans / resourceLogs array */
+	cJSON *items;	       /* the open group's spans / logRecords array */
+	const char *res_key;   /* "scopeSpans" / "scopeLogs" */
+	const char *items_key; /* "spans" / "logRecords" */
 	bool oom;
 };
 
@@ -713,10 +713,10 @@ static void j_log(void *ctx, const void *item)
 		j_hex(c, o, "spanId", l->span_id, sizeof(l->span_id));
 }
 
-static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops,
-		       const char *host, const char *top_key, const char *res_key, const char *items_key)
+static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host,
+		       const char *top_key, const char *res_key, const char *items_key)
 {
-	struct json_ctx c = { .res_key = res_key, .items_key = items_key };
+	struct json_ctx c = {.res_key = res_key, .items_key = items_key};
 	cJSON *root = cJSON_CreateObject();
 	char *text = NULL;
 	size_t start = out->len;
@@ -742,11 +742,11 @@ cleanup:
 }
 
 static const struct group_ops json_span_ops = {
-	.stride = sizeof(struct span),
-	.res = span_res,
-	.begin = j_group_begin,
-	.item = j_span,
-	.end = j_group_end,
+    .stride = sizeof(struct span),
+    .res = span_res,
+    .begin = j_group_begin,
+    .item = j_span,
+    .end = j_group_end,
 };
 
 int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
@@ -757,11 +757,11 @@ int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, 
 int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-		.stride = sizeof(struct log_record),
-		.res = log_res,
-		.begin = j_group_begin,
-		.item = j_log,
-		.end = j_group_end,
+	    .stride = sizeof(struct log_record),
+	    .res = log_res,
+	    .begin = j_group_begin,
+	    .item = j_log,
+	    .end = j_group_end,
 	};
 
 	return json_encode(out, logs, n, &ops, host_name, "resourceLogs", "scopeLogs", "logRecords");

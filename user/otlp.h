@@ -19,7 +19,7 @@ struct otlp_buf {
 	size_t len, cap;
 };
 
-void otlp_buf__reset(struct otlp_buf *b);	/* len = 0, keep the memory */
+void otlp_buf__reset(struct otlp_buf *b); /* len = 0, keep the memory */
 void otlp_buf__free(struct otlp_buf *b);
 int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n);
 

@@ -6,12 +6,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SPAN_NAME_LEN		96
-#define SPAN_TRACE_STATE_LEN	256	/* W3C allows 512; longer tracestate is cut at a list-member boundary by the producer */
-#define SPAN_MAX_ATTRS		16
-#define SPAN_ATTR_KEY_LEN	48
-#define SPAN_ATTR_STR_LEN	192
-#define SPAN_RES_STR_LEN	64	/* service.name, process.executable.name */
+#define SPAN_NAME_LEN	     96
+#define SPAN_TRACE_STATE_LEN 256 /* W3C allows 512: producers cut at a list-member boundary */
+#define SPAN_MAX_ATTRS	     16
+#define SPAN_ATTR_KEY_LEN    48
+#define SPAN_ATTR_STR_LEN    192
+#define SPAN_RES_STR_LEN     64 /* service.name, process.executable.name */
 
 /* OTLP Span.SpanKind numbers */
 enum span_kind {
@@ -29,9 +29,9 @@ enum span_status {
 };
 
 /* OTLP Span.flags: the low 8 bits are the W3C trace flags; bits 8/9 say whether the parent was remote */
-#define SPAN_FLAG_SAMPLED		0x01u
-#define SPAN_FLAG_HAS_IS_REMOTE		0x100u
-#define SPAN_FLAG_IS_REMOTE		0x200u
+#define SPAN_FLAG_SAMPLED	0x01u
+#define SPAN_FLAG_HAS_IS_REMOTE 0x100u
+#define SPAN_FLAG_IS_REMOTE	0x200u
 
 enum span_attr_type {
 	SPAN_ATTR_NONE = 0,
@@ -40,51 +40,51 @@ enum span_attr_type {
 };
 
 struct span_attr {
-	int64_t int_value;			/* SPAN_ATTR_INT */
+	int64_t int_value; /* SPAN_ATTR_INT */
 	char key[SPAN_ATTR_KEY_LEN];
-	char str_value[SPAN_ATTR_STR_LEN];	/* SPAN_ATTR_STR, NUL-terminated */
-	uint8_t type;				/* enum span_attr_type */
+	char str_value[SPAN_ATTR_STR_LEN]; /* SPAN_ATTR_STR, NUL-terminated */
+	uint8_t type;			   /* enum span_attr_type */
 };
 
 /* Who produced the telemetry: becomes the OTLP Resource (host.name is the exporter's, not per span). */
 struct span_resource {
 	char service_name[SPAN_RES_STR_LEN];	/* service.name */
-	char executable_name[SPAN_RES_STR_LEN];	/* process.executable.name ("" = omitted) */
+	char executable_name[SPAN_RES_STR_LEN]; /* process.executable.name ("" = omitted) */
 	int32_t pid;				/* process.pid (0 = omitted) */
 };
 
 struct span {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	uint8_t parent_span_id[8];		/* all zero: a root span */
+	uint8_t parent_span_id[8]; /* all zero: a root span */
 	char name[SPAN_NAME_LEN];
-	uint8_t kind;				/* enum span_kind */
-	uint8_t status_code;			/* enum span_status */
+	uint8_t kind;	     /* enum span_kind */
+	uint8_t status_code; /* enum span_status */
 	uint8_t nattrs;
 	uint32_t flags;				/* SPAN_FLAG_* */
 	uint64_t start_ns, end_ns;		/* unix epoch ns */
-	char trace_state[SPAN_TRACE_STATE_LEN];	/* W3C tracestate, "" = none */
+	char trace_state[SPAN_TRACE_STATE_LEN]; /* W3C tracestate, "" = none */
 	struct span_resource resource;
 	struct span_attr attrs[SPAN_MAX_ATTRS];
-	uint16_t dropped_attrs;			/* attributes that did not fit */
+	uint16_t dropped_attrs; /* attributes that did not fit */
 };
 
-#define LOG_BODY_LEN		1024
-#define LOG_SEVERITY_TEXT_LEN	16
+#define LOG_BODY_LEN	      1024
+#define LOG_SEVERITY_TEXT_LEN 16
 
 /* A trace-tagged line a traced process wrote (SPEC "Logs"). */
 struct log_record {
-	uint64_t time_ns;			/* when it was written, unix epoch ns */
-	uint64_t observed_ns;			/* when the collector saw it */
-	int severity_number;			/* OTLP SeverityNumber: 0 unspecified, 5 DEBUG, 9 INFO, 13 WARN, 17 ERROR, 21 FATAL */
+	uint64_t time_ns;     /* when it was written, unix epoch ns */
+	uint64_t observed_ns; /* when the collector saw it */
+	int severity_number;  /* OTLP SeverityNumber: 0 unspecified, 5 DEBUG, 9 INFO, 13 WARN, 17 ERROR, 21 FATAL */
 	char severity_text[LOG_SEVERITY_TEXT_LEN];
-	char body[LOG_BODY_LEN];		/* the line, without its newline */
-	uint8_t trace_id[16];			/* all zero outside a request */
+	char body[LOG_BODY_LEN]; /* the line, without its newline */
+	uint8_t trace_id[16];	 /* all zero outside a request */
 	uint8_t span_id[8];
 	int pid, tid;
-	char stream[8];				/* "stdout" / "stderr" */
-	char service[SPAN_RES_STR_LEN];		/* service.name */
-	char exe[SPAN_RES_STR_LEN];		/* process.executable.name ("" = omitted) */
+	char stream[8];			/* "stdout" / "stderr" */
+	char service[SPAN_RES_STR_LEN]; /* service.name */
+	char exe[SPAN_RES_STR_LEN];	/* process.executable.name ("" = omitted) */
 };
 
 /* Helpers for producers.  Strings are truncated to fit; an attribute past SPAN_MAX_ATTRS is
