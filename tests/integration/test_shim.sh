@@ -101,7 +101,8 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	exec 5>"$TMP/nb.fifo"
 	wait_for 5 sh -c "ls $NB | grep -q obsprobe-$NBP-"
 	P=$(free_port)
-	asnobody "$OBSPROBE" attach --pid $NBP --listen 127.0.0.1:$P -q 2>"$TMP/nba.err" &
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env OBSPROBE_RUNTIME_DIR=$NB \
+		"$OBSPROBE" attach --pid $NBP --listen 127.0.0.1:$P --duration 30 -q 2>"$TMP/nba.err" &
 	PIDS+=($!)
 	wait_for 10 curl -sf "http://127.0.0.1:$P/health/ready" && \
 		curl -sf "http://127.0.0.1:$P/api/v1/targets" | grep -q '"mode":"preload"' && ok "nobody: attach --pid to a shim process, mode preload" \
