@@ -9,8 +9,16 @@ FAILS=0
 PIDS=()
 
 cleanup() {
+	local p i
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# bounded: whatever has not exited after 3 s is killed
+	for i in $(seq 1 30); do
+		local alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive -eq 0 ] && break
+		sleep 0.1
+	done
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
