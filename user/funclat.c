@@ -194,7 +194,7 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 	int attached = 0;
 
 	for (int s = 0; s < fl->opts.nspecs; s++) {
-		char obj[PATH_MAX], path[PATH_MAX], serr[256];
+		char obj[PATH_MAX], path[PATH_MAX], serr[256], lib[256];
 		const char *glob;
 		struct elf_syms *syms;
 		struct sym_match *m = NULL;
@@ -225,6 +225,10 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 					snprintf(err, errlen,
 						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --binary %s '%s')",
 						 glob, shown(path), shown(path), glob);
+				else if (symbols_find_in_libs(pid, glob, lib, sizeof(lib)) > 0)
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s, but %s has some: use --func '%s:%s'",
+						 glob, shown(path), lib, lib, glob);
 				else
 					snprintf(err, errlen,
 						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --pid %d '%s')",

@@ -122,7 +122,8 @@ struct elf_syms *elf_syms__open(const char *path, char *err, size_t errlen)
 			if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
 				continue;
 			name = elf_strptr(e, sh.sh_link, sym.st_name);
-			if (!name || !*name || !vaddr_to_offset(e, nph, sym.st_value, &off))
+			/* "f.cold" is the out-of-line tail of f, not an entry point: a probe there never fires right */
+			if (!name || !*name || strstr(name, ".cold") || !vaddr_to_offset(e, nph, sym.st_value, &off))
 				continue;
 			if (add_sym(s, name, sym.st_value, off, sym.st_size,
 				    bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2))
@@ -230,12 +231,12 @@ int elf_syms__match(const struct elf_syms *s, const char *glob, struct sym_match
 		const struct sym *best = hit[i];
 		int j = i;
 
-		/* every name at this address (aliases), matched or not, competes for the label */
-		for (int k = 0; k < s->n; k++)
-			if (s->v[k].addr == hit[i]->addr && more_canonical(&s->v[k], best))
-				best = &s->v[k];
-		while (j < nhit && hit[j]->addr == hit[i]->addr)
+		/* aliases at one address are one function, named by the best alias the glob matched */
+		while (j < nhit && hit[j]->addr == hit[i]->addr) {
+			if (more_canonical(hit[j], best))
+				best = hit[j];
 			j++;
+		}
 		snprintf((*out)[*n].name, sizeof((*out)[*n].name), "%s", best->name);
 		(*out)[*n].addr = best->addr;
 		(*out)[*n].offset = best->offset;
@@ -248,7 +249,38 @@ int elf_syms__match(const struct elf_syms *s, const char *glob, struct sym_match
 	return 0;
 }
 
-static int list_object(const char *path, const char *label, const char *glob, FILE *out, int *total)
+int symbols_find_in_libs(pid_t pid, const char *glob, char *lib, size_t len)
+{
+	char p[64], line[PATH_MAX + 128], mpath[PATH_MAX], err[256];
+	FILE *f;
+	int found = -1;
+
+	snprintf(p, sizeof(p), "/proc/%d/maps", pid);
+	f = fopen(p, "r");
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		char full[PATH_MAX + 64];
+		struct elf_syms *s;
+		struct sym_match *m = NULL;
+		int n = 0;
+
+		if (!maps_parse_line(line, mpath, sizeof(mpath)))
+			continue;
+		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, mpath);
+		s = elf_syms__open(access(full, R_OK) ? mpath : full, err, sizeof(err));
+		if (s && !elf_syms__match(s, glob, &m, &n) && n > 0) {
+			snprintf(lib, len, "%s", strrchr(mpath, '/') + 1);
+			found = n;
+		}
+		free(m);
+		elf_syms__free(s);
+	}
+	fclose(f);
+	return found;
+}
+
+static int list_object(const char *path, const char *label, const char *glob, FILE *out, int *total, bool note)
 {
 	char err[256];
 	struct elf_syms *s = elf_syms__open(path, err, sizeof(err));
@@ -263,9 +295,9 @@ static int list_object(const char *path, const char *label, const char *glob, FI
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-24s %s\n", label, m[i].name);
 	*total += n;
-	if (elf_syms__stripped(s))
-		fprintf(stderr, "obsprobe: symbols: %s is stripped: only its %d exported functions can be traced\n",
-			label, n);
+	if (note && elf_syms__stripped(s))
+		fprintf(stderr, "obsprobe: symbols: %s is stripped (no .symtab): only exported functions are listed\n",
+			label);
 	free(m);
 	elf_syms__free(s);
 	return 0;
@@ -278,7 +310,7 @@ int symbols_cmd_list(pid_t pid, const char *binary, const char *glob, FILE *out)
 	if (binary) {
 		const char *base = strrchr(binary, '/') ? strrchr(binary, '/') + 1 : binary;
 
-		rc = list_object(binary, base, glob, out, &total);
+		rc = list_object(binary, base, glob, out, &total, true);
 	} else {
 		char p[64], line[PATH_MAX + 128], mpath[PATH_MAX], seen[64][PATH_MAX / 8];
 		int nseen = 0;
@@ -308,7 +340,7 @@ int symbols_cmd_list(pid_t pid, const char *binary, const char *glob, FILE *out)
 				continue;
 			snprintf(seen[nseen++], sizeof(seen[0]), "%s", base);
 			snprintf(full, sizeof(full), "/proc/%d/root%s", pid, mpath);
-			if (list_object(access(full, R_OK) ? mpath : full, base, glob, out, &total))
+			if (list_object(access(full, R_OK) ? mpath : full, base, glob, out, &total, false))
 				rc = 1;
 		}
 		fclose(f);

@@ -27,6 +27,10 @@ bool elf_syms__stripped(const struct elf_syms *s);
 /* no PT_INTERP and no PT_DYNAMIC: LD_PRELOAD cannot work */
 bool elf_syms__is_static(const struct elf_syms *s);
 
+/* the first object @pid maps with functions matching @glob: its basename in @lib and
+ * how many match, or -1 (for the hint "use --func 'LIB:GLOB'") */
+int symbols_find_in_libs(pid_t pid, const char *glob, char *lib, size_t len);
+
 /* obsprobe symbols: list "OBJECT FUNCTION" for a binary, or a process's binary and libraries */
 int symbols_cmd_list(pid_t pid, const char *binary, const char *glob, FILE *out);
 
