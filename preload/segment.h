@@ -11,7 +11,7 @@
 #include "../bpf/bounds.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
-#define OBS_SEG_VERSION 1
+#define OBS_SEG_VERSION 2
 #define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
 #define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
 #define OBS_SEG_RING 1024	/* event records (spans, log lines: later) */
@@ -30,12 +30,22 @@ static const uint16_t obs_seg_slot_nr[SEG_NSLOTS] = {
 	[SEG_CONNECT] = 42, [SEG_ACCEPT] = 43, [SEG_ACCEPT4] = 288, [SEG_CLOSE] = 3,
 };
 
+/* socket I/O, by direction and protocol (obsprobe_socket_*, obsprobe_tcp_connections_*) */
+enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
+enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
+enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
+
 enum obs_seg_lost { SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST__COUNT };
 
 struct obs_seg_hist {
 	uint64_t count;
 	uint64_t sum_ns;
 	uint64_t buckets[OBS_HIST_SLOTS];
+};
+
+struct obs_seg_sock {
+	uint64_t bytes;
+	struct obs_seg_hist io;
 };
 
 struct obs_seg_err {
@@ -65,6 +75,8 @@ struct obs_seg_header {
 	uint32_t nslots;
 	uint64_t bounds_ns[OBS_MAX_BOUNDS];
 	uint64_t lost[SEG_LOST__COUNT];
+	uint64_t conns_opened[SEG_NCONNS];	/* TCP connections accepted / connected */
+	uint64_t conns_closed[SEG_NCONNS];	/* ... and closed through close() */
 	uint64_t ring_head;	/* next position to reserve (producers) */
 	uint64_t ring_tail;	/* next position to read (the collector) */
 	uint8_t reserved[64];
@@ -73,6 +85,7 @@ struct obs_seg_header {
 struct obs_segment {
 	struct obs_seg_header h;
 	struct obs_seg_hist hist[OBS_SEG_STRIPES][SEG_NSLOTS];
+	struct obs_seg_sock sock[OBS_SEG_STRIPES][SEG_NDIRS][SEG_NPROTOS];
 	struct obs_seg_err errs[OBS_SEG_ERRS];
 	struct obs_seg_rec ring[OBS_SEG_RING];
 };

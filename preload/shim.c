@@ -178,6 +178,29 @@ static inline void record(enum obs_seg_slot slot, uint64_t t0, long ret, int err
 		record_error(obs_seg_slot_nr[slot], err);
 }
 
+static const uint8_t slot_dir[SEG_NSLOTS] = {
+	[SEG_READ] = SEG_RECEIVE, [SEG_READV] = SEG_RECEIVE, [SEG_RECVFROM] = SEG_RECEIVE, [SEG_RECVMSG] = SEG_RECEIVE,
+	[SEG_WRITE] = SEG_TRANSMIT, [SEG_WRITEV] = SEG_TRANSMIT, [SEG_SENDTO] = SEG_TRANSMIT,
+	[SEG_SENDMSG] = SEG_TRANSMIT,
+};
+
+/* socket I/O: only on descriptors the shim saw accepted or connected */
+static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long ret, int err)
+{
+	uint8_t cls = fd >= 0 && fd < OBS_FD_MAX ? obs_fd_class[fd] : 0;
+
+	record(slot, t0, ret, err);
+	if (cls && ret >= 0) {
+		struct obs_seg_sock *sk = &seg->sock[stripe][slot_dir[slot]][(cls & 0xf) - 1];
+		uint64_t ns = to_ns(stamp() - t0);
+
+		__atomic_fetch_add(&sk->bytes, (uint64_t)ret, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sk->io.buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sk->io.sum_ns, ns, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sk->io.count, 1, __ATOMIC_RELAXED);
+	}
+}
+
 /* ---- segment creation ---- */
 
 /* minimal formatting without stdio: the child of a fork may hold stdio locks */
@@ -401,6 +424,24 @@ __attribute__((constructor)) static void shim_init(void)
 		}                                                         \
 	} while (0)
 
+/* I/O on a descriptor that may be a socket */
+#define TIMED_IO(slot, fd, call)                                          \
+	do {                                                              \
+		uint64_t t0;                                              \
+		ssize_t r;                                                \
+		int saved;                                                \
+		if (!seg || in_shim)                                      \
+			return call;                                      \
+		t0 = stamp();                                             \
+		r = call;                                                 \
+		saved = errno;                                            \
+		in_shim++;                                                \
+		record_io(slot, fd, t0, (long)r, saved);                  \
+		in_shim--;                                                \
+		errno = saved;                                            \
+		return r;                                                 \
+	} while (0)
+
 #define TIMED(slot, type, call)                                           \
 	do {                                                              \
 		uint64_t t0;                                              \
@@ -421,25 +462,25 @@ __attribute__((constructor)) static void shim_init(void)
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	ENSURE(read);
-	TIMED(SEG_READ, ssize_t, real_read(fd, buf, n));
+	TIMED_IO(SEG_READ, fd, real_read(fd, buf, n));
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	ENSURE(write);
-	TIMED(SEG_WRITE, ssize_t, real_write(fd, buf, n));
+	TIMED_IO(SEG_WRITE, fd, real_write(fd, buf, n));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	ENSURE(readv);
-	TIMED(SEG_READV, ssize_t, real_readv(fd, iov, cnt));
+	TIMED_IO(SEG_READV, fd, real_readv(fd, iov, cnt));
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	ENSURE(writev);
-	TIMED(SEG_WRITEV, ssize_t, real_writev(fd, iov, cnt));
+	TIMED_IO(SEG_WRITEV, fd, real_writev(fd, iov, cnt));
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
@@ -469,37 +510,37 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	ENSURE(send);
-	TIMED(SEG_SENDTO, ssize_t, real_send(fd, buf, n, flags));
+	TIMED_IO(SEG_SENDTO, fd, real_send(fd, buf, n, flags));
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	ENSURE(recv);
-	TIMED(SEG_RECVFROM, ssize_t, real_recv(fd, buf, n, flags));
+	TIMED_IO(SEG_RECVFROM, fd, real_recv(fd, buf, n, flags));
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al)
 {
 	ENSURE(sendto);
-	TIMED(SEG_SENDTO, ssize_t, real_sendto(fd, buf, n, flags, a, al));
+	TIMED_IO(SEG_SENDTO, fd, real_sendto(fd, buf, n, flags, a, al));
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
 {
 	ENSURE(recvfrom);
-	TIMED(SEG_RECVFROM, ssize_t, real_recvfrom(fd, buf, n, flags, a, al));
+	TIMED_IO(SEG_RECVFROM, fd, real_recvfrom(fd, buf, n, flags, a, al));
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	ENSURE(sendmsg);
-	TIMED(SEG_SENDMSG, ssize_t, real_sendmsg(fd, m, flags));
+	TIMED_IO(SEG_SENDMSG, fd, real_sendmsg(fd, m, flags));
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
 	ENSURE(recvmsg);
-	TIMED(SEG_RECVMSG, ssize_t, real_recvmsg(fd, m, flags));
+	TIMED_IO(SEG_RECVMSG, fd, real_recvmsg(fd, m, flags));
 }
 
 static void classify(int fd, uint8_t dir)
@@ -514,6 +555,9 @@ static void classify(int fd, uint8_t dir)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl))
 		return;
 	obs_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX : type == SOCK_DGRAM ? OBS_FD_UDP : OBS_FD_TCP);
+	if ((obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
+		__atomic_fetch_add(&seg->h.conns_opened[dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND], 1,
+				   __ATOMIC_RELAXED);
 }
 
 EXPORT int connect(int fd, const struct sockaddr *a, socklen_t al)
@@ -574,8 +618,12 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
 EXPORT int close(int fd)
 {
 	ENSURE(close);
-	if (fd >= 0 && fd < OBS_FD_MAX)
+	if (fd >= 0 && fd < OBS_FD_MAX && obs_fd_class[fd]) {
+		if (seg && (obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
+			__atomic_fetch_add(&seg->h.conns_closed[obs_fd_class[fd] & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND],
+					   1, __ATOMIC_RELAXED);
 		obs_fd_class[fd] = 0;
+	}
 	TIMED(SEG_CLOSE, int, real_close(fd));
 }
 
@@ -583,20 +631,20 @@ EXPORT int close(int fd)
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	ENSURE(read_chk);
-	TIMED(SEG_READ, ssize_t, real_read_chk(fd, buf, n, buflen));
+	TIMED_IO(SEG_READ, fd, real_read_chk(fd, buf, n, buflen));
 }
 
 EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	ENSURE(recv_chk);
-	TIMED(SEG_RECVFROM, ssize_t, real_recv_chk(fd, buf, n, buflen, flags));
+	TIMED_IO(SEG_RECVFROM, fd, real_recv_chk(fd, buf, n, buflen, flags));
 }
 
 EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a,
 			      socklen_t *al)
 {
 	ENSURE(recvfrom_chk);
-	TIMED(SEG_RECVFROM, ssize_t, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al));
+	TIMED_IO(SEG_RECVFROM, fd, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al));
 }
 
 EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)

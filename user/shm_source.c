@@ -27,6 +27,9 @@ struct seg_view {
 	struct hist last[SEG_NSLOTS];
 	uint64_t last_err[OBS_SEG_ERRS];
 	uint64_t last_lost[SEG_LOST__COUNT];
+	struct hist last_io[SEG_NDIRS][SEG_NPROTOS];
+	uint64_t last_bytes[SEG_NDIRS][SEG_NPROTOS];
+	uint64_t last_opened[SEG_NCONNS], last_closed[SEG_NCONNS];
 	uint64_t events;
 	struct seg_view *next;
 };
@@ -253,6 +256,54 @@ static void discover(struct shm_source *s, const struct hist_bounds *b)
 	closedir(d);
 }
 
+static const char *const dir_name[SEG_NDIRS] = { "receive", "transmit" };
+static const char *const proto_name[SEG_NPROTOS] = { "tcp", "udp", "unix" };
+static const char *const conn_name[SEG_NCONNS] = { "inbound", "outbound" };
+
+static void read_sockets(struct shm_source *s, struct seg_view *v, const char *svc, int nslots)
+{
+	struct metrics *m = s->opts.metrics;
+
+	for (int d = 0; d < SEG_NDIRS; d++) {
+		for (int p = 0; p < SEG_NPROTOS; p++) {
+			const char *lv[] = { svc, dir_name[d], proto_name[p] };
+			struct hist now = { 0 }, delta;
+			uint64_t bytes = 0;
+
+			for (int st = 0; st < OBS_SEG_STRIPES; st++) {
+				const struct obs_seg_sock *sk = &v->s->sock[st][d][p];
+
+				now.count += __atomic_load_n(&sk->io.count, __ATOMIC_ACQUIRE);
+				now.sum_ns += __atomic_load_n(&sk->io.sum_ns, __ATOMIC_RELAXED);
+				bytes += __atomic_load_n(&sk->bytes, __ATOMIC_RELAXED);
+				for (int k = 0; k < nslots; k++)
+					now.buckets[k] += __atomic_load_n(&sk->io.buckets[k], __ATOMIC_RELAXED);
+			}
+			if (now.count == v->last_io[d][p].count)
+				continue;
+			hist_delta(&v->last_io[d][p], &now, &delta, nslots);
+			series__add(metrics__series(m, FAM_SOCKET_BYTES, lv), bytes - v->last_bytes[d][p]);
+			v->last_bytes[d][p] = bytes;
+			if (v->bounds_ok)
+				series__add_hist(metrics__series(m, FAM_SOCKET_IO_DURATION, lv), delta.buckets, delta.count,
+						 delta.sum_ns);
+		}
+	}
+	for (int c = 0; c < SEG_NCONNS; c++) {
+		const char *lv[] = { svc, conn_name[c] };
+		uint64_t opened = __atomic_load_n(&v->s->h.conns_opened[c], __ATOMIC_RELAXED);
+		uint64_t closed = __atomic_load_n(&v->s->h.conns_closed[c], __ATOMIC_RELAXED);
+
+		if (opened == v->last_opened[c] && closed == v->last_closed[c])
+			continue;
+		series__add(metrics__series(m, FAM_TCP_CONNECTIONS, lv), opened - v->last_opened[c]);
+		series__gauge_add(metrics__series(m, FAM_TCP_ACTIVE, lv),
+				  (double)(opened - v->last_opened[c]) - (double)(closed - v->last_closed[c]));
+		v->last_opened[c] = opened;
+		v->last_closed[c] = closed;
+	}
+}
+
 static void read_segment(struct shm_source *s, struct seg_view *v, const struct hist_bounds *b)
 {
 	struct metrics *m = s->opts.metrics;
@@ -308,6 +359,7 @@ static void read_segment(struct shm_source *s, struct seg_view *v, const struct 
 		s->lost += c - v->last_lost[r];
 		v->last_lost[r] = c;
 	}
+	read_sockets(s, v, svc, nslots);
 	/* the ring carries spans and log lines once those captures exist; drain it so producers never stall */
 	{
 		struct obs_seg_rec rec;
@@ -353,7 +405,14 @@ void shm_source__poll(struct shm_source *s)
 		if (!alive(v)) {
 			char path[PATH_MAX];
 
-			/* its last counts are in: retire the segment */
+			/* its last counts are in: retire the segment; connections it never closed are gone too */
+			for (int c = 0; c < SEG_NCONNS; c++) {
+				const char *lv[] = { s->opts.service ? s->opts.service : v->service, conn_name[c] };
+
+				if (v->last_opened[c] != v->last_closed[c])
+					series__gauge_add(metrics__series(s->opts.metrics, FAM_TCP_ACTIVE, lv),
+							  -((double)v->last_opened[c] - (double)v->last_closed[c]));
+			}
 			snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, v->name);
 			unlink(path);
 			unmap(v);

@@ -37,6 +37,8 @@ wait_for 10 curl -sf "http://127.0.0.1:$NPORT/" || bad "nginx with the shim did 
 sleep 0.5
 scrape $MPORT >"$TMP/mn0"
 n0=$(metric "$TMP/mn0" 'obsprobe_syscall_duration_seconds_count{service="nginx",syscall="writev"}')
+c0=$(metric "$TMP/mn0" 'obsprobe_tcp_connections_total{service="nginx",direction="inbound"}')
+b0=$(metric "$TMP/mn0" 'obsprobe_socket_bytes_total{service="nginx",direction="transmit",protocol="tcp"}')
 N=400
 urls=(); for i in $(seq 1 $N); do urls+=("http://127.0.0.1:$NPORT/r$i"); done
 curl -s --max-time 60 "${urls[@]}" >"$TMP/ngx.out"
@@ -52,6 +54,7 @@ wait_for 10 curl -sf "http://127.0.0.1:$PPORT/" >/dev/null || bad "http.server w
 sleep 0.5
 scrape $MPORT >"$TMP/m0"
 a0=$(metric "$TMP/m0" 'obsprobe_syscall_duration_seconds_count{service="pyhttp",syscall="accept4"}')
+pc0=$(metric "$TMP/m0" 'obsprobe_tcp_connections_total{service="pyhttp",direction="inbound"}')
 for i in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$PPORT/"; done
 
 # redis under redis-benchmark; the collector is killed in the middle of it
@@ -64,6 +67,15 @@ sleep 0.7
 scrape $MPORT >"$TMP/m1"
 check "nginx: one writev per request (workers counted)" $(( ${n0:-0} + N )) "$(metric "$TMP/m1" 'obsprobe_syscall_duration_seconds_count{service="nginx",syscall="writev"}')"
 check "python http.server: one accept per request" $(( ${a0:-0} + 50 )) "$(metric "$TMP/m1" 'obsprobe_syscall_duration_seconds_count{service="pyhttp",syscall="accept4"}')"
+check "nginx: one inbound TCP connection for 400 keep-alive requests" $(( ${c0:-0} + 1 )) \
+	"$(metric "$TMP/m1" 'obsprobe_tcp_connections_total{service="nginx",direction="inbound"}')"
+b1=$(metric "$TMP/m1" 'obsprobe_socket_bytes_total{service="nginx",direction="transmit",protocol="tcp"}')
+# each response: a status line and headers (~150 bytes) plus "ok\n"
+[ $(( ${b1:-0} - ${b0:-0} )) -ge $((N * 100)) ] && ok "nginx: tcp bytes transmitted counted ($(( ${b1:-0} - ${b0:-0} )) for $N responses)" || bad "nginx bytes: $b0 -> $b1"
+check "python http.server: one inbound TCP connection per request" $(( ${pc0:-0} + 50 )) \
+	"$(metric "$TMP/m1" 'obsprobe_tcp_connections_total{service="pyhttp",direction="inbound"}')"
+check "python http.server: no connection left active" 0 \
+	"$(metric "$TMP/m1" 'obsprobe_tcp_connections_active{service="pyhttp",direction="inbound"}')"
 curl -sf "http://127.0.0.1:$MPORT/api/v1/targets" | python3 -c "
 import json,sys; t=json.load(sys.stdin)['targets']; n=[x for x in t if x['comm']=='nginx' and x['mode']=='preload']; sys.exit(0 if len(n)==3 else 1)" \
 	&& ok "targets: nginx master and both workers, mode preload" || bad "targets: $(curl -s http://127.0.0.1:$MPORT/api/v1/targets)"
