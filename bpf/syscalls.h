@@ -8,6 +8,22 @@
 #define SC_MAX_TGIDS 16384	/* traced processes at once */
 #define SC_MAX_ERRKEYS 4096	/* distinct (syscall, errno) pairs */
 
+/* socket I/O: [direction][protocol] */
+enum sc_dir { SC_RECEIVE, SC_TRANSMIT, SC_NDIRS };
+enum sc_proto { SC_TCP, SC_UDP, SC_UNIX, SC_NPROTOS };
+enum sc_conn { SC_INBOUND, SC_OUTBOUND, SC_NCONNS };
+#define SC_MAX_CONNS 65536	/* open TCP connections tracked at once */
+
+struct sc_sock {
+	__u64 bytes;
+	struct obs_hist io;
+};
+
+struct sc_conns {
+	__u64 opened;
+	__u64 closed;
+};
+
 /* errors map key: syscall number << 16 | errno */
 #define SC_ERRKEY(nr, err) (((__u32)(nr) << 16) | ((__u32)(err) & 0xffff))
 
@@ -31,6 +47,7 @@ enum sc_stat {
 	SC_STAT_RINGBUF_FULL,
 	SC_STAT_ERRMAP_FULL,
 	SC_STAT_TGID_MAP_FULL,
+	SC_STAT_CONN_MAP_FULL,
 	SC_STAT__COUNT,
 };
 

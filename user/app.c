@@ -395,7 +395,7 @@ static int start_ebpf(struct app *a)
 	{
 		struct systrace_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
 					   .syscalls = !env->no_syscalls, .follow_children = env->follow_children,
-					   .on_proc = on_proc, .ctx = a };
+					   .net = !env->no_net, .on_proc = on_proc, .ctx = a };
 
 		a->sys = systrace__new(&o, err, sizeof(err));
 		if (!a->sys) {
@@ -515,6 +515,8 @@ static void start_line(struct app *a)
 			 kfunc__nfuncs(a->kf), kfunc__nfuncs(a->kf) == 1 ? "" : "s", kfunc__mechanism(a->kf));
 	if (!a->env->no_syscalls)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls, ");
+	if (!a->env->no_syscalls && !a->env->no_net)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "net, ");
 	if (what[0])
 		what[strlen(what) - 2] = '\0';
 	else

@@ -231,12 +231,13 @@ int elf_syms__match(const struct elf_syms *s, const char *glob, struct sym_match
 		const struct sym *best = hit[i];
 		int j = i;
 
-		/* aliases at one address are one function, named by the best alias the glob matched */
-		while (j < nhit && hit[j]->addr == hit[i]->addr) {
-			if (more_canonical(hit[j], best))
-				best = hit[j];
+		/* aliases at one address are one function with one name, whichever alias the glob
+		 * matched: two globs naming it never make two probes */
+		for (int k = 0; k < s->n; k++)
+			if (s->v[k].addr == hit[i]->addr && more_canonical(&s->v[k], best))
+				best = &s->v[k];
+		while (j < nhit && hit[j]->addr == hit[i]->addr)
 			j++;
-		}
 		snprintf((*out)[*n].name, sizeof((*out)[*n].name), "%s", best->name);
 		(*out)[*n].addr = best->addr;
 		(*out)[*n].offset = best->offset;

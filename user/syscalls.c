@@ -31,6 +31,10 @@ struct systrace {
 	struct hist last[SC_MAX_NR];
 	struct err_last errs[SC_MAX_ERRKEYS * 2]; /* open addressing, last count per (nr, errno) */
 	uint64_t last_stats[SC_STAT__COUNT];
+	struct hist last_io[SC_NDIRS * SC_NPROTOS];
+	uint64_t last_bytes[SC_NDIRS * SC_NPROTOS];
+	struct sc_conns last_conns[SC_NCONNS];
+	struct percpu_buf sbuf, cbuf;
 	uint64_t events, lost;
 	bool baseline; /* the next poll records, but does not report */
 };
@@ -79,6 +83,9 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	t->skel->rodata->cfg_nbounds = opts->bounds->n;
 	t->skel->rodata->cfg_follow_children = opts->follow_children;
 	t->skel->rodata->cfg_skip_nr = syscall_nr("uretprobe");
+	t->skel->rodata->cfg_net = opts->net && opts->syscalls;
+	if (!t->skel->rodata->cfg_net)
+		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
 	if (!opts->syscalls) {
 		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
 		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
@@ -96,7 +103,8 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb || percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) ||
-	    percpu_buf__init(&t->ubuf, sizeof(uint64_t))) {
+	    percpu_buf__init(&t->ubuf, sizeof(uint64_t)) || percpu_buf__init(&t->sbuf, sizeof(struct sc_sock)) ||
+	    percpu_buf__init(&t->cbuf, sizeof(struct sc_conns))) {
 		snprintf(err, errlen, "cannot set up the event ring buffer: %s", strerror(errno));
 		goto fail;
 	}
@@ -114,6 +122,8 @@ void systrace__free(struct systrace *t)
 	syscalls_bpf__destroy(t->skel);
 	percpu_buf__free(&t->hbuf);
 	percpu_buf__free(&t->ubuf);
+	percpu_buf__free(&t->sbuf);
+	percpu_buf__free(&t->cbuf);
 	free(t);
 }
 
@@ -198,10 +208,73 @@ static void poll_errors(struct systrace *t)
 	}
 }
 
+static const char *const dir_name[SC_NDIRS] = { "receive", "transmit" };
+static const char *const proto_name[SC_NPROTOS] = { "tcp", "udp", "unix" };
+static const char *const conn_name[SC_NCONNS] = { "inbound", "outbound" };
+
+static void poll_net(struct systrace *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.socks), nslots = t->opts.bounds->n + 1;
+
+	for (uint32_t k = 0; k < SC_NDIRS * SC_NPROTOS; k++) {
+		struct hist now = { 0 }, d;
+		uint64_t bytes = 0;
+
+		if (bpf_map_lookup_elem(fd, &k, t->sbuf.data))
+			continue;
+		for (int c = 0; c < t->sbuf.ncpus; c++) {
+			const struct sc_sock *v = (const void *)((char *)t->sbuf.data + (size_t)c * t->sbuf.value_size);
+
+			bytes += v->bytes;
+			now.count += v->io.count;
+			now.sum_ns += v->io.sum_ns;
+			for (int i = 0; i < nslots; i++)
+				now.buckets[i] += v->io.buckets[i];
+		}
+		if (now.count == t->last_io[k].count)
+			continue;
+		hist_delta(&t->last_io[k], &now, &d, nslots);
+		if (!t->baseline) {
+			const char *lv[] = { t->opts.service, dir_name[k / SC_NPROTOS], proto_name[k % SC_NPROTOS] };
+
+			series__add(metrics__series(t->opts.metrics, FAM_SOCKET_BYTES, lv), bytes - t->last_bytes[k]);
+			series__add_hist(metrics__series(t->opts.metrics, FAM_SOCKET_IO_DURATION, lv), d.buckets, d.count,
+					 d.sum_ns);
+		}
+		t->last_bytes[k] = bytes;
+	}
+	fd = bpf_map__fd(t->skel->maps.conn_stats);
+	for (uint32_t k = 0; k < SC_NCONNS; k++) {
+		struct sc_conns now = { 0 };
+
+		if (bpf_map_lookup_elem(fd, &k, t->cbuf.data))
+			continue;
+		for (int c = 0; c < t->cbuf.ncpus; c++) {
+			const struct sc_conns *v = (const void *)((char *)t->cbuf.data + (size_t)c * t->cbuf.value_size);
+
+			now.opened += v->opened;
+			now.closed += v->closed;
+		}
+		if (now.opened == t->last_conns[k].opened && now.closed == t->last_conns[k].closed)
+			continue;
+		if (!t->baseline) {
+			const char *lv[] = { t->opts.service, conn_name[k] };
+
+			series__add(metrics__series(t->opts.metrics, FAM_TCP_CONNECTIONS, lv),
+				    now.opened - t->last_conns[k].opened);
+			series__gauge_add(metrics__series(t->opts.metrics, FAM_TCP_ACTIVE, lv),
+					  (double)(now.opened - t->last_conns[k].opened) -
+						  (double)(now.closed - t->last_conns[k].closed));
+		}
+		t->last_conns[k] = now;
+	}
+}
+
 static const char *const stat_reason[SC_STAT__COUNT] = {
 	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",
 	[SC_STAT_ERRMAP_FULL] = "errors_map_full",
 	[SC_STAT_TGID_MAP_FULL] = "process_map_full",
+	[SC_STAT_CONN_MAP_FULL] = "connection_map_full",
 };
 
 static void poll_stats(struct systrace *t)
@@ -227,6 +300,8 @@ void systrace__poll(struct systrace *t)
 	if (t->opts.syscalls) {
 		poll_hists(t);
 		poll_errors(t);
+		if (t->opts.net)
+			poll_net(t);
 	}
 	poll_stats(t);
 }

@@ -20,6 +20,7 @@ struct systrace_opts {
 	const char *service;	/* "service" label */
 	bool syscalls;		/* time syscalls (else only follow processes) */
 	bool follow_children;
+	bool net;		/* socket bytes/latency and TCP connections */
 	proc_change_cb on_proc;	/* fork/exec/exit of traced processes */
 	void *ctx;
 };

@@ -23,7 +23,7 @@ one_run() {
 	"$B/targets/loop" "$mode" "$n" <"$in" >"$out" &
 	tpid=$!
 	exec 7>"$in"
-	waitgrep ready "$out" || { echo "target did not start" >&2; return 1; }
+	waitgrep ready "$out" || { echo "target did not start" >&2; exec 7>&-; kill $tpid 2>/dev/null; return 1; }
 	local off
 	off=$(nm "$B/targets/loop" | awk '$3=="bench_target"{print $1}')
 	case $tool in
@@ -84,7 +84,7 @@ for mode in ${MODES:-sys func}; do
 	R[$mode,none]=$(measure none $mode $n)
 	R[$mode,floor]=$(measure floor $mode $n)
 	R[$mode,obsprobe]=$(measure obsprobe $mode $n)
-	R[$mode,bpftrace]=$(measure bpftrace $mode $n)
+	[ -z "${NO_BPFTRACE:-}" ] && R[$mode,bpftrace]=$(measure bpftrace $mode $n)
 done
 if [ -z "${NO_STRACE:-}" ]; then
 	R[sys,strace]=$(REPS=1 measure strace sys $NSTRACE)
@@ -102,8 +102,8 @@ for mode in ${MODES:-sys func}; do
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "${R[$mode,none]}" \
 		"$(add "${R[$mode,floor]}" "${R[$mode,none]}")" "$(add "${R[$mode,obsprobe]}" "${R[$mode,none]}")" \
 		"$(ratio "${R[$mode,obsprobe]}" "${R[$mode,floor]}" "${R[$mode,none]}")" \
-		"$(add "${R[$mode,bpftrace]}" "${R[$mode,none]}")" \
-		"$(ratio "${R[$mode,bpftrace]}" "${R[$mode,floor]}" "${R[$mode,none]}")" "$st"
+		"$(add "${R[$mode,bpftrace]:-}" "${R[$mode,none]}")" \
+		"$(ratio "${R[$mode,bpftrace]:-}" "${R[$mode,floor]}" "${R[$mode,none]}")" "$st"
 done
 [ -x "$ROOT/tests/bench/shim_bench.sh" ] && { echo; bash "$ROOT/tests/bench/shim_bench.sh"; }
 exit 0

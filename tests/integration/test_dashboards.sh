@@ -30,7 +30,7 @@ for round in $(seq 1 8); do
 done
 sleep 2
 
-# the panels this traffic must fill (function and syscall families are produced today)
+# the panels this traffic must fill (function, syscall, socket and TCP families are produced today)
 cat >"$TMP/expect" <<'X'
 variable service
 variable function
@@ -44,6 +44,10 @@ Latency heatmap
 Syscall rate (top 10)
 p99 latency by syscall (top 10)
 Network syscalls (read/write/send/recv)
+Socket throughput
+Socket I/O latency p99
+TCP connections opened
+TCP connections active
 Events received
 Collector CPU
 Collector resident memory

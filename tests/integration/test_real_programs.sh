@@ -53,6 +53,10 @@ NGX
 		"$(metric "$TMP/m.ngx" 'obsprobe_function_duration_seconds_count{service="nginx",function="ngx_http_process_request",object="nginx"}')"
 	check "nginx: writev count equals bpftrace's" "$btn" \
 		"$(metric "$TMP/m.ngx" 'obsprobe_syscall_duration_seconds_count{service="nginx",syscall="writev"}')"
+	check "nginx: one inbound TCP connection for the keep-alive batch" 1 \
+		"$(metric "$TMP/m.ngx" 'obsprobe_tcp_connections_total{service="nginx",direction="inbound"}')"
+	check "nginx: tcp responses = requests" $N \
+		"$(metric "$TMP/m.ngx" 'obsprobe_socket_io_duration_seconds_count{service="nginx",direction="transmit",protocol="tcp"}')"
 	curl -sf "http://127.0.0.1:$MPORT/api/v1/targets" | python3 -c "import json,sys; t=json.load(sys.stdin)['targets']; sys.exit(0 if len(t)==3 else 1)" \
 		&& ok "nginx: master and both workers are targets" || bad "nginx targets: $(curl -s http://127.0.0.1:$MPORT/api/v1/targets)"
 	kill $NMASTER
@@ -98,5 +102,11 @@ sleep 0.5
 scrape $MPORT >"$TMP/m.py"
 check "python http.server: accept4 count = requests" $N \
 	"$(metric "$TMP/m.py" "obsprobe_syscall_duration_seconds_count{service=\"$PYCOMM\",syscall=\"accept4\"}")"
+check "python http.server: inbound TCP connections = requests" $N \
+	"$(metric "$TMP/m.py" "obsprobe_tcp_connections_total{service=\"$PYCOMM\",direction=\"inbound\"}")"
+check "python http.server: none left active" 0 \
+	"$(metric "$TMP/m.py" "obsprobe_tcp_connections_active{service=\"$PYCOMM\",direction=\"inbound\"}")"
+b=$(metric "$TMP/m.py" "obsprobe_socket_bytes_total{service=\"$PYCOMM\",direction=\"transmit\",protocol=\"tcp\"}")
+[ "${b:-0}" -ge $((N * 100)) ] && ok "python http.server: tcp bytes transmitted ($b for $N responses)" || bad "python bytes: $b"
 promtool check metrics <"$TMP/m.py" >/dev/null 2>&1 && ok "promtool accepts the python scrape" || bad "promtool on python scrape"
 finish
