@@ -35,9 +35,10 @@ one_run() {
 		fi
 		tool_pid=$!; exec 8>"$TMP/fin"; rm -f "$TMP/fin"
 		waitgrep attached "$lo" || { cat "$lo" >&2; return 1; } ;;
-	obsprobe)
-		local p; p=$(port)
-		if [ "$mode" = sys ]; then "$B/obsprobe" attach --pid $tpid --listen 127.0.0.1:$p -q >"$lo" 2>&1 &
+	obsprobe|obsprobe-nonet)
+		local p nonet=""; p=$(port)
+		[ $tool = obsprobe-nonet ] && nonet=--no-net
+		if [ "$mode" = sys ]; then "$B/obsprobe" attach --pid $tpid --listen 127.0.0.1:$p -q $nonet >"$lo" 2>&1 &
 		else "$B/obsprobe" attach --pid $tpid --func bench_target --no-syscalls --listen 127.0.0.1:$p -q >"$lo" 2>&1 &
 		fi
 		tool_pid=$!
@@ -84,6 +85,7 @@ for mode in ${MODES:-sys func}; do
 	R[$mode,none]=$(measure none $mode $n)
 	R[$mode,floor]=$(measure floor $mode $n)
 	R[$mode,obsprobe]=$(measure obsprobe $mode $n)
+	[ $mode = sys ] && R[$mode,nonet]=$(measure obsprobe-nonet $mode $n)
 	[ -z "${NO_BPFTRACE:-}" ] && R[$mode,bpftrace]=$(measure bpftrace $mode $n)
 done
 if [ -z "${NO_STRACE:-}" ]; then
@@ -105,5 +107,7 @@ for mode in ${MODES:-sys func}; do
 		"$(add "${R[$mode,bpftrace]:-}" "${R[$mode,none]}")" \
 		"$(ratio "${R[$mode,bpftrace]:-}" "${R[$mode,floor]}" "${R[$mode,none]}")" "$st"
 done
+[ -n "${R[sys,nonet]:-}" ] && printf '\nobsprobe --no-net (syscalls only, no socket classification) on the read loop: %s ns/op, %s, %s the floor\n' \
+	"${R[sys,nonet]}" "$(add "${R[sys,nonet]}" "${R[sys,none]}")" "$(ratio "${R[sys,nonet]}" "${R[sys,floor]}" "${R[sys,none]}")"
 [ -x "$ROOT/tests/bench/shim_bench.sh" ] && { echo; bash "$ROOT/tests/bench/shim_bench.sh"; }
 exit 0
