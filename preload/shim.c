@@ -424,25 +424,8 @@ __attribute__((constructor)) static void shim_init(void)
 		}                                                         \
 	} while (0)
 
-/* I/O on a descriptor that may be a socket */
-#define TIMED_IO(slot, fd, call)                                          \
-	do {                                                              \
-		uint64_t t0;                                              \
-		ssize_t r;                                                \
-		int saved;                                                \
-		if (!seg || in_shim)                                      \
-			return call;                                      \
-		t0 = stamp();                                             \
-		r = call;                                                 \
-		saved = errno;                                            \
-		in_shim++;                                                \
-		record_io(slot, fd, t0, (long)r, saved);                  \
-		in_shim--;                                                \
-		errno = saved;                                            \
-		return r;                                                 \
-	} while (0)
-
-#define TIMED(slot, type, call)                                           \
+/* time the real call, then record it with @rec (sees t0, r, saved); errno and r are the real call's */
+#define TIMED_CALL(type, call, rec)                                       \
 	do {                                                              \
 		uint64_t t0;                                              \
 		type r;                                                   \
@@ -453,11 +436,15 @@ __attribute__((constructor)) static void shim_init(void)
 		r = call;                                                 \
 		saved = errno;                                            \
 		in_shim++;                                                \
-		record(slot, t0, (long)r, saved);                         \
+		rec;                                                      \
 		in_shim--;                                                \
 		errno = saved;                                            \
 		return r;                                                 \
 	} while (0)
+
+#define TIMED(slot, type, call) TIMED_CALL(type, call, record(slot, t0, (long)r, saved))
+/* I/O on a descriptor that may be a socket */
+#define TIMED_IO(slot, fd, call) TIMED_CALL(ssize_t, call, record_io(slot, fd, t0, (long)r, saved))
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
