@@ -99,16 +99,19 @@ static int func_id(struct funclat *fl, const char *name, const char *path, uint6
 	char tmp[PATH_MAX], *base;
 	struct func *f;
 
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	base = basename(tmp);
+	/* one id per function of an object, whichever process maps it (paths differ per
+	 * pid through /proc/PID/root) */
 	for (int i = 1; i < fl->nfuncs; i++)
-		if (fl->funcs[i].offset == offset && !strcmp(fl->funcs[i].name, name))
+		if (fl->funcs[i].offset == offset && !strcmp(fl->funcs[i].object, base) &&
+		    !strcmp(fl->funcs[i].name, name))
 			return i;
 	if (fl->nfuncs == FL_MAX_FUNCS)
 		return -1;
 	f = &fl->funcs[fl->nfuncs];
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	base = basename(tmp);
 	snprintf(f->object, sizeof(f->object), "%s", base);
 	f->offset = offset;
 	return fl->nfuncs++;
