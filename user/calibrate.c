@@ -31,6 +31,27 @@ __attribute__((noinline, used, visibility("default"))) int obsprobe_calibration_
 	return x + 1;
 }
 
+int calibration_target(char *exe, size_t len, uint64_t *offset)
+{
+	char err[256];
+	struct elf_syms *syms;
+	struct sym_match *m = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, len - 1);
+	int nm = 0, rc = -1;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	syms = elf_syms__open(exe, err, sizeof(err));
+	if (syms && !elf_syms__match(syms, "obsprobe_calibration_target", &m, &nm) && nm == 1) {
+		*offset = m[0].offset;
+		rc = 0;
+	}
+	free(m);
+	elf_syms__free(syms);
+	return rc;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -114,8 +135,8 @@ static double per_hit(uint64_t traced, uint64_t base, int n)
 void calibration__finish(struct calibration *c, struct systrace *sys, struct funclat *fl, double *syscall_s,
 			 double *uprobe_s)
 {
-	char exe[PATH_MAX], err[256];
-	ssize_t n;
+	char exe[PATH_MAX];
+	uint64_t off;
 
 	*syscall_s = *uprobe_s = -1;
 	if (!c)
@@ -124,21 +145,9 @@ void calibration__finish(struct calibration *c, struct systrace *sys, struct fun
 		*syscall_s = per_hit(measure(c, 's'), c->base_syscall, CAL_SYSCALLS);
 		systrace__remove_pid(sys, c->pid);
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (fl && n > 0) {
-		struct elf_syms *syms;
-		struct sym_match *m = NULL;
-		int nm = 0;
-
-		exe[n] = '\0';
-		syms = elf_syms__open(exe, err, sizeof(err));
-		if (syms && !elf_syms__match(syms, "obsprobe_calibration_target", &m, &nm) && nm == 1 &&
-		    !funclat__attach_calibration(fl, c->pid, exe, m[0].offset)) {
-			*uprobe_s = per_hit(measure(c, 'f'), c->base_call, CAL_CALLS);
-			funclat__detach_calibration(fl);
-		}
-		free(m);
-		elf_syms__free(syms);
+	if (fl && !calibration_target(exe, sizeof(exe), &off) && !funclat__attach_calibration(fl, c->pid, exe, off)) {
+		*uprobe_s = per_hit(measure(c, 'f'), c->base_call, CAL_CALLS);
+		funclat__detach_calibration(fl);
 	}
 	close(c->cmd); /* the helper sees EOF and exits */
 	close(c->res);

@@ -27,25 +27,15 @@ static bool probe_uprobe(struct metrics *m, const struct hist_bounds *b, char *w
 	struct funclat_opts o = { .metrics = m, .bounds = b, .service = "check" };
 	struct funclat *fl = funclat__new(&o, why, len);
 	char exe[PATH_MAX];
-	struct elf_syms *syms = NULL;
-	struct sym_match *sm = NULL;
-	int n = 0, e = -1;
-	ssize_t l;
+	uint64_t off;
+	int e = -1;
 
 	if (!fl)
 		return false;
-	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (l > 0) {
-		exe[l] = '\0';
-		syms = elf_syms__open(exe, why, len);
-	}
-	if (syms && !elf_syms__match(syms, "obsprobe_calibration_target", &sm, &n) && n == 1) {
-		e = funclat__attach_calibration(fl, getpid(), exe, sm[0].offset);
-		if (e)
-			snprintf(why, len, "uprobe attach: %s", strerror(-e));
-	}
-	free(sm);
-	elf_syms__free(syms);
+	if (calibration_target(exe, sizeof(exe), &off))
+		snprintf(why, len, "cannot find obsprobe's own calibration function in /proc/self/exe");
+	else if ((e = funclat__attach_calibration(fl, getpid(), exe, off)))
+		snprintf(why, len, "uprobe attach: %s", strerror(-e));
 	funclat__free(fl);
 	return e == 0;
 }

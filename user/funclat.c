@@ -20,7 +20,6 @@
 struct func {
 	char name[128];
 	char object[64];	/* basename of the binary/library */
-	char path[PATH_MAX];	/* as resolved in our mount namespace */
 	uint64_t offset;
 	struct hist last;
 };
@@ -111,7 +110,6 @@ static int func_id(struct funclat *fl, const char *name, const char *path, uint6
 		return -1;
 	f = &fl->funcs[fl->nfuncs];
 	snprintf(f->name, sizeof(f->name), "%s", name);
-	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->object, sizeof(f->object), "%s", base);
 	f->offset = offset;
 	return fl->nfuncs++;
