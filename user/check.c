@@ -13,7 +13,6 @@
 #include "kfunc.h"
 #include "log.h"
 #include "metrics.h"
-#include "symbols.h"
 #include "systrace.h"
 
 static void row(FILE *out, bool ok, const char *what, const char *detail)
