@@ -44,7 +44,10 @@ USER_OBJS  := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
 
 SHIM_SRCS  := $(wildcard preload/*.c)
-SHIM_OBJS  := $(patsubst preload/%.c,$(OUT)/preload/%.o,$(SHIM_SRCS))
+# pure modules the shim shares with the collector (no malloc, no stdio): built twice, once -fPIC/hidden
+SHIM_SHARED := http httpconn tracectx sampler
+SHIM_OBJS  := $(patsubst preload/%.c,$(OUT)/preload/%.o,$(SHIM_SRCS)) \
+	      $(patsubst %,$(OUT)/preload/shared/%.o,$(SHIM_SHARED))
 SHIM_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
 	       -ftls-model=initial-exec -Ipreload -Iuser
 
@@ -93,6 +96,11 @@ $(OUT)/obsprobe: $(USER_OBJS)
 # ---- shim --------------------------------------------------------------------
 $(OUT)/preload/%.o: preload/%.c $(wildcard preload/*.h)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(OUT)/preload/shared/%.o: user/%.c $(wildcard user/*.h preload/*.h)
+	$(call msg,CC-SHIM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
 

@@ -32,6 +32,14 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* send every finished call to user space too (INTERNAL spans) */
+const volatile bool cfg_call_events = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} calls SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -90,6 +98,16 @@ static __always_inline void call_pop(__u32 id)
 		h = bpf_map_lookup_elem(&hists, &id);
 		if (h)
 			hist_add(h, now - st->ts[d]);
+		if (cfg_call_events && id) {
+			__u64 pt = bpf_get_current_pid_tgid();
+			struct fl_call_event e = {
+				.type = OBS_EV_CALL, .id = id, .pid = pt >> 32, .tid = (__u32)pt,
+				.start_ns = st->ts[d], .end_ns = now,
+			};
+
+			if (bpf_ringbuf_output(&calls, &e, sizeof(e), BPF_RB_NO_WAKEUP))
+				stat_inc(FL_STAT_RINGBUF_FULL);
+		}
 		return;
 	}
 }

@@ -11,6 +11,9 @@
 const volatile bool cfg_follow_children = true;
 /* --no-net: no socket classification on I/O syscalls */
 const volatile bool cfg_net = true;
+/* copy TCP payloads (HTTP parsing in user space) / stdout+stderr writes (log records) */
+const volatile bool cfg_http = false;
+const volatile bool cfg_logs = false;
 
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
 const volatile __s64 cfg_skip_nr = -1;
@@ -84,6 +87,32 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* payloads: drained on a timer, never woken per event */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} data_events SEC(".maps");
+
+struct data_scratch {
+	struct obs_data_event h;
+	__u8 data[2 * SC_CAP]; /* offsets and lengths are masked to SC_CAP - 1: the verifier sees the bound */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_scratch);
+} scratch SEC(".maps");
+
+/* sockets user space found not to speak HTTP: their payloads are not copied */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SC_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, __u8);
+} nohttp SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -162,8 +191,86 @@ static __always_inline int sock_proto(struct sock *sk)
 	return type == SOCK_STREAM ? SC_TCP : type == SOCK_DGRAM ? SC_UDP : -1;
 }
 
-static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 delta)
+/* x & (SC_CAP - 1), in a way clang cannot drop: the verifier needs to see the bound */
+static __always_inline __u64 cap_mask(__u64 x)
 {
+	asm volatile("%[x] &= %[m]" : [x] "+r"(x) : [m] "i"(SC_CAP - 1));
+	return x;
+}
+
+/* copy up to SC_CAP - 1 of @total bytes spread over @cnt iovecs */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 total)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < 4; i++) {
+		struct iovec v;
+		__u64 n;
+
+		if (i >= cnt || off >= total || off >= SC_CAP - 1)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		n = v.iov_len;
+		if (n > total - off)
+			n = total - off;
+		if (n > SC_CAP - 1 - off)
+			n = SC_CAP - 1 - off;
+		if (bpf_probe_read_user(dst + cap_mask(off), cap_mask(n), v.iov_base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/* the bytes a successful I/O syscall moved: into the payload ring */
+static __always_inline void capture(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir,
+				    __u8 stream, __u64 enter_ns, __u64 exit_ns)
+{
+	__u32 zero = 0, n = 0;
+	struct data_scratch *d = bpf_map_lookup_elem(&scratch, &zero);
+	void *buf = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!d)
+		return;
+	switch (nr) {
+	case 0: case 1: case 44: case 45: /* read write sendto recvfrom */
+		n = ret < SC_CAP - 1 ? ret : SC_CAP - 1;
+		if (bpf_probe_read_user(d->data, cap_mask(n), buf))
+			n = 0;
+		break;
+	case 19: case 20: /* readv writev */
+		n = copy_iov(d->data, buf, PT_REGS_PARM3_CORE_SYSCALL(regs), ret);
+		break;
+	case 46: case 47: { /* sendmsg recvmsg */
+		struct user_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), buf))
+			break;
+		n = copy_iov(d->data, m.msg_iov, m.msg_iovlen, ret);
+		break;
+	}
+	}
+	d->h.type = OBS_EV_DATA;
+	d->h.pid = id >> 32;
+	d->h.tid = (__u32)id;
+	d->h.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	d->h.sk = sk;
+	d->h.enter_ns = enter_ns;
+	d->h.exit_ns = exit_ns;
+	d->h.total = ret;
+	d->h.caplen = n;
+	d->h.dir = dir;
+	d->h.stream = stream;
+	d->h.pad = 0;
+	if (bpf_ringbuf_output(&data_events, d, sizeof(d->h) + cap_mask(n), BPF_RB_NO_WAKEUP))
+		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
+}
+
+static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 start, __u64 now)
+{
+	__u64 delta = now - start;
 	__u32 dir, key;
 	struct sc_sock *v;
 	struct sock *sk;
@@ -188,6 +295,44 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 		return;
 	v->bytes += ret;
 	hist_add(&v->io, delta);
+	if (cfg_http && proto == SC_TCP && ret > 0) {
+		__u64 key = (__u64)sk;
+
+		if (!bpf_map_lookup_elem(&nohttp, &key))
+			capture(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now);
+	}
+}
+
+/* the connection's addresses, from its struct sock */
+static __always_inline void conn_event(__u32 type, struct sock *sk, __u32 dir, __u32 pid)
+{
+	struct obs_conn_event *e = bpf_ringbuf_reserve(&data_events, sizeof(*e), 0);
+	struct sock_common *c;
+
+	if (!e) {
+		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->pid = pid;
+	e->sk = (__u64)sk;
+	e->ts = bpf_ktime_get_ns();
+	e->dir = dir;
+	if (type == OBS_EV_CONN) {
+		c = &KCAST(sk, struct sock)->__sk_common;
+		e->family = c->skc_family;
+		e->lport = c->skc_num;
+		e->rport = __builtin_bswap16(c->skc_dport);
+		if (e->family == AF_INET) {
+			__builtin_memcpy(e->laddr, &c->skc_rcv_saddr, 4);
+			__builtin_memcpy(e->raddr, &c->skc_daddr, 4);
+		} else {
+			bpf_probe_read_kernel(e->laddr, 16, &c->skc_v6_rcv_saddr);
+			bpf_probe_read_kernel(e->raddr, 16, &c->skc_v6_daddr);
+		}
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* accept/accept4 returned a new fd; connect succeeded or is in progress */
@@ -219,6 +364,8 @@ static __always_inline void conn_open(struct pt_regs *regs, __u32 nr, long ret)
 	c = bpf_map_lookup_elem(&conn_stats, &dir);
 	if (c)
 		c->opened++;
+	if (cfg_http)
+		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
 }
 
 /* any path to TCP_CLOSE (close, exit, reset) ends a connection we counted */
@@ -238,6 +385,10 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 	if (c)
 		c->closed++;
 	bpf_map_delete_elem(&conns, &key);
+	if (cfg_http) {
+		bpf_map_delete_elem(&nohttp, &key);
+		conn_event(OBS_EV_CLOSE, (struct sock *)sk, 0, 0);
+	}
 	return 0;
 }
 
@@ -246,7 +397,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct sc_start *st;
 	struct obs_hist *h;
-	__u64 now, delta;
+	__u64 now, delta, st_ts;
 	__u32 nr;
 
 	/* only tasks that entered while traced have storage: no tgid lookup */
@@ -256,17 +407,27 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	now = bpf_ktime_get_ns();
 	delta = now - st->ts;
 	nr = st->nr;
+	st_ts = st->ts;
 	st->ts = 0;
 	if (nr >= SC_MAX_NR)
 		return 0;
 	h = bpf_map_lookup_elem(&hists, &nr);
 	if (h)
 		hist_add(h, delta);
+	if (cfg_logs && ret > 0 && (nr == 1 || nr == 20)) { /* write writev */
+		long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+
+		if (fd == 1 || fd == 2) {
+			capture(regs, nr, ret, 0, SC_TRANSMIT, fd, st_ts, now);
+			goto errors;
+		}
+	}
 	if (cfg_net) {
 		if (ret >= 0)
-			sock_io(regs, nr, ret, delta);
+			sock_io(regs, nr, ret, st_ts, now);
 		conn_open(regs, nr, ret);
 	}
+errors:
 	if (ret < 0 && ret >= -4095) {
 		__u32 key = SC_ERRKEY(nr, -ret);
 		__u64 one = 1, *cnt = bpf_map_lookup_elem(&errors, &key);

@@ -42,12 +42,54 @@ struct obs_proc_event {
 	char comm[16];
 };
 
+/* HTTP and log capture: the first SC_CAP - 1 bytes of each I/O are copied (SC_CAP: a power of two) */
+#define SC_CAP 2048
+
+enum obs_io_event_type {
+	OBS_EV_DATA = 4,  /* bytes a traced thread read or wrote on a TCP socket, or wrote to stdout/stderr */
+	OBS_EV_CONN = 5,  /* a TCP connection was accepted or connected: its 4-tuple */
+	OBS_EV_CLOSE = 6, /* that connection reached TCP_CLOSE */
+};
+
+enum obs_data_stream { OBS_STREAM_SOCKET = 0, OBS_STREAM_STDOUT = 1, OBS_STREAM_STDERR = 2 };
+
+/* ring buffer record: this header, then caplen bytes */
+struct obs_data_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__s32 fd;
+	__u64 sk;	/* struct sock *: the connection's identity (0 for stdout/stderr) */
+	__u64 enter_ns;	/* syscall entry: orders a write before the read it causes on the other end */
+	__u64 exit_ns;
+	__u64 total;	/* bytes the syscall moved */
+	__u32 caplen;	/* bytes copied below (<= total) */
+	__u8 dir;	/* enum sc_dir */
+	__u8 stream;	/* enum obs_data_stream */
+	__u16 pad;
+};
+
+struct obs_conn_event {
+	__u32 type;
+	__u32 pid;
+	__u64 sk;
+	__u64 ts;
+	__u8 dir;	/* enum sc_conn; for OBS_EV_CLOSE unused */
+	__u8 family;	/* AF_INET / AF_INET6 */
+	__u16 lport;	/* host order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];	/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
 /* per-CPU loss counters, index by enum sc_stat */
 enum sc_stat {
 	SC_STAT_RINGBUF_FULL,
 	SC_STAT_ERRMAP_FULL,
 	SC_STAT_TGID_MAP_FULL,
 	SC_STAT_CONN_MAP_FULL,
+	SC_STAT_DATA_RINGBUF_FULL,
 	SC_STAT__COUNT,
 };
 

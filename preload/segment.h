@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "../bpf/bounds.h"
+#include "httpconn.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
-#define OBS_SEG_VERSION 2
+#define OBS_SEG_VERSION 3
 #define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
 #define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
-#define OBS_SEG_RING 1024	/* event records (spans, log lines: later) */
-#define OBS_SEG_REC 256		/* bytes per event record */
+#define OBS_SEG_RING 2048	/* event records: HTTP exchanges, log writes */
+#define OBS_SEG_REC 1024	/* bytes per event record */
 
 /* the syscalls the shim sees, as the kernel numbers them (x86_64), so both paths label alike */
 enum obs_seg_slot {
@@ -35,7 +36,13 @@ enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
 enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
 enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 
-enum obs_seg_lost { SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST__COUNT };
+enum obs_seg_lost { SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY, SEG_LOST__COUNT };
+
+/* ring record types */
+enum obs_seg_rec_type {
+	OBS_REC_EXCHANGE = 1, /* struct http_exchange (httpconn.h): times CLOCK_MONOTONIC */
+	OBS_REC_LOG = 2,      /* struct obs_seg_log: bytes a thread wrote to stdout/stderr */
+};
 
 struct obs_seg_hist {
 	uint64_t count;
@@ -58,6 +65,20 @@ struct obs_seg_rec {
 	uint64_t seq;		/* = position + 1 once committed */
 	uint32_t type, len;
 	uint8_t data[OBS_SEG_REC - 16];
+};
+
+#define OBS_SEG_LOG_TEXT (OBS_SEG_REC - 16 - 48)
+
+struct obs_seg_log {
+	int32_t pid, tid;
+	uint64_t time_ns;	/* CLOCK_MONOTONIC */
+	uint8_t trace_id[16];	/* zero outside a request */
+	uint8_t span_id[8];
+	uint8_t stream;		/* 1 stdout, 2 stderr */
+	uint8_t cut;		/* the write was longer than this record (continued in the next, or cut) */
+	uint16_t pad;
+	uint32_t len;
+	char text[OBS_SEG_LOG_TEXT];
 };
 
 struct obs_seg_header {
@@ -92,6 +113,8 @@ struct obs_segment {
 
 _Static_assert(sizeof(struct obs_seg_header) % 8 == 0, "header alignment");
 _Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC, "record size");
+_Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16, "log record size");
+_Static_assert(sizeof(struct http_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
 
 /* Validate a mapped segment before trusting a byte beyond its header.
  * Returns 0, or -1 with a one-line reason in @err. Pure: safe on garbage. */

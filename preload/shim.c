@@ -201,6 +201,22 @@ static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long r
 	}
 }
 
+struct obs_segment *obs_shim_segment(void)
+{
+	return seg;
+}
+
+/* bytes that crossed a descriptor: HTTP parsing on sockets, log records on stdout/stderr */
+static inline void data_hook(int fd, int dir, const struct iovec *iov, int cnt, ssize_t r)
+{
+	if (r <= 0 || fd < 0 || fd >= OBS_FD_MAX)
+		return;
+	if (obs_conn_of[fd])
+		obs_http_data(fd, dir, iov, cnt, r);
+	else if (dir && (fd == 1 || fd == 2) && !obs_fd_class[fd])
+		obs_log_write(fd, iov, cnt, r);
+}
+
 /* ---- segment creation ---- */
 
 /* minimal formatting without stdio: the child of a fork may hold stdio locks */
@@ -407,6 +423,7 @@ __attribute__((constructor)) static void shim_init(void)
 		parse_bounds(b && *b ? b : default_buckets);
 		calibrate_tsc();
 		create_segment(false);
+		obs_http_init();
 		pthread_atfork(NULL, NULL, atfork_child);
 	}
 	in_shim--;
@@ -443,31 +460,86 @@ __attribute__((constructor)) static void shim_init(void)
 	} while (0)
 
 #define TIMED(slot, type, call) TIMED_CALL(type, call, record(slot, t0, (long)r, saved))
+/* I/O that moved the bytes in IOV/CNT: timed, then parsed (HTTP) or logged (stdout/stderr) */
+#define TIMED_DATA(slot, fd, call, dir, ...) \
+	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), data_hook(fd, dir, __VA_ARGS__, r)))
+#define ONE(buf, n) (&(struct iovec){ .iov_base = (void *)(buf), .iov_len = (n) }), 1
+
+/* a request written while this thread serves one: traceparent goes in (httpshim.c) */
+static inline bool injectable(int fd)
+{
+	return seg && !in_shim && obs_current_request.active && fd >= 0 && fd < OBS_FD_MAX &&
+	       (obs_fd_class[fd] & OBS_FD_OUTBOUND) && obs_conn_of[fd];
+}
+
+static bool inject(enum obs_seg_slot slot, int fd, const struct iovec *iov, int cnt, int flags, bool use_send,
+		   ssize_t *out)
+{
+	uint64_t t0 = stamp();
+	int saved;
+	bool done;
+
+	in_shim++;
+	done = obs_http_inject(fd, iov, cnt, flags, use_send, out, real_writev, real_sendmsg);
+	saved = errno;
+	if (done) {
+		record_io(slot, fd, t0, (long)*out, saved);
+		if (*out > 0)
+			obs_http_data(fd, 1, iov, cnt, *out);
+	}
+	in_shim--;
+	errno = saved;
+	return done;
+}
 /* I/O on a descriptor that may be a socket */
 #define TIMED_IO(slot, fd, call) TIMED_CALL(ssize_t, call, record_io(slot, fd, t0, (long)r, saved))
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	ENSURE(read);
-	TIMED_IO(SEG_READ, fd, real_read(fd, buf, n));
+	TIMED_DATA(SEG_READ, fd, real_read(fd, buf, n), 0, ONE(buf, r));
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
+	ssize_t r;
+
 	ENSURE(write);
-	TIMED_IO(SEG_WRITE, fd, real_write(fd, buf, n));
+	if (injectable(fd) && inject(SEG_WRITE, fd, ONE(buf, n), 0, false, &r))
+		return r;
+	if ((fd == 1 || fd == 2) && seg && !in_shim && obs_current_request.active && obs_log_tag_enabled()) {
+		uint64_t t0 = stamp();
+		int saved;
+
+		in_shim++;
+		obs_log_write(fd, ONE(buf, n), n);
+		if (obs_log_tag(fd, buf, n, &r, real_write)) {
+			saved = errno;
+			record(SEG_WRITE, t0, r, saved);
+			in_shim--;
+			errno = saved;
+			return r;
+		}
+		in_shim--;
+		return real_write(fd, buf, n); /* not one whole line: as it is (logged above) */
+	}
+	TIMED_DATA(SEG_WRITE, fd, real_write(fd, buf, n), 1, ONE(buf, r));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	ENSURE(readv);
-	TIMED_IO(SEG_READV, fd, real_readv(fd, iov, cnt));
+	TIMED_DATA(SEG_READV, fd, real_readv(fd, iov, cnt), 0, iov, cnt);
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
+	ssize_t r;
+
 	ENSURE(writev);
-	TIMED_IO(SEG_WRITEV, fd, real_writev(fd, iov, cnt));
+	if (injectable(fd) && cnt > 0 && inject(SEG_WRITEV, fd, iov, cnt, 0, false, &r))
+		return r;
+	TIMED_DATA(SEG_WRITEV, fd, real_writev(fd, iov, cnt), 1, iov, cnt);
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
@@ -496,41 +568,54 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
+	ssize_t r;
+
 	ENSURE(send);
-	TIMED_IO(SEG_SENDTO, fd, real_send(fd, buf, n, flags));
+	if (injectable(fd) && inject(SEG_SENDTO, fd, ONE(buf, n), flags, true, &r))
+		return r;
+	TIMED_DATA(SEG_SENDTO, fd, real_send(fd, buf, n, flags), 1, ONE(buf, r));
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	ENSURE(recv);
-	TIMED_IO(SEG_RECVFROM, fd, real_recv(fd, buf, n, flags));
+	TIMED_DATA(SEG_RECVFROM, fd, real_recv(fd, buf, n, flags), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al)
 {
+	ssize_t r;
+
 	ENSURE(sendto);
-	TIMED_IO(SEG_SENDTO, fd, real_sendto(fd, buf, n, flags, a, al));
+	if (!a && injectable(fd) && inject(SEG_SENDTO, fd, ONE(buf, n), flags, true, &r))
+		return r;
+	TIMED_DATA(SEG_SENDTO, fd, real_sendto(fd, buf, n, flags, a, al), 1, ONE(buf, r));
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
 {
 	ENSURE(recvfrom);
-	TIMED_IO(SEG_RECVFROM, fd, real_recvfrom(fd, buf, n, flags, a, al));
+	TIMED_DATA(SEG_RECVFROM, fd, real_recvfrom(fd, buf, n, flags, a, al), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
+	ssize_t r;
+
 	ENSURE(sendmsg);
-	TIMED_IO(SEG_SENDMSG, fd, real_sendmsg(fd, m, flags));
+	if (injectable(fd) && m && !m->msg_name && m->msg_iovlen > 0 && !m->msg_controllen &&
+	    inject(SEG_SENDMSG, fd, m->msg_iov, m->msg_iovlen, flags, true, &r))
+		return r;
+	TIMED_DATA(SEG_SENDMSG, fd, real_sendmsg(fd, m, flags), 1, m->msg_iov, m->msg_iovlen);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
 	ENSURE(recvmsg);
-	TIMED_IO(SEG_RECVMSG, fd, real_recvmsg(fd, m, flags));
+	TIMED_DATA(SEG_RECVMSG, fd, real_recvmsg(fd, m, flags), 0, m->msg_iov, (flags & MSG_PEEK) ? 0 : m->msg_iovlen);
 }
 
-static void classify(int fd, uint8_t dir)
+static void classify(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t plen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -542,9 +627,11 @@ static void classify(int fd, uint8_t dir)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl))
 		return;
 	obs_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX : type == SOCK_DGRAM ? OBS_FD_UDP : OBS_FD_TCP);
-	if ((obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
+	if ((obs_fd_class[fd] & 0xf) == OBS_FD_TCP) {
 		__atomic_fetch_add(&seg->h.conns_opened[dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND], 1,
 				   __ATOMIC_RELAXED);
+		obs_http_open(fd, peer, plen, dir == OBS_FD_INBOUND);
+	}
 }
 
 EXPORT int connect(int fd, const struct sockaddr *a, socklen_t al)
@@ -561,20 +648,20 @@ EXPORT int connect(int fd, const struct sockaddr *a, socklen_t al)
 	in_shim++;
 	record(SEG_CONNECT, t0, r, saved);
 	if (r == 0 || saved == EINPROGRESS)
-		classify(fd, OBS_FD_OUTBOUND);
+		classify(fd, OBS_FD_OUTBOUND, a, al);
 	in_shim--;
 	errno = saved;
 	return r;
 }
 
-static int accepted(enum obs_seg_slot slot, uint64_t t0, int r)
+static int accepted(enum obs_seg_slot slot, uint64_t t0, int r, struct sockaddr *a, socklen_t *al)
 {
 	int saved = errno;
 
 	in_shim++;
 	record(slot, t0, r, saved);
 	if (r >= 0)
-		classify(r, OBS_FD_INBOUND);
+		classify(r, OBS_FD_INBOUND, a && al ? a : NULL, a && al ? *al : 0);
 	in_shim--;
 	errno = saved;
 	return r;
@@ -588,7 +675,7 @@ EXPORT int accept(int fd, struct sockaddr *a, socklen_t *al)
 	if (!seg || in_shim)
 		return real_accept(fd, a, al);
 	t0 = stamp();
-	return accepted(SEG_ACCEPT, t0, real_accept(fd, a, al));
+	return accepted(SEG_ACCEPT, t0, real_accept(fd, a, al), a, al);
 }
 
 EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
@@ -599,7 +686,7 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
 	if (!seg || in_shim)
 		return real_accept4(fd, a, al, flags);
 	t0 = stamp();
-	return accepted(SEG_ACCEPT4, t0, real_accept4(fd, a, al, flags));
+	return accepted(SEG_ACCEPT4, t0, real_accept4(fd, a, al, flags), a, al);
 }
 
 EXPORT int close(int fd)
@@ -611,6 +698,11 @@ EXPORT int close(int fd)
 					   1, __ATOMIC_RELAXED);
 		obs_fd_class[fd] = 0;
 	}
+	if (fd >= 0 && fd < OBS_FD_MAX && obs_conn_of[fd] && !in_shim) {
+		in_shim++;
+		obs_http_close(fd);
+		in_shim--;
+	}
 	TIMED(SEG_CLOSE, int, real_close(fd));
 }
 
@@ -618,20 +710,21 @@ EXPORT int close(int fd)
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	ENSURE(read_chk);
-	TIMED_IO(SEG_READ, fd, real_read_chk(fd, buf, n, buflen));
+	TIMED_DATA(SEG_READ, fd, real_read_chk(fd, buf, n, buflen), 0, ONE(buf, r));
 }
 
 EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	ENSURE(recv_chk);
-	TIMED_IO(SEG_RECVFROM, fd, real_recv_chk(fd, buf, n, buflen, flags));
+	TIMED_DATA(SEG_RECVFROM, fd, real_recv_chk(fd, buf, n, buflen, flags), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
 }
 
 EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a,
 			      socklen_t *al)
 {
 	ENSURE(recvfrom_chk);
-	TIMED_IO(SEG_RECVFROM, fd, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al));
+	TIMED_DATA(SEG_RECVFROM, fd, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al), 0,
+		   ONE(buf, (flags & MSG_PEEK) ? 0 : r));
 }
 
 EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)

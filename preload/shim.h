@@ -25,4 +25,25 @@ struct obs_current_request {
 };
 extern __thread struct obs_current_request obs_current_request;
 
+/* shim.c */
+struct obs_segment;
+struct obs_segment *obs_shim_segment(void);
+
+/* httpshim.c: HTTP exchanges and log writes */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+extern int16_t obs_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1 */
+void obs_http_init(void);
+void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inbound);
+void obs_http_close(int fd);
+void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n);
+bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, bool use_send, ssize_t *ret,
+		     ssize_t (*real_writev)(int, const struct iovec *, int),
+		     ssize_t (*real_sendmsg)(int, const struct msghdr *, int));
+void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n);
+bool obs_log_tag(int fd, const void *buf, size_t n, ssize_t *ret, ssize_t (*real_write)(int, const void *, size_t));
+bool obs_log_tag_enabled(void);
+
 #endif

@@ -12,16 +12,21 @@
 #include "app.h"
 #include "bpfutil.h"
 #include "calibrate.h"
+#include "exporter.h"
 #include "functrace.h"
+#include "httpcap.h"
 #include "kfunc.h"
 #include "log.h"
+#include "logs.h"
 #include "metrics.h"
 #include "procs.h"
+#include "redact.h"
 #include "server.h"
 #include "shm_source.h"
 #include "summary.h"
 #include "symbols.h"
 #include "systrace.h"
+#include "traces.h"
 
 #define APP_MAX_TARGETS 4096
 
@@ -45,6 +50,11 @@ struct app {
 	struct funclat *fl;
 	struct kfunc *kf;
 	struct shm_source *shm;
+	struct redactor *red;	/* everything that leaves goes through it */
+	struct exporter *exp;	/* --otlp-endpoint */
+	struct traces *tr;	/* HTTP exchanges -> metrics, spans */
+	struct logs *logs;	/* log records -> --log-file, OTLP */
+	struct httpcap *cap;	/* eBPF payloads -> exchanges, log lines */
 	struct target targets[APP_MAX_TARGETS];
 	int ntargets;
 	char service[128];
@@ -216,6 +226,12 @@ int app__prepare_run(struct app *a, const char *cmd)
 		free(v);
 	}
 	setenv("OBSPROBE_SERVICE", a->service, 1);
+	{
+		char ratio[32];
+
+		snprintf(ratio, sizeof(ratio), "%.17g", a->env->sample_ratio);
+		setenv("OBSPROBE_SAMPLE_RATIO", ratio, 1);
+	}
 	setenv("OBSPROBE_RUNTIME_DIR", a->env->runtime_dir, 1);
 	for (int i = 0; i < a->env->bounds.n; i++) {
 		char one[32];
@@ -283,8 +299,94 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		vlog("pid %d (%s) exited", pid, t->comm);
 		if (a->fl)
 			funclat__detach_pid(a->fl, pid);
+
 		break;
 	}
+}
+
+/* ---- payloads, calls and resources for the eBPF path (called under a->lock) ---- */
+
+static void on_data(void *ctx, const void *rec, size_t size)
+{
+	struct app *a = ctx;
+
+	if (a->cap)
+		httpcap__event(a->cap, rec, size);
+}
+
+static void on_call(void *ctx, const struct fl_call_event *e, const char *function, const char *object)
+{
+	struct app *a = ctx;
+
+	if (a->cap)
+		httpcap__call(a->cap, e, function, object);
+}
+
+static void no_http(void *ctx, uint64_t sk)
+{
+	struct app *a = ctx;
+
+	if (a->sys)
+		systrace__no_http(a->sys, sk);
+}
+
+static void resource(void *ctx, int pid, struct span_resource *out)
+{
+	struct app *a = ctx;
+	struct target *t = find_target(a, pid);
+
+	span__copy_str(out->service_name, sizeof(out->service_name), a->service);
+	span__copy_str(out->executable_name, sizeof(out->executable_name), t ? t->comm : "");
+	out->pid = pid;
+}
+
+/* the redactor, the OTLP exporter, span and log outputs: shared by both capture paths */
+static int start_outputs(struct app *a)
+{
+	struct env *env = a->env;
+	const char *patterns[ENV_MAX_PATTERNS + 1] = { 0 };
+	char err[512];
+
+	for (int i = 0; i < env->nredact_patterns; i++)
+		patterns[i] = env->redact_patterns[i];
+	a->red = redactor__new(patterns, err, sizeof(err));
+	if (!a->red) {
+		elog("config: redact_patterns: %s", err);
+		return 2;
+	}
+	if (env->otlp_endpoint && (!env->no_http || !env->no_logs)) {
+		struct exporter_opts eo = { .endpoint = env->otlp_endpoint,
+					    .protocol = env->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .headers = (const char *const *)env->otlp_headers,
+					    .nheaders = env->notlp_headers };
+
+		a->exp = exporter__new(&eo);
+		if (!a->exp)
+			return 1; /* it said why */
+	}
+	if (!env->no_http) {
+		struct traces_opts to = { .metrics = a->m, .exporter = a->exp, .redactor = a->red,
+					  .spans_file = env->spans_file, .sample_ratio = env->sample_ratio,
+					  .max_spans_per_second = env->max_spans_per_second,
+					  .source = a->mode == MODE_EBPF ? "ebpf" : "preload" };
+
+		a->tr = traces__new(&to, err, sizeof(err));
+		if (!a->tr) {
+			elog("%s", err);
+			return 1;
+		}
+	}
+	if (!env->no_logs) {
+		struct logs_opts lo = { .metrics = a->m, .exporter = a->exp, .redactor = a->red,
+					.log_file = env->log_file };
+
+		a->logs = logs__new(&lo, err, sizeof(err));
+		if (!a->logs) {
+			elog("%s", err);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* ---- HTTP callbacks (server thread) ---- */
@@ -335,6 +437,14 @@ static void poll_locked(struct app *a)
 		kfunc__poll(a->kf);
 	if (a->shm)
 		shm_source__poll(a->shm);
+	if (a->cap)
+		httpcap__flush(a->cap, false); /* and the log lines */
+	else
+		logs__tick(a->logs, false);
+	if (a->tr)
+		traces__poll(a->tr);
+	if (a->logs)
+		logs__poll(a->logs);
 }
 
 static void refresh(void *ctx)
@@ -391,11 +501,27 @@ static int start_ebpf(struct app *a)
 
 	if (check_ebpf_prereqs())
 		return 1;
+	if (a->tr || logs__enabled(a->logs)) {
+		struct httpcap_opts ho = { .traces = a->tr, .logs = a->logs, .metrics = a->m, .resource = resource,
+					   .no_http = no_http, .ctx = a };
+
+		if (!a->tr) {
+			elog("log capture needs HTTP capture on (it tags lines with the request's trace): drop --no-http");
+			return 2;
+		}
+		a->cap = httpcap__new(&ho);
+		if (!a->cap) {
+			elog("out of memory");
+			return 1;
+		}
+	}
 	cal = calibration__start();
 	{
 		struct systrace_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
 					   .syscalls = !env->no_syscalls, .follow_children = env->follow_children,
-					   .net = !env->no_net, .on_proc = on_proc, .ctx = a };
+					   .net = !env->no_net, .http = a->tr && !env->no_net,
+					   .logs = logs__enabled(a->logs), .on_proc = on_proc, .on_data = on_data,
+					   .ctx = a };
 
 		a->sys = systrace__new(&o, err, sizeof(err));
 		if (!a->sys) {
@@ -405,7 +531,8 @@ static int start_ebpf(struct app *a)
 	}
 	{
 		struct funclat_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
-					  .specs = env->funcs, .nspecs = env->nfuncs };
+					  .specs = env->funcs, .nspecs = env->nfuncs,
+					  .on_call = a->cap && env->nfuncs ? on_call : NULL, .ctx = a };
 
 		a->fl = funclat__new(&o, err, sizeof(err));
 		if (!a->fl) {
@@ -476,7 +603,7 @@ static int start_preload(struct app *a)
 	pid_t pids[APP_MAX_TARGETS];
 	struct shm_source_opts o = { .runtime_dir = a->env->runtime_dir, .metrics = a->m,
 				     .service = a->env->service, .follow_children = a->env->follow_children,
-				     .pids = pids };
+				     .pids = pids, .traces = a->tr, .logs = a->logs };
 
 	for (int i = 0; i < a->ntargets; i++)
 		pids[i] = a->targets[i].pid;
@@ -547,13 +674,37 @@ int app__start(struct app *a)
 	series__add(metrics__series(a->m, FAM_EVENTS_LOST, (const char *[]){ a->mode == MODE_EBPF ? "ebpf" : "preload", "ringbuf_full" }), 0);
 	series__add(metrics__series(a->m, FAM_EVENTS, (const char *[]){ a->mode == MODE_EBPF ? "ebpf" : "preload" }), 0);
 	pthread_mutex_lock(&a->lock);
-	rc = a->mode == MODE_EBPF && a->env->cmd != CMD_SERVE ? start_ebpf(a) : start_preload(a);
+	rc = start_outputs(a);
+	if (!rc)
+		rc = a->mode == MODE_EBPF && a->env->cmd != CMD_SERVE ? start_ebpf(a) : start_preload(a);
 	a->started = rc == 0;
 	pthread_mutex_unlock(&a->lock);
 	if (rc)
 		return rc;
 	start_line(a);
 	return 0;
+}
+
+/* spans and log records that did not make it out, said once at exit */
+static void report_drops(struct app *a)
+{
+	struct exporter_stats es = { 0 };
+	struct traces_stats ts = { 0 };
+
+	if (a->exp)
+		exporter__stats(a->exp, &es);
+	if (a->tr)
+		traces__stats(a->tr, &ts);
+	if (es.spans_queue_full + es.spans_export_failed + ts.rate_limited)
+		elog("WARNING: spans not exported: %llu queue full, %llu export failed, %llu over --max-spans-per-second (obsprobe_spans_total)",
+		     (unsigned long long)es.spans_queue_full, (unsigned long long)es.spans_export_failed,
+		     (unsigned long long)ts.rate_limited);
+	if (es.logs_queue_full + es.logs_export_failed)
+		elog("WARNING: log records not exported: %llu queue full, %llu export failed (obsprobe_log_records_total)",
+		     (unsigned long long)es.logs_queue_full, (unsigned long long)es.logs_export_failed);
+	if (ts.unredactable)
+		elog("WARNING: %llu span attributes dropped: they could not be scanned for secrets",
+		     (unsigned long long)ts.unredactable);
 }
 
 void app__finish(struct app *a, int summary)
@@ -565,6 +716,12 @@ void app__finish(struct app *a, int summary)
 		uint64_t e, l;
 
 		app__poll(a);
+		if (a->cap)
+			httpcap__flush(a->cap, true);
+		logs__tick(a->logs, true);
+		exporter__shutdown(a->exp); /* sends what is queued, up to its deadline */
+		app__poll(a);
+		report_drops(a);
 		if (a->sys) {
 			systrace__totals(a->sys, &e, &l);
 			t.events += e;
@@ -586,6 +743,11 @@ void app__finish(struct app *a, int summary)
 			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);
 	}
 	server__free(a->srv);
+	httpcap__free(a->cap);
+	traces__free(a->tr);
+	logs__free(a->logs);
+	exporter__free(a->exp);
+	redactor__free(a->red);
 	kfunc__free(a->kf);
 	funclat__free(a->fl);
 	systrace__free(a->sys);

@@ -33,6 +33,7 @@ struct probe_link {
 struct funclat {
 	struct funclat_opts opts;
 	struct funclat_bpf *skel;
+	struct ring_buffer *rb; /* call events, with opts.on_call */
 	struct percpu_buf hbuf, ubuf;
 	struct func funcs[FL_MAX_FUNCS];	/* [0] is calibration */
 	int nfuncs;				/* ids used, including 0 */
@@ -42,6 +43,17 @@ struct funclat {
 	uint64_t events, lost;
 	bool baseline;
 };
+
+static int on_call_event(void *ctx, void *data, size_t size)
+{
+	struct funclat *fl = ctx;
+	const struct fl_call_event *e = data;
+
+	if (size < sizeof(*e) || e->id == 0 || e->id >= (uint32_t)fl->nfuncs || fl->baseline)
+		return 0;
+	fl->opts.on_call(fl->opts.ctx, e, fl->funcs[e->id].name, fl->funcs[e->id].object);
+	return 0;
+}
 
 struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t errlen)
 {
@@ -63,6 +75,9 @@ struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t 
 	for (int i = 0; i < opts->bounds->n; i++)
 		fl->skel->rodata->cfg_bounds_ns[i] = opts->bounds->ns[i];
 	fl->skel->rodata->cfg_nbounds = opts->bounds->n;
+	fl->skel->rodata->cfg_call_events = opts->on_call != NULL;
+	if (!opts->on_call)
+		bpf_map__set_max_entries(fl->skel->maps.calls, 4096);
 	e = funclat_bpf__load(fl->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the function BPF programs: %s", strerror(-e));
@@ -71,6 +86,13 @@ struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t 
 	if (percpu_buf__init(&fl->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&fl->ubuf, sizeof(uint64_t))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
+	}
+	if (opts->on_call) {
+		fl->rb = ring_buffer__new(bpf_map__fd(fl->skel->maps.calls), on_call_event, fl, NULL);
+		if (!fl->rb) {
+			snprintf(err, errlen, "cannot set up the call ring buffer: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	return fl;
 fail:
@@ -87,6 +109,7 @@ void funclat__free(struct funclat *fl)
 		bpf_link__destroy(fl->links[i].exit);
 	}
 	free(fl->links);
+	ring_buffer__free(fl->rb);
 	funclat_bpf__destroy(fl->skel);
 	percpu_buf__free(&fl->hbuf);
 	percpu_buf__free(&fl->ubuf);
@@ -333,12 +356,15 @@ static const char *const stat_reason[FL_STAT__COUNT] = {
 	[FL_STAT_TOO_DEEP] = "call_depth",
 	[FL_STAT_UNMATCHED] = "unmatched_return",
 	[FL_STAT_NO_STORAGE] = "task_storage",
+	[FL_STAT_RINGBUF_FULL] = "call_ringbuf_full",
 };
 
 void funclat__poll(struct funclat *fl)
 {
 	int fd = bpf_map__fd(fl->skel->maps.hists), nslots = fl->opts.bounds->n + 1;
 
+	if (fl->rb)
+		ring_buffer__consume(fl->rb);
 	for (int id = 0; id < fl->nfuncs; id++) {
 		struct func *f = &fl->funcs[id];
 		struct hist now, d;

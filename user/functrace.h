@@ -8,6 +8,7 @@
 
 #include "hist.h"
 #include "metrics.h"
+#include "funclat.h"
 
 struct funclat;
 
@@ -17,6 +18,9 @@ struct funclat_opts {
 	const char *service;
 	char *const *specs;	/* "[OBJ:]GLOB" */
 	int nspecs;
+	/* every finished call of a traced function (INTERNAL spans); NULL = histograms only */
+	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
+	void *ctx;
 };
 
 struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t errlen);

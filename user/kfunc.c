@@ -38,6 +38,7 @@ static struct kfunc_bpf *open_skel(const struct kfunc_opts *o, bool fentry, uint
 		for (int i = 0; i < o->bounds->n; i++)
 			s->rodata->cfg_bounds_ns[i] = o->bounds->ns[i];
 		s->rodata->cfg_nbounds = o->bounds->n;
+		bpf_map__set_max_entries(s->maps.calls, 4096); /* no call events for kernel functions */
 		s->rodata->cfg_tgid = o->tgid;
 	}
 	s->rodata->cfg_func_id = id;

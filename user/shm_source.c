@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -50,6 +51,8 @@ struct shm_source {
 static const char *const lost_reason[SEG_LOST__COUNT] = {
 	[SEG_LOST_ERRS_FULL] = "errors_table_full",
 	[SEG_LOST_RING_FULL] = "ring_full",
+	[SEG_LOST_CONNS_FULL] = "http_connections_full",
+	[SEG_LOST_BUSY] = "http_connection_busy",
 };
 
 struct shm_source *shm_source__new(const struct shm_source_opts *opts)
@@ -304,6 +307,46 @@ static void read_sockets(struct shm_source *s, struct seg_view *v, const char *s
 	}
 }
 
+/* HTTP exchanges and log writes; the ring is drained whatever happens so producers never stall */
+static void read_ring(struct shm_source *s, struct seg_view *v, const char *svc)
+{
+	struct span_resource res = { 0 };
+	struct obs_seg_rec *rec = malloc(sizeof(*rec));
+
+	if (!rec)
+		return;
+	span__copy_str(res.service_name, sizeof(res.service_name), svc);
+	span__copy_str(res.executable_name, sizeof(res.executable_name), v->comm);
+	res.pid = v->pid;
+	while (obs_seg_ring_get(v->s, rec)) {
+		if (rec->type == OBS_REC_EXCHANGE && rec->len == sizeof(struct http_exchange) && s->opts.traces) {
+			struct http_exchange x;
+
+			memcpy(&x, rec->data, sizeof(x));
+			/* strings from shared memory: terminate them before use */
+			x.method[sizeof(x.method) - 1] = x.target[sizeof(x.target) - 1] = '\0';
+			x.host[sizeof(x.host) - 1] = x.user_agent[sizeof(x.user_agent) - 1] = '\0';
+			x.tracestate[sizeof(x.tracestate) - 1] = '\0';
+			if (x.kind != 2 && x.kind != 3)
+				continue;
+			traces__end_exchange(s->opts.traces, &x, &res);
+		} else if (rec->type == OBS_REC_LOG && rec->len >= offsetof(struct obs_seg_log, text) && s->opts.logs) {
+			struct obs_seg_log lg;
+			size_t n;
+			bool ctx;
+
+			memcpy(&lg, rec->data, rec->len);
+			n = lg.len <= rec->len - offsetof(struct obs_seg_log, text) ? lg.len : 0;
+			ctx = !span__id_is_zero(lg.trace_id, 16);
+			if (lg.stream != 1 && lg.stream != 2)
+				continue;
+			logs__write(s->opts.logs, v->pid, lg.tid, lg.stream, lg.time_ns, lg.text, n, true,
+				    ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+		}
+	}
+	free(rec);
+}
+
 static void read_segment(struct shm_source *s, struct seg_view *v, const struct hist_bounds *b)
 {
 	struct metrics *m = s->opts.metrics;
@@ -360,13 +403,7 @@ static void read_segment(struct shm_source *s, struct seg_view *v, const struct 
 		v->last_lost[r] = c;
 	}
 	read_sockets(s, v, svc, nslots);
-	/* the ring carries spans and log lines once those captures exist; drain it so producers never stall */
-	{
-		struct obs_seg_rec rec;
-
-		while (obs_seg_ring_get(v->s, &rec))
-			;
-	}
+	read_ring(s, v, svc);
 }
 
 static bool alive(struct seg_view *v)

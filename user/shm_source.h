@@ -8,7 +8,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "logs.h"
 #include "metrics.h"
+#include "traces.h"
 
 struct shm_source;
 
@@ -19,6 +21,8 @@ struct shm_source_opts {
 	int npids;			/* 0 = every segment (obsprobe serve) */
 	const char *service;		/* override the segments' service names, or NULL */
 	bool follow_children;
+	struct traces *traces;		/* HTTP exchanges the shims parsed (NULL: dropped) */
+	struct logs *logs;		/* their stdout/stderr writes (NULL: dropped) */
 };
 
 struct shm_source *shm_source__new(const struct shm_source_opts *opts);

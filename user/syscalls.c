@@ -15,6 +15,8 @@
 #include "syscalls.skel.h"
 
 _Static_assert(sizeof(struct obs_proc_event) == 32, "obs_proc_event layout");
+_Static_assert(sizeof(struct obs_data_event) == 56, "obs_data_event layout");
+_Static_assert(sizeof(struct obs_conn_event) == 64, "obs_conn_event layout");
 _Static_assert(sizeof(struct obs_hist) == 8 * (2 + OBS_HIST_SLOTS), "obs_hist layout");
 
 struct err_last {
@@ -63,6 +65,23 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_data_event(void *ctx, void *data, size_t size)
+{
+	struct systrace *t = ctx;
+
+	t->events++;
+	if (t->opts.on_data && !t->baseline)
+		t->opts.on_data(t->opts.ctx, data, size);
+	return 0;
+}
+
+void systrace__no_http(struct systrace *t, uint64_t sk)
+{
+	uint8_t one = 1;
+
+	bpf_map__update_elem(t->skel->maps.nohttp, &sk, sizeof(sk), &one, sizeof(one), BPF_ANY);
+}
+
 struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen)
 {
 	struct systrace *t = calloc(1, sizeof(*t));
@@ -84,6 +103,10 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	t->skel->rodata->cfg_follow_children = opts->follow_children;
 	t->skel->rodata->cfg_skip_nr = syscall_nr("uretprobe");
 	t->skel->rodata->cfg_net = opts->net && opts->syscalls;
+	t->skel->rodata->cfg_http = opts->http && t->skel->rodata->cfg_net;
+	t->skel->rodata->cfg_logs = opts->logs && opts->syscalls;
+	if (!t->skel->rodata->cfg_http && !t->skel->rodata->cfg_logs)
+		bpf_map__set_max_entries(t->skel->maps.data_events, 4096);
 	if (!t->skel->rodata->cfg_net)
 		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
 	if (!opts->syscalls) {
@@ -102,7 +125,7 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 		goto fail;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
-	if (!t->rb || percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) ||
+	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.data_events), on_data_event, t) < 0 || percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) ||
 	    percpu_buf__init(&t->ubuf, sizeof(uint64_t)) || percpu_buf__init(&t->sbuf, sizeof(struct sc_sock)) ||
 	    percpu_buf__init(&t->cbuf, sizeof(struct sc_conns))) {
 		snprintf(err, errlen, "cannot set up the event ring buffer: %s", strerror(errno));
@@ -275,6 +298,7 @@ static const char *const stat_reason[SC_STAT__COUNT] = {
 	[SC_STAT_ERRMAP_FULL] = "errors_map_full",
 	[SC_STAT_TGID_MAP_FULL] = "process_map_full",
 	[SC_STAT_CONN_MAP_FULL] = "connection_map_full",
+	[SC_STAT_DATA_RINGBUF_FULL] = "data_ringbuf_full",
 };
 
 static void poll_stats(struct systrace *t)

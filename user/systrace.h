@@ -21,7 +21,11 @@ struct systrace_opts {
 	bool syscalls;		/* time syscalls (else only follow processes) */
 	bool follow_children;
 	bool net;		/* socket bytes/latency and TCP connections */
+	bool http;		/* copy TCP payloads and report connections to on_data */
+	bool logs;		/* copy stdout/stderr writes to on_data */
 	proc_change_cb on_proc;	/* fork/exec/exit of traced processes */
+	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
+	void (*on_data)(void *ctx, const void *rec, size_t size);
 	void *ctx;
 };
 
@@ -31,6 +35,9 @@ void systrace__free(struct systrace *t);
 
 int systrace__add_pid(struct systrace *t, pid_t pid);
 int systrace__remove_pid(struct systrace *t, pid_t pid);
+
+/* a socket user space found not to carry HTTP: stop copying its payloads */
+void systrace__no_http(struct systrace *t, uint64_t sk);
 
 /* drain process events and fold new counts into the metrics */
 void systrace__poll(struct systrace *t);

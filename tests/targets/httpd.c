@@ -5,8 +5,11 @@
  *         GET /api/users/N  200 JSON, calls handle_user() once
  *         GET /slow         200 after ~5 ms in handle_slow()
  *         GET /error        500
+ *         GET /json         200, logs a JSON line {"level":"warn",...} instead of the plain one
+ *         GET /chain/PORT   GET http://127.0.0.1:PORT/ while serving (a client call), answers its status
  *         anything else     404
- * Keep-alive is supported. Each request logs one line to stderr: "INFO GET /path 200". */
+ * Keep-alive is supported. Each request logs one line to stderr while it is served (before the
+ * response is written): "INFO GET /path 200"; the start-up line goes to stdout, outside any request. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -32,6 +35,31 @@ __attribute__((noinline)) void handle_slow(void)
 	nanosleep(&ts, NULL);
 }
 
+/* one GET to 127.0.0.1:@port on a fresh connection (the calls a traced service makes downstream) */
+__attribute__((noinline)) int call_downstream(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 502;
+	char req[128], resp[1024];
+	ssize_t n, have = 0;
+	int len;
+
+	if (fd < 0)
+		return 502;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		len = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", port);
+		if (send(fd, req, len, 0) == len) {
+			while (have < (ssize_t)sizeof(resp) - 1 && (n = read(fd, resp + have, sizeof(resp) - 1 - have)) > 0)
+				have += n;
+			resp[have] = '\0';
+			if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
+				code = 502;
+		}
+	}
+	close(fd);
+	return code;
+}
+
 /* route one request: fills status and body */
 __attribute__((noinline)) int handle_request(const char *method, const char *path, char *body, size_t len)
 {
@@ -49,6 +77,13 @@ __attribute__((noinline)) int handle_request(const char *method, const char *pat
 	}
 	if (!strcmp(path, "/error"))
 		return snprintf(body, len, "boom"), 500;
+	if (!strcmp(path, "/json"))
+		return snprintf(body, len, "json"), 200;
+	if (!strncmp(path, "/chain/", 7)) {
+		int code = call_downstream(atoi(path + 7));
+
+		return snprintf(body, len, "downstream %d", code), code == 200 ? 200 : 502;
+	}
 	return snprintf(body, len, "not found"), 404;
 }
 
@@ -83,11 +118,11 @@ static void serve_conn(int fd)
 			return;
 		close_after = strcasestr(buf, "\r\nConnection: close") != NULL;
 		{
-			char *q = strchr(path, '?');
+			char route[2048];
 
-			code = handle_request(method, path, body, sizeof(body));
-			if (q)
-				*q = '\0';
+			/* routes match without the query; the log line shows the request as it came */
+			snprintf(route, sizeof(route), "%.*s", (int)strcspn(path, "?"), path);
+			code = handle_request(method, route, body, sizeof(body));
 		}
 		bl = strlen(body);
 		hl = snprintf(resp, sizeof(resp),
@@ -95,9 +130,12 @@ static void serve_conn(int fd)
 			      reason(code), bl, close_after ? "Connection: close\r\n" : "");
 		if (strcmp(method, "HEAD"))
 			memcpy(resp + hl, body, bl), hl += bl;
+		if (!strncmp(path, "/json", 5))
+			fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n", path);
+		else
+			fprintf(stderr, "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path, code);
 		if (write(fd, resp, hl) != hl)
 			return;
-		fprintf(stderr, "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path, code);
 		memmove(buf, buf + used, have - used);
 		have -= used;
 		if (close_after)

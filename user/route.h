@@ -1,0 +1,18 @@
+/* route.h -- http_route: a request path with its variable segments folded, so routes stay few */
+#ifndef OBSPROBE_ROUTE_H
+#define OBSPROBE_ROUTE_H
+
+#include <stddef.h>
+
+/* Fold a request target into a route.  The query and fragment are dropped, an absolute-form target
+ * ("http://host/p") keeps its path, and each segment that looks like a value becomes "{id}":
+ *   - all digits ("123"), a UUID, hex of 8+ characters with a digit ("3f786850e387"),
+ *   - a token of 16+ characters with letters and digits (base64, base64url, ULIDs, session ids),
+ *   - any segment with a digit longer than 24 characters, any segment longer than 64, any with a
+ *     percent-escape or a character outside [A-Za-z0-9._~!$&'()*+,;=:@-] (e-mails, encoded text).
+ * Short words with a digit stay ("v1", "v2", "api2").  Past 8 segments the rest is "/{rest}".
+ * Writes the NUL-terminated route into @out and returns its length, or -1 (and "/") when @outsize
+ * is too small. */
+int route__fold(const char *target, size_t len, char *out, size_t outsize);
+
+#endif
