@@ -31,7 +31,7 @@ struct shim_conn {
 };
 
 static struct shim_conn *pool;		/* SHIM_CONNS entries, mmap'd at first use */
-int16_t obs_obs_conn_of[OBS_FD_MAX];	/* fd -> pool index + 1; 0 = none */
+int16_t obs_conn_of[OBS_FD_MAX];	/* fd -> pool index + 1; 0 = none */
 static double sample_ratio = 1.0;
 static bool log_tag;
 

@@ -130,10 +130,22 @@ static void serve_conn(int fd)
 			      reason(code), bl, close_after ? "Connection: close\r\n" : "");
 		if (strcmp(method, "HEAD"))
 			memcpy(resp + hl, body, bl), hl += bl;
-		if (!strncmp(path, "/json", 5))
-			fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n", path);
-		else
-			fprintf(stderr, "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path, code);
+		{
+			/* write(2) itself, as nginx does: stdio's internal writes are invisible to LD_PRELOAD */
+			char line[2300];
+			int ll;
+
+			if (!strncmp(path, "/json", 5))
+				ll = snprintf(line, sizeof(line), "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n",
+					      path);
+			else
+				ll = snprintf(line, sizeof(line), "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path,
+					      code);
+			if (ll > (int)sizeof(line) - 1)
+				ll = sizeof(line) - 1;
+			if (write(2, line, ll) != ll)
+				return;
+		}
 		if (write(fd, resp, hl) != hl)
 			return;
 		memmove(buf, buf + used, have - used);
