@@ -264,6 +264,21 @@ static __always_inline void capture(struct pt_regs *regs, __u32 nr, long ret, __
 	d->h.dir = dir;
 	d->h.stream = stream;
 	d->h.pad = 0;
+	d->h.family = 0;
+	if (sk) {
+		struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
+
+		d->h.family = c->skc_family;
+		d->h.lport = c->skc_num;
+		d->h.rport = __builtin_bswap16(c->skc_dport);
+		if (d->h.family == AF_INET) {
+			__builtin_memcpy(d->h.laddr, &c->skc_rcv_saddr, 4);
+			__builtin_memcpy(d->h.raddr, &c->skc_daddr, 4);
+		} else {
+			bpf_probe_read_kernel(d->h.laddr, 16, &c->skc_v6_rcv_saddr);
+			bpf_probe_read_kernel(d->h.raddr, 16, &c->skc_v6_daddr);
+		}
+	}
 	if (bpf_ringbuf_output(&data_events, d, sizeof(d->h) + cap_mask(n), BPF_RB_NO_WAKEUP))
 		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
 }

@@ -66,7 +66,10 @@ struct obs_data_event {
 	__u32 caplen;	/* bytes copied below (<= total) */
 	__u8 dir;	/* enum sc_dir */
 	__u8 stream;	/* enum obs_data_stream */
-	__u16 pad;
+	__u8 family;	/* sockets: AF_INET / AF_INET6, and the 4-tuple (connections opened before attach) */
+	__u8 pad;
+	__u16 lport, rport; /* host order */
+	__u8 laddr[16], raddr[16];
 };
 
 struct obs_conn_event {

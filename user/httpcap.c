@@ -147,6 +147,11 @@ static void handle_socket_data(struct httpcap *c, const struct obs_data_event *e
 	cn->pid = e->pid;
 	cn->tid = e->tid;
 	cn->last_ns = e->exit_ns;
+	if (!cn->hc.local.family && (e->family == 2 || e->family == 10)) {
+		/* opened before we attached: the addresses come with its bytes */
+		conn_addr(&cn->hc.local, e->family, e->lport, e->laddr);
+		conn_addr(&cn->hc.peer, e->family, e->rport, e->raddr);
+	}
 	/* a read's bytes exist when it returns; a write's when it starts */
 	httpconn__data(&cn->hc, e->dir == SC_RECEIVE ? HTTPCONN_IN : HTTPCONN_OUT, data, e->caplen, e->total,
 		       e->exit_ns);

@@ -15,7 +15,7 @@
 #include "syscalls.skel.h"
 
 _Static_assert(sizeof(struct obs_proc_event) == 32, "obs_proc_event layout");
-_Static_assert(sizeof(struct obs_data_event) == 56, "obs_data_event layout");
+_Static_assert(sizeof(struct obs_data_event) == 96, "obs_data_event layout");
 _Static_assert(sizeof(struct obs_conn_event) == 64, "obs_conn_event layout");
 _Static_assert(sizeof(struct obs_hist) == 8 * (2 + OBS_HIST_SLOTS), "obs_hist layout");
 
