@@ -235,8 +235,9 @@ static void pass_email(const char *s, size_t n, struct out *o)
 		}
 		while (b > i + 1 && (s[b - 1] == '.' || s[b - 1] == '-')) /* "x@y.com." ends a sentence */
 			b--;
-		if (lastdot >= b)
-			lastdot = 0;
+		for (lastdot = 0, tld = i + 1; tld < b; tld++)
+			if (s[tld] == '.')
+				lastdot = tld;
 		tld = lastdot ? b - lastdot - 1 : 0;
 		if (a == i || !lastdot || lastdot == i + 1 || tld < 2) {
 			i++;

@@ -33,7 +33,7 @@ bool ratelimit__allow(struct ratelimit *r, uint64_t now_ns)
 	}
 	if (now_ns > r->last_ns || !r->last_ns)
 		r->last_ns = now_ns;
-	if (r->tokens < 1.0)
+	if (r->tokens < 1.0 - 1e-6) /* refills add up in floating point: forgive the rounding */
 		return false;
 	r->tokens -= 1.0;
 	return true;
