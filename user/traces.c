@@ -33,7 +33,10 @@ struct join {
 	uint8_t sampled;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
+	uint64_t start_ns; /* the client's request: a server request much later is another connection's */
 };
+
+#define JOIN_MAX_AGE_NS (10 * 1000000000ull)
 
 struct traces {
 	struct traces_opts opts;
@@ -180,23 +183,25 @@ void traces__start_exchange(struct traces *t, struct http_exchange *x, const str
 	if (x->kind == SPAN_KIND_SERVER) {
 		struct serving *s;
 
-		if (in->valid) {
-			memcpy(x->trace_id, in->trace_id, 16);
-			memcpy(x->parent_id, in->span_id, 8);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
-			x->parent_remote = 1;
-			have = true;
-		} else if (x->peer.family && x->local.family) {
+		/* a traced client on this host is the closest parent: it wins over headers it passed on */
+		if (x->peer.family && x->local.family) {
 			join_key(key, &x->peer, &x->local);
 			j = join_slot(t, key);
-			if (j->used && !memcmp(j->key, key, JOIN_KEY)) {
-				/* the client on the other end is traced here: its span is our parent */
+			if (j->used && !memcmp(j->key, key, JOIN_KEY) && x->start_ns + 1000000000ull >= j->start_ns &&
+			    x->start_ns < j->start_ns + JOIN_MAX_AGE_NS) {
 				memcpy(x->trace_id, j->trace_id, 16);
 				memcpy(x->parent_id, j->span_id, 8);
 				x->sampled = j->sampled;
 				x->parent_remote = 1;
 				have = true;
 			}
+		}
+		if (!have && in->valid) {
+			memcpy(x->trace_id, in->trace_id, 16);
+			memcpy(x->parent_id, in->span_id, 8);
+			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
+			x->parent_remote = 1;
+			have = true;
 		}
 		if (!have) {
 			traces__random_id(x->trace_id, 16);
@@ -235,6 +240,7 @@ void traces__start_exchange(struct traces *t, struct http_exchange *x, const str
 		j = join_slot(t, key);
 		memcpy(j->key, key, JOIN_KEY);
 		j->used = 1;
+		j->start_ns = x->start_ns;
 		j->sampled = x->sampled;
 		memcpy(j->trace_id, x->trace_id, 16);
 		memcpy(j->span_id, x->span_id, 8);

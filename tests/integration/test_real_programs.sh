@@ -23,7 +23,7 @@ obs_start() { # PID PORT [args]: attach in the background, wait until ready
 
 # ---- nginx: master + 2 workers; attach to the master ----
 if command -v nginx >/dev/null; then
-	NPORT=$(free_port) MPORT=$(free_port)
+	NPORT=$(free_port) MPORT=$(free_port) UPORT=$(free_port)
 	mkdir -p "$TMP/ngx/logs"
 	cat >"$TMP/ngx/nginx.conf" <<NGX
 worker_processes 2;
@@ -33,14 +33,15 @@ events { worker_connections 128; }
 http {
   access_log off;
   client_body_temp_path $TMP/ngx/b; proxy_temp_path $TMP/ngx/p; fastcgi_temp_path $TMP/ngx/f; uwsgi_temp_path $TMP/ngx/u; scgi_temp_path $TMP/ngx/s;
-  server { listen 127.0.0.1:$NPORT; location / { return 200 "ok\n"; } }
+  server { listen 127.0.0.1:$NPORT; location / { return 200 "ok\n"; } location /up/ { proxy_pass http://127.0.0.1:$UPORT/; } }
+  server { listen 127.0.0.1:$UPORT; location / { return 200 "upstream\n"; } }
 }
 NGX
 	nginx -c "$TMP/ngx/nginx.conf" -p "$TMP/ngx" || bad "nginx did not start"
 	wait_for 5 test -s "$TMP/ngx/nginx.pid"
 	NMASTER=$(cat "$TMP/ngx/nginx.pid")
 	PIDS+=($NMASTER)
-	obs_start $NMASTER $MPORT --func 'ngx_http_process_request'
+	obs_start $NMASTER $MPORT --func 'ngx_http_process_request' --spans-file "$TMP/ngx.spans"
 	bt_start nginx writev "$TMP/bt.ngx"
 	bt_wait "$TMP/bt.ngx"
 	N=300
@@ -57,8 +58,31 @@ NGX
 		"$(metric "$TMP/m.ngx" 'obsprobe_tcp_connections_total{service="nginx",direction="inbound"}')"
 	check "nginx: tcp responses = requests" $N \
 		"$(metric "$TMP/m.ngx" 'obsprobe_socket_io_duration_seconds_count{service="nginx",direction="transmit",protocol="tcp"}')"
+	check "nginx: http_server_request_duration_seconds_count = requests" $N \
+		"$(awk '/^http_server_request_duration_seconds_count\{service="nginx",http_request_method="GET",http_response_status_code="200",http_route="\/r[0-9]*"/' "$TMP/m.ngx" | wc -l)"
 	curl -sf "http://127.0.0.1:$MPORT/api/v1/targets" | python3 -c "import json,sys; t=json.load(sys.stdin)['targets']; sys.exit(0 if len(t)==3 else 1)" \
 		&& ok "nginx: master and both workers are targets" || bad "nginx targets: $(curl -s http://127.0.0.1:$MPORT/api/v1/targets)"
+	# propagation through nginx: each format, and a proxied request joined by 4-tuple to the upstream server span
+	curl -s -o /dev/null -H 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' "http://127.0.0.1:$NPORT/w3c"
+	curl -s -o /dev/null -H 'b3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1' "http://127.0.0.1:$NPORT/b3"
+	curl -s -o /dev/null -H 'X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' \
+		"http://127.0.0.1:$NPORT/up/xray"
+	sleep 1
+	kill -INT "${PIDS[-1]}"
+	wait "${PIDS[-1]}"
+	python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/ngx.spans" >"$TMP/ngx.dump"
+	sp() { grep "url.path=$1 " "$TMP/ngx.dump" | grep "$2" | head -1; }
+	check "nginx: W3C server span trace/parent" "0af7651916cd43dd8448eb211c80319c b7ad6b7169203331" \
+		"$(sp /w3c SPAN_KIND_SERVER | cut -d' ' -f1,3)"
+	check "nginx: B3 server span trace/parent" "80f198ee56343ba864fe8b2a57d3eff7 e457b5a2e4d86bd1" \
+		"$(sp /b3 SPAN_KIND_SERVER | cut -d' ' -f1,3)"
+	front=$(sp /up/xray SPAN_KIND_SERVER)
+	client=$(grep SPAN_KIND_CLIENT "$TMP/ngx.dump" | grep 5759e988bd862e3fe1be46a994272793 | head -1)
+	upstream=$(sp /xray SPAN_KIND_SERVER)
+	check "nginx: X-Ray front span parent" 53995c3f42cd8ad8 "$(echo "$front" | cut -d' ' -f3)"
+	check "nginx: proxy client span is a child of the front span" "$(echo "$front" | cut -d' ' -f2)" "$(echo "$client" | cut -d' ' -f3)"
+	check "nginx: upstream span joins the proxy's client span (4-tuple)" \
+		"5759e988bd862e3fe1be46a994272793 $(echo "$client" | cut -d' ' -f2)" "$(echo "$upstream" | cut -d' ' -f1,3)"
 	kill $NMASTER
 else
 	echo "SKIP nginx: not installed"
@@ -95,7 +119,7 @@ PYPID=$!
 PIDS+=($PYPID)
 wait_for 10 curl -sf "http://127.0.0.1:$PPORT/" || bad "http.server did not start"
 PYCOMM=$(cat /proc/$PYPID/comm)
-obs_start $PYPID $MPORT
+obs_start $PYPID $MPORT --log-file "$TMP/py.logs" --spans-file "$TMP/py.spans"
 N=50
 for i in $(seq 1 $N); do curl -s -o /dev/null "http://127.0.0.1:$PPORT/"; done
 sleep 0.5
@@ -109,4 +133,17 @@ check "python http.server: none left active" 0 \
 b=$(metric "$TMP/m.py" "obsprobe_socket_bytes_total{service=\"$PYCOMM\",direction=\"transmit\",protocol=\"tcp\"}")
 [ "${b:-0}" -ge $((N * 100)) ] && ok "python http.server: tcp bytes transmitted ($b for $N responses)" || bad "python bytes: $b"
 promtool check metrics <"$TMP/m.py" >/dev/null 2>&1 && ok "promtool accepts the python scrape" || bad "promtool on python scrape"
+# its own access log (stderr, written while the request is served) carries the trace we sent, minus the secret
+curl -s -o /dev/null -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
+	"http://127.0.0.1:$PPORT/?password=hunter2&card=4111111111111111"
+sleep 1
+kill -INT "${PIDS[-1]}"
+wait "${PIDS[-1]}"
+python3 "$ROOT/tests/otlp/otlpdump.py" logs "$TMP/py.logs" >"$TMP/py.dump"
+line=$(grep 4bf92f3577b34da6a3ce929d0e0e4736 "$TMP/py.dump")
+span=$(python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/py.spans" | grep 4bf92f3577b34da6a3ce929d0e0e4736)
+check "python: the access log line carries the trace and server span" \
+	"4bf92f3577b34da6a3ce929d0e0e4736 $(echo "$span" | cut -d' ' -f2)" "$(echo "$line" | cut -d' ' -f1,2)"
+check "python: access log records = requests (one line each)" $((N + 1)) "$(grep -c '"GET /' "$TMP/py.dump")"
+grep -qaF -e hunter2 -e 4111111111111111 "$TMP/py.logs" "$TMP/py.spans" && bad "python: a secret leaked" || ok "python: secrets redacted"
 finish
