@@ -452,6 +452,16 @@ static void refresh(void *ctx)
 	app__poll(ctx);
 }
 
+void app__drain(struct app *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->sys)
+		systrace__drain(a->sys);
+	if (a->shm)
+		shm_source__drain(a->shm);
+	pthread_mutex_unlock(&a->lock);
+}
+
 void app__poll(struct app *a)
 {
 	pthread_mutex_lock(&a->lock);

@@ -20,6 +20,8 @@ int app__add_run_child(struct app *a, pid_t pid, const char *cmd);
 /* load, attach, calibrate, serve, print the start line; 0 or 1 after printing why */
 int app__start(struct app *a);
 void app__poll(struct app *a);
+/* only the event rings: cheap, between polls */
+void app__drain(struct app *a);
 int app__nalive(struct app *a);
 const char *app__url(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */

@@ -48,10 +48,15 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 	double start = mono_s();
 	bool said_gone = false;
 
-	for (;;) {
-		struct timespec nap = { 0, 200 * 1000 * 1000 };
+	for (unsigned tick = 1;; tick++) {
+		struct timespec nap = { 0, 20 * 1000 * 1000 };
 
+		/* rings every 20 ms (they must not fill), everything else every 200 ms */
 		nanosleep(&nap, NULL);
+		if (tick % 10) {
+			app__drain(a);
+			continue;
+		}
 		app__poll(a);
 		if (child) {
 			int st;

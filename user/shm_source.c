@@ -429,6 +429,12 @@ static bool alive(struct seg_view *v)
 	return same; /* a reused pid is another process */
 }
 
+void shm_source__drain(struct shm_source *s)
+{
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		read_ring(s, v, s->opts.service ? s->opts.service : v->service);
+}
+
 void shm_source__poll(struct shm_source *s)
 {
 	const struct hist_bounds *b = metrics__bounds(s->opts.metrics);

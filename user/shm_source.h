@@ -29,6 +29,8 @@ struct shm_source *shm_source__new(const struct shm_source_opts *opts);
 void shm_source__free(struct shm_source *s);
 /* discover segments, fold new counts into the metrics, retire segments of dead processes */
 void shm_source__poll(struct shm_source *s);
+/* only the event rings (HTTP exchanges, log writes): cheap, called between polls so rings never fill */
+void shm_source__drain(struct shm_source *s);
 /* live processes with a segment */
 int shm_source__ntargets(struct shm_source *s);
 void shm_source__targets_json(struct shm_source *s, cJSON *array);

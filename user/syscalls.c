@@ -318,6 +318,11 @@ static void poll_stats(struct systrace *t)
 	}
 }
 
+void systrace__drain(struct systrace *t)
+{
+	ring_buffer__consume(t->rb);
+}
+
 void systrace__poll(struct systrace *t)
 {
 	ring_buffer__consume(t->rb);

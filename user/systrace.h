@@ -39,6 +39,9 @@ int systrace__remove_pid(struct systrace *t, pid_t pid);
 /* a socket user space found not to carry HTTP: stop copying its payloads */
 void systrace__no_http(struct systrace *t, uint64_t sk);
 
+/* only the ring buffers (process events, payloads): cheap, called between polls */
+void systrace__drain(struct systrace *t);
+
 /* drain process events and fold new counts into the metrics */
 void systrace__poll(struct systrace *t);
 /* forget counts seen so far (calibration traffic) without reporting them */

@@ -369,7 +369,8 @@ void traces__end_exchange(struct traces *t, const struct http_exchange *x, const
 	}
 	series__observe_ns(se, dur);
 
-	if (!x->sampled) {
+	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
+	if (!x->sampled || (!x->parent_remote && !sampler__keep(t->opts.sample_ratio, x->trace_id))) {
 		t->st.sampled_out++;
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "sampled_out" }), 1);
 		return;
