@@ -157,9 +157,15 @@ $(OUT)/bench/floor: tests/bench/floor.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+$(OUT)/bench/span_bench: tests/bench/span_bench.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 bench: check-root
-	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor && \
-		bash tests/bench/run.sh; fi
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench && \
+		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
+		echo && taskset -c 0 $(OUT)/bench/span_bench 300000; fi
 
 install: all
 	install -D -m 0755 $(OUT)/obsprobe $(DESTDIR)$(PREFIX)/bin/obsprobe

@@ -654,12 +654,21 @@ static void start_line(struct app *a)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls, ");
 	if (!a->env->no_syscalls && !a->env->no_net)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "net, ");
+	if (a->tr && (a->mode == MODE_PRELOAD || (!a->env->no_syscalls && !a->env->no_net)))
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "http, ");
+	if (logs__enabled(a->logs))
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "logs, ");
 	if (what[0])
 		what[strlen(what) - 2] = '\0';
 	else
 		snprintf(what, sizeof(what), "process lifecycle only");
 	ilog("tracing %s with %s: %s; metrics at %s/metrics", who, a->mode == MODE_EBPF ? "eBPF" : "the shim", what,
 	     server__url(a->srv));
+	if (a->env->otlp_endpoint || a->env->spans_file || a->env->log_file)
+		vlog("spans/logs to%s%s%s%s%s%s", a->env->otlp_endpoint ? " OTLP " : "",
+		     a->env->otlp_endpoint ? a->env->otlp_endpoint : "", a->env->spans_file ? " --spans-file " : "",
+		     a->env->spans_file ? a->env->spans_file : "", a->env->log_file ? " --log-file " : "",
+		     a->env->log_file ? a->env->log_file : "");
 }
 
 int app__start(struct app *a)
