@@ -303,15 +303,38 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 		     ssize_t (*real_writev)(int, const struct iovec *, int),
 		     ssize_t (*real_sendmsg)(int, const struct msghdr *, int))
 {
-	const char *b = iov[0].iov_base, *eol, *end;
-	size_t n = iov[0].iov_len, line, injlen;
-	struct iovec v[64];
+	const char *b, *eol, *end;
+	size_t n, line, injlen;
+	struct iovec v[64], one;
 	char inj[64 + HTTPX_TRACESTATE_MAX];
+	char flat[8192]; /* a head spread over several iovecs is gathered here first */
 	struct shim_conn *c;
 	ssize_t r;
 	char *p;
 
-	if (!obs_current_request.active || iovcnt < 1 || iovcnt > 62 || !http__looks_like_request(b, n))
+	if (!obs_current_request.active || iovcnt < 1 || iovcnt > 62)
+		return false;
+	b = iov[0].iov_base;
+	n = iov[0].iov_len;
+	if (!http__looks_like_request(b, n < 16 ? n : 16) && !(n < 16 && iovcnt > 1))
+		return false;
+	if (!memmem(b, n, "\r\n\r\n", 4) && iovcnt > 1) {
+		size_t total = 0;
+
+		for (int i = 0; i < iovcnt; i++) {
+			if (total + iov[i].iov_len > sizeof(flat))
+				return false; /* a long head in pieces: left as it is */
+			memcpy(flat + total, iov[i].iov_base, iov[i].iov_len);
+			total += iov[i].iov_len;
+		}
+		one.iov_base = flat;
+		one.iov_len = total;
+		iov = &one;
+		iovcnt = 1;
+		b = flat;
+		n = total;
+	}
+	if (!http__looks_like_request(b, n))
 		return false;
 	end = memmem(b, n, "\r\n\r\n", 4);
 	eol = memchr(b, '\n', n);

@@ -208,6 +208,14 @@ static void on_line(const struct logline *ln, void *ctx)
 	if (!r)
 		return;
 	n = ln->len < sizeof(r->body) - 1 ? ln->len : sizeof(r->body) - 1;
+	if (ln->truncated) {
+		/* cut at LOGLINE_MAX or captured in part: say so at the end of the body */
+		static const char mark[] = " [truncated]";
+
+		if (n > sizeof(r->body) - sizeof(mark))
+			n = sizeof(r->body) - sizeof(mark);
+		memcpy(r->body + n, mark, sizeof(mark));
+	}
 	r->time_ns = ln->time_ns + unix_offset();
 	r->observed_ns = mono_now() + unix_offset();
 	memcpy(r->body, ln->text, n);

@@ -46,13 +46,19 @@ get -H 'traceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01' "h
 get -H 'Authorization: Bearer sk_live_abcdef123456' \
 	"http://127.0.0.1:$PA/json?password=hunter2&card=4111111111111111&mail=alice@example.com&order=1234567812345678"
 get "http://127.0.0.1:$PA/error"
+get -H 'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l' -H 'Cookie: sid=c00k1e-v4lue; theme=dark' "http://127.0.0.1:$PA/debug"
 get -H 'traceparent: 00-11111111111111111111111111111111-2222222222222222-01' "http://127.0.0.1:$PA/chain/$PB"
 # plain keep-alive batch: 20 requests on one connection
 urls=()
 for i in $(seq 1 20); do urls+=("http://127.0.0.1:$PA/"); done
 curl -s "${urls[@]}" >/dev/null
+# a line written between requests: no trace
+for w in $(pgrep -P "$A"); do kill -USR1 "$w"; done
 sleep 1
 scrape "$LP" >"$TMP/m"
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "http://127.0.0.1:$LP/metrics" >"$TMP/om"
+# the receiver refused the first exports: give the retries (0.5 s, 1 s, 2 s backoff) time to get through
+sleep 4
 kill -INT $OBS
 wait $OBS
 rc=$?
@@ -115,12 +121,18 @@ check "log line of /api/users/1: trace" 0af7651916cd43dd8448eb211c80319c "$(echo
 check "log line of /api/users/1: span = server span" "$(echo "$u1" | cut -d' ' -f2)" "$(echo "$l1" | cut -d' ' -f2)"
 jl=$(grep '"level":"warn"' "$TMP/file.logs")
 check "JSON log line severity" WARN "$(echo "$jl" | cut -d' ' -f3)"
-check "log records: one per request served" 30 "$(grep -c ' 200$\| 500$\| 502$\|json route' "$TMP/file.logs")"
-untagged=$(awk '$1 == "-"' "$TMP/file.logs" | wc -l)
-check "no request log line without a trace" 0 "$untagged"
+check "log records: one per request served" 31 "$(grep -c ' 200$\| 500$\| 502$\|json route\|DEBUG headers' "$TMP/file.logs")"
+check "no request log line without a trace" 0 "$(grep -v NOTICE "$TMP/file.logs" | awk '$1 == "-"' | wc -l)"
+check "lines between requests carry no trace (one per worker)" "- - INFO NOTICE reopening logs
+- - INFO NOTICE reopening logs" "$(grep NOTICE "$TMP/file.logs")"
+# OpenMetrics: latency buckets carry exemplars of exported spans
+ex=$(grep '^http_server_request_duration_seconds_bucket{.*http_route="/api/users/{id}".* # {trace_id="' "$TMP/om" | head -1 |
+	sed -n 's/.*trace_id="\([0-9a-f]*\)",span_id="\([0-9a-f]*\)".*/\1 \2/p')
+[ -n "$ex" ] && grep -q "^$ex " "$TMP/otlp.spans" && ok "exemplar $ex is an exported span" || bad "exemplar: '$ex'"
+tail -1 "$TMP/om" | grep -qx '# EOF' && ok "OpenMetrics exposition ends with # EOF" || bad "OpenMetrics: no # EOF"
 
 # secrets: nothing leaves, in any output, as raw bytes (the receiver stores bodies decompressed)
-for s in hunter2 4111111111111111 alice@example.com sk_live_abcdef123456; do
+for s in hunter2 4111111111111111 alice@example.com sk_live_abcdef123456 YWxhZGRpbjpvcGVuc2VzYW1l c00k1e-v4lue; do
 	if grep -rqaF "$s" "$TMP/spans.jsonl" "$TMP/logs.jsonl" "$TMP/rcv"; then bad "secret '$s' leaked"; else ok "secret '$s' redacted everywhere"; fi
 done
 grep -qaF 1234567812345678 "$TMP/logs.jsonl" && ok "non-Luhn digits kept" || bad "non-Luhn digit run was altered"

@@ -40,6 +40,8 @@ get -H 'X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3
 get -H 'x-datadog-trace-id: 1234567890123' -H 'x-datadog-parent-id: 987654321' "http://127.0.0.1:$PA/api/users/5"
 get -H 'traceparent: 00-11111111111111111111111111111111-2222222222222222-01' -H 'tracestate: k=v' \
 	"http://127.0.0.1:$PA/chain/$PB"
+get -H "traceparent: 00-33333333333333333333333333333331-4444444444444444-01" "http://127.0.0.1:$PA/chain/$PB?via=writev"
+get -H "traceparent: 00-33333333333333333333333333333332-4444444444444444-01" "http://127.0.0.1:$PA/chain/$PB?via=sendmsg"
 body=$(curl -s "http://127.0.0.1:$PA/chain/$PB")
 check "A still reads B's whole answer (injection kept its byte counts)" "downstream 200" "$body"
 get "http://127.0.0.1:$PA/json?api_key=k3y-s3cr3t&email=bob@example.org"
@@ -58,8 +60,8 @@ check "serve exit status" 0 $?
 m() { metric "$TMP/m" "$1"; }
 check "front GET /api/users/{id} 200" 5 "$(m 'http_server_request_duration_seconds_count{service="front",http_request_method="GET",http_response_status_code="200",http_route="/api/users/{id}"}')"
 check "front GET / 200 (keep-alive batch)" 20 "$(m 'http_server_request_duration_seconds_count{service="front",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
-check "back GET / 200 (two chained calls)" 2 "$(m 'http_server_request_duration_seconds_count{service="back",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
-check "front client calls" 2 "$(m "http_client_request_duration_seconds_count{service=\"front\",http_request_method=\"GET\",http_response_status_code=\"200\",server_address=\"127.0.0.1\"}")"
+check "back GET / 200 (four chained calls)" 4 "$(m 'http_server_request_duration_seconds_count{service="back",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
+check "front client calls" 4 "$(m "http_client_request_duration_seconds_count{service=\"front\",http_request_method=\"GET\",http_response_status_code=\"200\",server_address=\"127.0.0.1\"}")"
 
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/rcv" >"$TMP/otlp.spans" || bad "OTLP/JSON decodes"
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/spans.jsonl" >"$TMP/file.spans"
@@ -83,8 +85,16 @@ bsrv=$(grep SPAN_KIND_SERVER "$TMP/otlp.spans" | grep "server.port=$PB " | grep 
 check "A's client span is a child of A's server span" "$(echo "$chain" | cut -d' ' -f2)" "$(echo "$client" | cut -d' ' -f3)"
 check "B's server span continues the trace (injected traceparent)" 11111111111111111111111111111111 "$(echo "$bsrv" | cut -d' ' -f1)"
 check "B's parent is A's client span" "$(echo "$client" | cut -d' ' -f2)" "$(echo "$bsrv" | cut -d' ' -f3)"
-new=$(grep "url.path=/chain/$PB " "$TMP/otlp.spans" | grep -v 11111111111111111111111111111111 | head -1)
-bnew=$(grep SPAN_KIND_SERVER "$TMP/otlp.spans" | grep "server.port=$PB " | grep -E " url.path=/( |$)" | grep -v 11111111111111111111111111111111 | head -1)
+for via in writev:1 sendmsg:2; do
+	tr=3333333333333333333333333333333${via#*:}
+	via=${via%:*}
+	c=$(grep SPAN_KIND_CLIENT "$TMP/otlp.spans" | grep "^$tr " | head -1)
+	bs=$(grep SPAN_KIND_SERVER "$TMP/otlp.spans" | grep "server.port=$PB " | grep "^$tr " | head -1)
+	check "injection through $via: B continues the trace under A's client span" "$(echo "$c" | cut -d' ' -f2)" \
+		"$(echo "$bs" | cut -d' ' -f3)"
+done
+new=$(grep "url.path=/chain/$PB " "$TMP/otlp.spans" | grep -v 11111111111111111111111111111111 | grep -v '^3333' | head -1)
+bnew=$(grep SPAN_KIND_SERVER "$TMP/otlp.spans" | grep "server.port=$PB " | grep -E " url.path=/( |$)" | grep -v 11111111111111111111111111111111 | grep -v "^3333" | head -1)
 check "a new trace also crosses to B" "$(echo "$new" | cut -d' ' -f1)" "$(echo "$bnew" | cut -d' ' -f1)"
 
 # in-place tagging: A's own stderr line carries the ids of its server span

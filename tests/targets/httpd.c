@@ -6,10 +6,13 @@
  *         GET /slow         200 after ~5 ms in handle_slow()
  *         GET /error        500
  *         GET /json         200, logs a JSON line {"level":"warn",...} instead of the plain one
- *         GET /chain/PORT   GET http://127.0.0.1:PORT/ while serving (a client call), answers its status
+ *         GET /chain/PORT   GET http://127.0.0.1:PORT/ while serving (a client call), answers its status;
+ *                           ?via=writev or ?via=sendmsg sends that request with writev(2)/sendmsg(2) instead of send(2)
+ *         GET /debug        200, and logs the request's Authorization and Cookie headers (a leaky debug log)
  *         anything else     404
  * Keep-alive is supported. Each request logs one line to stderr while it is served (before the
- * response is written): "INFO GET /path 200"; the start-up line goes to stdout, outside any request. */
+ * response is written): "INFO GET /path 200"; the start-up line goes to stdout, outside any request, and a
+ * worker sent SIGUSR1 logs "NOTICE reopening logs" to stderr between requests. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +40,7 @@ __attribute__((noinline)) void handle_slow(void)
 }
 
 /* one GET to 127.0.0.1:@port on a fresh connection (the calls a traced service makes downstream) */
-__attribute__((noinline)) int call_downstream(int port)
+__attribute__((noinline)) int call_downstream(int port, const char *via)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 502;
@@ -48,7 +52,21 @@ __attribute__((noinline)) int call_downstream(int port)
 		return 502;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
 		len = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", port);
-		if (send(fd, req, len, 0) == len) {
+		ssize_t sent;
+
+		if (!strcmp(via, "writev")) {
+			struct iovec iov[2] = { { req, 10 }, { req + 10, len - 10 } };
+
+			sent = writev(fd, iov, 2);
+		} else if (!strcmp(via, "sendmsg")) {
+			struct iovec iov[1] = { { req, len } };
+			struct msghdr m = { .msg_iov = iov, .msg_iovlen = 1 };
+
+			sent = sendmsg(fd, &m, 0);
+		} else {
+			sent = send(fd, req, len, 0);
+		}
+		if (sent == len) {
 			while (have < (ssize_t)sizeof(resp) - 1 && (n = read(fd, resp + have, sizeof(resp) - 1 - have)) > 0)
 				have += n;
 			resp[have] = '\0';
@@ -60,8 +78,9 @@ __attribute__((noinline)) int call_downstream(int port)
 	return code;
 }
 
-/* route one request: fills status and body */
-__attribute__((noinline)) int handle_request(const char *method, const char *path, char *body, size_t len)
+/* route one request: fills status and body; @query may be "" */
+__attribute__((noinline)) int handle_request(const char *method, const char *path, const char *query, char *body,
+					     size_t len)
 {
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return snprintf(body, len, "method not allowed"), 405;
@@ -79,8 +98,12 @@ __attribute__((noinline)) int handle_request(const char *method, const char *pat
 		return snprintf(body, len, "boom"), 500;
 	if (!strcmp(path, "/json"))
 		return snprintf(body, len, "json"), 200;
+	if (!strcmp(path, "/debug"))
+		return snprintf(body, len, "debug"), 200;
 	if (!strncmp(path, "/chain/", 7)) {
-		int code = call_downstream(atoi(path + 7));
+		int code = call_downstream(atoi(path + 7), strstr(query, "via=writev")	 ? "writev"
+							   : strstr(query, "via=sendmsg") ? "sendmsg"
+											    : "send");
 
 		return snprintf(body, len, "downstream %d", code), code == 200 ? 200 : 502;
 	}
@@ -122,7 +145,7 @@ static void serve_conn(int fd)
 
 			/* routes match without the query; the log line shows the request as it came */
 			snprintf(route, sizeof(route), "%.*s", (int)strcspn(path, "?"), path);
-			code = handle_request(method, route, body, sizeof(body));
+			code = handle_request(method, route, path + strlen(route), body, sizeof(body));
 		}
 		bl = strlen(body);
 		hl = snprintf(resp, sizeof(resp),
@@ -135,7 +158,13 @@ static void serve_conn(int fd)
 			char line[2300];
 			int ll;
 
-			if (!strncmp(path, "/json", 5))
+			if (!strncmp(path, "/debug", 6)) {
+				const char *au = strcasestr(buf, "\r\nAuthorization:"), *ck = strcasestr(buf, "\r\nCookie:");
+
+				ll = snprintf(line, sizeof(line), "DEBUG headers: %.*s | %.*s\n",
+					      au ? (int)strcspn(au + 2, "\r") : 0, au ? au + 2 : "",
+					      ck ? (int)strcspn(ck + 2, "\r") : 0, ck ? ck + 2 : "");
+			} else if (!strncmp(path, "/json", 5))
 				ll = snprintf(line, sizeof(line), "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n",
 					      path);
 			else
@@ -155,14 +184,30 @@ static void serve_conn(int fd)
 	}
 }
 
+static volatile sig_atomic_t reopen;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	reopen = 1;
+}
+
 static void worker(int lfd)
 {
+	struct sigaction sa = { .sa_handler = on_usr1 }; /* no SA_RESTART: accept returns EINTR */
+
+	sigaction(SIGUSR1, &sa, NULL);
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);
 
 		if (fd < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				static const char msg[] = "NOTICE reopening logs\n";
+
+				if (reopen && write(2, msg, sizeof(msg) - 1) < 0)
+					_exit(1);
+				reopen = 0;
 				continue;
+			}
 			_exit(1);
 		}
 		serve_conn(fd);
