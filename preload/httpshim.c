@@ -253,9 +253,13 @@ void obs_http_close(int fd)
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
 
-void obs_http_forget_all(void)
+void obs_http_atfork_child(void)
 {
-	/* after fork: the child's copy of the pool is its own; connections stay (the child may serve them) */
+	/* the child's copy of the pool is its own and its connections stay (it may serve them), but a lock
+	 * another thread of the parent held at the fork would never be released here */
+	if (pool)
+		for (int i = 0; i < SHIM_CONNS; i++)
+			pool[i].lock = 0;
 }
 
 void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)

@@ -409,6 +409,7 @@ static void atfork_child(void)
 		in_shim--;
 	}
 	memset(obs_fd_class, 0, sizeof(obs_fd_class));
+	obs_http_atfork_child();
 }
 
 __attribute__((constructor)) static void shim_init(void)

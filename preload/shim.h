@@ -36,6 +36,7 @@ struct obs_segment *obs_shim_segment(void);
 
 extern int16_t obs_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1 */
 void obs_http_init(void);
+void obs_http_atfork_child(void);
 void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inbound);
 void obs_http_close(int fd);
 void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n);

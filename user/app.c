@@ -515,10 +515,6 @@ static int start_ebpf(struct app *a)
 		struct httpcap_opts ho = { .traces = a->tr, .logs = a->logs, .metrics = a->m, .resource = resource,
 					   .no_http = no_http, .ctx = a };
 
-		if (!a->tr) {
-			elog("log capture needs HTTP capture on (it tags lines with the request's trace): drop --no-http");
-			return 2;
-		}
 		a->cap = httpcap__new(&ho);
 		if (!a->cap) {
 			elog("out of memory");

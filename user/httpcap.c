@@ -139,9 +139,12 @@ static void handle_conn(struct httpcap *c, const struct obs_conn_event *e)
 
 static void handle_socket_data(struct httpcap *c, const struct obs_data_event *e, const uint8_t *data)
 {
-	struct conn *cn = conn_get(c, e->sk, e->exit_ns);
+	struct conn *cn;
 	const struct http_parser *in, *out;
 
+	if (!c->opts.traces) /* --no-http: only log lines were asked for */
+		return;
+	cn = conn_get(c, e->sk, e->exit_ns);
 	if (!cn)
 		return;
 	cn->pid = e->pid;
@@ -175,7 +178,7 @@ static void handle_log_data(struct httpcap *c, const struct obs_data_event *e, c
 {
 	uint8_t tid[16], sid[8];
 	struct span_resource res = { 0 };
-	bool in = traces__current(c->opts.traces, e->pid, e->tid, tid, sid);
+	bool in = c->opts.traces && traces__current(c->opts.traces, e->pid, e->tid, tid, sid);
 
 	c->opts.resource(c->opts.ctx, e->pid, &res);
 	logs__write(c->opts.logs, e->pid, e->tid, e->stream, e->enter_ns, data, e->caplen, e->caplen == e->total,
@@ -270,7 +273,8 @@ static void process(struct httpcap *c, const struct held *h)
 		struct span_resource res = { 0 };
 
 		c->opts.resource(c->opts.ctx, e->pid, &res);
-		traces__call(c->opts.traces, e->pid, e->tid, e->start_ns, e->end_ns, fn, fn + strlen(fn) + 1, &res);
+		if (c->opts.traces)
+			traces__call(c->opts.traces, e->pid, e->tid, e->start_ns, e->end_ns, fn, fn + strlen(fn) + 1, &res);
 	}
 }
 
@@ -292,7 +296,8 @@ void httpcap__flush(struct httpcap *c, bool all)
 
 void httpcap__forget_pid(struct httpcap *c, int pid)
 {
-	traces__forget_pid(c->opts.traces, pid);
+	if (c->opts.traces)
+		traces__forget_pid(c->opts.traces, pid);
 }
 
 uint64_t httpcap__dropped(const struct httpcap *c)

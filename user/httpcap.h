@@ -18,7 +18,7 @@
 #include "traces.h"
 
 struct httpcap_opts {
-	struct traces *traces;
+	struct traces *traces;	  /* NULL (--no-http): payloads are ignored, log lines carry no trace */
 	struct logs *logs;	  /* NULL: stdout/stderr bytes are ignored */
 	struct metrics *metrics;
 	uint64_t window_ns;	  /* reorder window; default 20 ms */
