@@ -37,6 +37,7 @@ static bool log_tag;
 
 /* the request this thread serves: ids (shim.h) plus what is passed on downstream */
 static __thread char cur_tracestate[HTTPX_TRACESTATE_MAX];
+static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
 static uint64_t now_ns(void)
@@ -95,6 +96,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 		obs_current_request.active = true;
 		cur_sampled = x->sampled;
 		memcpy(cur_tracestate, x->tracestate, sizeof(cur_tracestate));
+		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
 		return;
 	}
 	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
@@ -310,7 +312,7 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	const char *b, *eol, *end;
 	size_t n, line, injlen;
 	struct iovec v[64], one;
-	char inj[64 + HTTPX_TRACESTATE_MAX];
+	char inj[96 + HTTPX_TRACESTATE_MAX + CTX_STATE_LEN];
 	char flat[8192]; /* a head spread over several iovecs is gathered here first */
 	struct shim_conn *c;
 	ssize_t r;
@@ -370,6 +372,14 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 		memcpy(p + 12, cur_tracestate, k);
 		memcpy(p + 12 + k, "\r\n", 2);
 		p += 14 + k;
+	}
+	if (cur_baggage[0] && !has_header(b, end - b + 2, "baggage")) {
+		size_t k = strlen(cur_baggage);
+
+		memcpy(p, "baggage: ", 9);
+		memcpy(p + 9, cur_baggage, k);
+		memcpy(p + 9 + k, "\r\n", 2);
+		p += 11 + k;
 	}
 	injlen = p - inj;
 	v[0].iov_base = (void *)b;

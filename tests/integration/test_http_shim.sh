@@ -6,7 +6,7 @@ SHIM=$ROOT/build/libobsshim.so
 RT=$TMP/rt
 mkdir -p "$RT" "$TMP/rcv"
 chmod 1777 "$RT"
-PA=$(free_port) PB=$(free_port) LP=$(free_port)
+PA=$(free_port) PB=$(free_port) LP=$(free_port) PE=$(free_port)
 
 python3 "$ROOT/tests/otlp/receiver.py" --dir "$TMP/rcv" --port-file "$TMP/rcv.port" --max-seconds 120 &
 PIDS+=($!)
@@ -19,6 +19,20 @@ OBS=$!
 PIDS+=($OBS)
 wait_for 10 curl -sf "http://127.0.0.1:$LP/health/live" || { bad "obsprobe serve did not start"; finish; }
 
+# E: untraced, records the headers it gets (what A's shim put on the wire)
+cat >"$TMP/echo.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(sys.argv[2], "a") as f:
+            for k in ("traceparent", "tracestate", "baggage"):
+                f.write("%s: %s\n" % (k, self.headers.get(k)))
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$TMP/echo.py" "$PE" "$TMP/echo.hdrs" &
+PIDS+=($!)
 # A tags its own log lines in place; B is a plain shim process
 OBSPROBE_RUNTIME_DIR=$RT OBSPROBE_SERVICE=front OBSPROBE_LOG_TAG=1 LD_PRELOAD=$SHIM \
 	"$TARGETS/httpd" "$PA" 0 >/dev/null 2>"$TMP/a.err" &
@@ -39,9 +53,11 @@ get -H 'X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3
 	"http://127.0.0.1:$PA/api/users/4"
 get -H 'x-datadog-trace-id: 1234567890123' -H 'x-datadog-parent-id: 987654321' "http://127.0.0.1:$PA/api/users/5"
 get -H 'traceparent: 00-11111111111111111111111111111111-2222222222222222-01' -H 'tracestate: k=v' \
-	"http://127.0.0.1:$PA/chain/$PB"
+	-H 'baggage: tenant=acme' "http://127.0.0.1:$PA/chain/$PB"
 get -H "traceparent: 00-33333333333333333333333333333331-4444444444444444-01" "http://127.0.0.1:$PA/chain/$PB?via=writev"
 get -H "traceparent: 00-33333333333333333333333333333332-4444444444444444-01" "http://127.0.0.1:$PA/chain/$PB?via=sendmsg"
+get -H 'traceparent: 00-55555555555555555555555555555555-6666666666666666-01' -H 'tracestate: vendor=opaque' \
+	-H 'baggage: tenant=acme,region=eu' "http://127.0.0.1:$PA/chain/$PE"
 body=$(curl -s "http://127.0.0.1:$PA/chain/$PB")
 check "A still reads B's whole answer (injection kept its byte counts)" "downstream 200" "$body"
 get "http://127.0.0.1:$PA/json?api_key=k3y-s3cr3t&email=bob@example.org"
@@ -61,7 +77,7 @@ m() { metric "$TMP/m" "$1"; }
 check "front GET /api/users/{id} 200" 5 "$(m 'http_server_request_duration_seconds_count{service="front",http_request_method="GET",http_response_status_code="200",http_route="/api/users/{id}"}')"
 check "front GET / 200 (keep-alive batch)" 20 "$(m 'http_server_request_duration_seconds_count{service="front",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
 check "back GET / 200 (four chained calls)" 4 "$(m 'http_server_request_duration_seconds_count{service="back",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
-check "front client calls" 4 "$(m "http_client_request_duration_seconds_count{service=\"front\",http_request_method=\"GET\",http_response_status_code=\"200\",server_address=\"127.0.0.1\"}")"
+check "front client calls" 5 "$(m "http_client_request_duration_seconds_count{service=\"front\",http_request_method=\"GET\",http_response_status_code=\"200\",server_address=\"127.0.0.1\"}")"
 
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/rcv" >"$TMP/otlp.spans" || bad "OTLP/JSON decodes"
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/spans.jsonl" >"$TMP/file.spans"
@@ -96,6 +112,12 @@ done
 new=$(grep "url.path=/chain/$PB " "$TMP/otlp.spans" | grep -v 11111111111111111111111111111111 | grep -v '^3333' | head -1)
 bnew=$(grep SPAN_KIND_SERVER "$TMP/otlp.spans" | grep "server.port=$PB " | grep -E " url.path=/( |$)" | grep -v 11111111111111111111111111111111 | grep -v "^3333" | head -1)
 check "a new trace also crosses to B" "$(echo "$new" | cut -d' ' -f1)" "$(echo "$bnew" | cut -d' ' -f1)"
+
+ecl=$(grep SPAN_KIND_CLIENT "$TMP/otlp.spans" | grep '^55555555555555555555555555555555 ' | head -1)
+check "on the wire: traceparent = the client span" "traceparent: 00-55555555555555555555555555555555-$(echo "$ecl" | cut -d' ' -f2)-01" \
+	"$(grep traceparent "$TMP/echo.hdrs")"
+check "on the wire: tracestate and baggage passed on" "tracestate: vendor=opaque
+baggage: tenant=acme,region=eu" "$(grep -e tracestate -e baggage "$TMP/echo.hdrs")"
 
 # in-place tagging: A's own stderr line carries the ids of its server span
 u1=$(grep "url.path=/api/users/1 " "$TMP/otlp.spans" | head -1)
