@@ -299,6 +299,8 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		vlog("pid %d (%s) exited", pid, t->comm);
 		if (a->fl)
 			funclat__detach_pid(a->fl, pid);
+		if (a->cap)
+			httpcap__forget_pid(a->cap, pid); /* its threads serve nothing any more */
 
 		break;
 	}
