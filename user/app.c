@@ -654,7 +654,7 @@ static void start_line(struct app *a)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "net, ");
 	if (a->tr && (a->mode == MODE_PRELOAD || (!a->env->no_syscalls && !a->env->no_net)))
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "http, ");
-	if (logs__enabled(a->logs))
+	if (logs__enabled(a->logs) && (a->mode == MODE_PRELOAD || !a->env->no_syscalls))
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "logs, ");
 	if (what[0])
 		what[strlen(what) - 2] = '\0';
