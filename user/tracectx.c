@@ -49,6 +49,13 @@ static void append_list(char *dst, bool *bad, const char *v, size_t n)
 
 	if (*bad)
 		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e) {
+			/* passed on in an outgoing header by the shim: never a CR, LF or other control byte */
+			*bad = true;
+			dst[0] = '\0';
+			return;
+		}
 	if (have + (have ? 1 : 0) + n >= CTX_STATE_LEN) {
 		*bad = true; /* too long to pass on whole: pass nothing rather than a cut list */
 		dst[0] = '\0';

@@ -179,6 +179,18 @@ START_TEST(precedence)
 }
 END_TEST
 
+START_TEST(state_never_carries_control_bytes)
+{
+	struct trace_ctx c;
+	const char *h[] = { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate",
+			    "a=b\r\nX-Evil: 1", "baggage", "k=v\n", NULL };
+
+	ck_assert(extract(&c, h));
+	ck_assert_str_eq(c.tracestate, "");
+	ck_assert_str_eq(c.baggage, "");
+}
+END_TEST
+
 START_TEST(format_round_trip)
 {
 	uint8_t t[16], s[8];
@@ -247,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, b3_single_and_multi);
 	tcase_add_test(tc, xray_and_datadog);
 	tcase_add_test(tc, precedence);
+	tcase_add_test(tc, state_never_carries_control_bytes);
 	tcase_add_test(tc, format_round_trip);
 	tcase_add_test(tc, garbage);
 	suite_add_tcase(s, tc);
