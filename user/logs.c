@@ -11,8 +11,7 @@
 #include "logs.h"
 #include "otlp.h"
 
-#define TAG_RING 4096 /* what each write in assembly came with: its trace context and process */
-
+/* what a write came with (its trace context and process): each line keeps the tag of its first write */
 struct tag {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -22,8 +21,6 @@ struct tag {
 struct logs {
 	struct logs_opts opts;
 	struct logline_asm *lines;
-	struct tag tags[TAG_RING];
-	uint32_t next_tag;
 	FILE *file;
 	bool own_file;
 	struct exporter_stats last_exp;
@@ -54,7 +51,7 @@ struct logs *logs__new(const struct logs_opts *opts, char *err, size_t errlen)
 	if (l->file)
 		setvbuf(l->file, NULL, _IOLBF, 0);
 	if (logs__enabled(l)) {
-		struct logline_opts lo = { 0 };
+		struct logline_opts lo = { .tag_size = sizeof(struct tag) };
 
 		l->lines = logline_asm__new(&lo, on_line, l);
 		if (!l->lines) {
@@ -198,11 +195,11 @@ static uint64_t unix_offset(void)
 static void on_line(const struct logline *ln, void *ctx)
 {
 	struct logs *l = ctx;
-	const struct tag *t = &l->tags[((uintptr_t)ln->tag - 1) % TAG_RING];
+	const struct tag *t = ln->tag;
 	struct log_record *r;
 	size_t n;
 
-	if (!ln->tag || (!ln->len && !ln->truncated))
+	if (!t || (!ln->len && !ln->truncated))
 		return;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -233,20 +230,16 @@ static void on_line(const struct logline *ln, void *ctx)
 void logs__write(struct logs *l, int pid, int tid, int stream, uint64_t mono_ns, const void *buf, size_t len,
 		 bool captured_all, const uint8_t *trace_id, const uint8_t *span_id, const struct span_resource *res)
 {
-	struct tag *t;
+	struct tag t = { 0 };
 
 	if (!l || !l->lines)
 		return;
-	t = &l->tags[l->next_tag % TAG_RING];
-	memset(t, 0, sizeof(*t));
 	if (trace_id && span_id) {
-		memcpy(t->trace_id, trace_id, 16);
-		memcpy(t->span_id, span_id, 8);
+		memcpy(t.trace_id, trace_id, 16);
+		memcpy(t.span_id, span_id, 8);
 	}
-	t->res = *res;
-	l->next_tag++;
-	logline_asm__feed(l->lines, pid, tid, stream, mono_ns, buf, len, captured_all,
-			  (void *)(uintptr_t)l->next_tag); /* index + 1: never NULL */
+	t.res = *res;
+	logline_asm__feed(l->lines, pid, tid, stream, mono_ns, buf, len, captured_all, &t); /* copied */
 }
 
 void logs__tick(struct logs *l, bool all)

@@ -1,0 +1,133 @@
+/* test_logs.c -- log records from writes: each line keeps the trace context of its first write, redaction outcomes */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "logs.h"
+
+static struct metrics *m;
+static struct redactor *red;
+static struct logs *l;
+static char path[64];
+
+static void setup(void)
+{
+	struct metrics_opts mo = { 0 };
+	struct logs_opts lo;
+	char err[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_logs.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	m = metrics__new(&mo);
+	red = redactor__new(NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(red);
+	lo = (struct logs_opts){ .metrics = m, .redactor = red, .log_file = path };
+	l = logs__new(&lo, err, sizeof(err));
+	ck_assert_msg(l != NULL, "%s", err);
+}
+
+static void teardown(void)
+{
+	if (l)
+		logs__free(l);
+	redactor__free(red);
+	metrics__free(m);
+	unlink(path);
+}
+
+/* close the records file and return its text (static) */
+static const char *records(void)
+{
+	static char text[1 << 21];
+	FILE *f;
+	size_t n;
+
+	logs__tick(l, true);
+	logs__free(l);
+	l = NULL;
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* the JSON line whose body is @body (static copy), or NULL */
+static const char *line_with(const char *text, const char *body)
+{
+	static char line[4096];
+	char needle[256];
+	const char *at, *end;
+
+	snprintf(needle, sizeof(needle), "\"body\":\"%s\"}\n", body);
+	at = strstr(text, needle);
+	if (!at)
+		return NULL;
+	end = strchr(at, '\n');
+	while (at > text && at[-1] != '\n')
+		at--;
+	snprintf(line, sizeof(line), "%.*s", (int)(end - at), at);
+	return line;
+}
+
+static long outcome(const char *name)
+{
+	char *text = metrics__render(m, false, NULL), needle[128], *at;
+	long v = 0;
+
+	snprintf(needle, sizeof(needle), "obsprobe_log_records_total{outcome=\"%s\"} ", name);
+	at = strstr(text, needle);
+	if (at)
+		v = strtol(at + strlen(needle), NULL, 10);
+	free(text);
+	return v;
+}
+
+/* a partial line held while more than 4096 other writes happen keeps its own trace and process */
+START_TEST(partial_line_keeps_its_tag)
+{
+	static const uint8_t tid_a[16] = { 0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xaa };
+	static const uint8_t sid_a[8] = { 0xa5, 1, 2, 3, 4, 5, 6, 0xa5 };
+	static const uint8_t tid_b[16] = { 0xbb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xbb };
+	static const uint8_t sid_b[8] = { 0xb5, 1, 2, 3, 4, 5, 6, 0xb5 };
+	struct span_resource ra = { "svc-a", "a.out", 100 }, rb = { "svc-b", "b.out", 200 };
+	const char *text, *ln;
+
+	logs__write(l, 100, 100, 1, 1000, "request a: ", 11, true, tid_a, sid_a, &ra);
+	for (int i = 0; i < 5000; i++)
+		logs__write(l, 200, 200, 1, 2000 + i, "b line\n", 7, true, tid_b, sid_b, &rb);
+	logs__write(l, 100, 100, 1, 9000, "done\n", 5, true, NULL, NULL, &ra);
+	text = records();
+	ln = line_with(text, "request a: done");
+	ck_assert_msg(ln != NULL, "no record for the held line");
+	ck_assert_msg(strstr(ln, "\"service\":\"svc-a\",\"pid\":100,"), "%s", ln);
+	ck_assert_msg(strstr(ln, "\"trace_id\":\"aa0102030405060708090a0b0c0d0eaa\",\"span_id\":\"a5010203040506a5\""),
+		      "%s", ln);
+	ck_assert_int_eq(outcome("written"), 5001);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("logs");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, partial_line_keeps_its_tag);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
