@@ -299,8 +299,8 @@ static bool parse_header(struct http_parser *p, const char *line, size_t n, bool
 	} else if (ci_eq(line, nlen, "expect")) {
 		m->expect_continue = list_has(v, e - v, "100-continue");
 	}
-	if (cb && cb->on_header)
-		cb->on_header(ctx, line, nlen, v, e - v);
+	if (cb && cb->on_header) /* a cut value is no value: a prefix must not be passed on as if whole */
+		cb->on_header(ctx, line, nlen, v, cut ? 0 : e - v);
 	return true;
 }
 

@@ -3,7 +3,8 @@
  * One parser per direction of a connection.  It is fed the bytes in order as they cross the socket
  * (any split: a byte at a time, several pipelined messages per chunk) and reports:
  *   on_begin   the first byte of a message arrived;
- *   on_header  one header field of the head being parsed (name and value, OWS trimmed);
+ *   on_header  one header field of the head being parsed (name and value, OWS trimmed; a line cut at
+ *              HTTP_LINE_MAX is reported with an empty value);
  *   on_head    the head is complete (start line and the fields it understood are in the message);
  *              the callback may set msg->no_body (a response to HEAD) before the body is framed;
  *   on_end     the whole message is complete: body by Content-Length, chunked, none, or up to close.
