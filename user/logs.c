@@ -125,19 +125,19 @@ int logs__format_line(const struct log_record *r, char *out, size_t outlen)
 
 void logs__record(struct logs *l, struct log_record *r)
 {
-	char clean[LOG_BODY_LEN * 2];
+	char clean[sizeof(r->body)];
+	bool cut;
 
 	if (!logs__enabled(l))
 		return;
-	/* fail closed: a body that cannot be scanned (or would not fit redacted) never leaves */
-	if (redact__text(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean)) < 0) {
+	/* fail closed: a body that cannot be scanned (out of memory) never leaves */
+	if (redact__text_cut(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean),
+			     &cut) < 0) {
 		count(l, "redaction_failed", 1);
 		return;
 	}
-	if (strlen(clean) >= sizeof(r->body)) {
-		/* redaction made it longer than a record holds: cut (the secrets are gone already) */
-		clean[sizeof(r->body) - 1] = '\0';
-	}
+	if (cut) /* redaction made it longer than a record holds: cut after it, marked " [truncated]" */
+		count(l, "redaction_truncated", 1);
 	strcpy(r->body, clean);
 	if (!r->severity_number)
 		r->severity_number = logline__severity(r->body, strlen(r->body), r->severity_text);

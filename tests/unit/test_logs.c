@@ -114,6 +114,31 @@ START_TEST(partial_line_keeps_its_tag)
 }
 END_TEST
 
+/* a body whose redacted form outgrows a record is cut and marked, written, counted; no secret leaves */
+START_TEST(redaction_cuts_instead_of_dropping)
+{
+	struct span_resource ra = { "svc-a", "a.out", 100 };
+	char line[1100];
+	const char *text, *at;
+	size_t n = 0;
+
+	while (n < 1020)
+		n += snprintf(line + n, sizeof(line) - n, "pwd=x&");
+	line[n++] = '\n';
+	logs__write(l, 100, 100, 2, 1000, line, n, true, NULL, NULL, &ra);
+	logs__write(l, 100, 100, 2, 1001, "after\n", 6, true, NULL, NULL, &ra);
+	ck_assert_int_eq(outcome("redaction_failed"), 0);
+	ck_assert_int_eq(outcome("redaction_truncated"), 1);
+	ck_assert_int_eq(outcome("written"), 2);
+	text = records();
+	at = strstr(text, "\"body\":\"pwd=[REDACTED]&pwd=[REDACTED]&");
+	ck_assert_msg(at != NULL, "%.400s", text);
+	ck_assert_msg(strstr(at, " [truncated]\"}\n"), "%.1200s", at);
+	ck_assert_msg(!strstr(text, "=x"), "a secret left");
+	ck_assert_ptr_nonnull(line_with(text, "after"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logs");
@@ -124,6 +149,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, partial_line_keeps_its_tag);
+	tcase_add_test(tc, redaction_cuts_instead_of_dropping);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
