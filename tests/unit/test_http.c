@@ -226,6 +226,15 @@ START_TEST(long_lines_are_cut)
 	ck_assert_int_eq(s.ends, 1);
 	ck_assert(p.msg.truncated);
 	ck_assert_str_eq(p.msg.host, "h");
+
+	/* a cut header reaches on_header without its value: a prefix is never passed on as the value */
+	memset(&s, 0, sizeof(s));
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\ntraceparent: 00-%01100d\r\n\r\n", 3);
+	http_parser__init(&p, HTTP_ANY);
+	strcpy(s.tp[0], "unset");
+	feed(&p, req, 100, &s);
+	ck_assert_int_eq(s.ends, 1);
+	ck_assert_str_eq(s.tp[0], "");
 }
 END_TEST
 
