@@ -333,6 +333,7 @@ START_TEST(te_request_final_coding)
 		{ "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true },
 		{ "Transfer-Encoding: , gzip,,chunked,\r\n", true },	/* empty list elements are ignored */
 		{ "Transfer-Encoding: chunked;x=1\r\n", true },		/* a coding's parameters */
+		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n", true }, /* an empty line adds nothing */
 		{ "Transfer-Encoding: notchunked\r\n", false },
 		{ "Transfer-Encoding: chunkedx\r\n", false },
 		{ "Transfer-Encoding: chunked x\r\n", false },
@@ -445,6 +446,15 @@ START_TEST(conn_te_smuggling)
 	httpconn__init(&c, &xcb, &s);
 	req = "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
 	      "18\r\nGET /smuggled HTTP/1.1\r\n\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	ck_assert_int_eq(s.requests, 2);
+	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);
+
+	/* the request after a chunked body in the same write is seen, whatever the later TE lines add */
+	memset(&s, 0, sizeof(s));
+	httpconn__init(&c, &xcb, &s);
+	req = "POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: \r\n\r\n"
+	      "5\r\nhello\r\n0\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
 	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
 	ck_assert_int_eq(s.requests, 2);
 	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);

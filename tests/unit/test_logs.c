@@ -14,7 +14,8 @@ static char path[64];
 
 static void setup(void)
 {
-	struct metrics_opts mo = { 0 };
+	static const uint64_t bounds[] = { 1000000 };
+	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 1 };
 	struct logs_opts lo;
 	char err[128];
 	int fd;
