@@ -192,6 +192,21 @@ static uint64_t unix_offset(void)
 	return (r.tv_sec - m.tv_sec) * 1000000000ull + r.tv_nsec - m.tv_nsec;
 }
 
+/* A line cut short may end inside a secret that the redaction rules only recognise whole (a card number,
+ * an e-mail address, URL credentials): its last token goes, back to a space or a delimiter (at most 256
+ * bytes of it: longer than those secrets), and the digit groups before it.  Returns the length kept. */
+static size_t drop_partial_tail(const char *s, size_t n)
+{
+	size_t e = n, stop = n > 256 ? n - 256 : 0;
+
+	while (e > stop && !strchr(" \t\"',;{}[]()<>", s[e - 1]))
+		e--;
+	while (e > 0 && ((s[e - 1] >= '0' && s[e - 1] <= '9') ||
+			 ((s[e - 1] == ' ' || s[e - 1] == '-') && e >= 2 && s[e - 2] >= '0' && s[e - 2] <= '9')))
+		e--;
+	return e;
+}
+
 static void on_line(const struct logline *ln, void *ctx)
 {
 	struct logs *l = ctx;
@@ -205,12 +220,13 @@ static void on_line(const struct logline *ln, void *ctx)
 	if (!r)
 		return;
 	n = ln->len < sizeof(r->body) - 1 ? ln->len : sizeof(r->body) - 1;
-	if (ln->truncated) {
-		/* cut at LOGLINE_MAX or captured in part: say so at the end of the body */
+	if (ln->truncated || n < ln->len) {
+		/* cut at LOGLINE_MAX or captured in part: no partial secret at the end, and say so */
 		static const char mark[] = " [truncated]";
 
 		if (n > sizeof(r->body) - sizeof(mark))
 			n = sizeof(r->body) - sizeof(mark);
+		n = drop_partial_tail(ln->text, n);
 		memcpy(r->body + n, mark, sizeof(mark));
 	}
 	r->time_ns = ln->time_ns + unix_offset();

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "logs.h"
 
 static struct metrics *m;
@@ -140,6 +141,58 @@ START_TEST(redaction_cuts_instead_of_dropping)
 }
 END_TEST
 
+/* a line cut at LOGLINE_MAX that ends inside a secret the rules only see whole leaves none of it */
+START_TEST(cut_line_leaves_no_partial_secret)
+{
+	static const struct {
+		const char *secret, *probe; /* probe: a part that must not appear */
+	} cases[] = {
+		{ "card 4111 1111 1111 1111 end", "4111 1111" },
+		{ "card 4111-1111-1111-1111 end", "4111-1111" },
+		{ "mail alice.smith@example.com end", "alice" },
+		{ "dsn postgres://admin:S3cretPassw0rd@db:5432/x end", "S3cr" },
+		{ "{\"card\":\"4111111111111111\"}", "411111" },
+	};
+	struct span_resource ra = { "svc-a", "a.out", 100 };
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const char *sec = cases[c].secret;
+
+		/* the cut at 1024 falls at every byte inside the secret */
+		for (size_t at = 1; at < strlen(sec); at++) {
+			char line[1200];
+			size_t pre = LOG_BODY_LEN - sizeof(" [truncated]") - at; /* the body's cut */
+			const char *text, *body;
+
+			memset(line, 'x', pre);
+			line[pre - 1] = ' ';
+			snprintf(line + pre, sizeof(line) - pre, "%s and more words after it to be cut off\n", sec);
+			logs__write(l, 100, 100, 1, 1000, line, strlen(line), true, NULL, NULL, &ra);
+			text = records();
+			body = strstr(text, "\"body\":\"xxxx");
+			ck_assert_msg(body != NULL, "%s at %zu: no record: %.300s", sec, at, text);
+			ck_assert_msg(!strstr(body, cases[c].probe), "%s cut at %zu: %s", sec, at, body + 1000);
+			ck_assert_msg(strstr(body, " [truncated]\"}\n"), "%s at %zu: not marked: %s", sec, at, body + 1000);
+			teardown();
+			setup();
+		}
+	}
+	/* a line that is one long token keeps all but its last 256 bytes */
+	{
+		char line[1200];
+		const char *body;
+
+		memset(line, 'x', 1100);
+		strcpy(line + 1100, "\n");
+		logs__write(l, 100, 100, 1, 1000, line, strlen(line), true, NULL, NULL, &ra);
+		body = strstr(records(), "\"body\":\"");
+		ck_assert_ptr_nonnull(body);
+		ck_assert_uint_eq(strlen(body), strlen("\"body\":\"") + LOG_BODY_LEN - sizeof(" [truncated]") - 256 +
+							strlen(" [truncated]\"}\n"));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logs");
@@ -151,6 +204,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, partial_line_keeps_its_tag);
 	tcase_add_test(tc, redaction_cuts_instead_of_dropping);
+	tcase_add_test(tc, cut_line_leaves_no_partial_secret);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
