@@ -18,16 +18,6 @@ enum {
 	ST_ERROR,      /* garbage or lost framing: wait for a chunk start */
 };
 
-static const char *ci_find(const char *s, size_t n, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (size_t i = 0; i + m <= n; i++)
-		if (strncasecmp(s + i, needle, m) == 0)
-			return s + i;
-	return NULL;
-}
-
 static bool ci_eq(const char *s, size_t n, const char *lit)
 {
 	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
@@ -46,6 +36,69 @@ static bool is_tchar(unsigned char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
 	return c && strchr("!#$%&'*+-.^_`|~", c);
+}
+
+/* The next non-empty element of a comma-separated field value (RFC 9110 §5.6.1) at *@s: its token, OWS
+ * trimmed, parameters after ';' left out.  *@tok = NULL with a length when the element is not a token
+ * ("chunked x", "gzip\"").  False at the end of the list. */
+static bool list_next(const char **s, const char *e, const char **tok, size_t *len)
+{
+	while (*s < e) {
+		const char *comma = memchr(*s, ',', e - *s), *end = comma ? comma : e, *t = *s, *te;
+
+		*s = comma ? comma + 1 : e;
+		while (t < end && (*t == ' ' || *t == '\t'))
+			t++;
+		for (te = t; te < end && *te != ';'; te++)
+			;
+		while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+			te--;
+		if (te == t && te == end)
+			continue; /* an empty element: allowed, ignored */
+		*tok = t;
+		*len = te - t;
+		for (const char *c = t; c < te; c++)
+			if (!is_tchar(*c))
+				*tok = NULL;
+		if (te == t)
+			*tok = NULL; /* parameters without a coding */
+		return true;
+	}
+	return false;
+}
+
+/* whether the list @v has the token @lit (case-insensitive) */
+static bool list_has(const char *v, size_t n, const char *lit)
+{
+	const char *s = v, *t;
+	size_t len;
+
+	while (list_next(&s, v + n, &t, &len))
+		if (t && ci_eq(t, len, lit))
+			return true;
+	return false;
+}
+
+/* One Transfer-Encoding field line: the codings join those of earlier lines (RFC 9112 §6.1). */
+static void transfer_codings(struct http_msg *m, const char *v, size_t n, bool cut)
+{
+	const char *s = v, *t;
+	size_t len;
+
+	m->te = true;
+	if (cut)
+		m->te_bad = true; /* we cannot see its final coding */
+	while (list_next(&s, v + n, &t, &len)) {
+		bool chunked = t && ci_eq(t, len, "chunked");
+
+		if (!t)
+			m->te_bad = true;
+		if (chunked && m->chunked)
+			m->te_bad = true; /* chunked applied twice */
+		if (m->chunked && !chunked)
+			m->te_bad = true; /* chunked, then another coding: chunked is not final */
+		m->chunked = chunked;
+	}
 }
 
 /* Could @line (so far) begin a message of @mode?  Checked as bytes arrive, so garbage is refused
@@ -233,21 +286,21 @@ static bool parse_header(struct http_parser *p, const char *line, size_t n, bool
 			return false; /* conflicting lengths: a smuggling attempt or garbage */
 		m->content_length = cl;
 	} else if (ci_eq(line, nlen, "transfer-encoding")) {
-		m->chunked = ci_find(v, e - v, "chunked") != NULL;
+		transfer_codings(m, v, e - v, cut);
 	} else if (ci_eq(line, nlen, "host")) {
 		copy_field(m->host, sizeof(m->host), v, e - v);
 	} else if (ci_eq(line, nlen, "user-agent")) {
 		copy_field(m->user_agent, sizeof(m->user_agent), v, e - v);
 	} else if (ci_eq(line, nlen, "connection")) {
-		if (ci_find(v, e - v, "close"))
+		if (list_has(v, e - v, "close"))
 			m->conn_close = true;
-		else if (ci_find(v, e - v, "keep-alive"))
+		else if (list_has(v, e - v, "keep-alive"))
 			m->conn_close = false;
 	} else if (ci_eq(line, nlen, "expect")) {
-		m->expect_continue = ci_find(v, e - v, "100-continue") != NULL;
+		m->expect_continue = list_has(v, e - v, "100-continue");
 	}
-	if (cb && cb->on_header)
-		cb->on_header(ctx, line, nlen, v, e - v);
+	if (cb && cb->on_header) /* a cut value is no value: a prefix must not be passed on as if whole */
+		cb->on_header(ctx, line, nlen, v, cut ? 0 : e - v);
 	return true;
 }
 
@@ -265,7 +318,15 @@ static void head_done(struct http_parser *p, const struct http_parser_cb *cb, vo
 			p->state = ST_UPGRADED;
 			return;
 		}
-		if (m->chunked) {
+		if (m->te && (!m->chunked || m->te_bad || m->version_minor == 0)) {
+			/* RFC 9112 §6.3: the body length cannot be determined (the server answers 400 and
+			 * closes); an HTTP/1.0 message with Transfer-Encoding has faulty framing (§6.1) */
+			p->errors++;
+			return end(p, cb, ctx, true);
+		}
+		if (m->te) {
+			if (m->content_length >= 0)
+				m->conn_close = true; /* TE overrides CL, and the server closes after it (§6.1) */
 			p->state = ST_CHUNK_SIZE;
 		} else if (m->content_length > 0) {
 			p->state = ST_BODY;
@@ -280,8 +341,9 @@ static void head_done(struct http_parser *p, const struct http_parser_cb *cb, vo
 		p->state = ST_UPGRADED;
 	} else if (m->status < 200 || m->no_body || m->status == 204 || m->status == 304) {
 		end(p, cb, ctx, false);
-	} else if (m->chunked) {
-		p->state = ST_CHUNK_SIZE;
+	} else if (m->te) {
+		/* chunked only as the final coding of an HTTP/1.1 response; else the body runs to close */
+		p->state = m->chunked && !m->te_bad && m->version_minor ? ST_CHUNK_SIZE : ST_BODY_EOF;
 	} else if (m->content_length >= 0) {
 		if (m->content_length == 0) {
 			end(p, cb, ctx, false);

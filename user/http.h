@@ -3,7 +3,8 @@
  * One parser per direction of a connection.  It is fed the bytes in order as they cross the socket
  * (any split: a byte at a time, several pipelined messages per chunk) and reports:
  *   on_begin   the first byte of a message arrived;
- *   on_header  one header field of the head being parsed (name and value, OWS trimmed);
+ *   on_header  one header field of the head being parsed (name and value, OWS trimmed; a line cut at
+ *              HTTP_LINE_MAX is reported with an empty value);
  *   on_head    the head is complete (start line and the fields it understood are in the message);
  *              the callback may set msg->no_body (a response to HEAD) before the body is framed;
  *   on_end     the whole message is complete: body by Content-Length, chunked, none, or up to close.
@@ -14,7 +15,13 @@
  * http_parser__gap(): they are skipped inside a body of known length; anywhere else the framing is
  * lost, the current message ends as incomplete and the parser resynchronises at the next chunk that
  * starts with a plausible start line.  Garbage does the same: nothing is trusted until a start line
- * parses.  The parser never allocates; its size is fixed. */
+ * parses.  The parser never allocates; its size is fixed.
+ *
+ * Framing follows RFC 9112 §6: Transfer-Encoding is one comma-separated list over all its lines and
+ * frames a chunked body only when "chunked" is its final coding (and comes once); it overrides
+ * Content-Length (the message is then marked conn_close: the server closes after it).  A request with
+ * Transfer-Encoding that is not so framed, or sent as HTTP/1.0, cannot be framed: it ends incomplete
+ * and counts in @errors (the server answers 400 and closes).  Such a response's body runs to close. */
 #ifndef OBSPROBE_HTTP_H
 #define OBSPROBE_HTTP_H
 
@@ -37,7 +44,9 @@ enum http_mode {
 struct http_msg {
 	bool is_request;
 	bool no_body;	      /* set by on_head: a response to HEAD */
-	bool chunked;
+	bool te;	      /* Transfer-Encoding present (its lines form one list, RFC 9112 §6.1) */
+	bool chunked;	      /* ... and "chunked" is its final coding */
+	bool te_bad;	      /* ... chunked twice or not last, a coding that is not a token, a cut line */
 	bool conn_close;      /* Connection: close (or HTTP/1.0 without keep-alive) */
 	bool expect_continue; /* Expect: 100-continue */
 	bool truncated;	      /* a line was longer than HTTP_LINE_MAX */

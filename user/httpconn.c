@@ -90,8 +90,8 @@ static void on_head(void *ctx, struct http_msg *m)
 	c->npending++;
 	ctx_extractor__finish(&c->ctx, &in);
 	ctx_extractor__init(&c->ctx);
-	if (in.valid && strlen(in.tracestate) < sizeof(x->tracestate))
-		strcpy(x->tracestate, in.tracestate);
+	if (in.valid) /* W3C's truncation rule when it does not fit */
+		tracectx__truncate_state(x->tracestate, sizeof(x->tracestate), in.tracestate);
 	if (c->cb && c->cb->on_request)
 		c->cb->on_request(c->cb_ctx, x, &in);
 	c->req_begin_ns = 0;

@@ -9,7 +9,8 @@ struct pending {
 	int pid, tid, stream;
 	bool used, truncated, skipping; /* skipping: past LOGLINE_MAX, waiting for the newline */
 	uint64_t time_ns;
-	void *tag;
+	void *tag;  /* the caller's pointer, or own_tag */
+	void *own_tag; /* opts.tag_size bytes of struct logline_asm's tags */
 	size_t len;
 	char buf[LOGLINE_MAX];
 };
@@ -20,6 +21,7 @@ struct logline_asm {
 	void *ctx;
 	uint64_t evicted;
 	struct pending *p; /* opts.max_pending */
+	char *tags;	   /* opts.max_pending * opts.tag_size: each pending line's copy of its tag */
 };
 
 struct logline_asm *logline_asm__new(const struct logline_opts *opts, logline_fn fn, void *ctx)
@@ -36,17 +38,33 @@ struct logline_asm *logline_asm__new(const struct logline_opts *opts, logline_fn
 	a->fn = fn;
 	a->ctx = ctx;
 	a->p = calloc(a->opts.max_pending, sizeof(*a->p));
-	if (!a->p) {
-		free(a);
+	if (a->opts.tag_size)
+		a->tags = calloc(a->opts.max_pending, a->opts.tag_size);
+	if (!a->p || (a->opts.tag_size && !a->tags)) {
+		logline_asm__free(a);
 		return NULL;
 	}
+	for (int i = 0; a->tags && i < a->opts.max_pending; i++)
+		a->p[i].own_tag = a->tags + i * a->opts.tag_size;
 	return a;
+}
+
+/* the line in @p starts with this write: it keeps the write's tag (a copy when the tag has a size) */
+static void take_tag(const struct logline_asm *a, struct pending *p, void *tag)
+{
+	if (a->opts.tag_size && tag) {
+		memcpy(p->own_tag, tag, a->opts.tag_size);
+		p->tag = p->own_tag;
+	} else {
+		p->tag = a->opts.tag_size ? NULL : tag;
+	}
 }
 
 void logline_asm__free(struct logline_asm *a)
 {
 	if (!a)
 		return;
+	free(a->tags);
 	free(a->p);
 	free(a);
 }
@@ -119,7 +137,7 @@ void logline_asm__feed(struct logline_asm *a, int pid, int tid, int stream, uint
 			p = find(a, pid, tid, stream, true);
 		if (!p->len && !p->skipping && !p->truncated) {
 			p->time_ns = time_ns;
-			p->tag = tag;
+			take_tag(a, p, tag);
 		}
 		if (!p->skipping) {
 			size_t room = LOGLINE_MAX - p->len, k = n < room ? n : room;
@@ -146,7 +164,7 @@ void logline_asm__feed(struct logline_asm *a, int pid, int tid, int stream, uint
 			p = find(a, pid, tid, stream, true);
 		if (!p->len && !p->truncated) {
 			p->time_ns = time_ns;
-			p->tag = tag;
+			take_tag(a, p, tag);
 		}
 		p->truncated = true;
 		release(a, p); /* and it ends here: the missing bytes may hold its newline */

@@ -15,7 +15,8 @@ struct logline {
 	const char *text;	/* without the newline and a trailing '\r' */
 	size_t len;
 	bool truncated;		/* cut at LOGLINE_MAX, or bytes of it were not captured */
-	void *tag;		/* the tag of the write that started the line */
+	void *tag;		/* the tag of the write that started the line (with opts.tag_size: a pointer
+				 * to the line's own copy of it, valid during the callback) */
 };
 
 typedef void (*logline_fn)(const struct logline *line, void *ctx);
@@ -23,6 +24,9 @@ typedef void (*logline_fn)(const struct logline *line, void *ctx);
 struct logline_opts {
 	int max_pending;	 /* partial lines held at once (pid, tid, stream); default 256 */
 	uint64_t flush_after_ns; /* a partial line older than this is emitted as it is; default 1 s */
+	size_t tag_size;	 /* > 0: a write's @tag points at this many bytes, copied into the line it
+				  * starts and kept with it (the caller's buffer may be reused at once);
+				  * 0: the tag pointer itself is kept */
 };
 
 struct logline_asm;

@@ -11,8 +11,7 @@
 #include "logs.h"
 #include "otlp.h"
 
-#define TAG_RING 4096 /* what each write in assembly came with: its trace context and process */
-
+/* what a write came with (its trace context and process): each line keeps the tag of its first write */
 struct tag {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -22,8 +21,6 @@ struct tag {
 struct logs {
 	struct logs_opts opts;
 	struct logline_asm *lines;
-	struct tag tags[TAG_RING];
-	uint32_t next_tag;
 	FILE *file;
 	bool own_file;
 	struct exporter_stats last_exp;
@@ -54,7 +51,7 @@ struct logs *logs__new(const struct logs_opts *opts, char *err, size_t errlen)
 	if (l->file)
 		setvbuf(l->file, NULL, _IOLBF, 0);
 	if (logs__enabled(l)) {
-		struct logline_opts lo = { 0 };
+		struct logline_opts lo = { .tag_size = sizeof(struct tag) };
 
 		l->lines = logline_asm__new(&lo, on_line, l);
 		if (!l->lines) {
@@ -128,19 +125,19 @@ int logs__format_line(const struct log_record *r, char *out, size_t outlen)
 
 void logs__record(struct logs *l, struct log_record *r)
 {
-	char clean[LOG_BODY_LEN * 2];
+	char clean[sizeof(r->body)];
+	bool cut;
 
 	if (!logs__enabled(l))
 		return;
-	/* fail closed: a body that cannot be scanned (or would not fit redacted) never leaves */
-	if (redact__text(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean)) < 0) {
+	/* fail closed: a body that cannot be scanned (out of memory) never leaves */
+	if (redact__text_cut(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean),
+			     &cut) < 0) {
 		count(l, "redaction_failed", 1);
 		return;
 	}
-	if (strlen(clean) >= sizeof(r->body)) {
-		/* redaction made it longer than a record holds: cut (the secrets are gone already) */
-		clean[sizeof(r->body) - 1] = '\0';
-	}
+	if (cut) /* redaction made it longer than a record holds: cut after it, marked " [truncated]" */
+		count(l, "redaction_truncated", 1);
 	strcpy(r->body, clean);
 	if (!r->severity_number)
 		r->severity_number = logline__severity(r->body, strlen(r->body), r->severity_text);
@@ -195,25 +192,41 @@ static uint64_t unix_offset(void)
 	return (r.tv_sec - m.tv_sec) * 1000000000ull + r.tv_nsec - m.tv_nsec;
 }
 
+/* A line cut short may end inside a secret that the redaction rules only recognise whole (a card number,
+ * an e-mail address, URL credentials): its last token goes, back to a space or a delimiter (at most 256
+ * bytes of it: longer than those secrets), and the digit groups before it.  Returns the length kept. */
+static size_t drop_partial_tail(const char *s, size_t n)
+{
+	size_t e = n, stop = n > 256 ? n - 256 : 0;
+
+	while (e > stop && !strchr(" \t\"',;{}[]()<>", s[e - 1]))
+		e--;
+	while (e > 0 && ((s[e - 1] >= '0' && s[e - 1] <= '9') ||
+			 ((s[e - 1] == ' ' || s[e - 1] == '-') && e >= 2 && s[e - 2] >= '0' && s[e - 2] <= '9')))
+		e--;
+	return e;
+}
+
 static void on_line(const struct logline *ln, void *ctx)
 {
 	struct logs *l = ctx;
-	const struct tag *t = &l->tags[((uintptr_t)ln->tag - 1) % TAG_RING];
+	const struct tag *t = ln->tag;
 	struct log_record *r;
 	size_t n;
 
-	if (!ln->tag || (!ln->len && !ln->truncated))
+	if (!t || (!ln->len && !ln->truncated))
 		return;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return;
 	n = ln->len < sizeof(r->body) - 1 ? ln->len : sizeof(r->body) - 1;
-	if (ln->truncated) {
-		/* cut at LOGLINE_MAX or captured in part: say so at the end of the body */
+	if (ln->truncated || n < ln->len) {
+		/* cut at LOGLINE_MAX or captured in part: no partial secret at the end, and say so */
 		static const char mark[] = " [truncated]";
 
 		if (n > sizeof(r->body) - sizeof(mark))
 			n = sizeof(r->body) - sizeof(mark);
+		n = drop_partial_tail(ln->text, n);
 		memcpy(r->body + n, mark, sizeof(mark));
 	}
 	r->time_ns = ln->time_ns + unix_offset();
@@ -233,20 +246,16 @@ static void on_line(const struct logline *ln, void *ctx)
 void logs__write(struct logs *l, int pid, int tid, int stream, uint64_t mono_ns, const void *buf, size_t len,
 		 bool captured_all, const uint8_t *trace_id, const uint8_t *span_id, const struct span_resource *res)
 {
-	struct tag *t;
+	struct tag t = { 0 };
 
 	if (!l || !l->lines)
 		return;
-	t = &l->tags[l->next_tag % TAG_RING];
-	memset(t, 0, sizeof(*t));
 	if (trace_id && span_id) {
-		memcpy(t->trace_id, trace_id, 16);
-		memcpy(t->span_id, span_id, 8);
+		memcpy(t.trace_id, trace_id, 16);
+		memcpy(t.span_id, span_id, 8);
 	}
-	t->res = *res;
-	l->next_tag++;
-	logline_asm__feed(l->lines, pid, tid, stream, mono_ns, buf, len, captured_all,
-			  (void *)(uintptr_t)l->next_tag); /* index + 1: never NULL */
+	t.res = *res;
+	logline_asm__feed(l->lines, pid, tid, stream, mono_ns, buf, len, captured_all, &t); /* copied */
 }
 
 void logs__tick(struct logs *l, bool all)

@@ -35,8 +35,10 @@ void logs__write(struct logs *l, int pid, int tid, int stream, uint64_t mono_ns,
 /* Emit partial lines older than a second (@all: every partial line, at exit). */
 void logs__tick(struct logs *l, bool all);
 
-/* One line a traced thread wrote.  @r->body is redacted in place first; a body that cannot be
- * scanned is dropped and counted (fail closed).  Severity is parsed here when the caller left it 0. */
+/* One line a traced thread wrote.  @r->body is redacted in place first: when the redacted body does not
+ * fit, it is cut, ends with " [truncated]" and counts as outcome="redaction_truncated" (and is still
+ * written); only a body that cannot be scanned at all (out of memory) is dropped, as
+ * outcome="redaction_failed" (fail closed).  Severity is parsed here when the caller left it 0. */
 void logs__record(struct logs *l, struct log_record *r);
 
 /* Fold the exporter's outcomes into obsprobe_log_records_total. */

@@ -1,4 +1,4 @@
-/* redact.c -- secrets out of text before it leaves: keys' values, auth headers, bearer tokens, cards, e-mails */
+/* redact.c -- secrets out of text before it leaves: URL credentials, keys' values, auth headers, bearer tokens, cards, e-mails */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,25 +7,29 @@
 
 #include "redact.h"
 
-#define REDACTED "[REDACTED]"
-#define MAX_EXTRA 32
+#define REDACTED	"[REDACTED]"
+#define TRUNCATED	" [truncated]"
+#define MAX_EXTRA	32
+#define MAX_WORK	(16u << 20) /* a pass whose output would be larger fails (closed) */
 
 struct redactor {
 	regex_t extra[MAX_EXTRA];
 	int nextra;
-	uint64_t redactions, dropped;
+	uint64_t redactions, dropped, truncated;
 };
 
-/* an output buffer that refuses to overflow */
+/* an output buffer that refuses to overflow, and counts what it would have needed */
 struct out {
 	char *p;
 	size_t len, cap;
 	bool full;
-	uint64_t n; /* replacements */
+	uint64_t n;  /* replacements */
+	size_t need; /* bytes the whole output takes */
 };
 
 static void put(struct out *o, const char *s, size_t n)
 {
+	o->need += n;
 	if (o->full || o->len + n + 1 > o->cap) {
 		o->full = true;
 		return;
@@ -98,13 +102,19 @@ static bool contains_ci(const char *s, size_t n, const char *lit)
 /* 0: not secret, 1: secret key, 2: a header whose unquoted value runs to the end of the line */
 static int key_kind(const char *k, size_t n)
 {
-	static const char *const secret[] = { "password", "passwd", "pwd", "secret", "token", "api_key", "api-key",
-					      "apikey", "access_token", "session" };
+	static const char *const secret[] = { "password",    "passwd",	 "passphrase", "pwd",	      "secret",
+					      "token",	     "credential", "api_key",	  "api-key",	 "apikey",
+					      "access_key",  "access-key", "accesskey",  "private_key", "private-key",
+					      "privatekey",  "session",	 "signature",  "jwt",	      "cookie" };
+	static const char *const exact[] = { "auth", "pass", "pw", "pin", "sig", "otp" };
 	static const char *const headers[] = { "authorization", "proxy-authorization", "cookie", "set-cookie" };
 
 	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
 		if (strlen(headers[i]) == n && !strncasecmp(k, headers[i], n))
 			return 2;
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strlen(exact[i]) == n && !strncasecmp(k, exact[i], n))
+			return 1;
 	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
 		if (contains_ci(k, n, secret[i]))
 			return 1;
@@ -116,26 +126,90 @@ bool redact__header_is_secret(const char *name, size_t namelen)
 	return key_kind(name, namelen) != 0;
 }
 
-/* rule 1: at each ':' or '=', look back for a secret key; replace the value after it */
+/* the end of a quoted value from @v (just past its opening quote @q, which @bs backslashes escaped):
+ * the next @q not escaped at that level; an escaped value ("{\"k\":\"v\"}" inside a JSON string) ends
+ * at the first @q with at most @bs backslashes before it.  Returns where the closing run starts. */
+static size_t quoted_end(const char *s, size_t n, size_t v, char q, size_t bs)
+{
+	for (size_t e = v; e < n; e++) {
+		size_t r = 0;
+
+		if (!bs && s[e] == '\\') {
+			e++; /* \x inside the string: skipped */
+			continue;
+		}
+		if (s[e] != q)
+			continue;
+		if (!bs)
+			return e;
+		while (e - r > v && s[e - r - 1] == '\\')
+			r++;
+		if (r <= bs)
+			return e - r;
+	}
+	return n;
+}
+
+/* "key:" with nothing after it on the line (or a YAML block indicator | or >): the value is the lines
+ * below indented deeper than the key's line.  Returns the end of that block (0: none) and its start in
+ * *@vstart. */
+static size_t block_value(const char *s, size_t n, size_t kstart, size_t v, size_t *vstart)
+{
+	size_t ls = kstart, indent = 0, e = v, end = 0;
+
+	if (v < n && (s[v] == '|' || s[v] == '>'))
+		for (e = v + 1; e < n && (s[e] == '-' || s[e] == '+' || (s[e] >= '0' && s[e] <= '9')); e++)
+			;
+	while (e < n && (s[e] == ' ' || s[e] == '\t' || s[e] == '\r'))
+		e++;
+	if (e < n && s[e] != '\n')
+		return 0; /* a value on this line */
+	while (ls > 0 && s[ls - 1] != '\n')
+		ls--;
+	while (ls + indent < kstart && (s[ls + indent] == ' ' || s[ls + indent] == '-'))
+		indent++; /* "- key:" in a YAML list: the value is deeper than the dash */
+	*vstart = 0;
+	while (e < n) { /* e at a '\n': the next line */
+		size_t l = e + 1, d = 0, le;
+
+		while (l + d < n && (s[l + d] == ' ' || s[l + d] == '\t'))
+			d++;
+		for (le = l + d; le < n && s[le] != '\n'; le++)
+			;
+		if (le > l + d && !(le == l + d + 1 && s[l + d] == '\r')) { /* not a blank line */
+			if (d <= indent)
+				break;
+			if (!*vstart)
+				*vstart = l + d;
+			end = le > l + d && s[le - 1] == '\r' ? le - 1 : le;
+		}
+		e = le;
+	}
+	return *vstart ? end : 0;
+}
+
+/* rule 2: at each ':' or '=', look back for a secret key; replace the value after it */
 static void pass_keys(const char *s, size_t n, struct out *o)
 {
 	size_t i = 0, copied = 0;
 
 	while (i < n) {
-		size_t k, kend, kstart, v, vend;
-		char q = 0;
+		size_t k, kend, kstart, v, vend, bv, bs = 0;
 		int kind;
 
 		if (s[i] != ':' && s[i] != '=') {
 			i++;
 			continue;
 		}
-		/* key: [quote] spaces? back from the separator */
+		/* key: [quote, maybe escaped] spaces? back from the separator */
 		k = i;
 		while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
 			k--;
-		if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\''))
+		if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
 			k--;
+			while (k > 0 && s[k - 1] == '\\')
+				k--;
+		}
 		kend = k;
 		while (k > 0 && key_char(s[k - 1]))
 			k--;
@@ -149,14 +223,15 @@ static void pass_keys(const char *s, size_t n, struct out *o)
 		v = i + 1;
 		while (v < n && (s[v] == ' ' || s[v] == '\t'))
 			v++;
-		if (v < n && (s[v] == '"' || s[v] == '\'')) {
-			q = s[v++];
-			vend = v;
-			while (vend < n && s[vend] != q) {
-				if (s[vend] == '\\' && vend + 1 < n)
-					vend++;
-				vend++;
-			}
+		while (v + bs < n && s[v + bs] == '\\')
+			bs++;
+		if (v + bs < n && (s[v + bs] == '"' || s[v + bs] == '\'')) {
+			char q = s[v + bs];
+
+			v += bs + 1;
+			vend = quoted_end(s, n, v, q, bs);
+		} else if (s[i] == ':' && (vend = block_value(s, n, kstart, v, &bv))) {
+			v = bv; /* YAML: the value on the lines below */
 		} else {
 			vend = v;
 			if (kind == 2 && s[i] == ':')
@@ -166,7 +241,7 @@ static void pass_keys(const char *s, size_t n, struct out *o)
 				while (vend < n && !strchr("&;, \t\r\n\"'}]<>)", s[vend]))
 					vend++;
 		}
-		if (vend == v) {
+		if (vend <= v) {
 			i = v > i ? v : i + 1;
 			continue;
 		}
@@ -178,7 +253,49 @@ static void pass_keys(const char *s, size_t n, struct out *o)
 	put(o, s + copied, n - copied);
 }
 
-/* rule 2: Bearer <token> */
+static bool scheme_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+	       c == '.';
+}
+
+/* rule 1: credentials in a URL's authority -- scheme://user:password@host (the password), or
+ * scheme://token@host (the whole user part) */
+static void pass_urls(const char *s, size_t n, struct out *o)
+{
+	size_t i = 1, copied = 0;
+
+	while (i + 2 < n) {
+		size_t a, e, at = 0, colon = 0, from;
+
+		if (s[i] != ':' || s[i + 1] != '/' || s[i + 2] != '/' || !scheme_char(s[i - 1])) {
+			i++;
+			continue;
+		}
+		a = i + 3;
+		for (e = a; e < n && !strchr("/?#\\\"'<> \t\r\n", s[e]); e++)
+			if (s[e] == '@')
+				at = e;
+		if (!at) {
+			i = e;
+			continue;
+		}
+		for (size_t c = a; c < at && !colon; c++)
+			if (s[c] == ':')
+				colon = c;
+		from = colon ? colon + 1 : a;
+		if (from < at && strncmp(s + from, REDACTED, strlen(REDACTED))) {
+			put(o, s + copied, from - copied);
+			put_s(o, REDACTED);
+			o->n++;
+			copied = at;
+		}
+		i = e;
+	}
+	put(o, s + copied, n - copied);
+}
+
+/* rule 3: Bearer <token> */
 static void pass_bearer(const char *s, size_t n, struct out *o)
 {
 	size_t i = 0, copied = 0;
@@ -212,7 +329,7 @@ static bool local_char(char c)
 	return key_char(c) || c == '%' || c == '+';
 }
 
-/* rule 3: e-mail addresses */
+/* rule 4: e-mail addresses */
 static void pass_email(const char *s, size_t n, struct out *o)
 {
 	size_t i = 0, copied = 0;
@@ -285,7 +402,7 @@ static bool luhn(const char *d, int n)
 	return sum % 10 == 0;
 }
 
-/* rule 4: card numbers */
+/* rule 5: card numbers */
 static void pass_cards(const char *s, size_t n, struct out *o)
 {
 	size_t i = 0, copied = 0;
@@ -324,7 +441,7 @@ static void pass_cards(const char *s, size_t n, struct out *o)
 	put(o, s + copied, n - copied);
 }
 
-/* rule 5: extra patterns (input NUL-terminated) */
+/* rule 6: extra patterns (input NUL-terminated) */
 static void pass_regex(const regex_t *re, const char *s, size_t n, struct out *o)
 {
 	size_t copied = 0, at = 0;
@@ -345,63 +462,163 @@ static void pass_regex(const regex_t *re, const char *s, size_t n, struct out *o
 	put(o, s + copied, n - copied);
 }
 
-int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize)
+typedef void (*pass_fn)(const void *arg, const char *s, size_t n, struct out *o);
+
+static void run_urls(const void *arg, const char *s, size_t n, struct out *o)
 {
-	size_t cap = outsize;
-	char *a = NULL, *b = NULL;
-	struct out o = { 0 };
+	(void)arg;
+	pass_urls(s, n, o);
+}
+
+static void run_keys(const void *arg, const char *s, size_t n, struct out *o)
+{
+	(void)arg;
+	pass_keys(s, n, o);
+}
+
+static void run_bearer(const void *arg, const char *s, size_t n, struct out *o)
+{
+	(void)arg;
+	pass_bearer(s, n, o);
+}
+
+static void run_email(const void *arg, const char *s, size_t n, struct out *o)
+{
+	(void)arg;
+	pass_email(s, n, o);
+}
+
+static void run_cards(const void *arg, const char *s, size_t n, struct out *o)
+{
+	(void)arg;
+	pass_cards(s, n, o);
+}
+
+static void run_regex(const void *arg, const char *s, size_t n, struct out *o)
+{
+	pass_regex(arg, s, n, o);
+}
+
+/* a work buffer that grows to what a pass needs */
+struct work {
+	char *p;
+	size_t cap;
+};
+
+static bool work_fit(struct work *w, size_t need)
+{
+	char *p;
+
+	if (need <= w->cap)
+		return true;
+	if (need > MAX_WORK)
+		return false;
+	p = realloc(w->p, need);
+	if (!p)
+		return false;
+	w->p = p;
+	w->cap = need;
+	return true;
+}
+
+/* @cur (length *@len) through one pass into @next, which grows until the output fits; then swapped */
+static bool run(pass_fn fn, const void *arg, struct work *cur, size_t *len, struct work *next, uint64_t *n)
+{
+	struct work t;
+	struct out o;
+
+	for (;;) {
+		o = (struct out){ next->p, 0, next->cap, false, 0, 0 };
+		next->p[0] = '\0';
+		fn(arg, cur->p, *len, &o);
+		if (!o.full)
+			break;
+		if (!work_fit(next, o.need + 1))
+			return false;
+	}
+	*n += o.n;
+	*len = o.len;
+	t = *cur;
+	*cur = *next;
+	*next = t;
+	return true;
+}
+
+/* the first bytes of @s (length @n) that fit @out with the mark: cut on a UTF-8 character boundary */
+static size_t cut_and_mark(const char *s, size_t n, char *out, size_t outsize)
+{
+	size_t mark = strlen(TRUNCATED), keep = outsize - 1 > mark ? outsize - 1 - mark : 0, m;
+
+	if (keep > n)
+		keep = n;
+	while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+		keep--;
+	memcpy(out, s, keep);
+	m = outsize - 1 - keep < mark ? outsize - 1 - keep : mark;
+	memcpy(out + keep, TRUNCATED, m);
+	out[keep + m] = '\0';
+	return keep + m;
+}
+
+int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut)
+{
+	struct work a = { 0 }, b = { 0 };
 	uint64_t total = 0;
+	size_t len = 0;
 	int rc = -1;
 
+	if (cut)
+		*cut = false;
 	if (!outsize)
 		return -1;
 	out[0] = '\0';
-	if (memchr(in, '\0', inlen))
-		goto done; /* a NUL would hide what follows from every scanner below */
-	a = malloc(cap);
-	b = malloc(cap);
-	if (!a || !b)
+	if (inlen > MAX_WORK / 4 || !work_fit(&a, 3 * inlen + 1) || !work_fit(&b, 2 * inlen + 64))
 		goto done;
-
-	o = (struct out){ a, 0, cap, false, 0 };
-	a[0] = '\0';
-	pass_keys(in, inlen, &o);
-#define NEXT(fn, ...)                                           \
-	do {                                                    \
-		struct out t = { b, 0, cap, false, 0 };         \
-		if (o.full)                                     \
-			goto done;                              \
-		total += o.n;                                   \
-		b[0] = '\0';                                    \
-		fn(__VA_ARGS__ o.p, o.len, &t);                 \
-		o = t;                                          \
-		b = a;                                          \
-		a = o.p;                                        \
-	} while (0)
-	NEXT(pass_bearer, );
-	NEXT(pass_email, );
-	NEXT(pass_cards, );
+	for (size_t i = 0; i < inlen; i++) {
+		if (in[i]) {
+			a.p[len++] = in[i];
+		} else { /* a NUL would hide what follows from the scanners: U+FFFD in its place */
+			memcpy(a.p + len, "\xef\xbf\xbd", 3);
+			len += 3;
+		}
+	}
+	a.p[len] = '\0';
+	if (!run(run_urls, NULL, &a, &len, &b, &total) || !run(run_keys, NULL, &a, &len, &b, &total) ||
+	    !run(run_bearer, NULL, &a, &len, &b, &total) || !run(run_email, NULL, &a, &len, &b, &total) ||
+	    !run(run_cards, NULL, &a, &len, &b, &total))
+		goto done;
 	for (int i = 0; i < r->nextra; i++)
-		NEXT(pass_regex, &r->extra[i], );
-#undef NEXT
-	if (o.full)
-		goto done;
-	total += o.n;
-	memcpy(out, o.p, o.len + 1);
-	rc = (int)o.len;
+		if (!run(run_regex, &r->extra[i], &a, &len, &b, &total))
+			goto done;
+	if (len < outsize) {
+		memcpy(out, a.p, len + 1);
+	} else {
+		/* the redacted text is longer than @out: its beginning, marked (it holds no secret: cut after) */
+		len = cut_and_mark(a.p, len, out, outsize);
+		if (cut)
+			*cut = true;
+		__atomic_fetch_add(&r->truncated, 1, __ATOMIC_RELAXED);
+	}
+	rc = (int)len;
 	__atomic_fetch_add(&r->redactions, total, __ATOMIC_RELAXED);
 done:
 	if (rc < 0) {
 		out[0] = '\0';
 		__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
 	}
-	free(a);
-	free(b);
+	free(a.p);
+	free(b.p);
 	return rc;
+}
+
+int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize)
+{
+	return redact__text_cut(r, in, inlen, out, outsize, NULL);
 }
 
 void redactor__stats(const struct redactor *r, struct redact_stats *out)
 {
 	out->redactions = __atomic_load_n(&r->redactions, __ATOMIC_RELAXED);
 	out->dropped = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
+	out->truncated = __atomic_load_n(&r->truncated, __ATOMIC_RELAXED);
 }

@@ -1,15 +1,26 @@
-/* redact.h -- secrets out of text before it leaves: keys' values, auth headers, bearer tokens, cards, e-mails.
+/* redact.h -- secrets out of text before it leaves: URL credentials, keys' values, auth headers, bearer
+ * tokens, cards, e-mails.
  *
  * Rules (SPEC "Sanitization"), in this order:
- *   1. the value after a key whose name contains password|passwd|pwd|secret|token|api_key|api-key|apikey|
- *      access_token|session, or is authorization|proxy-authorization|cookie|set-cookie, written
- *      key=value, key: value, "key": "value", 'key': 'value' -> the value is [REDACTED] (quotes kept;
- *      for the header names an unquoted value runs to the end of the line, else to & ; , space or a quote);
- *   2. Bearer <token> -> Bearer [REDACTED];
- *   3. e-mail addresses -> [EMAIL];
- *   4. runs of 13-19 digits (single spaces or dashes between groups) that pass Luhn -> ****-****-****-1234;
- *   5. each extra POSIX ERE pattern from the config -> [REDACTED].
- * It fails closed: text with a NUL byte, or whose redacted form does not fit, gives -1 and "". */
+ *   1. credentials in a URL: scheme://user:PASSWORD@host -> scheme://user:[REDACTED]@host (any scheme;
+ *      redis://:pw@h too); scheme://TOKEN@host (no ':') -> scheme://[REDACTED]@host;
+ *   2. the value after a secret key, written key=value, key: value, "key": "value", 'key': 'value', and the
+ *      same inside an escaped string ({\"key\":\"value\"} in a JSON string value), or YAML's "key:" with
+ *      the value on the lines below, indented deeper (also "key: |" and "key: >" blocks) -> [REDACTED]
+ *      (quotes kept).  A key is secret when it contains (case-insensitive) password, passwd, passphrase,
+ *      pwd, secret, token, credential, api_key, api-key, apikey, access_key, access-key, accesskey,
+ *      private_key, private-key, privatekey, session, signature, jwt or cookie (so client_secret,
+ *      secret_key, X-Auth-Token, credentials ...), or is exactly auth, pass, pw, pin, sig or otp; the
+ *      header names authorization, proxy-authorization, cookie, set-cookie take an unquoted value to the
+ *      end of the line, others to & ; , space, a quote, } ] < > or );
+ *   3. Bearer <token> -> Bearer [REDACTED];
+ *   4. e-mail addresses -> [EMAIL];
+ *   5. runs of 13-19 digits (single spaces or dashes between groups) that pass Luhn -> ****-****-****-1234;
+ *   6. each extra POSIX ERE pattern from the config -> [REDACTED].
+ * The whole text is scanned first; only then, when the redacted text does not fit the output, it is cut
+ * (on a UTF-8 boundary) and ends with " [truncated]": a cut never splits a secret before it was seen.
+ * A NUL byte is scanned as U+FFFD.  Only when memory runs out (or a pass would need more than 16 MiB)
+ * is the text refused: -1 and "" (fail closed). */
 #ifndef OBSPROBE_REDACT_H
 #define OBSPROBE_REDACT_H
 
@@ -21,17 +32,20 @@ struct redactor;
 
 struct redact_stats {
 	uint64_t redactions; /* replacements made */
-	uint64_t dropped;    /* texts refused (fail closed) */
+	uint64_t dropped;    /* texts refused (fail closed: out of memory) */
+	uint64_t truncated;  /* texts cut to fit the output after redaction */
 };
 
 /* @extra: NULL-terminated ERE patterns (NULL = none).  A bad one: NULL and "pattern 'X': why" in @err. */
 struct redactor *redactor__new(const char *const *extra, char *err, size_t errlen);
 void redactor__free(struct redactor *r);
 
-/* @in[0..@inlen) redacted into @out (NUL-terminated).  Returns the output length or -1 (out = "").
- * The output is at most inlen + 16 * (number of replacements) bytes: callers size @out at 2 * inlen + 64
- * to be safe.  Safe to call from several threads with one redactor. */
+/* @in[0..@inlen) redacted into @out (NUL-terminated): cut and marked " [truncated]" when it does not fit.
+ * Returns the output length, or -1 (out = "") when it could not be scanned (out of memory).  Safe to
+ * call from several threads with one redactor. */
 int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize);
+/* The same; *@cut (when not NULL) says whether the output was cut to fit. */
+int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut);
 
 /* whether a header's whole value is secret (Authorization, Cookie, X-Api-Key, X-Auth-Token ...) */
 bool redact__header_is_secret(const char *name, size_t namelen);

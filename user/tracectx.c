@@ -39,10 +39,180 @@ void ctx_extractor__init(struct ctx_extractor *x)
 {
 	x->seen = x->bad = 0;
 	x->state_bad = x->baggage_bad = false;
+	x->state_over = x->state_full = false;
+	x->state_members = 0;
 	x->tracestate[0] = x->baggage[0] = '\0';
 }
 
-/* append a list-valued header (tracestate, baggage): repeated lines join with ',' */
+/* ---- tracestate ---- */
+
+static bool lcalpha(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool keychar(char c)
+{
+	return lcalpha(c) || digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+}
+
+/* @s[0..n) is a first character that @first accepts, then at most @max - 1 keychars */
+static bool key_part(const char *s, size_t n, size_t max, bool first_digit)
+{
+	if (!n || n > max || !(lcalpha(s[0]) || (first_digit && digit(s[0]))))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!keychar(s[i]))
+			return false;
+	return true;
+}
+
+/* key = simple-key / multi-tenant-key */
+static bool state_key(const char *k, size_t n)
+{
+	const char *at = memchr(k, '@', n);
+
+	if (!at)
+		return key_part(k, n, 256, false);
+	return key_part(k, at - k, 241, true) && key_part(at + 1, n - (at - k) - 1, 14, false);
+}
+
+/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E */
+static bool state_value(const char *v, size_t n)
+{
+	if (!n || n > 256 || v[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == ',' || v[i] == '=')
+			return false;
+	return true;
+}
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* drop the members longer than CTX_STATE_BIG from the list @l */
+static void drop_big(char *l)
+{
+	char *w = l;
+
+	for (const char *m = l; *m;) {
+		const char *e = strchr(m, ',');
+		size_t n = e ? (size_t)(e - m) : strlen(m);
+
+		if (n <= CTX_STATE_BIG) {
+			if (w != l)
+				*w++ = ',';
+			memmove(w, m, n);
+			w += n;
+		}
+		m += n + (e ? 1 : 0);
+	}
+	*w = '\0';
+}
+
+/* Add the member @m to the list @l (@size bytes): W3C's truncation rule applied as members arrive.  While
+ * everything fits, members are kept; once the whole list is over, members over 128 characters are
+ * dropped (those kept so far too), and the first one that still does not fit ends the list. */
+static void keep_member(char *l, size_t size, bool *over, bool *full, const char *m, size_t n)
+{
+	size_t have = strlen(l);
+
+	if (*full)
+		return;
+	if (!*over && have + (have ? 1 : 0) + n < size)
+		goto append;
+	if (!*over) {
+		*over = true;
+		drop_big(l);
+		have = strlen(l);
+	}
+	if (n > CTX_STATE_BIG)
+		return;
+	if (have + (have ? 1 : 0) + n >= size) {
+		*full = true;
+		return;
+	}
+append:
+	if (have)
+		l[have++] = ',';
+	memcpy(l + have, m, n);
+	l[have + n] = '\0';
+}
+
+size_t tracectx__truncate_state(char *dst, size_t size, const char *src)
+{
+	bool over = false, full = false;
+
+	if (!size)
+		return 0;
+	dst[0] = '\0';
+	for (const char *m = src; *m;) {
+		const char *e = strchr(m, ',');
+		size_t n = e ? (size_t)(e - m) : strlen(m);
+
+		if (n)
+			keep_member(dst, size, &over, &full, m, n);
+		m += n + (e ? 1 : 0);
+	}
+	return strlen(dst);
+}
+
+/* one list-member, OWS trimmed, not empty: false when it breaks the grammar */
+static bool state_member(struct ctx_extractor *x, const char *m, size_t n)
+{
+	const char *eq = memchr(m, '=', n);
+	uint64_t h;
+
+	if (!eq || !state_key(m, eq - m) || !state_value(eq + 1, n - (eq - m) - 1))
+		return false;
+	if (x->state_members == CTX_STATE_MEMBERS)
+		return false;
+	h = key_hash(m, eq - m);
+	for (int i = 0; i < x->state_members; i++)
+		if (x->state_keys[i] == h)
+			return false; /* a key twice */
+	x->state_keys[x->state_members++] = h;
+	keep_member(x->tracestate, sizeof(x->tracestate), &x->state_over, &x->state_full, m, n);
+	return true;
+}
+
+/* one tracestate header line: its members join those of the lines before */
+static void state_line(struct ctx_extractor *x, const char *v, size_t n)
+{
+	const char *s = v, *e = v + n;
+
+	while (!x->state_bad) {
+		const char *comma = memchr(s, ',', e - s), *a = s, *b = comma ? comma : e;
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (a < b && !state_member(x, a, b - a)) {
+			x->state_bad = true;
+			x->tracestate[0] = '\0';
+		}
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+}
+
+/* ---- baggage ---- */
+
+/* append a list-valued header (baggage): repeated lines join with ',' */
 static void append_list(char *dst, bool *bad, const char *v, size_t n)
 {
 	size_t have = strlen(dst);
@@ -77,7 +247,7 @@ void ctx_extractor__header(struct ctx_extractor *x, const char *name, size_t nle
 	if (c != 't' && c != 'b' && c != 'x')
 		return;
 	if (name_is(name, nlen, "tracestate")) {
-		append_list(x->tracestate, &x->state_bad, val, vlen);
+		state_line(x, val, vlen);
 		return;
 	}
 	if (name_is(name, nlen, "baggage")) {

@@ -12,6 +12,7 @@ struct seen {
 	char method[8][16], target[8][64], tp[8][64];
 	int status[8];
 	uint64_t body[8];
+	bool close[8], incomplete_at[8];
 };
 
 static void s_begin(void *ctx)
@@ -44,8 +45,11 @@ static void s_end(void *ctx, const struct http_msg *m)
 {
 	struct seen *s = ctx;
 
-	if (s->ends < 8)
+	if (s->ends < 8) {
 		s->body[s->ends] = m->body_bytes;
+		s->close[s->ends] = m->conn_close;
+		s->incomplete_at[s->ends] = m->incomplete;
+	}
 	s->ends++;
 	s->incomplete += m->incomplete;
 }
@@ -222,6 +226,15 @@ START_TEST(long_lines_are_cut)
 	ck_assert_int_eq(s.ends, 1);
 	ck_assert(p.msg.truncated);
 	ck_assert_str_eq(p.msg.host, "h");
+
+	/* a cut header reaches on_header without its value: a prefix is never passed on as the value */
+	memset(&s, 0, sizeof(s));
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\ntraceparent: 00-%01100d\r\n\r\n", 3);
+	http_parser__init(&p, HTTP_ANY);
+	strcpy(s.tp[0], "unset");
+	feed(&p, req, 100, &s);
+	ck_assert_int_eq(s.ends, 1);
+	ck_assert_str_eq(s.tp[0], "");
 }
 END_TEST
 
@@ -305,6 +318,149 @@ START_TEST(conn_client_and_unanswered)
 }
 END_TEST
 
+/* RFC 9112 §6: Transfer-Encoding is one list over all its lines; only a final "chunked" token frames a
+ * chunked body.  A request whose final coding is something else cannot be framed (a counted error,
+ * the request ends incomplete: the server answers 400); a response runs to close. */
+START_TEST(te_request_final_coding)
+{
+	static const struct {
+		const char *te; /* header lines */
+		bool ok;	/* framed as chunked */
+	} cases[] = {
+		{ "Transfer-Encoding: chunked\r\n", true },
+		{ "Transfer-Encoding: Chunked \r\n", true },
+		{ "Transfer-Encoding: gzip ,\t CHUNKED\t\r\n", true },
+		{ "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true },
+		{ "Transfer-Encoding: , gzip,,chunked,\r\n", true },	/* empty list elements are ignored */
+		{ "Transfer-Encoding: chunked;x=1\r\n", true },		/* a coding's parameters */
+		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n", true }, /* an empty line adds nothing */
+		{ "Transfer-Encoding: notchunked\r\n", false },
+		{ "Transfer-Encoding: chunkedx\r\n", false },
+		{ "Transfer-Encoding: chunked x\r\n", false },
+		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", false }, /* not the last wins */
+		{ "Transfer-Encoding: chunked, identity\r\n", false },
+		{ "Transfer-Encoding: chunked, chunked\r\n", false },
+		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", false },
+		{ "Transfer-Encoding: gzip\r\n", false },
+		{ "Transfer-Encoding:\r\n", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char req[512];
+		struct http_parser p;
+		struct seen s = { 0 };
+
+		snprintf(req, sizeof(req), "POST /a HTTP/1.1\r\nHost: h\r\n%sContent-Length: 3\r\n\r\n"
+					   "3\r\nabc\r\n0\r\n\r\n",
+			 cases[i].te);
+		http_parser__init(&p, HTTP_REQUESTS);
+		http_parser__feed(&p, req, strlen(req), true, &cb, &s); /* one write */
+		feed(&p, "GET /next HTTP/1.1\r\n\r\n", 5, &s);		/* the next: a resync point */
+		ck_assert_msg(s.heads == 2 && s.ends == 2, "%s: %d heads %d ends", cases[i].te, s.heads, s.ends);
+		ck_assert_str_eq(s.target[1], "/next");
+		if (cases[i].ok) {
+			ck_assert_msg(!s.incomplete_at[0] && s.body[0] == 3 && p.errors == 0, "%s", cases[i].te);
+			ck_assert_msg(s.close[0], "%s: TE with CL: the server closes after it", cases[i].te);
+		} else {
+			ck_assert_msg(s.incomplete_at[0] && p.errors == 1, "%s: framed", cases[i].te);
+		}
+		ck_assert(!s.incomplete_at[1]);
+	}
+}
+END_TEST
+
+START_TEST(te_http10_request_is_faulty)
+{
+	struct http_parser p;
+	struct seen s = { 0 };
+
+	http_parser__init(&p, HTTP_REQUESTS);
+	feed(&p, "POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 100, &s);
+	ck_assert_int_eq(s.ends, 1);
+	ck_assert_int_eq(s.incomplete, 1);
+	ck_assert_uint_eq(p.errors, 1);
+}
+END_TEST
+
+START_TEST(te_response_not_chunked_runs_to_close)
+{
+	static const char *const te[] = { "notchunked", "chunked, gzip", "chunked\r\nTransfer-Encoding: gzip" };
+
+	for (size_t i = 0; i < sizeof(te) / sizeof(te[0]); i++) {
+		char resp[256];
+		struct http_parser p;
+		struct seen s = { 0 };
+
+		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\nContent-Length: 2\r\n\r\n"
+					     "5\r\nhello\r\n0\r\n\r\n",
+			 te[i]);
+		http_parser__init(&p, HTTP_RESPONSES);
+		feed(&p, resp, 9, &s);
+		ck_assert_msg(s.ends == 0, "%s: ended before close", te[i]);
+		http_parser__close(&p, &cb, &s);
+		ck_assert_int_eq(s.ends, 1);
+		ck_assert_uint_eq(s.body[0], 15);
+		ck_assert_int_eq(s.incomplete, 0);
+		ck_assert_uint_eq(p.errors, 0);
+	}
+}
+END_TEST
+
+/* tokens, not substrings: "Connection: notclose" keeps the connection, "Expect: 100-continuex" waits for nothing */
+START_TEST(connection_and_expect_are_token_lists)
+{
+	struct http_parser p;
+	struct seen s = { 0 };
+
+	http_parser__init(&p, HTTP_REQUESTS);
+	feed(&p, "GET /a HTTP/1.1\r\nConnection: notclose\r\n\r\nGET /b HTTP/1.1\r\nConnection: upgrade, Close\r\n\r\n",
+	     6, &s);
+	ck_assert_int_eq(s.ends, 2);
+	ck_assert(!s.close[0]);
+	ck_assert(s.close[1]);
+}
+END_TEST
+
+/* the framing attack end to end: the server side of a connection sees every request a server would,
+ * and a request it cannot frame pairs with the server's 400 */
+START_TEST(conn_te_smuggling)
+{
+	static struct httpconn c;
+	struct xs s = { 0 };
+	const char *req = "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"
+			  "Content-Length: 0\r\n\r\nGET /hidden HTTP/1.1\r\n\r\n";
+	const char *resp = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
+	httpconn__init(&c, &xcb, &s);
+	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	ck_assert_int_eq(s.requests, 1); /* the server stops at the first: so do we */
+	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 1);
+	httpconn__data(&c, HTTPCONN_OUT, resp, strlen(resp), strlen(resp), 200);
+	ck_assert_int_eq(s.exchanges, 1);
+	ck_assert_str_eq(s.last[0].target, "/a");
+	ck_assert_int_eq(s.last[0].status, 400);
+	ck_assert_int_eq(s.last[0].incomplete, 1);
+
+	/* the chunked body of a well-framed request never reads as a request */
+	memset(&s, 0, sizeof(s));
+	httpconn__init(&c, &xcb, &s);
+	req = "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+	      "18\r\nGET /smuggled HTTP/1.1\r\n\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	ck_assert_int_eq(s.requests, 2);
+	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);
+
+	/* the request after a chunked body in the same write is seen, whatever the later TE lines add */
+	memset(&s, 0, sizeof(s));
+	httpconn__init(&c, &xcb, &s);
+	req = "POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: \r\n\r\n"
+	      "5\r\nhello\r\n0\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
+	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	ck_assert_int_eq(s.requests, 2);
+	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -322,6 +478,11 @@ int main(void)
 	tcase_add_test(tc, long_lines_are_cut);
 	tcase_add_test(tc, conn_pairs_pipelined_and_head);
 	tcase_add_test(tc, conn_client_and_unanswered);
+	tcase_add_test(tc, te_request_final_coding);
+	tcase_add_test(tc, te_http10_request_is_faulty);
+	tcase_add_test(tc, te_response_not_chunked_runs_to_close);
+	tcase_add_test(tc, connection_and_expect_are_token_lists);
+	tcase_add_test(tc, conn_te_smuggling);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

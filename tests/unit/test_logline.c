@@ -167,6 +167,43 @@ START_TEST(garbage)
 }
 END_TEST
 
+/* with tag_size, a line keeps a copy of its first write's tag: the caller's buffer is reused at once */
+static char tag_seen[16][8];
+
+static void on_tagged(const struct logline *l, void *ctx)
+{
+	struct got *g = ctx;
+
+	if (g->n < 16 && l->tag)
+		memcpy(tag_seen[g->n], l->tag, 8);
+	on_line(l, ctx);
+}
+
+START_TEST(tag_copied_with_the_line)
+{
+	struct logline_opts o = { .tag_size = 8 };
+	struct got g = { 0 };
+	struct logline_asm *a = logline_asm__new(&o, on_tagged, &g);
+	char tag[8] = "first";
+
+	logline_asm__feed(a, 1, 10, 1, 1, "held ", 5, true, tag);
+	for (int i = 0; i < 10; i++) {
+		snprintf(tag, sizeof(tag), "other%d", i);
+		logline_asm__feed(a, 2, 20, 1, 2, "x\n", 2, true, tag);
+	}
+	strcpy(tag, "last");
+	logline_asm__feed(a, 1, 10, 1, 3, "line\n", 5, true, tag);
+	ck_assert_int_eq(g.n, 11);
+	ck_assert_str_eq(g.text[10], "held line");
+	ck_assert_str_eq(tag_seen[10], "first");
+	ck_assert_str_eq(tag_seen[9], "other9");
+	logline_asm__feed(a, 1, 10, 1, 4, "no tag\n", 7, true, NULL);
+	ck_assert_int_eq(g.n, 12);
+	ck_assert_ptr_null(g.tag[11]);
+	logline_asm__free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logline");
@@ -180,6 +217,7 @@ int main(void)
 	tcase_add_test(tc, flushing_and_eviction);
 	tcase_add_test(tc, severity);
 	tcase_add_test(tc, garbage);
+	tcase_add_test(tc, tag_copied_with_the_line);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpconn.h"
 #include "tracectx.h"
 
 /* run the extractor over "Name: value" pairs */
@@ -246,6 +247,215 @@ START_TEST(garbage)
 }
 END_TEST
 
+/* ---- tracestate (W3C Trace Context §3.3): one test per rule, each on both sides ---- */
+
+#define TP "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+static char passed_on[HTTPX_TRACESTATE_MAX];
+
+static void keep_state(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+{
+	(void)ctx;
+	(void)in;
+	memcpy(passed_on, x->tracestate, sizeof(passed_on));
+}
+
+/* @lines (NULL-terminated tracestate header values) with a valid traceparent.  Extract side: what the
+ * extractor keeps (spans, and the shim's outgoing tracestate comes from it).  Pass-on side: the same
+ * headers in a request read on a served connection, as the shim parses it: the exchange's tracestate,
+ * which the shim injects into the requests it makes while serving (@passon; NULL: same as @want). */
+static void state_is(const char *const *lines, const char *want, const char *passon)
+{
+	static const struct httpconn_cb cb = { .on_request = keep_state };
+	static struct httpconn hc;
+	static char req[16384];
+	struct ctx_extractor x;
+	struct trace_ctx c;
+	size_t n;
+
+	ctx_extractor__init(&x);
+	ctx_extractor__header(&x, "traceparent", 11, TP, strlen(TP));
+	for (int i = 0; lines[i]; i++)
+		ctx_extractor__header(&x, "tracestate", 10, lines[i], strlen(lines[i]));
+	ck_assert(ctx_extractor__finish(&x, &c)); /* a bad tracestate never voids the traceparent */
+	ck_assert_int_eq(c.valid, 1);
+	ck_assert_msg(!strcmp(c.tracestate, want), "extract '%s': '%s', want '%s'", lines[0], c.tracestate, want);
+
+	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nTraceparent: %s\r\n", TP);
+	for (int i = 0; lines[i]; i++)
+		n += snprintf(req + n, sizeof(req) - n, "TraceState: %s\r\n", lines[i]);
+	n += snprintf(req + n, sizeof(req) - n, "\r\n");
+	memset(passed_on, 'x', sizeof(passed_on));
+	httpconn__init(&hc, &cb, NULL);
+	httpconn__data(&hc, HTTPCONN_IN, req, n, n, 1);
+	ck_assert_int_eq(hc.role, HTTPCONN_SERVER);
+	ck_assert_msg(!strcmp(passed_on, passon ? passon : want), "pass on '%s': '%s', want '%s'", lines[0], passed_on,
+		      passon ? passon : want);
+}
+
+#define STATE(want, ...) state_is((const char *[]){ __VA_ARGS__, NULL }, want, NULL)
+/* a member over 191 characters is kept, but the exchange holds 191: by the truncation rule it goes */
+#define STATE_LONG(want, ...) state_is((const char *[]){ __VA_ARGS__, NULL }, want, "")
+
+/* a string of @n copies of @c after @prefix (static, one of 8 rotating buffers) */
+static const char *rep(const char *prefix, char c, size_t n, const char *suffix)
+{
+	static char buf[8][1200];
+	static int k;
+	char *b = buf[k++ % 8];
+	size_t p = strlen(prefix);
+
+	memcpy(b, prefix, p);
+	memset(b + p, c, n);
+	strcpy(b + p + n, suffix);
+	return b;
+}
+
+START_TEST(state_ows_around_members)
+{
+	STATE("foo=1,bar=2", "foo=1 \t , \t bar=2");
+	STATE("foo=1", " \tfoo=1\t ");
+	STATE("foo=1,bar=2", "foo=1\t,bar=2");
+}
+END_TEST
+
+START_TEST(state_empty_members_ignored)
+{
+	STATE("foo=1,bar=2", ",foo=1,, ,\t,bar=2,");
+	STATE("", "");
+	STATE("", " , \t, ");
+	STATE("foo=1", "", "foo=1", " ");
+}
+END_TEST
+
+START_TEST(state_lines_form_one_list)
+{
+	STATE("foo=1,bar=2,baz=3", "foo=1", "bar=2, baz=3");
+}
+END_TEST
+
+START_TEST(state_at_most_32_members)
+{
+	char l32[512], l33[600];
+	size_t n = 0;
+
+	for (int i = 0; i < 32; i++)
+		n += snprintf(l32 + n, sizeof(l32) - n, "%sk%02d=v", i ? "," : "", i);
+	snprintf(l33, sizeof(l33), "%s,k32=v", l32);
+	STATE(l32, l32);    /* 32 members, 191 characters: passed on whole */
+	STATE("", l33);
+	STATE("", l32, "k32=v"); /* the 33rd on another line */
+	STATE(l32, l32, ",, ,"); /* empty members do not count */
+}
+END_TEST
+
+START_TEST(state_simple_key)
+{
+	const char *k256 = rep("a", 'b', 255, "=1"), *k257 = rep("a", 'b', 256, "=1");
+
+	STATE_LONG(k256, k256);
+	STATE("", k257);
+	STATE("a0_-*/=1", "a0_-*/=1");
+	STATE("", "foo =1");
+	STATE("", "@foo=1");
+	STATE("", "Foo=1");
+	STATE("", "1foo=1"); /* a digit starts only a tenant */
+	STATE("", "foo.bar=1");
+	STATE("", "=1");
+	STATE("", "foo");
+}
+END_TEST
+
+START_TEST(state_multi_tenant_key)
+{
+	const char *t241 = rep("1", 'a', 240, "@sys=1"), *t242 = rep("1", 'a', 241, "@sys=1");
+
+	STATE("1tenant@sys=1,t-_*/@s0-_*/=2", "1tenant@sys=1, t-_*/@s0-_*/=2");
+	STATE_LONG(t241, t241);
+	STATE("", t242);
+	STATE("t@abcdefghijklmn=1", "t@abcdefghijklmn=1"); /* system: 14 */
+	STATE("", "t@abcdefghijklmno=1");
+	STATE("", "t@1s=1");
+	STATE("", "t@=1");
+	STATE("", "@s=1");
+	STATE("", "t@s@x=1");
+	STATE("", "T@s=1");
+}
+END_TEST
+
+START_TEST(state_value)
+{
+	const char *v256 = rep("k=", 'v', 256, ""), *v257 = rep("k=", 'v', 257, "");
+
+	STATE("k= lead", "k= lead");	  /* leading spaces are the value's */
+	STATE("k=trail", "k=trail  \t"); /* trailing ones are OWS */
+	STATE("k=!\"#+-./:;<>?@[\\]^_`{|}~ x", "k=!\"#+-./:;<>?@[\\]^_`{|}~ x");
+	STATE_LONG(v256, v256);
+	STATE("", v257);
+	STATE("", "k=");
+	STATE("", "k=   ");
+	STATE("", "k=a=b");
+	STATE("", "k=a\tb");
+	STATE("", "k=a\x7f");
+	STATE("", "k=caf\xc3\xa9");
+	STATE("", "k=a\001b");
+}
+END_TEST
+
+START_TEST(state_duplicate_keys)
+{
+	STATE("", "foo=1,bar=2,foo=3");
+	STATE("", "foo=1", "foo=1");
+	STATE("t@s=1,t@x=2,u@s=3", "t@s=1,t@x=2,u@s=3");
+}
+END_TEST
+
+START_TEST(state_invalid_discarded_whole)
+{
+	STATE("", "good=1,bad member,fine=2");
+	STATE("", "good=1", "Bad=2");
+	STATE("", "bad=\x01", "good=1");
+}
+END_TEST
+
+/* over 512: members over 128 characters go first, then members from the end; the exchange that carries
+ * it to the shim's injection holds less, and the same rule applies */
+START_TEST(state_truncation)
+{
+	char big[160], small[20][40], l[2048], want16[1024], want6[1024], want_all[1024], want5[1024];
+	size_t n = 0;
+
+	snprintf(big, sizeof(big), "%s", rep("big=", 'B', 146, "")); /* 150 characters */
+	for (int i = 0; i < 20; i++)
+		snprintf(small[i], sizeof(small[i]), "s%02d=%s", i, rep("", 'v', 26, "")); /* 30 characters */
+	n = snprintf(l, sizeof(l), "%s", big);
+	for (int i = 0; i < 20; i++)
+		n += snprintf(l + n, sizeof(l) - n, ",%s", small[i]); /* 770 in all */
+	want16[0] = want6[0] = '\0';
+	for (int i = 0; i < 16; i++) /* 16 * 31 - 1 = 495 <= 512 < 526 */
+		snprintf(want16 + strlen(want16), sizeof(want16) - strlen(want16), "%s%s", i ? "," : "", small[i]);
+	for (int i = 0; i < 6; i++) /* 185 <= 191 < 216 */
+		snprintf(want6 + strlen(want6), sizeof(want6) - strlen(want6), "%s%s", i ? "," : "", small[i]);
+	state_is((const char *[]){ l, NULL }, want16, want6);
+
+	/* under 512: the big member stays; over the exchange's 191 it goes first */
+	snprintf(want_all, sizeof(want_all), "%s,%s,%s,%s,%s,%s", small[0], big, small[1], small[2], small[3], small[4]);
+	snprintf(want5, sizeof(want5), "%s,%s,%s,%s,%s", small[0], small[1], small[2], small[3], small[4]);
+	state_is((const char *[]){ want_all, NULL }, want_all, want5);
+
+	/* the rule alone */
+	{
+		char out[192];
+
+		ck_assert_uint_eq(tracectx__truncate_state(out, sizeof(out), want_all), strlen(want5));
+		ck_assert_str_eq(out, want5);
+		ck_assert_uint_eq(tracectx__truncate_state(out, 31, want5), 30);
+		ck_assert_str_eq(out, small[0]);
+		ck_assert_uint_eq(tracectx__truncate_state(out, 30, want5), 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tracectx");
@@ -262,6 +472,16 @@ int main(void)
 	tcase_add_test(tc, state_never_carries_control_bytes);
 	tcase_add_test(tc, format_round_trip);
 	tcase_add_test(tc, garbage);
+	tcase_add_test(tc, state_ows_around_members);
+	tcase_add_test(tc, state_empty_members_ignored);
+	tcase_add_test(tc, state_lines_form_one_list);
+	tcase_add_test(tc, state_at_most_32_members);
+	tcase_add_test(tc, state_simple_key);
+	tcase_add_test(tc, state_multi_tenant_key);
+	tcase_add_test(tc, state_value);
+	tcase_add_test(tc, state_duplicate_keys);
+	tcase_add_test(tc, state_invalid_discarded_whole);
+	tcase_add_test(tc, state_truncation);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
