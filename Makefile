@@ -26,6 +26,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DOBSPROBE_VERSION='"$(VERSION)"' \
 	    -I$(OUT) -Ibpf -Iuser -Ipreload $(PKG_CFLAGS)
+DEPFLAGS := -MMD -MP
 LDLIBS   += $(PKG_LIBS) -lpthread -lm -lrt
 
 # The system include dirs clang would use, passed with -idirafter so BPF code
@@ -49,7 +50,7 @@ SHIM_SHARED := http httpconn tracectx sampler
 SHIM_OBJS  := $(patsubst preload/%.c,$(OUT)/preload/%.o,$(SHIM_SRCS)) \
 	      $(patsubst %,$(OUT)/preload/shared/%.o,$(SHIM_SHARED))
 SHIM_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
-	       -ftls-model=initial-exec -Ipreload -Iuser
+	       -ftls-model=initial-exec -Ipreload -Iuser $(DEPFLAGS)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -87,19 +88,19 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 $(OUT)/user/%.o: user/%.c $(GEN_HDRS) $(wildcard user/*.h bpf/*.h preload/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/obsprobe: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- shim --------------------------------------------------------------------
-$(OUT)/preload/%.o: preload/%.c $(wildcard preload/*.h)
+$(OUT)/preload/%.o: preload/%.c $(wildcard preload/*.h user/*.h bpf/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
-$(OUT)/preload/shared/%.o: user/%.c $(wildcard user/*.h preload/*.h)
+$(OUT)/preload/shared/%.o: user/%.c $(wildcard user/*.h preload/*.h bpf/*.h)
 	$(call msg,CC-SHIM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
@@ -176,3 +177,6 @@ format:
 
 clean:
 	rm -rf $(OUT)
+
+# header dependencies as the compiler saw them (-MMD)
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)
