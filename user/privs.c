@@ -22,32 +22,32 @@
 
 #define BIT(c) (1ULL << (c))
 
-/* why each capability obsprobe can use matters; .start: needed to start only (dropped after) */
+/* why each capability obsprobe can use matters */
 static const struct cap_use {
 	int cap;
-	bool start;
+	int alt;	/* another capability the kernel accepts instead (0: none) */
 	const char *present, *missing;
 } cap_uses[] = {
-	{ CAP_BPF, true, "load eBPF programs and maps (eBPF capture)",
+	{ CAP_BPF, CAP_SYS_ADMIN, "load eBPF programs and maps (eBPF capture)",
 	  "eBPF capture (attach, run) cannot load its programs; the shim still works" },
-	{ CAP_PERFMON, true, "attach tracepoints, uprobes (--func) and kprobes",
+	{ CAP_PERFMON, CAP_SYS_ADMIN, "attach tracepoints, uprobes (--func) and kprobes",
 	  "no eBPF tracing programs: no syscalls, no --func, no --kfunc" },
-	{ CAP_SYS_ADMIN, true, "mount tracefs when it is not mounted; eBPF on kernels without CAP_BPF",
-	  "tracefs must already be mounted" },
-	{ CAP_SYS_PTRACE, false, "read /proc/PID/maps and exe of other users' processes (--func, segments)",
+	{ CAP_SYS_ADMIN, 0, "mount tracefs; uprobes on processes found after the start (--func)",
+	  "tracefs must be mounted already; --func misses children and new images found later" },
+	{ CAP_SYS_PTRACE, 0, "read /proc/PID/maps and exe of other users' processes (--func, segments)",
 	  "--func only on processes of obsprobe's own uid and capabilities" },
-	{ CAP_DAC_READ_SEARCH, false, "read other users' binaries and libraries for --func symbols",
+	{ CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, "read other users' binaries and libraries for --func symbols",
 	  "--func only on binaries obsprobe's uid can read" },
-	{ CAP_DAC_OVERRIDE, false, "read and write other users' shim segments (serve, --preload)",
+	{ CAP_DAC_OVERRIDE, 0, "read and write other users' shim segments (serve, --preload)",
 	  "the shim's segments of other users are not read" },
-	{ CAP_FOWNER, false, "remove other users' segments of exited processes from the runtime dir",
+	{ CAP_FOWNER, 0, "remove other users' segments of exited processes from the runtime dir",
 	  "segments of other users' exited processes stay in the runtime dir" },
-	{ CAP_KILL, false, "run --user: pass SIGINT/SIGTERM on to CMD",
+	{ CAP_KILL, 0, "run --user: pass SIGINT/SIGTERM on to CMD",
 	  "run --user: signals are not passed on to CMD" },
-	{ CAP_SETUID, true, "run --user: start CMD as that user", "run --user cannot switch user" },
-	{ CAP_SETGID, true, "run --user: start CMD with that user's groups", "run --user cannot switch groups" },
-	{ CAP_NET_BIND_SERVICE, true, "--listen on a port below 1024", "--listen needs a port of 1024 or above" },
-	{ CAP_SETPCAP, true, "drop the capability bounding set after the start",
+	{ CAP_SETUID, 0, "run --user: start CMD as that user", "run --user cannot switch user" },
+	{ CAP_SETGID, 0, "run --user: start CMD with that user's groups", "run --user cannot switch groups" },
+	{ CAP_NET_BIND_SERVICE, 0, "--listen on a port below 1024", "--listen needs a port of 1024 or above" },
+	{ CAP_SETPCAP, 0, "drop the capability bounding set after the start",
 	  "the bounding set is kept as it is (capabilities are still dropped)" },
 };
 
@@ -280,24 +280,38 @@ cleanup:
 	return rc;
 }
 
+/* "CAP_SYS_ADMIN" */
+static void cap_upper(int cap, char *out, size_t len)
+{
+	char *name = cap_to_name(cap);
+	size_t k;
+
+	for (k = 0; name && name[k] && k < len - 1; k++)
+		out[k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
+	out[k] = '\0';
+	cap_free(name);
+}
+
 void privs__report(FILE *out)
 {
 	cap_t cur = cap_get_proc();
 
 	for (size_t i = 0; i < sizeof(cap_uses) / sizeof(cap_uses[0]); i++) {
 		const struct cap_use *u = &cap_uses[i];
-		cap_flag_value_t v = CAP_CLEAR;
-		char *name = cap_to_name(u->cap), upper[64];
-		size_t k;
+		cap_flag_value_t v = CAP_CLEAR, alt = CAP_CLEAR;
+		char name[64], altname[64], instead[96] = "missing: ";
 
 		if (cur)
 			cap_get_flag(cur, u->cap, CAP_EFFECTIVE, &v);
-		for (k = 0; name && name[k] && k < sizeof(upper) - 1; k++)
-			upper[k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
-		upper[k] = '\0';
-		cap_free(name);
-		fprintf(out, "  %-4s %-22s %s%s\n", v == CAP_SET ? "ok" : "--", upper, v == CAP_SET ? "" : "missing: ",
-			v == CAP_SET ? u->present : u->missing);
+		if (cur && v != CAP_SET && u->alt)
+			cap_get_flag(cur, u->alt, CAP_EFFECTIVE, &alt);
+		cap_upper(u->cap, name, sizeof(name));
+		if (alt == CAP_SET) {
+			cap_upper(u->alt, altname, sizeof(altname));
+			snprintf(instead, sizeof(instead), "missing, %s stands in: ", altname);
+		}
+		fprintf(out, "  %-4s %-22s %s%s\n", v == CAP_SET ? "ok" : "--", name, v == CAP_SET ? "" : instead,
+			v == CAP_SET || alt == CAP_SET ? u->present : u->missing);
 	}
 	cap_free(cur);
 }
