@@ -110,7 +110,7 @@ void privs__format_mask(uint64_t mask, char *out, size_t len)
 /* ---- the drop, applied by every thread to itself ---- */
 
 static struct {
-	uint64_t keep;
+	uint64_t keep, had;
 	int last_cap;
 	atomic_int acks;
 	atomic_int failures;
@@ -182,10 +182,13 @@ static int task_status(pid_t tid, const char *key, uint64_t *v)
 
 static bool task_dropped(pid_t tid, uint64_t keep)
 {
-	uint64_t eff, prm, nnp;
+	uint64_t eff, prm, bnd, nnp;
 
-	return !task_status(tid, "CapEff", &eff) && !task_status(tid, "CapPrm", &prm) &&
-	       !task_status(tid, "NoNewPrivs", &nnp) && !(eff & ~keep) && !(prm & ~keep) && nnp == 1;
+	if (task_status(tid, "CapEff", &eff) || task_status(tid, "CapPrm", &prm) ||
+	    task_status(tid, "CapBnd", &bnd) || task_status(tid, "NoNewPrivs", &nnp))
+		return false;
+	/* the bounding set shrinks only with CAP_SETPCAP */
+	return !(eff & ~keep) && !(prm & ~keep) && (!(req.had & BIT(CAP_SETPCAP)) || !(bnd & ~keep)) && nnp == 1;
 }
 
 /* signal every thread but this one that has not dropped yet; 0 when all have */
@@ -231,6 +234,7 @@ int privs__drop(const struct privs_need *need, char *err, size_t errlen)
 	cap_free(cur);
 	keep = privs__keep_mask(need, privs__bpf_fds_need_cap()) & have;
 	req.keep = keep;
+	req.had = have;
 	req.last_cap = cap_max_bits() - 1;
 	atomic_store(&req.acks, 0);
 	atomic_store(&req.failures, 0);
@@ -256,8 +260,9 @@ int privs__drop(const struct privs_need *need, char *err, size_t errlen)
 		atomic_store(&req.acks, 0);
 	}
 	if (pending || atomic_load(&req.failures)) {
-		snprintf(err, errlen, "privileges: %d thread%s did not drop their capabilities", pending,
-			 pending == 1 ? "" : "s");
+		int n = pending ? pending : atomic_load(&req.failures);
+
+		snprintf(err, errlen, "privileges: %d thread%s did not drop their capabilities", n, n == 1 ? "" : "s");
 		goto cleanup;
 	}
 	if (apply_self()) {
