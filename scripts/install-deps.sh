@@ -9,6 +9,8 @@ set -euo pipefail
 # test peers: prometheus (promtool + a real scraper), bpftrace/strace/ltrace
 # for comparison, nginx/redis/python3/curl/wrk as real targets,
 # protobuf-compiler to decode OTLP payloads.
+# libcap-dev: capability sets and names (the drop after attaching, obsprobe check);
+# libcap2-bin: capsh, to run check with capabilities dropped in tests.
 PKGS=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -16,6 +18,7 @@ PKGS=(
 	prometheus bpftrace strace ltrace
 	nginx-light redis-server redis-tools wrk curl python3
 	protobuf-compiler procps iproute2 file binutils
+	libcap-dev libcap2-bin
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "logs.h"
 #include "metrics.h"
+#include "privs.h"
 #include "procs.h"
 #include "redact.h"
 #include "server.h"
@@ -669,6 +670,22 @@ static void start_line(struct app *a)
 		     a->env->log_file ? a->env->log_file : "");
 }
 
+/* everything is attached, bound and open: keep only what later work needs */
+static int drop_privileges(struct app *a)
+{
+	struct privs_need need = { .bpf_fds = a->sys != NULL,
+				   .uprobes = a->fl && a->env->nfuncs > 0,
+				   .segments = a->shm != NULL,
+				   .signal_child = a->env->cmd == CMD_RUN && a->env->run_user };
+	char err[256];
+
+	if (privs__drop(&need, err, sizeof(err))) {
+		elog("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
 int app__start(struct app *a)
 {
 	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port, .metrics = a->m,
@@ -698,6 +715,8 @@ int app__start(struct app *a)
 	pthread_mutex_unlock(&a->lock);
 	if (rc)
 		return rc;
+	if (drop_privileges(a))
+		return 1;
 	start_line(a);
 	return 0;
 }

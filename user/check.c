@@ -13,6 +13,7 @@
 #include "kfunc.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "systrace.h"
 
 static void row(FILE *out, bool ok, const char *what, const char *detail)
@@ -99,6 +100,9 @@ int check_cmd(FILE *out)
 		snprintf(why, sizeof(why), "%s %s", rt, w ? "is writable" : "is not writable (set OBSPROBE_RUNTIME_DIR)");
 		row(out, w, "shim runtime dir", why);
 	}
+
+	fprintf(out, "\ncapabilities (what each is for, or what its absence disables):\n");
+	privs__report(out);
 
 	fprintf(out, "\ncapture paths:\n");
 	fprintf(out, "  eBPF (attach, run):  %s\n", tp ? (up ? "usable: syscalls, functions, children" : "usable: syscalls, children; no --func") :

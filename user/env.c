@@ -31,7 +31,7 @@ enum {
 	OPT_LISTEN, OPT_SERVICE, OPT_OTLP_ENDPOINT, OPT_OTLP_PROTOCOL, OPT_OTLP_HEADER, OPT_SPANS_FILE,
 	OPT_LOG_FILE, OPT_SAMPLE_RATIO, OPT_MAX_SPS, OPT_MAX_SERIES, OPT_BUCKETS, OPT_DURATION, OPT_METRICS_AUTH,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_PRELOAD, OPT_NO_FOLLOW, OPT_CONFIG, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
-	OPT_VERSION,
+	OPT_VERSION, OPT_USER,
 	OPT_REDACT, /* config file only */
 };
 
@@ -77,6 +77,7 @@ static const struct optdef opts[] = {
 	{ "tls-cert", 1, OPT_TLS_CERT, C_TRACE, "FILE", "serve HTTPS with this certificate (needs --tls-key)" },
 	{ "tls-key", 1, OPT_TLS_KEY, C_TRACE, "FILE", "... and this private key (needs --tls-cert)" },
 	{ "preload", 0, OPT_PRELOAD, C_PROBE, NULL, "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
+	{ "user", 1, OPT_USER, C_RUN, "NAME", "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
 	{ "no-follow-children", 0, OPT_NO_FOLLOW, C_TRACE, NULL, "do not trace forked/exec'd children" },
 	{ "config", 1, OPT_CONFIG, C_ALL, "FILE",
 	  "options as a JSON object whose keys are the long option names\n"
@@ -328,6 +329,10 @@ static int apply(struct env *env, int val, const char *arg, const char *what)
 		return set_str(&env->spans_file, arg, what);
 	case OPT_LOG_FILE:
 		return set_str(&env->log_file, arg, what);
+	case OPT_USER:
+		if (!*arg)
+			BAD("%s: empty user name", what);
+		return set_str(&env->run_user, arg, what);
 	case OPT_METRICS_AUTH:
 		return set_str(&env->metrics_auth, arg, what);
 	case OPT_TLS_CERT:
@@ -870,5 +875,6 @@ void env__free(struct env *env)
 	free(env->config_file);
 	free(env->binary);
 	free(env->glob);
+	free(env->run_user);
 	memset(env, 0, sizeof(*env));
 }

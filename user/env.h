@@ -63,6 +63,7 @@ struct env {
 	char *binary;			  /* symbols --binary PATH */
 	char *glob;			  /* symbols [GLOB] */
 	/* run */
+	char *run_user;			  /* run --user NAME: CMD runs as this user */
 	char **argv;			  /* run -- CMD ARGS (points into the process argv) */
 	int argc;
 };

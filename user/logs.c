@@ -10,6 +10,7 @@
 #include "logline.h"
 #include "logs.h"
 #include "otlp.h"
+#include "privs.h"
 
 /* what a write came with (its trace context and process): each line keeps the tag of its first write */
 struct tag {
@@ -40,9 +41,8 @@ struct logs *logs__new(const struct logs_opts *opts, char *err, size_t errlen)
 	if (opts->log_file && !strcmp(opts->log_file, "-")) {
 		l->file = stdout;
 	} else if (opts->log_file) {
-		l->file = fopen(opts->log_file, "ae");
+		l->file = privs__open_output(opts->log_file, "--log-file", err, errlen);
 		if (!l->file) {
-			snprintf(err, errlen, "--log-file %s: %s", opts->log_file, strerror(errno));
 			free(l);
 			return NULL;
 		}

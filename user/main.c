@@ -15,6 +15,7 @@
 #include "bpfutil.h"
 #include "env.h"
 #include "log.h"
+#include "privs.h"
 #include "symbols.h"
 
 static volatile sig_atomic_t got_signal;
@@ -110,9 +111,21 @@ static int cmd_run(struct env *env)
 {
 	struct app *a = NULL;
 	int gate[2] = { -1, -1 }, status = 0, err = 1;
+	struct run_user user;
+	char c = 'g', why[256];
 	pid_t child;
-	char c = 'g';
 
+	if (env->run_user) {
+		if (privs__lookup_user(env->run_user, &user, why, sizeof(why))) {
+			elog("%s", why);
+			return 2;
+		}
+		if (geteuid() != 0) {
+			elog("run: --user needs root: obsprobe switches to '%s' for CMD (sudo obsprobe run --user %s -- ...)",
+			     env->run_user, env->run_user);
+			return 2;
+		}
+	}
 	a = app__new(env);
 	if (!a)
 		return 1;
@@ -131,6 +144,11 @@ static int cmd_run(struct env *env)
 		close(gate[1]);
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127); /* obsprobe gave up before the start */
+		/* traced from here on whoever it becomes */
+		if (env->run_user && privs__become(&user)) {
+			fprintf(stderr, "obsprobe: run: cannot become user '%s': %s\n", env->run_user, strerror(errno));
+			_exit(126);
+		}
 		execvp(env->argv[0], env->argv);
 		fprintf(stderr, "obsprobe: run: cannot execute '%s': %s\n", env->argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);

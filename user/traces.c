@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "otlp.h"
+#include "privs.h"
 #include "route.h"
 #include "sampler.h"
 #include "traces.h"
@@ -101,9 +102,8 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 	mono_to_unix_offset = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
 	ratelimit__init(&t->limit, opts->max_spans_per_second);
 	if (opts->spans_file) {
-		t->spans_file = fopen(opts->spans_file, "ae");
+		t->spans_file = privs__open_output(opts->spans_file, "--spans-file", err, errlen);
 		if (!t->spans_file) {
-			snprintf(err, errlen, "--spans-file %s: %s", opts->spans_file, strerror(errno));
 			free(t);
 			return NULL;
 		}

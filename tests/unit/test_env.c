@@ -339,6 +339,12 @@ START_TEST(run_command)
 	ck_assert_str_eq(env.argv[0], "python3");
 	ck_assert_str_eq(env.argv[1], "-m");
 	env__free(&env);
+	ck_assert_int_eq(parse(&env, "run --user nobody -- id -u"), 0);
+	ck_assert_str_eq(env.run_user, "nobody");
+	ck_assert_str_eq(env.argv[0], "id");
+	env__free(&env);
+	ck_usage_has(&env, "attach --pid 1 --user nobody", "--user");
+	ck_usage_has(&env, "run --user= -- id", "--user: empty user name");
 	ck_usage(&env, "run", "obsprobe: run: no command given (usage: obsprobe run [options] -- CMD [ARG...])");
 	ck_usage_has(&env, "run --preload --", "run: no command given");
 }
