@@ -40,6 +40,9 @@ void obs_http_atfork_child(void);
 void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inbound);
 void obs_http_close(int fd);
 void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n);
+void obs_http_gap(int fd, int dir, size_t n); /* @n bytes crossed but were not seen (MSG_TRUNC) */
+/* copy @n bytes of the program's memory without faulting: false where the kernel would say EFAULT */
+bool obs_copy_in(void *dst, const void *src, size_t n);
 bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, bool use_send, ssize_t *ret,
 		     ssize_t (*real_writev)(int, const struct iovec *, int),
 		     ssize_t (*real_sendmsg)(int, const struct msghdr *, int));
