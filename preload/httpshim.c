@@ -462,7 +462,8 @@ void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 		while (k) {
 			size_t room = OBS_SEG_LOG_TEXT - used, take = k < room ? k : room;
 
-			memcpy(rec.text + used, p, take);
+			if (!obs_copy_in(rec.text + used, p, take))
+				return; /* not readable (a write to /dev/null never reads its buffer) */
 			used += take;
 			p += take;
 			k -= take;
