@@ -51,6 +51,22 @@ static bool is_field(const char *line, size_t n, const char *name)
 	return m < n && line[m] == ':';
 }
 
+/* "name:" with a token name, then no CR or NUL: a field line an HTTP/1.1 parser takes */
+static bool field_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+			 (s[i] && strchr("!#$%&'*+-.^_`|~", s[i]))))
+		i++;
+	if (i == 0 || i == n || s[i] != ':')
+		return false;
+	for (; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\0')
+			return false;
+	return true;
+}
+
 /* a header value we may write: visible bytes, spaces and tabs, nothing else */
 static size_t value_len(const char *v)
 {
@@ -101,13 +117,16 @@ bool inject__plan(struct inject_plan *p, const struct iovec *iov, int iovcnt, co
 		if (!nl)
 			break;
 		n = nl - s;
-		if (n && s[n - 1] == '\r')
-			n--;
+		if (!n || s[n - 1] != '\r')
+			return false; /* a bare LF: not a head we change */
+		n--;
 		off = nl - head + 1;
 		if (n == 0) {
 			ended = true;
 			break;
 		}
+		if (!field_ok(s, n))
+			return false; /* not a field line the parser takes: the head is left as it is */
 		if (is_field(s, n, "traceparent"))
 			return false;
 		has_state |= is_field(s, n, "tracestate");
