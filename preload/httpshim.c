@@ -378,15 +378,20 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	struct inject_plan *p = &inj_plan;
 	struct inject_ids ids;
 	struct shim_conn *c;
+	bool cut, done = false;
 	size_t want = 0;
 	int nrem = 0, err;
-	bool cut;
 	ssize_t r;
 	long got;
 
-	if (!obs_current_request.active || iovcnt < 1 || iovcnt > INJECT_IOV_MAX - 2 ||
-	    !obs_copy_in(mine, iov, iovcnt * sizeof(*iov)))
+	if (!obs_current_request.active || iovcnt < 1 || iovcnt > INJECT_IOV_MAX - 2)
 		return false;
+	c = lock_conn(fd);
+	if (!c)
+		return false;
+	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
+	if (!conn_injectable(c) || !obs_copy_in(mine, iov, iovcnt * sizeof(*iov)))
+		goto cleanup;
 	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
 	for (int i = 0; i < iovcnt && want < sizeof(inj_head); i++) {
 		size_t k = mine[i].iov_len < sizeof(inj_head) - want ? mine[i].iov_len : sizeof(inj_head) - want;
@@ -400,21 +405,14 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	loc.iov_len = want;
 	got = want ? syscall(SYS_process_vm_readv, syscall(SYS_getpid), &loc, 1UL, rem, (unsigned long)nrem, 0UL) : 0;
 	if (got <= 0)
-		return false;
+		goto cleanup;
 	memcpy(ids.trace_id, obs_current_request.trace_id, 16);
 	random_id(ids.span_id, 8);
 	ids.sampled = cur_sampled;
 	ids.tracestate = cur_tracestate;
 	ids.baggage = cur_baggage;
-	if (!inject__plan(p, mine, iovcnt, inj_head, (size_t)got, &ids))
-		return false;
-	c = lock_conn(fd);
-	if (!c)
-		return false;
-	if (!conn_injectable(c) || !room_for(fd, p->need)) {
-		unlock_conn(c); /* the program's bytes go out as they are: not injected */
-		return false;
-	}
+	if (!inject__plan(p, mine, iovcnt, inj_head, (size_t)got, &ids) || !room_for(fd, p->need))
+		goto cleanup; /* the program's bytes go out as they are: not injected */
 	if (use_send) {
 		struct msghdr m = { .msg_iov = p->iov, .msg_iovlen = p->iovcnt };
 
@@ -427,18 +425,18 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	if (cut) {
 		/* the kernel took less than it had room for (memory pressure): finish our lines if it takes them
 		 * now, never waiting; the program resends its own bytes after its request line */
-		size_t done = r - p->line;
+		size_t sent = r - p->line;
 
-		while (done < p->hdrlen) {
-			ssize_t k = syscall(SYS_sendto, fd, p->hdr + done, p->hdrlen - done, MSG_DONTWAIT | MSG_NOSIGNAL,
+		while (sent < p->hdrlen) {
+			ssize_t k = syscall(SYS_sendto, fd, p->hdr + sent, p->hdrlen - sent, MSG_DONTWAIT | MSG_NOSIGNAL,
 					    NULL, 0);
 
 			if (k <= 0)
 				break;
-			done += k;
+			sent += k;
 		}
 	}
-	if ((size_t)r > p->line) {
+	if (r > 0 && (size_t)r > p->line) {
 		memcpy(c->inj_trace_id, ids.trace_id, 16);
 		memcpy(c->inj_span_id, ids.span_id, 8);
 		c->inj_sampled = ids.sampled;
@@ -446,9 +444,11 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	}
 	if (*ret > 0)
 		feed(c, 1, mine, iovcnt, *ret, now_ns());
-	unlock_conn(c);
 	errno = err;
-	return true;
+	done = true;
+cleanup:
+	unlock_conn(c);
+	return done;
 }
 
 /* ---- log lines ---- */
