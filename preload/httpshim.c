@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -318,17 +320,6 @@ bool obs_copy_in(void *dst, const void *src, size_t n)
 	return got == (long)n;
 }
 
-/* bytes a successful write moved: readable unless the file never read them (/dev/null); where the kernel
- * forbids checking, they are taken as the kernel took them */
-static bool copy_written(void *dst, const void *src, size_t n)
-{
-	if (obs_copy_in(dst, src, n))
-		return true;
-	if (!__atomic_load_n(&vm_read_denied, __ATOMIC_RELAXED))
-		return false;
-	memcpy(dst, src, n);
-	return true;
-}
 
 /* ---- traceparent injection into requests a serving thread makes ---- */
 
@@ -453,14 +444,41 @@ cleanup:
 
 /* ---- log lines ---- */
 
+/* fd 1 and 2: 0 = not looked at, 1 = a device that discards writes without reading them (/dev/null,
+ * /dev/zero: a bad pointer succeeds there), -1 = anything else (a successful write read every byte) */
+static int8_t log_fd_kind[3];
+
+void obs_log_fd_reset(int fd)
+{
+	if (fd >= 0 && fd < 3)
+		__atomic_store_n(&log_fd_kind[fd], 0, __ATOMIC_RELAXED);
+}
+
+static bool log_fd_discards(int fd)
+{
+	int8_t k = __atomic_load_n(&log_fd_kind[fd], __ATOMIC_RELAXED);
+	struct stat st;
+
+	if (!k) {
+		k = !fstat(fd, &st) && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+				    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
+			    ? 1
+			    : -1;
+		__atomic_store_n(&log_fd_kind[fd], k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
+
 void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct obs_segment *s = obs_shim_segment();
 	struct obs_seg_log rec;
 	size_t off = 0;
+	bool check;
 
-	if (!s)
+	if (!s || fd < 1 || fd > 2)
 		return;
+	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
 	rec.pid = (int32_t)syscall(SYS_getpid);
 	rec.tid = (int32_t)syscall(SYS_gettid);
 	rec.time_ns = now_ns();
@@ -484,8 +502,10 @@ void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 		while (k) {
 			size_t room = OBS_SEG_LOG_TEXT - used, take = k < room ? k : room;
 
-			if (!copy_written(rec.text + used, p, take))
-				return; /* not readable (a write to /dev/null never reads its buffer) */
+			if (!check)
+				memcpy(rec.text + used, p, take);
+			else if (!obs_copy_in(rec.text + used, p, take))
+				return; /* not readable: a write to /dev/null never read it */
 			used += take;
 			p += take;
 			k -= take;

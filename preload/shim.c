@@ -46,6 +46,8 @@ static int (*real_dup3)(int, int, int);
 static int (*real_close_range)(unsigned int, unsigned int, int);
 static void (*real_closefrom)(int);
 static int (*real_fclose)(FILE *);
+static FILE *(*real_freopen)(const char *, const char *, FILE *);
+static FILE *(*real_freopen64)(const char *, const char *, FILE *);
 static ssize_t (*real_read_chk)(int, void *, size_t, size_t);
 static ssize_t (*real_recv_chk)(int, void *, size_t, size_t, int);
 static ssize_t (*real_recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
@@ -80,6 +82,8 @@ static void resolve(void)
 	R(real_close_range, "close_range");
 	R(real_closefrom, "closefrom");
 	R(real_fclose, "fclose");
+	R(real_freopen, "freopen");
+	R(real_freopen64, "freopen64");
 	R(real_read_chk, "__read_chk");
 	R(real_recv_chk, "__recv_chk");
 	R(real_recvfrom_chk, "__recvfrom_chk");
@@ -530,6 +534,7 @@ static void fd_forget(int fd)
 {
 	if (fd < 0 || fd >= OBS_FD_MAX)
 		return;
+	obs_log_fd_reset(fd);
 	if (obs_fd_class[fd]) {
 		if (seg && (obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
 			__atomic_fetch_add(&seg->h.conns_closed[obs_fd_class[fd] & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND],
@@ -823,6 +828,49 @@ EXPORT int fclose(FILE *f)
 	fd_forget(fd);
 	errno = saved;
 	return real_fclose(f);
+}
+
+/* freopen keeps the stream's fd number for another file (glibc dups inside, unseen) */
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	FILE *r;
+	int saved, old;
+
+	if (__builtin_expect(!real_freopen, 0))
+		pthread_once(&resolve_once, resolve);
+	if (!real_freopen) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	old = f ? fileno_unlocked(f) : -1;
+	r = real_freopen(path, mode, f);
+	saved = errno;
+	fd_forget(old);
+	if (r)
+		fd_forget(fileno_unlocked(r));
+	errno = saved;
+	return r;
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	FILE *r;
+	int saved, old;
+
+	if (__builtin_expect(!real_freopen64, 0))
+		pthread_once(&resolve_once, resolve);
+	if (!real_freopen64) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	old = f ? fileno_unlocked(f) : -1;
+	r = real_freopen64(path, mode, f);
+	saved = errno;
+	fd_forget(old);
+	if (r)
+		fd_forget(fileno_unlocked(r));
+	errno = saved;
+	return r;
 }
 
 /* _FORTIFY_SOURCE variants that binaries built with it call instead */

@@ -48,6 +48,7 @@ bool obs_copy_in(void *dst, const void *src, size_t n);
 bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, bool use_send, ssize_t *ret,
 		     ssize_t (*real_writev)(int, const struct iovec *, int),
 		     ssize_t (*real_sendmsg)(int, const struct msghdr *, int));
+void obs_log_fd_reset(int fd); /* fd 1 or 2 now names another file */
 void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n);
 /* OBSPROBE_LOG_TAG=1: write @buf tagged when it is one line that still fits PIPE_BUF tagged; true when it wrote */
 bool obs_log_tag(int fd, const void *buf, size_t n, ssize_t *ret, ssize_t (*real_write)(int, const void *, size_t));
