@@ -5,7 +5,8 @@
  * usage: shim_safety MODE
  *   logtag   while serving, write(1) one line of 100, 4029, 4030, 4094, 4095, 4096 bytes each
  *   h2c      while serving: the HTTP/2 preface, a request after garbage, a request with bare LFs, a plain one
- *   ptrs     bad and NULL pointers, MSG_TRUNC: "name ret=R errno=E" lines (the same with and without the shim)
+ *   ptrs [CASE]  bad and NULL pointers, MSG_TRUNC: "name ret=R errno=E" lines (the same with and without the
+ *            shim); only CASE when given (each in its own process, so one crash hides no other)
  *   accept6  accept an IPv6 peer into a sockaddr_in that ends where an unmapped page begins
  *   dup      a connected socket's fd replaced (dup2, dup3, close_range, fclose, closefrom) by another socket
  *   split    while serving, a request written where the socket takes only part of it (TCP_NOTSENT_LOWAT=1,
@@ -25,9 +26,13 @@
 #include <unistd.h>
 
 #define SENTINEL 4242
+/* one call, when it is the case asked for (all when none): "name ret=R errno=E" */
+static const char *only;
 #define SHOW(name, expr)                                                 \
 	do {                                                             \
 		long r_;                                                 \
+		if (only && strcmp(only, name))                          \
+			break;                                           \
 		errno = SENTINEL;                                        \
 		r_ = (long)(expr);                                       \
 		printf("%-28s ret=%ld errno=%d\n", name, r_, errno);     \
@@ -184,7 +189,8 @@ static int mode_ptrs(void)
 	usleep(20000);
 	SHOW("recv NULL MSG_TRUNC", recv(s, NULL, 4, MSG_TRUNC));
 	SHOW("recv buf MSG_TRUNC", recv(s, buf, 4, MSG_TRUNC));
-	printf("buffer after MSG_TRUNC: %s\n", buf);
+	if (!only || !strcmp(only, "recv buf MSG_TRUNC"))
+		printf("buffer after MSG_TRUNC: %s\n", buf);
 	SHOW("recvfrom NULL MSG_TRUNC", recvfrom(s, NULL, 2, MSG_TRUNC, NULL, NULL));
 	SHOW("recvmsg NULL", recvmsg(s, NULL, 0));
 	SHOW("recvmsg NULL iov", recvmsg(s, &m, 0));
@@ -385,8 +391,10 @@ int main(int argc, char **argv)
 		return mode_logtag();
 	if (!strcmp(m, "h2c"))
 		return mode_h2c();
-	if (!strcmp(m, "ptrs"))
+	if (!strcmp(m, "ptrs")) {
+		only = argc > 2 ? argv[2] : NULL;
 		return mode_ptrs();
+	}
 	if (!strcmp(m, "accept6"))
 		return mode_accept6();
 	if (!strcmp(m, "dup"))
