@@ -66,6 +66,25 @@ check "writev with a bad iovec array while serving is EFAULT" "writev bad iov   
 	"$(grep '^writev bad iov  *ret=' "$TMP/p.shim")"
 check "bad-pointer calls that fail with EFAULT (writes to /dev/null read nothing)" 12 "$(grep -c 'ret=-1 errno=14$' "$TMP/p.shim")"
 
+#    bytes discarded by MSG_TRUNC are not parsed (the buffer holds an old request; a collector counts requests)
+shim env OBSPROBE_SERVICE=phantom "$T" phantom >"$TMP/ph.out" 2>&1
+status "phantom" 0 $?
+check "phantom: the calls' results" "phantom discarded=35 read=22" "$(cat "$TMP/ph.out")"
+chmod 1777 "$RT"
+LP=$(free_port)
+OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen "127.0.0.1:$LP" -q 2>"$TMP/obs.err" &
+OBS=$!
+PIDS+=($OBS)
+wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready"
+sleep 0.5
+scrape "$LP" >"$TMP/ph.m"
+kill $OBS
+wait $OBS 2>/dev/null
+ph() { metric "$TMP/ph.m" "http_server_request_duration_seconds_count{service=\"phantom\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"$1\"}"; }
+check "phantom: the request read is counted" 1 "$(ph /real)"
+check "phantom: nothing parsed from the discarded bytes (routes seen)" "/real" \
+	"$(grep -o 'service="phantom"[^}]*http_route="[^"]*"' "$TMP/ph.m" | sed 's/.*http_route="//;s/"$//' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
 # 4. accept: an IPv6 peer cut into a sockaddr_in that ends at an unmapped page: no read past the caller's buffer
 shim "$T" accept6 >"$TMP/a6.out" 2>&1
 status "accept6" 0 $?

@@ -7,6 +7,9 @@
  *   h2c      while serving: the HTTP/2 preface, a request after garbage, a request with bare LFs, a plain one
  *   ptrs [CASE]  bad and NULL pointers, MSG_TRUNC: "name ret=R errno=E" lines (the same with and without the
  *            shim); only CASE when given (each in its own process, so one crash hides no other)
+ *   phantom  serve one connection: 35 bytes discarded with recv(MSG_TRUNC) into a buffer that already holds
+ *            "GET /phantom ...", a 200 answer, then a real "GET /real" read and answered (a collector counts
+ *            the requests: /real once, /phantom never)
  *   accept6  accept an IPv6 peer into a sockaddr_in that ends where an unmapped page begins
  *   dup      a connected socket's fd replaced (dup2, dup3, close_range, fclose, closefrom) by another socket
  *   split    while serving, a request written where the socket takes only part of it (TCP_NOTSENT_LOWAT=1,
@@ -216,6 +219,32 @@ static int mode_ptrs(void)
 	return 0;
 }
 
+static int mode_phantom(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", real[] = "GET /real HTTP/1.1\r\n\r\n";
+	char buf[64] = "GET /phantom HTTP/1.1\r\nHost: a\r\n\r\n";
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+	ssize_t r1, r2;
+
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) || getsockname(l, (struct sockaddr *)&a, &al))
+		die("listen");
+	if (syscall(SYS_connect, c, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	s = accept(l, NULL, NULL);
+	syscall(SYS_write, c, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 35);
+	usleep(20000);
+	r1 = recv(s, buf, 35, MSG_TRUNC | MSG_WAITALL); /* discarded: buf keeps what it held */
+	send(s, ok, sizeof(ok) - 1, MSG_NOSIGNAL);
+	syscall(SYS_write, c, real, sizeof(real) - 1);
+	r2 = recv(s, buf, sizeof(buf), 0);
+	send(s, ok, sizeof(ok) - 1, MSG_NOSIGNAL);
+	printf("phantom discarded=%zd read=%zd\n", r1, r2);
+	close(s);
+	return 0;
+}
+
 static int mode_accept6(void)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
@@ -395,12 +424,14 @@ int main(int argc, char **argv)
 		only = argc > 2 ? argv[2] : NULL;
 		return mode_ptrs();
 	}
+	if (!strcmp(m, "phantom"))
+		return mode_phantom();
 	if (!strcmp(m, "accept6"))
 		return mode_accept6();
 	if (!strcmp(m, "dup"))
 		return mode_dup();
 	if (!strcmp(m, "split"))
 		return mode_split(argc > 2);
-	fprintf(stderr, "usage: shim_safety logtag|h2c|ptrs|accept6|dup|split\n");
+	fprintf(stderr, "usage: shim_safety logtag|h2c|ptrs|phantom|accept6|dup|split\n");
 	return 2;
 }
