@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "segment.h"
 #include "shim.h"
 
@@ -483,7 +484,7 @@ __attribute__((constructor)) static void shim_init(void)
 /* received bytes: what @flags say about them decides whether they are parsed (recv_hook) */
 #define TIMED_RECV(slot, fd, call, flags, ...) \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), recv_hook(fd, __VA_ARGS__, r, flags)))
-#define OBS_IOV_INJECT_MAX 62 /* iovecs of a write injection takes (inject.h: INJECT_IOV_MAX - 2) */
+#define OBS_IOV_INJECT_MAX (INJECT_IOV_MAX - 2) /* the program's iovecs a write injected into may have */
 
 static inline int iov_count(size_t n)
 {
