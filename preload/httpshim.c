@@ -1,12 +1,19 @@
 /* httpshim.c -- the shim's HTTP and log capture: parse sockets in-process, inject traceparent, tag log lines */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <limits.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -14,6 +21,7 @@
 #include <unistd.h>
 
 #include "httpconn.h"
+#include "inject.h"
 #include "sampler.h"
 #include "segment.h"
 #include "shim.h"
@@ -24,6 +32,7 @@ struct shim_conn {
 	int lock;		/* try-lock: a connection used by two threads at once skips a chunk */
 	int used;
 	uint8_t inject_pending;	/* ids for the next client request were put in its traceparent */
+	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
@@ -99,6 +108,8 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
 		return;
 	}
+	if (!strcmp(x->method, "CONNECT"))
+		c->not_h1 = 1; /* a tunnel: what follows is not parsed, so never ours to change */
 	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
 		c->inject_pending = 0;
 		memcpy(x->trace_id, c->inj_trace_id, 16);
@@ -147,6 +158,25 @@ void obs_http_init(void)
 	log_tag = t && !strcmp(t, "1");
 }
 
+/* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
+static void addr_of(struct httpx_addr *out, const struct sockaddr *a, socklen_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+
+		out->family = AF_INET;
+		out->port = ntohs(in->sin_port);
+		memcpy(out->addr, &in->sin_addr, 4);
+	} else if (len >= offsetof(struct sockaddr_in6, sin6_scope_id) && a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+
+		out->family = AF_INET6;
+		out->port = ntohs(in6->sin6_port);
+		memcpy(out->addr, &in6->sin6_addr, 16);
+	}
+}
+
 void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inbound)
 {
 	struct sockaddr_storage ss;
@@ -183,40 +213,18 @@ void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inb
 	}
 	httpconn__init(&c->hc, &shim_cb, c);
 	c->inject_pending = 0;
-	if (!getsockname(fd, (struct sockaddr *)&ss, &len)) {
-		c->hc.local.family = ss.ss_family;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-			c->hc.local.port = ntohs(a->sin_port);
-			memcpy(c->hc.local.addr, &a->sin_addr, 4);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-			c->hc.local.port = ntohs(a->sin6_port);
-			memcpy(c->hc.local.addr, &a->sin6_addr, 16);
-		}
+	c->not_h1 = 0;
+	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
+		addr_of(&c->hc.local, (struct sockaddr *)&ss, len);
+	/* the peer: the address the program connected to (the kernel checked @plen), else asked again; an
+	 * accepting caller's buffer is never read (the kernel's length may exceed it when the address was cut) */
+	if (peer && !inbound) {
+		addr_of(&c->hc.peer, peer, plen);
+	} else {
+		len = sizeof(ss);
+		if (!getpeername(fd, (struct sockaddr *)&ss, &len))
+			addr_of(&c->hc.peer, (struct sockaddr *)&ss, len);
 	}
-	len = sizeof(ss);
-	if (!peer || plen > sizeof(ss)) {
-		if (getpeername(fd, (struct sockaddr *)&ss, &len))
-			len = 0;
-		peer = (struct sockaddr *)&ss;
-	}
-	if (peer->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-
-		c->hc.peer.family = AF_INET;
-		c->hc.peer.port = ntohs(a->sin_port);
-		memcpy(c->hc.peer.addr, &a->sin_addr, 4);
-	} else if (peer->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-
-		c->hc.peer.family = AF_INET6;
-		c->hc.peer.port = ntohs(a->sin6_port);
-		memcpy(c->hc.peer.addr, &a->sin6_addr, 16);
-	}
-	(void)inbound;
 	__atomic_store_n(&obs_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
 }
 
@@ -264,178 +272,213 @@ void obs_http_atfork_child(void)
 			pool[i].lock = 0;
 }
 
-void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
+static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n, uint64_t t)
 {
-	struct shim_conn *c = lock_conn(fd);
-	uint64_t t = now_ns();
-
-	if (!c)
-		return;
 	for (int i = 0; i < iovcnt && n; i++) {
 		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
 
-		httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, iov[i].iov_base, k, k, t);
+		if (k)
+			httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, iov[i].iov_base, k, k, t);
 		n -= k;
 	}
+}
+
+void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
+{
+	struct shim_conn *c = lock_conn(fd);
+
+	if (!c)
+		return;
+	feed(c, dir, iov, iovcnt, n, now_ns());
 	unlock_conn(c);
 }
 
+void obs_http_gap(int fd, int dir, size_t n)
+{
+	struct shim_conn *c = lock_conn(fd);
+
+	if (!c)
+		return;
+	httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, NULL, 0, n, now_ns());
+	unlock_conn(c);
+}
+
+static bool vm_read_denied; /* process_vm_readv refused (a seccomp filter, an old kernel) */
+
+bool obs_copy_in(void *dst, const void *src, size_t n)
+{
+	struct iovec l = { dst, n }, r = { (void *)src, n };
+	long got;
+
+	if (n == 0)
+		return true;
+	if (__atomic_load_n(&vm_read_denied, __ATOMIC_RELAXED))
+		return false;
+	got = syscall(SYS_process_vm_readv, syscall(SYS_getpid), &l, 1UL, &r, 1UL, 0UL);
+	if (got < 0 && (errno == ENOSYS || errno == EPERM))
+		__atomic_store_n(&vm_read_denied, true, __ATOMIC_RELAXED);
+	return got == (long)n;
+}
+
+
 /* ---- traceparent injection into requests a serving thread makes ---- */
 
-static bool has_header(const char *h, size_t n, const char *name)
-{
-	size_t m = strlen(name);
+/* per thread: the head copied out of the program's buffers and the write being built (off the host's stack) */
+static __thread char inj_head[INJECT_HEAD_MAX];
+static __thread struct inject_plan inj_plan;
 
-	for (size_t i = 0; i + m + 2 < n; i++)
-		if (h[i] == '\n' && !strncasecmp(h + i + 1, name, m) && h[i + 1 + m] == ':')
-			return true;
-	return false;
+/* Will the kernel take @need more bytes in one call without waiting?  TCP queues a write while the
+ * memory it has queued (SO_MEMINFO: what tcp_sendmsg checks before each new buffer) is under the send
+ * buffer size, and, with TCP_NOTSENT_LOWAT set, while the unsent bytes are under it.  Each buffer costs up
+ * to ~2 KiB besides its bytes; a buffer holds at least ~512 bytes. */
+static bool room_for(int fd, size_t need)
+{
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mi), ll = sizeof(int);
+	int lowat = 0, unsent = 0;
+	size_t slack = 2048 * (need / 512 + 2);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) || len <= SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t))
+		return false;
+	if (mi[SK_MEMINFO_WMEM_QUEUED] >= mi[SK_MEMINFO_SNDBUF] ||
+	    mi[SK_MEMINFO_SNDBUF] - mi[SK_MEMINFO_WMEM_QUEUED] < need + slack)
+		return false;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &ll) || lowat == 0 || lowat == -1)
+		return true;
+	return !ioctl(fd, SIOCOUTQNSD, &unsent) && unsent >= 0 && (size_t)unsent + need + slack < (unsigned)lowat;
 }
 
-static char *hex(char *p, const uint8_t *id, size_t n)
+/* The connection's outgoing bytes have been HTTP/1 requests so far, none cut off, and the next is ours */
+static bool conn_injectable(const struct shim_conn *c)
 {
-	static const char d[] = "0123456789abcdef";
+	const struct httpconn *h = &c->hc;
 
-	for (size_t i = 0; i < n; i++) {
-		*p++ = d[id[i] >> 4];
-		*p++ = d[id[i] & 15];
-	}
-	return p;
+	return !c->not_h1 && h->role != HTTPCONN_SERVER && !h->parser[HTTPCONN_OUT].in_msg &&
+	       h->parser[HTTPCONN_OUT].mode != HTTP_RESPONSES && !h->parser[HTTPCONN_OUT].errors &&
+	       !h->parser[HTTPCONN_IN].errors;
 }
 
-/* Write @iov (the request's first bytes in iov[0]) with our headers after the request line.
- * Returns true when it did the write: *ret is what the program expects (its own bytes only). */
+/* Write @iov (the program's, not yet read: it may hold bad pointers) with our header lines after its request
+ * line, when it is one whole HTTP/1.x request head that can go out with them in this one call.  Returns true
+ * when it made the call: *ret and errno are what the program must see (its own bytes only). */
 bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, bool use_send, ssize_t *ret,
 		     ssize_t (*real_writev)(int, const struct iovec *, int),
 		     ssize_t (*real_sendmsg)(int, const struct msghdr *, int))
 {
-	const char *b, *eol, *end;
-	size_t n, line, injlen;
-	struct iovec v[64], one;
-	char inj[96 + HTTPX_TRACESTATE_MAX + CTX_STATE_LEN];
-	char flat[8192]; /* a head spread over several iovecs is gathered here first */
+	struct iovec mine[INJECT_IOV_MAX - 2], rem[INJECT_IOV_MAX - 2], loc = { inj_head, 0 };
+	struct inject_plan *p = &inj_plan;
+	struct inject_ids ids;
 	struct shim_conn *c;
+	bool cut, done = false;
+	size_t want = 0;
+	int nrem = 0, err;
 	ssize_t r;
-	char *p;
+	long got;
 
-	if (!obs_current_request.active || iovcnt < 1 || iovcnt > 62)
-		return false;
-	b = iov[0].iov_base;
-	n = iov[0].iov_len;
-	if (!http__looks_like_request(b, n < 16 ? n : 16) && !(n < 16 && iovcnt > 1))
-		return false;
-	if (!memmem(b, n, "\r\n\r\n", 4) && iovcnt > 1) {
-		size_t total = 0;
-
-		for (int i = 0; i < iovcnt; i++) {
-			if (total + iov[i].iov_len > sizeof(flat))
-				return false; /* a long head in pieces: left as it is */
-			memcpy(flat + total, iov[i].iov_base, iov[i].iov_len);
-			total += iov[i].iov_len;
-		}
-		one.iov_base = flat;
-		one.iov_len = total;
-		iov = &one;
-		iovcnt = 1;
-		b = flat;
-		n = total;
-	}
-	if (!http__looks_like_request(b, n))
-		return false;
-	end = memmem(b, n, "\r\n\r\n", 4);
-	eol = memchr(b, '\n', n);
-	if (!end || !eol || has_header(b, end - b + 2, "traceparent"))
+	if (!obs_current_request.active || iovcnt < 1 || iovcnt > INJECT_IOV_MAX - 2)
 		return false;
 	c = lock_conn(fd);
 	if (!c)
 		return false;
-	if (c->hc.role == HTTPCONN_SERVER || c->hc.parser[HTTPCONN_OUT].in_msg) {
-		unlock_conn(c);
-		return false;
-	}
-	line = eol - b + 1;
-	/* the client span's ids: a child of the request being served */
-	memcpy(c->inj_trace_id, obs_current_request.trace_id, 16);
-	random_id(c->inj_span_id, 8);
-	c->inj_sampled = cur_sampled;
-	p = inj;
-	memcpy(p, "traceparent: 00-", 16);
-	p = hex(p + 16, c->inj_trace_id, 16);
-	*p++ = '-';
-	p = hex(p, c->inj_span_id, 8);
-	memcpy(p, cur_sampled ? "-01\r\n" : "-00\r\n", 5);
-	p += 5;
-	if (cur_tracestate[0] && !has_header(b, end - b + 2, "tracestate")) {
-		size_t k = strlen(cur_tracestate);
+	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
+	if (!conn_injectable(c) || !obs_copy_in(mine, iov, iovcnt * sizeof(*iov)))
+		goto cleanup;
+	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
+	for (int i = 0; i < iovcnt && want < sizeof(inj_head); i++) {
+		size_t k = mine[i].iov_len < sizeof(inj_head) - want ? mine[i].iov_len : sizeof(inj_head) - want;
 
-		memcpy(p, "tracestate: ", 12);
-		memcpy(p + 12, cur_tracestate, k);
-		memcpy(p + 12 + k, "\r\n", 2);
-		p += 14 + k;
+		if (!k)
+			continue;
+		rem[nrem].iov_base = mine[i].iov_base;
+		rem[nrem++].iov_len = k;
+		want += k;
 	}
-	if (cur_baggage[0] && !has_header(b, end - b + 2, "baggage")) {
-		size_t k = strlen(cur_baggage);
-
-		memcpy(p, "baggage: ", 9);
-		memcpy(p + 9, cur_baggage, k);
-		memcpy(p + 9 + k, "\r\n", 2);
-		p += 11 + k;
-	}
-	injlen = p - inj;
-	v[0].iov_base = (void *)b;
-	v[0].iov_len = line;
-	v[1].iov_base = inj;
-	v[1].iov_len = injlen;
-	v[2].iov_base = (void *)(b + line);
-	v[2].iov_len = n - line;
-	for (int i = 1; i < iovcnt; i++)
-		v[i + 2] = iov[i];
+	loc.iov_len = want;
+	got = want ? syscall(SYS_process_vm_readv, syscall(SYS_getpid), &loc, 1UL, rem, (unsigned long)nrem, 0UL) : 0;
+	if (got <= 0)
+		goto cleanup;
+	memcpy(ids.trace_id, obs_current_request.trace_id, 16);
+	random_id(ids.span_id, 8);
+	ids.sampled = cur_sampled;
+	ids.tracestate = cur_tracestate;
+	ids.baggage = cur_baggage;
+	if (!inject__plan(p, mine, iovcnt, inj_head, (size_t)got, &ids) || !room_for(fd, p->need))
+		goto cleanup; /* the program's bytes go out as they are: not injected */
 	if (use_send) {
-		struct msghdr m = { .msg_iov = v, .msg_iovlen = iovcnt + 2 };
+		struct msghdr m = { .msg_iov = p->iov, .msg_iovlen = p->iovcnt };
 
 		r = real_sendmsg(fd, &m, flags);
 	} else {
-		r = real_writev(fd, v, iovcnt + 2);
+		r = real_writev(fd, p->iov, p->iovcnt);
 	}
-	if (r < 0 || (size_t)r <= line) {
-		*ret = r; /* nothing of ours went out: the program retries its own bytes as usual */
-	} else if ((size_t)r >= line + injlen) {
-		*ret = r - injlen;
-		c->inject_pending = 1;
-	} else {
-		/* cut inside our header: finish it (bounded wait), then report the request line sent */
-		size_t done = r - line;
+	err = errno;
+	*ret = inject__count(p, r, &cut);
+	if (cut) {
+		/* the kernel took less than it had room for (memory pressure): finish our lines if it takes them
+		 * now, never waiting; the program resends its own bytes after its request line */
+		size_t sent = r - p->line;
 
-		while (done < injlen) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			ssize_t k = syscall(SYS_sendto, fd, inj + done, injlen - done, MSG_NOSIGNAL, NULL, 0);
+		while (sent < p->hdrlen) {
+			ssize_t k = syscall(SYS_sendto, fd, p->hdr + sent, p->hdrlen - sent, MSG_DONTWAIT | MSG_NOSIGNAL,
+					    NULL, 0);
 
-			if (k > 0) {
-				done += k;
-			} else if (k < 0 && errno == EAGAIN) {
-				if (poll(&pf, 1, 1000) <= 0)
-					break;
-			} else {
+			if (k <= 0)
 				break;
-			}
+			sent += k;
 		}
-		*ret = line;
+	}
+	if (r > 0 && (size_t)r > p->line) {
+		memcpy(c->inj_trace_id, ids.trace_id, 16);
+		memcpy(c->inj_span_id, ids.span_id, 8);
+		c->inj_sampled = ids.sampled;
 		c->inject_pending = 1;
 	}
+	if (*ret > 0)
+		feed(c, 1, mine, iovcnt, *ret, now_ns());
+	errno = err;
+	done = true;
+cleanup:
 	unlock_conn(c);
-	return true;
+	return done;
 }
 
 /* ---- log lines ---- */
+
+/* fd 1 and 2: 0 = not looked at, 1 = a device that discards writes without reading them (/dev/null,
+ * /dev/zero: a bad pointer succeeds there), -1 = anything else (a successful write read every byte) */
+static int8_t log_fd_kind[3];
+
+void obs_log_fd_reset(int fd)
+{
+	if (fd >= 0 && fd < 3)
+		__atomic_store_n(&log_fd_kind[fd], 0, __ATOMIC_RELAXED);
+}
+
+static bool log_fd_discards(int fd)
+{
+	int8_t k = __atomic_load_n(&log_fd_kind[fd], __ATOMIC_RELAXED);
+	struct stat st;
+
+	if (!k) {
+		k = !fstat(fd, &st) && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+				    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
+			    ? 1
+			    : -1;
+		__atomic_store_n(&log_fd_kind[fd], k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
 
 void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct obs_segment *s = obs_shim_segment();
 	struct obs_seg_log rec;
 	size_t off = 0;
+	bool check;
 
-	if (!s)
+	if (!s || fd < 1 || fd > 2)
 		return;
+	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
 	rec.pid = (int32_t)syscall(SYS_getpid);
 	rec.tid = (int32_t)syscall(SYS_gettid);
 	rec.time_ns = now_ns();
@@ -459,7 +502,10 @@ void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 		while (k) {
 			size_t room = OBS_SEG_LOG_TEXT - used, take = k < room ? k : room;
 
-			memcpy(rec.text + used, p, take);
+			if (!check)
+				memcpy(rec.text + used, p, take);
+			else if (!obs_copy_in(rec.text + used, p, take))
+				return; /* not readable: a write to /dev/null never read it */
 			used += take;
 			p += take;
 			k -= take;
@@ -482,38 +528,38 @@ void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 	}
 }
 
-/* OBSPROBE_LOG_TAG=1: " trace_id=… span_id=…" before the newline of a line written while serving.
- * Returns true when it wrote (*ret = n: the program's own count). */
+/* OBSPROBE_LOG_TAG=1: " trace_id=… span_id=…" before the newline of a line written while serving, when the
+ * tagged line still fits in one atomic pipe write (PIPE_BUF).  Returns true when it made the call: *ret and
+ * errno are what the program must see (its own count), and the program's line is logged. */
+static __thread char tag_line[PIPE_BUF];
+
 bool obs_log_tag(int fd, const void *buf, size_t n, ssize_t *ret, ssize_t (*real_write)(int, const void *, size_t))
 {
-	char out[4096 + 64], *p;
-	const char *b = buf;
-	size_t done = 0, len;
+	size_t len;
+	ssize_t k;
+	int err;
 
-	if (!log_tag || !obs_current_request.active || n == 0 || n > 4096 || b[n - 1] != '\n' ||
-	    memchr(b, '\n', n - 1))
-		return false; /* one whole line per write: anything else passes as it is */
-	memcpy(out, b, n - 1);
-	p = out + n - 1;
-	memcpy(p, " trace_id=", 10);
-	p = hex(p + 10, obs_current_request.trace_id, 16);
-	memcpy(p, " span_id=", 9);
-	p = hex(p + 9, obs_current_request.span_id, 8);
-	*p++ = '\n';
-	len = p - out;
-	while (done < len) {
-		ssize_t k = real_write(fd, out + done, len - done);
+	if (!log_tag || !obs_current_request.active || n == 0 || n + LOGTAG_LEN > sizeof(tag_line) ||
+	    !obs_copy_in(tag_line, buf, n))
+		return false; /* passed as it is (a bad buffer gets the real call's EFAULT) */
+	len = logtag__build(tag_line, sizeof(tag_line), tag_line, n, obs_current_request.trace_id,
+			    obs_current_request.span_id);
+	if (!len)
+		return false; /* not one whole line per write */
+	k = real_write(fd, tag_line, len);
+	err = errno;
+	/* the program's bytes are the line without its newline, then the newline: a cut tag counts as its text */
+	*ret = k < 0 || (size_t)k < n - 1 ? k : k == (ssize_t)len ? (ssize_t)n : (ssize_t)(n - 1);
+	if (*ret > 0) {
+		struct iovec v = { tag_line, (size_t)*ret < n ? (size_t)*ret : n - 1 };
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			/* nothing (or part) written: say what the program's own bytes got */
-			*ret = done == 0 ? k : (ssize_t)(done < n - 1 ? done : n - 1);
-			return true;
+		if ((size_t)*ret == n) { /* the line as the program wrote it, for the log record */
+			memcpy(tag_line + n - 1, "\n", 1);
+			v.iov_len = n;
 		}
-		done += k;
+		obs_log_write(fd, &v, 1, v.iov_len);
 	}
-	*ret = n;
+	errno = err;
 	return true;
 }
 

@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "segment.h"
 #include "shim.h"
 
@@ -40,6 +42,13 @@ static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
 static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int (*real_close)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_close_range)(unsigned int, unsigned int, int);
+static void (*real_closefrom)(int);
+static int (*real_fclose)(FILE *);
+static FILE *(*real_freopen)(const char *, const char *, FILE *);
+static FILE *(*real_freopen64)(const char *, const char *, FILE *);
 static ssize_t (*real_read_chk)(int, void *, size_t, size_t);
 static ssize_t (*real_recv_chk)(int, void *, size_t, size_t, int);
 static ssize_t (*real_recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
@@ -69,6 +78,13 @@ static void resolve(void)
 	R(real_accept, "accept");
 	R(real_accept4, "accept4");
 	R(real_close, "close");
+	R(real_dup2, "dup2");
+	R(real_dup3, "dup3");
+	R(real_close_range, "close_range");
+	R(real_closefrom, "closefrom");
+	R(real_fclose, "fclose");
+	R(real_freopen, "freopen");
+	R(real_freopen64, "freopen64");
 	R(real_read_chk, "__read_chk");
 	R(real_recv_chk, "__recv_chk");
 	R(real_recvfrom_chk, "__recvfrom_chk");
@@ -465,6 +481,15 @@ __attribute__((constructor)) static void shim_init(void)
 #define TIMED_DATA(slot, fd, call, dir, ...) \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), data_hook(fd, dir, __VA_ARGS__, r)))
 #define ONE(buf, n) (&(struct iovec){ .iov_base = (void *)(buf), .iov_len = (n) }), 1
+/* received bytes: what @flags say about them decides whether they are parsed (recv_hook) */
+#define TIMED_RECV(slot, fd, call, flags, ...) \
+	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), recv_hook(fd, __VA_ARGS__, r, flags)))
+#define OBS_IOV_INJECT_MAX (INJECT_IOV_MAX - 2) /* the program's iovecs a write injected into may have */
+
+static inline int iov_count(size_t n)
+{
+	return n > 1024 ? 1024 : (int)n; /* the kernel's UIO_MAXIOV: more is EINVAL, never a success */
+}
 
 /* a request written while this thread serves one: traceparent goes in (httpshim.c) */
 static inline bool injectable(int fd)
@@ -477,21 +502,53 @@ static bool inject(enum obs_seg_slot slot, int fd, const struct iovec *iov, int 
 		   ssize_t *out)
 {
 	uint64_t t0 = stamp();
-	int saved;
+	int saved = errno;
 	bool done;
 
 	in_shim++;
 	done = obs_http_inject(fd, iov, cnt, flags, use_send, out, real_writev, real_sendmsg);
-	saved = errno;
 	if (done) {
+		saved = errno; /* the real call's */
 		record_io(slot, fd, t0, (long)*out, saved);
-		if (*out > 0)
-			obs_http_data(fd, 1, iov, cnt, *out);
 	}
 	in_shim--;
 	errno = saved;
 	return done;
 }
+
+/* bytes received with @flags: MSG_TRUNC on TCP discards them unwritten (a gap); peeked, out-of-band and
+ * error-queue bytes are not the stream */
+static inline void recv_hook(int fd, const struct iovec *iov, int cnt, ssize_t r, int flags)
+{
+	if (r <= 0 || fd < 0 || fd >= OBS_FD_MAX || (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE)))
+		return;
+	if (flags & MSG_TRUNC) {
+		if (obs_conn_of[fd])
+			obs_http_gap(fd, 0, r);
+		return;
+	}
+	data_hook(fd, 0, iov, cnt, r);
+}
+
+/* @fd is closed (by close, dup2 onto it, close_range, fclose): its socket and connection state end */
+static void fd_forget(int fd)
+{
+	if (fd < 0 || fd >= OBS_FD_MAX)
+		return;
+	obs_log_fd_reset(fd);
+	if (obs_fd_class[fd]) {
+		if (seg && (obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
+			__atomic_fetch_add(&seg->h.conns_closed[obs_fd_class[fd] & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND],
+					   1, __ATOMIC_RELAXED);
+		obs_fd_class[fd] = 0;
+	}
+	if (obs_conn_of[fd] && !in_shim) {
+		in_shim++;
+		obs_http_close(fd);
+		in_shim--;
+	}
+}
+
 /* I/O on a descriptor that may be a socket */
 #define TIMED_IO(slot, fd, call) TIMED_CALL(ssize_t, call, record_io(slot, fd, t0, (long)r, saved))
 
@@ -510,11 +567,10 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 		return r;
 	if ((fd == 1 || fd == 2) && seg && !in_shim && obs_current_request.active && obs_log_tag_enabled()) {
 		uint64_t t0 = stamp();
-		int saved;
+		int saved = errno;
 
 		in_shim++;
-		obs_log_write(fd, ONE(buf, n), n);
-		if (obs_log_tag(fd, buf, n, &r, real_write)) {
+		if (obs_log_tag(fd, buf, n, &r, real_write)) { /* wrote the tagged line and logged it */
 			saved = errno;
 			record(SEG_WRITE, t0, r, saved);
 			in_shim--;
@@ -522,7 +578,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 			return r;
 		}
 		in_shim--;
-		return real_write(fd, buf, n); /* not one whole line: as it is (logged above) */
+		errno = saved; /* not one whole line: as it is, below */
 	}
 	TIMED_DATA(SEG_WRITE, fd, real_write(fd, buf, n), 1, ONE(buf, r));
 }
@@ -538,7 +594,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	ssize_t r;
 
 	ENSURE(writev);
-	if (injectable(fd) && cnt > 0 && inject(SEG_WRITEV, fd, iov, cnt, 0, false, &r))
+	if (injectable(fd) && cnt > 0 && cnt <= OBS_IOV_INJECT_MAX && inject(SEG_WRITEV, fd, iov, cnt, 0, false, &r))
 		return r;
 	TIMED_DATA(SEG_WRITEV, fd, real_writev(fd, iov, cnt), 1, iov, cnt);
 }
@@ -580,7 +636,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	ENSURE(recv);
-	TIMED_DATA(SEG_RECVFROM, fd, real_recv(fd, buf, n, flags), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
+	TIMED_RECV(SEG_RECVFROM, fd, real_recv(fd, buf, n, flags), flags, ONE(buf, r));
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al)
@@ -596,24 +652,31 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
 {
 	ENSURE(recvfrom);
-	TIMED_DATA(SEG_RECVFROM, fd, real_recvfrom(fd, buf, n, flags, a, al), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
+	TIMED_RECV(SEG_RECVFROM, fd, real_recvfrom(fd, buf, n, flags, a, al), flags, ONE(buf, r));
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
+	struct msghdr mc;
 	ssize_t r;
 
 	ENSURE(sendmsg);
-	if (injectable(fd) && m && !m->msg_name && m->msg_iovlen > 0 && !m->msg_controllen &&
-	    inject(SEG_SENDMSG, fd, m->msg_iov, m->msg_iovlen, flags, true, &r))
+	if (injectable(fd) && obs_copy_in(&mc, m, sizeof(mc)) && !mc.msg_name && mc.msg_iovlen > 0 &&
+	    mc.msg_iovlen <= OBS_IOV_INJECT_MAX && !mc.msg_controllen &&
+	    inject(SEG_SENDMSG, fd, mc.msg_iov, (int)mc.msg_iovlen, flags, true, &r))
 		return r;
-	TIMED_DATA(SEG_SENDMSG, fd, real_sendmsg(fd, m, flags), 1, m->msg_iov, m->msg_iovlen);
+	/* after a call that moved bytes the kernel has read *m and its iovecs: safe to read them */
+	TIMED_CALL(ssize_t, real_sendmsg(fd, m, flags),
+		   (record_io(SEG_SENDMSG, fd, t0, (long)r, saved),
+		    r > 0 ? data_hook(fd, 1, m->msg_iov, iov_count(m->msg_iovlen), r) : (void)0));
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
 	ENSURE(recvmsg);
-	TIMED_DATA(SEG_RECVMSG, fd, real_recvmsg(fd, m, flags), 0, m->msg_iov, (flags & MSG_PEEK) ? 0 : m->msg_iovlen);
+	TIMED_CALL(ssize_t, real_recvmsg(fd, m, flags),
+		   (record_io(SEG_RECVMSG, fd, t0, (long)r, saved),
+		    r > 0 ? recv_hook(fd, m->msg_iov, iov_count(m->msg_iovlen), r, flags) : (void)0));
 }
 
 static void classify(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t plen)
@@ -661,8 +724,10 @@ static int accepted(enum obs_seg_slot slot, uint64_t t0, int r, struct sockaddr 
 
 	in_shim++;
 	record(slot, t0, r, saved);
+	(void)a;
+	(void)al; /* the caller's buffer may hold a cut address: the peer is asked for (obs_http_open) */
 	if (r >= 0)
-		classify(r, OBS_FD_INBOUND, a && al ? a : NULL, a && al ? *al : 0);
+		classify(r, OBS_FD_INBOUND, NULL, 0);
 	in_shim--;
 	errno = saved;
 	return r;
@@ -693,18 +758,120 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
 EXPORT int close(int fd)
 {
 	ENSURE(close);
-	if (fd >= 0 && fd < OBS_FD_MAX && obs_fd_class[fd]) {
-		if (seg && (obs_fd_class[fd] & 0xf) == OBS_FD_TCP)
-			__atomic_fetch_add(&seg->h.conns_closed[obs_fd_class[fd] & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND],
-					   1, __ATOMIC_RELAXED);
-		obs_fd_class[fd] = 0;
-	}
-	if (fd >= 0 && fd < OBS_FD_MAX && obs_conn_of[fd] && !in_shim) {
-		in_shim++;
-		obs_http_close(fd);
-		in_shim--;
-	}
+	fd_forget(fd);
 	TIMED(SEG_CLOSE, int, real_close(fd));
+}
+
+/* calls that close a descriptor without close(): what the shim knew of it ends with it */
+EXPORT int dup2(int old, int fd)
+{
+	int r, saved;
+
+	ENSURE(dup2);
+	r = real_dup2(old, fd);
+	saved = errno;
+	if (r >= 0 && old != fd)
+		fd_forget(fd);
+	errno = saved;
+	return r;
+}
+
+EXPORT int dup3(int old, int fd, int flags)
+{
+	int r, saved;
+
+	ENSURE(dup3);
+	r = real_dup3(old, fd, flags);
+	saved = errno;
+	if (r >= 0)
+		fd_forget(fd);
+	errno = saved;
+	return r;
+}
+
+static void forget_range(unsigned int first, unsigned int last)
+{
+	for (unsigned int fd = first; fd <= last && fd < OBS_FD_MAX; fd++)
+		if (obs_fd_class[fd] || obs_conn_of[fd])
+			fd_forget((int)fd);
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int saved = errno;
+
+	ENSURE(close_range);
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		forget_range(first, last);
+	errno = saved;
+	return real_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int first)
+{
+	int saved = errno;
+
+	if (__builtin_expect(!real_closefrom, 0))
+		pthread_once(&resolve_once, resolve);
+	if (first >= 0)
+		forget_range((unsigned int)first, ~0U);
+	errno = saved;
+	if (real_closefrom)
+		real_closefrom(first);
+}
+
+EXPORT int fclose(FILE *f)
+{
+	int saved = errno, fd;
+
+	ENSURE(fclose);
+	fd = f ? fileno_unlocked(f) : -1; /* before the stream and its descriptor are gone */
+	fd_forget(fd);
+	errno = saved;
+	return real_fclose(f);
+}
+
+/* freopen keeps the stream's fd number for another file (glibc dups inside, unseen) */
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	FILE *r;
+	int saved, old;
+
+	if (__builtin_expect(!real_freopen, 0))
+		pthread_once(&resolve_once, resolve);
+	if (!real_freopen) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	old = f ? fileno_unlocked(f) : -1;
+	r = real_freopen(path, mode, f);
+	saved = errno;
+	fd_forget(old);
+	if (r)
+		fd_forget(fileno_unlocked(r));
+	errno = saved;
+	return r;
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	FILE *r;
+	int saved, old;
+
+	if (__builtin_expect(!real_freopen64, 0))
+		pthread_once(&resolve_once, resolve);
+	if (!real_freopen64) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	old = f ? fileno_unlocked(f) : -1;
+	r = real_freopen64(path, mode, f);
+	saved = errno;
+	fd_forget(old);
+	if (r)
+		fd_forget(fileno_unlocked(r));
+	errno = saved;
+	return r;
 }
 
 /* _FORTIFY_SOURCE variants that binaries built with it call instead */
@@ -717,15 +884,14 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	ENSURE(recv_chk);
-	TIMED_DATA(SEG_RECVFROM, fd, real_recv_chk(fd, buf, n, buflen, flags), 0, ONE(buf, (flags & MSG_PEEK) ? 0 : r));
+	TIMED_RECV(SEG_RECVFROM, fd, real_recv_chk(fd, buf, n, buflen, flags), flags, ONE(buf, r));
 }
 
 EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a,
 			      socklen_t *al)
 {
 	ENSURE(recvfrom_chk);
-	TIMED_DATA(SEG_RECVFROM, fd, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al), 0,
-		   ONE(buf, (flags & MSG_PEEK) ? 0 : r));
+	TIMED_RECV(SEG_RECVFROM, fd, real_recvfrom_chk(fd, buf, n, buflen, flags, a, al), flags, ONE(buf, r));
 }
 
 EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
