@@ -139,11 +139,11 @@ static bool is_null(const yaml_node_t *n)
 }
 
 /* a scalar's text into @out (NULL when null); 0 or 2 */
-static int get_str(struct parse *p, const yaml_node_t *n, const char *what, const char **out)
+static int get_str(struct parse *p, const yaml_node_t *n, const char *what, const char *hint, const char **out)
 {
 	*out = NULL;
 	if (n->type != YAML_SCALAR_NODE)
-		return fail(p, "%s: expected a string, got %s (e.g. %s: server.crt)", what, kind(n), what);
+		return fail(p, "%s: expected a string, got %s (%s)", what, kind(n), hint);
 	if (is_null(n))
 		return 0;
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
@@ -186,7 +186,7 @@ static int each_pair(struct parse *p, const yaml_node_t *n, const char *what,
 		const char *key;
 
 		if (!k || !v || k->type != YAML_SCALAR_NODE)
-			return fail(p, "%s: a key is %s, not a name", what, k ? kind(k) : "missing");
+			return fail(p, "%s%sa key is %s, not a name", what, *what ? ": " : "", k ? kind(k) : "missing");
 		key = (const char *)k->data.scalar.value;
 		if (strlen(key) != k->data.scalar.length)
 			return fail(p, "%s: a key has a NUL byte", what);
@@ -217,7 +217,7 @@ static char *resolve(const char *dir, const char *name)
 static int set_path(struct parse *p, char **dst, const yaml_node_t *v, const char *what)
 {
 	const char *s;
-	int rc = get_str(p, v, what, &s);
+	int rc = get_str(p, v, what, "a file name, e.g. server.crt", &s);
 
 	if (rc || !s)
 		return rc;
@@ -230,7 +230,7 @@ static int set_path(struct parse *p, char **dst, const yaml_node_t *v, const cha
 static int set_inline(struct parse *p, char **dst, const yaml_node_t *v, const char *what)
 {
 	const char *s;
-	int rc = get_str(p, v, what, &s);
+	int rc = get_str(p, v, what, "PEM text", &s);
 
 	if (rc || !s)
 		return rc;
@@ -244,7 +244,7 @@ static int get_version(struct parse *p, const yaml_node_t *v, const char *what, 
 {
 	static const char *const names[] = { "TLS10", "TLS11", "TLS12", "TLS13" };
 	const char *s;
-	int rc = get_str(p, v, what, &s);
+	int rc = get_str(p, v, what, "one of TLS10, TLS11, TLS12, TLS13", &s);
 
 	if (rc)
 		return rc;
@@ -285,7 +285,7 @@ static int tls_key(struct parse *p, const char *key, const yaml_node_t *v)
 		return set_inline(p, &wc->ca_pem, v, what);
 	if (!strcmp(key, "client_auth_type")) {
 		const char *s;
-		int rc = get_str(p, v, what, &s);
+		int rc = get_str(p, v, what, "e.g. RequireAndVerifyClientCert", &s);
 
 		if (rc || !s)
 			return rc;
@@ -345,7 +345,7 @@ static int header_key(struct parse *p, const char *key, const yaml_node_t *v)
 
 		if (strcmp(key, allowed[i].name))
 			continue;
-		if ((rc = get_str(p, v, what, &s)) || !s)
+		if ((rc = get_str(p, v, what, "one line of text", &s)) || !s)
 			return rc; /* unset if blank */
 		for (const char *c = s; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -412,7 +412,7 @@ static int user_key(struct parse *p, const char *key, const yaml_node_t *v)
 	snprintf(what, sizeof(what), "basic_auth_users.%.64s", key);
 	if (strchr(key, ':'))
 		return fail(p, "%s: a user name cannot hold ':' (basic auth splits user and password there)", what);
-	if ((rc = get_str(p, v, what, &h)))
+	if ((rc = get_str(p, v, what, "a bcrypt hash in quotes, from htpasswd -nbBC 10 '' PASSWORD", &h)))
 		return rc;
 	if (!h)
 		return fail(p, "%s: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')", what);
