@@ -9,6 +9,9 @@ set -euo pipefail
 # test peers: prometheus (promtool + a real scraper), bpftrace/strace/ltrace
 # for comparison, nginx/redis/python3/curl/wrk as real targets,
 # protobuf-compiler to decode OTLP payloads.
+# --web-config: libyaml-dev (the YAML file), libgnutls28-dev (TLS and client certificates: libmicrohttpd's
+# TLS library, used directly to check client certificates), libcrypt-dev (crypt_r for bcrypt hashes);
+# its test: openssl (makes a CA and certificates), apache2-utils (htpasswd makes bcrypt hashes).
 PKGS=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -16,6 +19,7 @@ PKGS=(
 	prometheus bpftrace strace ltrace
 	nginx-light redis-server redis-tools wrk curl python3
 	protobuf-compiler procps iproute2 file binutils
+	libyaml-dev libgnutls28-dev libcrypt-dev openssl apache2-utils
 )
 
 missing=()
