@@ -1,6 +1,7 @@
 /* server.c -- libmicrohttpd endpoints: /metrics (text 0.0.4 / OpenMetrics), health, targets; TLS, mTLS, basic auth */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -236,6 +237,18 @@ static int bind_listen(const char *host, int port, char *err, size_t errlen)
 	return fd;
 }
 
+/* libmicrohttpd's own messages (a connection over the limits, a failed handshake) only with -v:
+ * anyone who can connect could otherwise fill the collector's stderr */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	vlog("http server: %s", line);
+}
+
 /* the handshake asks every client for a certificate when client_auth_type wants one; the request handler
  * decides, so that /health* stays reachable by probes that have none */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -335,6 +348,7 @@ struct server *server__new(const struct server_opts *opts, char *err, size_t err
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, SERVER_CONNECTION_TIMEOUT, NULL };
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, SERVER_MAX_CONNECTIONS, NULL };
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, SERVER_MAX_CONNECTIONS_PER_IP, NULL };
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
 	if (s->tls) {
 		flags |= MHD_USE_TLS;
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->tls->cert_pem };
