@@ -73,17 +73,20 @@ code() {
 	echo "$out rc=$rc"
 }
 
-C1=$(free_port) C2=$(free_port) HP=$(free_port) HP2=$(free_port) PP=$(free_port)
+C1=$(free_port) C2=$(free_port) HP=$(free_port) HP2=$(free_port) HP3=$(free_port) PP=$(free_port)
 # one traced server per collector (a collector drains the segments of its runtime dir), started first: a
 # collector that scans a segment the shim has sized but not yet initialised ignores it for good
 # (shm_source.c, "bad magic"; not this test's subject)
-for d in basic mtls; do mkdir -p "$RT/$d" && chmod 1777 "$RT/$d"; done
+for d in basic mtls slow; do mkdir -p "$RT/$d" && chmod 1777 "$RT/$d"; done
 OBSPROBE_RUNTIME_DIR=$RT/basic OBSPROBE_SERVICE=web LD_PRELOAD=$SHIM "$TARGETS/httpd" "$HP" 0 >/dev/null 2>&1 &
 PIDS+=($!)
 OBSPROBE_RUNTIME_DIR=$RT/mtls OBSPROBE_SERVICE=web LD_PRELOAD=$SHIM "$TARGETS/httpd" "$HP2" 0 >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for 5 curl -s -o /dev/null "http://127.0.0.1:$HP/nowhere" || { bad "httpd did not start"; finish; }
 wait_for 5 curl -s -o /dev/null "http://127.0.0.1:$HP2/nowhere" || { bad "httpd did not start"; finish; }
+OBSPROBE_RUNTIME_DIR=$RT/slow OBSPROBE_SERVICE=web LD_PRELOAD=$SHIM "$TARGETS/httpd" "$HP3" 0 >/dev/null 2>&1 &
+PIDS+=($!)
+wait_for 5 curl -s -o /dev/null "http://127.0.0.1:$HP3/nowhere" || { bad "httpd did not start"; finish; }
 start basic "$C1" --web-config "$P/basic.yml" -q
 start mtls "$C2" --web-config "$P/mtls.yml" -q
 U1=https://127.0.0.1:$C1 U2=https://127.0.0.1:$C2
@@ -180,6 +183,7 @@ q() {
 		python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
 }
 REQ='http_server_request_duration_seconds_count{service="web",http_request_method="GET",http_response_status_code="200",http_route="/api/users/{id}"'
+REQ_TEXT="$REQ}"
 wait_for 30 test "$(q "${REQ},job=\"mtls\"}")" = 5 -a "$(q "${REQ},job=\"basic\"}")" = 7
 check "prometheus: basic job up" "1" "$(q 'up{job="basic"}')"
 check "prometheus: mtls job up" "1" "$(q 'up{job="mtls"}')"
@@ -191,6 +195,36 @@ check "prometheus: its error is the 401" "server returned HTTP status 401 Unauth
 	"$(curl -s "http://127.0.0.1:$PP/api/v1/targets" | python3 -c 'import json,sys
 t=[x for x in json.load(sys.stdin)["data"]["activeTargets"] if x["labels"]["job"]=="wrongpw"]
 print(t[0]["lastError"] if t else "")')"
+
+# ---- a slow scraper (1 byte per 10 ms) while traffic flows: capture goes on, counts exact ----
+# /metrics is rendered into a buffer (the registry lock held only while the numbers are copied) and sent
+# from it, so a reader that takes its time holds no lock of the capture path
+SP=$(free_port)
+OBSPROBE_RUNTIME_DIR=$RT/slow "$OBSPROBE" serve --listen "127.0.0.1:$SP" -q 2>"$TMP/slow.err" &
+PIDS+=($!)
+wait_for 10 curl -sf "http://127.0.0.1:$SP/health" || bad "slow collector did not start"
+python3 - "$SP" "$TMP/slow.got" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+for _ in range(300):
+    got += s.recv(1)
+    time.sleep(0.01)
+open(sys.argv[2], "w").write("%d %s\n" % (len(got), got.split(b"\r\n")[0].decode()))
+PY
+SLOW=$!
+PIDS+=($SLOW)
+for i in $(seq 1 200); do printf 'url = "http://127.0.0.1:%s/api/users/%s"\noutput = "/dev/null"\n' "$HP3" "$i"; done >"$TMP/urls"
+curl -s --max-time 60 -K "$TMP/urls"
+slow_alive=$(kill -0 "$SLOW" 2>/dev/null && echo yes || echo no)
+check "slow scraper: still reading when 200 requests are done" "yes" "$slow_alive"
+wait "$SLOW"
+check "slow scraper: read 300 bytes of a 200 answer" "300 HTTP/1.1 200 OK" "$(cat "$TMP/slow.got")"
+curl -s "http://127.0.0.1:$SP/metrics" >"$TMP/slow.m"
+check "slow scraper: every request counted" "200" \
+	"$(metric "$TMP/slow.m" "${REQ_TEXT}")"
 
 # ---- deprecated spellings: the same code, one warning line each ----
 D1=$(free_port) D2=$(free_port)
