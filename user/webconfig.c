@@ -1,8 +1,6 @@
 /* webconfig.c -- the --web-config YAML (exporter-toolkit keys) into TLS settings and bcrypt basic-auth checks */
-#include <crypt.h>
 #include <errno.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +8,8 @@
 
 #include <yaml.h>
 
+#include "basicauth.h"
 #include "webconfig.h"
-
-#define CACHE_SLOTS 32 /* successful (user, password) checks remembered */
-
-struct user {
-	char *name, *hash;
-};
-
-struct cached {
-	int user; /* index in users, or -1: the legacy bearer token */
-	char digest[CRYPT_OUTPUT_SIZE];
-};
 
 struct header {
 	char *name, *value;
@@ -33,15 +21,9 @@ struct webconfig {
 	struct webconfig_tls tls;
 	char *cert_pem, *key_pem, *ca_pem;	   /* contents: inline, or read from the files */
 	char *cert_file, *key_file, *ca_file; /* resolved paths */
-	struct user users[WEBCONFIG_MAX_USERS];
-	int nusers;
-	char *bearer_hash;
+	struct basicauth *auth; /* basic_auth_users */
 	struct header headers[8];
 	int nheaders;
-	pthread_mutex_t lock; /* the cache */
-	char cache_salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct cached cache[CACHE_SLOTS];
-	int ncached, next_slot;
 };
 
 static const char *const client_auth_names[] = {
@@ -64,11 +46,11 @@ static struct webconfig *webconfig_new(const char *source)
 	if (!wc)
 		return NULL;
 	wc->source = strdup(source);
-	pthread_mutex_init(&wc->lock, NULL);
+	wc->auth = basicauth__new();
 	wc->tls.min_version = WEBCONFIG_TLS12;
 	wc->tls.max_version = WEBCONFIG_TLS13;
 	wc->tls.prefer_server_cipher_suites = true;
-	if (!wc->source) {
+	if (!wc->source || !wc->auth) {
 		webconfig__free(wc);
 		return NULL;
 	}
@@ -79,18 +61,13 @@ void webconfig__free(struct webconfig *wc)
 {
 	if (!wc)
 		return;
-	for (int i = 0; i < wc->nusers; i++) {
-		free(wc->users[i].name);
-		explicit_bzero(wc->users[i].hash, strlen(wc->users[i].hash));
-		free(wc->users[i].hash);
-	}
+	basicauth__free(wc->auth);
 	for (int i = 0; i < wc->nheaders; i++) {
 		free(wc->headers[i].name);
 		free(wc->headers[i].value);
 	}
 	if (wc->key_pem)
 		explicit_bzero(wc->key_pem, strlen(wc->key_pem));
-	free(wc->bearer_hash);
 	free(wc->cert_pem);
 	free(wc->key_pem);
 	free(wc->ca_pem);
@@ -98,8 +75,6 @@ void webconfig__free(struct webconfig *wc)
 	free(wc->key_file);
 	free(wc->ca_file);
 	free(wc->source);
-	pthread_mutex_destroy(&wc->lock);
-	explicit_bzero(wc->cache, sizeof(wc->cache));
 	free(wc);
 }
 
@@ -404,7 +379,6 @@ static int check_bcrypt(struct parse *p, const char *user, const char *h)
 
 static int user_key(struct parse *p, const char *key, const yaml_node_t *v)
 {
-	struct webconfig *wc = p->wc;
 	char what[96];
 	const char *h;
 	int rc;
@@ -418,18 +392,11 @@ static int user_key(struct parse *p, const char *key, const yaml_node_t *v)
 		return fail(p, "%s: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')", what);
 	if ((rc = check_bcrypt(p, key, h)))
 		return rc;
-	if (wc->nusers == WEBCONFIG_MAX_USERS)
+	rc = basicauth__add(p->wc->auth, key, h);
+	if (rc == -2)
 		return fail(p, "basic_auth_users: more than %d users (use client certificates for many clients)",
-			    WEBCONFIG_MAX_USERS);
-	wc->users[wc->nusers].name = strdup(key);
-	wc->users[wc->nusers].hash = strdup(h);
-	if (!wc->users[wc->nusers].name || !wc->users[wc->nusers].hash) {
-		free(wc->users[wc->nusers].name);
-		free(wc->users[wc->nusers].hash);
-		return fail(p, "out of memory");
-	}
-	wc->nusers++;
-	return 0;
+			    BASICAUTH_MAX_USERS);
+	return rc ? fail(p, "out of memory") : 0;
 }
 
 static int top_key(struct parse *p, const char *key, const yaml_node_t *v)
@@ -535,11 +502,6 @@ int webconfig__parse(const char *text, size_t len, const char *dir, struct webco
 	wc->tls.cert_pem = wc->cert_pem; /* inline PEM; files are read by webconfig__load */
 	wc->tls.key_pem = wc->key_pem;
 	wc->tls.client_ca_pem = wc->ca_pem;
-	if (crypt_gensalt_rn("$5$", 1000, NULL, 0, wc->cache_salt, sizeof(wc->cache_salt)) == NULL) {
-		rc = 1;
-		fail(&p, "cannot make a salt: %s", strerror(errno));
-		goto cleanup;
-	}
 	rc = 0;
 cleanup:
 	if (doc_on)
@@ -643,26 +605,11 @@ int webconfig__load(const char *path, struct webconfig **out, char *err, size_t 
 
 /* ---- the deprecated options ------------------------------------------------------------- */
 
-static char *bcrypt_hash(const char *secret)
-{
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	char *h = NULL, *out = NULL;
-
-	if (cd && crypt_gensalt_rn("$2b$", 10, NULL, 0, salt, sizeof(salt)) &&
-	    (h = crypt_r(secret, salt, cd)) && h[0] == '$')
-		out = strdup(h);
-	if (cd)
-		explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return out;
-}
-
 int webconfig__from_legacy(const char *auth_file, const char *tls_cert, const char *tls_key, struct webconfig **out,
 			   char *err, size_t errlen)
 {
 	struct webconfig *wc = webconfig_new(auth_file ? "--metrics-auth" : "--tls-cert/--tls-key");
-	char *text = NULL, *colon;
+	char *text = NULL, *colon, *hash = NULL;
 	size_t tlen = 0;
 	int rc = 1;
 
@@ -670,10 +617,6 @@ int webconfig__from_legacy(const char *auth_file, const char *tls_cert, const ch
 	if (!wc) {
 		snprintf(err, errlen, "out of memory");
 		return 1;
-	}
-	if (crypt_gensalt_rn("$5$", 1000, NULL, 0, wc->cache_salt, sizeof(wc->cache_salt)) == NULL) {
-		snprintf(err, errlen, "cannot make a salt: %s", strerror(errno));
-		goto cleanup;
 	}
 	if (auth_file) {
 		if (!(text = read_text(auth_file, &tlen))) {
@@ -688,18 +631,9 @@ int webconfig__from_legacy(const char *auth_file, const char *tls_cert, const ch
 			goto cleanup;
 		}
 		*colon = '\0';
-		if (!strcmp(text, "token")) {
-			wc->bearer_hash = bcrypt_hash(colon + 1);
-		} else {
-			wc->users[0].name = strdup(text);
-			wc->users[0].hash = bcrypt_hash(colon + 1);
-			wc->nusers = !!wc->users[0].name; /* freed with the config */
-			if (!wc->users[0].hash && wc->users[0].name) {
-				free(wc->users[0].name);
-				wc->nusers = 0;
-			}
-		}
-		if (!wc->bearer_hash && !wc->nusers) {
+		hash = basicauth__hash(colon + 1);
+		if (!hash || (!strcmp(text, "token") ? basicauth__set_bearer(wc->auth, hash) :
+			      basicauth__add(wc->auth, text, hash))) {
 			snprintf(err, errlen, "--metrics-auth: cannot hash the secret with bcrypt");
 			goto cleanup;
 		}
@@ -719,6 +653,7 @@ cleanup:
 	if (text)
 		explicit_bzero(text, tlen);
 	free(text);
+	free(hash);
 	if (rc)
 		webconfig__free(wc);
 	else
@@ -726,75 +661,14 @@ cleanup:
 	return rc;
 }
 
-/* ---- checks ------------------------------------------------------------------------------ */
-
-/* constant-time for equal lengths */
-static bool same(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return !d;
-}
-
-/* @secret against @hash of user @user (-1: the bearer token; -2: no such user, always false) */
-static bool check_secret(struct webconfig *wc, int user, const char *hash, const char *secret)
-{
-	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	char digest[CRYPT_OUTPUT_SIZE];
-	const char *h;
-	bool ok = false, hit = false;
-
-	if (!cd)
-		return false;
-	/* the cache key: a salted SHA-256-crypt of the secret, so no password stays in memory */
-	h = crypt_r(secret, wc->cache_salt, cd);
-	if (!h || h[0] != '$')
-		goto cleanup;
-	snprintf(digest, sizeof(digest), "%s", h);
-	pthread_mutex_lock(&wc->lock);
-	for (int i = 0; i < wc->ncached; i++)
-		hit |= wc->cache[i].user == user && same(wc->cache[i].digest, digest);
-	pthread_mutex_unlock(&wc->lock);
-	if (hit) {
-		ok = user != -2;
-		goto cleanup;
-	}
-	h = crypt_r(secret, hash, cd);
-	ok = h && h[0] == '$' && same(h, hash) && user != -2;
-	if (ok) { /* only successes: failures cannot push out a scraper's entry */
-		pthread_mutex_lock(&wc->lock);
-		wc->cache[wc->next_slot].user = user;
-		snprintf(wc->cache[wc->next_slot].digest, sizeof(wc->cache[0].digest), "%s", digest);
-		wc->next_slot = (wc->next_slot + 1) % CACHE_SLOTS;
-		if (wc->ncached < CACHE_SLOTS)
-			wc->ncached++;
-		pthread_mutex_unlock(&wc->lock);
-	}
-cleanup:
-	explicit_bzero(cd, sizeof(*cd));
-	explicit_bzero(digest, sizeof(digest));
-	free(cd);
-	return ok;
-}
-
 bool webconfig__check_basic(struct webconfig *wc, const char *user, const char *password)
 {
-	int i;
-
-	if (!wc->nusers || !user || !password)
-		return false;
-	for (i = 0; i < wc->nusers && strcmp(wc->users[i].name, user); i++)
-		;
-	/* an unknown user pays for a hash too, so that timing does not tell which users exist */
-	return check_secret(wc, i < wc->nusers ? i : -2, wc->users[i < wc->nusers ? i : 0].hash, password);
+	return basicauth__check(wc->auth, user, password);
 }
 
 bool webconfig__check_bearer(struct webconfig *wc, const char *token)
 {
-	return wc->bearer_hash && token && check_secret(wc, -1, wc->bearer_hash, token);
+	return basicauth__check_bearer(wc->auth, token);
 }
 
 const struct webconfig_tls *webconfig__tls(const struct webconfig *wc)
@@ -804,7 +678,7 @@ const struct webconfig_tls *webconfig__tls(const struct webconfig *wc)
 
 bool webconfig__needs_auth(const struct webconfig *wc)
 {
-	return wc && (wc->nusers || wc->bearer_hash);
+	return wc && basicauth__any(wc->auth);
 }
 
 bool webconfig__header(const struct webconfig *wc, int i, const char **name, const char **value)

@@ -6,7 +6,6 @@
 #include <stddef.h>
 
 #define WEBCONFIG_MAX_BYTES (1 << 20) /* the file and each PEM file it names */
-#define WEBCONFIG_MAX_USERS 64
 #define WEBCONFIG_MAX_BCRYPT_COST 17	  /* htpasswd's maximum; beyond it one check takes many seconds */
 
 /* tls_server_config.client_auth_type, as Go's crypto/tls names them */

@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/webconfig.c */
+/* fuzz-srcs: user/webconfig.c user/basicauth.c */
 /* fuzz_webconfig.c -- libFuzzer harness for the --web-config YAML parser (webconfig__parse on raw bytes) */
 #include <stddef.h>
 #include <stdint.h>

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basicauth.h"
 #include "webconfig.h"
 
 static char err[1024];
@@ -257,7 +258,7 @@ START_TEST(limits)
 	/* 64 users are fine, 65 are not */
 	p = text;
 	p += sprintf(p, "basic_auth_users:\n");
-	for (int i = 0; i < WEBCONFIG_MAX_USERS + 1; i++)
+	for (int i = 0; i < BASICAUTH_MAX_USERS + 1; i++)
 		p += sprintf(p, "  u%d: '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n", i);
 	n = (size_t)(p - text);
 	ck_assert_int_eq(webconfig__parse(text, n, ".", &wc, err, sizeof(err)), 2);
