@@ -132,10 +132,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	const char *refusal;
 	cJSON *j;
 
+	static int headers_seen;
+
 	(void)version;
 	(void)upload;
-	(void)upload_size;
-	(void)con_cls;
+	/* the first call only has the headers: answering then makes libmicrohttpd close the connection
+	 * (it cannot know the request is over), so a scraper would redo the TLS handshake every scrape */
+	if (!*con_cls) {
+		*con_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a body: not read, not wanted */
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
 

@@ -102,6 +102,10 @@ check "basic: alice's password for prom -> 401" "401 rc=0" "$(code "$U1/metrics"
 check "basic: right password -> 200" "200 rc=0" "$(code "$U1/metrics" -u 'prom:s3cret pw')"
 check "basic: body is the exposition" "1" "$(grep -c '^# TYPE obsprobe_build_info gauge' "$TMP/body")"
 check "basic: right password again (cached) -> 200" "200 rc=0" "$(code "$U1/metrics" -u 'prom:s3cret pw')"
+# keep-alive: a scraper does one TLS handshake, not one per scrape (libmicrohttpd closed after each answer)
+check "basic: a second request reuses the TLS connection" "200/1 200/0" \
+	"$(curl -s -o /dev/null -o /dev/null -w '%{http_code}/%{num_connects} ' --cacert "$P/ca.crt" -u 'prom:s3cret pw' \
+		"$U1/metrics" "$U1/metrics" | sed 's/ $//')"
 check "basic: second user -> 200" "200 rc=0" "$(code "$U1/metrics" -u 'alice:alice pw')"
 check "basic: /api/v1/targets needs credentials -> 401" "401 rc=0" "$(code "$U1/api/v1/targets")"
 check "basic: / needs credentials -> 401" "401 rc=0" "$(code "$U1/")"
