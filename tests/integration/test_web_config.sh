@@ -138,6 +138,15 @@ check "mtls: TLS 1.2-only client refused at the handshake" "000 rc=35" \
 check "basic: TLS 1.2-only client accepted where min_version is the default TLS12" "200 rc=0" \
 	"$(code "$U1/health" --tls-max 1.2)"
 
+# RequireAnyClientCert without a client CA: the handshake still asks (set per connection), any certificate does
+C3=$(free_port)
+printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: srv.key\n  client_auth_type: RequireAnyClientCert\n' \
+	>"$P/any.yml"
+start any "$C3" --web-config "$P/any.yml" -q
+check "any-cert: no client certificate -> 403" "403 rc=0" "$(code "https://127.0.0.1:$C3/metrics")"
+check "any-cert: a certificate of another CA -> 200" "200 rc=0" \
+	"$(code "https://127.0.0.1:$C3/metrics" --cert "$P/intruder.crt" --key "$P/intruder.key")"
+
 # ---- connections per address are limited (16) ----
 # 16 idle TCP connections (the server takes them from the listen queue in order, in its one thread)
 python3 - "$C1" "$TMP/held" <<'PY' &
