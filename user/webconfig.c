@@ -445,6 +445,22 @@ static int check_tls(struct parse *p)
 	return 0;
 }
 
+/* The deepest nesting of flow collections, counting every bracket (quoted ones too: a false alarm needs
+ * dozens of unbalanced brackets in one string).  libyaml's scanner is quadratic in it: 100,000 levels
+ * take it minutes. */
+static int flow_depth(const char *text, size_t len)
+{
+	int depth = 0, max = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '[' || text[i] == '{')
+			max = ++depth > max ? depth : max;
+		else if ((text[i] == ']' || text[i] == '}') && depth > 0)
+			depth--;
+	}
+	return max;
+}
+
 int webconfig__parse(const char *text, size_t len, const char *dir, struct webconfig **out, char *err,
 		     size_t errlen)
 {
@@ -464,6 +480,11 @@ int webconfig__parse(const char *text, size_t len, const char *dir, struct webco
 	}
 	if (len > WEBCONFIG_MAX_BYTES) {
 		fail(&p, "larger than 1 MiB (is it the right file?)");
+		goto cleanup;
+	}
+	if (flow_depth(text, len) > WEBCONFIG_MAX_FLOW_DEPTH) {
+		fail(&p, "nested deeper than %d levels of [ ] or { } (a web config needs 2; is it the right file?)",
+		     WEBCONFIG_MAX_FLOW_DEPTH);
 		goto cleanup;
 	}
 	if (!yaml_parser_initialize(&parser)) {

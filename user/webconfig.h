@@ -7,6 +7,7 @@
 
 #define WEBCONFIG_MAX_BYTES (1 << 20) /* the file and each PEM file it names */
 #define WEBCONFIG_MAX_BCRYPT_COST 17	  /* htpasswd's maximum; beyond it one check takes many seconds */
+#define WEBCONFIG_MAX_FLOW_DEPTH 64	  /* [ ] and { } nesting; libyaml's time grows with its square */
 
 /* tls_server_config.client_auth_type, as Go's crypto/tls names them */
 enum webconfig_client_auth {

@@ -252,6 +252,21 @@ START_TEST(limits)
 	memset(text, '#', big);
 	ck_assert_int_eq(webconfig__parse(text, big, ".", &wc, err, sizeof(err)), 2);
 	ck_assert_str_eq(err, "larger than 1 MiB (is it the right file?)");
+	/* flow nesting: 64 levels are parsed, 65 refused before libyaml sees them (it is quadratic in it) */
+	p = text;
+	p += sprintf(p, "a: ");
+	for (int i = 0; i < 64; i++)
+		*p++ = '[';
+	for (int i = 0; i < 64; i++)
+		*p++ = ']';
+	ck_assert_int_eq(webconfig__parse(text, (size_t)(p - text), ".", &wc, err, sizeof(err)), 2);
+	ck_assert_str_eq(err, "a: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)");
+	p = text;
+	p += sprintf(p, "a: ");
+	for (int i = 0; i < 500000; i++)
+		*p++ = '{';
+	ck_assert_int_eq(webconfig__parse(text, (size_t)(p - text), ".", &wc, err, sizeof(err)), 2);
+	ck_assert_str_eq(err, "nested deeper than 64 levels of [ ] or { } (a web config needs 2; is it the right file?)");
 	/* NUL bytes inside the text: libyaml refuses them */
 	ck_assert_int_eq(webconfig__parse("a: b\0c", 6, ".", &wc, err, sizeof(err)), 2);
 	ck_assert_ptr_null(wc);
