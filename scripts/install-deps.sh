@@ -11,6 +11,9 @@ set -euo pipefail
 # protobuf-compiler to decode OTLP payloads.
 # libcap-dev: capability sets and names (the drop after attaching, obsprobe check);
 # libcap2-bin: capsh, to run check with capabilities dropped in tests.
+# --web-config: libyaml-dev (the YAML file), libgnutls28-dev (TLS and client certificates: libmicrohttpd's
+# TLS library, used directly to check client certificates), libcrypt-dev (crypt_r for bcrypt hashes);
+# its test: openssl (makes a CA and certificates), apache2-utils (htpasswd makes bcrypt hashes).
 PKGS=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -19,6 +22,7 @@ PKGS=(
 	nginx-light redis-server redis-tools wrk curl python3
 	protobuf-compiler procps iproute2 file binutils
 	libcap-dev libcap2-bin
+	libyaml-dev libgnutls28-dev libcrypt-dev openssl apache2-utils
 )
 
 missing=()

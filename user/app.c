@@ -689,7 +689,7 @@ static int drop_privileges(struct app *a)
 int app__start(struct app *a)
 {
 	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port, .metrics = a->m,
-				  .auth_file = a->env->metrics_auth, .tls_cert = a->env->tls_cert,
+				  .web = a->env->web, .auth_file = a->env->metrics_auth, .tls_cert = a->env->tls_cert,
 				  .tls_key = a->env->tls_key, .targets = targets_json, .ready = ready_checks,
 				  .refresh = refresh, .ctx = a };
 	char err[512];

@@ -14,6 +14,7 @@
 #include "env.h"
 #include "log.h"
 #include "optval.h"
+#include "webconfig.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 
@@ -31,7 +32,7 @@ enum {
 	OPT_LISTEN, OPT_SERVICE, OPT_OTLP_ENDPOINT, OPT_OTLP_PROTOCOL, OPT_OTLP_HEADER, OPT_SPANS_FILE,
 	OPT_LOG_FILE, OPT_SAMPLE_RATIO, OPT_MAX_SPS, OPT_MAX_SERIES, OPT_BUCKETS, OPT_DURATION, OPT_METRICS_AUTH,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_PRELOAD, OPT_NO_FOLLOW, OPT_CONFIG, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
-	OPT_VERSION, OPT_USER,
+	OPT_VERSION, OPT_USER, OPT_WEB_CONFIG,
 	OPT_REDACT, /* config file only */
 };
 
@@ -72,10 +73,13 @@ static const struct optdef opts[] = {
 	{ "buckets", 1, OPT_BUCKETS, C_TRACE, "LIST",
 	  "latency histogram boundaries in seconds, e.g. 0.001,0.01,0.1,1\n(default 0.000001 ... 10)" },
 	{ "duration", 1, OPT_DURATION, C_TRACE, "SEC", "stop after SEC seconds (fractions allowed)" },
+	{ "web-config", 1, OPT_WEB_CONFIG, C_TRACE, "FILE",
+	  "TLS, client certificates and basic auth (bcrypt) for all but /health*:\n"
+	  "a Prometheus exporter-toolkit web config YAML (see README, Scraping)" },
 	{ "metrics-auth", 1, OPT_METRICS_AUTH, C_TRACE, "FILE",
-	  "require basic auth (a 'user:password' line) or a bearer token\n('token:SECRET') on all but /health*" },
-	{ "tls-cert", 1, OPT_TLS_CERT, C_TRACE, "FILE", "serve HTTPS with this certificate (needs --tls-key)" },
-	{ "tls-key", 1, OPT_TLS_KEY, C_TRACE, "FILE", "... and this private key (needs --tls-cert)" },
+	  "deprecated (use --web-config): basic auth from a 'user:password'\nline, or a bearer token ('token:SECRET')" },
+	{ "tls-cert", 1, OPT_TLS_CERT, C_TRACE, "FILE", "deprecated (use --web-config): HTTPS certificate" },
+	{ "tls-key", 1, OPT_TLS_KEY, C_TRACE, "FILE", "deprecated (use --web-config): ... and its private key" },
 	{ "preload", 0, OPT_PRELOAD, C_PROBE, NULL, "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
 	{ "user", 1, OPT_USER, C_RUN, "NAME", "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
 	{ "no-follow-children", 0, OPT_NO_FOLLOW, C_TRACE, NULL, "do not trace forked/exec'd children" },
@@ -333,6 +337,8 @@ static int apply(struct env *env, int val, const char *arg, const char *what)
 		if (!*arg)
 			BAD("%s: empty user name", what);
 		return set_str(&env->run_user, arg, what);
+	case OPT_WEB_CONFIG:
+		return set_str(&env->web_config, arg, what);
 	case OPT_METRICS_AUTH:
 		return set_str(&env->metrics_auth, arg, what);
 	case OPT_TLS_CERT:
@@ -768,7 +774,24 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 	}
 	if (!!env->tls_cert != !!env->tls_key)
 		BAD("%s: --tls-cert and --tls-key go together (give both, or neither for plain HTTP)", cmd);
+	if (env->web_config && (env->metrics_auth || env->tls_cert))
+		BAD("%s: --web-config replaces --%s (put TLS and users in the web config file; give only it)", cmd,
+		    env->metrics_auth ? "metrics-auth" : "tls-cert/--tls-key");
 	return 0;
+}
+
+/* the --web-config file, read now (before any privilege is dropped); 0, 1 (unreadable) or 2 (invalid) */
+static int load_web_config(struct env *env)
+{
+	char err[1024];
+	int rc;
+
+	if (!env->web_config)
+		return 0;
+	rc = webconfig__load(env->web_config, &env->web, err, sizeof(err));
+	if (rc)
+		elog("--web-config %s: %s", env->web_config, err);
+	return rc;
 }
 
 /* what each command needs besides options: av[ind..ac) are its positional arguments */
@@ -849,7 +872,7 @@ int env__parse(struct env *env, int argc, char **argv)
 			elog("$OBSPROBE_RUNTIME_DIR: '%s' is not an absolute path (e.g. /dev/shm)", env->runtime_dir);
 			goto cleanup;
 		}
-		if ((rc = env_otel(env, set)))
+		if ((rc = env_otel(env, set)) || (rc = load_web_config(env)))
 			goto cleanup;
 	}
 	log_level = env->quiet ? LOG_QUIET : env->verbose >= 2 ? LOG_DEBUG : env->verbose ? LOG_VERBOSE : LOG_INFO;
@@ -868,6 +891,8 @@ void env__free(struct env *env)
 	free(env->otlp_endpoint);
 	free(env->spans_file);
 	free(env->log_file);
+	free(env->web_config);
+	webconfig__free(env->web);
 	free(env->metrics_auth);
 	free(env->tls_cert);
 	free(env->tls_key);

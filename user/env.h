@@ -9,6 +9,8 @@
 
 #include "hist.h"
 
+struct webconfig;
+
 #define ENV_MAX_PIDS 64
 #define ENV_MAX_GLOBS 64
 #define ENV_MAX_HEADERS 16
@@ -49,8 +51,10 @@ struct env {
 	int max_series;			  /* default 2000 */
 	struct hist_bounds bounds;	  /* --buckets, default SPEC list */
 	double duration;		  /* --duration SEC, 0 = until signal / CMD exit */
-	char *metrics_auth;		  /* --metrics-auth FILE */
-	char *tls_cert, *tls_key;	  /* --tls-cert/--tls-key */
+	char *web_config;		  /* --web-config FILE */
+	struct webconfig *web;		  /* ... read and parsed by env__parse (NULL: none) */
+	char *metrics_auth;		  /* --metrics-auth FILE (deprecated) */
+	char *tls_cert, *tls_key;	  /* --tls-cert/--tls-key (deprecated) */
 	bool preload;			  /* --preload */
 	bool follow_children;		  /* default true; --no-follow-children */
 	int verbose;			  /* -v count */
@@ -74,7 +78,9 @@ struct env {
  * Returns 0 on success; on a usage error -- a bad flag or value, a --config file
  * that is not valid JSON, has an unknown key or a bad value -- prints one line
  * "obsprobe: <what>: <why> (hint)" and returns 2; when the --config file cannot
- * be read returns 1.  "--help"/"CMD --help"/"help [CMD]" set cmd = CMD_HELP and
+ * be read returns 1.  The --web-config file (and the PEM files it names) is read
+ * here, before any privilege is dropped: 1 when unreadable, 2 when not valid.
+ * "--help"/"CMD --help"/"help [CMD]" set cmd = CMD_HELP and
  * help_cmd, "--version"/"version" set CMD_VERSION, and return 0.
  * Call env__free() afterwards whatever it returned. */
 int env__parse(struct env *env, int argc, char **argv);

@@ -386,14 +386,26 @@ static void put_labels(struct buf *b, const struct family_def *fd, const struct 
 		bprintf(b, "}");
 }
 
-static int series_cmp(const void *a, const void *b, void *arg)
+/* One series' numbers, copied under the registry lock so that formatting happens outside it (sources
+ * write while a scrape renders).  Series are never removed and their label values never change, so @s
+ * stays valid for its labels. */
+struct snap {
+	const struct series *s;
+	union {
+		uint64_t counter;
+		double gauge;
+	};
+	struct hist hist;
+	struct exemplar *ex; /* a copy, only for OpenMetrics; NULL: none */
+};
+
+static int snap_cmp(const void *a, const void *b, void *arg)
 {
 	int nlabels = *(const int *)arg;
-
-	const struct series *x = *(const struct series *const *)a, *y = *(const struct series *const *)b;
+	const struct snap *x = a, *y = b;
 
 	for (int l = 0; l < nlabels; l++) {
-		int c = strcmp(x->values[l], y->values[l]);
+		int c = strcmp(x->s->values[l], y->s->values[l]);
 
 		if (c)
 			return c;
@@ -409,49 +421,70 @@ static void put_double(struct buf *b, double v)
 	bprintf(b, "%s", tmp);
 }
 
-static void render_family(struct metrics *m, struct buf *b, enum family_id f, bool om)
+/* copy family @f's series (caller holds the lock); NULL with *@n = 0 when empty or out of memory */
+static struct snap *snapshot_family(struct metrics *m, enum family_id f, bool om, int *n, bool *oom)
+{
+	struct family *fm = &m->fam[f];
+	struct snap *out;
+
+	*n = 0;
+	if (!fm->n)
+		return NULL;
+	out = calloc(fm->n, sizeof(*out));
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	for (int i = 0; i < fm->n; i++) {
+		const struct series *s = fm->all[i];
+
+		out[i].s = s;
+		out[i].counter = s->counter; /* the whole union */
+		if (s->hist)
+			out[i].hist = *s->hist;
+		if (om && s->ex && (out[i].ex = malloc(OBS_HIST_SLOTS * sizeof(*s->ex))))
+			memcpy(out[i].ex, s->ex, OBS_HIST_SLOTS * sizeof(*s->ex));
+	}
+	*n = fm->n;
+	return out;
+}
+
+static void render_family(const struct metrics *m, struct buf *b, enum family_id f, struct snap *sn, int n, bool om)
 {
 	const struct family_def *fd = &families[f];
-	struct family *fm = &m->fam[f];
 	const char *type = fd->type == COUNTER ? "counter" : fd->type == GAUGE ? "gauge" : "histogram";
 	const char *suffix = fd->type == COUNTER ? "_total" : "";
-	struct series **sorted;
+	int nlabels = m->fam[f].nlabels;
 
-	if (!fm->n)
+	if (!n)
 		return;
 	/* OpenMetrics names the counter family without _total; 0.0.4 with it */
 	bprintf(b, "# HELP %s%s %s\n", fd->name, om ? "" : suffix, fd->help);
 	bprintf(b, "# TYPE %s%s %s\n", fd->name, om ? "" : suffix, type);
 	if (om && strstr(fd->name, "_seconds"))
 		bprintf(b, "# UNIT %s seconds\n", fd->name);
+	qsort_r(sn, n, sizeof(*sn), snap_cmp, &nlabels);
 
-	sorted = malloc(fm->n * sizeof(*sorted));
-	if (!sorted) {
-		b->oom = true;
-		return;
-	}
-	memcpy(sorted, fm->all, fm->n * sizeof(*sorted));
-	qsort_r(sorted, fm->n, sizeof(*sorted), series_cmp, &fm->nlabels);
-
-	for (int i = 0; i < fm->n; i++) {
-		struct series *s = sorted[i];
+	for (int i = 0; i < n; i++) {
+		const struct snap *p = &sn[i];
+		const struct series *s = p->s;
 
 		if (fd->type == COUNTER) {
 			bprintf(b, "%s_total", fd->name);
 			put_labels(b, fd, s, NULL);
-			bprintf(b, " %llu\n", (unsigned long long)s->counter);
+			bprintf(b, " %llu\n", (unsigned long long)p->counter);
 		} else if (fd->type == GAUGE) {
 			bprintf(b, "%s", fd->name);
 			put_labels(b, fd, s, NULL);
 			bprintf(b, " ");
-			put_double(b, s->gauge);
+			put_double(b, p->gauge);
 			bprintf(b, "\n");
 		} else {
 			uint64_t cum = 0;
 			char le[32], sum[32];
 
 			for (int k = 0; k <= m->bounds.n; k++) {
-				cum += s->hist->buckets[k];
+				cum += p->hist.buckets[k];
 				if (k < m->bounds.n)
 					fmt_seconds(le, sizeof(le), m->bounds.ns[k]);
 				else
@@ -459,25 +492,24 @@ static void render_family(struct metrics *m, struct buf *b, enum family_id f, bo
 				bprintf(b, "%s_bucket", fd->name);
 				put_labels(b, fd, s, le);
 				bprintf(b, " %llu", (unsigned long long)cum);
-				if (om && s->ex && s->ex[k].trace_id[0]) {
+				if (om && p->ex && p->ex[k].trace_id[0]) {
 					char v[32];
 
-					fmt_seconds(v, sizeof(v), s->ex[k].ns);
-					bprintf(b, " # {trace_id=\"%s\",span_id=\"%s\"} %s %.3f", s->ex[k].trace_id,
-						s->ex[k].span_id, v, s->ex[k].ts);
+					fmt_seconds(v, sizeof(v), p->ex[k].ns);
+					bprintf(b, " # {trace_id=\"%s\",span_id=\"%s\"} %s %.3f", p->ex[k].trace_id,
+						p->ex[k].span_id, v, p->ex[k].ts);
 				}
 				bprintf(b, "\n");
 			}
-			fmt_seconds(sum, sizeof(sum), s->hist->sum_ns);
+			fmt_seconds(sum, sizeof(sum), p->hist.sum_ns);
 			bprintf(b, "%s_sum", fd->name);
 			put_labels(b, fd, s, NULL);
 			bprintf(b, " %s\n", sum);
 			bprintf(b, "%s_count", fd->name);
 			put_labels(b, fd, s, NULL);
-			bprintf(b, " %llu\n", (unsigned long long)s->hist->count);
+			bprintf(b, " %llu\n", (unsigned long long)p->hist.count);
 		}
 	}
-	free(sorted);
 }
 
 /* process_* for the collector itself, from /proc/self/stat */
@@ -520,18 +552,28 @@ static void render_process(struct buf *b, bool om)
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)
 {
 	struct buf b = { .cap = 16384 };
+	struct snap *sn[FAM__COUNT] = { 0 };
+	int n[FAM__COUNT] = { 0 };
 
 	b.p = malloc(b.cap);
 	if (!b.p)
 		return NULL;
 	b.p[0] = '\0';
+	/* only the copy under the lock; sorting and formatting outside it */
 	pthread_mutex_lock(&m->lock);
 	for (int f = 0; f < FAM__COUNT; f++)
-		render_family(m, &b, f, openmetrics);
+		sn[f] = snapshot_family(m, f, openmetrics, &n[f], &b.oom);
 	pthread_mutex_unlock(&m->lock);
+	for (int f = 0; f < FAM__COUNT; f++)
+		render_family(m, &b, f, sn[f], n[f], openmetrics);
 	render_process(&b, openmetrics);
 	if (openmetrics)
 		bprintf(&b, "# EOF\n");
+	for (int f = 0; f < FAM__COUNT; f++) {
+		for (int i = 0; i < n[f]; i++)
+			free(sn[f][i].ex);
+		free(sn[f]);
+	}
 	if (b.oom) {
 		free(b.p);
 		return NULL;

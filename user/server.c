@@ -1,6 +1,7 @@
-/* server.c -- libmicrohttpd endpoints: /metrics (text 0.0.4 / OpenMetrics), health, targets */
+/* server.c -- libmicrohttpd endpoints: /metrics (text 0.0.4 / OpenMetrics), health, targets; TLS, mTLS, basic auth */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,97 +11,76 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "log.h"
 #include "server.h"
+#include "webconfig.h"
 
 struct server {
 	struct MHD_Daemon *d;
 	struct server_opts opts;
+	struct webconfig *own_web; /* made from the deprecated options */
+	struct webconfig *web;	   /* opts.web or own_web; NULL: open */
+	const struct webconfig_tls *tls;
+	char priorities[160];
 	char url[300];
-	char *user, *password, *token; /* auth */
-	char *cert, *key;
 	struct timespec started;
 };
 
-static char *read_file(const char *path, char *err, size_t errlen)
+/* why a request without the client certificate client_auth_type asks for is refused, or NULL */
+static const char *client_cert_refusal(struct server *s, struct MHD_Connection *c)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long n;
+	enum webconfig_client_auth a = s->tls ? s->tls->client_auth : WEBCONFIG_NO_CLIENT_CERT;
+	gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID, .data = (void *)GNUTLS_KP_TLS_WWW_CLIENT };
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *chain;
+	unsigned n = 0, status = 0;
 
-	if (!f) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+	if (a == WEBCONFIG_NO_CLIENT_CERT || a == WEBCONFIG_REQUEST_CLIENT_CERT)
 		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(buf = calloc(1, n + 1)) || fread(buf, 1, n, f) != (size_t)n) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno ? errno : EIO));
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return "no TLS session\n";
+	chain = gnutls_certificate_get_peers(ci->tls_session, &n);
+	if (!chain || !n)
+		return a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ? NULL : "client certificate required\n";
+	if (a == WEBCONFIG_REQUIRE_ANY_CLIENT_CERT)
+		return NULL;
+	if (gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status) < 0 || status)
+		return "client certificate not trusted (not signed by the server's client CA, expired, "
+		       "or not for client authentication)\n";
+	return NULL;
 }
 
-static int load_auth(struct server *s, char *err, size_t errlen)
-{
-	char *text = read_file(s->opts.auth_file, err, errlen), *colon;
-
-	if (!text)
-		return -1;
-	text[strcspn(text, "\r\n")] = '\0';
-	colon = strchr(text, ':');
-	if (!colon || colon == text || !colon[1]) {
-		snprintf(err, errlen, "--metrics-auth: '%s' must hold one line 'user:password' or 'token:SECRET'",
-			 s->opts.auth_file);
-		free(text);
-		return -1;
-	}
-	*colon = '\0';
-	if (!strcmp(text, "token")) {
-		s->token = strdup(colon + 1);
-		free(text);
-	} else {
-		s->user = text;
-		s->password = strdup(colon + 1);
-	}
-	return 0;
-}
-
-/* constant-time comparison of secrets */
-static bool secret_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= a[i] ^ b[i];
-	return !d;
-}
-
+/* basic auth against basic_auth_users, or the deprecated bearer token */
 static bool authorized(struct server *s, struct MHD_Connection *c)
 {
-	if (s->token) {
-		const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *h;
+	char *pass = NULL, *user;
+	bool ok;
 
-		return h && !strncasecmp(h, "Bearer ", 7) && secret_eq(h + 7, s->token);
-	}
-	if (s->user) {
-		char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
-		bool ok = user && pass && secret_eq(user, s->user) && secret_eq(pass, s->password);
-
-		MHD_free(user);
-		MHD_free(pass);
-		return ok;
-	}
-	return true;
+	if (!webconfig__needs_auth(s->web))
+		return true;
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (h && !strncasecmp(h, "Bearer ", 7))
+		return webconfig__check_bearer(s->web, h + 7);
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	ok = user && pass && webconfig__check_basic(s->web, user, pass);
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len)
+static enum MHD_Result reply(struct server *s, struct MHD_Connection *c, unsigned code, const char *type, char *body,
+			     size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	const char *name, *value;
 	enum MHD_Result ret;
 
 	if (!r) {
@@ -108,6 +88,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", type);
+	for (int i = 0; webconfig__header(s->web, i, &name, &value); i++)
+		MHD_add_response_header(r, name, value);
 	if (code == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"obsprobe\"");
 	ret = MHD_queue_response(c, code, r);
@@ -115,21 +97,21 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
 	return ret;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, cJSON *j)
+static enum MHD_Result reply_json(struct server *s, struct MHD_Connection *c, unsigned code, cJSON *j)
 {
-	char *s = cJSON_PrintUnformatted(j);
+	char *text = cJSON_PrintUnformatted(j);
 
 	cJSON_Delete(j);
-	if (!s)
+	if (!text)
 		return MHD_NO;
-	return reply(c, code, "application/json", s, strlen(s));
+	return reply(s, c, code, "application/json", text, strlen(text));
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *text)
+static enum MHD_Result reply_text(struct server *s, struct MHD_Connection *c, unsigned code, const char *text)
 {
-	char *s = strdup(text);
+	char *copy = strdup(text);
 
-	return s ? reply(c, code, "text/plain; charset=utf-8", s, strlen(s)) : MHD_NO;
+	return copy ? reply(s, c, code, "text/plain; charset=utf-8", copy, strlen(copy)) : MHD_NO;
 }
 
 static void rfc3339_now(char *buf, size_t len)
@@ -147,14 +129,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct server *s = cls;
+	const char *refusal;
 	cJSON *j;
+
+	static int headers_seen;
 
 	(void)version;
 	(void)upload;
-	(void)upload_size;
-	(void)con_cls;
+	/* the first call only has the headers: answering then makes libmicrohttpd close the connection
+	 * (it cannot know the request is over), so a scraper would redo the TLS handshake every scrape */
+	if (!*con_cls) {
+		*con_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a body: not read, not wanted */
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+		return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
 
 	if (!strcmp(url, "/health")) {
 		char ts[96];
@@ -163,7 +156,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "status", "ok");
 		cJSON_AddStringToObject(j, "timestamp", ts);
-		return reply_json(c, MHD_HTTP_OK, j);
+		return reply_json(s, c, MHD_HTTP_OK, j);
 	}
 	if (!strcmp(url, "/health/live")) {
 		struct timespec now;
@@ -172,7 +165,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "status", "alive");
 		cJSON_AddNumberToObject(j, "uptime_seconds", (double)(now.tv_sec - s->started.tv_sec));
-		return reply_json(c, MHD_HTTP_OK, j);
+		return reply_json(s, c, MHD_HTTP_OK, j);
 	}
 	if (!strcmp(url, "/health/ready")) {
 		cJSON *checks = cJSON_CreateObject(), *it;
@@ -185,10 +178,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "status", ok ? "ready" : "not_ready");
 		cJSON_AddItemToObject(j, "checks", checks);
-		return reply_json(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, j);
+		return reply_json(s, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, j);
 	}
+	/* everything but /health* needs the client certificate and credentials configured */
+	if ((refusal = client_cert_refusal(s, c)))
+		return reply_text(s, c, MHD_HTTP_FORBIDDEN, refusal);
 	if (!authorized(s, c))
-		return reply_text(c, MHD_HTTP_UNAUTHORIZED, "authorization required (--metrics-auth)\n");
+		return reply_text(s, c, MHD_HTTP_UNAUTHORIZED, "authorization required\n");
 
 	if (!strcmp(url, "/metrics")) {
 		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
@@ -200,8 +196,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			s->opts.refresh(s->opts.ctx);
 		text = metrics__render(s->opts.metrics, om, &len);
 		if (!text)
-			return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-		return reply(c, MHD_HTTP_OK,
+			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return reply(s, c, MHD_HTTP_OK,
 			     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
 				: "text/plain; version=0.0.4; charset=utf-8",
 			     text, len);
@@ -213,12 +209,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			s->opts.targets(s->opts.ctx, arr);
 		j = cJSON_CreateObject();
 		cJSON_AddItemToObject(j, "targets", arr);
-		return reply_json(c, MHD_HTTP_OK, j);
+		return reply_json(s, c, MHD_HTTP_OK, j);
 	}
 	if (!strcmp(url, "/"))
-		return reply_text(c, MHD_HTTP_OK,
+		return reply_text(s, c, MHD_HTTP_OK,
 				  "obsprobe collector: /metrics /health /health/live /health/ready /api/v1/targets\n");
-	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	return reply_text(s, c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 static int bind_listen(const char *host, int port, char *err, size_t errlen)
@@ -251,11 +247,90 @@ static int bind_listen(const char *host, int port, char *err, size_t errlen)
 	return fd;
 }
 
+/* libmicrohttpd's own messages (a connection over the limits, a failed handshake) only with -v:
+ * anyone who can connect could otherwise fill the collector's stderr */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	vlog("http server: %s", line);
+}
+
+/* the handshake asks every client for a certificate when client_auth_type wants one; the request handler
+ * decides, so that /health* stays reachable by probes that have none */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)socket_context;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || !s->tls || s->tls->client_auth == WEBCONFIG_NO_CLIENT_CERT)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci && ci->tls_session)
+		gnutls_certificate_server_set_request(ci->tls_session, GNUTLS_CERT_REQUEST);
+}
+
+/* the certificate, key and client CAs must load in GnuTLS, and the versions make a priority string */
+static int check_tls(struct server *s, char *err, size_t errlen)
+{
+	const struct webconfig_tls *t = s->tls;
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_datum_t cert = { (unsigned char *)t->cert_pem, strlen(t->cert_pem) };
+	gnutls_datum_t key = { (unsigned char *)t->key_pem, strlen(t->key_pem) };
+	gnutls_datum_t ca = { (unsigned char *)(t->client_ca_pem ? t->client_ca_pem : ""),
+			      t->client_ca_pem ? strlen(t->client_ca_pem) : 0 };
+	gnutls_priority_t prio = NULL;
+	const char *where = NULL;
+	int rc, err_ = 1;
+
+	snprintf(s->priorities, sizeof(s->priorities), "NORMAL:-VERS-ALL");
+	for (int v = t->min_version; v <= (int)t->max_version; v++)
+		snprintf(s->priorities + strlen(s->priorities), sizeof(s->priorities) - strlen(s->priorities),
+			 ":+VERS-TLS1.%d", v - WEBCONFIG_TLS10);
+	if (t->prefer_server_cipher_suites)
+		snprintf(s->priorities + strlen(s->priorities), sizeof(s->priorities) - strlen(s->priorities),
+			 ":%%SERVER_PRECEDENCE");
+	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+		snprintf(err, errlen, "%s: out of memory", webconfig__source(s->web));
+		goto cleanup;
+	}
+	rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: the certificate and key do not load: %.*s (both must be PEM, the key "
+			 "unencrypted and the certificate's own)", webconfig__source(s->web),
+			 (int)strcspn(gnutls_strerror(rc), "."), gnutls_strerror(rc));
+		goto cleanup;
+	}
+	if (t->client_ca_pem && (rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM)) <= 0) {
+		snprintf(err, errlen, "%s: client_ca_file holds no PEM certificate%s%s (give the CA that signs client "
+			 "certificates)", webconfig__source(s->web), rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+		goto cleanup;
+	}
+	if ((rc = gnutls_priority_init(&prio, s->priorities, &where)) < 0) {
+		snprintf(err, errlen, "%s: GnuTLS refuses TLS versions %s: %s (this GnuTLS cannot serve min_version..max_version)",
+			 webconfig__source(s->web), s->priorities, gnutls_strerror(rc));
+		goto cleanup;
+	}
+	err_ = 0;
+cleanup:
+	if (prio)
+		gnutls_priority_deinit(prio);
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	return err_;
+}
+
 struct server *server__new(const struct server_opts *opts, char *err, size_t errlen)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	int fd;
+	struct MHD_OptionItem o[16];
+	int fd = -1, n = 0;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -263,31 +338,45 @@ struct server *server__new(const struct server_opts *opts, char *err, size_t err
 	}
 	s->opts = *opts;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	if (opts->auth_file && load_auth(s, err, errlen))
-		goto fail;
-	if (opts->tls_cert) {
-		if (!(s->cert = read_file(opts->tls_cert, err, errlen)) ||
-		    !(s->key = read_file(opts->tls_key, err, errlen)))
+	s->web = (struct webconfig *)opts->web;
+	if (!s->web && (opts->auth_file || opts->tls_cert)) {
+		elog("%s deprecated: write a --web-config file instead (exporter-toolkit format: tls_server_config, "
+		     "basic_auth_users with bcrypt hashes; see README, Scraping)",
+		     !opts->tls_cert ? "--metrics-auth is" : !opts->auth_file ? "--tls-cert/--tls-key are" :
+		     "--metrics-auth and --tls-cert/--tls-key are");
+		if (webconfig__from_legacy(opts->auth_file, opts->tls_cert, opts->tls_key, &s->own_web, err, errlen))
 			goto fail;
-		flags |= MHD_USE_TLS;
+		s->web = s->own_web;
 	}
+	s->tls = webconfig__tls(s->web);
+	if (s->tls && check_tls(s, err, errlen))
+		goto fail;
 	fd = bind_listen(opts->host, opts->port, err, errlen);
 	if (fd < 0)
 		goto fail;
-	if (opts->tls_cert)
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key,
-					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-	else
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, SERVER_CONNECTION_TIMEOUT, NULL };
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, SERVER_MAX_CONNECTIONS, NULL };
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, SERVER_MAX_CONNECTIONS_PER_IP, NULL };
+	if (s->tls) {
+		flags |= MHD_USE_TLS;
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->tls->cert_pem };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->tls->key_pem };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, s->priorities };
+		if (s->tls->client_ca_pem)
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)s->tls->client_ca_pem };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s };
+	}
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	if (!s->d) {
 		close(fd);
-		snprintf(err, errlen, "cannot start the HTTP server on %s:%d%s", opts->host, opts->port,
-			 opts->tls_cert ? " (check --tls-cert/--tls-key)" : "");
+		snprintf(err, errlen, "cannot start the HTTP server on %s:%d%s%s", opts->host, opts->port,
+			 s->tls ? " with TLS: check " : "", s->tls ? webconfig__source(s->web) : "");
 		goto fail;
 	}
-	snprintf(s->url, sizeof(s->url), "%s://%s%s%s:%d", opts->tls_cert ? "https" : "http",
+	snprintf(s->url, sizeof(s->url), "%s://%s%s%s:%d", s->tls ? "https" : "http",
 		 strchr(opts->host, ':') ? "[" : "", opts->host, strchr(opts->host, ':') ? "]" : "", opts->port);
 	return s;
 fail:
@@ -301,11 +390,7 @@ void server__free(struct server *s)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
-	free(s->user);
-	free(s->password);
-	free(s->token);
-	free(s->cert);
-	free(s->key);
+	webconfig__free(s->own_web);
 	free(s);
 }
 
