@@ -347,7 +347,8 @@ static void pass_regex(const regex_t *re, const char *s, size_t n, struct out *o
 
 int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize)
 {
-	size_t cap = outsize;
+	/* the passes' room: a text may shrink in a later pass to fit @out, so not @outsize */
+	size_t cap = inlen < SIZE_MAX / 4 && outsize < 2 * inlen + 64 ? 2 * inlen + 64 : outsize;
 	char *a = NULL, *b = NULL;
 	struct out o = { 0 };
 	uint64_t total = 0;
@@ -384,7 +385,7 @@ int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, si
 	for (int i = 0; i < r->nextra; i++)
 		NEXT(pass_regex, &r->extra[i], );
 #undef NEXT
-	if (o.full)
+	if (o.full || o.len >= outsize)
 		goto done;
 	total += o.n;
 	memcpy(out, o.p, o.len + 1);

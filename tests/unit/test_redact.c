@@ -93,6 +93,19 @@ START_TEST(fail_closed)
 }
 END_TEST
 
+/* the passes work in their own room: a text longer than the caller's buffer whose redacted form fits
+ * it is redacted, not refused (found by tests/fuzz/fuzz_redact) */
+START_TEST(shrinks_into_small_buffer)
+{
+	char out[16];
+
+	ck_assert_int_eq(redact__text(r, "mail bob@example.com", 20, out, sizeof(out)), 12);
+	ck_assert_str_eq(out, "mail [EMAIL]");
+	ck_assert_int_eq(redact__text(r, "mail bob@example.com", 20, out, 12), -1); /* no room for the NUL */
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(extra_patterns)
 {
 	char err[128], out[256];
@@ -168,6 +181,7 @@ int main(void)
 	tcase_add_test(tc, headers_and_bearer);
 	tcase_add_test(tc, cards_and_emails);
 	tcase_add_test(tc, fail_closed);
+	tcase_add_test(tc, shrinks_into_small_buffer);
 	tcase_add_test(tc, extra_patterns);
 	tcase_add_test(tc, corpus_never_leaks);
 	tcase_add_test(tc, garbage);
