@@ -9,8 +9,10 @@ set -euo pipefail
 # test peers: prometheus (promtool + a real scraper), bpftrace/strace/ltrace
 # for comparison, nginx/redis/python3/curl/wrk as real targets,
 # protobuf-compiler to decode OTLP payloads.
+# fuzzing: clang's libFuzzer and sanitizer runtimes are in libclang-rt-14-dev, a package clang only
+# recommends (so --no-install-recommends below would skip it): named here.
 PKGS=(
-	make gcc clang llvm pkg-config
+	make gcc clang libclang-rt-14-dev llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcjson-dev check libcurl4-openssl-dev
 	prometheus bpftrace strace ltrace
