@@ -347,8 +347,8 @@ static void pass_regex(const regex_t *re, const char *s, size_t n, struct out *o
 
 int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize)
 {
-	/* the passes' room: a text may shrink in a later pass to fit @out, so not @outsize */
-	size_t cap = inlen < SIZE_MAX / 4 && outsize < 2 * inlen + 64 ? 2 * inlen + 64 : outsize;
+	/* the passes' room, more than @out's: a text may grow in one pass and shrink in a later one */
+	size_t cap = inlen < SIZE_MAX / 8 && outsize < SIZE_MAX / 2 ? outsize + 2 * inlen + 64 : outsize;
 	char *a = NULL, *b = NULL;
 	struct out o = { 0 };
 	uint64_t total = 0;

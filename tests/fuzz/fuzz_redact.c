@@ -3,7 +3,8 @@
  *
  * Input: the text (bytes of any value; at most 4 KiB are used).  It is redacted with and without
  * extra patterns into an exactly sized heap buffer (ASan sees a byte written past it) of size
- * 0..16, around the size of the full result, and a few sizes picked from the input.  Checked:
+ * 0..16, around the size of the full result (found with a buffer large enough), and a few sizes
+ * picked from the input.  Checked:
  * the result is NUL-terminated within the buffer and as long as returned; a refusal leaves "";
  * whenever the full result and the text both fit a buffer, that buffer gets exactly the full result
  * (the passes work in buffers of the caller's size: a text longer than the buffer may be refused
@@ -59,12 +60,23 @@ static int redact_into(struct redactor *r, const char *in, size_t n, size_t outs
 static void one(struct redactor *r, const char *in, size_t n, struct fz_rng *rng)
 {
 	size_t big = 2 * n + 64, sizes[32], ns = 0;
-	char *full = malloc(big), *got = malloc(big);
+	char *full = NULL, *got = NULL;
 	int full_len, rc;
 
-	if (!full || !got)
+	/* the full result: a buffer doubled until the result is well inside it (not refused, not cut) */
+	for (;;) {
+		free(full);
+		full = malloc(big);
+		if (!full)
+			goto cleanup;
+		full_len = redact_into(r, in, n, big, full);
+		if ((full_len >= 0 && (size_t)full_len + 32 < big) || big > 64 * n + 4096)
+			break;
+		big *= 2;
+	}
+	got = malloc(big + 3); /* sizes go up to the full result + 2 */
+	if (!got)
 		goto cleanup;
-	full_len = redact_into(r, in, n, big, full);
 	for (size_t s = 0; s <= 16; s++)
 		sizes[ns++] = s;
 	if (full_len >= 0)

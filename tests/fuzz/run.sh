@@ -10,8 +10,9 @@ cd "$(dirname "$0")/../.."
 
 OUTDIR=build/fuzz
 
-# libFuzzer's flags for every run: one job, no input larger than 64 KiB, 10 s per input at most
-common=(-print_final_stats=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048)
+# libFuzzer's flags for every run: one job, no input larger than 64 KiB, 10 s per input at most, and
+# exit 1 on a crash or timeout (libFuzzer's default 77 would read as SKIP in tests/run.sh)
+common=(-print_final_stats=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1)
 
 # executions of a finished run, from its -print_final_stats output
 executions() {
