@@ -43,7 +43,7 @@ expect "bad --listen port" 2 "listen" -- "$OBSPROBE" attach --pid $SPID --listen
 PORT=$(free_port)
 python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$PORT)); s.listen(); time.sleep(30)" &
 PIDS+=($!)
-sleep 0.3
+wait_for 10 bash -c "ss -Hltn 'sport = :$PORT' | grep -q ." # bound (python starts slowly on a busy machine)
 expect "listen port in use" 1 "in use" -- "$OBSPROBE" attach --pid $SPID --listen 127.0.0.1:$PORT --duration 1
 expect "unreadable --config" 1 "config" -- "$OBSPROBE" attach --pid $SPID --config "$TMP/missing.json"
 echo '{"func": ["a",' >"$TMP/bad.json"
