@@ -59,7 +59,7 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 
 GEN_HDRS   := $(OUT)/vmlinux.h $(OUT)/syscall_table.h $(SKELS)
 
-.PHONY: all deps test unit demo bench install clean format check-root
+.PHONY: all deps test unit demo bench install clean format check-root fuzz fuzz-build asan
 all: $(OUT)/obsprobe $(if $(SHIM_SRCS),$(OUT)/libobsshim.so) $(TARGET_BINS)
 
 # ---- generated headers -------------------------------------------------------
@@ -142,8 +142,9 @@ unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
 
 test: check-root
-	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all $(UNIT_BINS) && \
-		bash tests/run.sh; fi
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && \
+		$(MAKE) all $(UNIT_BINS) $(ASAN_BINS) $(FUZZ_BINS) && \
+		FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) bash tests/run.sh; fi
 
 demo: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all && bash scripts/demo.sh; fi
@@ -180,3 +181,46 @@ clean:
 
 # header dependencies as the compiler saw them (-MMD)
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)
+# ---- sanitizers: the unit tests and the collector objects again, under ASan + UBSan ----------------
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_OBJS  := $(patsubst $(OUT)/user/%.o,$(OUT)/asan/user/%.o,$(LIB_OBJS))
+ASAN_BINS  := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
+
+$(OUT)/asan/user/%.o: user/%.c $(GEN_HDRS) $(wildcard user/*.h bpf/*.h preload/*.h)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< $(ASAN_OBJS) \
+		$(LDLIBS) $(shell pkg-config --libs check) -o $@
+
+asan: $(ASAN_BINS)
+
+# ---- fuzzing: libFuzzer harnesses tests/fuzz/fuzz_<name>.c -------------------------------------------
+# A harness's first line, "/* fuzz-srcs: user/a.c user/b.c */", lists the project sources it links;
+# each harness is built from itself and those, all with the fuzzer and sanitizers.
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DOBSPROBE_VERSION='"$(VERSION)"' \
+	       -I$(OUT) -Iuser -Ipreload -Ibpf -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_SECONDS      ?= 600
+FUZZ_TEST_SECONDS ?= 10
+fuzz_srcs = $(shell sed -n '1s/.*fuzz-srcs:\(.*\)\*\/.*/\1/p' $(1))
+
+.SECONDEXPANSION:
+$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_srcs,tests/fuzz/$$*.c) $(wildcard tests/fuzz/*.h user/*.h preload/*.h bpf/*.h) \
+		| $(GEN_HDRS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(call fuzz_srcs,$<) $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# each harness for FUZZ_SECONDS (default 600) on a copy of its corpus, one after another; new inputs go
+# to build/fuzz/corpus-<name> (merge minimised finds into tests/fuzz/corpus/ by hand)
+fuzz: $(FUZZ_BINS)
+	$(Q)bash tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -14,8 +14,10 @@ set -euo pipefail
 # --web-config: libyaml-dev (the YAML file), libgnutls28-dev (TLS and client certificates: libmicrohttpd's
 # TLS library, used directly to check client certificates), libcrypt-dev (crypt_r for bcrypt hashes);
 # its test: openssl (makes a CA and certificates), apache2-utils (htpasswd makes bcrypt hashes).
+# fuzzing: clang's libFuzzer and sanitizer runtimes are in libclang-rt-14-dev, a package clang only
+# recommends (so --no-install-recommends below would skip it): named here.
 PKGS=(
-	make gcc clang llvm pkg-config
+	make gcc clang libclang-rt-14-dev llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcjson-dev check libcurl4-openssl-dev
 	prometheus bpftrace strace ltrace

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh -- every test: unit (Check), integration (real eBPF as root, the shim, real peers), alert rules.
+# run.sh -- every test: unit (Check, also under ASan+UBSan), fuzz harnesses briefly, integration (real eBPF
+# as root, the shim, real peers), alert rules.
 # Prints one line per test and a total; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,16 @@ run() { # name command...
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" env CK_VERBOSITY=normal "$t"
+done
+# the same unit tests built with ASan + UBSan (make asan): any report fails the test
+for t in build/asan/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "asan/$(basename "$t")" env CK_VERBOSITY=normal UBSAN_OPTIONS=print_stacktrace=1 "$t"
+done
+# each libFuzzer harness (make fuzz-build): its corpus replayed, then $FUZZ_TEST_SECONDS (10) of fuzzing
+for t in build/fuzz/fuzz_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue # not the corpus-* directories or logs of make fuzz
+	run "fuzz/$(basename "$t")" bash tests/fuzz/run.sh test "$t"
 done
 for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] || continue

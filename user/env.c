@@ -544,10 +544,28 @@ static int config_apply(struct env *env, const cJSON *root, const char *path, ui
 	return 0;
 }
 
+/* a --config file's text; returns 0 or 2 */
+static int config_text(struct env *env, const char *path, const char *text, size_t len, uint64_t *set)
+{
+	cJSON *root = NULL;
+	int rc = config_parse(path, text, len, &root);
+
+	if (!rc)
+		rc = config_apply(env, root, path, set);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int env__config_text(struct env *env, const char *name, const char *text, size_t len)
+{
+	uint64_t set = 0;
+
+	return config_text(env, name, text, len, &set);
+}
+
 /* the --config file; returns 0, 1 (cannot read it) or 2 (not a valid options file) */
 static int load_config(struct env *env, const char *path, uint64_t *set)
 {
-	cJSON *root = NULL;
 	size_t len = 0;
 	char *text = read_file(path, &len);
 	int rc;
@@ -557,10 +575,7 @@ static int load_config(struct env *env, const char *path, uint64_t *set)
 		     errno == EFBIG ? "larger than 1 MiB (is it the right file?)" : strerror(errno));
 		return 1;
 	}
-	rc = config_parse(path, text, len, &root);
-	if (!rc)
-		rc = config_apply(env, root, path, set);
-	cJSON_Delete(root);
+	rc = config_text(env, path, text, len, set);
 	free(text);
 	return rc;
 }

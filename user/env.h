@@ -85,6 +85,11 @@ struct env {
  * Call env__free() afterwards whatever it returned. */
 int env__parse(struct env *env, int argc, char **argv);
 
+/* The text of a --config file (@len bytes, and a NUL at text[len]) applied to @env for env->cmd, as
+ * env__parse applies the file it names (@name in messages): 0, or 2 after printing why it is not a
+ * valid options file.  For the fuzzer and tests; env__parse reads the file itself. */
+int env__config_text(struct env *env, const char *name, const char *text, size_t len);
+
 /* the usage text for `obsprobe --help` / `obsprobe CMD --help` */
 void env__usage(FILE *out, enum command cmd);
 

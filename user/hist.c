@@ -43,7 +43,7 @@ int hist_bounds__parse(struct hist_bounds *b, const char *list, char *err, size_
 			snprintf(err, errlen, "boundary %g must be a positive number of seconds", v);
 			return -1;
 		}
-		if (fabs(ns - llround(ns)) > 1e-6 * ns + 1e-3) {
+		if (fabs(ns - llround(ns)) > 1e-6 * ns + 1e-3 || llround(ns) == 0) {
 			snprintf(err, errlen, "boundary %g is not a whole number of nanoseconds", v);
 			return -1;
 		}

@@ -679,6 +679,30 @@ START_TEST(config_edge_files)
 }
 END_TEST
 
+/* env__config_text: the file parser on a buffer (what fuzz_config drives), for the command in env->cmd */
+START_TEST(config_text)
+{
+	static const char ok[] = "{\"max_series\": 5, \"func\": [\"handle_*\"], \"pid\": 9}";
+	static const char bad[] = "{\"listen\": \"nowhere\"}";
+	struct env env;
+
+	ck_assert_int_eq(parse(&env, "attach --pid 7"), 0);
+	ck_assert_int_eq(env__config_text(&env, "t.json", ok, sizeof(ok) - 1), 0);
+	ck_assert_int_eq(env.max_series, 5);
+	ck_assert_int_eq(env.nfuncs, 1);
+	ck_assert_str_eq(env.funcs[0], "handle_*");
+	ck_assert_int_eq(env.npids, 2); /* a file's list adds to what is there: flags replace it in env__parse */
+	ck_assert_int_eq(env__config_text(&env, "t.json", bad, sizeof(bad) - 1), 2);
+	ck_assert_int_eq(env.listen_port, 9464);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "symbols --binary /bin/true"), 0);
+	ck_assert_int_eq(env__config_text(&env, "t.json", ok, sizeof(ok) - 1), 0);
+	ck_assert_int_eq(env.max_series, 2000); /* not a symbols option: skipped */
+	ck_assert_int_eq(env.npids, 1);
+	env__free(&env);
+}
+END_TEST
+
 START_TEST(environment)
 {
 	struct env env;
@@ -827,6 +851,7 @@ int main(void)
 	tcase_add_test(tc, config_file);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_edge_files);
+	tcase_add_test(tc, config_text);
 	tcase_add_test(tc, environment);
 	tcase_add_test(tc, usage);
 	suite_add_tcase(s, tc);

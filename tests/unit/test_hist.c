@@ -24,7 +24,8 @@ START_TEST(bad_buckets)
 {
 	struct hist_bounds b;
 	char err[128];
-	const char *bad[] = { "", "abc", "0.1,0.01", "0.1,0.1", "-1", "0", "0.0000000001", "1,+Inf", "1;2", "nan" };
+	const char *bad[] = { "", "abc", "0.1,0.01", "0.1,0.1", "-1", "0", "0.0000000001", "1,+Inf", "1;2", "nan",
+			      "4E-42", "1e-13" /* under half a nanosecond: a 0 ns boundary (found by fuzz_optval) */ };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';

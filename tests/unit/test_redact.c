@@ -209,6 +209,20 @@ START_TEST(fail_closed)
 }
 END_TEST
 
+/* the passes work in their own room: a text longer than the caller's buffer whose redacted form fits
+ * it is redacted, not refused (found by tests/fuzz/fuzz_redact) */
+START_TEST(shrinks_into_small_buffer)
+{
+	char out[16];
+
+	ck_assert_int_eq(redact__text(r, "mail bob@example.com", 20, out, sizeof(out)), 12);
+	ck_assert_str_eq(out, "mail [EMAIL]");
+	/* no room for the whole result: cut and marked, never the address */
+	ck_assert_int_eq(redact__text(r, "mail bob@example.com", 20, out, 12), 11);
+	ck_assert_str_eq(out, " [truncated"); /* even the mark is cut to the room there is */
+}
+END_TEST
+
 START_TEST(extra_patterns)
 {
 	char err[128], out[256];
@@ -300,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, url_credentials);
 	tcase_add_test(tc, yaml_value_below);
 	tcase_add_test(tc, more_keys);
+	tcase_add_test(tc, shrinks_into_small_buffer);
 	tcase_add_test(tc, extra_patterns);
 	tcase_add_test(tc, corpus_never_leaks);
 	tcase_add_test(tc, garbage);
