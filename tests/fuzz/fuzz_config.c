@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/env.c user/optval.c user/hist.c user/log.c */
+/* fuzz-srcs: user/env.c user/optval.c user/hist.c user/log.c user/webconfig.c user/basicauth.c user/privs.c */
 /* fuzz_config.c -- the --config JSON file parser (user/env.c) on any bytes.
  *
  * Input: the file's text, as read (NUL bytes included).  It is applied for `attach` (every tracing
