@@ -360,7 +360,8 @@ static int start_outputs(struct app *a)
 		struct exporter_opts eo = { .endpoint = env->otlp_endpoint,
 					    .protocol = env->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)env->otlp_headers,
-					    .nheaders = env->notlp_headers };
+					    .nheaders = env->notlp_headers,
+					    .timeout_ms = env->otlp_timeout_ms };
 
 		a->exp = exporter__new(&eo);
 		if (!a->exp)

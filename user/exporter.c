@@ -305,6 +305,14 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 		snprintf(why, whylen, "shutdown deadline reached");
 		return SEND_FAIL;
 	}
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY) {
+		/* the URL was checked to be http(s): this is an answer that is not HTTP/1.x (HTTP/0.9 refused) */
+		snprintf(why, whylen, "the receiver did not answer HTTP (is it OTLP/HTTP? OTLP/gRPC listens on 4317)");
+		pthread_mutex_lock(&e->lock);
+		e->last_status = -1;
+		pthread_mutex_unlock(&e->lock);
+		return SEND_FAIL;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
 		pthread_mutex_lock(&e->lock);
