@@ -38,6 +38,7 @@ struct target {
 	bool alive;
 	bool initial;
 	bool exec_pending;	/* run: the exec into CMD, already attached for */
+	int dead_polls;		/* polls since a followed child exited: its slot goes after 2 (late payloads) */
 };
 
 struct app {
@@ -113,6 +114,7 @@ static struct target *add_target(struct app *a, pid_t pid, const char *comm, boo
 	}
 	t->pid = pid;
 	t->alive = true;
+	t->dead_polls = 0;
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	return t;
@@ -430,6 +432,22 @@ static void ready_checks(void *ctx, cJSON *checks)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Forget followed children that exited two polls ago: the table holds what lives (and the --pid targets),
+ * not every pid a fork storm ever made.  Two polls, so that payloads they sent before exiting, drained after
+ * the exit event, still find their comm. */
+static void sweep_targets(struct app *a)
+{
+	for (int i = 0; i < a->ntargets;) {
+		struct target *t = &a->targets[i];
+
+		if (t->alive || t->initial || ++t->dead_polls < 2) {
+			i++;
+			continue;
+		}
+		*t = a->targets[--a->ntargets];
+	}
+}
+
 static void poll_locked(struct app *a)
 {
 	if (a->sys)
@@ -448,6 +466,7 @@ static void poll_locked(struct app *a)
 		traces__poll(a->tr);
 	if (a->logs)
 		logs__poll(a->logs);
+	sweep_targets(a);
 }
 
 static void refresh(void *ctx)
