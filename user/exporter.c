@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <zlib.h>
 
@@ -24,6 +25,7 @@
 #define DEF_BACKOFF_MS	     500
 #define DEF_MAX_BACKOFF_MS   10000
 #define DEF_FLUSH_TIMEOUT_MS 3000
+#define RESP_MAX	     16384 /* response body kept for partial_success; a longer one ends the transfer */
 
 /*
  * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
@@ -62,6 +64,10 @@ struct exporter {
 	struct otlp_buf body, gz;
 	long retry_after_s; /* from the last response, -1 = none */
 	bool failing;	    /* the last batch failed: log recovery once */
+	bool rejecting;	    /* a partial_success rejection was said already */
+	char resp[RESP_MAX]; /* the last response body, cut at RESP_MAX */
+	size_t resp_len;
+	bool resp_cut;
 	uint64_t rng;
 
 	/* under lock */
@@ -191,11 +197,163 @@ static int header_line(const char *kv, char *out, size_t outlen)
 
 /* ---- HTTP ------------------------------------------------------------------------------------------- */
 
-static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* keep the start of the body (a partial_success is small); a body past RESP_MAX ends the transfer, so an
+ * endless answer cannot hold the sender until its timeout */
+static size_t keep_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	(void)ptr;
-	(void)ud;
-	return size * nmemb;
+	struct exporter *e = ud;
+	size_t n = size * nmemb;
+
+	if (n > RESP_MAX - e->resp_len) {
+		e->resp_cut = true;
+		return 0;
+	}
+	memcpy(e->resp + e->resp_len, ptr, n);
+	e->resp_len += n;
+	return n;
+}
+
+static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* walk one protobuf message: @cb sees each field (number, wire type, varint value or bytes); -1 on bad framing */
+static int pb_fields(const uint8_t *p, size_t len,
+		     void (*cb)(void *ctx, uint64_t field, int wire, uint64_t v, const uint8_t *b, size_t blen), void *ctx)
+{
+	const uint8_t *end = p + len;
+
+	while (p < end) {
+		uint64_t key, v = 0;
+		const uint8_t *b = NULL;
+
+		if (pb_varint(&p, end, &key))
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (pb_varint(&p, end, &v))
+				return -1;
+			break;
+		case 1:
+		case 5:
+			if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+				return -1;
+			p += (key & 7) == 1 ? 8 : 4;
+			break;
+		case 2:
+			if (pb_varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return -1;
+			b = p;
+			p += v;
+			break;
+		default:
+			return -1;
+		}
+		cb(ctx, key >> 3, (int)(key & 7), v, b, b ? (size_t)v : 0);
+	}
+	return 0;
+}
+
+struct partial {
+	uint64_t rejected;
+	char *msg;
+	size_t msglen;
+	bool bad;
+};
+
+static void partial_field(void *ctx, uint64_t field, int wire, uint64_t v, const uint8_t *b, size_t blen)
+{
+	struct partial *ps = ctx;
+
+	if (field == 1 && wire == 0) /* rejected_spans / rejected_log_records (int64) */
+		ps->rejected = v;
+	else if (field == 2 && wire == 2) /* error_message */
+		snprintf(ps->msg, ps->msglen, "%.*s", (int)blen, (const char *)b);
+}
+
+static void response_field(void *ctx, uint64_t field, int wire, uint64_t v, const uint8_t *b, size_t blen)
+{
+	struct partial *ps = ctx;
+
+	(void)v;
+	if (field == 1 && wire == 2) { /* partial_success */
+		if (pb_fields(b, blen, partial_field, ps))
+			ps->bad = true;
+	}
+}
+
+/* {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}}: int64 is a string in OTLP/JSON, a number is
+ * taken too */
+static int parse_json(const void *body, size_t len, uint64_t *rejected, char *msg, size_t msglen)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len), *p, *r, *m;
+	int err = -1;
+
+	if (!cJSON_IsObject(o))
+		goto cleanup;
+	p = cJSON_GetObjectItemCaseSensitive(o, "partialSuccess");
+	if (p && !cJSON_IsObject(p))
+		goto cleanup;
+	r = cJSON_GetObjectItemCaseSensitive(p, "rejectedSpans");
+	if (!r)
+		r = cJSON_GetObjectItemCaseSensitive(p, "rejectedLogRecords");
+	if (cJSON_IsString(r)) {
+		char *end;
+
+		errno = 0;
+		*rejected = strtoull(r->valuestring, &end, 10);
+		if (errno || end == r->valuestring || *end || r->valuestring[0] == '-')
+			goto cleanup;
+	} else if (cJSON_IsNumber(r)) {
+		if (!(r->valuedouble >= 0 && r->valuedouble <= 1e18))
+			goto cleanup;
+		*rejected = (uint64_t)r->valuedouble;
+	} else if (r) {
+		goto cleanup;
+	}
+	m = cJSON_GetObjectItemCaseSensitive(p, "errorMessage");
+	if (cJSON_IsString(m))
+		snprintf(msg, msglen, "%s", m->valuestring);
+	err = 0;
+cleanup:
+	cJSON_Delete(o);
+	return err;
+}
+
+int exporter__parse_response(const void *body, size_t len, bool json, uint64_t *rejected, char *msg, size_t msglen)
+{
+	struct partial ps = { .msg = msg, .msglen = msglen };
+	int err;
+
+	*rejected = 0;
+	if (!msglen)
+		return -1;
+	msg[0] = '\0';
+	if (!len)
+		return 0; /* an empty body: full success */
+	if (json)
+		err = parse_json(body, len, rejected, msg, msglen);
+	else {
+		err = pb_fields(body, len, response_field, &ps) || ps.bad ? -1 : 0;
+		*rejected = ps.rejected;
+	}
+	if (err) {
+		*rejected = 0;
+		msg[0] = '\0';
+	}
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?'; /* the receiver's text goes to our stderr */
+	return err;
 }
 
 /* "Retry-After: <seconds>" (the HTTP-date form is ignored: the backoff applies) */
@@ -295,12 +453,16 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 	CURLcode rc;
 
 	e->retry_after_s = -1;
+	e->resp_len = 0;
+	e->resp_cut = false;
 	curl_easy_setopt(e->curl, CURLOPT_URL, url);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	rc = perform(e);
+	if (rc == CURLE_WRITE_ERROR && e->resp_cut)
+		rc = CURLE_OK; /* the status came; a body past RESP_MAX is not needed */
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(why, whylen, "shutdown deadline reached");
 		return SEND_FAIL;
@@ -386,8 +548,41 @@ static void wait_until(struct exporter *e, uint64_t until_ns)
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 }
 
-/* Send one encoded batch of @n items with retries; returns true if the receiver took it. */
-static bool send_batch(struct exporter *e, struct queue *q, size_t n)
+/* A 2xx can carry partial_success: how many of the @n items the receiver turned down (said once, then with -v).
+ * A body that does not decode is a full success: the status says so. */
+static size_t rejected_items(struct exporter *e, struct queue *q, size_t n)
+{
+	char msg[256];
+	char *ct = NULL;
+	uint64_t rej = 0;
+	bool json = e->json;
+
+	if (curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+		json = !strncasecmp(ct, "application/json", 16);
+	if (e->resp_cut || exporter__parse_response(e->resp, e->resp_len, json, &rej, msg, sizeof(msg))) {
+		vlog("otlp: %s answered 2xx with a body that is not an export response: taken as accepted", q->url);
+		return 0;
+	}
+	if (!rej) {
+		if (msg[0])
+			vlog("otlp: %s accepted every one of %zu %s, with a warning: %s", q->url, n, q->what, msg);
+		return 0;
+	}
+	if (rej > n)
+		rej = n;
+	if (!e->rejecting)
+		elog("otlp: %s rejected %llu of %zu %s (partial success: %s); they are counted as export_failed "
+		     "(-v shows every such answer)",
+		     q->url, (unsigned long long)rej, n, q->what, msg[0] ? msg : "no reason given");
+	else
+		vlog("otlp: %s rejected %llu of %zu %s: %s", q->url, (unsigned long long)rej, n, q->what, msg);
+	e->rejecting = true;
+	return (size_t)rej;
+}
+
+/* Send one encoded batch of @n items with retries; returns true if the receiver took it, with the number of
+ * items it turned down all the same (partial success: never retried) in @rejected. */
+static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *rejected)
 {
 	const struct otlp_buf *body = e->gzip ? &e->gz : &e->body;
 	uint64_t start = now_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
@@ -418,6 +613,7 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n)
 		}
 		r = http_post(e, q->url, body->data, body->len, timeout, why, sizeof(why));
 		if (r == SEND_OK) {
+			*rejected = rejected_items(e, q, n);
 			if (e->failing)
 				ilog("otlp: export to %s works again", q->url);
 			e->failing = false;
@@ -475,7 +671,7 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 /* Claim, encode, release and send the oldest batch of @q; called and returns with the lock held. */
 static void export_batch(struct exporter *e, struct queue *q)
 {
-	size_t n = q->count, head = q->head;
+	size_t n = q->count, head = q->head, rejected = 0;
 	bool ok;
 	int err;
 
@@ -500,14 +696,16 @@ static void export_batch(struct exporter *e, struct queue *q)
 		elog("otlp: encoding %zu %s: %s", n, q->what, strerror(-err));
 		ok = false;
 	} else {
-		ok = send_batch(e, q, n);
+		ok = send_batch(e, q, n, &rejected);
 	}
 
 	pthread_mutex_lock(&e->lock);
-	if (ok)
-		q->exported += n;
-	else
+	if (ok) {
+		q->exported += n - rejected;
+		q->export_failed += rejected;
+	} else {
 		q->export_failed += n;
+	}
 }
 
 static bool batch_ready(const struct exporter *e, const struct queue *q, uint64_t now)
@@ -663,7 +861,8 @@ static int setup_curl(struct exporter *e)
 	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "obsprobe/" OBSPROBE_VERSION);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
 	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
 #if LIBCURL_VERSION_NUM >= 0x075500

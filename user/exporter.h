@@ -38,7 +38,8 @@ struct exporter_opts {
 struct exporter_stats {
 	uint64_t spans_exported;      /* accepted by the receiver (2xx) */
 	uint64_t spans_queue_full;    /* dropped at push: queue full or exporter shutting down */
-	uint64_t spans_export_failed; /* given up after retries, rejected (4xx), or unsent at the shutdown deadline */
+	uint64_t spans_export_failed; /* given up after retries, rejected (4xx, partial success), or unsent at the
+				       * shutdown deadline */
 	uint64_t logs_exported;
 	uint64_t logs_queue_full;
 	uint64_t logs_export_failed;
@@ -53,6 +54,11 @@ struct exporter;
 /* Check an OTLP endpoint: http:// or https://, a host, an optional port 1-65535, an optional path,
  * no spaces or control characters.  Returns 0, or -1 with a reason in @err. */
 int exporter__check_endpoint(const char *url, char *err, size_t errlen);
+
+/* Read an OTLP/HTTP success body (Export{Trace,Logs}ServiceResponse, protobuf or JSON): @rejected gets
+ * partial_success's rejected_spans / rejected_log_records (0 when absent), @msg its error_message with
+ * control characters replaced.  Returns 0, or -1 when the body does not decode (@rejected 0). */
+int exporter__parse_response(const void *body, size_t len, bool json, uint64_t *rejected, char *msg, size_t msglen);
 
 /* Starts the background sender.  On a bad option prints one "obsprobe: otlp: ..." line and returns
  * NULL with errno EINVAL (other failures: ENOMEM etc.). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_otlp_faults.sh -- OTLP receivers that misbehave (answer in 5 s, close mid-body, 400, 413, garbage): capture
-# goes on, every span and log record ends in exactly one outcome, the exit summary says the drops, nothing crashes.
+# test_otlp_faults.sh -- OTLP receivers that misbehave (answer in 5 s, close mid-body, 400, 413, garbage, partial
+# success): capture goes on, every span and log record ends in exactly one outcome, the exit summary says the
+# drops, nothing crashes.
 source "$(dirname "$0")/lib.sh"
 need_root
 N=300 # requests per case: each one span and one log line (httpd logs one stderr line per request)
@@ -108,6 +109,22 @@ run_case garbage --fault garbage --
 check_case garbage export_failed
 grep -q 'failed: the receiver did not answer HTTP' "$TMP/garbage.err" && ok "garbage: says the answer was not HTTP" ||
 	bad "garbage: $(grep 'export to' "$TMP/garbage.err" | head -2)"
+
+# 6. 200 with partial_success rejecting 3 items per request: those are lost, counted, never retried
+run_case partial --partial 3 --
+check "partial: obsprobe exits 0" 0 "$(cat "$TMP/partial.rc")"
+for sig in spans:traces log_records:logs; do
+	fam=${sig%:*} reqs=$(grep -c "^200 /v1/${sig#*:} " "$TMP/partial/requests.log")
+	check "partial: $fam: sum over outcomes = items produced" "$N" "$(outcomes partial "$fam")"
+	check "partial: $fam: export_failed = 3 per request ($reqs requests)" $((3 * reqs)) \
+		"$(outcome partial "$fam" export_failed)"
+	check "partial: $fam: exported = the rest" $((N - 3 * reqs)) "$(outcome partial "$fam" exported)"
+done
+check "partial: exit summary says the rejected spans" 1 \
+	"$(grep -c "spans not exported: 0 queue full, $(outcome partial spans export_failed) export failed" "$TMP/partial.err")"
+check "partial: not retried" 0 "$(grep -c 'attempt 2' "$TMP/partial.err")"
+grep -q 'rejected 3 of .*too old' "$TMP/partial.err" && ok "partial: the receiver's reason is said" ||
+	bad "partial: $(grep otlp "$TMP/partial.err")"
 
 kill -0 $H 2>/dev/null && ok "httpd still runs" || bad "httpd died"
 finish

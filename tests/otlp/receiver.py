@@ -3,6 +3,7 @@
 
     receiver.py --dir DIR [--port 0] [--port-file FILE] [--fail N] [--status 503]
                 [--retry-after SEC] [--max-seconds 60] [--fault slow|close|garbage] [--delay 5] [--discard]
+                [--partial N]
 
 Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
 --port-file (atomically, once listening).  The first N POSTs are answered with --status (and a
@@ -20,6 +21,8 @@ Fault modes (--fault), for every POST, logged in requests.log with the mode's na
     close    read half of the body, then close the connection without a response
     garbage  read the request, answer bytes that are not HTTP, close
 --discard keeps requests.log but stores no bodies (soak runs).
+--partial N answers every accepted request with 200 and a partial_success rejecting N items
+(error_message "too old"), in the request's encoding.
 """
 import argparse
 import gzip
@@ -29,6 +32,17 @@ import socket
 import sys
 import threading
 import time
+
+
+def varint(v):
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
 
 
 def main():
@@ -43,6 +57,7 @@ def main():
     ap.add_argument("--fault", choices=("slow", "close", "garbage"))
     ap.add_argument("--delay", type=float, default=5.0)
     ap.add_argument("--discard", action="store_true")
+    ap.add_argument("--partial", type=int)
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     state = {"fail": args.fail, "accepted": 0}
@@ -121,8 +136,16 @@ def main():
                     os.rename(base + ".tmp", base + "." + ext)
             if status == 200:
                 json_reply = ctype.startswith("application/json")
-                self.reply(200, b"{}" if json_reply else b"", "application/json" if json_reply
-                           else "application/x-protobuf")
+                body = b"{}" if json_reply else b""
+                if args.partial is not None:
+                    kind = "Spans" if self.path.endswith("traces") else "LogRecords"
+                    if json_reply:
+                        body = ('{"partialSuccess":{"rejected%s":"%d","errorMessage":"too old"}}'
+                                % (kind, args.partial)).encode()
+                    else:
+                        inner = b"\x08" + varint(args.partial) + b"\x12\x07too old"
+                        body = b"\x0a" + varint(len(inner)) + inner
+                self.reply(200, body, "application/json" if json_reply else "application/x-protobuf")
             else:
                 extra = {"Retry-After": args.retry_after} if args.retry_after is not None else None
                 self.reply(status, b"unavailable\n", "text/plain", extra)
