@@ -110,7 +110,12 @@ check_case garbage export_failed
 grep -q 'failed: the receiver did not answer HTTP' "$TMP/garbage.err" && ok "garbage: says the answer was not HTTP" ||
 	bad "garbage: $(grep 'export to' "$TMP/garbage.err" | head -2)"
 
-# 6. 200 with partial_success rejecting 3 items per request: those are lost, counted, never retried
+# 6. 200 and a body that never ends: the status is taken, the body cut (not read until the timeout, retried)
+run_case endless --fault endless --delay 60 --
+check_case endless exported
+check "endless: no retry" 0 "$(attempts endless 2)"
+
+# 7. 200 with partial_success rejecting 3 items per request: those are lost, counted, never retried
 run_case partial --partial 3 --
 check "partial: obsprobe exits 0" 0 "$(cat "$TMP/partial.rc")"
 for sig in spans:traces log_records:logs; do

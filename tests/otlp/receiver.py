@@ -2,7 +2,7 @@
 """receiver.py -- a tiny OTLP/HTTP receiver for tests: stores every request body it accepts in a directory.
 
     receiver.py --dir DIR [--port 0] [--port-file FILE] [--fail N] [--status 503]
-                [--retry-after SEC] [--max-seconds 60] [--fault slow|close|garbage] [--delay 5] [--discard]
+                [--retry-after SEC] [--max-seconds 60] [--fault slow|close|garbage|endless] [--delay 5] [--discard]
                 [--partial N]
 
 Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
@@ -20,6 +20,7 @@ Fault modes (--fault), for every POST, logged in requests.log with the mode's na
     slow     read the request, wait --delay seconds, then answer as above (200, or --status while --fail lasts)
     close    read half of the body, then close the connection without a response
     garbage  read the request, answer bytes that are not HTTP, close
+    endless  read the request, answer 200 with a body that never ends (64 KiB every 50 ms for --delay s)
 --discard keeps requests.log but stores no bodies (soak runs).
 --partial N answers every accepted request with 200 and a partial_success rejecting N items
 (error_message "too old"), in the request's encoding.
@@ -54,7 +55,7 @@ def main():
     ap.add_argument("--status", type=int, default=503)
     ap.add_argument("--retry-after")
     ap.add_argument("--max-seconds", type=float, default=60.0)
-    ap.add_argument("--fault", choices=("slow", "close", "garbage"))
+    ap.add_argument("--fault", choices=("slow", "close", "garbage", "endless"))
     ap.add_argument("--delay", type=float, default=5.0)
     ap.add_argument("--discard", action="store_true")
     ap.add_argument("--partial", type=int)
@@ -100,6 +101,21 @@ def main():
                 self.log_fault("garbage", len(raw))
                 self.wfile.write(b"\x00\x17\xffNOT-HTTP garbage \x01\x02\r\n\r\n\xfe\xfd")
                 self.close_connection = True
+                return
+            if args.fault == "endless":
+                self.log_fault("endless", len(raw))
+                self.close_connection = True
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(1 << 40))
+                    self.end_headers()
+                    end = time.monotonic() + args.delay
+                    while time.monotonic() < end:
+                        self.wfile.write(b"\x00" * 65536)
+                        time.sleep(0.05)
+                except OSError:
+                    pass
                 return
             if args.fault == "slow":
                 time.sleep(args.delay)
