@@ -38,11 +38,11 @@ t = json.load(sys.stdin)["targets"]
 print(len(t), sum(1 for x in t if x.get("alive", True)))'
 }
 
-# storm NAME [obsprobe options...]
+# storm NAME PORT [obsprobe options...]: PORT "" = the children make no TCP connection
 storm() {
-	local name=$1 lp f obs b_fds b_traced b_kinds
-	shift
-	"$TARGETS/forker" $N $K >"$TMP/$name.out" 2>&1 &
+	local name=$1 port=$2 lp f obs b_fds b_traced b_conns b_kinds
+	shift 2
+	"$TARGETS/forker" $N $K $port >"$TMP/$name.out" 2>&1 &
 	f=$!
 	PIDS+=($f)
 	wait_for 5 grep -q ready "$TMP/$name.out" || { bad "$name: forker did not start"; return; }
@@ -51,7 +51,7 @@ storm() {
 	obs=$!
 	PIDS+=($obs)
 	wait_for 30 curl -sf "http://127.0.0.1:$lp/health/ready" || { bad "$name: obsprobe not ready: $(cat "$TMP/$name.err")"; return; }
-	b_fds=$(nfds $obs) b_traced=$(map_entries $obs traced) b_kinds=$(fd_kinds $obs)
+	b_fds=$(nfds $obs) b_traced=$(map_entries $obs traced) b_conns=$(map_entries $obs conns) b_kinds=$(fd_kinds $obs)
 	check "$name: baseline: the traced map holds the parent" 1 "$b_traced"
 	kill -USR1 $f
 	wait_for 120 grep -q '^done' "$TMP/$name.out" || { bad "$name: the storm did not end"; return; }
@@ -63,6 +63,13 @@ storm() {
 		"$(metric "$TMP/$name.m" 'obsprobe_syscall_duration_seconds_count{service="forker",syscall="getppid"}')"
 	check "$name: no events lost" 0 "$(awk '/^obsprobe_events_lost_total\{/ { s += $2 } END { print s + 0 }' "$TMP/$name.m")"
 	check "$name: traced map back to the baseline" "$b_traced" "$(map_entries $obs traced)"
+	if [ -n "$port" ]; then
+		check "$name: one outbound TCP connection per child" $N \
+			"$(metric "$TMP/$name.m" 'obsprobe_tcp_connections_total{service="forker",direction="outbound"}')"
+		check "$name: no connection left active" 0 \
+			"$(metric "$TMP/$name.m" 'obsprobe_tcp_connections_active{service="forker",direction="outbound"}')"
+		check "$name: conns map back to the baseline" "$b_conns" "$(map_entries $obs conns)"
+	fi
 	check "$name: /api/v1/targets: only the live parent (targets, alive)" "1 1" "$(live_targets "$lp")"
 	check "$name: collector fds flat (by kind)" "$b_kinds" "$(fd_kinds $obs)"
 	check "$name: collector fd count flat" "$b_fds" "$(nfds $obs)"
@@ -72,7 +79,22 @@ storm() {
 	kill $f
 }
 
-storm syscalls
+# a listener that accepts and closes, for the children's connections
+TP=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128); s.settimeout(1)
+end = time.monotonic() + 300
+while time.monotonic() < end:
+    try:
+        c, _ = s.accept(); c.close()
+    except socket.timeout:
+        pass' "$TP" &
+PIDS+=($!)
+wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $TP)).close()"
+
+storm syscalls "$TP"
 # with --func: each child is a new image to attach uprobes to; its links must go with it
-storm func --func child_work
+storm func "" --func child_work
 finish
