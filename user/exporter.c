@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
@@ -32,7 +33,8 @@
  * "claims" the oldest items, encodes them straight from their slots without the lock (producers never
  * write a claimed slot: it still counts as occupied), then releases them before it touches the network.
  * When the ring empties, head goes back to 0, so only the slots of the highest fill level ever get
- * written: the calloc'ed ring costs resident memory for what was queued at once, not for its capacity.
+ * written: the mapped ring costs resident memory for what was queued at once, not for its capacity; and
+ * when it empties after a backlog (a slow or absent receiver), the pages past one batch are given back.
  */
 struct queue {
 	const char *what; /* "spans" / "logs", for messages */
@@ -40,6 +42,8 @@ struct queue {
 	size_t item_size, cap;
 	size_t head, count; /* occupied: [head, head+count) modulo cap */
 	size_t claimed;	    /* the first `claimed` occupied items are being encoded */
+	size_t touched;	    /* slots [0, touched) may be resident */
+	size_t map_len;
 	uint64_t first_ns;  /* when the oldest unclaimed item arrived */
 	char url[1024];
 	uint64_t exported, queue_full, export_failed;
@@ -668,6 +672,18 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 	return err;
 }
 
+/* An empty ring gives back the pages past its first @keep slots (they read as zeros when touched again). */
+static void queue_release(struct queue *q, size_t keep)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off;
+
+	if (q->touched <= keep)
+		return;
+	off = (keep * q->item_size + page - 1) / page * page;
+	if (off < q->map_len && !madvise(q->slots + off, q->map_len - off, MADV_DONTNEED))
+		q->touched = keep;
+}
+
 /* Claim, encode, release and send the oldest batch of @q; called and returns with the lock held. */
 static void export_batch(struct exporter *e, struct queue *q)
 {
@@ -688,8 +704,10 @@ static void export_batch(struct exporter *e, struct queue *q)
 	q->head = (q->head + n) % q->cap;
 	q->count -= n;
 	q->claimed = 0;
-	if (!q->count)
+	if (!q->count) {
 		q->head = 0;
+		queue_release(q, (size_t)e->o.batch_max);
+	}
 	pthread_mutex_unlock(&e->lock);
 
 	if (err) {
@@ -761,7 +779,7 @@ static void *sender_main(void *arg)
 
 static int push(struct exporter *e, struct queue *q, const void *item)
 {
-	size_t pending;
+	size_t pending, slot;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->stopping || q->count == q->cap) {
@@ -769,7 +787,10 @@ static int push(struct exporter *e, struct queue *q, const void *item)
 		pthread_mutex_unlock(&e->lock);
 		return -ENOSPC;
 	}
-	memcpy(q->slots + ((q->head + q->count) % q->cap) * q->item_size, item, q->item_size);
+	slot = (q->head + q->count) % q->cap;
+	memcpy(q->slots + slot * q->item_size, item, q->item_size);
+	if (slot >= q->touched)
+		q->touched = slot + 1;
 	pending = q->count - q->claimed;
 	q->count++;
 	if (!pending)
@@ -830,8 +851,13 @@ static int queue_init(struct queue *q, const char *what, size_t item_size, size_
 	q->what = what;
 	q->item_size = item_size;
 	q->cap = cap;
-	q->slots = calloc(cap, item_size);
-	return q->slots ? 0 : -ENOMEM;
+	q->map_len = cap * item_size;
+	q->slots = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->slots == MAP_FAILED) {
+		q->slots = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int setup_curl(struct exporter *e)
@@ -977,8 +1003,10 @@ void exporter__free(struct exporter *e)
 	curl_slist_free_all(e->hdrs);
 	otlp_buf__free(&e->body);
 	otlp_buf__free(&e->gz);
-	free(e->spans.slots);
-	free(e->logs.slots);
+	if (e->spans.slots)
+		munmap(e->spans.slots, e->spans.map_len);
+	if (e->logs.slots)
+		munmap(e->logs.slots, e->logs.map_len);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -874,6 +874,49 @@ START_TEST(parse_response_bodies)
 }
 END_TEST
 
+/* a backlog (the receiver stalls for a while) touches many queue slots; once it has drained, the pages past one
+ * batch are given back: a receiver outage does not leave the collector's RSS at its high-water mark */
+START_TEST(backlog_memory_is_given_back)
+{
+	const char *args[] = {"--fault", "slow", "--delay", "0.5", NULL};
+	struct exporter_opts o = {.batch_max = 500, .batch_delay_ms = 10};
+	const long n = 4000, slot_kb = (long)(sizeof(struct span) / 1024);
+	struct exporter_stats st = {0};
+	struct receiver r;
+	struct span s;
+	struct exporter *e;
+	long rss0, mid, end;
+
+	receiver_start(&r, args);
+	o.endpoint = r.url;
+	e = exporter__new(&o);
+	ck_assert_ptr_nonnull(e);
+	make_span(&s, 0);
+	exporter__push_span(e, &s); /* the sender leaves with it and waits for the slow answer */
+	for (int i = 0; i < 100 && !st.requests; i++) {
+		sleep_ms(10);
+		exporter__stats(e, &st);
+	}
+	rss0 = rss_kb();
+	for (int i = 1; i <= n; i++) {
+		make_span(&s, i);
+		ck_assert_int_eq(exporter__push_span(e, &s), 0);
+	}
+	mid = rss_kb() - rss0;
+	for (int i = 0; i < 2000 && st.spans_exported < (uint64_t)n + 1; i++) { /* 9 slow batches: ~5 s */
+		sleep_ms(10);
+		exporter__stats(e, &st);
+	}
+	ck_assert_uint_eq(st.spans_exported, (uint64_t)n + 1);
+	end = rss_kb() - rss0;
+	ck_assert_msg(mid >= n * slot_kb * 9 / 10, "the backlog of %ld spans grew RSS by only %ld kB", n, mid);
+	/* kept: one batch of slots (500 x 4.6 KB) plus the encode buffers */
+	ck_assert_msg(end < n * slot_kb / 2, "RSS still %ld kB above the start after the backlog drained", end);
+	exporter__free(e);
+	receiver_stop(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exporter");
@@ -899,6 +942,7 @@ int main(void)
 	tcase_add_test(tc, pushes_after_shutdown_are_counted);
 	tcase_add_test(tc, partial_success_rejections_are_counted);
 	tcase_add_test(tc, parse_response_bodies);
+	tcase_add_test(tc, backlog_memory_is_given_back);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
