@@ -42,11 +42,15 @@ http {
 NGX
 }
 
-# sample PID FILE: "SECONDS RSS_KIB FDS" every 10 s until the file $FILE.stop exists
+# sample PID FILE: "SECONDS RSS_KIB FDS" every 10 s until the file $FILE.stop exists; with SOAK_SMAPS_DIR set,
+# /proc/PID/smaps is copied there every minute (which mapping grew)
 sample() {
-	local pid=$1 out=$2 t0=$SECONDS
+	local pid=$1 out=$2 t0=$SECONDS t
 	while [ ! -e "$out.stop" ] && kill -0 "$pid" 2>/dev/null; do
-		echo "$((SECONDS - t0)) $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") $(ls "/proc/$pid/fd" | wc -l)" >>"$out"
+		t=$((SECONDS - t0))
+		echo "$t $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") $(ls "/proc/$pid/fd" | wc -l)" >>"$out"
+		[ -n "${SOAK_SMAPS_DIR:-}" ] && [ $((t % 60)) -lt 10 ] &&
+			cp "/proc/$pid/smaps" "$SOAK_SMAPS_DIR/$(basename "$out" .samples).$t.smaps"
 		for _ in $(seq 1 100); do [ -e "$out.stop" ] && break; sleep 0.1; done
 	done
 }
