@@ -55,11 +55,6 @@ struct exporter;
  * no spaces or control characters.  Returns 0, or -1 with a reason in @err. */
 int exporter__check_endpoint(const char *url, char *err, size_t errlen);
 
-/* Read an OTLP/HTTP success body (Export{Trace,Logs}ServiceResponse, protobuf or JSON): @rejected gets
- * partial_success's rejected_spans / rejected_log_records (0 when absent), @msg its error_message with
- * control characters replaced.  Returns 0, or -1 when the body does not decode (@rejected 0). */
-int exporter__parse_response(const void *body, size_t len, bool json, uint64_t *rejected, char *msg, size_t msglen);
-
 /* Starts the background sender.  On a bad option prints one "obsprobe: otlp: ..." line and returns
  * NULL with errno EINVAL (other failures: ENOMEM etc.). */
 struct exporter *exporter__new(const struct exporter_opts *opts);

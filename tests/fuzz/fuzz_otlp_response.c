@@ -1,10 +1,10 @@
-/* fuzz_otlp_response.c -- libFuzzer harness: OTLP/HTTP success bodies (partial_success) as a receiver sends them.
+/* fuzz_otlp_response.c -- libFuzzer harness for otlpresp__parse: OTLP/HTTP success bodies as a receiver sends them.
  * The first byte picks the encoding (bit 0: JSON), the rest is the body. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "otlpresp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	if (exporter__parse_response(data + 1, size - 1, data[0] & 1, &rejected, msg, sizeof(msg)) == 0) {
+	if (otlpresp__parse(data + 1, size - 1, data[0] & 1, &rejected, msg, sizeof(msg)) == 0) {
 		for (size_t i = 0; msg[i]; i++)
 			if ((unsigned char)msg[i] < 0x20)
 				__builtin_trap(); /* control characters never reach stderr */

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "exporter.h"
+#include "otlpresp.h"
 
 #define RECEIVER "tests/otlp/receiver.py"
 
@@ -839,36 +840,38 @@ START_TEST(parse_response_bodies)
 	static const uint8_t pb_short[] = {0x0a, 0x09, 0x08, 0xac, 0x02}; /* length past the end */
 	static const uint8_t pb_varint[] = {0x0a, 0x02, 0x08, 0xff};	     /* varint runs off the end */
 	static const uint8_t pb_wire7[] = {0x0f};
+	static const uint8_t pb_negative[] = {0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
 	static const uint8_t pb_warn[] = {0x0a, 0x04, 0x12, 0x02, 'h', 'i'}; /* a warning: nothing rejected */
 	uint64_t rej;
 	char msg[64];
 
-	ck_assert_int_eq(exporter__parse_response(pb, sizeof(pb), false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(otlpresp__parse(pb, sizeof(pb), false, &rej, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(rej, 300);
 	ck_assert_str_eq(msg, "old?");
-	ck_assert_int_eq(exporter__parse_response(pb_warn, sizeof(pb_warn), false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(otlpresp__parse(pb_warn, sizeof(pb_warn), false, &rej, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(rej, 0);
 	ck_assert_str_eq(msg, "hi");
-	ck_assert_int_eq(exporter__parse_response("", 0, false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(otlpresp__parse("", 0, false, &rej, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(rej, 0);
-	ck_assert_int_eq(exporter__parse_response(pb_short, sizeof(pb_short), false, &rej, msg, sizeof(msg)), -1);
-	ck_assert_int_eq(exporter__parse_response(pb_varint, sizeof(pb_varint), false, &rej, msg, sizeof(msg)), -1);
-	ck_assert_int_eq(exporter__parse_response(pb_wire7, sizeof(pb_wire7), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_short, sizeof(pb_short), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_varint, sizeof(pb_varint), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_wire7, sizeof(pb_wire7), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_negative, sizeof(pb_negative), false, &rej, msg, sizeof(msg)), -1);
 	ck_assert_uint_eq(rej, 0);
 
 #define J(s) s, sizeof(s) - 1, true, &rej, msg, sizeof(msg)
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":{\"rejectedSpans\":\"12\",\"errorMessage\":\"x\"}}")), 0);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"12\",\"errorMessage\":\"x\"}}")), 0);
 	ck_assert_uint_eq(rej, 12);
 	ck_assert_str_eq(msg, "x");
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":{\"rejectedLogRecords\":4}}")), 0);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedLogRecords\":4}}")), 0);
 	ck_assert_uint_eq(rej, 4);
-	ck_assert_int_eq(exporter__parse_response(J("{}")), 0);
+	ck_assert_int_eq(otlpresp__parse(J("{}")), 0);
 	ck_assert_uint_eq(rej, 0);
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":{\"rejectedSpans\":\"-1\"}}")), -1);
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":{\"rejectedSpans\":\"1x\"}}")), -1);
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":{\"rejectedSpans\":-5}}")), -1);
-	ck_assert_int_eq(exporter__parse_response(J("{\"partialSuccess\":[]}")), -1);
-	ck_assert_int_eq(exporter__parse_response(J("not json")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"-1\"}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"1x\"}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":-5}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":[]}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("not json")), -1);
 	ck_assert_uint_eq(rej, 0);
 #undef J
 }
