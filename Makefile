@@ -59,7 +59,7 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 
 GEN_HDRS   := $(OUT)/vmlinux.h $(OUT)/syscall_table.h $(SKELS)
 
-.PHONY: all deps test unit demo bench install clean format check-root fuzz fuzz-build asan
+.PHONY: all deps test unit demo bench soak install clean format check-root fuzz fuzz-build asan
 all: $(OUT)/obsprobe $(if $(SHIM_SRCS),$(OUT)/libobsshim.so) $(TARGET_BINS)
 
 # ---- generated headers -------------------------------------------------------
@@ -168,6 +168,10 @@ bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench && \
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000; fi
+
+# nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
+soak: check-root
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all && bash tests/soak/soak.sh; fi
 
 install: all
 	install -D -m 0755 $(OUT)/obsprobe $(DESTDIR)$(PREFIX)/bin/obsprobe

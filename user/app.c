@@ -39,6 +39,7 @@ struct target {
 	bool alive;
 	bool initial;
 	bool exec_pending;	/* run: the exec into CMD, already attached for */
+	int dead_polls;		/* polls since a followed child exited: its slot goes after 2 (late payloads) */
 };
 
 struct app {
@@ -114,6 +115,7 @@ static struct target *add_target(struct app *a, pid_t pid, const char *comm, boo
 	}
 	t->pid = pid;
 	t->alive = true;
+	t->dead_polls = 0;
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	return t;
@@ -361,7 +363,8 @@ static int start_outputs(struct app *a)
 		struct exporter_opts eo = { .endpoint = env->otlp_endpoint,
 					    .protocol = env->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)env->otlp_headers,
-					    .nheaders = env->notlp_headers };
+					    .nheaders = env->notlp_headers,
+					    .timeout_ms = env->otlp_timeout_ms };
 
 		a->exp = exporter__new(&eo);
 		if (!a->exp)
@@ -430,6 +433,22 @@ static void ready_checks(void *ctx, cJSON *checks)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Forget followed children that exited two polls ago: the table holds what lives (and the --pid targets),
+ * not every pid a fork storm ever made.  Two polls, so that payloads they sent before exiting, drained after
+ * the exit event, still find their comm. */
+static void sweep_targets(struct app *a)
+{
+	for (int i = 0; i < a->ntargets;) {
+		struct target *t = &a->targets[i];
+
+		if (t->alive || t->initial || ++t->dead_polls < 2) {
+			i++;
+			continue;
+		}
+		*t = a->targets[--a->ntargets];
+	}
+}
+
 static void poll_locked(struct app *a)
 {
 	if (a->sys)
@@ -448,6 +467,7 @@ static void poll_locked(struct app *a)
 		traces__poll(a->tr);
 	if (a->logs)
 		logs__poll(a->logs);
+	sweep_targets(a);
 }
 
 static void refresh(void *ctx)

@@ -29,7 +29,7 @@
 
 enum {
 	OPT_PID = 0x100, OPT_BINARY, OPT_FUNC, OPT_KFUNC, OPT_NO_SYSCALLS, OPT_NO_NET, OPT_NO_HTTP, OPT_NO_LOGS,
-	OPT_LISTEN, OPT_SERVICE, OPT_OTLP_ENDPOINT, OPT_OTLP_PROTOCOL, OPT_OTLP_HEADER, OPT_SPANS_FILE,
+	OPT_LISTEN, OPT_SERVICE, OPT_OTLP_ENDPOINT, OPT_OTLP_PROTOCOL, OPT_OTLP_HEADER, OPT_OTLP_TIMEOUT, OPT_SPANS_FILE,
 	OPT_LOG_FILE, OPT_SAMPLE_RATIO, OPT_MAX_SPS, OPT_MAX_SERIES, OPT_BUCKETS, OPT_DURATION, OPT_METRICS_AUTH,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_PRELOAD, OPT_NO_FOLLOW, OPT_CONFIG, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
 	OPT_VERSION, OPT_USER, OPT_WEB_CONFIG,
@@ -64,6 +64,8 @@ static const struct optdef opts[] = {
 	  "OTLP/HTTP base URL, e.g. http://127.0.0.1:4318 (default\n$OTEL_EXPORTER_OTLP_ENDPOINT, else no export)" },
 	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default) or http/json" },
 	{ "otlp-header", 1, OPT_OTLP_HEADER, C_TRACE, "K=V", "extra header on every export (auth); repeatable" },
+	{ "otlp-timeout", 1, OPT_OTLP_TIMEOUT, C_TRACE, "MS",
+	  "one export request's time limit in ms (default 10000,\n$OTEL_EXPORTER_OTLP_TIMEOUT); slower is a failed try" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
 	{ "log-file", 1, OPT_LOG_FILE, C_TRACE, "PATH", "write trace-tagged log records as JSON lines ('-' = stdout)" },
 	{ "sample-ratio", 1, OPT_SAMPLE_RATIO, C_TRACE, "R", "head sampling of new traces, 0..1 (default 1)" },
@@ -203,8 +205,9 @@ void env__usage(FILE *out, enum command cmd)
 	print_opts(out, C_TRACE);
 	fprintf(out,
 		"\nenvironment:\n"
-		"  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS\n"
-		"                              defaults for --otlp-endpoint, --otlp-protocol, --otlp-header\n"
+		"  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS,\n"
+		"  OTEL_EXPORTER_OTLP_TIMEOUT  defaults for --otlp-endpoint, --otlp-protocol, --otlp-header,\n"
+		"                              --otlp-timeout\n"
 		"  OBSPROBE_RUNTIME_DIR        where shim segments live (default /dev/shm)\n"
 		"\nexit status: 0 ok, 1 failure, 2 usage error; run: CMD's exit status\n"
 		"\nexamples:\n%s%s%s%s",
@@ -329,6 +332,11 @@ static int apply(struct env *env, int val, const char *arg, const char *what)
 		if ((why = optval_header(arg))) /* the value may be a secret: never echo it */
 			BAD("%s: '%.*s...' %s", what, (int)strcspn(arg, "= "), arg, why);
 		return add_str(env->otlp_headers, &env->notlp_headers, ENV_MAX_HEADERS, arg, what);
+	case OPT_OTLP_TIMEOUT:
+		if (optval_long(arg, &l) || l <= 0 || l > 3600000)
+			BAD("%s: '%s' is not a whole number of milliseconds from 1 to 3600000 (e.g. 10000)", what, arg);
+		env->otlp_timeout_ms = (int)l;
+		return 0;
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);
 	case OPT_LOG_FILE:
@@ -605,11 +613,11 @@ static void env_defaults(struct env *env)
 	env->runtime_dir = strdup(rt && *rt ? rt : "/dev/shm");
 }
 
-/* OTEL_EXPORTER_OTLP_{ENDPOINT,PROTOCOL,HEADERS} for what neither flags nor the file set (@set) */
+/* OTEL_EXPORTER_OTLP_{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT} for what neither flags nor the file set (@set) */
 static int env_otel(struct env *env, uint64_t set)
 {
 	const char *ep = getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), *proto = getenv("OTEL_EXPORTER_OTLP_PROTOCOL");
-	const char *hdrs = getenv("OTEL_EXPORTER_OTLP_HEADERS");
+	const char *hdrs = getenv("OTEL_EXPORTER_OTLP_HEADERS"), *tmo = getenv("OTEL_EXPORTER_OTLP_TIMEOUT");
 	char h[1024];
 	int rc;
 
@@ -620,6 +628,9 @@ static int env_otel(struct env *env, uint64_t set)
 		return 0; /* no export: the others do not matter */
 	if (!(set & bit_of(OPT_OTLP_PROTOCOL)) && proto && *proto &&
 	    (rc = apply(env, OPT_OTLP_PROTOCOL, proto, "$OTEL_EXPORTER_OTLP_PROTOCOL")))
+		return rc;
+	if (!(set & bit_of(OPT_OTLP_TIMEOUT)) && tmo && *tmo &&
+	    (rc = apply(env, OPT_OTLP_TIMEOUT, tmo, "$OTEL_EXPORTER_OTLP_TIMEOUT")))
 		return rc;
 	if (set & bit_of(OPT_OTLP_HEADER) || !hdrs)
 		return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -14,6 +15,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "otlp.h"
+#include "otlpresp.h"
 
 #define DEF_BATCH_MAX	     512
 #define DEF_BATCH_DELAY_MS   1000
@@ -24,13 +26,15 @@
 #define DEF_BACKOFF_MS	     500
 #define DEF_MAX_BACKOFF_MS   10000
 #define DEF_FLUSH_TIMEOUT_MS 3000
+#define RESP_MAX	     16384 /* response body kept for partial_success; a longer one ends the transfer */
 
 /*
  * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
  * "claims" the oldest items, encodes them straight from their slots without the lock (producers never
  * write a claimed slot: it still counts as occupied), then releases them before it touches the network.
  * When the ring empties, head goes back to 0, so only the slots of the highest fill level ever get
- * written: the calloc'ed ring costs resident memory for what was queued at once, not for its capacity.
+ * written: the mapped ring costs resident memory for what was queued at once, not for its capacity; and
+ * when it empties after a backlog (a slow or absent receiver), the pages past one batch are given back.
  */
 struct queue {
 	const char *what; /* "spans" / "logs", for messages */
@@ -38,6 +42,8 @@ struct queue {
 	size_t item_size, cap;
 	size_t head, count; /* occupied: [head, head+count) modulo cap */
 	size_t claimed;	    /* the first `claimed` occupied items are being encoded */
+	size_t touched;	    /* slots [0, touched) may be resident */
+	size_t map_len;
 	uint64_t first_ns;  /* when the oldest unclaimed item arrived */
 	char url[1024];
 	uint64_t exported, queue_full, export_failed;
@@ -62,6 +68,10 @@ struct exporter {
 	struct otlp_buf body, gz;
 	long retry_after_s; /* from the last response, -1 = none */
 	bool failing;	    /* the last batch failed: log recovery once */
+	bool rejecting;	    /* a partial_success rejection was said already */
+	char resp[RESP_MAX]; /* the last response body, cut at RESP_MAX */
+	size_t resp_len;
+	bool resp_cut;
 	uint64_t rng;
 
 	/* under lock */
@@ -191,11 +201,20 @@ static int header_line(const char *kv, char *out, size_t outlen)
 
 /* ---- HTTP ------------------------------------------------------------------------------------------- */
 
-static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* keep the start of the body (a partial_success is small); a body past RESP_MAX ends the transfer, so an
+ * endless answer cannot hold the sender until its timeout */
+static size_t keep_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	(void)ptr;
-	(void)ud;
-	return size * nmemb;
+	struct exporter *e = ud;
+	size_t n = size * nmemb;
+
+	if (n > RESP_MAX - e->resp_len) {
+		e->resp_cut = true;
+		return 0;
+	}
+	memcpy(e->resp + e->resp_len, ptr, n);
+	e->resp_len += n;
+	return n;
 }
 
 /* "Retry-After: <seconds>" (the HTTP-date form is ignored: the backoff applies) */
@@ -295,14 +314,26 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 	CURLcode rc;
 
 	e->retry_after_s = -1;
+	e->resp_len = 0;
+	e->resp_cut = false;
 	curl_easy_setopt(e->curl, CURLOPT_URL, url);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	rc = perform(e);
+	if (rc == CURLE_WRITE_ERROR && e->resp_cut)
+		rc = CURLE_OK; /* the status came; a body past RESP_MAX is not needed */
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(why, whylen, "shutdown deadline reached");
+		return SEND_FAIL;
+	}
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY) {
+		/* the URL was checked to be http(s): this is an answer that is not HTTP/1.x (HTTP/0.9 refused) */
+		snprintf(why, whylen, "the receiver did not answer HTTP (is it OTLP/HTTP? OTLP/gRPC listens on 4317)");
+		pthread_mutex_lock(&e->lock);
+		e->last_status = -1;
+		pthread_mutex_unlock(&e->lock);
 		return SEND_FAIL;
 	}
 	if (rc != CURLE_OK) {
@@ -378,8 +409,41 @@ static void wait_until(struct exporter *e, uint64_t until_ns)
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 }
 
-/* Send one encoded batch of @n items with retries; returns true if the receiver took it. */
-static bool send_batch(struct exporter *e, struct queue *q, size_t n)
+/* A 2xx can carry partial_success: how many of the @n items the receiver turned down (said once, then with -v).
+ * A body that does not decode is a full success: the status says so. */
+static size_t rejected_items(struct exporter *e, struct queue *q, size_t n)
+{
+	char msg[256];
+	char *ct = NULL;
+	uint64_t rej = 0;
+	bool json = e->json;
+
+	if (curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+		json = !strncasecmp(ct, "application/json", 16);
+	if (e->resp_cut || otlpresp__parse(e->resp, e->resp_len, json, &rej, msg, sizeof(msg))) {
+		vlog("otlp: %s answered 2xx with a body that is not an export response: taken as accepted", q->url);
+		return 0;
+	}
+	if (!rej) {
+		if (msg[0])
+			vlog("otlp: %s accepted every one of %zu %s, with a warning: %s", q->url, n, q->what, msg);
+		return 0;
+	}
+	if (rej > n)
+		rej = n;
+	if (!e->rejecting)
+		elog("otlp: %s rejected %llu of %zu %s (partial success: %s); they are counted as export_failed "
+		     "(-v shows every such answer)",
+		     q->url, (unsigned long long)rej, n, q->what, msg[0] ? msg : "no reason given");
+	else
+		vlog("otlp: %s rejected %llu of %zu %s: %s", q->url, (unsigned long long)rej, n, q->what, msg);
+	e->rejecting = true;
+	return (size_t)rej;
+}
+
+/* Send one encoded batch of @n items with retries; returns true if the receiver took it, with the number of
+ * items it turned down all the same (partial success: never retried) in @rejected. */
+static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *rejected)
 {
 	const struct otlp_buf *body = e->gzip ? &e->gz : &e->body;
 	uint64_t start = now_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
@@ -410,6 +474,7 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n)
 		}
 		r = http_post(e, q->url, body->data, body->len, timeout, why, sizeof(why));
 		if (r == SEND_OK) {
+			*rejected = rejected_items(e, q, n);
 			if (e->failing)
 				ilog("otlp: export to %s works again", q->url);
 			e->failing = false;
@@ -464,10 +529,22 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 	return err;
 }
 
+/* An empty ring gives back the pages past its first @keep slots (they read as zeros when touched again). */
+static void queue_release(struct queue *q, size_t keep)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off;
+
+	if (q->touched <= keep)
+		return;
+	off = (keep * q->item_size + page - 1) / page * page;
+	if (off < q->map_len && !madvise(q->slots + off, q->map_len - off, MADV_DONTNEED))
+		q->touched = keep;
+}
+
 /* Claim, encode, release and send the oldest batch of @q; called and returns with the lock held. */
 static void export_batch(struct exporter *e, struct queue *q)
 {
-	size_t n = q->count, head = q->head;
+	size_t n = q->count, head = q->head, rejected = 0;
 	bool ok;
 	int err;
 
@@ -484,22 +561,26 @@ static void export_batch(struct exporter *e, struct queue *q)
 	q->head = (q->head + n) % q->cap;
 	q->count -= n;
 	q->claimed = 0;
-	if (!q->count)
+	if (!q->count) {
 		q->head = 0;
+		queue_release(q, (size_t)e->o.batch_max);
+	}
 	pthread_mutex_unlock(&e->lock);
 
 	if (err) {
 		elog("otlp: encoding %zu %s: %s", n, q->what, strerror(-err));
 		ok = false;
 	} else {
-		ok = send_batch(e, q, n);
+		ok = send_batch(e, q, n, &rejected);
 	}
 
 	pthread_mutex_lock(&e->lock);
-	if (ok)
-		q->exported += n;
-	else
+	if (ok) {
+		q->exported += n - rejected;
+		q->export_failed += rejected;
+	} else {
 		q->export_failed += n;
+	}
 }
 
 static bool batch_ready(const struct exporter *e, const struct queue *q, uint64_t now)
@@ -555,7 +636,7 @@ static void *sender_main(void *arg)
 
 static int push(struct exporter *e, struct queue *q, const void *item)
 {
-	size_t pending;
+	size_t pending, slot;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->stopping || q->count == q->cap) {
@@ -563,7 +644,10 @@ static int push(struct exporter *e, struct queue *q, const void *item)
 		pthread_mutex_unlock(&e->lock);
 		return -ENOSPC;
 	}
-	memcpy(q->slots + ((q->head + q->count) % q->cap) * q->item_size, item, q->item_size);
+	slot = (q->head + q->count) % q->cap;
+	memcpy(q->slots + slot * q->item_size, item, q->item_size);
+	if (slot >= q->touched)
+		q->touched = slot + 1;
 	pending = q->count - q->claimed;
 	q->count++;
 	if (!pending)
@@ -624,8 +708,13 @@ static int queue_init(struct queue *q, const char *what, size_t item_size, size_
 	q->what = what;
 	q->item_size = item_size;
 	q->cap = cap;
-	q->slots = calloc(cap, item_size);
-	return q->slots ? 0 : -ENOMEM;
+	q->map_len = cap * item_size;
+	q->slots = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->slots == MAP_FAILED) {
+		q->slots = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int setup_curl(struct exporter *e)
@@ -655,7 +744,8 @@ static int setup_curl(struct exporter *e)
 	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "obsprobe/" OBSPROBE_VERSION);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
 	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -770,8 +860,10 @@ void exporter__free(struct exporter *e)
 	curl_slist_free_all(e->hdrs);
 	otlp_buf__free(&e->body);
 	otlp_buf__free(&e->gz);
-	free(e->spans.slots);
-	free(e->logs.slots);
+	if (e->spans.slots)
+		munmap(e->spans.slots, e->spans.map_len);
+	if (e->logs.slots)
+		munmap(e->logs.slots, e->logs.map_len);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

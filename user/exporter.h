@@ -38,7 +38,8 @@ struct exporter_opts {
 struct exporter_stats {
 	uint64_t spans_exported;      /* accepted by the receiver (2xx) */
 	uint64_t spans_queue_full;    /* dropped at push: queue full or exporter shutting down */
-	uint64_t spans_export_failed; /* given up after retries, rejected (4xx), or unsent at the shutdown deadline */
+	uint64_t spans_export_failed; /* given up after retries, rejected (4xx, partial success), or unsent at the
+				       * shutdown deadline */
 	uint64_t logs_exported;
 	uint64_t logs_queue_full;
 	uint64_t logs_export_failed;

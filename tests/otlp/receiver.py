@@ -2,7 +2,8 @@
 """receiver.py -- a tiny OTLP/HTTP receiver for tests: stores every request body it accepts in a directory.
 
     receiver.py --dir DIR [--port 0] [--port-file FILE] [--fail N] [--status 503]
-                [--retry-after SEC] [--max-seconds 60]
+                [--retry-after SEC] [--max-seconds 60] [--fault slow|close|garbage|endless] [--delay 5] [--discard]
+                [--partial N]
 
 Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
 --port-file (atomically, once listening).  The first N POSTs are answered with --status (and a
@@ -14,13 +15,35 @@ In DIR, accepted request number K (from 1) leaves:
     K-traces.headers             the request headers as received, one "Name: value" per line
 and every request, accepted or not, appends "STATUS PATH CONTENT-TYPE ENCODING BYTES" to DIR/requests.log.
 It exits by itself after --max-seconds so a crashed test never leaves it behind.
+
+Fault modes (--fault), for every POST, logged in requests.log with the mode's name as STATUS:
+    slow     read the request, wait --delay seconds, then answer as above (200, or --status while --fail lasts)
+    close    read half of the body, then close the connection without a response
+    garbage  read the request, answer bytes that are not HTTP, close
+    endless  read the request, answer 200 with a body that never ends (64 KiB every 50 ms for --delay s)
+--discard keeps requests.log but stores no bodies (soak runs).
+--partial N answers every accepted request with 200 and a partial_success rejecting N items
+(error_message "too old"), in the request's encoding.
 """
 import argparse
 import gzip
 import http.server
 import os
+import socket
 import sys
 import threading
+import time
+
+
+def varint(v):
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
 
 
 def main():
@@ -32,6 +55,10 @@ def main():
     ap.add_argument("--status", type=int, default=503)
     ap.add_argument("--retry-after")
     ap.add_argument("--max-seconds", type=float, default=60.0)
+    ap.add_argument("--fault", choices=("slow", "close", "garbage", "endless"))
+    ap.add_argument("--delay", type=float, default=5.0)
+    ap.add_argument("--discard", action="store_true")
+    ap.add_argument("--partial", type=int)
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     state = {"fail": args.fail, "accepted": 0}
@@ -44,17 +71,54 @@ def main():
             pass
 
         def reply(self, status, body=b"", ctype="application/x-protobuf", extra=None):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the client gave up (its timeout): nobody to answer
+                self.close_connection = True
+
+        def log_fault(self, what, nbytes):
+            with lock:
+                with open(os.path.join(args.dir, "requests.log"), "a") as f:
+                    f.write("%s %s %s %s %d\n" % (what, self.path, self.headers.get("Content-Type", "-"),
+                                                  self.headers.get("Content-Encoding", "identity"), nbytes))
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
+            if args.fault == "close":
+                raw = self.rfile.read(length // 2)
+                self.log_fault("close", len(raw))
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             raw = self.rfile.read(length) if length else b""
+            if args.fault == "garbage":
+                self.log_fault("garbage", len(raw))
+                self.wfile.write(b"\x00\x17\xffNOT-HTTP garbage \x01\x02\r\n\r\n\xfe\xfd")
+                self.close_connection = True
+                return
+            if args.fault == "endless":
+                self.log_fault("endless", len(raw))
+                self.close_connection = True
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(1 << 40))
+                    self.end_headers()
+                    end = time.monotonic() + args.delay
+                    while time.monotonic() < end:
+                        self.wfile.write(b"\x00" * 65536)
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+                return
+            if args.fault == "slow":
+                time.sleep(args.delay)
             ctype = self.headers.get("Content-Type", "")
             enc = self.headers.get("Content-Encoding", "identity")
             with lock:
@@ -73,7 +137,7 @@ def main():
                         status = 400
                 with open(os.path.join(args.dir, "requests.log"), "a") as f:
                     f.write("%d %s %s %s %d\n" % (status, self.path, ctype or "-", enc, len(raw)))
-                if status == 200:
+                if status == 200 and not args.discard:
                     state["accepted"] += 1
                     k = state["accepted"]
                     kind = "traces" if self.path.endswith("traces") else "logs"
@@ -88,8 +152,16 @@ def main():
                     os.rename(base + ".tmp", base + "." + ext)
             if status == 200:
                 json_reply = ctype.startswith("application/json")
-                self.reply(200, b"{}" if json_reply else b"", "application/json" if json_reply
-                           else "application/x-protobuf")
+                body = b"{}" if json_reply else b""
+                if args.partial is not None:
+                    kind = "Spans" if self.path.endswith("traces") else "LogRecords"
+                    if json_reply:
+                        body = ('{"partialSuccess":{"rejected%s":"%d","errorMessage":"too old"}}'
+                                % (kind, args.partial)).encode()
+                    else:
+                        inner = b"\x08" + varint(args.partial) + b"\x12\x07too old"
+                        body = b"\x0a" + varint(len(inner)) + inner
+                self.reply(200, body, "application/json" if json_reply else "application/x-protobuf")
             else:
                 extra = {"Retry-After": args.retry_after} if args.retry_after is not None else None
                 self.reply(status, b"unavailable\n", "text/plain", extra)

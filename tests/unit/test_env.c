@@ -433,6 +433,29 @@ START_TEST(otlp)
 	ck_assert_int_eq(parsev(&env, (const char *[]){ "serve", "--otlp-header", "k=a\r\nX: y", NULL }), 2);
 	ck_assert_ptr_null(strstr(errbuf, "X: y"));
 	env__free(&env);
+
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert_int_eq(env.otlp_timeout_ms, 0); /* the exporter's default */
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-timeout 2500"), 0);
+	ck_assert_int_eq(env.otlp_timeout_ms, 2500);
+	env__free(&env);
+	ck_usage(&env, "serve --otlp-timeout 0",
+		 "obsprobe: --otlp-timeout: '0' is not a whole number of milliseconds from 1 to 3600000 (e.g. 10000)");
+	ck_usage_has(&env, "serve --otlp-timeout 5s", "'5s' is not a whole number of milliseconds");
+	ck_usage_has(&env, "serve --otlp-timeout 3600001", "from 1 to 3600000");
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318", 1);
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1500", 1);
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert_int_eq(env.otlp_timeout_ms, 1500);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-timeout 700"), 0); /* the flag wins */
+	ck_assert_int_eq(env.otlp_timeout_ms, 700);
+	env__free(&env);
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "-1", 1);
+	ck_usage_has(&env, "serve", "$OTEL_EXPORTER_OTLP_TIMEOUT: '-1' is not a whole number of milliseconds");
+	unsetenv("OTEL_EXPORTER_OTLP_TIMEOUT");
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 }
 END_TEST
 

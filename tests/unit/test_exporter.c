@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "exporter.h"
+#include "otlpresp.h"
 
 #define RECEIVER "tests/otlp/receiver.py"
 
@@ -792,6 +793,133 @@ START_TEST(endpoint_validation)
 }
 END_TEST
 
+/* OTLP/HTTP: a 200 with partial_success -- the rejected items are lost and counted, never retried */
+START_TEST(partial_success_rejections_are_counted)
+{
+	for (int json = 0; json < 2; json++) {
+		const char *args[] = {"--partial", "3", NULL};
+		struct exporter_opts o = {.batch_delay_ms = 10, .backoff_ms = 10,
+					  .protocol = json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF};
+		struct exporter_stats st = {0};
+		struct receiver r;
+		struct span s;
+		struct log_record l;
+		struct exporter *e;
+
+		receiver_start(&r, args);
+		o.endpoint = r.url;
+		e = exporter__new(&o);
+		ck_assert_ptr_nonnull(e);
+		for (int i = 0; i < 10; i++) {
+			make_span(&s, i);
+			exporter__push_span(e, &s);
+		}
+		for (int i = 0; i < 5; i++) {
+			make_log(&l, i);
+			exporter__push_log(e, &l);
+		}
+		exporter__shutdown(e);
+		exporter__stats(e, &st);
+		ck_assert_uint_eq(st.spans_exported, 7);
+		ck_assert_uint_eq(st.spans_export_failed, 3);
+		ck_assert_uint_eq(st.logs_exported, 2);
+		ck_assert_uint_eq(st.logs_export_failed, 3);
+		ck_assert_uint_eq(st.retries, 0);
+		ck_assert_uint_eq(st.requests, 2);
+		exporter__free(e);
+		receiver_stop(&r);
+	}
+}
+END_TEST
+
+START_TEST(parse_response_bodies)
+{
+	/* ExportTraceServiceResponse{partial_success{rejected_spans: 300, error_message: "old\n"}} + unknown fields */
+	static const uint8_t pb[] = {0x0a, 0x09, 0x08, 0xac, 0x02, 0x12, 0x04, 'o', 'l', 'd', '\n', 0x18, 0x01,
+				     0x25, 1, 2, 3, 4};
+	static const uint8_t pb_short[] = {0x0a, 0x09, 0x08, 0xac, 0x02}; /* length past the end */
+	static const uint8_t pb_varint[] = {0x0a, 0x02, 0x08, 0xff};	     /* varint runs off the end */
+	static const uint8_t pb_wire7[] = {0x0f};
+	static const uint8_t pb_negative[] = {0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t pb_warn[] = {0x0a, 0x04, 0x12, 0x02, 'h', 'i'}; /* a warning: nothing rejected */
+	uint64_t rej;
+	char msg[64];
+
+	ck_assert_int_eq(otlpresp__parse(pb, sizeof(pb), false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(rej, 300);
+	ck_assert_str_eq(msg, "old?");
+	ck_assert_int_eq(otlpresp__parse(pb_warn, sizeof(pb_warn), false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(rej, 0);
+	ck_assert_str_eq(msg, "hi");
+	ck_assert_int_eq(otlpresp__parse("", 0, false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(rej, 0);
+	ck_assert_int_eq(otlpresp__parse(pb_short, sizeof(pb_short), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_varint, sizeof(pb_varint), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_wire7, sizeof(pb_wire7), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(otlpresp__parse(pb_negative, sizeof(pb_negative), false, &rej, msg, sizeof(msg)), -1);
+	ck_assert_uint_eq(rej, 0);
+
+#define J(s) s, sizeof(s) - 1, true, &rej, msg, sizeof(msg)
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"12\",\"errorMessage\":\"x\"}}")), 0);
+	ck_assert_uint_eq(rej, 12);
+	ck_assert_str_eq(msg, "x");
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedLogRecords\":4}}")), 0);
+	ck_assert_uint_eq(rej, 4);
+	ck_assert_int_eq(otlpresp__parse(J("{}")), 0);
+	ck_assert_uint_eq(rej, 0);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"-1\"}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"1x\"}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":-5}}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":[]}")), -1);
+	ck_assert_int_eq(otlpresp__parse(J("not json")), -1);
+	ck_assert_uint_eq(rej, 0);
+#undef J
+}
+END_TEST
+
+/* a backlog (the receiver stalls for a while) touches many queue slots; once it has drained, the pages past one
+ * batch are given back: a receiver outage does not leave the collector's RSS at its high-water mark */
+START_TEST(backlog_memory_is_given_back)
+{
+	const char *args[] = {"--fault", "slow", "--delay", "0.5", NULL};
+	struct exporter_opts o = {.batch_max = 500, .batch_delay_ms = 10};
+	const long n = 4000, slot_kb = (long)(sizeof(struct span) / 1024);
+	struct exporter_stats st = {0};
+	struct receiver r;
+	struct span s;
+	struct exporter *e;
+	long rss0, mid, end;
+
+	receiver_start(&r, args);
+	o.endpoint = r.url;
+	e = exporter__new(&o);
+	ck_assert_ptr_nonnull(e);
+	make_span(&s, 0);
+	exporter__push_span(e, &s); /* the sender leaves with it and waits for the slow answer */
+	for (int i = 0; i < 100 && !st.requests; i++) {
+		sleep_ms(10);
+		exporter__stats(e, &st);
+	}
+	rss0 = rss_kb();
+	for (int i = 1; i <= n; i++) {
+		make_span(&s, i);
+		ck_assert_int_eq(exporter__push_span(e, &s), 0);
+	}
+	mid = rss_kb() - rss0;
+	for (int i = 0; i < 2000 && st.spans_exported < (uint64_t)n + 1; i++) { /* 9 slow batches: ~5 s */
+		sleep_ms(10);
+		exporter__stats(e, &st);
+	}
+	ck_assert_uint_eq(st.spans_exported, (uint64_t)n + 1);
+	end = rss_kb() - rss0;
+	ck_assert_msg(mid >= n * slot_kb * 9 / 10, "the backlog of %ld spans grew RSS by only %ld kB", n, mid);
+	/* kept: one batch of slots (500 x 4.6 KB) plus the encode buffers */
+	ck_assert_msg(end < n * slot_kb / 2, "RSS still %ld kB above the start after the backlog drained", end);
+	exporter__free(e);
+	receiver_stop(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exporter");
@@ -815,6 +943,9 @@ int main(void)
 	tcase_add_test(tc, no_receiver_never_blocks);
 	tcase_add_test(tc, shutdown_deadline_cuts_a_hanging_request);
 	tcase_add_test(tc, pushes_after_shutdown_are_counted);
+	tcase_add_test(tc, partial_success_rejections_are_counted);
+	tcase_add_test(tc, parse_response_bodies);
+	tcase_add_test(tc, backlog_memory_is_given_back);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
