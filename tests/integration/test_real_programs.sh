@@ -11,7 +11,7 @@ bt_start() {
 	bpftrace -e "tracepoint:syscalls:sys_enter_$2 /comm == \"$1\"/ { @n = count(); }" >"$3" 2>&1 &
 	BT=$!
 }
-bt_wait() { wait_for 30 grep -q Attaching "$1"; sleep 1; }
+bt_wait() { wait_for 120 grep -q Attaching "$1" || bad "bpftrace did not attach in 120 s: $(head -c 300 "$1")"; sleep 1; }
 bt_stop() { kill -INT "$1"; wait "$1" 2>/dev/null; sleep 0.2; awk '/^@n:/{print $2}' "$2"; }
 obs_start() { # PID PORT [args]: attach in the background, wait until ready
 	local pid=$1 port=$2
