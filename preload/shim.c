@@ -832,19 +832,20 @@ EXPORT int fclose(FILE *f)
 }
 
 /* freopen keeps the stream's fd number for another file (glibc dups inside, unseen) */
-EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+static FILE *reopen(FILE *(*const *real)(const char *, const char *, FILE *), const char *path, const char *mode,
+		    FILE *f)
 {
 	FILE *r;
 	int saved, old;
 
-	if (__builtin_expect(!real_freopen, 0))
+	if (__builtin_expect(!*real, 0))
 		pthread_once(&resolve_once, resolve);
-	if (!real_freopen) {
+	if (!*real) {
 		errno = ENOSYS;
 		return NULL;
 	}
 	old = f ? fileno_unlocked(f) : -1;
-	r = real_freopen(path, mode, f);
+	r = (*real)(path, mode, f);
 	saved = errno;
 	fd_forget(old);
 	if (r)
@@ -853,25 +854,14 @@ EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 	return r;
 }
 
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	return reopen(&real_freopen, path, mode, f);
+}
+
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
-	FILE *r;
-	int saved, old;
-
-	if (__builtin_expect(!real_freopen64, 0))
-		pthread_once(&resolve_once, resolve);
-	if (!real_freopen64) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	old = f ? fileno_unlocked(f) : -1;
-	r = real_freopen64(path, mode, f);
-	saved = errno;
-	fd_forget(old);
-	if (r)
-		fd_forget(fileno_unlocked(r));
-	errno = saved;
-	return r;
+	return reopen(&real_freopen64, path, mode, f);
 }
 
 /* _FORTIFY_SOURCE variants that binaries built with it call instead */
