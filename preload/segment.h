@@ -36,7 +36,11 @@ enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
 enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
 enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 
-enum obs_seg_lost { SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY, SEG_LOST__COUNT };
+enum obs_seg_lost {
+	SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY,
+	SEG_LOST_CREATING,	/* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST__COUNT
+};
 
 /* ring record types */
 enum obs_seg_rec_type {

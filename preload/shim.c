@@ -85,6 +85,7 @@ static struct obs_segment *seg;		/* NULL until the first recorded event creates 
 enum { SEG_ARMED, SEG_CREATING, SEG_READY, SEG_FAILED };
 static int seg_state;			/* a once-flag: one thread creates, the others skip that event */
 static bool seg_quiet;			/* a forked child: its parent already said what fails */
+static uint64_t seg_given_up;		/* calls skipped while another thread made the segment */
 static struct segfile_opts seg_opts;
 static struct hist_bounds_shim {
 	uint64_t ns[OBS_MAX_BOUNDS];
@@ -296,17 +297,27 @@ static struct obs_segment *seg_create(void)
 	struct obs_segment *s;
 	int expect = SEG_ARMED;
 
-	/* Other threads wait for the winner (creation is a few syscalls, no lock: counts stay exact), 20 ms at most:
-	 * a winner that never comes back (its thread left a signal handler by longjmp) must not hang the host.
-	 * The winner's own signal handlers never get here: in_shim is set around every record. */
+	/* Other threads wait for the winner (creation is a few syscalls, no lock: counts stay exact), 1 s at most:
+	 * a winner that never comes back (its thread left a signal handler by longjmp) must not hang the host; a
+	 * call given up on is counted once there is a segment. The winner's own signal handlers never get here:
+	 * in_shim is set around every record. */
 	if (!__atomic_compare_exchange_n(&seg_state, &expect, SEG_CREATING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		uint64_t until = mono_ns() + 20000000;
+		uint64_t until = mono_ns() + 1000000000;
 
 		while (expect == SEG_CREATING && mono_ns() < until) {
 			syscall(SYS_sched_yield);
 			expect = __atomic_load_n(&seg_state, __ATOMIC_ACQUIRE);
 		}
-		return __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+		s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+		if (!s && expect == SEG_CREATING) {
+			__atomic_fetch_add(&seg_given_up, 1, __ATOMIC_RELAXED);
+			s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+			if (s) /* it came after all: count it there now, the winner may have missed it */
+				__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING],
+						   __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL), __ATOMIC_RELAXED);
+			return NULL;
+		}
+		return s;
 	}
 	s = segfile__create(&seg_opts, seg_quiet);
 	if (s)
@@ -314,6 +325,9 @@ static struct obs_segment *seg_create(void)
 	else
 		armed = false; /* said once (obsshim:), then pass-through */
 	__atomic_store_n(&seg_state, s ? SEG_READY : SEG_FAILED, __ATOMIC_RELEASE);
+	if (s)
+		__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING], __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL),
+				   __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -359,6 +373,7 @@ static void atfork_child(void)
 	struct obs_segment *old = seg;
 
 	seg = NULL;
+	seg_given_up = 0;
 	stripe = -1;
 	if (old)
 		seg_quiet = true; /* the parent could make one: the same failing here is not news */

@@ -57,9 +57,10 @@ struct seg_view {
 	struct seg_view *next, *hnext;	/* the list; the chain of its hash bucket */
 };
 
-/* a file not to read again (by inode: one directory, one filesystem) */
+/* a file not to read again: by inode and name (a disk filesystem reuses inode numbers) */
 struct seen {
 	ino_t ino;
+	uint64_t name_hash;
 	uid_t uid;
 	uint8_t reason;
 	int32_t next;			/* chain of its hash bucket, -1 at the end */
@@ -85,6 +86,7 @@ static const char *const lost_reason[SEG_LOST__COUNT] = {
 	[SEG_LOST_RING_FULL] = "ring_full",
 	[SEG_LOST_CONNS_FULL] = "http_connections_full",
 	[SEG_LOST_BUSY] = "http_connection_busy",
+	[SEG_LOST_CREATING] = "segment_being_made",
 };
 
 /* ---- SIGBUS guard: a segment truncated under us faults in a guarded copy, which then fails ---- */
@@ -136,10 +138,21 @@ static size_t ino_hash(ino_t ino, size_t n)
 	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ull) >> 20) & (n - 1);
 }
 
-static struct seen *seen_find(struct shm_source *s, ino_t ino)
+static uint64_t name_hash(const char *name)
 {
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 0x100000001b3ull;
+	return h;
+}
+
+static struct seen *seen_find(struct shm_source *s, ino_t ino, const char *name)
+{
+	uint64_t nh = name_hash(name);
+
 	for (int32_t i = s->sbucket[ino_hash(ino, s->nsbucket)]; i >= 0; i = s->seen[i].next)
-		if (s->seen[i].ino == ino)
+		if (s->seen[i].ino == ino && s->seen[i].name_hash == nh)
 			return &s->seen[i];
 	return NULL;
 }
@@ -163,9 +176,9 @@ static void count(struct shm_source *s, enum seg_reason r, uint64_t n)
 }
 
 /* remember @ino (counted under @r once); past the bound the oldest is forgotten, and that is counted */
-static void seen_add(struct shm_source *s, ino_t ino, uid_t uid, enum seg_reason r)
+static void seen_add(struct shm_source *s, ino_t ino, const char *name, uid_t uid, enum seg_reason r)
 {
-	struct seen *e = seen_find(s, ino);
+	struct seen *e = seen_find(s, ino, name);
 
 	if (e) {
 		e->reason = r;
@@ -183,7 +196,8 @@ static void seen_add(struct shm_source *s, ino_t ino, uid_t uid, enum seg_reason
 		s->seen_head = (s->seen_head + 1) % s->nseen;
 		count(s, R_LIST_FULL, 1);
 	}
-	s->seen[idx] = (struct seen){ .ino = ino, .uid = uid, .reason = r, .next = s->sbucket[h] };
+	s->seen[idx] = (struct seen){ .ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r,
+				      .next = s->sbucket[h] };
 	s->sbucket[h] = idx;
 }
 
@@ -372,24 +386,25 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 	}
 	if (uid_segments(s, st.st_uid) >= s->opts.max_segments_per_uid) {
 		/* refused until one of that uid's segments retires (remembered, counted once) */
-		seen_add(s, st.st_ino, st.st_uid, R_PER_UID);
+		seen_add(s, st.st_ino, name, st.st_uid, R_PER_UID);
 		close(fd);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	if ((size_t)st.st_size < sizeof(struct obs_seg_header)) {
+	if ((size_t)st.st_size != sizeof(struct obs_segment)) {
 		close(fd);
-		if ((uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS)
+		if (!st.st_size && (uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS)
 			return; /* the shim may be between creat and ftruncate: look again later */
-		elog("warning: ignoring %s: truncated: %lld bytes", path, (long long)st.st_size);
-		seen_add(s, st.st_ino, st.st_uid, R_INVALID);
+		elog("warning: ignoring %s: %lld bytes, a segment is %zu", path, (long long)st.st_size,
+		     sizeof(struct obs_segment));
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
 		return;
 	}
 	m = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED) {
 		elog("warning: ignoring %s: mmap: %s", path, strerror(errno));
-		seen_add(s, st.st_ino, st.st_uid, R_INVALID);
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
 		return;
 	}
 	hc.map = m;
@@ -404,12 +419,12 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 	}
 	if (hc.rc) {
 		elog("warning: ignoring %s: %s", path, hc.rc == -EAGAIN ? "not an obsprobe segment (no magic)" : hc.err);
-		seen_add(s, st.st_ino, st.st_uid, R_INVALID);
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
 		munmap(m, st.st_size);
 		return;
 	}
 	if (!wanted(s, hc.h.pid, hc.h.ppid)) {
-		seen_add(s, st.st_ino, st.st_uid, R_FOREIGN);
+		seen_add(s, st.st_ino, name, st.st_uid, R_FOREIGN);
 		munmap(m, st.st_size);
 		return;
 	}
@@ -461,7 +476,7 @@ static void discover(struct shm_source *s, const struct hist_bounds *b)
 
 		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_ino))
 			continue;
-		e = seen_find(s, de->d_ino);
+		e = seen_find(s, de->d_ino, de->d_name);
 		if (e && (e->reason != R_PER_UID || uid_segments(s, e->uid) >= s->opts.max_segments_per_uid))
 			continue;
 		budget--;
@@ -648,15 +663,15 @@ static void retire(struct shm_source *s, struct seg_view *v, bool unlink_it)
 	}
 	if (v->faulted) {
 		elog("warning: %s/%s shrank while it was read: retired", s->opts.runtime_dir, v->name);
-		seen_add(s, v->ino, v->uid, R_TRUNCATED);
+		seen_add(s, v->ino, v->name, v->uid, R_TRUNCATED);
 	} else if (unlink_it) {
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, v->name);
 		if (unlink(path))
-			seen_add(s, v->ino, v->uid, R_DONE);
+			seen_add(s, v->ino, v->name, v->uid, R_DONE);
 	} else {
-		seen_add(s, v->ino, v->uid, R_DONE);
+		seen_add(s, v->ino, v->name, v->uid, R_DONE);
 	}
 }
 
