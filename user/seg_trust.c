@@ -50,22 +50,25 @@ static int read_stat(pid_t pid, char *state, uint64_t *start_time)
 	return rc;
 }
 
-static bool maps_file(pid_t pid, const struct stat *st)
+/* 1: @pid maps the file; 0: it does not (or its maps are not ours to read); -1: it maps nothing (exiting) */
+static int maps_file(pid_t pid, const struct stat *st)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0;
-	bool found = false;
+	int found = 0, lines = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0)
+		return 0;
+	while (!found && getline(&line, &cap, f) > 0) {
+		lines++;
 		found = seg_trust__maps_line_is(line, major(st->st_dev), minor(st->st_dev), st->st_ino);
+	}
 	free(line);
 	fclose(f);
-	return found;
+	return found ? 1 : lines ? 0 : -1;
 }
 
 enum seg_claim seg_trust__check(pid_t pid, uint64_t start_time, const struct stat *st)
@@ -79,7 +82,8 @@ enum seg_claim seg_trust__check(pid_t pid, uint64_t start_time, const struct sta
 		return SEG_CLAIM_GONE;
 	if (ps.st_uid != st->st_uid)
 		return SEG_CLAIM_FALSE;
-	/* a zombie maps nothing any more: its uid is all there is to check */
+	/* a zombie, or a process on its way out (its memory already released), maps nothing any more: its uid is
+	 * all there is to check */
 	if (state == 'Z')
 		return SEG_CLAIM_VERIFIED;
 	return maps_file(pid, st) ? SEG_CLAIM_VERIFIED : SEG_CLAIM_FALSE;

@@ -31,6 +31,7 @@ enum seg_reason {
 	R_INVALID, R_TRUNCATED, R_UNVERIFIED, R_PER_UID, R_SERVICES, R_LIST_FULL, R_EXPIRED, R__COUNT,
 	R_FOREIGN = R__COUNT, /* not one of ours (attach --pid): remembered, not counted */
 	R_DONE,		      /* read to the end: remembered, not counted */
+	R_CLAIMS_LIVE,	      /* read once, but it named a live process: removed once that one is gone */
 };
 
 static const char *const reason_name[R__COUNT] = {
@@ -61,6 +62,8 @@ struct seg_view {
 struct seen {
 	ino_t ino;
 	uint64_t name_hash;
+	uint64_t start_time;		/* R_CLAIMS_LIVE: the process it named */
+	pid_t pid;
 	uid_t uid;
 	uint8_t reason;
 	int32_t next;			/* chain of its hash bucket, -1 at the end */
@@ -479,6 +482,18 @@ static void discover(struct shm_source *s, const struct hist_bounds *b)
 		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_ino))
 			continue;
 		e = seen_find(s, de->d_ino, de->d_name);
+		if (e && e->reason == R_CLAIMS_LIVE) {
+			/* read already; once the process it named is gone it is a dead process's file: it goes */
+			budget--;
+			if (!seg_trust__alive(e->pid, e->start_time)) {
+				char path[PATH_MAX];
+
+				snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, de->d_name);
+				unlink(path);
+				e->reason = R_DONE;
+			}
+			continue;
+		}
 		if (e && (e->reason != R_PER_UID || uid_segments(s, e->uid) >= s->opts.max_segments_per_uid))
 			continue;
 		budget--;
@@ -673,7 +688,12 @@ static void retire(struct shm_source *s, struct seg_view *v, bool unlink_it)
 		if (unlink(path))
 			seen_add(s, v->ino, v->name, v->uid, R_DONE);
 	} else {
-		seen_add(s, v->ino, v->name, v->uid, R_DONE);
+		struct seen *e;
+
+		seen_add(s, v->ino, v->name, v->uid, R_CLAIMS_LIVE);
+		e = seen_find(s, v->ino, v->name);
+		e->pid = v->claimed_pid;
+		e->start_time = v->start_time;
 	}
 }
 
