@@ -159,15 +159,21 @@ $(OUT)/bench/floor: tests/bench/floor.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+$(OUT)/bench/spawn_time: tests/bench/spawn_time.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 bench: check-root
-	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench && \
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
+		$(OUT)/bench/spawn_time && \
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
-		echo && taskset -c 0 $(OUT)/bench/span_bench 300000; fi
+		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root

@@ -12,7 +12,7 @@
 #include "httpconn.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
-#define OBS_SEG_VERSION 3
+#define OBS_SEG_VERSION 4
 #define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
 #define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
 #define OBS_SEG_RING 8192	/* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
@@ -36,7 +36,11 @@ enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
 enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
 enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 
-enum obs_seg_lost { SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY, SEG_LOST__COUNT };
+enum obs_seg_lost {
+	SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY,
+	SEG_LOST_CREATING,	/* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST__COUNT
+};
 
 /* ring record types */
 enum obs_seg_rec_type {
@@ -100,7 +104,8 @@ struct obs_seg_header {
 	uint64_t conns_closed[SEG_NCONNS];	/* ... and closed through close() */
 	uint64_t ring_head;	/* next position to reserve (producers) */
 	uint64_t ring_tail;	/* next position to read (the collector) */
-	uint8_t reserved[64];
+	uint64_t expired_segments;	/* unread segments of exited processes this shim removed (and theirs) */
+	uint8_t reserved[56];
 };
 
 struct obs_segment {
@@ -112,6 +117,9 @@ struct obs_segment {
 };
 
 _Static_assert(sizeof(struct obs_seg_header) % 8 == 0, "header alignment");
+_Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs_seg_header, start_time) == 32 &&
+		       offsetof(struct obs_seg_header, service) == 64,
+	       "the header fields tests/integration/test_segments.sh patches");
 _Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC, "record size");
 _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16, "log record size");
 _Static_assert(sizeof(struct http_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");

@@ -1,4 +1,5 @@
 /* shim.c -- libobsshim.so: times libc I/O calls of an unmodified program into a shared-memory segment */
+#include <cpuid.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "segfile.h"
 #include "segment.h"
 #include "shim.h"
 
@@ -94,13 +96,26 @@ static void resolve(void)
 }
 
 /* ---- per-process and per-thread state ---- */
-static struct obs_segment *seg;		/* NULL: pass-through */
+static bool armed;			/* false: pass-through (disabled, or the segment could not be made) */
+static struct obs_segment *seg;		/* NULL until the first recorded event creates it (seg_get) */
+enum { SEG_ARMED, SEG_CREATING, SEG_READY, SEG_FAILED };
+static int seg_state;			/* a once-flag: one thread creates, the others skip that event */
+static bool seg_quiet;			/* a forked child: its parent already said what fails */
+static uint64_t seg_given_up;		/* calls skipped while another thread made the segment */
+static struct segfile_opts seg_opts;
 static struct hist_bounds_shim {
 	uint64_t ns[OBS_MAX_BOUNDS];
 	uint32_t n;
 } bounds;
 static bool disabled;
-static uint64_t tsc_mult;		/* ns = tsc * mult >> 32; 0 = use clock_gettime */
+/* TSC clock, invariant TSC only (CPUID): ns = base_ns + (tsc - base_tsc) * mult >> 32, once calibrated from two
+ * (TSC, CLOCK_MONOTONIC) pairs TSC_CALIB_NS apart; until then clock_gettime. Nothing waits for it, and CPUID
+ * (a VM exit: ~20 us under KVM) runs only then, never in the constructor. */
+#define TSC_CALIB_NS 50000000ull
+static bool tsc_ok;			/* the first pair was taken */
+static int tsc_calibrating;
+static uint64_t tsc_first_tsc, tsc_first_ns, tsc_base_tsc, tsc_base_ns;
+static uint64_t tsc_mult;		/* published last (release): the bases are set when it is non-zero */
 static __thread int in_shim;		/* recursion guard */
 static __thread int stripe = -1;
 
@@ -127,15 +142,70 @@ static inline uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* a timestamp in the shim's own unit: TSC ticks when calibrated, else ns */
-static inline uint64_t stamp(void)
+/* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every C-/P-state */
+static bool tsc_invariant(void)
 {
-	return tsc_mult ? rdtsc() : mono_ns();
+#if defined(__x86_64__)
+	unsigned int a, b, c, d;
+
+	__cpuid(0x80000000, a, b, c, d);
+	if (a < 0x80000007)
+		return false;
+	__cpuid(0x80000007, a, b, c, d);
+	return d & (1u << 8);
+#else
+	return false;
+#endif
 }
 
+/* clock_gettime until the TSC is calibrated; the first caller past TSC_CALIB_NS takes the second pair */
+static __attribute__((noinline)) uint64_t stamp_slow(void)
+{
+	uint64_t t = mono_ns(), c;
+	int zero = 0;
+
+	if (!tsc_ok || t - tsc_first_ns < TSC_CALIB_NS ||
+	    !__atomic_compare_exchange_n(&tsc_calibrating, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return t;
+	if (!tsc_invariant())
+		return t; /* tsc_calibrating stays set: clock_gettime for good */
+	t = mono_ns();
+	c = rdtsc();
+	if (c > tsc_first_tsc) {
+		tsc_base_tsc = c;
+		tsc_base_ns = t;
+		__atomic_store_n(&tsc_mult, (uint64_t)((((unsigned __int128)(t - tsc_first_ns)) << 32) / (c - tsc_first_tsc)),
+				 __ATOMIC_RELEASE);
+	}
+	return t;
+}
+
+/* now, in CLOCK_MONOTONIC ns: from the TSC once calibrated (a multiply), else clock_gettime */
+static inline uint64_t stamp(void)
+{
+	uint64_t m = __atomic_load_n(&tsc_mult, __ATOMIC_ACQUIRE);
+	int64_t d;
+
+	if (__builtin_expect(!m, 0))
+		return stamp_slow();
+	d = (int64_t)(rdtsc() - tsc_base_tsc);
+	return d <= 0 ? tsc_base_ns : tsc_base_ns + (uint64_t)(((unsigned __int128)d * m) >> 32);
+}
+
+/* a duration between two stamps (a call that spans the switch to the TSC may come out slightly negative) */
 static inline uint64_t to_ns(uint64_t d)
 {
-	return tsc_mult ? (uint64_t)(((unsigned __int128)d * tsc_mult) >> 32) : d;
+	return (int64_t)d < 0 ? 0 : d;
+}
+
+static struct obs_segment *seg_create(void);
+
+/* the segment, created by the first event worth recording; NULL: skip this event */
+static inline struct obs_segment *seg_get(void)
+{
+	struct obs_segment *s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+
+	return __builtin_expect(s != NULL, 1) ? s : seg_create();
 }
 
 static inline uint32_t bucket_of(uint64_t ns)
@@ -153,7 +223,7 @@ static inline uint32_t bucket_of(uint64_t ns)
 	return lo;
 }
 
-static void record_error(uint16_t nr, int err)
+static void record_error(struct obs_segment *seg, uint16_t nr, int err)
 {
 	uint32_t key = ((uint32_t)nr << 16) | (uint32_t)(err & 0xffff);
 	uint32_t i = (key * 2654435761u) % OBS_SEG_ERRS;
@@ -180,9 +250,12 @@ static void record_error(uint16_t nr, int err)
 
 static inline void record(enum obs_seg_slot slot, uint64_t t0, long ret, int err)
 {
+	struct obs_segment *seg = seg_get();
 	struct obs_seg_hist *h;
 	uint64_t ns;
 
+	if (__builtin_expect(!seg, 0))
+		return;
 	if (__builtin_expect(stripe < 0, 0))
 		stripe = (int)(syscall(SYS_gettid) % OBS_SEG_STRIPES);
 	ns = to_ns(stamp() - t0);
@@ -191,7 +264,7 @@ static inline void record(enum obs_seg_slot slot, uint64_t t0, long ret, int err
 	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
 	if (ret < 0)
-		record_error(obs_seg_slot_nr[slot], err);
+		record_error(seg, obs_seg_slot_nr[slot], err);
 }
 
 static const uint8_t slot_dir[SEG_NSLOTS] = {
@@ -206,7 +279,7 @@ static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long r
 	uint8_t cls = fd >= 0 && fd < OBS_FD_MAX ? obs_fd_class[fd] : 0;
 
 	record(slot, t0, ret, err);
-	if (cls && ret >= 0) {
+	if (cls && ret >= 0 && seg) {
 		struct obs_seg_sock *sk = &seg->sock[stripe][slot_dir[slot]][(cls & 0xf) - 1];
 		uint64_t ns = to_ns(stamp() - t0);
 
@@ -219,7 +292,7 @@ static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long r
 
 struct obs_segment *obs_shim_segment(void)
 {
-	return seg;
+	return armed ? seg_get() : NULL;
 }
 
 /* bytes that crossed a descriptor: HTTP parsing on sockets, log records on stdout/stderr */
@@ -233,129 +306,38 @@ static inline void data_hook(int fd, int dir, const struct iovec *iov, int cnt, 
 		obs_log_write(fd, iov, cnt, r);
 }
 
-/* ---- segment creation ---- */
+/* ---- the segment: made on the first recorded event, never in the constructor ---- */
 
-/* minimal formatting without stdio: the child of a fork may hold stdio locks */
-static char *put_str(char *p, char *end, const char *s)
+static struct obs_segment *seg_create(void)
 {
-	while (*s && p < end)
-		*p++ = *s++;
-	return p;
-}
-
-static char *put_u64(char *p, char *end, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = '0' + v % 10;
-	while ((v /= 10) && n < 24);
-	while (n && p < end)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static uint64_t proc_start_time(pid_t *ppid)
-{
-	char buf[1024], *p;
-	ssize_t n;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	unsigned long long st = 0;
-	int pp = 0;
-
-	if (fd < 0)
-		return 0;
-	n = real_read ? real_read(fd, buf, sizeof(buf) - 1) : syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* fields after comm: 3 state 4 ppid ... 22 starttime */
-	if (p && sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &pp,
-			&st) == 2 && ppid)
-		*ppid = pp;
-	return st;
-}
-
-static void warn_once(const char *what, int err)
-{
-	char line[512], *p = line, *end = line + sizeof(line) - 1;
-
-	p = put_str(p, end, "obsshim: ");
-	p = put_str(p, end, what);
-	p = put_str(p, end, ": ");
-	p = put_str(p, end, strerror(err));
-	p = put_str(p, end, " (the program runs untraced; set OBSPROBE_RUNTIME_DIR to a writable directory)\n");
-	syscall(SYS_write, 2, line, p - line);
-}
-
-static void create_segment(bool quiet)
-{
-	const char *dir = getenv("OBSPROBE_RUNTIME_DIR"), *svc = getenv("OBSPROBE_SERVICE");
-	char path[512], *p = path, *end = path + sizeof(path) - 1, comm[16] = "";
-	pid_t pid = (pid_t)syscall(SYS_getpid), ppid = 0;
-	uint64_t start = proc_start_time(&ppid), created = mono_ns();
 	struct obs_segment *s;
-	int fd;
+	int expect = SEG_ARMED;
 
-	if (!dir || !*dir)
-		dir = "/dev/shm";
-	p = put_str(p, end, dir);
-	p = put_str(p, end, "/obsprobe-");
-	p = put_u64(p, end, (uint64_t)pid);
-	p = put_str(p, end, "-");
-	p = put_u64(p, end, start);
-	p = put_str(p, end, "-");
-	p = put_u64(p, end, created);
-	p = put_str(p, end, ".seg");
-	*p = '\0';
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (!quiet)
-			warn_once(path, errno);
-		return;
+	/* Another thread is making it (a few syscalls): never wait for it -- the shim must not hold the host's
+	 * thread longer than its own call -- this call goes unrecorded and is counted (lost{creating}) once the
+	 * segment exists. The winner's own signal handlers never get here: in_shim is set around every record. */
+	if (!__atomic_compare_exchange_n(&seg_state, &expect, SEG_CREATING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+		if (!s && expect == SEG_CREATING) {
+			__atomic_fetch_add(&seg_given_up, 1, __ATOMIC_RELAXED);
+			s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+			if (s) /* it came after all: count it there now, the winner may have missed it */
+				__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING],
+						   __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL), __ATOMIC_RELAXED);
+			return NULL;
+		}
+		return s;
 	}
-	if (ftruncate(fd, sizeof(struct obs_segment))) {
-		if (!quiet)
-			warn_once(path, errno);
-		unlink(path);
-		syscall(SYS_close, fd);
-		return;
-	}
-	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	syscall(SYS_close, fd);
-	if (s == MAP_FAILED) {
-		if (!quiet)
-			warn_once(path, errno);
-		unlink(path);
-		return;
-	}
-	{
-		int cfd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-		ssize_t n = cfd >= 0 ? syscall(SYS_read, cfd, comm, sizeof(comm) - 1) : 0;
-
-		if (cfd >= 0)
-			syscall(SYS_close, cfd);
-		if (n > 0)
-			comm[n - (comm[n - 1] == '\n')] = '\0';
-	}
-	s->h.version = OBS_SEG_VERSION;
-	s->h.header_size = sizeof(s->h);
-	s->h.total_size = sizeof(*s);
-	s->h.pid = pid;
-	s->h.ppid = ppid;
-	s->h.start_time = start;
-	s->h.created_ns = created;
-	memcpy(s->h.comm, comm, sizeof(s->h.comm));
-	strncpy(s->h.service, svc && *svc ? svc : comm, sizeof(s->h.service) - 1);
-	s->h.nbounds = bounds.n;
-	s->h.nslots = SEG_NSLOTS;
-	memcpy(s->h.bounds_ns, bounds.ns, sizeof(bounds.ns));
-	/* the magic last: a collector never trusts a half-written header */
-	__atomic_store_n(&s->h.magic, OBS_SEG_MAGIC, __ATOMIC_RELEASE);
-	seg = s;
+	s = segfile__create(&seg_opts, seg_quiet);
+	if (s)
+		__atomic_store_n(&seg, s, __ATOMIC_RELEASE);
+	else
+		armed = false; /* said once (obsshim:), then pass-through */
+	__atomic_store_n(&seg_state, s ? SEG_READY : SEG_FAILED, __ATOMIC_RELEASE);
+	if (s)
+		__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING], __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL),
+				   __ATOMIC_RELAXED);
+	return s;
 }
 
 static const char default_buckets[] = "0.000001,0.0000025,0.000005,0.00001,0.000025,0.00005,0.0001,0.00025,"
@@ -384,46 +366,30 @@ static void parse_bounds(const char *list)
 		parse_bounds(default_buckets);
 }
 
-/* TSC -> ns, when the TSC is invariant: one 200 us calibration against CLOCK_MONOTONIC */
+/* the first (TSC, CLOCK_MONOTONIC) pair; the second, and the CPUID check, come later (stamp_slow) */
 static void calibrate_tsc(void)
 {
 #if defined(__x86_64__)
-	char buf[4096];
-	int fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? syscall(SYS_read, fd, buf, sizeof(buf) - 1) : -1;
-	uint64_t t0, c0, t1, c1;
-
-	if (fd >= 0)
-		syscall(SYS_close, fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if (!strstr(buf, " constant_tsc") || !strstr(buf, " nonstop_tsc"))
-		return;
-	t0 = mono_ns();
-	c0 = rdtsc();
-	do
-		t1 = mono_ns();
-	while (t1 - t0 < 200000);
-	c1 = rdtsc();
-	if (c1 > c0)
-		tsc_mult = (uint64_t)((((unsigned __int128)(t1 - t0)) << 32) / (c1 - c0));
+	tsc_first_ns = mono_ns();
+	tsc_first_tsc = rdtsc();
+	tsc_ok = true;
 #endif
 }
 
 static void atfork_child(void)
 {
-	/* the parent's segment stays the parent's: the child starts its own */
+	/* the parent's segment stays the parent's: the child makes its own when it first records */
 	struct obs_segment *old = seg;
 
 	seg = NULL;
+	seg_given_up = 0;
 	stripe = -1;
-	if (old) {
-		in_shim++;
+	if (old)
+		seg_quiet = true; /* the parent could make one: the same failing here is not news */
+	if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) != SEG_FAILED)
+		seg_state = SEG_ARMED; /* also when another parent thread was creating it at the fork */
+	if (old)
 		munmap(old, sizeof(*old));
-		create_segment(true);
-		in_shim--;
-	}
 	memset(obs_fd_class, 0, sizeof(obs_fd_class));
 	obs_http_atfork_child();
 }
@@ -438,10 +404,13 @@ __attribute__((constructor)) static void shim_init(void)
 	if (!disabled) {
 		b = getenv("OBSPROBE_BUCKETS");
 		parse_bounds(b && *b ? b : default_buckets);
+		segfile__opts_from_env(&seg_opts);
+		seg_opts.bounds_ns = bounds.ns;
+		seg_opts.nbounds = bounds.n;
 		calibrate_tsc();
-		create_segment(false);
 		obs_http_init();
 		pthread_atfork(NULL, NULL, atfork_child);
+		armed = true;
 	}
 	in_shim--;
 }
@@ -464,7 +433,7 @@ __attribute__((constructor)) static void shim_init(void)
 		uint64_t t0;                                              \
 		type r;                                                   \
 		int saved;                                                \
-		if (!seg || in_shim)                                      \
+		if (!armed || in_shim)                                    \
 			return call;                                      \
 		t0 = stamp();                                             \
 		r = call;                                                 \
@@ -494,7 +463,7 @@ static inline int iov_count(size_t n)
 /* a request written while this thread serves one: traceparent goes in (httpshim.c) */
 static inline bool injectable(int fd)
 {
-	return seg && !in_shim && obs_current_request.active && fd >= 0 && fd < OBS_FD_MAX &&
+	return armed && !in_shim && obs_current_request.active && fd >= 0 && fd < OBS_FD_MAX &&
 	       (obs_fd_class[fd] & OBS_FD_OUTBOUND) && obs_conn_of[fd];
 }
 
@@ -565,7 +534,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	ENSURE(write);
 	if (injectable(fd) && inject(SEG_WRITE, fd, ONE(buf, n), 0, false, &r))
 		return r;
-	if ((fd == 1 || fd == 2) && seg && !in_shim && obs_current_request.active && obs_log_tag_enabled()) {
+	if ((fd == 1 || fd == 2) && armed && !in_shim && obs_current_request.active && obs_log_tag_enabled()) {
 		uint64_t t0 = stamp();
 		int saved = errno;
 
@@ -692,8 +661,9 @@ static void classify(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t
 		return;
 	obs_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX : type == SOCK_DGRAM ? OBS_FD_UDP : OBS_FD_TCP);
 	if ((obs_fd_class[fd] & 0xf) == OBS_FD_TCP) {
-		__atomic_fetch_add(&seg->h.conns_opened[dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND], 1,
-				   __ATOMIC_RELAXED);
+		if (seg)
+			__atomic_fetch_add(&seg->h.conns_opened[dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND], 1,
+					   __ATOMIC_RELAXED);
 		obs_http_open(fd, peer, plen, dir == OBS_FD_INBOUND);
 	}
 }
@@ -704,7 +674,7 @@ EXPORT int connect(int fd, const struct sockaddr *a, socklen_t al)
 	uint64_t t0;
 
 	ENSURE(connect);
-	if (!seg || in_shim)
+	if (!armed || in_shim)
 		return real_connect(fd, a, al);
 	t0 = stamp();
 	r = real_connect(fd, a, al);
@@ -738,7 +708,7 @@ EXPORT int accept(int fd, struct sockaddr *a, socklen_t *al)
 	uint64_t t0;
 
 	ENSURE(accept);
-	if (!seg || in_shim)
+	if (!armed || in_shim)
 		return real_accept(fd, a, al);
 	t0 = stamp();
 	return accepted(SEG_ACCEPT, t0, real_accept(fd, a, al), a, al);
@@ -749,7 +719,7 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
 	uint64_t t0;
 
 	ENSURE(accept4);
-	if (!seg || in_shim)
+	if (!armed || in_shim)
 		return real_accept4(fd, a, al, flags);
 	t0 = stamp();
 	return accepted(SEG_ACCEPT4, t0, real_accept4(fd, a, al, flags), a, al);

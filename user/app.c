@@ -23,6 +23,7 @@
 #include "procs.h"
 #include "redact.h"
 #include "server.h"
+#include "seg_trust.h"
 #include "shm_source.h"
 #include "summary.h"
 #include "symbols.h"
@@ -134,10 +135,11 @@ int app__add_initial(struct app *a, pid_t pid)
 		elog("attach: pid %d (%s) is a kernel thread: only user-space processes can be traced", pid, comm);
 		return 1;
 	}
-	if (a->mode == MODE_PRELOAD && !shm_source_has_pid(a->env->runtime_dir, pid)) {
+	/* from the process's own maps, never from a segment file: anyone can write one claiming any pid */
+	if (a->mode == MODE_PRELOAD && !seg_trust__runs_shim(pid)) {
 		if (a->env->preload)
-			elog("attach: pid %d does not run with the shim (no segment in %s): start it with obsprobe run --preload -- CMD, or LD_PRELOAD=libobsshim.so",
-			     pid, a->env->runtime_dir);
+			elog("attach: pid %d does not run with the shim (libobsshim.so is not mapped in it, or its maps are not readable): start it with obsprobe run --preload -- CMD, or LD_PRELOAD=libobsshim.so",
+			     pid);
 		else
 			elog("attach: tracing pid %d needs root for eBPF (sudo obsprobe attach --pid %d); without root, start the program with the shim: obsprobe run --preload -- CMD",
 			     pid, pid);
@@ -419,6 +421,22 @@ static void targets_json(void *ctx, cJSON *arr)
 	}
 	if (a->shm)
 		shm_source__targets_json(a->shm, arr);
+	/* a shim process makes its segment when it first records something: until then it is listed from here */
+	for (int i = 0; a->mode == MODE_PRELOAD && i < a->ntargets; i++) {
+		struct target *t = &a->targets[i];
+		cJSON *o;
+
+		if (!t->initial || (a->shm && shm_source__reads_pid(a->shm, t->pid)) || !proc_exists(t->pid))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "pid", t->pid);
+		cJSON_AddStringToObject(o, "comm", t->comm);
+		cJSON_AddStringToObject(o, "mode", "preload");
+		cJSON_AddStringToObject(o, "probes", "libc I/O wrappers");
+		cJSON_AddNumberToObject(o, "events", 0);
+		cJSON_AddNumberToObject(o, "drops", 0);
+		cJSON_AddItemToArray(arr, o);
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -496,8 +514,14 @@ int app__nalive(struct app *a)
 {
 	int n = 0;
 
-	if (a->mode == MODE_PRELOAD)
-		return a->shm ? shm_source__ntargets(a->shm) : 0;
+	if (a->mode == MODE_PRELOAD) {
+		n = a->shm ? shm_source__ntargets(a->shm) : 0;
+		/* attached processes that have not recorded anything yet have no segment */
+		for (int i = 0; i < a->ntargets; i++)
+			n += a->targets[i].initial && !(a->shm && shm_source__reads_pid(a->shm, a->targets[i].pid)) &&
+			     proc_exists(a->targets[i].pid);
+		return n;
+	}
 	for (int i = 0; i < a->ntargets; i++)
 		n += a->targets[i].alive;
 	return n;
@@ -632,7 +656,10 @@ static int start_preload(struct app *a)
 	pid_t pids[APP_MAX_TARGETS];
 	struct shm_source_opts o = { .runtime_dir = a->env->runtime_dir, .metrics = a->m,
 				     .service = a->env->service, .follow_children = a->env->follow_children,
-				     .pids = pids, .traces = a->tr, .logs = a->logs };
+				     .pids = pids, .traces = a->tr, .logs = a->logs,
+				     .max_services = a->env->max_services,
+				     .max_segments_per_uid = a->env->max_segments_per_uid,
+				     .max_rejected = a->env->max_rejected_segments };
 
 	for (int i = 0; i < a->ntargets; i++)
 		pids[i] = a->targets[i].pid;
@@ -761,6 +788,14 @@ static void report_drops(struct app *a)
 	if (ts.unredactable)
 		elog("WARNING: %llu span attributes dropped: they could not be scanned for secrets",
 		     (unsigned long long)ts.unredactable);
+	if (a->shm) {
+		uint64_t refused, unverified;
+
+		shm_source__rejected(a->shm, &refused, &unverified);
+		if (refused || unverified)
+			elog("WARNING: shim segments: %llu refused, cut short, folded or expired unread; %llu read as unverified (service \"uid:N\") (obsprobe_segments_rejected_total)",
+			     (unsigned long long)refused, (unsigned long long)unverified);
+	}
 }
 
 void app__finish(struct app *a, int summary)

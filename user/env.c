@@ -33,6 +33,7 @@ enum {
 	OPT_LOG_FILE, OPT_SAMPLE_RATIO, OPT_MAX_SPS, OPT_MAX_SERIES, OPT_BUCKETS, OPT_DURATION, OPT_METRICS_AUTH,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_PRELOAD, OPT_NO_FOLLOW, OPT_CONFIG, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
 	OPT_VERSION, OPT_USER, OPT_WEB_CONFIG,
+	OPT_MAX_SERVICES, OPT_MAX_SEGS_PER_UID, OPT_MAX_REJECTED,
 	OPT_REDACT, /* config file only */
 };
 
@@ -72,6 +73,12 @@ static const struct optdef opts[] = {
 	{ "max-spans-per-second", 1, OPT_MAX_SPS, C_TRACE, "N", "cap on exported spans (default 10000)" },
 	{ "max-series", 1, OPT_MAX_SERIES, C_TRACE, "N",
 	  "series per metric family before new ones fold into __overflow__\n(default 2000)" },
+	{ "max-services", 1, OPT_MAX_SERVICES, C_TRACE, "N",
+	  "shim: distinct service names segments may bring; past it their\nservice label is __overflow__ (default 256)" },
+	{ "max-segments-per-uid", 1, OPT_MAX_SEGS_PER_UID, C_TRACE, "N",
+	  "shim: segments read at once per file owner; past it they are\nrefused until one retires (default 4096)" },
+	{ "max-rejected-segments", 1, OPT_MAX_REJECTED, C_TRACE, "N",
+	  "shim: refused or finished segment files remembered, so as not to\nread them again; past it the oldest is forgotten (default 65536)" },
 	{ "buckets", 1, OPT_BUCKETS, C_TRACE, "LIST",
 	  "latency histogram boundaries in seconds, e.g. 0.001,0.01,0.1,1\n(default 0.000001 ... 10)" },
 	{ "duration", 1, OPT_DURATION, C_TRACE, "SEC", "stop after SEC seconds (fractions allowed)" },
@@ -368,6 +375,18 @@ static int apply(struct env *env, int val, const char *arg, const char *what)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
 		env->max_series = (int)l;
 		return 0;
+	case OPT_MAX_SERVICES:
+	case OPT_MAX_SEGS_PER_UID:
+	case OPT_MAX_REJECTED:
+		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
+			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
+		if (val == OPT_MAX_SERVICES)
+			env->max_services = (int)l;
+		else if (val == OPT_MAX_SEGS_PER_UID)
+			env->max_segments_per_uid = (int)l;
+		else
+			env->max_rejected_segments = (int)l;
+		return 0;
 	case OPT_BUCKETS:
 		if (hist_bounds__parse(&env->bounds, arg, err, sizeof(err)))
 			BAD("%s: %s (e.g. 0.001,0.01,0.1,1)", what, err);
@@ -608,6 +627,9 @@ static void env_defaults(struct env *env)
 	env->sample_ratio = 1.0;
 	env->max_spans_per_second = 10000;
 	env->max_series = 2000;
+	env->max_services = 256;
+	env->max_segments_per_uid = 4096;
+	env->max_rejected_segments = 65536;
 	env->follow_children = true;
 	hist_bounds__parse(&env->bounds, HIST_DEFAULT_BUCKETS, err, sizeof(err));
 	env->runtime_dir = strdup(rt && *rt ? rt : "/dev/shm");

@@ -52,6 +52,9 @@ static const struct family_def families[FAM__COUNT] = {
 		"Calibrated cost of one probe hit, measured at start.", { "probe" } },
 	[FAM_BUILD_INFO] = { "obsprobe_build_info", GAUGE, "obsprobe build information.",
 		{ "version", "libbpf_version" } },
+	[FAM_SEGMENTS_REJECTED] = { "obsprobe_segments_rejected", COUNTER,
+		"Shim segments refused, cut short, folded, or read as unverified (their file owner's uid), by reason.",
+		{ "reason" } },
 };
 
 struct exemplar {

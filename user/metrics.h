@@ -28,6 +28,7 @@ enum family_id {
 	FAM_SERIES_OVERFLOW,	 /* metric */
 	FAM_PROBE_OVERHEAD,	 /* probe */
 	FAM_BUILD_INFO,		 /* version, libbpf_version */
+	FAM_SEGMENTS_REJECTED,	 /* reason: shim segments not read, or not read as their process's */
 	FAM__COUNT,
 };
 

@@ -1,8 +1,10 @@
-/* shm_source.c -- reads the shim's segments: validated before trusted, deltas into the registry, dead ones retired */
+/* shm_source.c -- reads the shim's segments: validated before trusted, identity checked, bounded, dead ones retired */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,42 +12,76 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "names.h"
 #include "procs.h"
-#include "segment.h"
+#include "seg_reader.h"
+#include "seg_trust.h"
 #include "shm_source.h"
+
+#define DISCOVER_BUDGET 512	/* new files looked at per poll: a directory of garbage costs bounded work */
+#define DRAIN_BATCH 64		/* ring records copied out per guarded pass */
+#define YOUNG_NS 2000000000ull	/* a file this young with no magic yet may be a shim still writing its header */
+#define VIEW_BUCKETS 1024
+
+enum seg_reason {
+	R_INVALID, R_TRUNCATED, R_UNVERIFIED, R_PER_UID, R_SERVICES, R_LIST_FULL, R_EXPIRED, R__COUNT,
+	R_FOREIGN = R__COUNT, /* not one of ours (attach --pid): remembered, not counted */
+	R_DONE,		      /* read to the end: remembered, not counted */
+	R_CLAIMS_LIVE,	      /* read once, but it named a live process: removed once that one is gone */
+};
+
+static const char *const reason_name[R__COUNT] = {
+	[R_INVALID] = "invalid", [R_TRUNCATED] = "truncated", [R_UNVERIFIED] = "unverified",
+	[R_PER_UID] = "segments_per_uid", [R_SERVICES] = "services_limit", [R_LIST_FULL] = "rejected_list_full",
+	[R_EXPIRED] = "expired",
+};
 
 struct seg_view {
 	char name[256];
 	struct obs_segment *s;		/* mapped read-write: the collector owns ring_tail */
-	pid_t pid;
+	ino_t ino;
+	uid_t uid;			/* the file's owner */
+	pid_t pid;			/* 0 unless verified */
+	pid_t claimed_pid;		/* what the header says */
 	uint64_t start_time;
+	enum seg_claim claim;
+	bool verified;			/* its process (pid, start time, uid) maps it: read as that process's */
 	bool bounds_ok;
+	bool faulted;			/* shrank under us (SIGBUS): retired */
 	char service[65], comm[17];
-	struct hist last[SEG_NSLOTS];
-	uint64_t last_err[OBS_SEG_ERRS];
-	uint64_t last_lost[SEG_LOST__COUNT];
-	struct hist last_io[SEG_NDIRS][SEG_NPROTOS];
-	uint64_t last_bytes[SEG_NDIRS][SEG_NPROTOS];
-	uint64_t last_opened[SEG_NCONNS], last_closed[SEG_NCONNS];
+	struct seg_counters last;
 	uint64_t events;
-	struct seg_view *next;
+	struct seg_view *next, *hnext;	/* the list; the chain of its hash bucket */
 };
 
-struct bad_file {
-	char name[256];
-	struct bad_file *next;
+/* a file not to read again: by inode and name (a disk filesystem reuses inode numbers) */
+struct seen {
+	ino_t ino;
+	uint64_t name_hash;
+	uint64_t start_time;		/* R_CLAIMS_LIVE: the process it named */
+	pid_t pid;
+	uid_t uid;
+	uint8_t reason;
+	int32_t next;			/* chain of its hash bucket, -1 at the end */
 };
 
 struct shm_source {
 	struct shm_source_opts opts;
 	pid_t *pids;
 	struct seg_view *segs;
-	struct bad_file *bad;		/* garbage (warned once) or not ours: never read again */
-	uint64_t events, lost;
+	struct seg_view *vbucket[VIEW_BUCKETS];
+	struct seen *seen;		/* FIFO ring of opts.max_rejected entries */
+	int32_t *sbucket;		/* hash of seen[] by inode: nsbucket heads */
+	size_t nseen, seen_head, nsbucket;
+	char (*services)[65];		/* distinct service labels admitted, at most opts.max_services */
+	int nservices;
+	struct seg_counters now;	/* scratch */
+	struct obs_seg_rec *batch;	/* DRAIN_BATCH records */
+	uint64_t events, lost, rejected[R__COUNT];
 };
 
 static const char *const lost_reason[SEG_LOST__COUNT] = {
@@ -53,7 +89,122 @@ static const char *const lost_reason[SEG_LOST__COUNT] = {
 	[SEG_LOST_RING_FULL] = "ring_full",
 	[SEG_LOST_CONNS_FULL] = "http_connections_full",
 	[SEG_LOST_BUSY] = "http_connection_busy",
+	[SEG_LOST_CREATING] = "segment_being_made",
 };
+
+/* ---- SIGBUS guard: a segment truncated under us faults in a guarded copy, which then fails ---- */
+
+static __thread sigjmp_buf *guard_jmp;
+static __thread const char *guard_lo, *guard_hi;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const char *a = si->si_addr;
+
+	(void)uc;
+	if (guard_jmp && a >= guard_lo && a < guard_hi)
+		siglongjmp(*guard_jmp, 1);
+	/* not a segment read: the default action, on return the access faults again */
+	signal(sig, SIG_DFL);
+}
+
+/* SA_NODEFER: nothing is blocked while the handler runs, so leaving it by siglongjmp needs no mask restored,
+ * and a guarded pass costs no system call (sigsetjmp(.., 0)) */
+static void guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* run @fn(@arg), which reads @map (and writes only private memory, or ring_tail); false when the file shrank */
+static bool guarded(const struct obs_segment *map, void (*fn)(void *), void *arg)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0)) {
+		guard_jmp = NULL;
+		return false;
+	}
+	guard_lo = (const char *)map;
+	guard_hi = guard_lo + sizeof(*map);
+	guard_jmp = &jb;
+	fn(arg);
+	guard_jmp = NULL;
+	return true;
+}
+
+/* ---- the remembered files ---- */
+
+static size_t ino_hash(ino_t ino, size_t n)
+{
+	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ull) >> 20) & (n - 1);
+}
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 0x100000001b3ull;
+	return h;
+}
+
+static struct seen *seen_find(struct shm_source *s, ino_t ino, const char *name)
+{
+	uint64_t nh = name_hash(name);
+
+	for (int32_t i = s->sbucket[ino_hash(ino, s->nsbucket)]; i >= 0; i = s->seen[i].next)
+		if (s->seen[i].ino == ino && s->seen[i].name_hash == nh)
+			return &s->seen[i];
+	return NULL;
+}
+
+static void seen_unchain(struct shm_source *s, int32_t idx)
+{
+	int32_t *pp = &s->sbucket[ino_hash(s->seen[idx].ino, s->nsbucket)];
+
+	while (*pp >= 0 && *pp != idx)
+		pp = &s->seen[*pp].next;
+	if (*pp == idx)
+		*pp = s->seen[idx].next;
+}
+
+static void count(struct shm_source *s, enum seg_reason r, uint64_t n)
+{
+	if (r >= R__COUNT || !n)
+		return;
+	s->rejected[r] += n;
+	series__add(metrics__series(s->opts.metrics, FAM_SEGMENTS_REJECTED, (const char *[]){ reason_name[r] }), n);
+}
+
+/* remember @ino (counted under @r once); past the bound the oldest is forgotten, and that is counted */
+static void seen_add(struct shm_source *s, ino_t ino, const char *name, uid_t uid, enum seg_reason r)
+{
+	struct seen *e = seen_find(s, ino, name);
+
+	if (e) {
+		e->reason = r;
+		return;
+	}
+	int32_t idx;
+	size_t h = ino_hash(ino, s->nsbucket);
+
+	count(s, r, 1);
+	if (s->nseen < (size_t)s->opts.max_rejected) {
+		idx = (int32_t)s->nseen++;
+	} else {
+		idx = (int32_t)s->seen_head;
+		seen_unchain(s, idx);
+		s->seen_head = (s->seen_head + 1) % s->nseen;
+		count(s, R_LIST_FULL, 1);
+	}
+	s->seen[idx] = (struct seen){ .ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r,
+				      .next = s->sbucket[h] };
+	s->sbucket[h] = idx;
+}
 
 struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 {
@@ -63,29 +214,39 @@ struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 	if (!s)
 		return NULL;
 	s->opts = *opts;
-	if (opts->npids) {
-		s->pids = calloc(opts->npids, sizeof(pid_t));
-		if (!s->pids) {
-			free(s);
-			return NULL;
-		}
-		memcpy(s->pids, opts->pids, opts->npids * sizeof(pid_t));
-	}
+	if (s->opts.max_services <= 0)
+		s->opts.max_services = SHM_MAX_SERVICES_DEFAULT;
+	if (s->opts.max_segments_per_uid <= 0)
+		s->opts.max_segments_per_uid = SHM_MAX_SEGS_PER_UID_DEFAULT;
+	if (s->opts.max_rejected <= 0)
+		s->opts.max_rejected = SHM_MAX_REJECTED_DEFAULT;
+	s->pids = calloc(opts->npids ? opts->npids : 1, sizeof(pid_t));
+	s->seen = calloc(s->opts.max_rejected, sizeof(*s->seen));
+	for (s->nsbucket = 64; s->nsbucket < (size_t)s->opts.max_rejected && s->nsbucket < (1u << 20);)
+		s->nsbucket <<= 1;
+	s->sbucket = malloc(s->nsbucket * sizeof(*s->sbucket));
+	if (s->sbucket)
+		memset(s->sbucket, 0xff, s->nsbucket * sizeof(*s->sbucket));
+	s->services = calloc(s->opts.max_services, sizeof(*s->services));
+	s->batch = calloc(DRAIN_BATCH, sizeof(*s->batch));
 	d = opendir(opts->runtime_dir);
-	if (!d) {
-		free(s->pids);
-		free(s);
+	if (!s->pids || !s->seen || !s->sbucket || !s->services || !s->batch || !d) {
+		if (d)
+			closedir(d);
+		shm_source__free(s);
 		return NULL;
 	}
 	closedir(d);
+	memcpy(s->pids, opts->pids, opts->npids * sizeof(pid_t));
+	pthread_once(&guard_once, guard_install);
 	return s;
 }
 
-static void unmap(struct seg_view *v)
+static void view_free(struct seg_view *v)
 {
 	if (v->s)
 		munmap(v->s, sizeof(*v->s));
-	v->s = NULL;
+	free(v);
 }
 
 void shm_source__free(struct shm_source *s)
@@ -96,39 +257,14 @@ void shm_source__free(struct shm_source *s)
 		struct seg_view *v = s->segs;
 
 		s->segs = v->next;
-		unmap(v);
-		free(v);
+		view_free(v);
 	}
-	while (s->bad) {
-		struct bad_file *b = s->bad;
-
-		s->bad = b->next;
-		free(b);
-	}
+	free(s->seen);
+	free(s->sbucket);
+	free(s->services);
+	free(s->batch);
 	free(s->pids);
 	free(s);
-}
-
-static bool known_bad(struct shm_source *s, const char *name)
-{
-	for (struct bad_file *b = s->bad; b; b = b->next)
-		if (!strcmp(b->name, name))
-			return true;
-	return false;
-}
-
-/* remember a file not to read: garbage (warned about once) or another process's segment (@why NULL) */
-static void mark_bad(struct shm_source *s, const char *name, const char *why)
-{
-	struct bad_file *b = calloc(1, sizeof(*b));
-
-	if (why)
-		elog("warning: ignoring %s/%s: %s", s->opts.runtime_dir, name, why);
-	if (!b)
-		return;
-	snprintf(b->name, sizeof(b->name), "%s", name);
-	b->next = s->bad;
-	s->bad = b;
 }
 
 /* is @pid one of ours: a target, or (following) a descendant of one */
@@ -148,7 +284,7 @@ static bool wanted(struct shm_source *s, pid_t pid, pid_t ppid)
 			pid_t up = -1;
 
 			snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-			f = fopen(p, "r");
+			f = fopen(p, "re");
 			if (f) {
 				if (fgets(line, sizeof(line), f))
 					stat_parse(line, &up, NULL);
@@ -162,99 +298,206 @@ static bool wanted(struct shm_source *s, pid_t pid, pid_t ppid)
 	return false;
 }
 
-static int map_segment(const char *dir, const char *name, struct obs_segment **out, char *err, size_t errlen)
+static struct seg_view *find(struct shm_source *s, ino_t ino)
 {
+	for (struct seg_view *v = s->vbucket[ino_hash(ino, VIEW_BUCKETS)]; v; v = v->hnext)
+		if (v->ino == ino)
+			return v;
+	return NULL;
+}
+
+static void view_unchain(struct shm_source *s, struct seg_view *v)
+{
+	struct seg_view **pp = &s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
+
+	while (*pp && *pp != v)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = v->hnext;
+}
+
+static int uid_segments(struct shm_source *s, uid_t uid)
+{
+	int n = 0;
+
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		n += v->uid == uid;
+	return n;
+}
+
+/* the service label a segment gets: its own when verified (or --service), its owner's uid when not; past
+ * --max-services a new name folds into __overflow__ */
+static void pick_service(struct shm_source *s, struct seg_view *v, const char *claimed)
+{
+	char want[65];
+
+	if (!v->verified)
+		snprintf(want, sizeof(want), "uid:%u", (unsigned)v->uid);
+	else
+		snprintf(want, sizeof(want), "%s", s->opts.service ? s->opts.service : claimed);
+	for (int i = 0; i < s->nservices; i++) {
+		if (!strcmp(s->services[i], want)) {
+			memcpy(v->service, want, sizeof(v->service));
+			return;
+		}
+	}
+	if (s->nservices < s->opts.max_services) {
+		memcpy(s->services[s->nservices++], want, sizeof(want));
+		memcpy(v->service, want, sizeof(v->service));
+		return;
+	}
+	snprintf(v->service, sizeof(v->service), "%s", METRICS_OVERFLOW_VALUE);
+	count(s, R_SERVICES, 1);
+}
+
+struct header_copy {
+	const struct obs_segment *map;
+	size_t len;
+	int rc;
+	char err[256];
+	struct obs_seg_header h;
+};
+
+static void copy_header(void *arg)
+{
+	struct header_copy *c = arg;
+
+	c->rc = seg_reader__check(c->map, c->len, c->err, sizeof(c->err));
+	if (!c->rc)
+		memcpy(&c->h, &c->map->h, sizeof(c->h));
+	else if (c->len >= sizeof(c->h) && !c->map->h.magic)
+		c->rc = -EAGAIN; /* maybe a shim still writing its header */
+}
+
+/* look at one new file: read it from now on, or remember why not */
+static void examine(struct shm_source *s, const char *name, const struct hist_bounds *b)
+{
+	struct header_copy hc = { 0 };
+	struct seg_view *v = NULL;
 	char path[PATH_MAX];
+	enum seg_claim claim;
 	struct stat st;
+	struct timespec now;
 	void *m;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return -errno;
-	}
+	snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, name);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return; /* gone, or not ours to read (another uid's 0600 file): nothing to say */
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
 		close(fd);
-		return -EINVAL;
+		return;
 	}
-	if ((size_t)st.st_size < sizeof(struct obs_seg_header)) {
-		/* the shim may be between creat and ftruncate: retry later unless it stays so */
-		snprintf(err, errlen, "truncated: %lld bytes", (long long)st.st_size);
+	if (uid_segments(s, st.st_uid) >= s->opts.max_segments_per_uid) {
+		/* refused until one of that uid's segments retires (remembered, counted once) */
+		seen_add(s, st.st_ino, name, st.st_uid, R_PER_UID);
 		close(fd);
-		return -EAGAIN;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((size_t)st.st_size != sizeof(struct obs_segment)) {
+		close(fd);
+		if (!st.st_size && (uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS)
+			return; /* the shim may be between creat and ftruncate: look again later */
+		elog("warning: ignoring %s: %lld bytes, a segment is %zu", path, (long long)st.st_size,
+		     sizeof(struct obs_segment));
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		return;
 	}
 	m = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "mmap: %s", strerror(errno));
-		return -errno;
+		elog("warning: ignoring %s: mmap: %s", path, strerror(errno));
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		return;
 	}
-	if (obs_seg_validate(m, st.st_size, err, errlen)) {
+	hc.map = m;
+	hc.len = st.st_size;
+	if (!guarded(m, copy_header, &hc)) {
+		hc.rc = -1;
+		snprintf(hc.err, sizeof(hc.err), "truncated while read");
+	}
+	if (hc.rc == -EAGAIN && (uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS) {
 		munmap(m, st.st_size);
-		return -EINVAL;
+		return;
 	}
-	*out = m;
-	return 0;
-}
-
-static struct seg_view *find(struct shm_source *s, const char *name)
-{
-	for (struct seg_view *v = s->segs; v; v = v->next)
-		if (!strcmp(v->name, name))
-			return v;
-	return NULL;
+	if (hc.rc) {
+		elog("warning: ignoring %s: %s", path, hc.rc == -EAGAIN ? "not an obsprobe segment (no magic)" : hc.err);
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		munmap(m, st.st_size);
+		return;
+	}
+	if (!wanted(s, hc.h.pid, hc.h.ppid)) {
+		seen_add(s, st.st_ino, name, st.st_uid, R_FOREIGN);
+		munmap(m, st.st_size);
+		return;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		munmap(m, st.st_size);
+		return;
+	}
+	claim = seg_trust__check(hc.h.pid, hc.h.start_time, &st);
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->s = m;
+	v->ino = st.st_ino;
+	v->uid = st.st_uid;
+	v->claim = claim;
+	v->verified = claim == SEG_CLAIM_VERIFIED;
+	v->pid = v->verified ? hc.h.pid : 0;
+	v->claimed_pid = hc.h.pid;
+	v->start_time = hc.h.start_time;
+	memcpy(v->comm, v->verified ? hc.h.comm : "", v->verified ? 16 : 1);
+	hc.h.service[sizeof(hc.h.service) - 1] = '\0';
+	pick_service(s, v, hc.h.service);
+	if (!v->verified) {
+		count(s, R_UNVERIFIED, 1);
+		vlog("segment %s claims pid %d, which %s: read as unverified, service \"%s\"", path, hc.h.pid,
+		     claim == SEG_CLAIM_GONE ? "is gone" : "does not map it (or is another uid)", v->service);
+	}
+	v->bounds_ok = hc.h.nbounds == (uint32_t)b->n && !memcmp(hc.h.bounds_ns, b->ns, b->n * sizeof(uint64_t));
+	if (!v->bounds_ok)
+		elog("warning: %s's shim buckets differ from the collector's (set the same --buckets; OBSPROBE_BUCKETS): its histograms are skipped",
+		     name);
+	if (v->verified)
+		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
+	v->next = s->segs;
+	s->segs = v;
+	v->hnext = s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
+	s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)] = v;
 }
 
 static void discover(struct shm_source *s, const struct hist_bounds *b)
 {
 	DIR *d = opendir(s->opts.runtime_dir);
 	struct dirent *de;
+	int budget = DISCOVER_BUDGET;
 
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
-		struct obs_segment *seg = NULL;
-		struct seg_view *v;
-		char err[256];
-		int rc;
+	while (budget > 0 && (de = readdir(d))) {
+		struct seen *e;
 
-		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_name) ||
-		    known_bad(s, de->d_name))
+		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_ino))
 			continue;
-		rc = map_segment(s->opts.runtime_dir, de->d_name, &seg, err, sizeof(err));
-		if (rc == -EAGAIN)
-			continue;
-		if (rc) {
-			mark_bad(s, de->d_name, err);
-			continue;
-		}
-		if (!wanted(s, seg->h.pid, seg->h.ppid)) {
-			munmap(seg, sizeof(*seg));
-			mark_bad(s, de->d_name, NULL);
-			continue;
-		}
-		v = calloc(1, sizeof(*v));
-		if (!v) {
-			munmap(seg, sizeof(*seg));
+		e = seen_find(s, de->d_ino, de->d_name);
+		if (e && e->reason == R_CLAIMS_LIVE) {
+			/* read already; once the process it named is gone it is a dead process's file: it goes */
+			budget--;
+			if (!seg_trust__alive(e->pid, e->start_time)) {
+				char path[PATH_MAX];
+
+				snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, de->d_name);
+				unlink(path);
+				e->reason = R_DONE;
+			}
 			continue;
 		}
-		snprintf(v->name, sizeof(v->name), "%s", de->d_name);
-		v->s = seg;
-		v->pid = seg->h.pid;
-		v->start_time = seg->h.start_time;
-		memcpy(v->service, seg->h.service, 64);
-		memcpy(v->comm, seg->h.comm, 16);
-		v->bounds_ok = seg->h.nbounds == (uint32_t)b->n &&
-			       !memcmp(seg->h.bounds_ns, b->ns, b->n * sizeof(uint64_t));
-		if (!v->bounds_ok)
-			elog("warning: pid %d's shim buckets differ from the collector's (set the same --buckets; OBSPROBE_BUCKETS): its histograms are skipped",
-			     v->pid);
-		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
-		v->next = s->segs;
-		s->segs = v;
+		if (e && (e->reason != R_PER_UID || uid_segments(s, e->uid) >= s->opts.max_segments_per_uid))
+			continue;
+		budget--;
+		examine(s, de->d_name, b);
 	}
 	closedir(d);
 }
@@ -263,176 +506,195 @@ static const char *const dir_name[SEG_NDIRS] = { "receive", "transmit" };
 static const char *const proto_name[SEG_NPROTOS] = { "tcp", "udp", "unix" };
 static const char *const conn_name[SEG_NCONNS] = { "inbound", "outbound" };
 
-static void read_sockets(struct shm_source *s, struct seg_view *v, const char *svc, int nslots)
+static void add_sockets(struct shm_source *s, struct seg_view *v, const struct seg_counters *now, int nslots)
 {
 	struct metrics *m = s->opts.metrics;
 
 	for (int d = 0; d < SEG_NDIRS; d++) {
 		for (int p = 0; p < SEG_NPROTOS; p++) {
-			const char *lv[] = { svc, dir_name[d], proto_name[p] };
-			struct hist now = { 0 }, delta;
-			uint64_t bytes = 0;
+			const char *lv[] = { v->service, dir_name[d], proto_name[p] };
+			struct hist delta;
 
-			for (int st = 0; st < OBS_SEG_STRIPES; st++) {
-				const struct obs_seg_sock *sk = &v->s->sock[st][d][p];
-
-				now.count += __atomic_load_n(&sk->io.count, __ATOMIC_ACQUIRE);
-				now.sum_ns += __atomic_load_n(&sk->io.sum_ns, __ATOMIC_RELAXED);
-				bytes += __atomic_load_n(&sk->bytes, __ATOMIC_RELAXED);
-				for (int k = 0; k < nslots; k++)
-					now.buckets[k] += __atomic_load_n(&sk->io.buckets[k], __ATOMIC_RELAXED);
-			}
-			if (now.count == v->last_io[d][p].count)
+			if (now->io[d][p].count == v->last.io[d][p].count)
 				continue;
-			hist_delta(&v->last_io[d][p], &now, &delta, nslots);
-			series__add(metrics__series(m, FAM_SOCKET_BYTES, lv), bytes - v->last_bytes[d][p]);
-			v->last_bytes[d][p] = bytes;
+			hist_delta(&v->last.io[d][p], &now->io[d][p], &delta, nslots);
+			series__add(metrics__series(m, FAM_SOCKET_BYTES, lv), now->bytes[d][p] - v->last.bytes[d][p]);
+			v->last.bytes[d][p] = now->bytes[d][p];
 			if (v->bounds_ok)
 				series__add_hist(metrics__series(m, FAM_SOCKET_IO_DURATION, lv), delta.buckets, delta.count,
 						 delta.sum_ns);
 		}
 	}
 	for (int c = 0; c < SEG_NCONNS; c++) {
-		const char *lv[] = { svc, conn_name[c] };
-		uint64_t opened = __atomic_load_n(&v->s->h.conns_opened[c], __ATOMIC_RELAXED);
-		uint64_t closed = __atomic_load_n(&v->s->h.conns_closed[c], __ATOMIC_RELAXED);
+		const char *lv[] = { v->service, conn_name[c] };
+		uint64_t opened = now->opened[c], closed = now->closed[c];
 
-		if (opened == v->last_opened[c] && closed == v->last_closed[c])
+		if (opened == v->last.opened[c] && closed == v->last.closed[c])
 			continue;
-		series__add(metrics__series(m, FAM_TCP_CONNECTIONS, lv), opened - v->last_opened[c]);
+		series__add(metrics__series(m, FAM_TCP_CONNECTIONS, lv), opened - v->last.opened[c]);
 		series__gauge_add(metrics__series(m, FAM_TCP_ACTIVE, lv),
-				  (double)(opened - v->last_opened[c]) - (double)(closed - v->last_closed[c]));
-		v->last_opened[c] = opened;
-		v->last_closed[c] = closed;
+				  (double)(opened - v->last.opened[c]) - (double)(closed - v->last.closed[c]));
+		v->last.opened[c] = opened;
+		v->last.closed[c] = closed;
 	}
 }
 
-/* HTTP exchanges and log writes; the ring is drained whatever happens so producers never stall */
-static void read_ring(struct shm_source *s, struct seg_view *v, const char *svc)
+struct drain_pass {
+	struct obs_segment *map;
+	struct obs_seg_rec *out;
+	int max, n;
+};
+
+static void drain_some(void *arg)
+{
+	struct drain_pass *d = arg;
+
+	d->n = seg_reader__drain(d->map, d->out, d->max);
+}
+
+/* HTTP exchanges and log writes, one ring's worth at most per call: a producer that keeps committing cannot
+ * hold the collector (it holds the session lock) */
+static void read_ring(struct shm_source *s, struct seg_view *v)
 {
 	struct span_resource res = { 0 };
-	struct obs_seg_rec *rec = malloc(sizeof(*rec));
+	int budget = OBS_SEG_RING;
 
-	if (!rec)
-		return;
-	span__copy_str(res.service_name, sizeof(res.service_name), svc);
+	span__copy_str(res.service_name, sizeof(res.service_name), v->service);
 	span__copy_str(res.executable_name, sizeof(res.executable_name), v->comm);
 	res.pid = v->pid;
-	while (obs_seg_ring_get(v->s, rec)) {
-		if (rec->type == OBS_REC_EXCHANGE && rec->len == sizeof(struct http_exchange) && s->opts.traces) {
-			struct http_exchange x;
+	while (budget > 0 && !v->faulted) {
+		struct drain_pass d = { .map = v->s, .out = s->batch, .max = budget < DRAIN_BATCH ? budget : DRAIN_BATCH };
 
-			memcpy(&x, rec->data, sizeof(x));
-			/* strings from shared memory: terminate them before use */
-			x.method[sizeof(x.method) - 1] = x.target[sizeof(x.target) - 1] = '\0';
-			x.host[sizeof(x.host) - 1] = x.user_agent[sizeof(x.user_agent) - 1] = '\0';
-			x.tracestate[sizeof(x.tracestate) - 1] = '\0';
-			if (x.kind != 2 && x.kind != 3)
-				continue;
-			traces__end_exchange(s->opts.traces, &x, &res);
-		} else if (rec->type == OBS_REC_LOG && rec->len >= offsetof(struct obs_seg_log, text) && s->opts.logs) {
+		if (!guarded(v->s, drain_some, &d)) {
+			v->faulted = true;
+			break;
+		}
+		budget -= d.max;
+		for (int i = 0; i < d.n; i++) {
+			struct http_exchange x;
 			struct obs_seg_log lg;
 			size_t n;
-			bool ctx;
 
-			memcpy(&lg, rec->data, rec->len);
-			n = lg.len <= rec->len - offsetof(struct obs_seg_log, text) ? lg.len : 0;
-			ctx = !span__id_is_zero(lg.trace_id, 16);
-			if (lg.stream != 1 && lg.stream != 2)
-				continue;
-			logs__write(s->opts.logs, v->pid, lg.tid, lg.stream, lg.time_ns, lg.text, n, true,
-				    ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+			if (s->opts.traces && seg_reader__exchange(&s->batch[i], &x)) {
+				traces__end_exchange(s->opts.traces, &x, &res);
+			} else if (s->opts.logs && seg_reader__log(&s->batch[i], &lg, &n)) {
+				bool ctx = !span__id_is_zero(lg.trace_id, 16);
+
+				logs__write(s->opts.logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text, n,
+					    true, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+			}
 		}
+		if (d.n < d.max)
+			break;
 	}
-	free(rec);
+}
+
+struct counters_pass {
+	const struct obs_segment *map;
+	int nslots;
+	struct seg_counters *out;
+};
+
+static void counters_some(void *arg)
+{
+	struct counters_pass *c = arg;
+
+	seg_reader__counters(c->map, c->nslots, c->out);
 }
 
 static void read_segment(struct shm_source *s, struct seg_view *v, const struct hist_bounds *b)
 {
 	struct metrics *m = s->opts.metrics;
-	const char *svc = s->opts.service ? s->opts.service : v->service;
+	struct seg_counters *now = &s->now;
+	struct counters_pass cp = { .map = v->s, .nslots = b->n + 1, .out = now };
 	char nbuf[32], ebuf[32];
 	int nslots = b->n + 1;
 
+	if (!guarded(v->s, counters_some, &cp)) {
+		v->faulted = true;
+		return;
+	}
 	for (int slot = 0; slot < SEG_NSLOTS; slot++) {
-		struct hist now = { 0 }, d;
+		struct hist d;
 
-		for (int st = 0; st < OBS_SEG_STRIPES; st++) {
-			const struct obs_seg_hist *h = &v->s->hist[st][slot];
-
-			/* count last: a reader may see buckets ahead of count, never behind */
-			now.count += __atomic_load_n(&h->count, __ATOMIC_ACQUIRE);
-			now.sum_ns += __atomic_load_n(&h->sum_ns, __ATOMIC_RELAXED);
-			for (int k = 0; k < nslots; k++)
-				now.buckets[k] += __atomic_load_n(&h->buckets[k], __ATOMIC_RELAXED);
-		}
-		if (now.count == v->last[slot].count)
+		if (now->sys[slot].count == v->last.sys[slot].count)
 			continue;
-		hist_delta(&v->last[slot], &now, &d, nslots);
+		hist_delta(&v->last.sys[slot], &now->sys[slot], &d, nslots);
 		v->events += d.count;
 		s->events += d.count;
 		series__add(metrics__series(m, FAM_EVENTS, (const char *[]){ "preload" }), d.count);
 		if (v->bounds_ok) {
-			const char *lv[] = { svc, syscall_name(obs_seg_slot_nr[slot], nbuf, sizeof(nbuf)) };
+			const char *lv[] = { v->service, syscall_name(obs_seg_slot_nr[slot], nbuf, sizeof(nbuf)) };
 
 			series__add_hist(metrics__series(m, FAM_SYSCALL_DURATION, lv), d.buckets, d.count, d.sum_ns);
 		}
 	}
 	for (int i = 0; i < OBS_SEG_ERRS; i++) {
-		uint32_t key = __atomic_load_n(&v->s->errs[i].key, __ATOMIC_ACQUIRE);
-		uint64_t c = __atomic_load_n(&v->s->errs[i].count, __ATOMIC_RELAXED);
+		uint32_t key = now->err_key[i];
+		uint64_t c = now->err_count[i];
 
-		if (!key || c == v->last_err[i])
+		if (!key || c == v->last.err_count[i])
 			continue;
 		{
-			const char *lv[] = { svc, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
+			const char *lv[] = { v->service, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
 					     errno_name(key & 0xffff, ebuf, sizeof(ebuf)) };
 
-			series__add(metrics__series(m, FAM_SYSCALL_ERRORS, lv), c - v->last_err[i]);
+			series__add(metrics__series(m, FAM_SYSCALL_ERRORS, lv), c - v->last.err_count[i]);
 		}
-		v->last_err[i] = c;
+		v->last.err_count[i] = c;
 	}
 	for (int r = 0; r < SEG_LOST__COUNT; r++) {
-		uint64_t c = __atomic_load_n(&v->s->h.lost[r], __ATOMIC_RELAXED);
+		uint64_t c = now->lost[r];
 
-		if (c == v->last_lost[r])
+		if (c == v->last.lost[r])
 			continue;
 		series__add(metrics__series(m, FAM_EVENTS_LOST, (const char *[]){ "preload", lost_reason[r] }),
-			    c - v->last_lost[r]);
-		s->lost += c - v->last_lost[r];
-		v->last_lost[r] = c;
+			    c - v->last.lost[r]);
+		s->lost += c - v->last.lost[r];
+		v->last.lost[r] = c;
 	}
-	read_sockets(s, v, svc, nslots);
-	read_ring(s, v, svc);
-}
-
-static bool alive(struct seg_view *v)
-{
-	char p[64], line[1024];
-	FILE *f;
-	bool same = false;
-
-	if (kill(v->pid, 0) && errno == ESRCH)
-		return false;
-	snprintf(p, sizeof(p), "/proc/%d/stat", v->pid);
-	f = fopen(p, "r");
-	if (!f)
-		return errno != ENOENT;
-	if (fgets(line, sizeof(line), f)) {
-		const char *r = strrchr(line, ')');
-		unsigned long long st = 0;
-
-		same = r && sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-				   &st) == 1 && st == v->start_time;
+	if (now->expired != v->last.expired) {
+		/* segments of exited processes the shims removed unread (OBSPROBE_SEGMENT_TTL, _MAX_MB) */
+		count(s, R_EXPIRED, now->expired - v->last.expired);
+		v->last.expired = now->expired;
 	}
-	fclose(f);
-	return same; /* a reused pid is another process */
+	add_sockets(s, v, now, nslots);
+	read_ring(s, v);
 }
 
 void shm_source__drain(struct shm_source *s)
 {
 	for (struct seg_view *v = s->segs; v; v = v->next)
-		read_ring(s, v, s->opts.service ? s->opts.service : v->service);
+		read_ring(s, v);
+}
+
+/* its last counts are in: connections it never closed are gone too; the file goes unless it stays someone's */
+static void retire(struct shm_source *s, struct seg_view *v, bool unlink_it)
+{
+	for (int c = 0; c < SEG_NCONNS; c++) {
+		const char *lv[] = { v->service, conn_name[c] };
+
+		if (v->last.opened[c] != v->last.closed[c])
+			series__gauge_add(metrics__series(s->opts.metrics, FAM_TCP_ACTIVE, lv),
+					  -((double)v->last.opened[c] - (double)v->last.closed[c]));
+	}
+	if (v->faulted) {
+		elog("warning: %s/%s shrank while it was read: retired", s->opts.runtime_dir, v->name);
+		seen_add(s, v->ino, v->name, v->uid, R_TRUNCATED);
+	} else if (unlink_it) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, v->name);
+		if (unlink(path))
+			seen_add(s, v->ino, v->name, v->uid, R_DONE);
+	} else {
+		struct seen *e;
+
+		seen_add(s, v->ino, v->name, v->uid, R_CLAIMS_LIVE);
+		e = seen_find(s, v->ino, v->name);
+		e->pid = v->claimed_pid;
+		e->start_time = v->start_time;
+	}
 }
 
 void shm_source__poll(struct shm_source *s)
@@ -443,25 +705,19 @@ void shm_source__poll(struct shm_source *s)
 	discover(s, b);
 	while (*pp) {
 		struct seg_view *v = *pp;
+		bool live;
 
 		read_segment(s, v, b);
-		if (!alive(v)) {
-			char path[PATH_MAX];
-
-			/* its last counts are in: retire the segment; connections it never closed are gone too */
-			for (int c = 0; c < SEG_NCONNS; c++) {
-				const char *lv[] = { s->opts.service ? s->opts.service : v->service, conn_name[c] };
-
-				if (v->last_opened[c] != v->last_closed[c])
-					series__gauge_add(metrics__series(s->opts.metrics, FAM_TCP_ACTIVE, lv),
-							  -((double)v->last_opened[c] - (double)v->last_closed[c]));
-			}
-			snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, v->name);
-			unlink(path);
-			unmap(v);
-			vlog("pid %d (%s) exited; its segment is retired", v->pid, v->comm);
+		/* an unverified segment is read once: nothing ties a writer to it */
+		live = !v->faulted && v->verified && seg_trust__alive(v->pid, v->start_time);
+		if (!live) {
+			/* a dead process's file goes; one that claimed a live process stays (it may be a
+			 * non-dumpable process's own segment, or an exec'd image's) and is remembered instead */
+			retire(s, v, v->claim != SEG_CLAIM_FALSE || !seg_trust__alive(v->claimed_pid, v->start_time));
+			vlog("segment %s retired (pid %d, %s)", v->name, v->claimed_pid, v->service);
 			*pp = v->next;
-			free(v);
+			view_unchain(s, v);
+			view_free(v);
 			continue;
 		}
 		pp = &v->next;
@@ -473,21 +729,32 @@ int shm_source__ntargets(struct shm_source *s)
 	int n = 0;
 
 	for (struct seg_view *v = s->segs; v; v = v->next)
-		n++;
+		n += v->verified;
 	return n;
+}
+
+bool shm_source__reads_pid(struct shm_source *s, pid_t pid)
+{
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		if (v->verified && v->pid == pid)
+			return true;
+	return false;
 }
 
 void shm_source__targets_json(struct shm_source *s, cJSON *arr)
 {
 	for (struct seg_view *v = s->segs; v; v = v->next) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
 		uint64_t lost = 0;
 
+		if (!v->verified)
+			continue;
+		o = cJSON_CreateObject();
 		for (int r = 0; r < SEG_LOST__COUNT; r++)
-			lost += v->last_lost[r];
+			lost += v->last.lost[r];
 		cJSON_AddNumberToObject(o, "pid", v->pid);
 		cJSON_AddStringToObject(o, "comm", v->comm);
-		cJSON_AddStringToObject(o, "service", s->opts.service ? s->opts.service : v->service);
+		cJSON_AddStringToObject(o, "service", v->service);
 		cJSON_AddStringToObject(o, "mode", "preload");
 		cJSON_AddStringToObject(o, "probes", "libc I/O wrappers");
 		cJSON_AddNumberToObject(o, "events", (double)v->events);
@@ -502,26 +769,11 @@ void shm_source__totals(struct shm_source *s, uint64_t *events, uint64_t *lost)
 	*lost = s->lost;
 }
 
-bool shm_source_has_pid(const char *dir, pid_t pid)
+void shm_source__rejected(struct shm_source *s, uint64_t *refused, uint64_t *unverified)
 {
-	char prefix[64], err[128];
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	bool found = false;
-
-	if (!d)
-		return false;
-	snprintf(prefix, sizeof(prefix), "obsprobe-%d-", pid);
-	while (!found && (de = readdir(d))) {
-		struct obs_segment *seg;
-
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
-			continue;
-		if (!map_segment(dir, de->d_name, &seg, err, sizeof(err))) {
-			found = seg->h.pid == pid;
-			munmap(seg, sizeof(*seg));
-		}
-	}
-	closedir(d);
-	return found;
+	*refused = 0;
+	for (int r = 0; r < R__COUNT; r++)
+		if (r != R_UNVERIFIED)
+			*refused += s->rejected[r];
+	*unverified = s->rejected[R_UNVERIFIED];
 }

@@ -845,6 +845,27 @@ static void find_datadir(void)
 	snprintf(datadir, sizeof(datadir), "%.*s/../../tests/data", 400, exe);
 }
 
+/* the shim segment bounds (issue 10): defaults, flags, config keys, bad values */
+START_TEST(segment_bounds)
+{
+	struct env env;
+
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert_int_eq(env.max_services, 256);
+	ck_assert_int_eq(env.max_segments_per_uid, 4096);
+	ck_assert_int_eq(env.max_rejected_segments, 65536);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --max-services 3 --max-segments-per-uid 5 --max-rejected-segments 10"), 0);
+	ck_assert_int_eq(env.max_services, 3);
+	ck_assert_int_eq(env.max_segments_per_uid, 5);
+	ck_assert_int_eq(env.max_rejected_segments, 10);
+	env__free(&env);
+	ck_usage(&env, "serve --max-services 0", "obsprobe: --max-services: '0' is not a whole number from 1 to 10000000");
+	ck_usage_has(&env, "serve --max-segments-per-uid x", "--max-segments-per-uid");
+	ck_usage_has(&env, "serve --max-rejected-segments -1", "--max-rejected-segments");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("env");
@@ -877,6 +898,7 @@ int main(void)
 	tcase_add_test(tc, config_text);
 	tcase_add_test(tc, environment);
 	tcase_add_test(tc, usage);
+	tcase_add_test(tc, segment_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
