@@ -358,6 +358,14 @@ static bool conn_injectable(const struct shim_conn *c)
 	       !h->parser[HTTPCONN_IN].errors;
 }
 
+static void count_inject(enum obs_seg_inject o)
+{
+	struct obs_segment *s = obs_shim_segment();
+
+	if (s)
+		__atomic_fetch_add(&s->h.inject[o], 1, __ATOMIC_RELAXED);
+}
+
 /* Write @iov (the program's, not yet read: it may hold bad pointers) with our header lines after its request
  * line, when it is one whole HTTP/1.x request head that can go out with them in this one call.  Returns true
  * when it made the call: *ret and errno are what the program must see (its own bytes only). */
@@ -402,8 +410,12 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 	ids.sampled = cur_sampled;
 	ids.tracestate = cur_tracestate;
 	ids.baggage = cur_baggage;
-	if (!inject__plan(p, mine, iovcnt, inj_head, (size_t)got, &ids) || !room_for(fd, p->need))
-		goto cleanup; /* the program's bytes go out as they are: not injected */
+	if (!inject__plan(p, mine, iovcnt, inj_head, (size_t)got, &ids))
+		goto cleanup; /* not a whole HTTP/1 request head, or it carries its own traceparent */
+	if (!room_for(fd, p->need)) {
+		count_inject(SEG_INJ_NO_ROOM); /* the program's bytes go out as they are */
+		goto cleanup;
+	}
 	if (use_send) {
 		struct msghdr m = { .msg_iov = p->iov, .msg_iovlen = p->iovcnt };
 
@@ -426,6 +438,11 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 				break;
 			sent += k;
 		}
+		count_inject(sent < p->hdrlen ? SEG_INJ_CUT : SEG_INJ_DONE);
+	} else if (r > 0 && (size_t)r > p->line) {
+		count_inject(SEG_INJ_DONE);
+	} else if (r > 0) {
+		count_inject(SEG_INJ_NO_ROOM); /* only part of the request line went: the header never did */
 	}
 	if (r > 0 && (size_t)r > p->line) {
 		memcpy(c->inj_trace_id, ids.trace_id, 16);

@@ -36,6 +36,9 @@ enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
 enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
 enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 
+/* what became of a request the shim would have added traceparent to */
+enum obs_seg_inject { SEG_INJ_DONE, SEG_INJ_NO_ROOM, SEG_INJ_CUT, SEG_INJ__COUNT };
+
 enum obs_seg_lost {
 	SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY,
 	SEG_LOST_CREATING,	/* calls of threads that gave up waiting (1 s) for another to make the segment */
@@ -105,7 +108,8 @@ struct obs_seg_header {
 	uint64_t ring_head;	/* next position to reserve (producers) */
 	uint64_t ring_tail;	/* next position to read (the collector) */
 	uint64_t expired_segments;	/* unread segments of exited processes this shim removed (and theirs) */
-	uint8_t reserved[56];
+	uint64_t inject[SEG_INJ__COUNT];	/* traceparent injection outcomes (obsprobe_context_injections_total) */
+	uint8_t reserved[32];
 };
 
 struct obs_segment {

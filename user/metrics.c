@@ -55,6 +55,11 @@ static const struct family_def families[FAM__COUNT] = {
 	[FAM_SEGMENTS_REJECTED] = { "obsprobe_segments_rejected", COUNTER,
 		"Shim segments refused, cut short, folded, or read as unverified (their file owner's uid), by reason.",
 		{ "reason" } },
+	[FAM_CONTEXT_INJECTIONS] = { "obsprobe_context_injections", COUNTER,
+		"Outgoing HTTP/1 requests made while serving a traced request, by what the shim did: injected "
+		"traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
+		"took part of the header and no more without waiting).",
+		{ "service", "outcome" } },
 };
 
 struct exemplar {

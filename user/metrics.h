@@ -29,6 +29,7 @@ enum family_id {
 	FAM_PROBE_OVERHEAD,	 /* probe */
 	FAM_BUILD_INFO,		 /* version, libbpf_version */
 	FAM_SEGMENTS_REJECTED,	 /* reason: shim segments not read, or not read as their process's */
+	FAM_CONTEXT_INJECTIONS,	 /* service, outcome: traceparent the shim added to outgoing requests, or not */
 	FAM__COUNT,
 };
 

@@ -19,6 +19,7 @@ struct seg_counters {
 	uint64_t bytes[SEG_NDIRS][SEG_NPROTOS];
 	uint64_t opened[SEG_NCONNS], closed[SEG_NCONNS];
 	uint64_t expired;
+	uint64_t inject[SEG_INJ__COUNT];
 };
 
 /* @map points at @len bytes: 0 when they are a segment this collector reads (then the header is as written by

@@ -658,6 +658,15 @@ static void read_segment(struct shm_source *s, struct seg_view *v, const struct 
 		count(s, R_EXPIRED, now->expired - v->last.expired);
 		v->last.expired = now->expired;
 	}
+	for (int o = 0; o < SEG_INJ__COUNT; o++) {
+		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room", "cut" };
+
+		if (now->inject[o] == v->last.inject[o])
+			continue;
+		series__add(metrics__series(m, FAM_CONTEXT_INJECTIONS, (const char *[]){ v->service, inject_outcome[o] }),
+			    now->inject[o] - v->last.inject[o]);
+		v->last.inject[o] = now->inject[o];
+	}
 	add_sockets(s, v, now, nslots);
 	read_ring(s, v);
 }

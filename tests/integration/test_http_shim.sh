@@ -78,6 +78,8 @@ check "front GET /api/users/{id} 200" 5 "$(m 'http_server_request_duration_secon
 check "front GET / 200 (keep-alive batch)" 20 "$(m 'http_server_request_duration_seconds_count{service="front",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
 check "back GET / 200 (four chained calls)" 4 "$(m 'http_server_request_duration_seconds_count{service="back",http_request_method="GET",http_response_status_code="200",http_route="/"}')"
 check "front client calls" 5 "$(m "http_client_request_duration_seconds_count{service=\"front\",http_request_method=\"GET\",http_response_status_code=\"200\",server_address=\"127.0.0.1\"}")"
+check "front: traceparent injected into each downstream call (5 chained)" 5 "$(m 'obsprobe_context_injections_total{service="front",outcome="injected"}')"
+check "front: no request sent without it for lack of room" "" "$(m 'obsprobe_context_injections_total{service="front",outcome="no_room"}')"
 
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/rcv" >"$TMP/otlp.spans" || bad "OTLP/JSON decodes"
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/spans.jsonl" >"$TMP/file.spans"

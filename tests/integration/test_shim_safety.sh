@@ -80,10 +80,12 @@ sleep 0.5
 scrape "$LP" >"$TMP/ph.m"
 kill $OBS
 wait $OBS 2>/dev/null
-ph() { metric "$TMP/ph.m" "http_server_request_duration_seconds_count{service=\"phantom\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"$1\"}"; }
+# the phantom process exited before the collector came: its segment is read as its file owner's (uid:N)
+PSVC="uid:$(id -u)"
+ph() { metric "$TMP/ph.m" "http_server_request_duration_seconds_count{service=\"$PSVC\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"$1\"}"; }
 check "phantom: the request read is counted" 1 "$(ph /real)"
 check "phantom: nothing parsed from the discarded bytes (routes seen)" "/real" \
-	"$(grep -o 'service="phantom"[^}]*http_route="[^"]*"' "$TMP/ph.m" | sed 's/.*http_route="//;s/"$//' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+	"$(grep -o "service=\"$PSVC\"[^}]*http_route=\"[^\"]*\"" "$TMP/ph.m" | sed 's/.*http_route="//;s/"$//' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 # 4. accept: an IPv6 peer cut into a sockaddr_in that ends at an unmapped page: no read past the caller's buffer
 shim "$T" accept6 >"$TMP/a6.out" 2>&1
@@ -104,4 +106,17 @@ shim "$T" split >"$TMP/split.out" 2>&1
 status "split" 0 $?
 check "split: 24 trials, each request whole and unchanged on the wire" "split plain=24 injected=0 bad=0" \
 	"$(tail -1 "$TMP/split.out")"
+# ... and each one counted as not injected for lack of room (read by a collector that comes afterwards)
+LP=$(free_port)
+OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen "127.0.0.1:$LP" -q 2>"$TMP/obs2.err" &
+OBS=$!
+PIDS+=($OBS)
+wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready"
+sleep 0.5
+scrape "$LP" >"$TMP/split.m"
+check "split: each write of a whole request sent unchanged is counted (no_room)" \
+	"$(sed -n 's/^split whole-request writes=//p' "$TMP/split.out")" \
+	"$(metric "$TMP/split.m" "obsprobe_context_injections_total{service=\"$PSVC\",outcome=\"no_room\"}")"
+check "split: none counted injected or cut" "" \
+	"$(grep -E 'obsprobe_context_injections_total\{[^}]*outcome="(injected|cut)"' "$TMP/split.m")"
 finish

@@ -337,7 +337,7 @@ static int mode_split_trials(size_t lo, int verbose)
 	static char got[1 << 16], fill[1 << 14];
 	static const char req[] = "GET /split HTTP/1.1\r\nHost: peer\r\nAccept: */*\r\nUser-Agent: shim-safety\r\n\r\n";
 	const size_t len = sizeof(req) - 1;
-	int bad = 0, plain = 0, injected = 0, lowat = 1;
+	int bad = 0, plain = 0, injected = 0, lowat = 1, whole = 0;
 
 	serve_one();
 	for (int k = 0; k < 24 && lo > 8 * (size_t)k; k++) {
@@ -359,6 +359,7 @@ static int mode_split_trials(size_t lo, int verbose)
 		}
 		/* the program's write of the request, then the rest of it as the peer reads */
 		first = r = send(c, req, len, MSG_NOSIGNAL);
+		whole++;
 		for (;;) {
 			if (r > 0)
 				sent += r;
@@ -368,6 +369,7 @@ static int mode_split_trials(size_t lo, int verbose)
 				break;
 			n = syscall(SYS_recvfrom, peer, got + have, sizeof(got) - have, MSG_DONTWAIT, NULL, NULL);
 			have += n > 0 ? n : 0;
+			whole += sent == 0; /* the whole request again: the shim may try to inject again */
 			r = send(c, req + sent, len - sent, MSG_NOSIGNAL);
 		}
 		fcntl(c, F_SETFL, fl);
@@ -389,6 +391,7 @@ static int mode_split_trials(size_t lo, int verbose)
 		close(c);
 		syscall(SYS_close, peer);
 	}
+	printf("split whole-request writes=%d\n", whole);
 	printf("split plain=%d injected=%d bad=%d\n", plain, injected, bad);
 	return 0;
 }
