@@ -237,7 +237,8 @@ struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 		return NULL;
 	}
 	closedir(d);
-	memcpy(s->pids, opts->pids, opts->npids * sizeof(pid_t));
+	if (opts->npids)
+		memcpy(s->pids, opts->pids, opts->npids * sizeof(pid_t));
 	pthread_once(&guard_once, guard_install);
 	return s;
 }
