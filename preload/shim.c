@@ -198,15 +198,27 @@ static inline uint64_t to_ns(uint64_t d)
 	return (int64_t)d < 0 ? 0 : d;
 }
 
-static struct obs_segment *seg_create(void);
+static struct obs_segment *seg_create(bool count_skip);
 
-/* the segment, created by the first event worth recording; NULL: skip this event */
-static inline struct obs_segment *seg_get(void)
+/* the segment, created by the first event worth recording; NULL: another thread is making it (or it could not
+ * be made), and with @count_skip this event is counted lost (segment_being_made) */
+static inline struct obs_segment *seg_get(bool count_skip)
 {
 	struct obs_segment *s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
 
-	return __builtin_expect(s != NULL, 1) ? s : seg_create();
+	return __builtin_expect(s != NULL, 1) ? s : seg_create(count_skip);
 }
+
+/* Calls that complete while another thread is making the segment are counted here (one stripe, no ring) and
+ * folded into the segment by the next call that finds it made: a multi-threaded start loses no count and no
+ * thread waits for another. */
+#define STAGING_ERRS 64
+static struct {
+	struct obs_seg_hist hist[SEG_NSLOTS];
+	struct obs_seg_err errs[STAGING_ERRS];
+	uint64_t errs_full;
+} staging;
+static int staging_dirty;
 
 static inline uint32_t bucket_of(uint64_t ns)
 {
@@ -223,46 +235,102 @@ static inline uint32_t bucket_of(uint64_t ns)
 	return lo;
 }
 
-static void record_error(struct obs_segment *seg, uint16_t nr, int err)
+/* add @n to the (key) entry of an open-addressed table of @size; false when the table is full */
+static bool errs_add(struct obs_seg_err *errs, uint32_t size, uint32_t key, uint64_t n)
 {
-	uint32_t key = ((uint32_t)nr << 16) | (uint32_t)(err & 0xffff);
-	uint32_t i = (key * 2654435761u) % OBS_SEG_ERRS;
+	uint32_t i = (key * 2654435761u) % size;
 
-	for (int probe = 0; probe < OBS_SEG_ERRS; probe++, i = (i + 1) % OBS_SEG_ERRS) {
-		uint32_t cur = __atomic_load_n(&seg->errs[i].key, __ATOMIC_ACQUIRE);
+	for (uint32_t probe = 0; probe < size; probe++, i = (i + 1) % size) {
+		uint32_t cur = __atomic_load_n(&errs[i].key, __ATOMIC_ACQUIRE);
 
 		if (cur == 0) {
 			uint32_t zero = 0;
 
-			if (__atomic_compare_exchange_n(&seg->errs[i].key, &zero, key, false, __ATOMIC_ACQ_REL,
+			if (__atomic_compare_exchange_n(&errs[i].key, &zero, key, false, __ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
 				cur = key;
 			else
 				cur = zero;
 		}
 		if (cur == key) {
-			__atomic_fetch_add(&seg->errs[i].count, 1, __ATOMIC_RELAXED);
-			return;
+			__atomic_fetch_add(&errs[i].count, n, __ATOMIC_RELAXED);
+			return true;
 		}
 	}
-	__atomic_fetch_add(&seg->h.lost[SEG_LOST_ERRS_FULL], 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void record_error(struct obs_segment *seg, uint16_t nr, int err)
+{
+	uint32_t key = ((uint32_t)nr << 16) | (uint32_t)(err & 0xffff);
+
+	if (!errs_add(seg->errs, OBS_SEG_ERRS, key, 1))
+		__atomic_fetch_add(&seg->h.lost[SEG_LOST_ERRS_FULL], 1, __ATOMIC_RELAXED);
+}
+
+static inline void hist_add(struct obs_seg_hist *h, uint64_t ns)
+{
+	__atomic_fetch_add(&h->buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+}
+
+/* a call that completed while the segment was being made */
+static void record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err)
+{
+	hist_add(&staging.hist[slot], ns);
+	if (ret < 0 && !errs_add(staging.errs, STAGING_ERRS, ((uint32_t)obs_seg_slot_nr[slot] << 16) | (err & 0xffff), 1))
+		__atomic_fetch_add(&staging.errs_full, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&staging_dirty, 1, __ATOMIC_RELEASE);
+}
+
+/* move what was staged into the segment (each counter taken with an exchange: a straggler's later add stays
+ * staged, marks it dirty again, and is folded by the next call) */
+static __attribute__((noinline)) void staging_fold(struct obs_segment *s)
+{
+	for (int slot = 0; slot < SEG_NSLOTS; slot++) {
+		struct obs_seg_hist *from = &staging.hist[slot], *to = &s->hist[0][slot];
+		uint64_t v;
+
+		for (int b = 0; b < OBS_HIST_SLOTS; b++)
+			if ((v = __atomic_exchange_n(&from->buckets[b], 0, __ATOMIC_ACQ_REL)))
+				__atomic_fetch_add(&to->buckets[b], v, __ATOMIC_RELAXED);
+		if ((v = __atomic_exchange_n(&from->sum_ns, 0, __ATOMIC_ACQ_REL)))
+			__atomic_fetch_add(&to->sum_ns, v, __ATOMIC_RELAXED);
+		if ((v = __atomic_exchange_n(&from->count, 0, __ATOMIC_ACQ_REL)))
+			__atomic_fetch_add(&to->count, v, __ATOMIC_RELAXED);
+	}
+	for (int i = 0; i < STAGING_ERRS; i++) {
+		uint32_t key = __atomic_load_n(&staging.errs[i].key, __ATOMIC_ACQUIRE);
+		uint64_t v = key ? __atomic_exchange_n(&staging.errs[i].count, 0, __ATOMIC_ACQ_REL) : 0;
+
+		if (v && !errs_add(s->errs, OBS_SEG_ERRS, key, v))
+			__atomic_fetch_add(&s->h.lost[SEG_LOST_ERRS_FULL], v, __ATOMIC_RELAXED);
+	}
+	__atomic_fetch_add(&s->h.lost[SEG_LOST_ERRS_FULL], __atomic_exchange_n(&staging.errs_full, 0, __ATOMIC_ACQ_REL),
+			   __ATOMIC_RELAXED);
 }
 
 static inline void record(enum obs_seg_slot slot, uint64_t t0, long ret, int err)
 {
-	struct obs_segment *seg = seg_get();
-	struct obs_seg_hist *h;
-	uint64_t ns;
+	struct obs_segment *seg = seg_get(false);
+	uint64_t ns = to_ns(stamp() - t0);
 
-	if (__builtin_expect(!seg, 0))
-		return;
+	if (__builtin_expect(!seg, 0)) {
+		if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) == SEG_CREATING) {
+			record_staged(slot, ns, ret, err);
+			return;
+		}
+		seg = __atomic_load_n(&seg, __ATOMIC_ACQUIRE); /* made in the meantime (or could not be made) */
+		if (!seg)
+			return;
+	}
+	if (__builtin_expect(__atomic_load_n(&staging_dirty, __ATOMIC_RELAXED), 0) &&
+	    __atomic_exchange_n(&staging_dirty, 0, __ATOMIC_ACQ_REL))
+		staging_fold(seg);
 	if (__builtin_expect(stripe < 0, 0))
 		stripe = (int)(syscall(SYS_gettid) % OBS_SEG_STRIPES);
-	ns = to_ns(stamp() - t0);
-	h = &seg->hist[stripe][slot];
-	__atomic_fetch_add(&h->buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	hist_add(&seg->hist[stripe][slot], ns);
 	if (ret < 0)
 		record_error(seg, obs_seg_slot_nr[slot], err);
 }
@@ -292,7 +360,7 @@ static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long r
 
 struct obs_segment *obs_shim_segment(void)
 {
-	return armed ? seg_get() : NULL;
+	return armed ? seg_get(true) : NULL;
 }
 
 /* bytes that crossed a descriptor: HTTP parsing on sockets, log records on stdout/stderr */
@@ -308,7 +376,7 @@ static inline void data_hook(int fd, int dir, const struct iovec *iov, int cnt, 
 
 /* ---- the segment: made on the first recorded event, never in the constructor ---- */
 
-static struct obs_segment *seg_create(void)
+static struct obs_segment *seg_create(bool count_skip)
 {
 	struct obs_segment *s;
 	int expect = SEG_ARMED;
@@ -319,6 +387,8 @@ static struct obs_segment *seg_create(void)
 	if (!__atomic_compare_exchange_n(&seg_state, &expect, SEG_CREATING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
 		if (!s && expect == SEG_CREATING) {
+			if (!count_skip)
+				return NULL; /* the caller stages it */
 			__atomic_fetch_add(&seg_given_up, 1, __ATOMIC_RELAXED);
 			s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
 			if (s) /* it came after all: count it there now, the winner may have missed it */
@@ -383,6 +453,8 @@ static void atfork_child(void)
 
 	seg = NULL;
 	seg_given_up = 0;
+	memset(&staging, 0, sizeof(staging)); /* the parent's, folded by the parent */
+	staging_dirty = 0;
 	stripe = -1;
 	if (old)
 		seg_quiet = true; /* the parent could make one: the same failing here is not news */
