@@ -215,6 +215,7 @@ static inline struct obs_segment *seg_get(bool count_skip)
 #define STAGING_ERRS 64
 static struct {
 	struct obs_seg_hist hist[SEG_NSLOTS];
+	struct obs_seg_sock sock[SEG_NDIRS][SEG_NPROTOS];
 	struct obs_seg_err errs[STAGING_ERRS];
 	uint64_t errs_full;
 } staging;
@@ -286,19 +287,31 @@ static void record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err
 
 /* move what was staged into the segment (each counter taken with an exchange: a straggler's later add stays
  * staged, marks it dirty again, and is folded by the next call) */
+static void fold_u64(uint64_t *from, uint64_t *to)
+{
+	uint64_t v = __atomic_exchange_n(from, 0, __ATOMIC_ACQ_REL);
+
+	if (v)
+		__atomic_fetch_add(to, v, __ATOMIC_RELAXED);
+}
+
+static void fold_hist(struct obs_seg_hist *from, struct obs_seg_hist *to)
+{
+	for (int b = 0; b < OBS_HIST_SLOTS; b++)
+		fold_u64(&from->buckets[b], &to->buckets[b]);
+	fold_u64(&from->sum_ns, &to->sum_ns);
+	fold_u64(&from->count, &to->count);
+}
+
 static __attribute__((noinline)) void staging_fold(struct obs_segment *s)
 {
-	for (int slot = 0; slot < SEG_NSLOTS; slot++) {
-		struct obs_seg_hist *from = &staging.hist[slot], *to = &s->hist[0][slot];
-		uint64_t v;
-
-		for (int b = 0; b < OBS_HIST_SLOTS; b++)
-			if ((v = __atomic_exchange_n(&from->buckets[b], 0, __ATOMIC_ACQ_REL)))
-				__atomic_fetch_add(&to->buckets[b], v, __ATOMIC_RELAXED);
-		if ((v = __atomic_exchange_n(&from->sum_ns, 0, __ATOMIC_ACQ_REL)))
-			__atomic_fetch_add(&to->sum_ns, v, __ATOMIC_RELAXED);
-		if ((v = __atomic_exchange_n(&from->count, 0, __ATOMIC_ACQ_REL)))
-			__atomic_fetch_add(&to->count, v, __ATOMIC_RELAXED);
+	for (int slot = 0; slot < SEG_NSLOTS; slot++)
+		fold_hist(&staging.hist[slot], &s->hist[0][slot]);
+	for (int d = 0; d < SEG_NDIRS; d++) {
+		for (int p = 0; p < SEG_NPROTOS; p++) {
+			fold_u64(&staging.sock[d][p].bytes, &s->sock[0][d][p].bytes);
+			fold_hist(&staging.sock[d][p].io, &s->sock[0][d][p].io);
+		}
 	}
 	for (int i = 0; i < STAGING_ERRS; i++) {
 		uint32_t key = __atomic_load_n(&staging.errs[i].key, __ATOMIC_ACQUIRE);
@@ -347,14 +360,20 @@ static inline void record_io(enum obs_seg_slot slot, int fd, uint64_t t0, long r
 	uint8_t cls = fd >= 0 && fd < OBS_FD_MAX ? obs_fd_class[fd] : 0;
 
 	record(slot, t0, ret, err);
-	if (cls && ret >= 0 && seg) {
-		struct obs_seg_sock *sk = &seg->sock[stripe][slot_dir[slot]][(cls & 0xf) - 1];
-		uint64_t ns = to_ns(stamp() - t0);
+	if (cls && ret >= 0 && armed) {
+		struct obs_segment *s = __atomic_load_n(&seg, __ATOMIC_ACQUIRE);
+		struct obs_seg_sock *sk;
 
+		if (s)
+			sk = &s->sock[stripe < 0 ? 0 : stripe][slot_dir[slot]][(cls & 0xf) - 1];
+		else if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) == SEG_CREATING)
+			sk = &staging.sock[slot_dir[slot]][(cls & 0xf) - 1]; /* folded in by a later call */
+		else
+			return;
 		__atomic_fetch_add(&sk->bytes, (uint64_t)ret, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&sk->io.buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&sk->io.sum_ns, ns, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&sk->io.count, 1, __ATOMIC_RELAXED);
+		hist_add(&sk->io, to_ns(stamp() - t0));
+		if (!s)
+			__atomic_store_n(&staging_dirty, 1, __ATOMIC_RELEASE);
 	}
 }
 
