@@ -71,15 +71,20 @@ shim env OBSPROBE_SERVICE=phantom "$T" phantom >"$TMP/ph.out" 2>&1
 status "phantom" 0 $?
 check "phantom: the calls' results" "phantom discarded=35 read=22" "$(cat "$TMP/ph.out")"
 chmod 1777 "$RT"
-LP=$(free_port)
-OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen "127.0.0.1:$LP" -q 2>"$TMP/obs.err" &
-OBS=$!
-PIDS+=($OBS)
-wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready"
-sleep 0.5
-scrape "$LP" >"$TMP/ph.m"
-kill $OBS
-wait $OBS 2>/dev/null
+# serve_scrape OUT: a collector started now reads the segments in $RT, one scrape into OUT, stopped
+serve_scrape() {
+	local lp obs
+	lp=$(free_port)
+	OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen "127.0.0.1:$lp" -q 2>"$1.err" &
+	obs=$!
+	PIDS+=($obs)
+	wait_for 10 curl -sf "http://127.0.0.1:$lp/health/ready"
+	sleep 0.5
+	scrape "$lp" >"$1"
+	kill $obs
+	wait $obs 2>/dev/null
+}
+serve_scrape "$TMP/ph.m"
 # the phantom process exited before the collector came: its segment is read as its file owner's (uid:N)
 PSVC="uid:$(id -u)"
 ph() { metric "$TMP/ph.m" "http_server_request_duration_seconds_count{service=\"$PSVC\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"$1\"}"; }
@@ -107,13 +112,7 @@ status "split" 0 $?
 check "split: 24 trials, each request whole and unchanged on the wire" "split plain=24 injected=0 bad=0" \
 	"$(tail -1 "$TMP/split.out")"
 # ... and each one counted as not injected for lack of room (read by a collector that comes afterwards)
-LP=$(free_port)
-OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen "127.0.0.1:$LP" -q 2>"$TMP/obs2.err" &
-OBS=$!
-PIDS+=($OBS)
-wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready"
-sleep 0.5
-scrape "$LP" >"$TMP/split.m"
+serve_scrape "$TMP/split.m"
 check "split: each write of a whole request sent unchanged is counted (no_room)" \
 	"$(sed -n 's/^split whole-request writes=//p' "$TMP/split.out")" \
 	"$(metric "$TMP/split.m" "obsprobe_context_injections_total{service=\"$PSVC\",outcome=\"no_room\"}")"
