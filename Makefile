@@ -25,7 +25,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DOBSPROBE_VERSION='"$(VERSION)"' \
-	    -I$(OUT) -Ibpf -Iuser -Ipreload $(PKG_CFLAGS)
+	    -I$(OUT) -I. -Icollector $(PKG_CFLAGS)
 DEPFLAGS := -MMD -MP
 LDLIBS   += $(PKG_LIBS) -lpthread -lm -lrt
 
@@ -33,24 +33,25 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm -lrt
 # finds <asm/…> headers (libbpf-bootstrap does the same).
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf $(CLANG_SYS_INCLUDES) \
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -I. $(CLANG_SYS_INCLUDES) \
 	      -Wall -Wno-unused-function
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
-USER_SRCS  := $(wildcard user/*.c)
-USER_OBJS  := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS   := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+# lib/: pure code built into both the collector and the shim; collector/: everything else of obsprobe
+PURE_SRCS  := $(wildcard lib/*.c lib/*/*.c)
+COLL_SRCS  := $(wildcard collector/*/*.c) $(PURE_SRCS)
+USER_OBJS  := $(patsubst %.c,$(OUT)/obj/%.o,$(COLL_SRCS))
+LIB_OBJS   := $(filter-out $(OUT)/obj/collector/cli/main.o,$(USER_OBJS))
+HDRS       := $(wildcard abi/*.h lib/*.h lib/*/*.h collector/*/*.h preload/*.h bpf/*.h)
 
 SHIM_SRCS  := $(wildcard preload/*.c)
-# pure modules the shim shares with the collector (no malloc, no stdio): built twice, once -fPIC/hidden
-SHIM_SHARED := http httpconn tracectx sampler
-SHIM_OBJS  := $(patsubst preload/%.c,$(OUT)/preload/%.o,$(SHIM_SRCS)) \
-	      $(patsubst %,$(OUT)/preload/shared/%.o,$(SHIM_SHARED))
+# lib/ (no malloc, no stdio, no locks) is built a second time for the shim, -fPIC and hidden
+SHIM_OBJS  := $(patsubst %.c,$(OUT)/shim/%.o,$(SHIM_SRCS) $(PURE_SRCS))
 SHIM_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
-	       -ftls-model=initial-exec -Ipreload -Iuser $(DEPFLAGS)
+	       -ftls-model=initial-exec -I. $(DEPFLAGS)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -74,7 +75,7 @@ $(OUT)/syscall_table.h: scripts/gen-syscall-table.sh
 	$(Q)mkdir -p $(OUT)
 	$(Q)bash $< > $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h abi/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
@@ -85,7 +86,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # ---- collector ---------------------------------------------------------------
-$(OUT)/user/%.o: user/%.c $(GEN_HDRS) $(wildcard user/*.h bpf/*.h preload/*.h)
+$(OUT)/obj/%.o: %.c $(GEN_HDRS) $(HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -95,12 +96,7 @@ $(OUT)/obsprobe: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- shim --------------------------------------------------------------------
-$(OUT)/preload/%.o: preload/%.c $(wildcard preload/*.h user/*.h bpf/*.h)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
-
-$(OUT)/preload/shared/%.o: user/%.c $(wildcard user/*.h preload/*.h bpf/*.h)
+$(OUT)/shim/%.o: %.c $(HDRS)
 	$(call msg,CC-SHIM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
@@ -184,7 +180,7 @@ install: all
 	install -D -m 0755 $(OUT)/libobsshim.so $(DESTDIR)$(PREFIX)/lib/obsprobe/libobsshim.so
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h preload/*.c preload/*.h tests/unit/*.c tests/targets/*.c
+	clang-format -i $(wildcard abi/*.h lib/*.[ch] lib/*/*.[ch] bpf/*.[ch] collector/*/*.[ch] preload/*.[ch]) tests/unit/*.c tests/targets/*.c
 
 clean:
 	rm -rf $(OUT)
@@ -193,10 +189,10 @@ clean:
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)
 # ---- sanitizers: the unit tests and the collector objects again, under ASan + UBSan ----------------
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-ASAN_OBJS  := $(patsubst $(OUT)/user/%.o,$(OUT)/asan/user/%.o,$(LIB_OBJS))
+ASAN_OBJS  := $(patsubst $(OUT)/obj/%.o,$(OUT)/asan/%.o,$(LIB_OBJS))
 ASAN_BINS  := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 
-$(OUT)/asan/user/%.o: user/%.c $(GEN_HDRS) $(wildcard user/*.h bpf/*.h preload/*.h)
+$(OUT)/asan/%.o: %.c $(GEN_HDRS) $(HDRS)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
@@ -210,19 +206,19 @@ $(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 asan: $(ASAN_BINS)
 
 # ---- fuzzing: libFuzzer harnesses tests/fuzz/fuzz_<name>.c -------------------------------------------
-# A harness's first line, "/* fuzz-srcs: user/a.c user/b.c */", lists the project sources it links;
+# A harness's first line, "/* fuzz-srcs: lib/a.c collector/signal/b.c */", lists the project sources it links;
 # each harness is built from itself and those, all with the fuzzer and sanitizers.
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DOBSPROBE_VERSION='"$(VERSION)"' \
-	       -I$(OUT) -Iuser -Ipreload -Ibpf -Itests/fuzz $(PKG_CFLAGS)
+	       -I$(OUT) -I. -Icollector -Itests/fuzz $(PKG_CFLAGS)
 FUZZ_SECONDS      ?= 600
 FUZZ_TEST_SECONDS ?= 10
 fuzz_srcs = $(shell sed -n '1s/.*fuzz-srcs:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
-$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_srcs,tests/fuzz/$$*.c) $(wildcard tests/fuzz/*.h user/*.h preload/*.h bpf/*.h) \
+$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_srcs,tests/fuzz/$$*.c) $(wildcard tests/fuzz/*.h) $(HDRS) \
 		| $(GEN_HDRS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -2,7 +2,7 @@
 #ifndef OBSPROBE_BITS_BPF_H
 #define OBSPROBE_BITS_BPF_H
 
-#include "bounds.h"
+#include "abi/hist.h"
 
 /* configured boundaries, set by user space between open and load */
 const volatile __u64 cfg_bounds_ns[OBS_MAX_BOUNDS] = {};

@@ -2,8 +2,8 @@
 #ifndef OBSPROBE_CALLSTACK_BPF_H
 #define OBSPROBE_CALLSTACK_BPF_H
 
-#include "funclat.h"
-#include "bits.bpf.h"
+#include "abi/funclat.h"
+#include "bpf/bits.bpf.h"
 
 struct fl_stack {
 	__u64 ts[FL_MAX_DEPTH];

@@ -4,7 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "callstack.bpf.h"
+#include "bpf/callstack.bpf.h"
 
 /* the attach cookie is the function id */
 SEC("uprobe")

@@ -4,7 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "callstack.bpf.h"
+#include "bpf/callstack.bpf.h"
 
 /* fentry programs are loaded once per kernel function: the id is rodata */
 const volatile __u32 cfg_func_id = 0;

@@ -5,8 +5,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "syscalls.h"
-#include "bits.bpf.h"
+#include "abi/syscalls.h"
+#include "bpf/bits.bpf.h"
 
 const volatile bool cfg_follow_children = true;
 /* --no-net: no socket classification on I/O syscalls */

@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "httpconn.h"
-#include "inject.h"
-#include "sampler.h"
-#include "segment.h"
-#include "shim.h"
+#include "lib/proto/httpconn.h"
+#include "preload/inject.h"
+#include "lib/sampler.h"
+#include "abi/segment.h"
+#include "preload/shim.h"
 
 #define SHIM_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
 

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "inject.h"
+#include "preload/inject.h"
 
 #define METHOD_MAX 15 /* http.h's HTTP_METHOD_MAX - 1 */
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "segfile.h"
+#include "preload/segfile.h"
 
 #define DEAD_MARK_SEC 1 /* atime of a segment a sweep found dead: its mtime is then when that was seen */
 

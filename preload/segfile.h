@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "segment.h"
+#include "abi/segment.h"
 
 #define SEGFILE_TTL_DEFAULT 3600	/* OBSPROBE_SEGMENT_TTL: seconds an unread segment outlives its process */
 #define SEGFILE_MAX_MB_DEFAULT 64	/* OBSPROBE_SEGMENT_MAX_MB: MiB of such segments kept per uid */

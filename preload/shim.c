@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inject.h"
-#include "segfile.h"
-#include "segment.h"
-#include "shim.h"
+#include "preload/inject.h"
+#include "preload/segfile.h"
+#include "abi/segment.h"
+#include "preload/shim.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

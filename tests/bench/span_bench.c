@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exporter.h"
-#include "metrics.h"
-#include "redact.h"
-#include "traces.h"
+#include "export/exporter.h"
+#include "signal/metrics.h"
+#include "signal/redact.h"
+#include "signal/traces.h"
 
 static enum MHD_Result sink(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			    const char *version, const char *data, size_t *size, void **ptr)

@@ -1,5 +1,5 @@
-/* fuzz-srcs: user/env.c user/optval.c user/hist.c user/log.c user/webconfig.c user/basicauth.c user/privs.c */
-/* fuzz_config.c -- the --config JSON file parser (user/env.c) on any bytes.
+/* fuzz-srcs: collector/cli/env.c collector/cli/optval.c collector/signal/hist.c collector/base/log.c collector/export/webconfig.c collector/export/basicauth.c collector/base/privs.c */
+/* fuzz_config.c -- the --config JSON file parser (collector/cli/env.c) on any bytes.
  *
  * Input: the file's text, as read (NUL bytes included).  It is applied for `attach` (every tracing
  * option) and for `symbols` (--pid/--binary), over the defaults env__parse sets.  Checked: the
@@ -7,9 +7,9 @@
  * value an accepted file set is in its documented range; lists stay within their bounds. */
 #include <stdlib.h>
 
-#include "env.h"
+#include "cli/env.h"
 #include "fuzz_util.h"
-#include "hist.h"
+#include "signal/hist.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/http.c user/httpconn.c user/tracectx.c */
+/* fuzz-srcs: lib/proto/http.c lib/proto/httpconn.c lib/tracectx.c */
 /* fuzz_httpconn.c -- request/response pairing over a connection driven by a sequence of operations.
  *
  * Input: operations, one after another, until the input ends:
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "httpconn.h"
+#include "lib/proto/httpconn.h"
 
 struct seen {
 	const struct httpconn *c;

@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/logline.c */
+/* fuzz-srcs: collector/signal/logline.c */
 /* fuzz_logline.c -- log lines assembled from a sequence of partial writes by several threads.
  *
  * Input: the first byte sets how many partial lines are held at once (1..8; 8 writers exist, so
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "logline.h"
+#include "signal/logline.h"
 
 #define WRITERS 8
 #define FLUSH_NS 1000000000ull

@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/optval.c user/hist.c */
+/* fuzz-srcs: collector/cli/optval.c collector/signal/hist.c */
 /* fuzz_optval.c -- every option value parser: numbers, durations, --buckets, --listen, URLs, --func,
  * --otlp-header and $OTEL_EXPORTER_OTLP_HEADERS entries.
  *
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "hist.h"
-#include "optval.h"
+#include "signal/hist.h"
+#include "cli/optval.h"
 
 static void why_ok(const char *why)
 {

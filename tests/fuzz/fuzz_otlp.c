@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/otlp.c */
+/* fuzz-srcs: collector/export/otlp.c */
 /* fuzz_otlp.c -- the OTLP encoders: spans and log records built from the input, encoded, decoded back.
  *
  * Input: consumed field by field (zeros past its end): a host name, 1..4 spans (ids, name and
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "otlp.h"
+#include "export/otlp.h"
 
 #define MAX_ITEMS 4
 

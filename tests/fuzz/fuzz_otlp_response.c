@@ -1,11 +1,11 @@
-/* fuzz-srcs: user/otlpresp.c */
+/* fuzz-srcs: collector/export/otlpresp.c */
 /* fuzz_otlp_response.c -- libFuzzer harness for otlpresp__parse: OTLP/HTTP success bodies as a receiver sends them.
  * The first byte picks the encoding (bit 0: JSON), the rest is the body. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "otlpresp.h"
+#include "export/otlpresp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

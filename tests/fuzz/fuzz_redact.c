@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/redact.c */
+/* fuzz-srcs: collector/signal/redact.c */
 /* fuzz_redact.c -- redaction of any text into output buffers of every small and odd size.
  *
  * Input: the text (bytes of any value; at most 2 KiB are used).  It is redacted with or without
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "redact.h"
+#include "signal/redact.h"
 
 #define TEXT_MAX 2048
 

@@ -1,5 +1,5 @@
-/* fuzz-srcs: user/seg_reader.c */
-/* fuzz_segment.c -- the collector's segment reader (user/seg_reader.c: check, counters, ring, records) on any bytes.
+/* fuzz-srcs: collector/source/seg_reader.c */
+/* fuzz_segment.c -- the collector's segment reader (collector/source/seg_reader.c: check, counters, ring, records) on any bytes.
  *
  * Input, read twice:
  *  1. as a whole mapped file of exactly its length: seg_reader__check must refuse it or accept it without
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg_reader.h"
+#include "source/seg_reader.h"
 
 #define CHECK(cond)                                                                                  \
 	do {                                                                                         \

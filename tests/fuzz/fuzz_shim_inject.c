@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inject.h"
+#include "preload/inject.h"
 
 #define CHECK(c) ((c) ? (void)0 : __builtin_trap())
 

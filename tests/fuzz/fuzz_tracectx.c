@@ -1,4 +1,4 @@
-/* fuzz-srcs: user/tracectx.c */
+/* fuzz-srcs: lib/tracectx.c */
 /* fuzz_tracectx.c -- every trace-context header extractor, and what it formats parses back identically.
  *
  * Input: header lines "Name: value\n" as a parser hands them over (the value without surrounding
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "tracectx.h"
+#include "lib/tracectx.h"
 
 static bool is_zero(const uint8_t *id, size_t n)
 {

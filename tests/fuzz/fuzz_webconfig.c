@@ -1,10 +1,10 @@
-/* fuzz-srcs: user/webconfig.c user/basicauth.c */
+/* fuzz-srcs: collector/export/webconfig.c collector/export/basicauth.c */
 /* fuzz_webconfig.c -- libFuzzer harness for the --web-config YAML parser (webconfig__parse on raw bytes) */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "webconfig.h"
+#include "export/webconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

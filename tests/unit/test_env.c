@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "env.h"
-#include "log.h"
+#include "cli/env.h"
+#include "base/log.h"
 
 static char errbuf[4096]; /* what the last parse printed on stderr */
 static char datadir[512];

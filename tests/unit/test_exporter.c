@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-#include "exporter.h"
-#include "otlpresp.h"
+#include "export/exporter.h"
+#include "export/otlpresp.h"
 
 #define RECEIVER "tests/otlp/receiver.py"
 

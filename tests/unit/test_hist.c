@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
+#include "signal/hist.h"
 
 START_TEST(default_buckets_parse)
 {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "httpconn.h"
+#include "lib/proto/http.h"
+#include "lib/proto/httpconn.h"
 
 struct seen {
 	int begins, heads, ends, incomplete, headers;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logline.h"
+#include "signal/logline.h"
 
 struct got {
 	int n;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "logline.h"
-#include "logs.h"
+#include "signal/logline.h"
+#include "signal/logs.h"
 
 static struct metrics *m;
 static struct redactor *red;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "names.h"
+#include "signal/metrics.h"
+#include "signal/names.h"
 
 static struct metrics *new_registry(const char *bounds, int max_series)
 {

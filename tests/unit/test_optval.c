@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optval.h"
+#include "cli/optval.h"
 
 START_TEST(numbers)
 {

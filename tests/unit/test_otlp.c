@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-#include "otlp.h"
+#include "export/otlp.h"
 
 #define PROTO_DIR     "tests/otlp"
 #define TRACE_SERVICE PROTO_DIR "/opentelemetry/proto/collector/trace/v1/trace_service.proto"

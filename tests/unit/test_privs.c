@@ -10,7 +10,7 @@
 
 #include <sys/capability.h>
 
-#include "privs.h"
+#include "base/privs.h"
 
 #define BIT(c) (1ULL << (c))
 

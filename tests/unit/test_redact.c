@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
+#include "signal/redact.h"
 
 static struct redactor *r;
 

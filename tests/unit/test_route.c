@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "route.h"
+#include "signal/route.h"
 
 static const char *fold(const char *t)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h"
+#include "lib/sampler.h"
 
 START_TEST(ratio_is_consistent_and_fair)
 {

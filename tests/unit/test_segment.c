@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "segment.h"
+#include "abi/segment.h"
 
 static struct obs_segment *good(void)
 {

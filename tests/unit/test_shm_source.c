@@ -11,10 +11,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "seg_reader.h"
-#include "seg_trust.h"
-#include "shm_source.h"
+#include "signal/metrics.h"
+#include "source/seg_reader.h"
+#include "source/seg_trust.h"
+#include "source/shm_source.h"
 
 static char dir[64];
 static char path[256];

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procs.h"
-#include "symbols.h"
+#include "source/procs.h"
+#include "source/symbols.h"
 
 #define WORKER "build/targets/worker"
 

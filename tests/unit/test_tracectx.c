@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpconn.h"
-#include "tracectx.h"
+#include "lib/proto/httpconn.h"
+#include "lib/tracectx.h"
 
 /* run the extractor over "Name: value" pairs */
 static bool extract(struct trace_ctx *out, const char *const *hdrs)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "basicauth.h"
-#include "webconfig.h"
+#include "export/basicauth.h"
+#include "export/webconfig.h"
 
 static char err[1024];
 

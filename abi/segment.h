@@ -1,0 +1,203 @@
+/* segment.h -- the shared-memory segment the shim writes and the collector reads: one layout, one header */
+#ifndef OBSPROBE_SEGMENT_H
+#define OBSPROBE_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "abi/hist.h"
+#include "lib/proto/httpconn.h"
+
+#define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
+#define OBS_SEG_VERSION 4
+#define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
+#define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
+#define OBS_SEG_RING 8192	/* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
+#define OBS_SEG_REC 1024	/* bytes per event record */
+
+/* the syscalls the shim sees, as the kernel numbers them (x86_64), so both paths label alike */
+enum obs_seg_slot {
+	SEG_READ, SEG_WRITE, SEG_READV, SEG_WRITEV, SEG_PREAD, SEG_PWRITE, SEG_SENDTO, SEG_RECVFROM,
+	SEG_SENDMSG, SEG_RECVMSG, SEG_CONNECT, SEG_ACCEPT, SEG_ACCEPT4, SEG_CLOSE,
+	SEG_NSLOTS,
+};
+
+static const uint16_t obs_seg_slot_nr[SEG_NSLOTS] = {
+	[SEG_READ] = 0, [SEG_WRITE] = 1, [SEG_READV] = 19, [SEG_WRITEV] = 20, [SEG_PREAD] = 17,
+	[SEG_PWRITE] = 18, [SEG_SENDTO] = 44, [SEG_RECVFROM] = 45, [SEG_SENDMSG] = 46, [SEG_RECVMSG] = 47,
+	[SEG_CONNECT] = 42, [SEG_ACCEPT] = 43, [SEG_ACCEPT4] = 288, [SEG_CLOSE] = 3,
+};
+
+/* socket I/O, by direction and protocol (obsprobe_socket_*, obsprobe_tcp_connections_*) */
+enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
+enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
+enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
+
+/* what became of a request the shim would have added traceparent to */
+enum obs_seg_inject { SEG_INJ_DONE, SEG_INJ_NO_ROOM, SEG_INJ_CUT, SEG_INJ__COUNT };
+
+enum obs_seg_lost {
+	SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY,
+	SEG_LOST_CREATING,	/* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST__COUNT
+};
+
+/* ring record types */
+enum obs_seg_rec_type {
+	OBS_REC_EXCHANGE = 1, /* struct http_exchange (httpconn.h): times CLOCK_MONOTONIC */
+	OBS_REC_LOG = 2,      /* struct obs_seg_log: bytes a thread wrote to stdout/stderr */
+};
+
+struct obs_seg_hist {
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t buckets[OBS_HIST_SLOTS];
+};
+
+struct obs_seg_sock {
+	uint64_t bytes;
+	struct obs_seg_hist io;
+};
+
+struct obs_seg_err {
+	uint32_t key;		/* syscall nr << 16 | errno; 0 = free */
+	uint32_t pad;
+	uint64_t count;
+};
+
+struct obs_seg_rec {
+	uint64_t seq;		/* = position + 1 once committed */
+	uint32_t type, len;
+	uint8_t data[OBS_SEG_REC - 16];
+};
+
+#define OBS_SEG_LOG_TEXT (OBS_SEG_REC - 16 - 48)
+
+struct obs_seg_log {
+	int32_t pid, tid;
+	uint64_t time_ns;	/* CLOCK_MONOTONIC */
+	uint8_t trace_id[16];	/* zero outside a request */
+	uint8_t span_id[8];
+	uint8_t stream;		/* 1 stdout, 2 stderr */
+	uint8_t cut;		/* the write was longer than this record (continued in the next, or cut) */
+	uint16_t pad;
+	uint32_t len;
+	char text[OBS_SEG_LOG_TEXT];
+};
+
+struct obs_seg_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;	/* sizeof(struct obs_seg_header) */
+	uint64_t total_size;	/* sizeof(struct obs_segment) == the file's size */
+	int32_t pid;
+	int32_t ppid;
+	uint64_t start_time;	/* /proc/PID/stat field 22: tells a reused pid apart */
+	uint64_t created_ns;	/* CLOCK_MONOTONIC at creation: several per pid after exec */
+	char comm[16];
+	char service[64];
+	uint32_t nbounds;
+	uint32_t nslots;
+	uint64_t bounds_ns[OBS_MAX_BOUNDS];
+	uint64_t lost[SEG_LOST__COUNT];
+	uint64_t conns_opened[SEG_NCONNS];	/* TCP connections accepted / connected */
+	uint64_t conns_closed[SEG_NCONNS];	/* ... and closed through close() */
+	uint64_t ring_head;	/* next position to reserve (producers) */
+	uint64_t ring_tail;	/* next position to read (the collector) */
+	uint64_t expired_segments;	/* unread segments of exited processes this shim removed (and theirs) */
+	uint64_t inject[SEG_INJ__COUNT];	/* traceparent injection outcomes (obsprobe_context_injections_total) */
+	uint8_t reserved[32];
+};
+
+struct obs_segment {
+	struct obs_seg_header h;
+	struct obs_seg_hist hist[OBS_SEG_STRIPES][SEG_NSLOTS];
+	struct obs_seg_sock sock[OBS_SEG_STRIPES][SEG_NDIRS][SEG_NPROTOS];
+	struct obs_seg_err errs[OBS_SEG_ERRS];
+	struct obs_seg_rec ring[OBS_SEG_RING];
+};
+
+_Static_assert(sizeof(struct obs_seg_header) % 8 == 0, "header alignment");
+_Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs_seg_header, start_time) == 32 &&
+		       offsetof(struct obs_seg_header, service) == 64,
+	       "the header fields tests/integration/test_segments.sh patches");
+_Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC, "record size");
+_Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16, "log record size");
+_Static_assert(sizeof(struct http_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
+
+/* Validate a mapped segment before trusting a byte beyond its header.
+ * Returns 0, or -1 with a one-line reason in @err. Pure: safe on garbage. */
+static inline int obs_seg_validate(const void *map, size_t filesize, char *err, size_t errlen)
+{
+	const struct obs_seg_header *h = map;
+
+	if (filesize < sizeof(*h)) {
+		snprintf(err, errlen, "truncated: %zu bytes, a header is %zu", filesize, sizeof(*h));
+		return -1;
+	}
+	if (h->magic != OBS_SEG_MAGIC) {
+		snprintf(err, errlen, "not an obsprobe segment (bad magic)");
+		return -1;
+	}
+	if (h->version != OBS_SEG_VERSION) {
+		snprintf(err, errlen, "segment version %u, this collector reads %u", h->version, OBS_SEG_VERSION);
+		return -1;
+	}
+	if (h->header_size != sizeof(*h) || h->total_size != sizeof(struct obs_segment) ||
+	    filesize != sizeof(struct obs_segment)) {
+		snprintf(err, errlen, "size mismatch: header %u, total %llu, file %zu (expected %zu/%zu)",
+			 h->header_size, (unsigned long long)h->total_size, filesize, sizeof(*h),
+			 sizeof(struct obs_segment));
+		return -1;
+	}
+	if (h->nbounds == 0 || h->nbounds > OBS_MAX_BOUNDS || h->nslots != SEG_NSLOTS || h->pid <= 0) {
+		snprintf(err, errlen, "corrupt header: %u bounds, %u slots, pid %d", h->nbounds, h->nslots, h->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- MPSC event ring: producers reserve with one atomic add, commit by publishing seq ---- */
+
+/* 0 when written; -1 when full (the caller counts it lost) */
+static inline int obs_seg_ring_put(struct obs_segment *s, uint32_t type, const void *data, uint32_t len)
+{
+	uint64_t pos = __atomic_load_n(&s->h.ring_head, __ATOMIC_RELAXED);
+	struct obs_seg_rec *r;
+
+	if (len > sizeof(r->data))
+		len = sizeof(r->data);
+	do {
+		if (pos - __atomic_load_n(&s->h.ring_tail, __ATOMIC_ACQUIRE) >= OBS_SEG_RING) {
+			__atomic_fetch_add(&s->h.lost[SEG_LOST_RING_FULL], 1, __ATOMIC_RELAXED);
+			return -1;
+		}
+	} while (!__atomic_compare_exchange_n(&s->h.ring_head, &pos, pos + 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	r = &s->ring[pos % OBS_SEG_RING];
+	r->type = type;
+	r->len = len;
+	memcpy(r->data, data, len);
+	__atomic_store_n(&r->seq, pos + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* the collector: copy the next committed record out; false when none is ready */
+static inline bool obs_seg_ring_get(struct obs_segment *s, struct obs_seg_rec *out)
+{
+	uint64_t pos = __atomic_load_n(&s->h.ring_tail, __ATOMIC_RELAXED);
+	struct obs_seg_rec *r = &s->ring[pos % OBS_SEG_RING];
+
+	if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != pos + 1)
+		return false;
+	memcpy(out, r, sizeof(*out));
+	if (out->len > sizeof(out->data))
+		out->len = sizeof(out->data); /* never trust a length from shared memory */
+	__atomic_store_n(&s->h.ring_tail, pos + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+#endif

@@ -1,0 +1,99 @@
+/* syscalls.h -- types shared by syscalls.bpf.c and collector/source/syscalls.c */
+#ifndef OBSPROBE_SYSCALLS_H
+#define OBSPROBE_SYSCALLS_H
+
+#include "abi/hist.h"
+
+#define SC_MAX_NR 512		/* syscall numbers tracked: [0, SC_MAX_NR) */
+#define SC_MAX_TGIDS 16384	/* traced processes at once */
+#define SC_MAX_ERRKEYS 4096	/* distinct (syscall, errno) pairs */
+
+/* socket I/O: [direction][protocol] */
+enum sc_dir { SC_RECEIVE, SC_TRANSMIT, SC_NDIRS };
+enum sc_proto { SC_TCP, SC_UDP, SC_UNIX, SC_NPROTOS };
+enum sc_conn { SC_INBOUND, SC_OUTBOUND, SC_NCONNS };
+#define SC_MAX_CONNS 65536	/* open TCP connections tracked at once */
+
+struct sc_sock {
+	__u64 bytes;
+	struct obs_hist io;
+};
+
+struct sc_conns {
+	__u64 opened;
+	__u64 closed;
+};
+
+/* errors map key: syscall number << 16 | errno */
+#define SC_ERRKEY(nr, err) (((__u32)(nr) << 16) | ((__u32)(err) & 0xffff))
+
+enum obs_proc_event_type {
+	OBS_PROC_FORK = 1,
+	OBS_PROC_EXEC = 2,
+	OBS_PROC_EXIT = 3,
+};
+
+/* ring buffer record: process lifecycle of traced processes */
+struct obs_proc_event {
+	__u32 type;
+	__u32 pid;	/* tgid */
+	__u32 ppid;	/* parent tgid (fork) */
+	__u32 pad;
+	char comm[16];
+};
+
+/* HTTP and log capture: the first SC_CAP - 1 bytes of each I/O are copied (SC_CAP: a power of two) */
+#define SC_CAP 2048
+
+enum obs_io_event_type {
+	OBS_EV_DATA = 4,  /* bytes a traced thread read or wrote on a TCP socket, or wrote to stdout/stderr */
+	OBS_EV_CONN = 5,  /* a TCP connection was accepted or connected: its 4-tuple */
+	OBS_EV_CLOSE = 6, /* that connection reached TCP_CLOSE */
+};
+
+enum obs_data_stream { OBS_STREAM_SOCKET = 0, OBS_STREAM_STDOUT = 1, OBS_STREAM_STDERR = 2 };
+
+/* ring buffer record: this header, then caplen bytes */
+struct obs_data_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__s32 fd;
+	__u64 sk;	/* struct sock *: the connection's identity (0 for stdout/stderr) */
+	__u64 enter_ns;	/* syscall entry: orders a write before the read it causes on the other end */
+	__u64 exit_ns;
+	__u64 total;	/* bytes the syscall moved */
+	__u32 caplen;	/* bytes copied below (<= total) */
+	__u8 dir;	/* enum sc_dir */
+	__u8 stream;	/* enum obs_data_stream */
+	__u8 family;	/* sockets: AF_INET / AF_INET6, and the 4-tuple (connections opened before attach) */
+	__u8 pad;
+	__u16 lport, rport; /* host order */
+	__u8 laddr[16], raddr[16];
+};
+
+struct obs_conn_event {
+	__u32 type;
+	__u32 pid;
+	__u64 sk;
+	__u64 ts;
+	__u8 dir;	/* enum sc_conn; for OBS_EV_CLOSE unused */
+	__u8 family;	/* AF_INET / AF_INET6 */
+	__u16 lport;	/* host order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];	/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+/* per-CPU loss counters, index by enum sc_stat */
+enum sc_stat {
+	SC_STAT_RINGBUF_FULL,
+	SC_STAT_ERRMAP_FULL,
+	SC_STAT_TGID_MAP_FULL,
+	SC_STAT_CONN_MAP_FULL,
+	SC_STAT_DATA_RINGBUF_FULL,
+	SC_STAT__COUNT,
+};
+
+#endif

@@ -1,0 +1,115 @@
+/* check.c -- `obsprobe check`: which capture paths and kernel features work here, and why not */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "source/bpfutil.h"
+#include "source/calibrate.h"
+#include "source/funclat.h"
+#include "source/kfunc.h"
+#include "base/log.h"
+#include "signal/metrics.h"
+#include "base/privs.h"
+#include "source/syscalls.h"
+
+static void row(FILE *out, bool ok, const char *what, const char *detail)
+{
+	fprintf(out, "  %-4s %-34s %s\n", ok ? "ok" : "--", what, detail);
+}
+
+/* can a uprobe pair attach here? time our own calibration function */
+static bool probe_uprobe(struct metrics *m, const struct hist_bounds *b, char *why, size_t len)
+{
+	struct funclat_opts o = { .metrics = m, .bounds = b, .service = "check" };
+	struct funclat *fl = funclat__new(&o, why, len);
+	char exe[PATH_MAX];
+	uint64_t off;
+	int e = -1;
+
+	if (!fl)
+		return false;
+	if (calibration_target(exe, sizeof(exe), &off))
+		snprintf(why, len, "cannot find obsprobe's own calibration function in /proc/self/exe");
+	else if ((e = funclat__attach_calibration(fl, getpid(), exe, off)))
+		snprintf(why, len, "uprobe attach: %s", strerror(-e));
+	funclat__free(fl);
+	return e == 0;
+}
+
+int check_cmd(FILE *out)
+{
+	char why[512], shim[PATH_MAX], exe[PATH_MAX - 64];
+	struct hist_bounds b;
+	struct metrics *m;
+	struct metrics_opts mo;
+	bool root = geteuid() == 0, btf = !access("/sys/kernel/btf/vmlinux", R_OK);
+	bool tp = false, up = false, fentry = false, kprobe = false, tracefs, shim_ok;
+	const char *rt = getenv("OBSPROBE_RUNTIME_DIR") ? getenv("OBSPROBE_RUNTIME_DIR") : "/dev/shm";
+	ssize_t n;
+
+	hist_bounds__parse(&b, HIST_DEFAULT_BUCKETS, why, sizeof(why));
+	mo = (struct metrics_opts){ .bounds_ns = b.ns, .nbounds = b.n };
+	m = metrics__new(&mo);
+	if (!m)
+		return 1;
+
+	fprintf(out, "obsprobe %s (libbpf %s) on this machine:\n\n", OBSPROBE_VERSION, libbpf_version_str());
+	row(out, root, "root", root ? "eBPF capture is possible" : "not root: eBPF needs root; the shim does not");
+	row(out, btf, "kernel BTF", btf ? "/sys/kernel/btf/vmlinux" : "missing: the kernel lacks CONFIG_DEBUG_INFO_BTF");
+	if (root) {
+		tracefs = !ensure_tracefs(why, sizeof(why));
+		row(out, tracefs, "tracefs", tracefs ? "mounted at /sys/kernel/tracing" : why);
+	} else {
+		tracefs = tracefs_mounted();
+		row(out, tracefs, "tracefs", tracefs ? "mounted" : "not mounted (root mounts it: mount -t tracefs nodev /sys/kernel/tracing)");
+	}
+	if (root && btf) {
+		struct systrace_opts so = { .metrics = m, .bounds = &b, .service = "check", .syscalls = true };
+		struct systrace *st = systrace__new(&so, why, sizeof(why));
+
+		tp = st != NULL;
+		systrace__free(st);
+		row(out, tp, "syscall + sched BTF tracepoints", tp ? "tp_btf sys_enter/sys_exit, process fork/exec/exit; ring buffer; task storage" : why);
+		up = probe_uprobe(m, &b, why, sizeof(why));
+		row(out, up, "uprobes (--func)", up ? "uprobe/uretprobe attach works" : why);
+		fentry = kfunc_probe_fentry(why, sizeof(why));
+		row(out, fentry, "fentry/fexit (--kfunc)", fentry ? "works" : why);
+		kprobe = kfunc_probe_kprobe(why, sizeof(why));
+		row(out, kprobe, "kprobes (--kfunc fallback)", kprobe ? "works" : why);
+	} else {
+		row(out, false, "eBPF programs", "not tried: needs root and BTF");
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	shim_ok = false;
+	if (n > 0) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		snprintf(shim, sizeof(shim), "%s/libobsshim.so", exe);
+		if (access(shim, R_OK))
+			snprintf(shim, sizeof(shim), "%s/../lib/obsprobe/libobsshim.so", exe);
+		shim_ok = !access(shim, R_OK);
+	}
+	row(out, shim_ok, "shim (libobsshim.so)", shim_ok ? shim : "not found next to obsprobe (build it: make)");
+	{
+		bool w = !access(rt, W_OK);
+
+		snprintf(why, sizeof(why), "%s %s", rt, w ? "is writable" : "is not writable (set OBSPROBE_RUNTIME_DIR)");
+		row(out, w, "shim runtime dir", why);
+	}
+
+	fprintf(out, "\ncapabilities (what each is for, or what its absence disables):\n");
+	privs__report(out);
+
+	fprintf(out, "\ncapture paths:\n");
+	fprintf(out, "  eBPF (attach, run):  %s\n", tp ? (up ? "usable: syscalls, functions, children" : "usable: syscalls, children; no --func") :
+		root ? "unusable here (see above)" : "needs root");
+	fprintf(out, "  --kfunc:             %s\n", fentry ? "fentry/fexit" : kprobe ? "kprobe/kretprobe (fentry unavailable)" :
+		root && btf ? "unavailable: fentry is refused and kprobes are not built into this kernel" : "not checked");
+	fprintf(out, "  shim (run --preload, serve): %s\n", shim_ok ? "usable without root" : "library missing");
+	metrics__free(m);
+	return (tp || shim_ok) ? 0 : 1;
+}

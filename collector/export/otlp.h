@@ -1,0 +1,49 @@
+/* otlp.h -- OTLP encoders (protobuf and JSON) for spans and log records: pure functions into a buffer */
+#ifndef OBSPROBE_OTLP_H
+#define OBSPROBE_OTLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export/span.h"
+
+#define OTLP_SCOPE_NAME "obsprobe"
+#ifndef OBSPROBE_VERSION
+#define OBSPROBE_VERSION "unknown"
+#endif
+
+/* A growable byte buffer.  Zero-initialise it; every encoder appends to it.
+ * After an allocation failure the buffer keeps its old contents and the encoder returns -ENOMEM. */
+struct otlp_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+void otlp_buf__reset(struct otlp_buf *b); /* len = 0, keep the memory */
+void otlp_buf__free(struct otlp_buf *b);
+int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n);
+
+/* Spans are grouped by their resource (service, pid, executable) into one ResourceSpans each,
+ * in order of first appearance.  @host_name is host.name on every resource (NULL/"" = omitted).
+ * Zero/empty fields are omitted as a proto3 encoder does (root spans carry no parent_span_id).
+ * Strings that are not valid UTF-8 have the bad bytes replaced by U+FFFD (receivers reject them).
+ * All return 0, or -ENOMEM. */
+
+/* opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest (application/x-protobuf) */
+int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name);
+/* opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest (application/x-protobuf) */
+int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
+
+/* The same requests in the OTLP/JSON mapping: camelCase keys, ids as lowercase hex, enums as numbers,
+ * 64-bit integers (times, intValue) as decimal strings.  No trailing NUL is counted in len (one is
+ * written after it, so out->data can be used as a C string). */
+int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name);
+int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
+
+/* One --spans-file line: {"resourceSpans":[...one span...]} on a single line, ending in '\n'. */
+int otlp__span_line(struct otlp_buf *out, const struct span *span, const char *host_name);
+
+/* Lowercase hex of @len bytes into @out (2*len+1 bytes). */
+void otlp__hex(char *out, const uint8_t *id, size_t len);
+
+#endif

@@ -1,0 +1,592 @@
+/* metrics.c -- metric registry and Prometheus/OpenMetrics exposition */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "signal/metrics.h"
+
+enum metric_type { COUNTER, GAUGE, HISTOGRAM };
+
+struct family_def {
+	const char *name; /* counters without "_total" */
+	enum metric_type type;
+	const char *help;
+	const char *labels[METRICS_MAX_LABELS];
+};
+
+static const struct family_def families[FAM__COUNT] = {
+	[FAM_FUNCTION_DURATION] = { "obsprobe_function_duration_seconds", HISTOGRAM,
+		"Latency of traced user-space functions.", { "service", "function", "object" } },
+	[FAM_KFUNC_DURATION] = { "obsprobe_kernel_function_duration_seconds", HISTOGRAM,
+		"Latency of traced kernel functions.", { "service", "function" } },
+	[FAM_SYSCALL_DURATION] = { "obsprobe_syscall_duration_seconds", HISTOGRAM,
+		"Latency of system calls made by traced processes.", { "service", "syscall" } },
+	[FAM_SYSCALL_ERRORS] = { "obsprobe_syscall_errors", COUNTER,
+		"System calls that returned an error, by errno.", { "service", "syscall", "errno" } },
+	[FAM_SOCKET_BYTES] = { "obsprobe_socket_bytes", COUNTER,
+		"Bytes moved through sockets.", { "service", "direction", "protocol" } },
+	[FAM_SOCKET_IO_DURATION] = { "obsprobe_socket_io_duration_seconds", HISTOGRAM,
+		"Latency of socket reads and writes.", { "service", "direction", "protocol" } },
+	[FAM_TCP_CONNECTIONS] = { "obsprobe_tcp_connections", COUNTER,
+		"TCP connections established.", { "service", "direction" } },
+	[FAM_TCP_ACTIVE] = { "obsprobe_tcp_connections_active", GAUGE,
+		"TCP connections currently established.", { "service", "direction" } },
+	[FAM_HTTP_SERVER_DURATION] = { "http_server_request_duration_seconds", HISTOGRAM,
+		"Duration of HTTP server requests.",
+		{ "service", "http_request_method", "http_response_status_code", "http_route" } },
+	[FAM_HTTP_CLIENT_DURATION] = { "http_client_request_duration_seconds", HISTOGRAM,
+		"Duration of HTTP client requests.",
+		{ "service", "http_request_method", "http_response_status_code", "server_address" } },
+	[FAM_EVENTS] = { "obsprobe_events", COUNTER, "Events received from capture paths.", { "source" } },
+	[FAM_EVENTS_LOST] = { "obsprobe_events_lost", COUNTER,
+		"Events lost before the collector could read them.", { "source", "reason" } },
+	[FAM_SPANS] = { "obsprobe_spans", COUNTER, "Spans by outcome.", { "outcome" } },
+	[FAM_LOG_RECORDS] = { "obsprobe_log_records", COUNTER, "Log records by outcome.", { "outcome" } },
+	[FAM_SERIES_OVERFLOW] = { "obsprobe_series_overflow", COUNTER,
+		"Label sets folded into __overflow__ because a family reached --max-series.", { "metric" } },
+	[FAM_PROBE_OVERHEAD] = { "obsprobe_probe_overhead_seconds", GAUGE,
+		"Calibrated cost of one probe hit, measured at start.", { "probe" } },
+	[FAM_BUILD_INFO] = { "obsprobe_build_info", GAUGE, "obsprobe build information.",
+		{ "version", "libbpf_version" } },
+	[FAM_SEGMENTS_REJECTED] = { "obsprobe_segments_rejected", COUNTER,
+		"Shim segments refused, cut short, folded, or read as unverified (their file owner's uid), by reason.",
+		{ "reason" } },
+	[FAM_CONTEXT_INJECTIONS] = { "obsprobe_context_injections", COUNTER,
+		"Outgoing HTTP/1 requests made while serving a traced request, by what the shim did: injected "
+		"traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
+		"took part of the header and no more without waiting).",
+		{ "service", "outcome" } },
+};
+
+struct exemplar {
+	char trace_id[33];
+	char span_id[17];
+	uint64_t ns;
+	double ts;
+};
+
+struct series {
+	char *values[METRICS_MAX_LABELS];
+	uint64_t hash;
+	struct metrics *m;
+	union {
+		uint64_t counter;
+		double gauge;
+	};
+	struct hist *hist;
+	struct exemplar *ex; /* per bucket, lazily allocated */
+	struct series *next; /* hash chain */
+};
+
+#define NBUCKETS_HASH 1024
+
+struct family {
+	struct series **all;
+	int n, cap;
+	struct series *hash[NBUCKETS_HASH];
+	int nlabels;
+};
+
+struct metrics {
+	pthread_mutex_t lock;
+	struct hist_bounds bounds;
+	int max_series;
+	struct family fam[FAM__COUNT];
+};
+
+int metrics__nlabels(enum family_id fam)
+{
+	int n = 0;
+
+	while (n < METRICS_MAX_LABELS && families[fam].labels[n])
+		n++;
+	return n;
+}
+
+struct metrics *metrics__new(const struct metrics_opts *opts)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	m->bounds.n = opts->nbounds;
+	memcpy(m->bounds.ns, opts->bounds_ns, sizeof(uint64_t) * opts->nbounds);
+	m->max_series = opts->max_series > 0 ? opts->max_series : 2000;
+	for (int f = 0; f < FAM__COUNT; f++)
+		m->fam[f].nlabels = metrics__nlabels(f);
+	return m;
+}
+
+void metrics__free(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (int f = 0; f < FAM__COUNT; f++) {
+		for (int i = 0; i < m->fam[f].n; i++) {
+			struct series *s = m->fam[f].all[i];
+
+			for (int l = 0; l < m->fam[f].nlabels; l++)
+				free(s->values[l]);
+			free(s->hist);
+			free(s->ex);
+			free(s);
+		}
+		free(m->fam[f].all);
+	}
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+const struct hist_bounds *metrics__bounds(const struct metrics *m)
+{
+	return &m->bounds;
+}
+
+static uint64_t hash_values(const char *const *values, int n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (int i = 0; i < n; i++) {
+		for (const char *p = values[i] ? values[i] : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return h;
+}
+
+static struct series *lookup(struct family *fm, const char *const *values, uint64_t h)
+{
+	for (struct series *s = fm->hash[h % NBUCKETS_HASH]; s; s = s->next) {
+		int l;
+
+		if (s->hash != h)
+			continue;
+		for (l = 0; l < fm->nlabels; l++)
+			if (strcmp(s->values[l], values[l] ? values[l] : ""))
+				break;
+		if (l == fm->nlabels)
+			return s;
+	}
+	return NULL;
+}
+
+static struct series *insert(struct metrics *m, enum family_id fam, const char *const *values, uint64_t h)
+{
+	struct family *fm = &m->fam[fam];
+	struct series *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (fm->n == fm->cap) {
+		int cap = fm->cap ? fm->cap * 2 : 16;
+		struct series **all = realloc(fm->all, cap * sizeof(*all));
+
+		if (!all) {
+			free(s);
+			return NULL;
+		}
+		fm->all = all;
+		fm->cap = cap;
+	}
+	for (int l = 0; l < fm->nlabels; l++)
+		s->values[l] = strdup(values[l] ? values[l] : "");
+	if (families[fam].type == HISTOGRAM)
+		s->hist = calloc(1, sizeof(*s->hist));
+	s->hash = h;
+	s->m = m;
+	s->next = fm->hash[h % NBUCKETS_HASH];
+	fm->hash[h % NBUCKETS_HASH] = s;
+	fm->all[fm->n++] = s;
+	return s;
+}
+
+static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values)
+{
+	struct family *fm = &m->fam[fam];
+	const char *folded[METRICS_MAX_LABELS];
+	uint64_t h = hash_values(values, fm->nlabels);
+	struct series *s = lookup(fm, values, h);
+
+	if (s)
+		return s;
+	if (fm->n < m->max_series || fam == FAM_SERIES_OVERFLOW)
+		return insert(m, fam, values, h);
+
+	/* fold: keep "service", replace every other label with __overflow__ */
+	for (int l = 0; l < fm->nlabels; l++)
+		folded[l] = strcmp(families[fam].labels[l], "service") ? METRICS_OVERFLOW_VALUE : values[l];
+	{
+		const char *name[1] = { families[fam].name };
+		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name);
+
+		if (ov)
+			ov->counter++;
+	}
+	h = hash_values(folded, fm->nlabels);
+	s = lookup(fm, folded, h);
+	return s ? s : insert(m, fam, folded, h); /* the overflow series may exceed the cap by one */
+}
+
+struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
+{
+	struct series *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = series_locked(m, fam, values);
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+/* Series ops take the registry lock: the HTTP thread renders while sources write. */
+#define WITH_LOCK(s, body)                                    \
+	do {                                                  \
+		if (!(s))                                     \
+			break;                                \
+		pthread_mutex_lock(&(s)->m->lock);            \
+		body;                                         \
+		pthread_mutex_unlock(&(s)->m->lock);         \
+	} while (0)
+
+void series__add(struct series *s, uint64_t n)
+{
+	WITH_LOCK(s, s->counter += n);
+}
+
+void series__set(struct series *s, double v)
+{
+	WITH_LOCK(s, s->gauge = v);
+}
+
+void series__gauge_add(struct series *s, double delta)
+{
+	WITH_LOCK(s, s->gauge += delta);
+}
+
+void series__observe_ns(struct series *s, uint64_t ns)
+{
+	WITH_LOCK(s, if (s->hist) hist__observe(s->hist, &s->m->bounds, ns));
+}
+
+void series__add_hist(struct series *s, const uint64_t *buckets, uint64_t count, uint64_t sum_ns)
+{
+	WITH_LOCK(s, if (s->hist) {
+		for (int i = 0; i <= s->m->bounds.n; i++)
+			s->hist->buckets[i] += buckets[i];
+		s->hist->count += count;
+		s->hist->sum_ns += sum_ns;
+	});
+}
+
+void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const char *span_id,
+		      double unix_ts)
+{
+	WITH_LOCK(s, if (s->hist) {
+		int b = hist_bounds__index(&s->m->bounds, ns);
+
+		if (!s->ex)
+			s->ex = calloc(OBS_HIST_SLOTS, sizeof(*s->ex));
+		if (s->ex) {
+			snprintf(s->ex[b].trace_id, sizeof(s->ex[b].trace_id), "%s", trace_id);
+			snprintf(s->ex[b].span_id, sizeof(s->ex[b].span_id), "%s", span_id);
+			s->ex[b].ns = ns;
+			s->ex[b].ts = unix_ts;
+		}
+	});
+}
+
+bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const *values, struct hist *out)
+{
+	struct series *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = lookup(&m->fam[fam], values, hash_values(values, m->fam[fam].nlabels));
+	if (s && s->hist)
+		*out = *s->hist;
+	pthread_mutex_unlock(&m->lock);
+	return s && s->hist;
+}
+
+void metrics__foreach_hist(struct metrics *m, enum family_id fam, metrics_hist_cb cb, void *ctx)
+{
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < m->fam[fam].n; i++) {
+		struct series *s = m->fam[fam].all[i];
+
+		if (s->hist)
+			cb(ctx, (const char *const *)s->values, s->hist);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- exposition ------------------------------------------------------------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += n;
+			return;
+		}
+		{
+			size_t cap = b->cap * 2 + n + 1;
+			char *p = realloc(b->p, cap);
+
+			if (!p) {
+				b->oom = true;
+				return;
+			}
+			b->p = p;
+			b->cap = cap;
+		}
+	}
+}
+
+/* label value escaping per the text format: \\, \", \n */
+static void put_escaped(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			bprintf(b, "\\\\");
+		else if (*v == '"')
+			bprintf(b, "\\\"");
+		else if (*v == '\n')
+			bprintf(b, "\\n");
+		else
+			bprintf(b, "%c", *v);
+	}
+}
+
+static void put_labels(struct buf *b, const struct family_def *fd, const struct series *s, const char *le)
+{
+	bool any = false;
+
+	for (int l = 0; l < METRICS_MAX_LABELS && fd->labels[l]; l++) {
+		bprintf(b, "%s%s=\"", any ? "," : "{", fd->labels[l]);
+		put_escaped(b, s->values[l]);
+		bprintf(b, "\"");
+		any = true;
+	}
+	if (le) {
+		bprintf(b, "%sle=\"%s\"", any ? "," : "{", le);
+		any = true;
+	}
+	if (any)
+		bprintf(b, "}");
+}
+
+/* One series' numbers, copied under the registry lock so that formatting happens outside it (sources
+ * write while a scrape renders).  Series are never removed and their label values never change, so @s
+ * stays valid for its labels. */
+struct snap {
+	const struct series *s;
+	union {
+		uint64_t counter;
+		double gauge;
+	};
+	struct hist hist;
+	struct exemplar *ex; /* a copy, only for OpenMetrics; NULL: none */
+};
+
+static int snap_cmp(const void *a, const void *b, void *arg)
+{
+	int nlabels = *(const int *)arg;
+	const struct snap *x = a, *y = b;
+
+	for (int l = 0; l < nlabels; l++) {
+		int c = strcmp(x->s->values[l], y->s->values[l]);
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+static void put_double(struct buf *b, double v)
+{
+	char tmp[64];
+
+	snprintf(tmp, sizeof(tmp), "%.17g", v);
+	bprintf(b, "%s", tmp);
+}
+
+/* copy family @f's series (caller holds the lock); NULL with *@n = 0 when empty or out of memory */
+static struct snap *snapshot_family(struct metrics *m, enum family_id f, bool om, int *n, bool *oom)
+{
+	struct family *fm = &m->fam[f];
+	struct snap *out;
+
+	*n = 0;
+	if (!fm->n)
+		return NULL;
+	out = calloc(fm->n, sizeof(*out));
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	for (int i = 0; i < fm->n; i++) {
+		const struct series *s = fm->all[i];
+
+		out[i].s = s;
+		out[i].counter = s->counter; /* the whole union */
+		if (s->hist)
+			out[i].hist = *s->hist;
+		if (om && s->ex && (out[i].ex = malloc(OBS_HIST_SLOTS * sizeof(*s->ex))))
+			memcpy(out[i].ex, s->ex, OBS_HIST_SLOTS * sizeof(*s->ex));
+	}
+	*n = fm->n;
+	return out;
+}
+
+static void render_family(const struct metrics *m, struct buf *b, enum family_id f, struct snap *sn, int n, bool om)
+{
+	const struct family_def *fd = &families[f];
+	const char *type = fd->type == COUNTER ? "counter" : fd->type == GAUGE ? "gauge" : "histogram";
+	const char *suffix = fd->type == COUNTER ? "_total" : "";
+	int nlabels = m->fam[f].nlabels;
+
+	if (!n)
+		return;
+	/* OpenMetrics names the counter family without _total; 0.0.4 with it */
+	bprintf(b, "# HELP %s%s %s\n", fd->name, om ? "" : suffix, fd->help);
+	bprintf(b, "# TYPE %s%s %s\n", fd->name, om ? "" : suffix, type);
+	if (om && strstr(fd->name, "_seconds"))
+		bprintf(b, "# UNIT %s seconds\n", fd->name);
+	qsort_r(sn, n, sizeof(*sn), snap_cmp, &nlabels);
+
+	for (int i = 0; i < n; i++) {
+		const struct snap *p = &sn[i];
+		const struct series *s = p->s;
+
+		if (fd->type == COUNTER) {
+			bprintf(b, "%s_total", fd->name);
+			put_labels(b, fd, s, NULL);
+			bprintf(b, " %llu\n", (unsigned long long)p->counter);
+		} else if (fd->type == GAUGE) {
+			bprintf(b, "%s", fd->name);
+			put_labels(b, fd, s, NULL);
+			bprintf(b, " ");
+			put_double(b, p->gauge);
+			bprintf(b, "\n");
+		} else {
+			uint64_t cum = 0;
+			char le[32], sum[32];
+
+			for (int k = 0; k <= m->bounds.n; k++) {
+				cum += p->hist.buckets[k];
+				if (k < m->bounds.n)
+					fmt_seconds(le, sizeof(le), m->bounds.ns[k]);
+				else
+					snprintf(le, sizeof(le), "+Inf");
+				bprintf(b, "%s_bucket", fd->name);
+				put_labels(b, fd, s, le);
+				bprintf(b, " %llu", (unsigned long long)cum);
+				if (om && p->ex && p->ex[k].trace_id[0]) {
+					char v[32];
+
+					fmt_seconds(v, sizeof(v), p->ex[k].ns);
+					bprintf(b, " # {trace_id=\"%s\",span_id=\"%s\"} %s %.3f", p->ex[k].trace_id,
+						p->ex[k].span_id, v, p->ex[k].ts);
+				}
+				bprintf(b, "\n");
+			}
+			fmt_seconds(sum, sizeof(sum), p->hist.sum_ns);
+			bprintf(b, "%s_sum", fd->name);
+			put_labels(b, fd, s, NULL);
+			bprintf(b, " %s\n", sum);
+			bprintf(b, "%s_count", fd->name);
+			put_labels(b, fd, s, NULL);
+			bprintf(b, " %llu\n", (unsigned long long)p->hist.count);
+		}
+	}
+}
+
+/* process_* for the collector itself, from /proc/self/stat */
+static void render_process(struct buf *b, bool om)
+{
+	unsigned long utime = 0, stime = 0;
+	unsigned long long start = 0;
+	long rss = 0, tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	double boot = 0;
+	char line[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "r");
+
+	if (!f)
+		return;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	/* fields after comm: 3 state ... 14 utime 15 stime ... 22 starttime 23 vsize 24 rss */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
+			 &utime, &stime, &start, &rss) != 4)
+		return;
+	f = fopen("/proc/stat", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %lf", &boot) == 1)
+				break;
+		fclose(f);
+	}
+	bprintf(b, "# HELP process_cpu_seconds%s Total user and system CPU time spent in seconds.\n",
+		om ? "" : "_total");
+	bprintf(b, "# TYPE process_cpu_seconds%s counter\n", om ? "" : "_total");
+	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / tck);
+	bprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
+	bprintf(b, "# TYPE process_resident_memory_bytes gauge\n");
+	bprintf(b, "process_resident_memory_bytes %ld\n", rss * page);
+	bprintf(b, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n");
+	bprintf(b, "# TYPE process_start_time_seconds gauge\n");
+	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)start / tck);
+}
+
+char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)
+{
+	struct buf b = { .cap = 16384 };
+	struct snap *sn[FAM__COUNT] = { 0 };
+	int n[FAM__COUNT] = { 0 };
+
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	b.p[0] = '\0';
+	/* only the copy under the lock; sorting and formatting outside it */
+	pthread_mutex_lock(&m->lock);
+	for (int f = 0; f < FAM__COUNT; f++)
+		sn[f] = snapshot_family(m, f, openmetrics, &n[f], &b.oom);
+	pthread_mutex_unlock(&m->lock);
+	for (int f = 0; f < FAM__COUNT; f++)
+		render_family(m, &b, f, sn[f], n[f], openmetrics);
+	render_process(&b, openmetrics);
+	if (openmetrics)
+		bprintf(&b, "# EOF\n");
+	for (int f = 0; f < FAM__COUNT; f++) {
+		for (int i = 0; i < n[f]; i++)
+			free(sn[f][i].ex);
+		free(sn[f]);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	return b.p;
+}

@@ -1,0 +1,491 @@
+/* traces.c -- HTTP exchanges and function calls become RED metrics, spans and per-thread trace context */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "base/log.h"
+#include "export/otlp.h"
+#include "base/privs.h"
+#include "signal/route.h"
+#include "lib/sampler.h"
+#include "signal/traces.h"
+
+#define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
+#define JOIN_SLOTS   4096  /* direct-mapped: connection 4-tuple -> the client span on it */
+#define JOIN_KEY     37
+
+struct serving {
+	uint64_t key; /* pid << 32 | tid; 0 = free */
+	uint64_t start_ns, end_ns; /* end_ns 0 while the request is in flight */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t sampled;
+};
+
+struct join {
+	uint8_t key[JOIN_KEY];
+	uint8_t used;
+	uint8_t sampled;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint64_t start_ns; /* the client's request: a server request much later is another connection's */
+};
+
+#define JOIN_MAX_AGE_NS (10 * 1000000000ull)
+
+struct traces {
+	struct traces_opts opts;
+	FILE *spans_file;
+	struct ratelimit limit;
+	struct serving threads[THREAD_SLOTS];
+	struct join joins[JOIN_SLOTS];
+	struct exporter_stats last_exp;
+	struct traces_stats st;
+	struct otlp_buf line;
+};
+
+static int64_t mono_to_unix_offset;
+
+uint64_t traces__to_unix_ns(uint64_t mono_ns)
+{
+	return mono_ns + mono_to_unix_offset;
+}
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void traces__random_id(uint8_t *id, size_t len)
+{
+	static __thread uint64_t s[2];
+
+	if (!s[0] && !s[1]) {
+		if (getrandom(s, sizeof(s), 0) != sizeof(s)) {
+			s[0] = now_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
+			s[1] = (uint64_t)(uintptr_t)&s ^ now_ns(CLOCK_REALTIME);
+		}
+		s[1] |= 1;
+	}
+	do {
+		for (size_t i = 0; i < len; i += 8) {
+			/* xorshift128+ */
+			uint64_t x = s[0], y = s[1], r;
+
+			s[0] = y;
+			x ^= x << 23;
+			s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+			r = s[1] + y;
+			memcpy(id + i, &r, len - i < 8 ? len - i : 8);
+		}
+	} while (span__id_is_zero(id, len));
+}
+
+struct traces *traces__new(const struct traces_opts *opts, char *err, size_t errlen)
+{
+	struct traces *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->opts = *opts;
+	mono_to_unix_offset = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	ratelimit__init(&t->limit, opts->max_spans_per_second);
+	if (opts->spans_file) {
+		t->spans_file = privs__open_output(opts->spans_file, "--spans-file", err, errlen);
+		if (!t->spans_file) {
+			free(t);
+			return NULL;
+		}
+		setvbuf(t->spans_file, NULL, _IOLBF, 0);
+	}
+	return t;
+}
+
+void traces__free(struct traces *t)
+{
+	if (!t)
+		return;
+	if (t->spans_file)
+		fclose(t->spans_file);
+	otlp_buf__free(&t->line);
+	free(t);
+}
+
+static struct serving *thread_slot(struct traces *t, int pid, int tid)
+{
+	uint64_t key = (uint64_t)(uint32_t)pid << 32 | (uint32_t)tid;
+
+	return &t->threads[(key * 0x9e3779b97f4a7c15ull) >> 50];
+}
+
+static const struct serving *thread_get(struct traces *t, int pid, int tid)
+{
+	const struct serving *s = thread_slot(t, pid, tid);
+
+	return s->key == ((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) ? s : NULL;
+}
+
+bool traces__current(struct traces *t, int pid, int tid, uint8_t trace_id[16], uint8_t span_id[8])
+{
+	const struct serving *s = thread_get(t, pid, tid);
+
+	if (!s || s->end_ns)
+		return false;
+	memcpy(trace_id, s->trace_id, 16);
+	memcpy(span_id, s->span_id, 8);
+	return true;
+}
+
+void traces__forget_pid(struct traces *t, int pid)
+{
+	for (int i = 0; i < THREAD_SLOTS; i++)
+		if (t->threads[i].key >> 32 == (uint32_t)pid)
+			t->threads[i].key = 0;
+}
+
+/* the client's view of a connection: family, client port, server port, client addr, server addr */
+static void join_key(uint8_t key[JOIN_KEY], const struct httpx_addr *client, const struct httpx_addr *server)
+{
+	key[0] = client->family;
+	memcpy(key + 1, &client->port, 2);
+	memcpy(key + 3, &server->port, 2);
+	memcpy(key + 5, client->addr, 16);
+	memcpy(key + 21, server->addr, 16);
+}
+
+static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < JOIN_KEY; i++)
+		h = (h ^ key[i]) * 1099511628211ull;
+	return &t->joins[h % JOIN_SLOTS];
+}
+
+void traces__start_exchange(struct traces *t, struct http_exchange *x, const struct trace_ctx *in)
+{
+	uint8_t key[JOIN_KEY];
+	struct join *j;
+	bool have = false;
+
+	traces__random_id(x->span_id, 8);
+	if (x->kind == SPAN_KIND_SERVER) {
+		struct serving *s;
+
+		/* a traced client on this host is the closest parent: it wins over headers it passed on */
+		if (x->peer.family && x->local.family) {
+			join_key(key, &x->peer, &x->local);
+			j = join_slot(t, key);
+			if (j->used && !memcmp(j->key, key, JOIN_KEY) && x->start_ns + 1000000000ull >= j->start_ns &&
+			    x->start_ns < j->start_ns + JOIN_MAX_AGE_NS) {
+				memcpy(x->trace_id, j->trace_id, 16);
+				memcpy(x->parent_id, j->span_id, 8);
+				x->sampled = j->sampled;
+				x->parent_remote = 1;
+				have = true;
+			}
+		}
+		if (!have && in->valid) {
+			memcpy(x->trace_id, in->trace_id, 16);
+			memcpy(x->parent_id, in->span_id, 8);
+			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
+			x->parent_remote = 1;
+			have = true;
+		}
+		if (!have) {
+			traces__random_id(x->trace_id, 16);
+			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+		}
+		s = thread_slot(t, x->pid, x->tid);
+		s->key = (uint64_t)(uint32_t)x->pid << 32 | (uint32_t)x->tid;
+		s->start_ns = x->start_ns;
+		s->end_ns = 0;
+		memcpy(s->trace_id, x->trace_id, 16);
+		memcpy(s->span_id, x->span_id, 8);
+		s->sampled = x->sampled;
+		return;
+	}
+
+	/* client */
+	{
+		const struct serving *s = thread_get(t, x->pid, x->tid);
+
+		if (s && !s->end_ns) {
+			memcpy(x->trace_id, s->trace_id, 16);
+			memcpy(x->parent_id, s->span_id, 8);
+			x->sampled = s->sampled;
+		} else if (in->valid) {
+			memcpy(x->trace_id, in->trace_id, 16);
+			memcpy(x->parent_id, in->span_id, 8);
+			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
+			x->parent_remote = 1;
+		} else {
+			traces__random_id(x->trace_id, 16);
+			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+		}
+	}
+	if (x->peer.family && x->local.family) {
+		join_key(key, &x->local, &x->peer);
+		j = join_slot(t, key);
+		memcpy(j->key, key, JOIN_KEY);
+		j->used = 1;
+		j->start_ns = x->start_ns;
+		j->sampled = x->sampled;
+		memcpy(j->trace_id, x->trace_id, 16);
+		memcpy(j->span_id, x->span_id, 8);
+	}
+}
+
+static const char *method_label(const char *m)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
+					     "PATCH" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(m, known[i]))
+			return known[i];
+	return "_OTHER"; /* OpenTelemetry's bucket for the rest: a method can't explode cardinality */
+}
+
+static void addr_str(const struct httpx_addr *a, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (a->family == AF_INET)
+		inet_ntop(AF_INET, a->addr, out, len);
+	else if (a->family == AF_INET6)
+		inet_ntop(AF_INET6, a->addr, out, len);
+}
+
+/* the Host header without its port; the port, when it has one */
+static void split_host(const char *host, char *name, size_t len, int *port)
+{
+	const char *colon = strrchr(host, ':'), *end = host + strlen(host);
+
+	*port = 0;
+	if (host[0] == '[') { /* [v6]:port */
+		const char *rb = strchr(host, ']');
+
+		if (rb) {
+			snprintf(name, len, "%.*s", (int)(rb - host - 1), host + 1);
+			if (rb[1] == ':')
+				*port = atoi(rb + 2);
+			return;
+		}
+	}
+	if (colon && strchr(host, ':') == colon) {
+		end = colon;
+		*port = atoi(colon + 1);
+	}
+	snprintf(name, len, "%.*s", (int)(end - host), host);
+}
+
+/* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
+static bool clean(struct traces *t, const char *in, char *out, size_t outlen)
+{
+	if (redact__text(t->opts.redactor, in, strlen(in), out, outlen) < 0) {
+		t->st.unredactable++;
+		return false;
+	}
+	return true;
+}
+
+static void emit_span(struct traces *t, const struct span *sp)
+{
+	if (!ratelimit__allow(&t->limit, now_ns(CLOCK_MONOTONIC))) {
+		t->st.rate_limited++;
+		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
+		return;
+	}
+	if (t->spans_file) {
+		otlp_buf__reset(&t->line);
+		if (!otlp__span_line(&t->line, sp, t->opts.host_name) &&
+		    fwrite(t->line.data, 1, t->line.len, t->spans_file) == t->line.len)
+			t->st.written++;
+	}
+	if (t->opts.exporter)
+		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
+	else if (t->spans_file)
+		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
+}
+
+void traces__end_exchange(struct traces *t, const struct http_exchange *x, const struct span_resource *res)
+{
+	char target[HTTPX_TARGET_MAX + 64], route[256], status[8], host[HTTPX_HOST_MAX], peer[64], buf[256];
+	uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
+	const char *method = method_label(x->method);
+	char tid_hex[33], sid_hex[17];
+	bool server = x->kind == SPAN_KIND_SERVER, have_target;
+	struct series *se = NULL;
+	struct span *sp;
+	int host_port;
+	char *q;
+
+	if (server) {
+		struct serving *s = thread_slot(t, x->pid, x->tid);
+
+		if (s->key == ((uint64_t)(uint32_t)x->pid << 32 | (uint32_t)x->tid) &&
+		    !memcmp(s->span_id, x->span_id, 8))
+			s->end_ns = x->end_ns ? x->end_ns : 1;
+	}
+	if (!x->status) {
+		t->st.incomplete++; /* no response: no duration to record */
+		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST,
+					    (const char *[]){ t->opts.source, "http_unanswered" }),
+			    1);
+		return;
+	}
+
+	/* redact the whole target first: a secret in the path must not reach the route either */
+	have_target = clean(t, x->target, target, sizeof(target));
+	if (!have_target)
+		strcpy(target, "/");
+	q = strchr(target, '?');
+	if (route__fold(target, q ? (size_t)(q - target) : strlen(target), route, sizeof(route)) < 0)
+		strcpy(route, "/");
+	snprintf(status, sizeof(status), "%u", x->status);
+	split_host(x->host, host, sizeof(host), &host_port);
+	addr_str(&x->peer, peer, sizeof(peer));
+	if (server) {
+		se = metrics__series(t->opts.metrics, FAM_HTTP_SERVER_DURATION,
+				     (const char *[]){ res->service_name, method, status, route });
+	} else {
+		char sa[HTTPX_HOST_MAX];
+
+		if (!host[0] || !clean(t, host, sa, sizeof(sa)))
+			snprintf(sa, sizeof(sa), "%s", peer);
+		se = metrics__series(t->opts.metrics, FAM_HTTP_CLIENT_DURATION,
+				     (const char *[]){ res->service_name, method, status, sa });
+	}
+	series__observe_ns(se, dur);
+
+	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
+	if (!x->sampled || (!x->parent_remote && !sampler__keep(t->opts.sample_ratio, x->trace_id))) {
+		t->st.sampled_out++;
+		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "sampled_out" }), 1);
+		return;
+	}
+	if (!t->opts.exporter && !t->spans_file)
+		return;
+	otlp__hex(tid_hex, x->trace_id, 16);
+	otlp__hex(sid_hex, x->span_id, 8);
+	series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
+
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return;
+	memcpy(sp->trace_id, x->trace_id, 16);
+	memcpy(sp->span_id, x->span_id, 8);
+	memcpy(sp->parent_span_id, x->parent_id, 8);
+	sp->kind = x->kind;
+	sp->flags = SPAN_FLAG_SAMPLED | SPAN_FLAG_HAS_IS_REMOTE | (x->parent_remote ? SPAN_FLAG_IS_REMOTE : 0);
+	sp->start_ns = traces__to_unix_ns(x->start_ns);
+	sp->end_ns = traces__to_unix_ns(x->end_ns > x->start_ns ? x->end_ns : x->start_ns);
+	sp->resource = *res;
+	span__copy_str(sp->trace_state, sizeof(sp->trace_state), x->tracestate);
+	if (server)
+		snprintf(sp->name, sizeof(sp->name), "%s %s", method, route);
+	else
+		snprintf(sp->name, sizeof(sp->name), "%s", method);
+	if ((server && x->status >= 500) || (!server && x->status >= 400))
+		sp->status_code = SPAN_STATUS_ERROR;
+
+	span__add_str(sp, "http.request.method", method);
+	if (have_target) {
+		if (q)
+			*q = '\0';
+		span__add_str(sp, "url.path", target);
+		if (q && q[1])
+			span__add_str(sp, "url.query", q + 1);
+	}
+	if (server)
+		span__add_str(sp, "http.route", route);
+	span__add_int(sp, "http.response.status_code", x->status);
+	if (server) {
+		if (host[0] && clean(t, host, buf, sizeof(buf)))
+			span__add_str(sp, "server.address", buf);
+		if (host_port || x->local.port)
+			span__add_int(sp, "server.port", host_port ? host_port : x->local.port);
+		if (peer[0])
+			span__add_str(sp, "client.address", peer);
+		if (x->peer.port)
+			span__add_int(sp, "client.port", x->peer.port);
+	} else {
+		if (host[0] && clean(t, host, buf, sizeof(buf)))
+			span__add_str(sp, "server.address", buf);
+		else if (peer[0])
+			span__add_str(sp, "server.address", peer);
+		if (x->peer.port || host_port)
+			span__add_int(sp, "server.port", x->peer.port ? x->peer.port : host_port);
+	}
+	span__add_str(sp, "network.protocol.version", x->version_minor ? "1.1" : "1.0");
+	if (x->user_agent[0] && clean(t, x->user_agent, buf, sizeof(buf)))
+		span__add_str(sp, "user_agent.original", buf);
+	emit_span(t, sp);
+	free(sp);
+}
+
+void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_t end_ns, const char *function,
+		  const char *object, const struct span_resource *res)
+{
+	const struct serving *s = thread_get(t, pid, tid);
+	struct span *sp;
+
+	if (!s || !s->sampled || start_ns < s->start_ns || (s->end_ns && end_ns > s->end_ns))
+		return;
+	if (!t->opts.exporter && !t->spans_file)
+		return;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return;
+	memcpy(sp->trace_id, s->trace_id, 16);
+	memcpy(sp->parent_span_id, s->span_id, 8);
+	traces__random_id(sp->span_id, 8);
+	sp->kind = SPAN_KIND_INTERNAL;
+	sp->flags = SPAN_FLAG_SAMPLED | SPAN_FLAG_HAS_IS_REMOTE;
+	sp->start_ns = traces__to_unix_ns(start_ns);
+	sp->end_ns = traces__to_unix_ns(end_ns);
+	sp->resource = *res;
+	span__copy_str(sp->name, sizeof(sp->name), function);
+	span__add_str(sp, "code.function", function);
+	span__add_str(sp, "code.namespace", object);
+	span__add_int(sp, "thread.id", tid);
+	emit_span(t, sp);
+	free(sp);
+}
+
+void traces__poll(struct traces *t)
+{
+	struct exporter_stats now;
+	struct {
+		uint64_t now, last;
+		const char *outcome;
+	} d[3];
+
+	if (!t->opts.exporter)
+		return;
+	exporter__stats(t->opts.exporter, &now);
+	d[0].now = now.spans_exported, d[0].last = t->last_exp.spans_exported, d[0].outcome = "exported";
+	d[1].now = now.spans_queue_full, d[1].last = t->last_exp.spans_queue_full, d[1].outcome = "queue_full";
+	d[2].now = now.spans_export_failed, d[2].last = t->last_exp.spans_export_failed, d[2].outcome = "export_failed";
+	for (int i = 0; i < 3; i++)
+		if (d[i].now > d[i].last)
+			series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ d[i].outcome }),
+				    d[i].now - d[i].last);
+	t->last_exp = now;
+}
+
+void traces__stats(const struct traces *t, struct traces_stats *out)
+{
+	*out = t->st;
+}

@@ -1,0 +1,413 @@
+/* funclat.c -- loads funclat.bpf.c, attaches uprobe pairs for --func globs, reports function latency */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "source/bpfutil.h"
+#include "abi/funclat.h"
+#include "source/funclat.h"
+#include "funclat.skel.h"
+#include "base/log.h"
+#include "source/procs.h"
+#include "source/symbols.h"
+
+struct func {
+	char name[128];
+	char object[64];	/* basename of the binary/library */
+	uint64_t offset;
+	struct hist last;
+};
+
+struct probe_link {
+	pid_t pid;
+	uint32_t id;
+	struct bpf_link *entry, *exit;
+};
+
+struct funclat {
+	struct funclat_opts opts;
+	struct funclat_bpf *skel;
+	struct ring_buffer *rb; /* call events, with opts.on_call */
+	struct percpu_buf hbuf, ubuf;
+	struct func funcs[FL_MAX_FUNCS];	/* [0] is calibration */
+	int nfuncs;				/* ids used, including 0 */
+	struct probe_link *links;
+	int nlinks, caplinks;
+	uint64_t last_stats[FL_STAT__COUNT];
+	uint64_t events, lost;
+	bool baseline;
+};
+
+static int on_call_event(void *ctx, void *data, size_t size)
+{
+	struct funclat *fl = ctx;
+	const struct fl_call_event *e = data;
+
+	if (size < sizeof(*e) || e->id == 0 || e->id >= (uint32_t)fl->nfuncs || fl->baseline)
+		return 0;
+	fl->opts.on_call(fl->opts.ctx, e, fl->funcs[e->id].name, fl->funcs[e->id].object);
+	return 0;
+}
+
+struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t errlen)
+{
+	struct funclat *fl = calloc(1, sizeof(*fl));
+	int e;
+
+	if (!fl) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fl->opts = *opts;
+	fl->nfuncs = 1;
+	snprintf(fl->funcs[0].name, sizeof(fl->funcs[0].name), "(calibration)");
+	fl->skel = funclat_bpf__open();
+	if (!fl->skel) {
+		snprintf(err, errlen, "cannot open the function BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	for (int i = 0; i < opts->bounds->n; i++)
+		fl->skel->rodata->cfg_bounds_ns[i] = opts->bounds->ns[i];
+	fl->skel->rodata->cfg_nbounds = opts->bounds->n;
+	fl->skel->rodata->cfg_call_events = opts->on_call != NULL;
+	if (!opts->on_call)
+		bpf_map__set_max_entries(fl->skel->maps.calls, 4096);
+	e = funclat_bpf__load(fl->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot load the function BPF programs: %s", strerror(-e));
+		goto fail;
+	}
+	if (percpu_buf__init(&fl->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&fl->ubuf, sizeof(uint64_t))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (opts->on_call) {
+		fl->rb = ring_buffer__new(bpf_map__fd(fl->skel->maps.calls), on_call_event, fl, NULL);
+		if (!fl->rb) {
+			snprintf(err, errlen, "cannot set up the call ring buffer: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	return fl;
+fail:
+	funclat__free(fl);
+	return NULL;
+}
+
+void funclat__free(struct funclat *fl)
+{
+	if (!fl)
+		return;
+	for (int i = 0; i < fl->nlinks; i++) {
+		bpf_link__destroy(fl->links[i].entry);
+		bpf_link__destroy(fl->links[i].exit);
+	}
+	free(fl->links);
+	ring_buffer__free(fl->rb);
+	funclat_bpf__destroy(fl->skel);
+	percpu_buf__free(&fl->hbuf);
+	percpu_buf__free(&fl->ubuf);
+	free(fl);
+}
+
+static int func_id(struct funclat *fl, const char *name, const char *path, uint64_t offset)
+{
+	char tmp[PATH_MAX], *base;
+	struct func *f;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	base = basename(tmp);
+	/* one id per function of an object, whichever process maps it (paths differ per
+	 * pid through /proc/PID/root) */
+	for (int i = 1; i < fl->nfuncs; i++)
+		if (fl->funcs[i].offset == offset && !strcmp(fl->funcs[i].object, base) &&
+		    !strcmp(fl->funcs[i].name, name))
+			return i;
+	if (fl->nfuncs == FL_MAX_FUNCS)
+		return -1;
+	f = &fl->funcs[fl->nfuncs];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->object, sizeof(f->object), "%s", base);
+	f->offset = offset;
+	return fl->nfuncs++;
+}
+
+static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path, uint64_t offset)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = id);
+	struct probe_link l = { .pid = pid, .id = id };
+
+	for (int i = 0; i < fl->nlinks; i++)
+		if (fl->links[i].pid == pid && fl->links[i].id == id)
+			return 0; /* already attached */
+	if (fl->nlinks == fl->caplinks) {
+		int cap = fl->caplinks ? fl->caplinks * 2 : 64;
+		struct probe_link *v = realloc(fl->links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		fl->links = v;
+		fl->caplinks = cap;
+	}
+	l.entry = bpf_program__attach_uprobe_opts(fl->skel->progs.func_entry, pid, path, offset, &o);
+	if (!l.entry)
+		return -errno;
+	o.retprobe = true;
+	l.exit = bpf_program__attach_uprobe_opts(fl->skel->progs.func_exit, pid, path, offset, &o);
+	if (!l.exit) {
+		int e = -errno;
+
+		bpf_link__destroy(l.entry);
+		return e;
+	}
+	fl->links[fl->nlinks++] = l;
+	return 0;
+}
+
+/* split "[OBJ:]GLOB"; a ':' inside the glob part alone (C++ "ns::f*") is not an object */
+static void split_spec(const char *spec, char *obj, size_t objlen, const char **glob)
+{
+	const char *colon = strchr(spec, ':');
+
+	obj[0] = '\0';
+	*glob = spec;
+	if (colon && colon != spec && colon[1] != ':' && colon[1]) {
+		snprintf(obj, objlen, "%.*s", (int)(colon - spec), spec);
+		*glob = colon + 1;
+	}
+}
+
+/* resolve the object of a spec: the main binary, a path, or a library by name */
+static int resolve_object(pid_t pid, const char *exe, const char *obj, char *path, size_t len)
+{
+	if (!obj[0]) {
+		if (exe) {
+			snprintf(path, len, "%s", exe);
+			return 0;
+		}
+		return proc_exe(pid, path, len);
+	}
+	if (strchr(obj, '/')) {
+		snprintf(path, len, "%s", obj);
+		return 0;
+	}
+	if (pid > 0 && !exe && proc_find_object(pid, obj, path, len) == 0)
+		return 0;
+	return lib_find_path(obj, path, len);
+}
+
+/* "/proc/812/root/usr/sbin/nginx" reads as "/usr/sbin/nginx" in messages */
+static const char *shown(const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/proc/", 6))
+		return path;
+	p = strstr(path + 6, "/root/");
+	return p ? p + 5 : path;
+}
+
+static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool strict, char *err, size_t errlen)
+{
+	int attached = 0;
+
+	for (int s = 0; s < fl->opts.nspecs; s++) {
+		char obj[PATH_MAX], path[PATH_MAX], serr[256], lib[256];
+		const char *glob;
+		struct elf_syms *syms;
+		struct sym_match *m = NULL;
+		int n = 0;
+
+		split_spec(fl->opts.specs[s], obj, sizeof(obj), &glob);
+		if (resolve_object(pid, exe, obj, path, sizeof(path))) {
+			if (!strict)
+				continue;
+			snprintf(err, errlen, "attach: --func '%s': no object '%s' is mapped by pid %d (list them: obsprobe symbols --pid %d)",
+				 fl->opts.specs[s], obj[0] ? obj : "(main binary)", pid, pid);
+			return -1;
+		}
+		syms = elf_syms__open(path, serr, sizeof(serr));
+		if (!syms) {
+			if (!strict)
+				continue;
+			snprintf(err, errlen, "attach: --func '%s': %s", fl->opts.specs[s], serr);
+			return -1;
+		}
+		if (elf_syms__match(syms, glob, &m, &n) || n == 0) {
+			if (strict) {
+				if (elf_syms__stripped(syms))
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s, which is stripped: only its exported functions can be traced (install its debug symbols, or list them: obsprobe symbols --binary %s)",
+						 glob, shown(path), shown(path));
+				else if (exe || obj[0])
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --binary %s '%s')",
+						 glob, shown(path), shown(path), glob);
+				else if (symbols_find_in_libs(pid, glob, lib, sizeof(lib)) > 0)
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s, but %s has some: use --func '%s:%s'",
+						 glob, shown(path), lib, lib, glob);
+				else
+					snprintf(err, errlen,
+						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --pid %d '%s')",
+						 glob, shown(path), pid, glob);
+				free(m);
+				elf_syms__free(syms);
+				return -1;
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			int id = func_id(fl, m[i].name, path, m[i].offset), e;
+
+			if (id < 0) {
+				snprintf(err, errlen, "attach: more than %d functions match; narrow the --func globs",
+					 FL_MAX_FUNCS - 1);
+				free(m);
+				elf_syms__free(syms);
+				return -1;
+			}
+			e = add_link(fl, pid, id, path, m[i].offset);
+			if (e) {
+				if (strict) {
+					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s", m[i].name,
+						 shown(path), strerror(-e));
+					free(m);
+					elf_syms__free(syms);
+					return -1;
+				}
+				vlog("pid %d: cannot attach to %s: %s", pid, m[i].name, strerror(-e));
+				continue;
+			}
+			attached++;
+		}
+		free(m);
+		elf_syms__free(syms);
+	}
+	return attached;
+}
+
+int funclat__attach_pid(struct funclat *fl, pid_t pid, bool strict, char *err, size_t errlen)
+{
+	return attach_specs(fl, pid, NULL, strict, err, errlen);
+}
+
+int funclat__attach_path(struct funclat *fl, pid_t pid, const char *exe, char *err, size_t errlen)
+{
+	return attach_specs(fl, pid, exe, true, err, errlen);
+}
+
+void funclat__detach_pid(struct funclat *fl, pid_t pid)
+{
+	int j = 0;
+
+	for (int i = 0; i < fl->nlinks; i++) {
+		if (fl->links[i].pid == pid && fl->links[i].id != 0) {
+			bpf_link__destroy(fl->links[i].entry);
+			bpf_link__destroy(fl->links[i].exit);
+			continue;
+		}
+		fl->links[j++] = fl->links[i];
+	}
+	fl->nlinks = j;
+}
+
+int funclat__attach_calibration(struct funclat *fl, pid_t pid, const char *path, uint64_t offset)
+{
+	return add_link(fl, pid, 0, path, offset);
+}
+
+void funclat__detach_calibration(struct funclat *fl)
+{
+	int j = 0;
+
+	for (int i = 0; i < fl->nlinks; i++) {
+		if (fl->links[i].id == 0) {
+			bpf_link__destroy(fl->links[i].entry);
+			bpf_link__destroy(fl->links[i].exit);
+			continue;
+		}
+		fl->links[j++] = fl->links[i];
+	}
+	fl->nlinks = j;
+}
+
+int funclat__nfuncs(const struct funclat *fl)
+{
+	return fl->nfuncs - 1;
+}
+
+int funclat__nprobes(const struct funclat *fl, pid_t pid)
+{
+	int n = 0;
+
+	for (int i = 0; i < fl->nlinks; i++)
+		if (fl->links[i].id && (!pid || fl->links[i].pid == pid))
+			n++;
+	return n;
+}
+
+static const char *const stat_reason[FL_STAT__COUNT] = {
+	[FL_STAT_TOO_DEEP] = "call_depth",
+	[FL_STAT_UNMATCHED] = "unmatched_return",
+	[FL_STAT_NO_STORAGE] = "task_storage",
+	[FL_STAT_RINGBUF_FULL] = "call_ringbuf_full",
+};
+
+void funclat__poll(struct funclat *fl)
+{
+	int fd = bpf_map__fd(fl->skel->maps.hists), nslots = fl->opts.bounds->n + 1;
+
+	if (fl->rb)
+		ring_buffer__consume(fl->rb);
+	for (int id = 0; id < fl->nfuncs; id++) {
+		struct func *f = &fl->funcs[id];
+		struct hist now, d;
+
+		if (percpu_hist_sum(fd, id, &fl->hbuf, &now, nslots) || now.count == f->last.count)
+			continue;
+		hist_delta(&f->last, &now, &d, nslots);
+		if (id == 0 || fl->baseline)
+			continue;
+		fl->events += d.count;
+		{
+			const char *v[] = { fl->opts.service, f->name, f->object };
+
+			series__add_hist(metrics__series(fl->opts.metrics, FAM_FUNCTION_DURATION, v), d.buckets,
+					 d.count, d.sum_ns);
+		}
+		series__add(metrics__series(fl->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
+	}
+	fd = bpf_map__fd(fl->skel->maps.stats);
+	for (uint32_t i = 0; i < FL_STAT__COUNT; i++) {
+		uint64_t now;
+
+		if (percpu_u64_sum(fd, &i, &fl->ubuf, &now) || now == fl->last_stats[i])
+			continue;
+		if (!fl->baseline) {
+			fl->lost += now - fl->last_stats[i];
+			series__add(metrics__series(fl->opts.metrics, FAM_EVENTS_LOST,
+						    (const char *[]){ "ebpf", stat_reason[i] }),
+				    now - fl->last_stats[i]);
+		}
+		fl->last_stats[i] = now;
+	}
+}
+
+void funclat__baseline(struct funclat *fl)
+{
+	fl->baseline = true;
+	funclat__poll(fl);
+	fl->baseline = false;
+}
+
+void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost)
+{
+	*events = fl->events;
+	*lost = fl->lost;
+}

@@ -1,0 +1,48 @@
+/* functrace.h -- (collector/source/funclat.c) user function latency: resolve --func globs per process, attach uprobe pairs, report */
+#ifndef OBSPROBE_FUNCTRACE_H
+#define OBSPROBE_FUNCTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "signal/hist.h"
+#include "signal/metrics.h"
+#include "abi/funclat.h"
+
+struct funclat;
+
+struct funclat_opts {
+	struct metrics *metrics;
+	const struct hist_bounds *bounds;
+	const char *service;
+	char *const *specs;	/* "[OBJ:]GLOB" */
+	int nspecs;
+	/* every finished call of a traced function (INTERNAL spans); NULL = histograms only */
+	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
+	void *ctx;
+};
+
+struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t errlen);
+void funclat__free(struct funclat *fl);
+
+/* Resolve every spec against @pid's binary and libraries and attach.  With
+ * @strict, a spec that matches nothing is an error (the first pids a user
+ * names); for children found later it is not.  Returns the number of probes
+ * attached, or -1 with a one-line reason in @err. */
+int funclat__attach_pid(struct funclat *fl, pid_t pid, bool strict, char *err, size_t errlen);
+/* same, for a process not started yet: resolve @exe and libraries by name */
+int funclat__attach_path(struct funclat *fl, pid_t pid, const char *exe, char *err, size_t errlen);
+void funclat__detach_pid(struct funclat *fl, pid_t pid);
+
+/* calibration: time @offset in @path for @pid under probe id 0 (never exported) */
+int funclat__attach_calibration(struct funclat *fl, pid_t pid, const char *path, uint64_t offset);
+void funclat__detach_calibration(struct funclat *fl);
+
+int funclat__nfuncs(const struct funclat *fl);	/* distinct functions traced */
+int funclat__nprobes(const struct funclat *fl, pid_t pid); /* links held for @pid (0 = all) */
+void funclat__poll(struct funclat *fl);
+void funclat__baseline(struct funclat *fl);
+void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost);
+
+#endif

@@ -1,0 +1,789 @@
+/* shm_source.c -- reads the shim's segments: validated before trusted, identity checked, bounded, dead ones retired */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "signal/names.h"
+#include "source/procs.h"
+#include "source/seg_reader.h"
+#include "source/seg_trust.h"
+#include "source/shm_source.h"
+
+#define DISCOVER_BUDGET 512	/* new files looked at per poll: a directory of garbage costs bounded work */
+#define DRAIN_BATCH 64		/* ring records copied out per guarded pass */
+#define YOUNG_NS 2000000000ull	/* a file this young with no magic yet may be a shim still writing its header */
+#define VIEW_BUCKETS 1024
+
+enum seg_reason {
+	R_INVALID, R_TRUNCATED, R_UNVERIFIED, R_PER_UID, R_SERVICES, R_LIST_FULL, R_EXPIRED, R__COUNT,
+	R_FOREIGN = R__COUNT, /* not one of ours (attach --pid): remembered, not counted */
+	R_DONE,		      /* read to the end: remembered, not counted */
+	R_CLAIMS_LIVE,	      /* read once, but it named a live process: removed once that one is gone */
+};
+
+static const char *const reason_name[R__COUNT] = {
+	[R_INVALID] = "invalid", [R_TRUNCATED] = "truncated", [R_UNVERIFIED] = "unverified",
+	[R_PER_UID] = "segments_per_uid", [R_SERVICES] = "services_limit", [R_LIST_FULL] = "rejected_list_full",
+	[R_EXPIRED] = "expired",
+};
+
+struct seg_view {
+	char name[256];
+	struct obs_segment *s;		/* mapped read-write: the collector owns ring_tail */
+	ino_t ino;
+	uid_t uid;			/* the file's owner */
+	pid_t pid;			/* 0 unless verified */
+	pid_t claimed_pid;		/* what the header says */
+	uint64_t start_time;
+	enum seg_claim claim;
+	bool verified;			/* its process (pid, start time, uid) maps it: read as that process's */
+	bool bounds_ok;
+	bool faulted;			/* shrank under us (SIGBUS): retired */
+	char service[65], comm[17];
+	struct seg_counters last;
+	uint64_t events;
+	struct seg_view *next, *hnext;	/* the list; the chain of its hash bucket */
+};
+
+/* a file not to read again: by inode and name (a disk filesystem reuses inode numbers) */
+struct seen {
+	ino_t ino;
+	uint64_t name_hash;
+	uint64_t start_time;		/* R_CLAIMS_LIVE: the process it named */
+	pid_t pid;
+	uid_t uid;
+	uint8_t reason;
+	int32_t next;			/* chain of its hash bucket, -1 at the end */
+};
+
+struct shm_source {
+	struct shm_source_opts opts;
+	pid_t *pids;
+	struct seg_view *segs;
+	struct seg_view *vbucket[VIEW_BUCKETS];
+	struct seen *seen;		/* FIFO ring of opts.max_rejected entries */
+	int32_t *sbucket;		/* hash of seen[] by inode: nsbucket heads */
+	size_t nseen, seen_head, nsbucket;
+	char (*services)[65];		/* distinct service labels admitted, at most opts.max_services */
+	int nservices;
+	struct seg_counters now;	/* scratch */
+	struct obs_seg_rec *batch;	/* DRAIN_BATCH records */
+	uint64_t events, lost, rejected[R__COUNT];
+};
+
+static const char *const lost_reason[SEG_LOST__COUNT] = {
+	[SEG_LOST_ERRS_FULL] = "errors_table_full",
+	[SEG_LOST_RING_FULL] = "ring_full",
+	[SEG_LOST_CONNS_FULL] = "http_connections_full",
+	[SEG_LOST_BUSY] = "http_connection_busy",
+	[SEG_LOST_CREATING] = "segment_being_made",
+};
+
+/* ---- SIGBUS guard: a segment truncated under us faults in a guarded copy, which then fails ---- */
+
+static __thread sigjmp_buf *guard_jmp;
+static __thread const char *guard_lo, *guard_hi;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const char *a = si->si_addr;
+
+	(void)uc;
+	if (guard_jmp && a >= guard_lo && a < guard_hi)
+		siglongjmp(*guard_jmp, 1);
+	/* not a segment read: the default action, on return the access faults again */
+	signal(sig, SIG_DFL);
+}
+
+/* SA_NODEFER: nothing is blocked while the handler runs, so leaving it by siglongjmp needs no mask restored,
+ * and a guarded pass costs no system call (sigsetjmp(.., 0)) */
+static void guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* run @fn(@arg), which reads @map (and writes only private memory, or ring_tail); false when the file shrank */
+static bool guarded(const struct obs_segment *map, void (*fn)(void *), void *arg)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0)) {
+		guard_jmp = NULL;
+		return false;
+	}
+	guard_lo = (const char *)map;
+	guard_hi = guard_lo + sizeof(*map);
+	guard_jmp = &jb;
+	fn(arg);
+	guard_jmp = NULL;
+	return true;
+}
+
+/* ---- the remembered files ---- */
+
+static size_t ino_hash(ino_t ino, size_t n)
+{
+	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ull) >> 20) & (n - 1);
+}
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 0x100000001b3ull;
+	return h;
+}
+
+static struct seen *seen_find(struct shm_source *s, ino_t ino, const char *name)
+{
+	uint64_t nh = name_hash(name);
+
+	for (int32_t i = s->sbucket[ino_hash(ino, s->nsbucket)]; i >= 0; i = s->seen[i].next)
+		if (s->seen[i].ino == ino && s->seen[i].name_hash == nh)
+			return &s->seen[i];
+	return NULL;
+}
+
+static void seen_unchain(struct shm_source *s, int32_t idx)
+{
+	int32_t *pp = &s->sbucket[ino_hash(s->seen[idx].ino, s->nsbucket)];
+
+	while (*pp >= 0 && *pp != idx)
+		pp = &s->seen[*pp].next;
+	if (*pp == idx)
+		*pp = s->seen[idx].next;
+}
+
+static void count(struct shm_source *s, enum seg_reason r, uint64_t n)
+{
+	if (r >= R__COUNT || !n)
+		return;
+	s->rejected[r] += n;
+	series__add(metrics__series(s->opts.metrics, FAM_SEGMENTS_REJECTED, (const char *[]){ reason_name[r] }), n);
+}
+
+/* remember @ino (counted under @r once); past the bound the oldest is forgotten, and that is counted */
+static void seen_add(struct shm_source *s, ino_t ino, const char *name, uid_t uid, enum seg_reason r)
+{
+	struct seen *e = seen_find(s, ino, name);
+
+	if (e) {
+		e->reason = r;
+		return;
+	}
+	int32_t idx;
+	size_t h = ino_hash(ino, s->nsbucket);
+
+	count(s, r, 1);
+	if (s->nseen < (size_t)s->opts.max_rejected) {
+		idx = (int32_t)s->nseen++;
+	} else {
+		idx = (int32_t)s->seen_head;
+		seen_unchain(s, idx);
+		s->seen_head = (s->seen_head + 1) % s->nseen;
+		count(s, R_LIST_FULL, 1);
+	}
+	s->seen[idx] = (struct seen){ .ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r,
+				      .next = s->sbucket[h] };
+	s->sbucket[h] = idx;
+}
+
+struct shm_source *shm_source__new(const struct shm_source_opts *opts)
+{
+	struct shm_source *s = calloc(1, sizeof(*s));
+	DIR *d;
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	if (s->opts.max_services <= 0)
+		s->opts.max_services = SHM_MAX_SERVICES_DEFAULT;
+	if (s->opts.max_segments_per_uid <= 0)
+		s->opts.max_segments_per_uid = SHM_MAX_SEGS_PER_UID_DEFAULT;
+	if (s->opts.max_rejected <= 0)
+		s->opts.max_rejected = SHM_MAX_REJECTED_DEFAULT;
+	s->pids = calloc(opts->npids ? opts->npids : 1, sizeof(pid_t));
+	s->seen = calloc(s->opts.max_rejected, sizeof(*s->seen));
+	for (s->nsbucket = 64; s->nsbucket < (size_t)s->opts.max_rejected && s->nsbucket < (1u << 20);)
+		s->nsbucket <<= 1;
+	s->sbucket = malloc(s->nsbucket * sizeof(*s->sbucket));
+	if (s->sbucket)
+		memset(s->sbucket, 0xff, s->nsbucket * sizeof(*s->sbucket));
+	s->services = calloc(s->opts.max_services, sizeof(*s->services));
+	s->batch = calloc(DRAIN_BATCH, sizeof(*s->batch));
+	d = opendir(opts->runtime_dir);
+	if (!s->pids || !s->seen || !s->sbucket || !s->services || !s->batch || !d) {
+		if (d)
+			closedir(d);
+		shm_source__free(s);
+		return NULL;
+	}
+	closedir(d);
+	if (opts->npids)
+		memcpy(s->pids, opts->pids, opts->npids * sizeof(pid_t));
+	pthread_once(&guard_once, guard_install);
+	return s;
+}
+
+static void view_free(struct seg_view *v)
+{
+	if (v->s)
+		munmap(v->s, sizeof(*v->s));
+	free(v);
+}
+
+void shm_source__free(struct shm_source *s)
+{
+	if (!s)
+		return;
+	while (s->segs) {
+		struct seg_view *v = s->segs;
+
+		s->segs = v->next;
+		view_free(v);
+	}
+	free(s->seen);
+	free(s->sbucket);
+	free(s->services);
+	free(s->batch);
+	free(s->pids);
+	free(s);
+}
+
+/* is @pid one of ours: a target, or (following) a descendant of one */
+static bool wanted(struct shm_source *s, pid_t pid, pid_t ppid)
+{
+	if (!s->opts.npids)
+		return true;
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		for (int i = 0; i < s->opts.npids; i++)
+			if (s->pids[i] == pid)
+				return true;
+		if (!s->opts.follow_children)
+			return false;
+		{
+			char p[64], line[1024];
+			FILE *f;
+			pid_t up = -1;
+
+			snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+			f = fopen(p, "re");
+			if (f) {
+				if (fgets(line, sizeof(line), f))
+					stat_parse(line, &up, NULL);
+				fclose(f);
+			}
+			/* the process may be gone: its segment still says who its parent was */
+			pid = up > 0 ? up : ppid;
+			ppid = 0;
+		}
+	}
+	return false;
+}
+
+static struct seg_view *find(struct shm_source *s, ino_t ino)
+{
+	for (struct seg_view *v = s->vbucket[ino_hash(ino, VIEW_BUCKETS)]; v; v = v->hnext)
+		if (v->ino == ino)
+			return v;
+	return NULL;
+}
+
+static void view_unchain(struct shm_source *s, struct seg_view *v)
+{
+	struct seg_view **pp = &s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
+
+	while (*pp && *pp != v)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = v->hnext;
+}
+
+static int uid_segments(struct shm_source *s, uid_t uid)
+{
+	int n = 0;
+
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		n += v->uid == uid;
+	return n;
+}
+
+/* the service label a segment gets: its own when verified (or --service), its owner's uid when not; past
+ * --max-services a new name folds into __overflow__ */
+static void pick_service(struct shm_source *s, struct seg_view *v, const char *claimed)
+{
+	char want[65];
+
+	if (!v->verified)
+		snprintf(want, sizeof(want), "uid:%u", (unsigned)v->uid);
+	else
+		snprintf(want, sizeof(want), "%s", s->opts.service ? s->opts.service : claimed);
+	for (int i = 0; i < s->nservices; i++) {
+		if (!strcmp(s->services[i], want)) {
+			memcpy(v->service, want, sizeof(v->service));
+			return;
+		}
+	}
+	if (s->nservices < s->opts.max_services) {
+		memcpy(s->services[s->nservices++], want, sizeof(want));
+		memcpy(v->service, want, sizeof(v->service));
+		return;
+	}
+	snprintf(v->service, sizeof(v->service), "%s", METRICS_OVERFLOW_VALUE);
+	count(s, R_SERVICES, 1);
+}
+
+struct header_copy {
+	const struct obs_segment *map;
+	size_t len;
+	int rc;
+	char err[256];
+	struct obs_seg_header h;
+};
+
+static void copy_header(void *arg)
+{
+	struct header_copy *c = arg;
+
+	c->rc = seg_reader__check(c->map, c->len, c->err, sizeof(c->err));
+	if (!c->rc)
+		memcpy(&c->h, &c->map->h, sizeof(c->h));
+	else if (c->len >= sizeof(c->h) && !c->map->h.magic)
+		c->rc = -EAGAIN; /* maybe a shim still writing its header */
+}
+
+/* look at one new file: read it from now on, or remember why not */
+static void examine(struct shm_source *s, const char *name, const struct hist_bounds *b)
+{
+	struct header_copy hc = { 0 };
+	struct seg_view *v = NULL;
+	char path[PATH_MAX];
+	enum seg_claim claim;
+	struct stat st;
+	struct timespec now;
+	void *m;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, name);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return; /* gone, or not ours to read (another uid's 0600 file): nothing to say */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (uid_segments(s, st.st_uid) >= s->opts.max_segments_per_uid) {
+		/* refused until one of that uid's segments retires (remembered, counted once) */
+		seen_add(s, st.st_ino, name, st.st_uid, R_PER_UID);
+		close(fd);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((size_t)st.st_size != sizeof(struct obs_segment)) {
+		close(fd);
+		if (!st.st_size && (uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS)
+			return; /* the shim may be between creat and ftruncate: look again later */
+		elog("warning: ignoring %s: %lld bytes, a segment is %zu", path, (long long)st.st_size,
+		     sizeof(struct obs_segment));
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		return;
+	}
+	m = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		elog("warning: ignoring %s: mmap: %s", path, strerror(errno));
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		return;
+	}
+	hc.map = m;
+	hc.len = st.st_size;
+	if (!guarded(m, copy_header, &hc)) {
+		hc.rc = -1;
+		snprintf(hc.err, sizeof(hc.err), "truncated while read");
+	}
+	if (hc.rc == -EAGAIN && (uint64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000ull < YOUNG_NS) {
+		munmap(m, st.st_size);
+		return;
+	}
+	if (hc.rc) {
+		elog("warning: ignoring %s: %s", path, hc.rc == -EAGAIN ? "not an obsprobe segment (no magic)" : hc.err);
+		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
+		munmap(m, st.st_size);
+		return;
+	}
+	if (!wanted(s, hc.h.pid, hc.h.ppid)) {
+		seen_add(s, st.st_ino, name, st.st_uid, R_FOREIGN);
+		munmap(m, st.st_size);
+		return;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		munmap(m, st.st_size);
+		return;
+	}
+	claim = seg_trust__check(hc.h.pid, hc.h.start_time, &st);
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->s = m;
+	v->ino = st.st_ino;
+	v->uid = st.st_uid;
+	v->claim = claim;
+	v->verified = claim == SEG_CLAIM_VERIFIED;
+	v->pid = v->verified ? hc.h.pid : 0;
+	v->claimed_pid = hc.h.pid;
+	v->start_time = hc.h.start_time;
+	memcpy(v->comm, v->verified ? hc.h.comm : "", v->verified ? 16 : 1);
+	hc.h.service[sizeof(hc.h.service) - 1] = '\0';
+	pick_service(s, v, hc.h.service);
+	if (!v->verified) {
+		count(s, R_UNVERIFIED, 1);
+		vlog("segment %s claims pid %d, which %s: read as unverified, service \"%s\"", path, hc.h.pid,
+		     claim == SEG_CLAIM_GONE ? "is gone" : "does not map it (or is another uid)", v->service);
+	}
+	v->bounds_ok = hc.h.nbounds == (uint32_t)b->n && !memcmp(hc.h.bounds_ns, b->ns, b->n * sizeof(uint64_t));
+	if (!v->bounds_ok)
+		elog("warning: %s's shim buckets differ from the collector's (set the same --buckets; OBSPROBE_BUCKETS): its histograms are skipped",
+		     name);
+	if (v->verified)
+		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
+	v->next = s->segs;
+	s->segs = v;
+	v->hnext = s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
+	s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)] = v;
+}
+
+static void discover(struct shm_source *s, const struct hist_bounds *b)
+{
+	DIR *d = opendir(s->opts.runtime_dir);
+	struct dirent *de;
+	int budget = DISCOVER_BUDGET;
+
+	if (!d)
+		return;
+	while (budget > 0 && (de = readdir(d))) {
+		struct seen *e;
+
+		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_ino))
+			continue;
+		e = seen_find(s, de->d_ino, de->d_name);
+		if (e && e->reason == R_CLAIMS_LIVE) {
+			/* read already; once the process it named is gone it is a dead process's file: it goes */
+			budget--;
+			if (!seg_trust__alive(e->pid, e->start_time)) {
+				char path[PATH_MAX];
+
+				snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, de->d_name);
+				unlink(path);
+				e->reason = R_DONE;
+			}
+			continue;
+		}
+		if (e && (e->reason != R_PER_UID || uid_segments(s, e->uid) >= s->opts.max_segments_per_uid))
+			continue;
+		budget--;
+		examine(s, de->d_name, b);
+	}
+	closedir(d);
+}
+
+static const char *const dir_name[SEG_NDIRS] = { "receive", "transmit" };
+static const char *const proto_name[SEG_NPROTOS] = { "tcp", "udp", "unix" };
+static const char *const conn_name[SEG_NCONNS] = { "inbound", "outbound" };
+
+static void add_sockets(struct shm_source *s, struct seg_view *v, const struct seg_counters *now, int nslots)
+{
+	struct metrics *m = s->opts.metrics;
+
+	for (int d = 0; d < SEG_NDIRS; d++) {
+		for (int p = 0; p < SEG_NPROTOS; p++) {
+			const char *lv[] = { v->service, dir_name[d], proto_name[p] };
+			struct hist delta;
+
+			if (now->io[d][p].count == v->last.io[d][p].count)
+				continue;
+			hist_delta(&v->last.io[d][p], &now->io[d][p], &delta, nslots);
+			series__add(metrics__series(m, FAM_SOCKET_BYTES, lv), now->bytes[d][p] - v->last.bytes[d][p]);
+			v->last.bytes[d][p] = now->bytes[d][p];
+			if (v->bounds_ok)
+				series__add_hist(metrics__series(m, FAM_SOCKET_IO_DURATION, lv), delta.buckets, delta.count,
+						 delta.sum_ns);
+		}
+	}
+	for (int c = 0; c < SEG_NCONNS; c++) {
+		const char *lv[] = { v->service, conn_name[c] };
+		uint64_t opened = now->opened[c], closed = now->closed[c];
+
+		if (opened == v->last.opened[c] && closed == v->last.closed[c])
+			continue;
+		series__add(metrics__series(m, FAM_TCP_CONNECTIONS, lv), opened - v->last.opened[c]);
+		series__gauge_add(metrics__series(m, FAM_TCP_ACTIVE, lv),
+				  (double)(opened - v->last.opened[c]) - (double)(closed - v->last.closed[c]));
+		v->last.opened[c] = opened;
+		v->last.closed[c] = closed;
+	}
+}
+
+struct drain_pass {
+	struct obs_segment *map;
+	struct obs_seg_rec *out;
+	int max, n;
+};
+
+static void drain_some(void *arg)
+{
+	struct drain_pass *d = arg;
+
+	d->n = seg_reader__drain(d->map, d->out, d->max);
+}
+
+/* HTTP exchanges and log writes, one ring's worth at most per call: a producer that keeps committing cannot
+ * hold the collector (it holds the session lock) */
+static void read_ring(struct shm_source *s, struct seg_view *v)
+{
+	struct span_resource res = { 0 };
+	int budget = OBS_SEG_RING;
+
+	span__copy_str(res.service_name, sizeof(res.service_name), v->service);
+	span__copy_str(res.executable_name, sizeof(res.executable_name), v->comm);
+	res.pid = v->pid;
+	while (budget > 0 && !v->faulted) {
+		struct drain_pass d = { .map = v->s, .out = s->batch, .max = budget < DRAIN_BATCH ? budget : DRAIN_BATCH };
+
+		if (!guarded(v->s, drain_some, &d)) {
+			v->faulted = true;
+			break;
+		}
+		budget -= d.max;
+		for (int i = 0; i < d.n; i++) {
+			struct http_exchange x;
+			struct obs_seg_log lg;
+			size_t n;
+
+			if (s->opts.traces && seg_reader__exchange(&s->batch[i], &x)) {
+				traces__end_exchange(s->opts.traces, &x, &res);
+			} else if (s->opts.logs && seg_reader__log(&s->batch[i], &lg, &n)) {
+				bool ctx = !span__id_is_zero(lg.trace_id, 16);
+
+				logs__write(s->opts.logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text, n,
+					    true, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+			}
+		}
+		if (d.n < d.max)
+			break;
+	}
+}
+
+struct counters_pass {
+	const struct obs_segment *map;
+	int nslots;
+	struct seg_counters *out;
+};
+
+static void counters_some(void *arg)
+{
+	struct counters_pass *c = arg;
+
+	seg_reader__counters(c->map, c->nslots, c->out);
+}
+
+static void read_segment(struct shm_source *s, struct seg_view *v, const struct hist_bounds *b)
+{
+	struct metrics *m = s->opts.metrics;
+	struct seg_counters *now = &s->now;
+	struct counters_pass cp = { .map = v->s, .nslots = b->n + 1, .out = now };
+	char nbuf[32], ebuf[32];
+	int nslots = b->n + 1;
+
+	if (!guarded(v->s, counters_some, &cp)) {
+		v->faulted = true;
+		return;
+	}
+	for (int slot = 0; slot < SEG_NSLOTS; slot++) {
+		struct hist d;
+
+		if (now->sys[slot].count == v->last.sys[slot].count)
+			continue;
+		hist_delta(&v->last.sys[slot], &now->sys[slot], &d, nslots);
+		v->events += d.count;
+		s->events += d.count;
+		series__add(metrics__series(m, FAM_EVENTS, (const char *[]){ "preload" }), d.count);
+		if (v->bounds_ok) {
+			const char *lv[] = { v->service, syscall_name(obs_seg_slot_nr[slot], nbuf, sizeof(nbuf)) };
+
+			series__add_hist(metrics__series(m, FAM_SYSCALL_DURATION, lv), d.buckets, d.count, d.sum_ns);
+		}
+	}
+	for (int i = 0; i < OBS_SEG_ERRS; i++) {
+		uint32_t key = now->err_key[i];
+		uint64_t c = now->err_count[i];
+
+		if (!key || c == v->last.err_count[i])
+			continue;
+		{
+			const char *lv[] = { v->service, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
+					     errno_name(key & 0xffff, ebuf, sizeof(ebuf)) };
+
+			series__add(metrics__series(m, FAM_SYSCALL_ERRORS, lv), c - v->last.err_count[i]);
+		}
+		v->last.err_count[i] = c;
+	}
+	for (int r = 0; r < SEG_LOST__COUNT; r++) {
+		uint64_t c = now->lost[r];
+
+		if (c == v->last.lost[r])
+			continue;
+		series__add(metrics__series(m, FAM_EVENTS_LOST, (const char *[]){ "preload", lost_reason[r] }),
+			    c - v->last.lost[r]);
+		s->lost += c - v->last.lost[r];
+		v->last.lost[r] = c;
+	}
+	if (now->expired != v->last.expired) {
+		/* segments of exited processes the shims removed unread (OBSPROBE_SEGMENT_TTL, _MAX_MB) */
+		count(s, R_EXPIRED, now->expired - v->last.expired);
+		v->last.expired = now->expired;
+	}
+	for (int o = 0; o < SEG_INJ__COUNT; o++) {
+		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room", "cut" };
+
+		if (now->inject[o] == v->last.inject[o])
+			continue;
+		series__add(metrics__series(m, FAM_CONTEXT_INJECTIONS, (const char *[]){ v->service, inject_outcome[o] }),
+			    now->inject[o] - v->last.inject[o]);
+		v->last.inject[o] = now->inject[o];
+	}
+	add_sockets(s, v, now, nslots);
+	read_ring(s, v);
+}
+
+void shm_source__drain(struct shm_source *s)
+{
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		read_ring(s, v);
+}
+
+/* its last counts are in: connections it never closed are gone too; the file goes unless it stays someone's */
+static void retire(struct shm_source *s, struct seg_view *v, bool unlink_it)
+{
+	for (int c = 0; c < SEG_NCONNS; c++) {
+		const char *lv[] = { v->service, conn_name[c] };
+
+		if (v->last.opened[c] != v->last.closed[c])
+			series__gauge_add(metrics__series(s->opts.metrics, FAM_TCP_ACTIVE, lv),
+					  -((double)v->last.opened[c] - (double)v->last.closed[c]));
+	}
+	if (v->faulted) {
+		elog("warning: %s/%s shrank while it was read: retired", s->opts.runtime_dir, v->name);
+		seen_add(s, v->ino, v->name, v->uid, R_TRUNCATED);
+	} else if (unlink_it) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", s->opts.runtime_dir, v->name);
+		if (unlink(path))
+			seen_add(s, v->ino, v->name, v->uid, R_DONE);
+	} else {
+		struct seen *e;
+
+		seen_add(s, v->ino, v->name, v->uid, R_CLAIMS_LIVE);
+		e = seen_find(s, v->ino, v->name);
+		e->pid = v->claimed_pid;
+		e->start_time = v->start_time;
+	}
+}
+
+void shm_source__poll(struct shm_source *s)
+{
+	const struct hist_bounds *b = metrics__bounds(s->opts.metrics);
+	struct seg_view **pp = &s->segs;
+
+	discover(s, b);
+	while (*pp) {
+		struct seg_view *v = *pp;
+		bool live;
+
+		read_segment(s, v, b);
+		/* an unverified segment is read once: nothing ties a writer to it */
+		live = !v->faulted && v->verified && seg_trust__alive(v->pid, v->start_time);
+		if (!live) {
+			/* a dead process's file goes; one that claimed a live process stays (it may be a
+			 * non-dumpable process's own segment, or an exec'd image's) and is remembered instead */
+			retire(s, v, v->claim != SEG_CLAIM_FALSE || !seg_trust__alive(v->claimed_pid, v->start_time));
+			vlog("segment %s retired (pid %d, %s)", v->name, v->claimed_pid, v->service);
+			*pp = v->next;
+			view_unchain(s, v);
+			view_free(v);
+			continue;
+		}
+		pp = &v->next;
+	}
+}
+
+int shm_source__ntargets(struct shm_source *s)
+{
+	int n = 0;
+
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		n += v->verified;
+	return n;
+}
+
+bool shm_source__reads_pid(struct shm_source *s, pid_t pid)
+{
+	for (struct seg_view *v = s->segs; v; v = v->next)
+		if (v->verified && v->pid == pid)
+			return true;
+	return false;
+}
+
+void shm_source__targets_json(struct shm_source *s, cJSON *arr)
+{
+	for (struct seg_view *v = s->segs; v; v = v->next) {
+		cJSON *o;
+		uint64_t lost = 0;
+
+		if (!v->verified)
+			continue;
+		o = cJSON_CreateObject();
+		for (int r = 0; r < SEG_LOST__COUNT; r++)
+			lost += v->last.lost[r];
+		cJSON_AddNumberToObject(o, "pid", v->pid);
+		cJSON_AddStringToObject(o, "comm", v->comm);
+		cJSON_AddStringToObject(o, "service", v->service);
+		cJSON_AddStringToObject(o, "mode", "preload");
+		cJSON_AddStringToObject(o, "probes", "libc I/O wrappers");
+		cJSON_AddNumberToObject(o, "events", (double)v->events);
+		cJSON_AddNumberToObject(o, "drops", (double)lost);
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
+void shm_source__totals(struct shm_source *s, uint64_t *events, uint64_t *lost)
+{
+	*events = s->events;
+	*lost = s->lost;
+}
+
+void shm_source__rejected(struct shm_source *s, uint64_t *refused, uint64_t *unverified)
+{
+	*refused = 0;
+	for (int r = 0; r < R__COUNT; r++)
+		if (r != R_UNVERIFIED)
+			*refused += s->rejected[r];
+	*unverified = s->rejected[R_UNVERIFIED];
+}

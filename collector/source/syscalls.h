@@ -1,0 +1,53 @@
+/* systrace.h -- the syscall tracer (collector/source/syscalls.c): traced-process set, syscall latency/errors, process lifecycle */
+#ifndef OBSPROBE_SYSTRACE_H
+#define OBSPROBE_SYSTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "signal/hist.h"
+#include "signal/metrics.h"
+
+struct systrace;
+
+enum proc_change { PROC_CHANGE_FORK, PROC_CHANGE_EXEC, PROC_CHANGE_EXIT };
+typedef void (*proc_change_cb)(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, const char *comm);
+
+struct systrace_opts {
+	struct metrics *metrics;
+	const struct hist_bounds *bounds;
+	const char *service;	/* "service" label */
+	bool syscalls;		/* time syscalls (else only follow processes) */
+	bool follow_children;
+	bool net;		/* socket bytes/latency and TCP connections */
+	bool http;		/* copy TCP payloads and report connections to on_data */
+	bool logs;		/* copy stdout/stderr writes to on_data */
+	proc_change_cb on_proc;	/* fork/exec/exit of traced processes */
+	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
+	void (*on_data)(void *ctx, const void *rec, size_t size);
+	void *ctx;
+};
+
+/* open, load and attach; NULL with a one-line reason in @err */
+struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen);
+void systrace__free(struct systrace *t);
+
+int systrace__add_pid(struct systrace *t, pid_t pid);
+int systrace__remove_pid(struct systrace *t, pid_t pid);
+
+/* a socket user space found not to carry HTTP: stop copying its payloads */
+void systrace__no_http(struct systrace *t, uint64_t sk);
+
+/* only the ring buffers (process events, payloads): cheap, called between polls */
+void systrace__drain(struct systrace *t);
+
+/* drain process events and fold new counts into the metrics */
+void systrace__poll(struct systrace *t);
+/* forget counts seen so far (calibration traffic) without reporting them */
+void systrace__baseline(struct systrace *t);
+
+/* events recorded / lost so far, for the exit summary */
+void systrace__totals(struct systrace *t, uint64_t *events, uint64_t *lost);
+
+#endif
