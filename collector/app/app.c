@@ -234,6 +234,7 @@ int app__prepare_run(struct app *a, const char *cmd)
 	{
 		char ratio[32];
 
+		/* full precision: the shim and the collector must make the same decision for the same trace */
 		snprintf(ratio, sizeof(ratio), "%.17g", a->env->sample_ratio);
 		setenv("OBSPROBE_SAMPLE_RATIO", ratio, 1);
 	}
@@ -246,12 +247,6 @@ int app__prepare_run(struct app *a, const char *cmd)
 		strncat(buckets, one, sizeof(buckets) - strlen(buckets) - 1);
 	}
 	setenv("OBSPROBE_BUCKETS", buckets, 1);
-	if (a->env->sample_ratio < 1.0) {
-		char r[32];
-
-		snprintf(r, sizeof(r), "%g", a->env->sample_ratio);
-		setenv("OBSPROBE_SAMPLE_RATIO", r, 1);
-	}
 	return 0;
 }
 

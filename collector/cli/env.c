@@ -26,6 +26,7 @@
 #define C_TRACE (C_ATTACH | C_RUN | C_SERVE)
 #define C_PROBE (C_ATTACH | C_RUN) /* serve reads the shim only: no probes */
 #define C_ALL (~0u)
+#define C_FILE_ONLY 0u /* a --config file key, never a flag (redact-patterns); it applies to every command */
 
 enum {
 	OPT_PID = 0x100, OPT_BINARY, OPT_FUNC, OPT_KFUNC, OPT_NO_SYSCALLS, OPT_NO_NET, OPT_NO_HTTP, OPT_NO_LOGS,
@@ -99,7 +100,7 @@ static const struct optdef opts[] = {
 	{ "verbose", 0, OPT_VERBOSE, C_ALL, NULL, "more detail; -vv adds libbpf's debug output" },
 	{ "help", 0, OPT_HELP, C_ALL, NULL, "this help; obsprobe COMMAND --help for one command" },
 	{ "version", 0, OPT_VERSION, C_ALL, NULL, NULL },
-	{ "redact-patterns", 1, OPT_REDACT, 0, NULL, NULL },
+	{ "redact-patterns", 1, OPT_REDACT, C_FILE_ONLY, NULL, NULL },
 };
 #define NOPTS ((int)(sizeof(opts) / sizeof(opts[0])))
 _Static_assert(sizeof(opts) / sizeof(opts[0]) <= 64, "option sets are 64-bit masks");
@@ -561,7 +562,7 @@ static int config_apply(struct env *env, const cJSON *root, const char *path, ui
 		if (seen & bit)
 			BAD("--config: \"%s\" is given twice in '%s'", o->name, path);
 		seen |= bit;
-		if (o->cmds && !(o->cmds & (1u << env->cmd)))
+		if (o->cmds != C_FILE_ONLY && !(o->cmds & (1u << env->cmd)))
 			continue; /* a file shared by several commands */
 		snprintf(what, sizeof(what), "--config %s: \"%s\"", path, item->string);
 		if ((rc = config_item(env, o, item, what)))
@@ -697,7 +698,7 @@ static void bad_option(char *const *av, int ac, int ind, int opt_, bool missing,
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(elem, "="), elem);
 	for (int i = 0; i < NOPTS; i++)
-		n += opts[i].cmds && strlen(name) > 2 && !strncmp(opts[i].name, name + 2, strlen(name + 2));
+		n += opts[i].cmds != C_FILE_ONLY && strlen(name) > 2 && !strncmp(opts[i].name, name + 2, strlen(name + 2));
 	if (n > 1)
 		elog("option '%s' is ambiguous (see obsprobe %s --help)", name, cmd);
 	else
@@ -747,13 +748,14 @@ static int collect_flags(struct env *env, int ac, char **av, struct flag *flags,
 			 int *ind)
 {
 	const char *cmd = cmd_names[env->cmd];
-	struct option lo[NOPTS];
-	int opt, nconfig = 0;
+	struct option lo[NOPTS + 1];
+	int opt, nconfig = 0, nlo = 0;
 
-	for (int i = 0; i < NOPTS - 1; i++) /* all but redact-patterns: file only */
-		lo[i] = (struct option){ opts[i].name, opts[i].has_arg ? required_argument : no_argument, NULL,
-					 opts[i].val };
-	lo[NOPTS - 1] = (struct option){ 0 };
+	for (int i = 0; i < NOPTS; i++)
+		if (opts[i].cmds != C_FILE_ONLY)
+			lo[nlo++] = (struct option){ opts[i].name, opts[i].has_arg ? required_argument : no_argument,
+						     NULL, opts[i].val };
+	lo[nlo] = (struct option){ 0 };
 	opterr = 0;
 	optind = 0; /* a full reset: env__parse may run more than once */
 	/* run: options end at CMD; elsewhere they may follow the positional arguments */
