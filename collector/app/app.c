@@ -488,6 +488,13 @@ static void refresh(void *ctx)
 	app__poll(ctx);
 }
 
+static char *render(void *ctx, bool openmetrics, size_t *len)
+{
+	struct app *a = ctx;
+
+	return metrics__render(a->m, openmetrics, len);
+}
+
 void app__drain(struct app *a)
 {
 	pthread_mutex_lock(&a->lock);
@@ -730,10 +737,10 @@ static int drop_privileges(struct app *a)
 
 int app__start(struct app *a)
 {
-	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port, .metrics = a->m,
+	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port,
 				  .web = a->env->web, .auth_file = a->env->metrics_auth, .tls_cert = a->env->tls_cert,
 				  .tls_key = a->env->tls_key, .targets = targets_json, .ready = ready_checks,
-				  .refresh = refresh, .ctx = a };
+				  .refresh = refresh, .render = render, .ctx = a };
 	char err[512];
 	int rc;
 
