@@ -27,7 +27,4 @@ const char *app__url(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */
 void app__finish(struct app *a, int summary);
 
-/* obsprobe check */
-int check_cmd(FILE *out);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "source/bpfutil.h"
+#include "cli/check.h"
 #include "cli/env.h"
 #include "base/log.h"
 #include "base/privs.h"
