@@ -358,7 +358,7 @@ static int start_ebpf(struct app *a)
 		return 1;
 	cal = calibration__start();
 	o = source_opts(a, NULL, 0);
-	if (source_set__start(&a->sources, SOURCE_EBPF, &o, err, sizeof(err))) {
+	if (source_set__start(&a->sources, source_table, SOURCE_EBPF, &o, err, sizeof(err))) {
 		elog("%s", err);
 		goto fail;
 	}
@@ -403,7 +403,7 @@ static int start_preload(struct app *a)
 	for (int i = 0; i < a->targets.n; i++)
 		pids[i] = a->targets.t[i].pid;
 	o = source_opts(a, pids, a->env->cmd == CMD_SERVE ? 0 : a->targets.n);
-	if (source_set__start(&a->sources, SOURCE_PRELOAD, &o, err, sizeof(err))) {
+	if (source_set__start(&a->sources, source_table, SOURCE_PRELOAD, &o, err, sizeof(err))) {
 		elog("%s", err);
 		return 1;
 	}

@@ -17,13 +17,13 @@ const struct source_ops *const source_table[] = {
 	NULL,
 };
 
-int source_set__start(struct source_set *set, enum source_path path, struct source_opts *o, char *err,
-		      size_t errlen)
+int source_set__start(struct source_set *set, const struct source_ops *const *table, enum source_path path,
+		      struct source_opts *o, char *err, size_t errlen)
 {
 	memset(set, 0, sizeof(*set));
 	o->traced_fd = -1;
-	for (int i = 0; source_table[i]; i++) {
-		const struct source_ops *ops = source_table[i];
+	for (int i = 0; table[i]; i++) {
+		const struct source_ops *ops = table[i];
 		void *s;
 
 		if (ops->path != path)

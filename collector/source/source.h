@@ -111,10 +111,10 @@ struct source_set {
 	int n;
 };
 
-/* make every source of @path that the options want, in table order; 0, or -1 with one line in @err
- * (what was made stays in @set: free it) */
-int source_set__start(struct source_set *set, enum source_path path, struct source_opts *o, char *err,
-		      size_t errlen);
+/* make every source of @table (NULL-terminated: source_table) on @path that the options want, in table order;
+ * 0, or -1 with one line in @err (what was made stays in @set: free it) */
+int source_set__start(struct source_set *set, const struct source_ops *const *table, enum source_path path,
+		      struct source_opts *o, char *err, size_t errlen);
 void *source_set__find(const struct source_set *set, const struct source_ops *ops);
 int source_set__add_target(struct source_set *set, pid_t pid, bool initial, char *err, size_t errlen);
 void source_set__on_process(struct source_set *set, enum proc_change what, pid_t pid);
