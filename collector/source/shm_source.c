@@ -1,4 +1,6 @@
 /* shm_source.c -- reads the shim's segments: validated before trusted, identity checked, bounded, dead ones retired */
+/* Over ~600 lines: discovery, trust, reading and retiring all walk the same view table and remembered-files
+ * table under the same SIGBUS guard; the guard and the remembered files are the parts to move out first. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
