@@ -315,7 +315,7 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 	return (struct source_opts){
 		.metrics = a->m, .bounds = &env->bounds, .service = a->service,
 		.syscalls = !env->no_syscalls, .net = !env->no_net,
-		.http = a->out.tr && !env->no_net, .log_writes = logs__enabled(a->out.logs),
+		.payload = a->out.tr && !env->no_net, .log_writes = logs__enabled(a->out.logs),
 		.follow_children = env->follow_children,
 		.funcs = env->funcs, .nfuncs = env->nfuncs, .kfuncs = env->kfuncs, .nkfuncs = env->nkfuncs,
 		.run_exe = a->run_exe, .on_proc = on_proc, .on_data = on_data,

@@ -31,7 +31,7 @@ struct source_opts {
 	const char *service;		/* eBPF: the "service" label of everything traced */
 	/* eBPF */
 	bool syscalls, net;		/* captures on (--no-syscalls, --no-net) */
-	bool http, log_writes;		/* copy TCP payloads / stdout+stderr writes to on_data */
+	bool payload, log_writes;	/* copy TCP payloads / stdout+stderr writes to on_data */
 	bool follow_children;
 	char *const *funcs;		/* --func [OBJ:]GLOB */
 	int nfuncs;

@@ -362,7 +362,7 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
 	struct systrace_opts so = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
 				    .syscalls = o->syscalls, .follow_children = o->follow_children, .net = o->net,
-				    .http = o->http, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
+				    .http = o->payload, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
 				    .ctx = o->ctx };
 
 	return systrace__new(&so, err, errlen);
