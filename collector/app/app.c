@@ -30,7 +30,7 @@
 enum mode { MODE_EBPF, MODE_PRELOAD };
 
 struct app {
-	struct env *env;
+	struct app_opts opts;	/* what it was told (borrowed strings) */
 	enum mode mode;
 	pthread_mutex_t lock;	/* sources are polled by the main loop and by /metrics */
 	struct metrics *m;
@@ -45,7 +45,7 @@ struct app {
 	bool started;
 };
 
-struct app *app__new(struct env *env)
+struct app *app__new(const struct app_opts *opts)
 {
 	struct app *a = calloc(1, sizeof(*a));
 	struct metrics_opts mo;
@@ -54,19 +54,19 @@ struct app *app__new(struct env *env)
 		elog("out of memory");
 		return NULL;
 	}
-	a->env = env;
+	a->opts = *opts;
 	pthread_mutex_init(&a->lock, NULL);
-	mo = (struct metrics_opts){ .bounds_ns = env->bounds.ns, .nbounds = env->bounds.n,
-				    .max_series = env->max_series };
+	mo = (struct metrics_opts){ .bounds_ns = opts->bounds->ns, .nbounds = opts->bounds->n,
+				    .max_series = opts->max_series };
 	a->m = metrics__new(&mo);
 	if (!a->m) {
 		elog("out of memory");
 		free(a);
 		return NULL;
 	}
-	a->mode = (geteuid() == 0 && !env->preload && env->cmd != CMD_SERVE) ? MODE_EBPF : MODE_PRELOAD;
-	if (env->service)
-		snprintf(a->service, sizeof(a->service), "%s", env->service);
+	a->mode = (geteuid() == 0 && !opts->preload && opts->cmd != APP_SERVE) ? MODE_EBPF : MODE_PRELOAD;
+	if (opts->service)
+		snprintf(a->service, sizeof(a->service), "%s", opts->service);
 	return a;
 }
 
@@ -85,7 +85,7 @@ int app__add_initial(struct app *a, pid_t pid)
 	}
 	/* from the process's own maps, never from a segment file: anyone can write one claiming any pid */
 	if (a->mode == MODE_PRELOAD && !seg_trust__runs_shim(pid)) {
-		if (a->env->preload)
+		if (a->opts.preload)
 			elog("attach: pid %d does not run with the shim (libobsshim.so is not mapped in it, or its maps are not readable): start it with obsprobe run --preload -- CMD, or LD_PRELOAD=libobsshim.so",
 			     pid);
 		else
@@ -112,7 +112,7 @@ int app__prepare_run(struct app *a, const char *cmd)
 		snprintf(a->service, sizeof(a->service), "%s", base);
 	if (a->mode == MODE_EBPF)
 		return 0;
-	return run__shim_env(a->run_exe, a->service, a->env);
+	return run__shim_env(a->run_exe, a->service, &a->opts);
 }
 
 int app__add_run_child(struct app *a, pid_t pid, const char *cmd)
@@ -233,7 +233,7 @@ static void ready_checks(void *ctx, cJSON *checks)
 
 	pthread_mutex_lock(&a->lock);
 	cJSON_AddBoolToObject(checks, "probes_attached", a->started);
-	if (a->env->cmd != CMD_SERVE)
+	if (a->opts.cmd != APP_SERVE)
 		cJSON_AddBoolToObject(checks, "targets_alive", app__nalive(a) > 0);
 	pthread_mutex_unlock(&a->lock);
 }
@@ -310,19 +310,19 @@ static int check_ebpf_prereqs(void)
 /* what every source may take from the session */
 static struct source_opts source_opts(struct app *a, const pid_t *pids, int npids)
 {
-	struct env *env = a->env;
+	const struct app_opts *opt = &a->opts;
 
 	return (struct source_opts){
-		.metrics = a->m, .bounds = &env->bounds, .service = a->service,
-		.syscalls = !env->no_syscalls, .net = !env->no_net,
-		.payload = a->out.tr && !env->no_net, .log_writes = logs__enabled(a->out.logs),
-		.follow_children = env->follow_children,
-		.funcs = env->funcs, .nfuncs = env->nfuncs, .kfuncs = env->kfuncs, .nkfuncs = env->nkfuncs,
+		.metrics = a->m, .bounds = opt->bounds, .service = a->service,
+		.syscalls = !opt->no_syscalls, .net = !opt->no_net,
+		.payload = a->out.tr && !opt->no_net, .log_writes = logs__enabled(a->out.logs),
+		.follow_children = opt->follow_children,
+		.funcs = opt->funcs, .nfuncs = opt->nfuncs, .kfuncs = opt->kfuncs, .nkfuncs = opt->nkfuncs,
 		.run_exe = a->run_exe, .on_proc = on_proc, .on_data = on_data,
-		.on_call = a->cap && env->nfuncs ? on_call : NULL,
-		.runtime_dir = env->runtime_dir, .service_override = env->service, .pids = pids, .npids = npids,
-		.traces = a->out.tr, .logs = a->out.logs, .max_services = env->max_services,
-		.max_segments_per_uid = env->max_segments_per_uid, .max_rejected = env->max_rejected_segments,
+		.on_call = a->cap && opt->nfuncs ? on_call : NULL,
+		.runtime_dir = opt->runtime_dir, .service_override = opt->service, .pids = pids, .npids = npids,
+		.traces = a->out.tr, .logs = a->out.logs, .max_services = opt->max_services,
+		.max_segments_per_uid = opt->max_segments_per_uid, .max_rejected = opt->max_rejected_segments,
 		.ctx = a,
 	};
 }
@@ -348,7 +348,7 @@ static void report_calibration(struct app *a, const double per_hit[SOURCE_MAX])
 
 static int start_ebpf(struct app *a)
 {
-	struct env *env = a->env;
+	const struct app_opts *opt = &a->opts;
 	struct calibration *cal;
 	struct source_opts o;
 	double per_hit[SOURCE_MAX];
@@ -371,7 +371,7 @@ static int start_ebpf(struct app *a)
 			elog("%s", err);
 			goto fail;
 		}
-		if (env->follow_children && !a->run_exe[0]) {
+		if (opt->follow_children && !a->run_exe[0]) {
 			pid_t kids[1024];
 			int nk = proc_descendants(pid, kids, 1024);
 
@@ -402,7 +402,7 @@ static int start_preload(struct app *a)
 
 	for (int i = 0; i < a->targets.n; i++)
 		pids[i] = a->targets.t[i].pid;
-	o = source_opts(a, pids, a->env->cmd == CMD_SERVE ? 0 : a->targets.n);
+	o = source_opts(a, pids, a->opts.cmd == APP_SERVE ? 0 : a->targets.n);
 	if (source_set__start(&a->sources, source_table, SOURCE_PRELOAD, &o, err, sizeof(err))) {
 		elog("%s", err);
 		return 1;
@@ -420,8 +420,8 @@ static void start_line(struct app *a)
 		children += !a->targets.t[i].initial && a->targets.t[i].alive;
 		initial += a->targets.t[i].initial;
 	}
-	if (a->env->cmd == CMD_SERVE)
-		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", a->env->runtime_dir);
+	if (a->opts.cmd == APP_SERVE)
+		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", a->opts.runtime_dir);
 	else if (initial == 1)
 		snprintf(who, sizeof(who), "%s (pid %d%s%.0d%s)", first->comm, first->pid, children ? " + " : "",
 			 children, children ? (children == 1 ? " child" : " children") : "");
@@ -429,13 +429,13 @@ static void start_line(struct app *a)
 		snprintf(who, sizeof(who), "%d processes%s%.0d%s", initial, children ? " + " : "", children,
 			 children ? (children == 1 ? " child" : " children") : "");
 	source_set__describe(&a->sources, what, sizeof(what));
-	if (!a->env->no_syscalls)
+	if (!a->opts.no_syscalls)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls, ");
-	if (!a->env->no_syscalls && !a->env->no_net)
+	if (!a->opts.no_syscalls && !a->opts.no_net)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "net, ");
-	if (a->out.tr && (a->mode == MODE_PRELOAD || (!a->env->no_syscalls && !a->env->no_net)))
+	if (a->out.tr && (a->mode == MODE_PRELOAD || (!a->opts.no_syscalls && !a->opts.no_net)))
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "http, ");
-	if (logs__enabled(a->out.logs) && (a->mode == MODE_PRELOAD || !a->env->no_syscalls))
+	if (logs__enabled(a->out.logs) && (a->mode == MODE_PRELOAD || !a->opts.no_syscalls))
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "logs, ");
 	if (what[0])
 		what[strlen(what) - 2] = '\0';
@@ -443,17 +443,17 @@ static void start_line(struct app *a)
 		snprintf(what, sizeof(what), "process lifecycle only");
 	ilog("tracing %s with %s: %s; metrics at %s/metrics", who, a->mode == MODE_EBPF ? "eBPF" : "the shim", what,
 	     server__url(a->srv));
-	if (a->env->otlp_endpoint || a->env->spans_file || a->env->log_file)
-		vlog("spans/logs to%s%s%s%s%s%s", a->env->otlp_endpoint ? " OTLP " : "",
-		     a->env->otlp_endpoint ? a->env->otlp_endpoint : "", a->env->spans_file ? " --spans-file " : "",
-		     a->env->spans_file ? a->env->spans_file : "", a->env->log_file ? " --log-file " : "",
-		     a->env->log_file ? a->env->log_file : "");
+	if (a->opts.otlp_endpoint || a->opts.spans_file || a->opts.log_file)
+		vlog("spans/logs to%s%s%s%s%s%s", a->opts.otlp_endpoint ? " OTLP " : "",
+		     a->opts.otlp_endpoint ? a->opts.otlp_endpoint : "", a->opts.spans_file ? " --spans-file " : "",
+		     a->opts.spans_file ? a->opts.spans_file : "", a->opts.log_file ? " --log-file " : "",
+		     a->opts.log_file ? a->opts.log_file : "");
 }
 
 /* everything is attached, bound and open: keep only what later work needs */
 static int drop_privileges(struct app *a)
 {
-	struct privs_need need = { .signal_child = a->env->cmd == CMD_RUN && a->env->run_user };
+	struct privs_need need = { .signal_child = a->opts.cmd == APP_RUN && a->opts.run_user };
 	char err[256];
 
 	source_set__needs(&a->sources, &need);
@@ -466,16 +466,16 @@ static int drop_privileges(struct app *a)
 
 int app__start(struct app *a)
 {
-	struct server_opts so = { .host = a->env->listen_host, .port = a->env->listen_port,
-				  .web = a->env->web, .auth_file = a->env->metrics_auth, .tls_cert = a->env->tls_cert,
-				  .tls_key = a->env->tls_key, .targets = targets_json, .ready = ready_checks,
+	struct server_opts so = { .host = a->opts.listen_host, .port = a->opts.listen_port,
+				  .web = a->opts.web, .auth_file = a->opts.metrics_auth, .tls_cert = a->opts.tls_cert,
+				  .tls_key = a->opts.tls_key, .targets = targets_json, .ready = ready_checks,
 				  .refresh = refresh, .render = render, .ctx = a };
 	const char *source = a->mode == MODE_EBPF ? "ebpf" : "preload";
 	char err[512];
 	int rc;
 
 	if (!a->service[0])
-		snprintf(a->service, sizeof(a->service), "%s", a->env->cmd == CMD_SERVE ? "unknown" : "obsprobe");
+		snprintf(a->service, sizeof(a->service), "%s", a->opts.cmd == APP_SERVE ? "unknown" : "obsprobe");
 	/* bind first: a busy port should fail before anything is attached */
 	a->srv = server__new(&so, err, sizeof(err));
 	if (!a->srv) {
@@ -487,9 +487,9 @@ int app__start(struct app *a)
 	series__add(metrics__series(a->m, FAM_EVENTS_LOST, (const char *[]){ source, "ringbuf_full" }), 0);
 	series__add(metrics__series(a->m, FAM_EVENTS, (const char *[]){ source }), 0);
 	pthread_mutex_lock(&a->lock);
-	rc = outputs__start(&a->out, a->env, a->m, source);
+	rc = outputs__start(&a->out, &a->opts, a->m, source);
 	if (!rc)
-		rc = a->mode == MODE_EBPF && a->env->cmd != CMD_SERVE ? start_ebpf(a) : start_preload(a);
+		rc = a->mode == MODE_EBPF && a->opts.cmd != APP_SERVE ? start_ebpf(a) : start_preload(a);
 	a->started = rc == 0;
 	pthread_mutex_unlock(&a->lock);
 	if (rc)
@@ -521,7 +521,7 @@ void app__finish(struct app *a, int summary)
 		source_set__totals(&a->sources, &st);
 		t.events = st.events;
 		t.lost = st.lost;
-		if (summary && !a->env->quiet && a->env->cmd != CMD_SERVE)
+		if (summary && !a->opts.quiet && a->opts.cmd != APP_SERVE)
 			summary__print(stderr, a->m, 10, &t);
 		else if (t.lost)
 			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);

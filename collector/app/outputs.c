@@ -1,36 +1,42 @@
 /* outputs.c -- the redactor, the OTLP exporter, span and log outputs a session starts, polls and reports on */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "app/outputs.h"
 #include "base/log.h"
 
-int outputs__start(struct outputs *o, const struct env *env, struct metrics *m, const char *source)
+int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source)
 {
-	const char *patterns[ENV_MAX_PATTERNS + 1] = { 0 };
+	const char **patterns = calloc((size_t)opts->nredact_patterns + 1, sizeof(*patterns));
 	char err[512];
 
-	for (int i = 0; i < env->nredact_patterns; i++)
-		patterns[i] = env->redact_patterns[i];
+	if (!patterns) {
+		elog("out of memory");
+		return 1;
+	}
+	for (int i = 0; i < opts->nredact_patterns; i++)
+		patterns[i] = opts->redact_patterns[i];
 	o->red = redactor__new(patterns, err, sizeof(err));
+	free(patterns);
 	if (!o->red) {
 		elog("config: redact_patterns: %s", err);
 		return 2;
 	}
-	if (env->otlp_endpoint && (!env->no_http || !env->no_logs)) {
-		struct exporter_opts eo = { .endpoint = env->otlp_endpoint,
-					    .protocol = env->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
-					    .headers = (const char *const *)env->otlp_headers,
-					    .nheaders = env->notlp_headers,
-					    .timeout_ms = env->otlp_timeout_ms };
+	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs)) {
+		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
+					    .protocol = opts->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .headers = (const char *const *)opts->otlp_headers,
+					    .nheaders = opts->notlp_headers,
+					    .timeout_ms = opts->otlp_timeout_ms };
 
 		o->exp = exporter__new(&eo);
 		if (!o->exp)
 			return 1; /* it said why */
 	}
-	if (!env->no_http) {
+	if (!opts->no_http) {
 		struct traces_opts to = { .metrics = m, .exporter = o->exp, .redactor = o->red,
-					  .spans_file = env->spans_file, .sample_ratio = env->sample_ratio,
-					  .max_spans_per_second = env->max_spans_per_second, .source = source };
+					  .spans_file = opts->spans_file, .sample_ratio = opts->sample_ratio,
+					  .max_spans_per_second = opts->max_spans_per_second, .source = source };
 
 		o->tr = traces__new(&to, err, sizeof(err));
 		if (!o->tr) {
@@ -38,9 +44,9 @@ int outputs__start(struct outputs *o, const struct env *env, struct metrics *m, 
 			return 1;
 		}
 	}
-	if (!env->no_logs) {
+	if (!opts->no_logs) {
 		struct logs_opts lo = { .metrics = m, .exporter = o->exp, .redactor = o->red,
-					.log_file = env->log_file };
+					.log_file = opts->log_file };
 
 		o->logs = logs__new(&lo, err, sizeof(err));
 		if (!o->logs) {

@@ -2,7 +2,7 @@
 #ifndef OBSPROBE_OUTPUTS_H
 #define OBSPROBE_OUTPUTS_H
 
-#include "cli/env.h"
+#include "app/app.h"
 #include "export/exporter.h"
 #include "signal/logs.h"
 #include "signal/metrics.h"
@@ -18,7 +18,7 @@ struct outputs {
 };
 
 /* @source: the "source" of obsprobe_spans_total's spans ("ebpf", "preload"); 0, or 1/2 after printing why */
-int outputs__start(struct outputs *o, const struct env *env, struct metrics *m, const char *source);
+int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source);
 /* finished spans and log records out */
 void outputs__poll(struct outputs *o);
 /* spans and log records that did not make it out, said once at exit */

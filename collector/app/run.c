@@ -51,7 +51,7 @@ int run__which(const char *cmd, char *out, size_t len)
 	return -1;
 }
 
-int run__shim_env(const char *exe, const char *service, const struct env *env)
+int run__shim_env(const char *exe, const char *service, const struct app_opts *opts)
 {
 	char shim[PATH_MAX], err[256], buckets[1024] = "", ratio[32];
 	const char *old = getenv("LD_PRELOAD");
@@ -76,13 +76,13 @@ int run__shim_env(const char *exe, const char *service, const struct env *env)
 	free(v);
 	setenv("OBSPROBE_SERVICE", service, 1);
 	/* full precision: the shim and the collector must make the same decision for the same trace */
-	snprintf(ratio, sizeof(ratio), "%.17g", env->sample_ratio);
+	snprintf(ratio, sizeof(ratio), "%.17g", opts->sample_ratio);
 	setenv("OBSPROBE_SAMPLE_RATIO", ratio, 1);
-	setenv("OBSPROBE_RUNTIME_DIR", env->runtime_dir, 1);
-	for (int i = 0; i < env->bounds.n; i++) {
+	setenv("OBSPROBE_RUNTIME_DIR", opts->runtime_dir, 1);
+	for (int i = 0; i < opts->bounds->n; i++) {
 		char one[32];
 
-		fmt_seconds(one, sizeof(one), env->bounds.ns[i]);
+		fmt_seconds(one, sizeof(one), opts->bounds->ns[i]);
 		strncat(buckets, i ? "," : "", sizeof(buckets) - strlen(buckets) - 1);
 		strncat(buckets, one, sizeof(buckets) - strlen(buckets) - 1);
 	}
