@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "signal/metrics.h"
 
 enum metric_type { COUNTER, GAUGE, HISTOGRAM };
@@ -523,20 +524,13 @@ static void render_family(const struct metrics *m, struct buf *b, enum family_id
 /* process_* for the collector itself, from /proc/self/stat */
 static void render_process(struct buf *b, bool om)
 {
-	unsigned long utime = 0, stime = 0;
-	unsigned long long start = 0;
-	long rss = 0, tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct procstat st;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	double boot = 0;
-	char line[1024], *p;
-	FILE *f = fopen("/proc/self/stat", "r");
+	char line[1024];
+	FILE *f;
 
-	if (!f)
-		return;
-	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	fclose(f);
-	/* fields after comm: 3 state ... 14 utime 15 stime ... 22 starttime 23 vsize 24 rss */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
-			 &utime, &stime, &start, &rss) != 4)
+	if (procstat__read(0, &st) < PROCSTAT_RSS)
 		return;
 	f = fopen("/proc/stat", "r");
 	if (f) {
@@ -548,13 +542,13 @@ static void render_process(struct buf *b, bool om)
 	bprintf(b, "# HELP process_cpu_seconds%s Total user and system CPU time spent in seconds.\n",
 		om ? "" : "_total");
 	bprintf(b, "# TYPE process_cpu_seconds%s counter\n", om ? "" : "_total");
-	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / tck);
+	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(st.utime + st.stime) / tck);
 	bprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
 	bprintf(b, "# TYPE process_resident_memory_bytes gauge\n");
-	bprintf(b, "process_resident_memory_bytes %ld\n", rss * page);
+	bprintf(b, "process_resident_memory_bytes %ld\n", st.rss * page);
 	bprintf(b, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n");
 	bprintf(b, "# TYPE process_start_time_seconds gauge\n");
-	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)start / tck);
+	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)st.starttime / tck);
 }
 
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)

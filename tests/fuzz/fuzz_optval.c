@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/cli/optval.c collector/signal/hist.c */
+/* fuzz-srcs: collector/cli/optval.c collector/signal/hist.c lib/buckets.c */
 /* fuzz_optval.c -- every option value parser: numbers, durations, --buckets, --listen, URLs, --func,
  * --otlp-header and $OTEL_EXPORTER_OTLP_HEADERS entries.
  *
