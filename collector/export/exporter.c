@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "export/exporter.h"
+#include "export/url.h"
 #include "base/log.h"
 #include "export/otlp.h"
 #include "export/otlpresp.h"
@@ -89,85 +90,16 @@ static uint64_t ms_ns(long ms)
 
 int exporter__check_endpoint(const char *url, char *err, size_t errlen)
 {
-	const char *p, *auth_end, *host, *host_end, *at, *port = NULL;
+	const char *why;
 
 	if (!url || !*url) {
 		snprintf(err, errlen, "empty URL");
 		return -1;
 	}
-	for (p = url; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "'%s' is not a URL: it contains a space or control character", url);
-			return -1;
-		}
-	}
-	if (!strncasecmp(url, "http://", 7))
-		host = url + 7;
-	else if (!strncasecmp(url, "https://", 8))
-		host = url + 8;
-	else {
-		snprintf(err, errlen, "'%s' is not an http:// or https:// URL (e.g. http://127.0.0.1:4318)", url);
-		return -1;
-	}
-	auth_end = host + strcspn(host, "/?#");
-	if (*auth_end == '?' || *auth_end == '#' || strpbrk(auth_end, "?#")) {
-		snprintf(err, errlen, "'%s': a query or fragment cannot precede /v1/traces; give the base URL", url);
-		return -1;
-	}
-	at = memchr(host, '@', (size_t)(auth_end - host));
-	if (at)
-		host = at + 1;
-	if (*host == '[') {
-		host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (!host_end || host_end == host + 1) {
-			snprintf(err, errlen, "'%s': bad IPv6 address (use http://[::1]:4318)", url);
-			return -1;
-		}
-		host_end++;
-		if (host_end < auth_end) {
-			if (*host_end != ':') {
-				snprintf(err, errlen, "'%s': junk after the IPv6 address", url);
-				return -1;
-			}
-			port = host_end + 1;
-		}
-	} else {
-		host_end = memchr(host, ':', (size_t)(auth_end - host));
-		if (host_end)
-			port = host_end + 1;
-		else
-			host_end = auth_end;
-		for (p = host; p < host_end; p++) {
-			if (!isalnum((unsigned char)*p) && !strchr("-._~%", *p)) {
-				snprintf(err, errlen, "'%s': bad character '%c' in the host name", url, *p);
-				return -1;
-			}
-		}
-	}
-	if (host_end == host) {
-		snprintf(err, errlen, "'%s' has no host (e.g. http://127.0.0.1:4318)", url);
-		return -1;
-	}
-	if (port) {
-		long v = 0;
-
-		for (p = port; p < auth_end; p++) {
-			if (!isdigit((unsigned char)*p) || v > 65535) {
-				v = -1;
-				break;
-			}
-			v = v * 10 + (*p - '0');
-		}
-		if (p == port || v < 1 || v > 65535) {
-			snprintf(err, errlen, "'%s': bad port (1-65535)", url);
-			return -1;
-		}
-	}
-	if (strlen(url) > 900) {
-		snprintf(err, errlen, "URL too long (%zu characters)", strlen(url));
-		return -1;
-	}
-	return 0;
+	why = url__check(url);
+	if (why)
+		snprintf(err, errlen, "'%s' %s", url, why);
+	return why ? -1 : 0;
 }
 
 static int pick(int v, int def)
