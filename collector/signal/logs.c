@@ -160,10 +160,25 @@ void logs__record(struct logs *l, struct log_record *r)
 		exporter__push_log(l->opts.exporter, r);
 }
 
+/* a cumulative count of logline.c's: the series mirrors it (obsprobe_log_lines_total{outcome}) */
+static void fold_lines(struct logs *l, const char *outcome, uint64_t n)
+{
+	if (n)
+		series__set_total(metrics__series(l->opts.metrics, FAM_LOG_LINES, (const char *[]){ outcome }), n);
+}
+
 void logs__poll(struct logs *l)
 {
 	struct exporter_stats now;
 
+	if (l && l->lines) {
+		struct logline_stats st;
+
+		logline_asm__stats(l->lines, &st);
+		fold_lines(l, "complete", st.complete);
+		fold_lines(l, "partial", st.partial);
+		fold_lines(l, "evicted", st.evicted);
+	}
 	if (!l || !l->opts.exporter)
 		return;
 	exporter__stats(l->opts.exporter, &now);

@@ -9,6 +9,7 @@
 
 #include "lib/procstat.h"
 #include "signal/metrics.h"
+#include "signal/redact.h"
 
 enum metric_type { COUNTER, GAUGE, HISTOGRAM };
 
@@ -61,6 +62,18 @@ static const struct family_def families[FAM__COUNT] = {
 		"traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
 		"took part of the header and no more without waiting).",
 		{ "service", "outcome" } },
+	[FAM_REDACTIONS] = { "obsprobe_redactions", COUNTER,
+		"Secrets replaced before anything left the collector (span attributes, routes, log bodies), by rule.",
+		{ "rule" } },
+	[FAM_REDACTED_TEXTS] = { "obsprobe_redacted_texts", COUNTER,
+		"Texts redaction did not pass whole: truncated (cut after redaction to fit, still sent), failed (could "
+		"not be scanned, out of memory: dropped).",
+		{ "outcome" } },
+	[FAM_LOG_LINES] = { "obsprobe_log_lines", COUNTER,
+		"Lines assembled from traced stdout/stderr writes, by how they ended: complete (at the newline), partial "
+		"(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
+		"early: too many partial lines at once).",
+		{ "outcome" } },
 };
 
 struct exemplar {
@@ -256,6 +269,11 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
 void series__add(struct series *s, uint64_t n)
 {
 	WITH_LOCK(s, s->counter += n);
+}
+
+void series__set_total(struct series *s, uint64_t total)
+{
+	WITH_LOCK(s, if (total > s->counter) s->counter = total);
 }
 
 void series__set(struct series *s, double v)
@@ -519,6 +537,25 @@ static void render_family(const struct metrics *m, struct buf *b, enum family_id
 			bprintf(b, " %llu\n", (unsigned long long)p->hist.count);
 		}
 	}
+}
+
+static void fold_total(struct metrics *m, enum family_id fam, const char *value, uint64_t total)
+{
+	if (total)
+		series__set_total(metrics__series(m, fam, (const char *[]){ value }), total);
+}
+
+void metrics__fold_redactor(struct metrics *m, const struct redactor *r)
+{
+	struct redact_stats st;
+
+	if (!m || !r)
+		return;
+	redactor__stats(r, &st);
+	for (int i = 0; i < REDACT_RULE__COUNT; i++)
+		fold_total(m, FAM_REDACTIONS, redact__rule_name(i), st.rules[i]);
+	fold_total(m, FAM_REDACTED_TEXTS, "truncated", st.truncated);
+	fold_total(m, FAM_REDACTED_TEXTS, "failed", st.dropped);
 }
 
 /* process_* for the collector itself, from /proc/self/stat */
