@@ -173,7 +173,8 @@ check-root:
 deps:
 	$(Q)bash scripts/install-deps.sh
 
-unit: $(UNIT_BINS)
+# test_symbols reads build/targets/ (plain C programs: no BTF needed either)
+unit: $(UNIT_BINS) $(TARGET_BINS)
 	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
 
 test: check-root
