@@ -209,7 +209,8 @@ bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
 		$(OUT)/bench/spawn_time && \
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
-		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh; fi
+		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh && \
+		echo && bash tests/bench/spine_timing.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root
