@@ -20,7 +20,7 @@ enum {
 #define PROCSTAT_PF_KTHREAD 0x00200000 /* in flags: a kernel thread (it has no mm) */
 
 struct procstat {
-	char state;		    /* R, S, D, Z, T ... */
+	char state; /* R, S, D, Z, T ... */
 	int ppid;
 	unsigned long flags;	    /* PF_* */
 	unsigned long utime, stime; /* clock ticks */

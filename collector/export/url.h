@@ -21,8 +21,8 @@
 const char *url__check(const char *s);
 
 /* the pieces, shared with --listen's ADDR:PORT (cli/optval.c) */
-bool url__is_hostname(const char *h, size_t len); /* letters, digits, '-', '.'; 1..253 */
+bool url__is_hostname(const char *h, size_t len);   /* letters, digits, '-', '.'; 1..253 */
 bool url__is_ip(int af, const char *h, size_t len); /* an address of family @af (AF_INET, AF_INET6), %zone ignored */
-int url__port(const char *s, size_t len);	  /* 1..65535 in at most 5 digits, else -1 */
+int url__port(const char *s, size_t len);	    /* 1..65535 in at most 5 digits, else -1 */
 
 #endif

@@ -87,8 +87,8 @@ START_TEST(parse_errors)
 		ck_assert_msg(buckets__parse(bad[i].list, ns, &e) == -1, "accepted '%s'", bad[i].list);
 		ck_assert_int_eq(e.code, bad[i].code);
 		if (bad[i].at)
-			ck_assert_msg(e.at && !strncmp(e.at, bad[i].at, strlen(bad[i].at)), "'%s': at '%s'", bad[i].list,
-				      e.at ? e.at : "(null)");
+			ck_assert_msg(e.at && !strncmp(e.at, bad[i].at, strlen(bad[i].at)), "'%s': at '%s'",
+				      bad[i].list, e.at ? e.at : "(null)");
 	}
 	ck_assert_int_eq(buckets__parse("0.1,0.01", ns, &e), -1);
 	ck_assert_uint_eq(e.prev_ns, 100000000);

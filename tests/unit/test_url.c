@@ -10,15 +10,37 @@
 START_TEST(one_rule)
 {
 	static const char *const ok[] = {
-		"http://127.0.0.1:4318", "https://otel.example.com/prefix/", "http://[::1]:4318", "HTTP://h:1",
-		"http://user:pw@collector:4318", "http://a", "http://h:65535", "http://h/a@b", "http://[fe80::1%25eth0]:1",
+		"http://127.0.0.1:4318",
+		"https://otel.example.com/prefix/",
+		"http://[::1]:4318",
+		"HTTP://h:1",
+		"http://user:pw@collector:4318",
+		"http://a",
+		"http://h:65535",
+		"http://h/a@b",
+		"http://[fe80::1%25eth0]:1",
 	};
 	static const char *const bad[] = {
-		"localhost:4318", "ftp://x", "http://", "http://:4318", "http://host:0", "http://host:65536",
-		"http://host:12ab", "http://ho st:1", "http://host/?a=b", "http://[::1", "http://host#frag",
-		"http://a_b:99999999999", "http://h\tost", "http://u@",
+		"localhost:4318",
+		"ftp://x",
+		"http://",
+		"http://:4318",
+		"http://host:0",
+		"http://host:65536",
+		"http://host:12ab",
+		"http://ho st:1",
+		"http://host/?a=b",
+		"http://[::1",
+		"http://host#frag",
+		"http://a_b:99999999999",
+		"http://h\tost",
+		"http://u@",
 		/* accepted by one of the two old rules only */
-		"http://h~x:1", "http://h%41", "http://[zz]:1", "http://h:000080", "http://a@b@c",
+		"http://h~x:1",
+		"http://h%41",
+		"http://[zz]:1",
+		"http://h:000080",
+		"http://a@b@c",
 	};
 	char err[256], big[1200];
 
