@@ -26,6 +26,7 @@
 #include "source/seg_trust.h"
 #include "source/source.h"
 #include "source/syscalls.h"
+#include "source/table.h"
 
 enum mode { MODE_EBPF, MODE_PRELOAD };
 

@@ -127,7 +127,7 @@ static void env_defaults(struct env *env)
 	env->max_segments_per_uid = 4096;
 	env->max_rejected_segments = 65536;
 	env->follow_children = true;
-	hist_bounds__parse(&env->bounds, HIST_DEFAULT_BUCKETS, err, sizeof(err));
+	hist_bounds__parse(&env->bounds, OBS_DEFAULT_BUCKETS, err, sizeof(err));
 	env->runtime_dir = strdup(rt && *rt ? rt : "/dev/shm");
 }
 

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/privs.h"
 #include "source/symbols.h"
+#include "lib/clock.h"
 
 static volatile sig_atomic_t got_signal;
 
@@ -34,14 +35,6 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* what the session needs of the configuration; it borrows the strings, which live as long as @env */
@@ -91,7 +84,7 @@ static struct app_opts app_opts(const struct env *env)
 /* attach and serve: the shared loop of attach/run/serve. @child is run's CMD (or 0). */
 static int serve_loop(struct app *a, const struct env *env, pid_t child, int *child_status)
 {
-	double start = mono_s();
+	double start = mono_ns() / 1e9;
 	bool said_gone = false;
 
 	for (unsigned tick = 1;; tick++) {
@@ -120,7 +113,7 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 		} else if (got_signal) {
 			return 0;
 		}
-		if (env->duration > 0 && mono_s() - start >= env->duration)
+		if (env->duration > 0 && mono_ns() / 1e9 - start >= env->duration)
 			return 0;
 		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0) {
 			ilog("every traced process has exited; still serving the last values at %s/metrics (Ctrl-C to stop)",

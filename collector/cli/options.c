@@ -7,6 +7,7 @@
 
 #include "cli/optval.h"
 #include "cli/options.h"
+#include "export/url.h"
 
 const struct optdef options[] = {
 	{ "pid", 1, OPT_PID, C_ATTACH | C_SYMBOLS, "PID", "the target process (attach: repeatable, or PID,PID,...)" },
@@ -217,7 +218,7 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 				BAD("%s: the name has a control character", what);
 		return set_str(&env->service, arg, what);
 	case OPT_OTLP_ENDPOINT:
-		if ((why = optval_url(arg)))
+		if ((why = url__check(arg)))
 			BAD("%s: '%s' %s", what, arg, why);
 		set_str(&env->otlp_endpoint, arg, what);
 		for (size_t n = strlen(env->otlp_endpoint); n > 0 && env->otlp_endpoint[n - 1] == '/'; n--)

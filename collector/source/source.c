@@ -1,21 +1,8 @@
-/* source.c -- the table of capture sources, and the loops a session runs over the live ones */
+/* source.c -- the loops a session runs over its live capture sources (the table of them is table.c) */
 #include <stdio.h>
 #include <string.h>
 
-#include "source/funclat.h"
-#include "source/kfunc.h"
-#include "source/shm_source.h"
 #include "source/source.h"
-#include "source/syscalls.h"
-
-/* in the order they are made: kernel functions filter on the syscall source's traced-process map */
-const struct source_ops *const source_table[] = {
-	&syscalls_source,
-	&funclat_source,
-	&kfunc_source,
-	&segments_source,
-	NULL,
-};
 
 int source_set__start(struct source_set *set, const struct source_ops *const *table, enum source_path path,
 		      struct source_opts *o, char *err, size_t errlen)

@@ -99,9 +99,6 @@ struct source_ops {
 	void (*calibrate_off)(void *s, pid_t helper);
 };
 
-/* the sources, in the order they are made (source.c): adding a source is its file and one line there */
-extern const struct source_ops *const source_table[];
-
 #define SOURCE_MAX 8
 
 /* the live sources of a session */
@@ -111,7 +108,7 @@ struct source_set {
 	int n;
 };
 
-/* make every source of @table (NULL-terminated: source_table) on @path that the options want, in table order;
+/* make every source of @table (NULL-terminated: source_table, source/table.h) on @path that the options want, in table order;
  * 0, or -1 with one line in @err (what was made stays in @set: free it) */
 int source_set__start(struct source_set *set, const struct source_ops *const *table, enum source_path path,
 		      struct source_opts *o, char *err, size_t errlen);

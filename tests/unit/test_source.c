@@ -180,26 +180,6 @@ START_TEST(a_failing_source_stops_the_start)
 }
 END_TEST
 
-START_TEST(the_real_table)
-{
-	int ebpf = 0, preload = 0;
-
-	for (int i = 0; source_table[i]; i++) {
-		const struct source_ops *s = source_table[i];
-
-		ck_assert_msg(s->name && s->new && s->free && s->poll && s->totals, "%d: a required op is missing", i);
-		ck_assert_msg(!s->probe || (s->calibrate_on && s->calibrate_off), "%s: probe without calibration",
-			      s->name);
-		ebpf += s->path == SOURCE_EBPF;
-		preload += s->path == SOURCE_PRELOAD;
-	}
-	ck_assert_int_le(ebpf, SOURCE_MAX);
-	ck_assert_int_le(preload, SOURCE_MAX);
-	ck_assert_int_ge(ebpf, 1);
-	ck_assert_int_ge(preload, 1);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("source");
@@ -209,7 +189,6 @@ int main(void)
 
 	tcase_add_test(tc, made_in_table_order);
 	tcase_add_test(tc, a_failing_source_stops_the_start);
-	tcase_add_test(tc, the_real_table);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
