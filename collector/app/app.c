@@ -31,18 +31,18 @@
 enum mode { MODE_EBPF, MODE_PRELOAD };
 
 struct app {
-	struct app_opts opts;	/* what it was told (borrowed strings) */
+	struct app_opts opts; /* what it was told (borrowed strings) */
 	enum mode mode;
-	pthread_mutex_t lock;	/* sources are polled by the main loop and by /metrics */
+	pthread_mutex_t lock; /* sources are polled by the main loop and by /metrics */
 	struct metrics *m;
 	struct server *srv;
-	struct source_set sources;	/* the capture sources of the mode (source.h) */
-	struct systrace *sys;	/* the eBPF syscall source, for the payload verdict (httpcap) */
-	struct outputs out;	/* redactor, exporter, spans, logs */
-	struct httpcap *cap;	/* eBPF payloads -> exchanges, log lines */
+	struct source_set sources; /* the capture sources of the mode (source.h) */
+	struct systrace *sys;	   /* the eBPF syscall source, for the payload verdict (httpcap) */
+	struct outputs out;	   /* redactor, exporter, spans, logs */
+	struct httpcap *cap;	   /* eBPF payloads -> exchanges, log lines */
 	struct targets targets;
 	char service[128];
-	char run_exe[PATH_MAX];	/* run: CMD resolved through $PATH */
+	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
 	bool started;
 };
 
@@ -57,7 +57,8 @@ struct app *app__new(const struct app_opts *opts)
 	}
 	a->opts = *opts;
 	pthread_mutex_init(&a->lock, NULL);
-	mo = (struct metrics_opts){ .bounds_ns = opts->bounds->ns, .nbounds = opts->bounds->n,
+	mo = (struct metrics_opts){ .bounds_ns = opts->bounds->ns,
+				    .nbounds = opts->bounds->n,
 				    .max_series = opts->max_series };
 	a->m = metrics__new(&mo);
 	if (!a->m) {
@@ -200,8 +201,12 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */
 static int start_httpcap(struct app *a)
 {
-	struct httpcap_opts ho = { .traces = a->out.tr, .logs = a->out.logs, .metrics = a->m, .resource = resource,
-				   .no_http = no_http, .ctx = a };
+	struct httpcap_opts ho = { .traces = a->out.tr,
+				   .logs = a->out.logs,
+				   .metrics = a->m,
+				   .resource = resource,
+				   .no_http = no_http,
+				   .ctx = a };
 
 	if (!a->out.tr && !logs__enabled(a->out.logs))
 		return 0;
@@ -314,16 +319,31 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 	const struct app_opts *opt = &a->opts;
 
 	return (struct source_opts){
-		.metrics = a->m, .bounds = opt->bounds, .service = a->service,
-		.syscalls = !opt->no_syscalls, .net = !opt->no_net,
-		.payload = a->out.tr && !opt->no_net, .log_writes = logs__enabled(a->out.logs),
+		.metrics = a->m,
+		.bounds = opt->bounds,
+		.service = a->service,
+		.syscalls = !opt->no_syscalls,
+		.net = !opt->no_net,
+		.payload = a->out.tr && !opt->no_net,
+		.log_writes = logs__enabled(a->out.logs),
 		.follow_children = opt->follow_children,
-		.funcs = opt->funcs, .nfuncs = opt->nfuncs, .kfuncs = opt->kfuncs, .nkfuncs = opt->nkfuncs,
-		.run_exe = a->run_exe, .on_proc = on_proc, .on_data = on_data,
+		.funcs = opt->funcs,
+		.nfuncs = opt->nfuncs,
+		.kfuncs = opt->kfuncs,
+		.nkfuncs = opt->nkfuncs,
+		.run_exe = a->run_exe,
+		.on_proc = on_proc,
+		.on_data = on_data,
 		.on_call = a->cap && opt->nfuncs ? on_call : NULL,
-		.runtime_dir = opt->runtime_dir, .service_override = opt->service, .pids = pids, .npids = npids,
-		.traces = a->out.tr, .logs = a->out.logs, .max_services = opt->max_services,
-		.max_segments_per_uid = opt->max_segments_per_uid, .max_rejected = opt->max_rejected_segments,
+		.runtime_dir = opt->runtime_dir,
+		.service_override = opt->service,
+		.pids = pids,
+		.npids = npids,
+		.traces = a->out.tr,
+		.logs = a->out.logs,
+		.max_services = opt->max_services,
+		.max_segments_per_uid = opt->max_segments_per_uid,
+		.max_rejected = opt->max_rejected_segments,
 		.ctx = a,
 	};
 }
@@ -467,10 +487,17 @@ static int drop_privileges(struct app *a)
 
 int app__start(struct app *a)
 {
-	struct server_opts so = { .host = a->opts.listen_host, .port = a->opts.listen_port,
-				  .web = a->opts.web, .auth_file = a->opts.metrics_auth, .tls_cert = a->opts.tls_cert,
-				  .tls_key = a->opts.tls_key, .targets = targets_json, .ready = ready_checks,
-				  .refresh = refresh, .render = render, .ctx = a };
+	struct server_opts so = { .host = a->opts.listen_host,
+				  .port = a->opts.listen_port,
+				  .web = a->opts.web,
+				  .auth_file = a->opts.metrics_auth,
+				  .tls_cert = a->opts.tls_cert,
+				  .tls_key = a->opts.tls_key,
+				  .targets = targets_json,
+				  .ready = ready_checks,
+				  .refresh = refresh,
+				  .render = render,
+				  .ctx = a };
 	const char *source = a->mode == MODE_EBPF ? "ebpf" : "preload";
 	char err[512];
 	int rc;

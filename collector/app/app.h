@@ -16,22 +16,22 @@ enum app_cmd { APP_ATTACH, APP_RUN, APP_SERVE };
  * Strings and lists are borrowed: they must outlive the session. */
 struct app_opts {
 	enum app_cmd cmd;
-	bool preload;			/* the shim even as root */
-	const char *service;		/* --service, or NULL: the target's comm */
+	bool preload;	     /* the shim even as root */
+	const char *service; /* --service, or NULL: the target's comm */
 	const struct hist_bounds *bounds;
 	int max_series;
-	const char *runtime_dir;	/* where shim segments live */
+	const char *runtime_dir; /* where shim segments live */
 	bool no_syscalls, no_net, no_http, no_logs;
 	bool follow_children;
 	bool quiet;
-	char *const *funcs;		/* --func [OBJ:]GLOB */
+	char *const *funcs; /* --func [OBJ:]GLOB */
 	int nfuncs;
-	char *const *kfuncs;		/* --kfunc GLOB */
+	char *const *kfuncs; /* --kfunc GLOB */
 	int nkfuncs;
 	/* spans and logs */
 	char *const *redact_patterns;
 	int nredact_patterns;
-	const char *otlp_endpoint;	/* or NULL */
+	const char *otlp_endpoint; /* or NULL */
 	bool otlp_json;
 	char *const *otlp_headers;
 	int notlp_headers;
@@ -47,7 +47,7 @@ struct app_opts {
 	const struct webconfig *web;
 	const char *metrics_auth, *tls_cert, *tls_key;
 	/* run */
-	const char *run_user;		/* --user, or NULL */
+	const char *run_user; /* --user, or NULL */
 };
 
 /* NULL after printing why */

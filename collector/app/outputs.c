@@ -34,9 +34,13 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 			return 1; /* it said why */
 	}
 	if (!opts->no_http) {
-		struct traces_opts to = { .metrics = m, .exporter = o->exp, .redactor = o->red,
-					  .spans_file = opts->spans_file, .sample_ratio = opts->sample_ratio,
-					  .max_spans_per_second = opts->max_spans_per_second, .source = source };
+		struct traces_opts to = { .metrics = m,
+					  .exporter = o->exp,
+					  .redactor = o->red,
+					  .spans_file = opts->spans_file,
+					  .sample_ratio = opts->sample_ratio,
+					  .max_spans_per_second = opts->max_spans_per_second,
+					  .source = source };
 
 		o->tr = traces__new(&to, err, sizeof(err));
 		if (!o->tr) {
@@ -45,8 +49,9 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 		}
 	}
 	if (!opts->no_logs) {
-		struct logs_opts lo = { .metrics = m, .exporter = o->exp, .redactor = o->red,
-					.log_file = opts->log_file };
+		struct logs_opts lo = {
+			.metrics = m, .exporter = o->exp, .redactor = o->red, .log_file = opts->log_file
+		};
 
 		o->logs = logs__new(&lo, err, sizeof(err));
 		if (!o->logs) {

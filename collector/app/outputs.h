@@ -11,10 +11,10 @@
 
 /* shared by both capture paths; NULL members are off */
 struct outputs {
-	struct redactor *red;	/* everything that leaves goes through it */
-	struct exporter *exp;	/* --otlp-endpoint */
-	struct traces *tr;	/* HTTP exchanges -> metrics, spans */
-	struct logs *logs;	/* log records -> --log-file, OTLP */
+	struct redactor *red; /* everything that leaves goes through it */
+	struct exporter *exp; /* --otlp-endpoint */
+	struct traces *tr;    /* HTTP exchanges -> metrics, spans */
+	struct logs *logs;    /* log records -> --log-file, OTLP */
 };
 
 /* @source: the "source" of obsprobe_spans_total's spans ("ebpf", "preload"); 0, or 1/2 after printing why */

@@ -16,8 +16,8 @@ struct target {
 	char comm[17];
 	bool alive;
 	bool initial;
-	bool exec_pending;	/* run: the exec into CMD, already attached for */
-	int dead_polls;		/* polls since a followed child exited: its slot goes after 2 (late payloads) */
+	bool exec_pending; /* run: the exec into CMD, already attached for */
+	int dead_polls;	   /* polls since a followed child exited: its slot goes after 2 (late payloads) */
 };
 
 struct targets {

@@ -45,7 +45,8 @@ static int config_item(struct env *env, const struct optdef *o, const cJSON *v, 
 	}
 	if (o->val == OPT_BUCKETS && cJSON_IsArray(v)) { /* [0.001, 0.01] */
 		list[0] = '\0';
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			if (!cJSON_IsNumber(e))
 				BAD("%s: expected a list of numbers of seconds, e.g. [0.001, 0.01, 0.1]", what);
 			snprintf(buf, sizeof(buf), "%s%.15g", list[0] ? "," : "", e->valuedouble);
@@ -56,7 +57,8 @@ static int config_item(struct env *env, const struct optdef *o, const cJSON *v, 
 		return options__apply(env, o->val, list, what);
 	}
 	if (options__is_list(o->val) && cJSON_IsArray(v)) {
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			if (scalar_text(e, buf, sizeof(buf), &text))
 				BAD("%s: expected a list of strings", what);
 			if ((rc = options__apply(env, o->val, text, what)))
@@ -65,7 +67,8 @@ static int config_item(struct env *env, const struct optdef *o, const cJSON *v, 
 		return 0;
 	}
 	if (scalar_text(v, buf, sizeof(buf), &text))
-		BAD("%s: expected a %s", what, options__is_list(o->val) ? "string or a list of strings" : "string or number");
+		BAD("%s: expected a %s", what,
+		    options__is_list(o->val) ? "string or a list of strings" : "string or number");
 	return options__apply(env, o->val, text, what);
 }
 
@@ -124,7 +127,8 @@ static int config_apply(struct env *env, const cJSON *root, const char *path, ui
 	char what[512];
 	int rc;
 
-	cJSON_ArrayForEach(item, root) {
+	cJSON_ArrayForEach(item, root)
+	{
 		const struct optdef *o = options__by_key(item->string);
 
 		if (!o)

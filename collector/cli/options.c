@@ -52,8 +52,10 @@ const struct optdef options[] = {
 	  "deprecated (use --web-config): basic auth from a 'user:password'\nline, or a bearer token ('token:SECRET')" },
 	{ "tls-cert", 1, OPT_TLS_CERT, C_TRACE, "FILE", "deprecated (use --web-config): HTTPS certificate" },
 	{ "tls-key", 1, OPT_TLS_KEY, C_TRACE, "FILE", "deprecated (use --web-config): ... and its private key" },
-	{ "preload", 0, OPT_PRELOAD, C_PROBE, NULL, "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
-	{ "user", 1, OPT_USER, C_RUN, "NAME", "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
+	{ "preload", 0, OPT_PRELOAD, C_PROBE, NULL,
+	  "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
+	{ "user", 1, OPT_USER, C_RUN, "NAME",
+	  "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
 	{ "no-follow-children", 0, OPT_NO_FOLLOW, C_TRACE, NULL, "do not trace forked/exec'd children" },
 	{ "config", 1, OPT_CONFIG, C_ALL, "FILE",
 	  "options as a JSON object whose keys are the long option names\n"
@@ -93,8 +95,10 @@ const struct optdef *options__by_key(const char *key)
 			*p = '-';
 	for (int i = 0; i < noptions; i++)
 		if (!strcmp(options[i].name, name))
-			return options[i].val == OPT_CONFIG || options[i].val == OPT_HELP || options[i].val == OPT_VERSION ?
-				       NULL : &options[i];
+			return options[i].val == OPT_CONFIG || options[i].val == OPT_HELP ||
+					       options[i].val == OPT_VERSION
+				       ? NULL
+				       : &options[i];
 	return NULL;
 }
 
@@ -102,7 +106,6 @@ bool options__is_list(int val)
 {
 	return val == OPT_PID || val == OPT_FUNC || val == OPT_KFUNC || val == OPT_OTLP_HEADER || val == OPT_REDACT;
 }
-
 
 void options__print(FILE *out, unsigned cmds)
 {
@@ -113,8 +116,12 @@ void options__print(FILE *out, unsigned cmds)
 
 		if (!o->help || !(o->cmds & cmds))
 			continue;
-		snprintf(left, sizeof(left), "%s--%s%s%s", o->val == OPT_QUIET ? "-q, " : o->val == OPT_VERBOSE ? "-v, " :
-			 o->val == OPT_HELP ? "-h, " : "", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(left, sizeof(left), "%s--%s%s%s",
+			 o->val == OPT_QUIET	 ? "-q, "
+			 : o->val == OPT_VERBOSE ? "-v, "
+			 : o->val == OPT_HELP	 ? "-h, "
+						 : "",
+			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(out, "  %-26s", left);
 		for (h = o->help; *h; h++) {
 			fputc(*h, out);
@@ -173,14 +180,30 @@ static int add_pids(struct env *env, const char *v, const char *what)
 void options__set_flag(struct env *env, int val, bool on)
 {
 	switch (val) {
-	case OPT_NO_SYSCALLS: env->no_syscalls = on; break;
-	case OPT_NO_NET: env->no_net = on; break;
-	case OPT_NO_HTTP: env->no_http = on; break;
-	case OPT_NO_LOGS: env->no_logs = on; break;
-	case OPT_PRELOAD: env->preload = on; break;
-	case OPT_NO_FOLLOW: env->follow_children = !on; break;
-	case OPT_QUIET: env->quiet = on; break;
-	case OPT_VERBOSE: env->verbose = on ? env->verbose + 1 : 0; break;
+	case OPT_NO_SYSCALLS:
+		env->no_syscalls = on;
+		break;
+	case OPT_NO_NET:
+		env->no_net = on;
+		break;
+	case OPT_NO_HTTP:
+		env->no_http = on;
+		break;
+	case OPT_NO_LOGS:
+		env->no_logs = on;
+		break;
+	case OPT_PRELOAD:
+		env->preload = on;
+		break;
+	case OPT_NO_FOLLOW:
+		env->follow_children = !on;
+		break;
+	case OPT_QUIET:
+		env->quiet = on;
+		break;
+	case OPT_VERBOSE:
+		env->verbose = on ? env->verbose + 1 : 0;
+		break;
 	}
 }
 
@@ -226,7 +249,8 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		return 0;
 	case OPT_OTLP_PROTOCOL:
 		if (!strcmp(arg, "grpc"))
-			BAD("%s: 'grpc' is not supported (obsprobe exports OTLP/HTTP: http/protobuf or http/json)", what);
+			BAD("%s: 'grpc' is not supported (obsprobe exports OTLP/HTTP: http/protobuf or http/json)",
+			    what);
 		if (strcmp(arg, "http/protobuf") && strcmp(arg, "http/json"))
 			BAD("%s: '%s' is not http/protobuf or http/json", what, arg);
 		env->otlp_json = !strcmp(arg, "http/json");
@@ -310,4 +334,3 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 	}
 	BAD("%s: cannot be set here", what);
 }
-

@@ -20,7 +20,7 @@ int source_set__start(struct source_set *set, const struct source_ops *const *ta
 			return -1;
 		}
 		err[0] = '\0';
-		s = ops->new(o, err, errlen);
+		s = ops->new (o, err, errlen);
 		if (!s) {
 			if (err[0])
 				return -1;

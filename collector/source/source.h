@@ -28,31 +28,31 @@ enum source_path { SOURCE_EBPF, SOURCE_PRELOAD };
 struct source_opts {
 	struct metrics *metrics;
 	const struct hist_bounds *bounds;
-	const char *service;		/* eBPF: the "service" label of everything traced */
+	const char *service; /* eBPF: the "service" label of everything traced */
 	/* eBPF */
-	bool syscalls, net;		/* captures on (--no-syscalls, --no-net) */
-	bool payload, log_writes;	/* copy TCP payloads / stdout+stderr writes to on_data */
+	bool syscalls, net;	  /* captures on (--no-syscalls, --no-net) */
+	bool payload, log_writes; /* copy TCP payloads / stdout+stderr writes to on_data */
 	bool follow_children;
-	char *const *funcs;		/* --func [OBJ:]GLOB */
+	char *const *funcs; /* --func [OBJ:]GLOB */
 	int nfuncs;
-	char *const *kfuncs;		/* --kfunc GLOB */
+	char *const *kfuncs; /* --kfunc GLOB */
 	int nkfuncs;
-	const char *run_exe;		/* run: CMD's executable, not exec'd yet ("" for attach) */
-	int traced_fd;			/* the traced-process map an earlier source offers (traced_fd op), or -1 */
-	proc_change_cb on_proc;		/* fork/exec/exit of traced processes */
+	const char *run_exe;	/* run: CMD's executable, not exec'd yet ("" for attach) */
+	int traced_fd;		/* the traced-process map an earlier source offers (traced_fd op), or -1 */
+	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event as the ring holds it (payloads, connections) */
 	void (*on_data)(void *ctx, const void *rec, size_t size);
 	/* a finished call of a traced function (INTERNAL spans); NULL = histograms only */
 	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
 	/* shim segments */
 	const char *runtime_dir;
-	const char *service_override;	/* --service, or NULL: the segments' own names */
-	const pid_t *pids;		/* only these processes (and their children when following) */
-	int npids;			/* 0 = every segment (serve) */
-	struct traces *traces;		/* where parsed exchanges go (NULL: dropped) */
-	struct logs *logs;		/* where log writes go (NULL: dropped) */
+	const char *service_override; /* --service, or NULL: the segments' own names */
+	const pid_t *pids;	      /* only these processes (and their children when following) */
+	int npids;		      /* 0 = every segment (serve) */
+	struct traces *traces;	      /* where parsed exchanges go (NULL: dropped) */
+	struct logs *logs;	      /* where log writes go (NULL: dropped) */
 	int max_services, max_segments_per_uid, max_rejected;
-	void *ctx;			/* for the callbacks */
+	void *ctx; /* for the callbacks */
 };
 
 /* what the calibration helper runs while a source probes it (calibrate.c) */
@@ -60,7 +60,7 @@ enum calib_loop { CALIB_SYSCALLS, CALIB_CALLS };
 
 struct source_totals {
 	uint64_t events;
-	uint64_t lost;			/* each one also counted in obsprobe_events_lost_total{source,reason} */
+	uint64_t lost; /* each one also counted in obsprobe_events_lost_total{source,reason} */
 };
 
 /* A source.  Only name, path, new, free, poll and totals are required; a NULL op does nothing. */
@@ -74,9 +74,9 @@ struct source_ops {
 	 * start; 0, or -1 with one line in @err */
 	int (*add_target)(void *s, pid_t pid, bool initial, char *err, size_t errlen);
 	void (*on_process)(void *s, enum proc_change what, pid_t pid);
-	void (*drain)(void *s);		/* only the rings: cheap, between polls */
-	void (*poll)(void *s);		/* fold new counts into the metrics */
-	void (*baseline)(void *s);	/* forget what was counted so far (calibration traffic) */
+	void (*drain)(void *s);	   /* only the rings: cheap, between polls */
+	void (*poll)(void *s);	   /* fold new counts into the metrics */
+	void (*baseline)(void *s); /* forget what was counted so far (calibration traffic) */
 	/* the one place a source reports what it recorded and what it lost */
 	void (*totals)(void *s, struct source_totals *t);
 	/* /api/v1/targets: probes held for @pid, or the source's own listing; is @pid read; how many live */
@@ -95,7 +95,7 @@ struct source_ops {
 	/* calibration: obsprobe_probe_overhead_seconds{probe} of the probe it times on the helper's @loop */
 	const char *probe;
 	enum calib_loop loop;
-	int (*calibrate_on)(void *s, pid_t helper);	/* 0 when the helper is probed now */
+	int (*calibrate_on)(void *s, pid_t helper); /* 0 when the helper is probed now */
 	void (*calibrate_off)(void *s, pid_t helper);
 };
 

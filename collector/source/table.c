@@ -10,9 +10,5 @@
 
 /* kernel functions filter on the syscall source's traced-process map: it comes first */
 const struct source_ops *const source_table[] = {
-	&syscalls_source,
-	&funclat_source,
-	&kfunc_source,
-	&segments_source,
-	NULL,
+	&syscalls_source, &funclat_source, &kfunc_source, &segments_source, NULL,
 };

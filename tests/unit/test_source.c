@@ -114,13 +114,26 @@ static int nprobes_both(void *s, pid_t pid)
 	return pid == 7 ? 2 : 0;
 }
 
-static const struct source_ops ops_a = { .name = "a", .path = SOURCE_EBPF, .new = new_a, .free = fake_free,
-					  .poll = fake_poll, .totals = totals_a, .add_target = fake_add_target,
-					  .traced_fd = traced_fd_a, .describe = describe_a, .nprobes = nprobes_both };
+static const struct source_ops ops_a = { .name = "a",
+					 .path = SOURCE_EBPF,
+					 .new = new_a,
+					 .free = fake_free,
+					 .poll = fake_poll,
+					 .totals = totals_a,
+					 .add_target = fake_add_target,
+					 .traced_fd = traced_fd_a,
+					 .describe = describe_a,
+					 .nprobes = nprobes_both };
 static const struct source_ops ops_b = { .name = "b", .path = SOURCE_EBPF, .new = new_unwanted };
-static const struct source_ops ops_c = { .name = "c", .path = SOURCE_EBPF, .new = new_c, .free = fake_free,
-					  .poll = fake_poll, .totals = totals_c, .add_target = fake_add_target,
-					  .needs = needs_c, .nprobes = nprobes_both };
+static const struct source_ops ops_c = { .name = "c",
+					 .path = SOURCE_EBPF,
+					 .new = new_c,
+					 .free = fake_free,
+					 .poll = fake_poll,
+					 .totals = totals_c,
+					 .add_target = fake_add_target,
+					 .needs = needs_c,
+					 .nprobes = nprobes_both };
 static const struct source_ops ops_shim = { .name = "shim", .path = SOURCE_PRELOAD, .new = new_failing };
 static const struct source_ops *const table[] = { &ops_a, &ops_b, &ops_shim, &ops_c, NULL };
 
