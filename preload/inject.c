@@ -2,19 +2,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/tracectx.h"
 #include "preload/inject.h"
 
 #define METHOD_MAX 15 /* http.h's HTTP_METHOD_MAX - 1 */
 
+/* 2n lowercase hex digits of @id at @p (and a NUL after them, which the caller writes over): past them */
 static char *hex(char *p, const uint8_t *id, size_t n)
 {
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		*p++ = d[id[i] >> 4];
-		*p++ = d[id[i] & 15];
-	}
-	return p;
+	tracectx__hex(p, id, n);
+	return p + 2 * n;
 }
 
 size_t inject__request_line(const char *s, size_t n)
@@ -140,12 +137,11 @@ bool inject__plan(struct inject_plan *p, const struct iovec *iov, int iovcnt, co
 		slen = blen = 0; /* too long to pass on: traceparent alone */
 	off = 0;
 	o = p->hdr;
-	memcpy(o, "traceparent: 00-", 16);
-	o = hex(o + 16, ids->trace_id, 16);
-	*o++ = '-';
-	o = hex(o, ids->span_id, 8);
-	memcpy(o, ids->sampled ? "-01\r\n" : "-00\r\n", 5);
-	o += 5;
+	memcpy(o, "traceparent: ", 13);
+	o += 13;
+	o += tracectx__format_traceparent(o, sizeof(p->hdr) - 13, ids->trace_id, ids->span_id, ids->sampled);
+	memcpy(o, "\r\n", 2); /* over its NUL */
+	o += 2;
 	if (slen)
 		o = put_field(o, "tracestate: ", 12, ids->tracestate, slen);
 	if (blen)
