@@ -113,6 +113,15 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(LIB_OBJS) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
 
+# tests/unit/test_shim_*.c also link the shim's capture code (not shim.c: its wrappers would interpose libc)
+SHIMCAP_SRCS := $(filter-out preload/shim.c,$(SHIM_SRCS))
+SHIMCAP_TESTS := $(wildcard tests/unit/test_shim_*.c)
+$(patsubst tests/unit/%.c,$(OUT)/tests/%,$(SHIMCAP_TESTS)): $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) \
+		$(patsubst %.c,$(OUT)/obj/%.o,$(SHIMCAP_SRCS))
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $^ $(LDLIBS) $(shell pkg-config --libs check) -o $@
+
 $(OUT)/targets/%: tests/targets/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -202,6 +211,12 @@ $(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< $(ASAN_OBJS) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
+
+$(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(SHIMCAP_TESTS)): $(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS) \
+		$(patsubst %.c,$(OUT)/asan/%.o,$(SHIMCAP_SRCS))
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $^ $(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 asan: $(ASAN_BINS)
 
