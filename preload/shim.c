@@ -7,10 +7,8 @@
  * makes it with the real function, then reports the result down. */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,9 +94,10 @@ static void resolve(void)
 #undef R
 }
 
-/* ---- per-thread state: the recursion guard (the capture code's own calls, and a signal handler's calls
- * made while a wrapper records, pass straight through) ---- */
+/* ---- setup: the capture code is initialised once, and reset in a forked child ---- */
 static bool disabled;
+/* the recursion guard: the capture code's own calls, and a signal handler's made while a wrapper records, pass
+ * straight through */
 static __thread int in_shim;
 
 static void atfork_child(void)
