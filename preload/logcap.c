@@ -48,9 +48,9 @@ static bool log_fd_discards(int fd)
 
 	if (!k) {
 		k = !fstat(fd, &st) && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
-				    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
-			    ? 1
-			    : -1;
+			    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
+			? 1
+			: -1;
 		__atomic_store_n(&log_fd_kind[fd], k, __ATOMIC_RELAXED);
 	}
 	return k > 0;
@@ -128,14 +128,13 @@ const char *logcap__tag_plan(const void *buf, size_t n, const uint8_t trace_id[1
 	return *len ? tag_line : NULL; /* NULL: not one whole line per write */
 }
 
-ssize_t logcap__tag_done(int fd, size_t n, size_t len, ssize_t k, const uint8_t trace_id[16],
-			 const uint8_t span_id[8])
+ssize_t logcap__tag_done(int fd, size_t n, size_t len, ssize_t k, const uint8_t trace_id[16], const uint8_t span_id[8])
 {
 	/* the program's bytes are the line without its newline, then the newline: a cut tag counts as its text */
 	ssize_t ret = k < 0 || (size_t)k < n - 1 ? k : k == (ssize_t)len ? (ssize_t)n : (ssize_t)(n - 1);
 
 	if (ret > 0) {
-		struct iovec v = { tag_line, (size_t)ret < n ? (size_t)ret : n - 1 };
+		struct iovec v = {tag_line, (size_t)ret < n ? (size_t)ret : n - 1};
 
 		if ((size_t)ret == n) { /* the line as the program wrote it, for the log record */
 			memcpy(tag_line + n - 1, "\n", 1);

@@ -35,7 +35,6 @@ const char *logcap__tag_plan(const void *buf, size_t n, const uint8_t trace_id[1
 			     size_t *len);
 /* The real call wrote @k of the @len planned bytes: returns what the program must be told (its own count) and
  * logs the part of its line that went out */
-ssize_t logcap__tag_done(int fd, size_t n, size_t len, ssize_t k, const uint8_t trace_id[16],
-			 const uint8_t span_id[8]);
+ssize_t logcap__tag_done(int fd, size_t n, size_t len, ssize_t k, const uint8_t trace_id[16], const uint8_t span_id[8]);
 
 #endif

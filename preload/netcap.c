@@ -21,9 +21,9 @@
 #include "preload/vmread.h"
 
 struct shim_conn {
-	int lock;		/* try-lock: a connection used by two threads at once skips a chunk */
+	int lock; /* try-lock: a connection used by two threads at once skips a chunk */
 	int used;
-	uint8_t inject_pending;	/* ids for the next client request were put in its traceparent */
+	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
 	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
@@ -109,7 +109,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 		return;
 	}
 	if (!strcmp(x->method, "CONNECT"))
-		c->not_h1 = 1; /* a tunnel: what follows is not parsed, so never ours to change */
+		c->not_h1 = 1;	 /* a tunnel: what follows is not parsed, so never ours to change */
 	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
 		c->inject_pending = 0;
 		memcpy(x->trace_id, c->inj_trace_id, 16);
@@ -135,7 +135,7 @@ static void on_exchange(void *ctx, struct http_exchange *x)
 
 /* ---- the parser (lib/proto): the only code that names it ---- */
 
-static const struct httpconn_cb shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
+static const struct httpconn_cb shim_cb = {.on_request = on_request, .on_exchange = on_exchange};
 
 static void parser_open(struct shim_conn *c, const struct httpx_addr *local, const struct httpx_addr *peer)
 {
@@ -246,7 +246,9 @@ void netcap__opened(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t 
 		return;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl))
 		return;
-	netcap_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX : type == SOCK_DGRAM ? OBS_FD_UDP : OBS_FD_TCP);
+	netcap_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX
+				     : type == SOCK_DGRAM    ? OBS_FD_UDP
+							     : OBS_FD_TCP);
 	if ((netcap_fd_class[fd] & 0xf) == OBS_FD_TCP) {
 		seg__count_conn(true, dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND);
 		conn_open(fd, dir == OBS_FD_INBOUND ? NULL : peer, plen);
@@ -356,7 +358,7 @@ static __thread struct {
  * to ~2 KiB besides its bytes; a buffer holds at least ~512 bytes. */
 static bool room_for(int fd, size_t need)
 {
-	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
+	uint32_t mi[SK_MEMINFO_VARS] = {0};
 	socklen_t len = sizeof(mi), ll = sizeof(int);
 	int lowat = 0, unsent = 0;
 	size_t slack = 2048 * (need / 512 + 2);
@@ -389,7 +391,8 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 		goto skip;
 	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
 	for (int i = 0; i < iovcnt && want < sizeof(inj.head); i++) {
-		size_t k = inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len : sizeof(inj.head) - want;
+		size_t k =
+		    inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len : sizeof(inj.head) - want;
 
 		if (!k)
 			continue;
@@ -433,8 +436,8 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 		size_t sent = r - p->line;
 
 		while (sent < p->hdrlen) {
-			ssize_t k = syscall(SYS_sendto, fd, p->hdr + sent, p->hdrlen - sent, MSG_DONTWAIT | MSG_NOSIGNAL,
-					    NULL, 0);
+			ssize_t k = syscall(SYS_sendto, fd, p->hdr + sent, p->hdrlen - sent,
+					    MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
 
 			if (k <= 0)
 				break;

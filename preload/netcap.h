@@ -16,8 +16,8 @@
 
 #include "preload/inject.h"
 
-#define OBS_FD_MAX 65536
-#define NETCAP_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
+#define OBS_FD_MAX	      65536
+#define NETCAP_CONNS	      1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
 #define NETCAP_INJECT_IOV_MAX (INJECT_IOV_MAX - 2) /* the program's iovecs a write injected into may have */
 
 /* netcap_fd_class[fd]: 0 = not a socket we saw open; else a protocol | a direction */
@@ -26,7 +26,7 @@ enum {
 	OBS_FD_UDP = 2,
 	OBS_FD_UNIX = 3,
 	OBS_FD_INBOUND = 0x10,	/* accepted */
-	OBS_FD_OUTBOUND = 0x20,	/* connected */
+	OBS_FD_OUTBOUND = 0x20, /* connected */
 };
 extern uint8_t netcap_fd_class[OBS_FD_MAX];
 extern int16_t netcap_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1; 0 = none */

@@ -13,8 +13,8 @@ int seg_staging_dirty;
 struct seg_bounds seg_bounds;
 __thread int seg_stripe = -1;
 
-static bool seg_quiet;		/* a forked child: its parent already said what fails */
-static uint64_t seg_given_up;	/* calls skipped while another thread made the segment */
+static bool seg_quiet;	      /* a forked child: its parent already said what fails */
+static uint64_t seg_given_up; /* calls skipped while another thread made the segment */
 static struct segfile_opts seg_opts;
 
 /* Calls that complete while another thread is making the segment are counted here (one stripe, no ring) and
@@ -103,7 +103,8 @@ struct obs_segment *seg__create(bool count_skip)
 	/* Another thread is making it (a few syscalls): never wait for it -- the shim must not hold the host's
 	 * thread longer than its own call -- this call goes unrecorded and is counted (lost{creating}) once the
 	 * segment exists. The winner's own signal handlers never get here: in_shim is set around every record. */
-	if (!__atomic_compare_exchange_n(&seg_state, &expect, SEG_CREATING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	if (!__atomic_compare_exchange_n(&seg_state, &expect, SEG_CREATING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
 		s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE);
 		if (!s && expect == SEG_CREATING) {
 			if (!count_skip)
@@ -112,7 +113,8 @@ struct obs_segment *seg__create(bool count_skip)
 			s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE);
 			if (s) /* it came after all: count it there now, the winner may have missed it */
 				__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING],
-						   __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL), __ATOMIC_RELAXED);
+						   __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL),
+						   __ATOMIC_RELAXED);
 			return NULL;
 		}
 		return s;
@@ -124,8 +126,8 @@ struct obs_segment *seg__create(bool count_skip)
 		seg_armed = false; /* said once (obsshim:), then pass-through */
 	__atomic_store_n(&seg_state, s ? SEG_READY : SEG_FAILED, __ATOMIC_RELEASE);
 	if (s)
-		__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING], __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL),
-				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(&s->h.lost[SEG_LOST_CREATING],
+				   __atomic_exchange_n(&seg_given_up, 0, __ATOMIC_ACQ_REL), __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -165,7 +167,8 @@ void seg__record_error(struct obs_segment *s, uint16_t nr, int err)
 void seg__record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err)
 {
 	seg__hist_add(&staging.hist[slot], ns);
-	if (ret < 0 && !errs_add(staging.errs, STAGING_ERRS, ((uint32_t)obs_seg_slot_nr[slot] << 16) | (err & 0xffff), 1))
+	if (ret < 0 &&
+	    !errs_add(staging.errs, STAGING_ERRS, ((uint32_t)obs_seg_slot_nr[slot] << 16) | (err & 0xffff), 1))
 		__atomic_fetch_add(&staging.errs_full, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&seg_staging_dirty, 1, __ATOMIC_RELEASE);
 }
@@ -210,9 +213,8 @@ __attribute__((noinline)) void seg__staging_fold(struct obs_segment *s)
 }
 
 static const uint8_t slot_dir[SEG_NSLOTS] = {
-	[SEG_READ] = SEG_RECEIVE, [SEG_READV] = SEG_RECEIVE, [SEG_RECVFROM] = SEG_RECEIVE, [SEG_RECVMSG] = SEG_RECEIVE,
-	[SEG_WRITE] = SEG_TRANSMIT, [SEG_WRITEV] = SEG_TRANSMIT, [SEG_SENDTO] = SEG_TRANSMIT,
-	[SEG_SENDMSG] = SEG_TRANSMIT,
+    [SEG_READ] = SEG_RECEIVE,	[SEG_READV] = SEG_RECEIVE,   [SEG_RECVFROM] = SEG_RECEIVE, [SEG_RECVMSG] = SEG_RECEIVE,
+    [SEG_WRITE] = SEG_TRANSMIT, [SEG_WRITEV] = SEG_TRANSMIT, [SEG_SENDTO] = SEG_TRANSMIT,  [SEG_SENDMSG] = SEG_TRANSMIT,
 };
 
 void seg__record_sock(enum obs_seg_slot slot, int proto, uint64_t t0, long ret)

@@ -22,10 +22,10 @@ struct seg_bounds {
 	uint32_t n;
 };
 enum { SEG_ARMED, SEG_CREATING, SEG_READY, SEG_FAILED };
-extern bool seg_armed;		   /* false: pass-through (disabled, or the segment could not be made) */
+extern bool seg_armed;		    /* false: pass-through (disabled, or the segment could not be made) */
 extern struct obs_segment *seg_map; /* NULL until the first recorded event creates it (seg__get) */
-extern int seg_state;		   /* a once-flag: one thread creates, the others skip that event */
-extern int seg_staging_dirty;	   /* staged counts wait to be folded in */
+extern int seg_state;		    /* a once-flag: one thread creates, the others skip that event */
+extern int seg_staging_dirty;	    /* staged counts wait to be folded in */
 extern struct seg_bounds seg_bounds;
 extern __thread int seg_stripe;
 
@@ -43,8 +43,8 @@ struct obs_segment *seg__create(bool count_skip);
 void seg__record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err);
 void seg__staging_fold(struct obs_segment *s);
 void seg__record_error(struct obs_segment *s, uint16_t nr, int err);
-void seg__count_lost(enum obs_seg_lost what);	      /* the segment made if need be */
-void seg__count_inject(enum obs_seg_inject outcome);  /* the segment made if need be */
+void seg__count_lost(enum obs_seg_lost what);		  /* the segment made if need be */
+void seg__count_inject(enum obs_seg_inject outcome);	  /* the segment made if need be */
 void seg__count_conn(bool opened, enum obs_seg_conn dir); /* only once the segment exists */
 /* a ring record (OBS_REC_*); false when there is no segment or the ring is full (counted lost) */
 bool seg__put(uint32_t type, const void *data, uint32_t len);

@@ -49,7 +49,8 @@ __attribute__((noinline)) uint64_t tsc__now_slow(void)
 	if (c > tsc_first_tsc) {
 		tsc_base_tsc = c;
 		tsc_base_ns = t;
-		__atomic_store_n(&tsc_mult, (uint64_t)((((unsigned __int128)(t - tsc_first_ns)) << 32) / (c - tsc_first_tsc)),
+		__atomic_store_n(&tsc_mult,
+				 (uint64_t)((((unsigned __int128)(t - tsc_first_ns)) << 32) / (c - tsc_first_tsc)),
 				 __ATOMIC_RELEASE);
 	}
 	return t;
