@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "preload/inject.h"
 #include "preload/logcap.h"
 #include "preload/seg.h"
+#include "preload/tsc.h"
 #include "preload/vmread.h"
 
 bool logcap_tag;
@@ -21,14 +21,6 @@ void logcap__init(void)
 	const char *t = getenv("OBSPROBE_LOG_TAG");
 
 	logcap_tag = t && !strcmp(t, "1");
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* fd 1 and 2: 0 = not looked at, 1 = a device that discards writes without reading them (/dev/null,
@@ -69,7 +61,7 @@ void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const 
 	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
 	rec.pid = (int32_t)syscall(SYS_getpid);
 	rec.tid = (int32_t)syscall(SYS_gettid);
-	rec.time_ns = now_ns();
+	rec.time_ns = tsc__mono_ns();
 	rec.stream = fd;
 	rec.pad = 0;
 	if (trace_id && span_id) {

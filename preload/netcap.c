@@ -11,13 +11,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/proto/httpconn.h"
 #include "lib/sampler.h"
 #include "preload/netcap.h"
 #include "preload/seg.h"
+#include "preload/tsc.h"
 #include "preload/vmread.h"
 
 struct shim_conn {
@@ -43,21 +43,13 @@ static __thread char cur_tracestate[HTTPX_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void random_id(uint8_t *id, size_t len)
 {
 	static __thread uint64_t s[2];
 
 	if (!s[0] && !s[1]) {
 		if (syscall(SYS_getrandom, s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = now_ns() ^ 0x9e3779b97f4a7c15ull;
+			s[0] = tsc__mono_ns() ^ 0x9e3779b97f4a7c15ull;
 			s[1] = (uint64_t)(uintptr_t)&s;
 		}
 		s[1] |= 1;
@@ -293,7 +285,7 @@ void netcap__conn_close(int fd)
 	if (!c)
 		return;
 	__atomic_store_n(&netcap_conn_of[fd], 0, __ATOMIC_RELEASE);
-	parser_close(c, now_ns());
+	parser_close(c, tsc__mono_ns());
 	unlock_conn(c);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
@@ -325,7 +317,7 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 
 	if (!c)
 		return;
-	feed(c, dir, iov, iovcnt, n, now_ns());
+	feed(c, dir, iov, iovcnt, n, tsc__mono_ns());
 	unlock_conn(c);
 }
 
@@ -335,7 +327,7 @@ void netcap__gap(int fd, int dir, size_t n)
 
 	if (!c)
 		return;
-	parser_feed(c, dir, NULL, 0, n, now_ns());
+	parser_feed(c, dir, NULL, 0, n, tsc__mono_ns());
 	unlock_conn(c);
 }
 
@@ -456,7 +448,7 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 		c->inject_pending = 1;
 	}
 	if (told > 0)
-		feed(c, 1, inj.mine, inj.iovcnt, told, now_ns());
+		feed(c, 1, inj.mine, inj.iovcnt, told, tsc__mono_ns());
 	inj.c = NULL;
 	unlock_conn(c);
 	return told;

@@ -10,7 +10,7 @@ static bool tsc_ok; /* the first pair was taken */
 static int tsc_calibrating;
 static uint64_t tsc_first_tsc, tsc_first_ns;
 
-static inline uint64_t mono_ns(void)
+uint64_t tsc__mono_ns(void)
 {
 	struct timespec ts;
 
@@ -36,7 +36,7 @@ static bool tsc_invariant(void)
 
 __attribute__((noinline)) uint64_t tsc__now_slow(void)
 {
-	uint64_t t = mono_ns(), c;
+	uint64_t t = tsc__mono_ns(), c;
 	int zero = 0;
 
 	if (!tsc_ok || t - tsc_first_ns < TSC_CALIB_NS ||
@@ -44,7 +44,7 @@ __attribute__((noinline)) uint64_t tsc__now_slow(void)
 		return t;
 	if (!tsc_invariant())
 		return t; /* tsc_calibrating stays set: clock_gettime for good */
-	t = mono_ns();
+	t = tsc__mono_ns();
 	c = tsc__rdtsc();
 	if (c > tsc_first_tsc) {
 		tsc_base_tsc = c;
@@ -59,7 +59,7 @@ __attribute__((noinline)) uint64_t tsc__now_slow(void)
 void tsc__init(void)
 {
 #if defined(__x86_64__)
-	tsc_first_ns = mono_ns();
+	tsc_first_ns = tsc__mono_ns();
 	tsc_first_tsc = tsc__rdtsc();
 	tsc_ok = true;
 #endif
