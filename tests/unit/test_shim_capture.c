@@ -250,6 +250,35 @@ START_TEST(injection_planned_written_and_joined)
 }
 END_TEST
 
+/* a send buffer with no room for the head and our lines: the program's bytes go out as they are (no_room) */
+START_TEST(injection_without_room)
+{
+	static const char head[] = "GET /full HTTP/1.1\r\nHost: b\r\n\r\n";
+	struct iovec v = {(void *)head, sizeof(head) - 1};
+	static char junk[65536];
+	int up, srv, cli, peer, small = 4096, rounds = 0;
+
+	tcp_pair(&up, &srv);
+	tcp_pair(&cli, &peer);
+	feed(srv, 0, "GET /in HTTP/1.1\r\nHost: a\r\n\r\n");
+	ck_assert_int_eq(setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	ck_assert_int_eq(setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	while (send(cli, junk, sizeof(junk), MSG_DONTWAIT) > 0 && rounds < 1000) /* the peer never reads */
+		rounds++;
+	ck_assert_int_lt(rounds, 1000);
+	ck_assert_ptr_null(netcap__inject_plan(cli, &v, 1));
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_NO_ROOM], 1);
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 0);
+	ck_assert_ptr_null(netcap__inject_plan(cli, &v, 1)); /* and the connection was given back */
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_NO_ROOM], 2);
+	ck_assert_uint_eq(s->h.lost[SEG_LOST_BUSY], 0);
+	forget(cli);
+	forget(peer);
+	forget(up);
+	forget(srv);
+}
+END_TEST
+
 START_TEST(log_lines_recorded_and_tag_planned)
 {
 	static const uint8_t trace[16] = {0x0a, 0xf7, 0x65}, span[8] = {0xb7, 0xad};
@@ -392,6 +421,7 @@ int main(void)
 	tcase_add_test(tc, fd_classes_and_connections);
 	tcase_add_test(tc, server_exchange_into_the_segment);
 	tcase_add_test(tc, injection_planned_written_and_joined);
+	tcase_add_test(tc, injection_without_room);
 	tcase_add_test(tc, log_lines_recorded_and_tag_planned);
 	tcase_add_test(tc, calls_recorded);
 	tcase_add_test(tc, shim_samples_as_the_collector);
