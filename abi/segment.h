@@ -171,7 +171,8 @@ struct obs_segment {
 #define OBS_SEG_LAYOUT_TERM(i, v) +(uint64_t)(v) * (0x9e3779b97f4a7c15ull * (2 * (i) + 1))
 #define OBS_SEG_LAYOUT ((uint64_t)0 OBS_SEG_LAYOUT_ITEMS(OBS_SEG_LAYOUT_TERM))
 /* the epoch in the top byte (readable), the layout's 24-bit fold below it */
-#define OBS_SEG_VERSION ((uint32_t)(OBS_SEG_EPOCH << 24 | ((OBS_SEG_LAYOUT ^ OBS_SEG_LAYOUT >> 24 ^ OBS_SEG_LAYOUT >> 48) & 0xffffff)))
+#define OBS_SEG_LAYOUT_FOLD ((OBS_SEG_LAYOUT ^ OBS_SEG_LAYOUT >> 24 ^ OBS_SEG_LAYOUT >> 48) & 0xffffff)
+#define OBS_SEG_VERSION	    ((uint32_t)(OBS_SEG_EPOCH << 24 | OBS_SEG_LAYOUT_FOLD))
 
 _Static_assert(sizeof(struct obs_seg_hist) == 280 && offsetof(struct obs_seg_hist, buckets) == 16, "hist layout");
 _Static_assert(sizeof(struct obs_seg_sock) == 288 && offsetof(struct obs_seg_sock, io) == 8, "sock layout");

@@ -7,11 +7,15 @@
 
 #define METHOD_MAX 15 /* http.h's HTTP_METHOD_MAX - 1 */
 
-/* 2n lowercase hex digits of @id at @p (and a NUL after them, which the caller writes over): past them */
 static char *hex(char *p, const uint8_t *id, size_t n)
 {
-	tracectx__hex(p, id, n);
-	return p + 2 * n;
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		*p++ = d[id[i] >> 4];
+		*p++ = d[id[i] & 15];
+	}
+	return p;
 }
 
 size_t inject__request_line(const char *s, size_t n)
@@ -27,7 +31,7 @@ size_t inject__request_line(const char *s, size_t n)
 	if (m == 0 || m > METHOD_MAX || m == len || s[m] != ' ')
 		return 0;
 	sp1 = s + m;
-	for (sp2 = sp1 + 1; sp2<s + len && * sp2> ' ' && *sp2 < 0x7f; sp2++)
+	for (sp2 = sp1 + 1; sp2 < s + len && *sp2 > ' ' && *sp2 < 0x7f; sp2++)
 		;
 	if (sp2 == sp1 + 1 || sp2 + 9 != s + len || *sp2 != ' ')
 		return 0;

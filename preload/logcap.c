@@ -126,7 +126,7 @@ ssize_t logcap__tag_done(int fd, size_t n, size_t len, ssize_t k, const uint8_t 
 	ssize_t ret = k < 0 || (size_t)k < n - 1 ? k : k == (ssize_t)len ? (ssize_t)n : (ssize_t)(n - 1);
 
 	if (ret > 0) {
-		struct iovec v = {tag_line, (size_t)ret < n ? (size_t)ret : n - 1};
+		struct iovec v = { tag_line, (size_t)ret < n ? (size_t)ret : n - 1 };
 
 		if ((size_t)ret == n) { /* the line as the program wrote it, for the log record */
 			memcpy(tag_line + n - 1, "\n", 1);

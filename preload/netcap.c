@@ -127,7 +127,7 @@ static void on_exchange(void *ctx, struct http_exchange *x)
 
 /* ---- the parser (lib/proto): the only code that names it ---- */
 
-static const struct httpconn_cb shim_cb = {.on_request = on_request, .on_exchange = on_exchange};
+static const struct httpconn_cb shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
 
 static void parser_open(struct shim_conn *c, const struct httpx_addr *local, const struct httpx_addr *peer)
 {
@@ -350,7 +350,7 @@ static __thread struct {
  * to ~2 KiB besides its bytes; a buffer holds at least ~512 bytes. */
 static bool room_for(int fd, size_t need)
 {
-	uint32_t mi[SK_MEMINFO_VARS] = {0};
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
 	socklen_t len = sizeof(mi), ll = sizeof(int);
 	int lowat = 0, unsent = 0;
 	size_t slack = 2048 * (need / 512 + 2);

@@ -155,7 +155,7 @@ __attribute__((constructor)) static void shim_init(void)
 /* I/O that moved the bytes in IOV/CNT: timed, then parsed (HTTP) or logged (stdout/stderr) */
 #define TIMED_DATA(slot, fd, call, dir, ...)                                                                           \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), data_hook(fd, dir, __VA_ARGS__, r)))
-#define ONE(buf, n) (&(struct iovec){.iov_base = (void *)(buf), .iov_len = (n)}), 1
+#define ONE(buf, n) (&(struct iovec){ .iov_base = (void *)(buf), .iov_len = (n) }), 1
 /* received bytes: what @flags say about them decides whether they are parsed (recv_hook) */
 #define TIMED_RECV(slot, fd, call, flags, ...)                                                                         \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), recv_hook(fd, __VA_ARGS__, r, flags)))
@@ -229,7 +229,7 @@ static bool inject(enum obs_seg_slot slot, int fd, const struct iovec *iov, int 
 	p = netcap__inject_plan(fd, iov, cnt);
 	if (p) {
 		if (use_send) {
-			struct msghdr m = {.msg_iov = (struct iovec *)p->iov, .msg_iovlen = p->iovcnt};
+			struct msghdr m = { .msg_iov = (struct iovec *)p->iov, .msg_iovlen = p->iovcnt };
 
 			r = real_sendmsg(fd, &m, flags);
 		} else {

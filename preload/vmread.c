@@ -9,7 +9,7 @@ static bool vm_read_denied; /* process_vm_readv refused (a seccomp filter, an ol
 
 bool vmread__copy(void *dst, const void *src, size_t n)
 {
-	struct iovec l = {dst, n}, r = {(void *)src, n};
+	struct iovec l = { dst, n }, r = { (void *)src, n };
 	long got;
 
 	if (n == 0)
@@ -24,7 +24,7 @@ bool vmread__copy(void *dst, const void *src, size_t n)
 
 long vmread__gather(void *dst, size_t n, const struct iovec *rem, int nrem)
 {
-	struct iovec loc = {dst, n};
+	struct iovec loc = { dst, n };
 
 	return syscall(SYS_process_vm_readv, syscall(SYS_getpid), &loc, 1UL, rem, (unsigned long)nrem, 0UL);
 }

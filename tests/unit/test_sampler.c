@@ -28,7 +28,7 @@ START_TEST(ratio_is_consistent_and_fair)
 	ck_assert_int_ge(kept, 24000);
 	ck_assert_int_le(kept, 26000);
 	{
-		uint8_t lo[16] = {0}, hi[16];
+		uint8_t lo[16] = { 0 }, hi[16];
 
 		memset(hi, 0xff, sizeof(hi));
 		ck_assert(sampler__keep(0.01, lo));
@@ -59,8 +59,8 @@ END_TEST
 /* the trace an exchange without a local parent joins, and its decision: one function for shim and collector */
 START_TEST(adopt_the_callers_trace_or_decide)
 {
-	struct trace_ctx in = {.trace_id = {1, 2, 3}, .span_id = {9, 8}, .valid = 1, .decided = 1, .sampled = 0};
-	uint8_t trace[16] = {0}, parent[8] = {0}, sampled = 7;
+	struct trace_ctx in = { .trace_id = { 1, 2, 3 }, .span_id = { 9, 8 }, .valid = 1, .decided = 1, .sampled = 0 };
+	uint8_t trace[16] = { 0 }, parent[8] = { 0 }, sampled = 7;
 
 	/* the caller's, with its decision (even one a ratio of 1 would overrule) */
 	ck_assert(sampler__adopt(&in, 1.0, trace, parent, &sampled));
@@ -92,7 +92,7 @@ END_TEST
  * would not: the ids between 0.1234567891 and 0.123457 are decided otherwise. */
 START_TEST(ratio_through_the_environment)
 {
-	static const double ratios[] = {0.1234567891, 1.0 / 3, 0.1, 1e-7, 0.999999999999, 0.5, 0, 1};
+	static const double ratios[] = { 0.1234567891, 1.0 / 3, 0.1, 1e-7, 0.999999999999, 0.5, 0, 1 };
 	unsigned long long x = 0x9e3779b97f4a7c15ull;
 
 	for (size_t r = 0; r < sizeof(ratios) / sizeof(ratios[0]); r++) {
@@ -116,7 +116,7 @@ START_TEST(ratio_through_the_environment)
 		/* an id between the ratio and its six-digit form: the short form would keep what the collector drops */
 		const double ratio = 0.1234567891;
 		uint64_t v = (uint64_t)(0.12345685 * 18446744073709551616.0);
-		uint8_t id[16] = {0};
+		uint8_t id[16] = { 0 };
 		char env[64];
 		double shim, shortr;
 
@@ -132,7 +132,7 @@ START_TEST(ratio_through_the_environment)
 	}
 	/* what is not a ratio leaves the default alone */
 	{
-		const char *bad[] = {NULL, "", "x", "-0.1", "1.5", "nan", "inf"};
+		const char *bad[] = { NULL, "", "x", "-0.1", "1.5", "nan", "inf" };
 		double v = 0.25;
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

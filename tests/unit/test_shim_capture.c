@@ -45,7 +45,7 @@ static void teardown(void)
 /* a TCP connection on loopback: *cli connected (classified outbound), *srv accepted (inbound) */
 static void tcp_pair(int *cli, int *srv)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -71,7 +71,7 @@ static void forget(int fd)
 
 static void feed(int fd, int dir, const char *bytes)
 {
-	struct iovec v = {(void *)bytes, strlen(bytes)};
+	struct iovec v = { (void *)bytes, strlen(bytes) };
 
 	netcap__data(fd, dir, &v, 1, v.iov_len);
 }
@@ -88,7 +88,8 @@ static void next_rec(uint32_t type, void *out, size_t len)
 
 static void hex_of(char *out, const uint8_t *id, size_t n)
 {
-	tracectx__hex(out, id, n);
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
 START_TEST(fd_classes_and_connections)
@@ -145,7 +146,7 @@ START_TEST(server_exchange_into_the_segment)
 	ck_assert(netcap_serving.active);
 	hex_of(hex, netcap_serving.trace_id, 16);
 	ck_assert_str_eq(hex, tid);
-	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){0})); /* nothing until the response ends */
+	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){ 0 })); /* nothing until the response ends */
 	feed(srv, 1, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
 	ck_assert(!netcap_serving.active);
 	next_rec(OBS_REC_EXCHANGE, &x, sizeof(x));
@@ -186,7 +187,7 @@ START_TEST(injection_planned_written_and_joined)
 	const struct inject_plan *p;
 	struct http_exchange x;
 	char wire[512], want[128], tp[56];
-	struct iovec iov[2] = {{(void *)head, 10}, {(void *)(head + 10), sizeof(head) - 1 - 10}};
+	struct iovec iov[2] = { { (void *)head, 10 }, { (void *)(head + 10), sizeof(head) - 1 - 10 } };
 	int up, srv, cli, peer;
 	ssize_t n, got;
 
@@ -226,7 +227,7 @@ START_TEST(injection_planned_written_and_joined)
 	{
 		static const char own[] = "GET / HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-"
 					  "b7ad6b7169203331-01\r\n\r\n";
-		struct iovec v = {(void *)own, sizeof(own) - 1};
+		struct iovec v = { (void *)own, sizeof(own) - 1 };
 
 		ck_assert_ptr_null(netcap__inject_plan(cli, &v, 1));
 	}
@@ -254,7 +255,7 @@ END_TEST
 START_TEST(injection_without_room)
 {
 	static const char head[] = "GET /full HTTP/1.1\r\nHost: b\r\n\r\n";
-	struct iovec v = {(void *)head, sizeof(head) - 1};
+	struct iovec v = { (void *)head, sizeof(head) - 1 };
 	static char junk[65536];
 	int up, srv, cli, peer, small = 4096, rounds = 0;
 
@@ -281,7 +282,7 @@ END_TEST
 
 START_TEST(log_lines_recorded_and_tag_planned)
 {
-	static const uint8_t trace[16] = {0x0a, 0xf7, 0x65}, span[8] = {0xb7, 0xad};
+	static const uint8_t trace[16] = { 0x0a, 0xf7, 0x65 }, span[8] = { 0xb7, 0xad };
 	struct obs_seg_log rec;
 	const char *line;
 	char big[PIPE_BUF];
@@ -315,7 +316,7 @@ START_TEST(log_lines_recorded_and_tag_planned)
 	ck_assert_uint_eq(rec.len, 3);
 	line = logcap__tag_plan("INFO ok\n", 8, trace, span, &len);
 	ck_assert_int_eq(logcap__tag_done(2, 8, len, -1, trace, span), -1);
-	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){0}));
+	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){ 0 }));
 	/* written as they are: not one line, two lines, outside a request, too long tagged, a bad buffer */
 	ck_assert_ptr_null(logcap__tag_plan("no newline", 10, trace, span, &len));
 	ck_assert_ptr_null(logcap__tag_plan("a\nb\n", 4, trace, span, &len));
@@ -328,7 +329,7 @@ START_TEST(log_lines_recorded_and_tag_planned)
 	/* a write outside a request: zero ids; a long one continues in the next record */
 	{
 		static char text[OBS_SEG_LOG_TEXT + 10];
-		struct iovec v[2] = {{"ab", 2}, {text, sizeof(text)}};
+		struct iovec v[2] = { { "ab", 2 }, { text, sizeof(text) } };
 
 		memset(text, 'y', sizeof(text));
 		logcap__write(2, v, 2, 2 + sizeof(text), NULL, NULL);
@@ -338,8 +339,8 @@ START_TEST(log_lines_recorded_and_tag_planned)
 		next_rec(OBS_REC_LOG, &rec, sizeof(rec));
 		ck_assert(!rec.cut && rec.len == 12);
 	}
-	logcap__write(5, &(struct iovec){"x\n", 2}, 1, 2, NULL, NULL); /* not stdout/stderr */
-	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){0}));
+	logcap__write(5, &(struct iovec){ "x\n", 2 }, 1, 2, NULL, NULL); /* not stdout/stderr */
+	ck_assert(!obs_seg_ring_get(s, &(struct obs_seg_rec){ 0 }));
 	unsetenv("OBSPROBE_LOG_TAG");
 	logcap__init();
 	ck_assert_ptr_null(logcap__tag_plan("INFO ok\n", 8, trace, span, &len));
@@ -385,7 +386,7 @@ START_TEST(shim_samples_as_the_collector)
 		/* a trace id just under, or between the two ratios (b3 without a decision: the ratio decides) */
 		double at = i % 2 ? ratio + (shortr - ratio) * (i + 1) / 66.0 : ratio * (1 - 1e-9 * (i + 1));
 		uint64_t v = (uint64_t)(at * 18446744073709551616.0);
-		uint8_t id[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6};
+		uint8_t id[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6 };
 		char hex[33];
 		struct http_exchange x;
 
