@@ -8,10 +8,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "preload/inject.h"
 #include "preload/logcap.h"
 #include "preload/seg.h"
-#include "preload/tsc.h"
 #include "preload/vmread.h"
 
 bool logcap_tag;
@@ -40,9 +40,9 @@ static bool log_fd_discards(int fd)
 
 	if (!k) {
 		k = !fstat(fd, &st) && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
-			    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
-			? 1
-			: -1;
+				    (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 5)
+			    ? 1
+			    : -1;
 		__atomic_store_n(&log_fd_kind[fd], k, __ATOMIC_RELAXED);
 	}
 	return k > 0;
@@ -61,7 +61,7 @@ void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const 
 	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
 	rec.pid = (int32_t)syscall(SYS_getpid);
 	rec.tid = (int32_t)syscall(SYS_gettid);
-	rec.time_ns = tsc__mono_ns();
+	rec.time_ns = mono_ns();
 	rec.stream = fd;
 	rec.pad = 0;
 	if (trace_id && span_id) {

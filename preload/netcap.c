@@ -13,11 +13,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/proto/httpconn.h"
 #include "lib/sampler.h"
 #include "preload/netcap.h"
 #include "preload/seg.h"
-#include "preload/tsc.h"
 #include "preload/vmread.h"
 
 struct shim_conn {
@@ -49,7 +49,7 @@ static void random_id(uint8_t *id, size_t len)
 
 	if (!s[0] && !s[1]) {
 		if (syscall(SYS_getrandom, s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = tsc__mono_ns() ^ 0x9e3779b97f4a7c15ull;
+			s[0] = mono_ns() ^ 0x9e3779b97f4a7c15ull;
 			s[1] = (uint64_t)(uintptr_t)&s;
 		}
 		s[1] |= 1;
@@ -285,7 +285,7 @@ void netcap__conn_close(int fd)
 	if (!c)
 		return;
 	__atomic_store_n(&netcap_conn_of[fd], 0, __ATOMIC_RELEASE);
-	parser_close(c, tsc__mono_ns());
+	parser_close(c, mono_ns());
 	unlock_conn(c);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
@@ -317,7 +317,7 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 
 	if (!c)
 		return;
-	feed(c, dir, iov, iovcnt, n, tsc__mono_ns());
+	feed(c, dir, iov, iovcnt, n, mono_ns());
 	unlock_conn(c);
 }
 
@@ -327,7 +327,7 @@ void netcap__gap(int fd, int dir, size_t n)
 
 	if (!c)
 		return;
-	parser_feed(c, dir, NULL, 0, n, tsc__mono_ns());
+	parser_feed(c, dir, NULL, 0, n, mono_ns());
 	unlock_conn(c);
 }
 
@@ -383,8 +383,8 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 		goto skip;
 	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
 	for (int i = 0; i < iovcnt && want < sizeof(inj.head); i++) {
-		size_t k =
-		    inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len : sizeof(inj.head) - want;
+		size_t k = inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len
+									 : sizeof(inj.head) - want;
 
 		if (!k)
 			continue;
@@ -448,7 +448,7 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 		c->inject_pending = 1;
 	}
 	if (told > 0)
-		feed(c, 1, inj.mine, inj.iovcnt, told, tsc__mono_ns());
+		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
 	unlock_conn(c);
 	return told;

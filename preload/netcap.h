@@ -16,8 +16,8 @@
 
 #include "preload/inject.h"
 
-#define OBS_FD_MAX	      65536
-#define NETCAP_CONNS	      1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
+#define OBS_FD_MAX 65536
+#define NETCAP_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
 #define NETCAP_INJECT_IOV_MAX (INJECT_IOV_MAX - 2) /* the program's iovecs a write injected into may have */
 
 /* netcap_fd_class[fd]: 0 = not a socket we saw open; else a protocol | a direction */

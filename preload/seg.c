@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "lib/buckets.h"
 #include "preload/seg.h"
 #include "preload/segfile.h"
 
@@ -28,37 +29,13 @@ static struct {
 	uint64_t errs_full;
 } staging;
 
-static const char default_buckets[] = "0.000001,0.0000025,0.000005,0.00001,0.000025,0.00005,0.0001,0.00025,"
-				      "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10";
-
-static void parse_bounds(const char *list)
-{
-	const char *p = list;
-
-	seg_bounds.n = 0;
-	while (*p && seg_bounds.n < OBS_MAX_BOUNDS) {
-		char *e;
-		double v = strtod(p, &e);
-
-		if (e == p || !(v > 0))
-			break;
-		seg_bounds.ns[seg_bounds.n++] = (uint64_t)(v * 1e9 + 0.5);
-		p = e;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-	for (uint32_t i = 1; i < seg_bounds.n; i++)
-		if (seg_bounds.ns[i] <= seg_bounds.ns[i - 1])
-			seg_bounds.n = 0; /* not ascending: fall back */
-	if (!seg_bounds.n && list != default_buckets)
-		parse_bounds(default_buckets);
-}
-
+/* OBSPROBE_BUCKETS (obsprobe run passes its validated --buckets), else (unset or malformed) the defaults */
 static void read_bounds(void)
 {
-	const char *b = getenv("OBSPROBE_BUCKETS");
+	const char *list = getenv("OBSPROBE_BUCKETS");
+	int n = list && *list ? buckets__parse(list, seg_bounds.ns, NULL) : -1;
 
-	parse_bounds(b && *b ? b : default_buckets);
+	seg_bounds.n = (uint32_t)(n > 0 ? n : buckets__parse(OBS_DEFAULT_BUCKETS, seg_bounds.ns, NULL));
 }
 
 void seg__init(void)
@@ -213,8 +190,9 @@ __attribute__((noinline)) void seg__staging_fold(struct obs_segment *s)
 }
 
 static const uint8_t slot_dir[SEG_NSLOTS] = {
-    [SEG_READ] = SEG_RECEIVE,	[SEG_READV] = SEG_RECEIVE,   [SEG_RECVFROM] = SEG_RECEIVE, [SEG_RECVMSG] = SEG_RECEIVE,
-    [SEG_WRITE] = SEG_TRANSMIT, [SEG_WRITEV] = SEG_TRANSMIT, [SEG_SENDTO] = SEG_TRANSMIT,  [SEG_SENDMSG] = SEG_TRANSMIT,
+	[SEG_READ] = SEG_RECEIVE,    [SEG_READV] = SEG_RECEIVE,	   [SEG_RECVFROM] = SEG_RECEIVE,
+	[SEG_RECVMSG] = SEG_RECEIVE, [SEG_WRITE] = SEG_TRANSMIT,   [SEG_WRITEV] = SEG_TRANSMIT,
+	[SEG_SENDTO] = SEG_TRANSMIT, [SEG_SENDMSG] = SEG_TRANSMIT,
 };
 
 void seg__record_sock(enum obs_seg_slot slot, int proto, uint64_t t0, long ret)

@@ -69,24 +69,9 @@ static inline struct obs_segment *seg__get(void)
 	return seg_armed ? seg__get_or_make(true) : NULL;
 }
 
-static inline uint32_t seg__bucket_of(uint64_t ns)
-{
-	uint32_t lo = 0, hi = seg_bounds.n;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) >> 1;
-
-		if (ns <= seg_bounds.ns[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 static inline void seg__hist_add(struct obs_seg_hist *h, uint64_t ns)
 {
-	__atomic_fetch_add(&h->buckets[seg__bucket_of(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->buckets[obs_hist_bucket(seg_bounds.ns, seg_bounds.n, ns)], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
 }

@@ -123,41 +123,41 @@ __attribute__((constructor)) static void shim_init(void)
 
 /* ---- wrappers: time the real call; errno and the return value are the real call's ---- */
 
-#define ENSURE(fn)                                                                                                     \
-	do {                                                                                                           \
-		if (__builtin_expect(!real_##fn, 0))                                                                   \
-			pthread_once(&resolve_once, resolve);                                                          \
-		if (__builtin_expect(!real_##fn, 0)) {                                                                 \
-			errno = ENOSYS;                                                                                \
-			return -1;                                                                                     \
-		}                                                                                                      \
+#define ENSURE(fn)                                            \
+	do {                                                  \
+		if (__builtin_expect(!real_##fn, 0))          \
+			pthread_once(&resolve_once, resolve); \
+		if (__builtin_expect(!real_##fn, 0)) {        \
+			errno = ENOSYS;                       \
+			return -1;                            \
+		}                                             \
 	} while (0)
 
 /* time the real call, then record it with @rec (sees t0, r, saved); errno and r are the real call's */
-#define TIMED_CALL(type, call, rec)                                                                                    \
-	do {                                                                                                           \
-		uint64_t t0;                                                                                           \
-		type r;                                                                                                \
-		int saved;                                                                                             \
-		if (!seg__armed() || in_shim)                                                                          \
-			return call;                                                                                   \
-		t0 = tsc__now();                                                                                       \
-		r = call;                                                                                              \
-		saved = errno;                                                                                         \
-		in_shim++;                                                                                             \
-		rec;                                                                                                   \
-		in_shim--;                                                                                             \
-		errno = saved;                                                                                         \
-		return r;                                                                                              \
+#define TIMED_CALL(type, call, rec)           \
+	do {                                  \
+		uint64_t t0;                  \
+		type r;                       \
+		int saved;                    \
+		if (!seg__armed() || in_shim) \
+			return call;          \
+		t0 = tsc__now();              \
+		r = call;                     \
+		saved = errno;                \
+		in_shim++;                    \
+		rec;                          \
+		in_shim--;                    \
+		errno = saved;                \
+		return r;                     \
 	} while (0)
 
 #define TIMED(slot, type, call) TIMED_CALL(type, call, seg__record(slot, t0, (long)r, saved))
 /* I/O that moved the bytes in IOV/CNT: timed, then parsed (HTTP) or logged (stdout/stderr) */
-#define TIMED_DATA(slot, fd, call, dir, ...)                                                                           \
+#define TIMED_DATA(slot, fd, call, dir, ...) \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), data_hook(fd, dir, __VA_ARGS__, r)))
 #define ONE(buf, n) (&(struct iovec){ .iov_base = (void *)(buf), .iov_len = (n) }), 1
 /* received bytes: what @flags say about them decides whether they are parsed (recv_hook) */
-#define TIMED_RECV(slot, fd, call, flags, ...)                                                                         \
+#define TIMED_RECV(slot, fd, call, flags, ...) \
 	TIMED_CALL(ssize_t, call, (record_io(slot, fd, t0, (long)r, saved), recv_hook(fd, __VA_ARGS__, r, flags)))
 
 static inline int iov_count(size_t n)

@@ -1,22 +1,14 @@
 /* tsc.c -- the shim's clock: CLOCK_MONOTONIC nanoseconds from the TSC once calibrated, clock_gettime until then */
 #include <cpuid.h>
 #include <stdbool.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "preload/tsc.h"
 
 uint64_t tsc_base_tsc, tsc_base_ns, tsc_mult;
 static bool tsc_ok; /* the first pair was taken */
 static int tsc_calibrating;
 static uint64_t tsc_first_tsc, tsc_first_ns;
-
-uint64_t tsc__mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every C-/P-state */
 static bool tsc_invariant(void)
@@ -36,7 +28,7 @@ static bool tsc_invariant(void)
 
 __attribute__((noinline)) uint64_t tsc__now_slow(void)
 {
-	uint64_t t = tsc__mono_ns(), c;
+	uint64_t t = mono_ns(), c;
 	int zero = 0;
 
 	if (!tsc_ok || t - tsc_first_ns < TSC_CALIB_NS ||
@@ -44,7 +36,7 @@ __attribute__((noinline)) uint64_t tsc__now_slow(void)
 		return t;
 	if (!tsc_invariant())
 		return t; /* tsc_calibrating stays set: clock_gettime for good */
-	t = tsc__mono_ns();
+	t = mono_ns();
 	c = tsc__rdtsc();
 	if (c > tsc_first_tsc) {
 		tsc_base_tsc = c;
@@ -59,7 +51,7 @@ __attribute__((noinline)) uint64_t tsc__now_slow(void)
 void tsc__init(void)
 {
 #if defined(__x86_64__)
-	tsc_first_ns = tsc__mono_ns();
+	tsc_first_ns = mono_ns();
 	tsc_first_tsc = tsc__rdtsc();
 	tsc_ok = true;
 #endif

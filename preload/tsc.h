@@ -14,8 +14,6 @@
 /* set by tsc.c; tsc_mult is published last (release): the bases are set when it is non-zero */
 extern uint64_t tsc_base_tsc, tsc_base_ns, tsc_mult;
 
-/* CLOCK_MONOTONIC now, from clock_gettime (record timestamps the collector compares with its own clock) */
-uint64_t tsc__mono_ns(void);
 /* the first (TSC, CLOCK_MONOTONIC) pair; the second, and the CPUID check, come later (tsc__now_slow) */
 void tsc__init(void);
 /* clock_gettime until the TSC is calibrated; the first caller past TSC_CALIB_NS takes the second pair */

@@ -6,6 +6,7 @@
 #include "proto/httpcap.h"
 #include "lib/proto/httpconn.h"
 #include "abi/syscalls.h"
+#include "lib/clock.h"
 
 #define MAX_QUEUED 200000 /* events held for reordering */
 
@@ -32,14 +33,6 @@ struct httpcap {
 	struct conn **conns;
 	int nconns;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* ---- connections ---- */
 
