@@ -265,7 +265,7 @@ static void poll_locked(struct app *a)
 		httpcap__flush(a->cap, false); /* and the log lines */
 	else
 		logs__tick(a->out.logs, false);
-	outputs__poll(&a->out);
+	outputs__poll(&a->out, a->m);
 	targets__sweep(&a->targets);
 }
 

@@ -62,8 +62,9 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 	return 0;
 }
 
-void outputs__poll(struct outputs *o)
+void outputs__poll(struct outputs *o, struct metrics *m)
 {
+	metrics__fold_redactor(m, o->red);
 	if (o->tr)
 		traces__poll(o->tr);
 	if (o->logs)

@@ -19,8 +19,8 @@ struct outputs {
 
 /* @source: the "source" of obsprobe_spans_total's spans ("ebpf", "preload"); 0, or 1/2 after printing why */
 int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source);
-/* finished spans and log records out */
-void outputs__poll(struct outputs *o);
+/* finished spans and log records out; the redactor's counts into @m */
+void outputs__poll(struct outputs *o, struct metrics *m);
 /* spans and log records that did not make it out, said once at exit */
 void outputs__report_drops(struct outputs *o);
 void outputs__free(struct outputs *o);
