@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "abi/hist.h"
-#include "lib/proto/httpconn.h"
+#include "abi/exchange.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
 #define OBS_SEG_VERSION 4
@@ -47,7 +47,7 @@ enum obs_seg_lost {
 
 /* ring record types */
 enum obs_seg_rec_type {
-	OBS_REC_EXCHANGE = 1, /* struct http_exchange (httpconn.h): times CLOCK_MONOTONIC */
+	OBS_REC_EXCHANGE = 1, /* struct obs_exchange (abi/exchange.h): times CLOCK_MONOTONIC */
 	OBS_REC_LOG = 2,      /* struct obs_seg_log: bytes a thread wrote to stdout/stderr */
 };
 
@@ -126,7 +126,7 @@ _Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs
 	       "the header fields tests/integration/test_segments.sh patches");
 _Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC, "record size");
 _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16, "log record size");
-_Static_assert(sizeof(struct http_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
+_Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
 
 /* Validate a mapped segment before trusting a byte beyond its header.
  * Returns 0, or -1 with a one-line reason in @err. Pure: safe on garbage. */

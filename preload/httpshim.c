@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/proto/httpconn.h"
+#include "lib/proto/conn.h"
+#include "lib/proto/http1_conn.h"
 #include "preload/inject.h"
 #include "lib/sampler.h"
 #include "abi/segment.h"
@@ -36,7 +37,7 @@ struct shim_conn {
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
-	struct httpconn hc;
+	struct proto_conn pc;
 };
 
 static struct shim_conn *pool;		/* SHIM_CONNS entries, mmap'd at first use */
@@ -45,7 +46,7 @@ static double sample_ratio = 1.0;
 static bool log_tag;
 
 /* the request this thread serves: ids (shim.h) plus what is passed on downstream */
-static __thread char cur_tracestate[HTTPX_TRACESTATE_MAX];
+static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
@@ -83,7 +84,7 @@ static void random_id(uint8_t *id, size_t len)
 
 /* ---- exchanges ---- */
 
-static void on_request(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	struct shim_conn *c = ctx;
 
@@ -108,7 +109,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
 		return;
 	}
-	if (!strcmp(x->method, "CONNECT"))
+	if (!strcmp(x->op, "CONNECT"))
 		c->not_h1 = 1; /* a tunnel: what follows is not parsed, so never ours to change */
 	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
 		c->inject_pending = 0;
@@ -131,7 +132,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 	}
 }
 
-static void on_exchange(void *ctx, struct http_exchange *x)
+static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct obs_segment *s = obs_shim_segment();
 
@@ -142,7 +143,7 @@ static void on_exchange(void *ctx, struct http_exchange *x)
 		obs_seg_ring_put(s, OBS_REC_EXCHANGE, x, sizeof(*x));
 }
 
-static const struct httpconn_cb shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
+static const struct proto_sink shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
 
 void obs_http_init(void)
 {
@@ -159,7 +160,7 @@ void obs_http_init(void)
 }
 
 /* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
-static void addr_of(struct httpx_addr *out, const struct sockaddr *a, socklen_t len)
+static void addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len)
 {
 	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
@@ -211,19 +212,19 @@ void obs_http_open(int fd, const struct sockaddr *peer, socklen_t plen, bool inb
 			__atomic_fetch_add(&s->h.lost[SEG_LOST_CONNS_FULL], 1, __ATOMIC_RELAXED);
 		return;
 	}
-	httpconn__init(&c->hc, &shim_cb, c);
+	proto_conn__init(&c->pc, &shim_cb, c);
 	c->inject_pending = 0;
 	c->not_h1 = 0;
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
-		addr_of(&c->hc.local, (struct sockaddr *)&ss, len);
+		addr_of(&c->pc.local, (struct sockaddr *)&ss, len);
 	/* the peer: the address the program connected to (the kernel checked @plen), else asked again; an
 	 * accepting caller's buffer is never read (the kernel's length may exceed it when the address was cut) */
 	if (peer && !inbound) {
-		addr_of(&c->hc.peer, peer, plen);
+		addr_of(&c->pc.peer, peer, plen);
 	} else {
 		len = sizeof(ss);
 		if (!getpeername(fd, (struct sockaddr *)&ss, &len))
-			addr_of(&c->hc.peer, (struct sockaddr *)&ss, len);
+			addr_of(&c->pc.peer, (struct sockaddr *)&ss, len);
 	}
 	__atomic_store_n(&obs_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
 }
@@ -258,7 +259,7 @@ void obs_http_close(int fd)
 	if (!c)
 		return;
 	__atomic_store_n(&obs_conn_of[fd], 0, __ATOMIC_RELEASE);
-	httpconn__close(&c->hc, now_ns());
+	proto_conn__close(&c->pc, now_ns());
 	unlock_conn(c);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
@@ -278,7 +279,7 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
 
 		if (k)
-			httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, iov[i].iov_base, k, k, t);
+			proto_conn__feed(&c->pc, dir ? PROTO_OUT : PROTO_IN, iov[i].iov_base, k, k, t);
 		n -= k;
 	}
 }
@@ -299,7 +300,7 @@ void obs_http_gap(int fd, int dir, size_t n)
 
 	if (!c)
 		return;
-	httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, NULL, 0, n, now_ns());
+	proto_conn__gap(&c->pc, dir ? PROTO_OUT : PROTO_IN, n, now_ns());
 	unlock_conn(c);
 }
 
@@ -349,13 +350,15 @@ static bool room_for(int fd, size_t need)
 }
 
 /* The connection's outgoing bytes have been HTTP/1 requests so far, none cut off, and the next is ours */
-static bool conn_injectable(const struct shim_conn *c)
+static bool conn_injectable(struct shim_conn *c)
 {
-	const struct httpconn *h = &c->hc;
+	const struct proto_conn *pc = &c->pc;
 
-	return !c->not_h1 && h->role != HTTPCONN_SERVER && !h->parser[HTTPCONN_OUT].in_msg &&
-	       h->parser[HTTPCONN_OUT].mode != HTTP_RESPONSES && !h->parser[HTTPCONN_OUT].errors &&
-	       !h->parser[HTTPCONN_IN].errors;
+	if (c->not_h1 || pc->off)
+		return false;
+	if (!pc->proto)
+		return !pc->strikes; /* nothing sent or received yet */
+	return pc->proto->id == OBS_PROTO_HTTP1 && http1_conn__injectable(proto_conn__state(&c->pc));
 }
 
 static void count_inject(enum obs_seg_inject o)

@@ -14,7 +14,7 @@
 #include "source/calibrate.h"
 #include "export/exporter.h"
 #include "source/funclat.h"
-#include "proto/httpcap.h"
+#include "proto/demux.h"
 #include "source/kfunc.h"
 #include "base/log.h"
 #include "signal/logs.h"
@@ -57,7 +57,7 @@ struct app {
 	struct exporter *exp;	/* --otlp-endpoint */
 	struct traces *tr;	/* HTTP exchanges -> metrics, spans */
 	struct logs *logs;	/* log records -> --log-file, OTLP */
-	struct httpcap *cap;	/* eBPF payloads -> exchanges, log lines */
+	struct demux *cap;	/* eBPF payloads -> exchanges, log lines */
 	struct target targets[APP_MAX_TARGETS];
 	int ntargets;
 	char service[128];
@@ -305,7 +305,7 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		if (a->fl)
 			funclat__detach_pid(a->fl, pid);
 		if (a->cap)
-			httpcap__forget_pid(a->cap, pid); /* its threads serve nothing any more */
+			demux__forget_pid(a->cap, pid); /* its threads serve nothing any more */
 
 		break;
 	}
@@ -318,7 +318,7 @@ static void on_data(void *ctx, const void *rec, size_t size)
 	struct app *a = ctx;
 
 	if (a->cap)
-		httpcap__event(a->cap, rec, size);
+		demux__event(a->cap, rec, size);
 }
 
 static void on_call(void *ctx, const struct fl_call_event *e, const char *function, const char *object)
@@ -326,15 +326,15 @@ static void on_call(void *ctx, const struct fl_call_event *e, const char *functi
 	struct app *a = ctx;
 
 	if (a->cap)
-		httpcap__call(a->cap, e, function, object);
+		demux__call(a->cap, e, function, object);
 }
 
-static void no_http(void *ctx, uint64_t sk)
+static void capture(void *ctx, uint64_t sk, uint32_t caplen)
 {
 	struct app *a = ctx;
 
 	if (a->sys)
-		systrace__no_http(a->sys, sk);
+		systrace__capture(a->sys, sk, caplen);
 }
 
 static void resource(void *ctx, int pid, struct span_resource *out)
@@ -478,7 +478,7 @@ static void poll_locked(struct app *a)
 	if (a->shm)
 		shm_source__poll(a->shm);
 	if (a->cap)
-		httpcap__flush(a->cap, false); /* and the log lines */
+		demux__flush(a->cap, false); /* and the log lines */
 	else
 		logs__tick(a->logs, false);
 	if (a->tr)
@@ -559,10 +559,10 @@ static int start_ebpf(struct app *a)
 	if (check_ebpf_prereqs())
 		return 1;
 	if (a->tr || logs__enabled(a->logs)) {
-		struct httpcap_opts ho = { .traces = a->tr, .logs = a->logs, .metrics = a->m, .resource = resource,
-					   .no_http = no_http, .ctx = a };
+		struct demux_opts ho = { .traces = a->tr, .logs = a->logs, .metrics = a->m, .resource = resource,
+					 .capture = capture, .ctx = a };
 
-		a->cap = httpcap__new(&ho);
+		a->cap = demux__new(&ho);
 		if (!a->cap) {
 			elog("out of memory");
 			return 1;
@@ -572,7 +572,7 @@ static int start_ebpf(struct app *a)
 	{
 		struct systrace_opts o = { .metrics = a->m, .bounds = &env->bounds, .service = a->service,
 					   .syscalls = !env->no_syscalls, .follow_children = env->follow_children,
-					   .net = !env->no_net, .http = a->tr && !env->no_net,
+					   .net = !env->no_net, .payload = a->tr && !env->no_net,
 					   .logs = logs__enabled(a->logs), .on_proc = on_proc, .on_data = on_data,
 					   .ctx = a };
 
@@ -808,7 +808,7 @@ void app__finish(struct app *a, int summary)
 
 		app__poll(a);
 		if (a->cap)
-			httpcap__flush(a->cap, true);
+			demux__flush(a->cap, true);
 		logs__tick(a->logs, true);
 		exporter__shutdown(a->exp); /* sends what is queued, up to its deadline */
 		app__poll(a);
@@ -834,7 +834,7 @@ void app__finish(struct app *a, int summary)
 			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);
 	}
 	server__free(a->srv);
-	httpcap__free(a->cap);
+	demux__free(a->cap);
 	traces__free(a->tr);
 	logs__free(a->logs);
 	exporter__free(a->exp);

@@ -1,4 +1,4 @@
-/* fuzz-srcs: lib/proto/http.c */
+/* fuzz-srcs: lib/proto/http1_parser.c */
 /* fuzz_http.c -- the HTTP/1.x parser fed arbitrary bytes in arbitrary splits, with gaps and closes.
  *
  * Input: the raw bytes of one direction of a connection.  The splits are chosen by a PRNG seeded with
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "lib/proto/http.h"
+#include "lib/proto/http1_parser.h"
 
 struct log {
 	uint64_t hash; /* FNV-1a over every callback and what it carried */
