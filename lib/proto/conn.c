@@ -53,13 +53,14 @@ static const struct proto *detect(const void *buf, size_t len, enum proto_dir di
 	return maybe;
 }
 
-static enum proto_verdict strike(struct proto_conn *c, unsigned n)
+static enum proto_verdict strike(struct proto_conn *c, enum proto_dir dir)
 {
-	if (c->strikes + n >= PROTO_STRIKES) {
+	c->struck |= 1u << dir;
+	if (c->strikes + 1 >= PROTO_STRIKES) {
 		c->off = 1;
 		return PROTO_OFF;
 	}
-	c->strikes += n;
+	c->strikes++;
 	return PROTO_GOING;
 }
 
@@ -73,15 +74,22 @@ enum proto_verdict proto_conn__feed(struct proto_conn *c, enum proto_dir dir, co
 		return PROTO_OFF;
 	if (!len && !total)
 		return PROTO_GOING;
+	if (!len && (c->struck & 1u << dir))
+		return PROTO_GOING; /* the rest of bytes nobody claimed: no parser waits for them */
 	if (!c->proto) {
-		const struct proto *p = len ? detect(buf, len, dir) : NULL;
+		const struct proto *p;
 
+		if (!len) /* a gap: bytes nobody can classify */
+			return strike(c, dir);
+		p = detect(buf, len, dir);
 		if (!p)
-			return strike(c, 1);
+			return strike(c, dir);
 		c->proto = p;
 		p->init(c->state, &conn_sink, c);
 		v = PROTO_CLAIMED;
 	}
+	if (len)
+		c->struck &= ~(1u << dir);
 	c->proto->feed(c->state, dir, buf, len, total, now_ns);
 	c->proto->progress(c->state, &pr);
 	if (!pr.sure && c->strikes + pr.errors >= PROTO_STRIKES) {

@@ -7,7 +7,8 @@
  * the first that is sure claims the connection (else the first that says maybe) and its parser is fed
  * from that chunk on.  The verdict "capture off" comes when the connection earned PROTO_STRIKES strikes
  * before its parser was sure of it: a strike is a chunk no protocol claimed, a gap before any claimed, or
- * a parse error of the claiming parser.  (For HTTP/1 alone this is the rule of old: two parse errors
+ * a parse error of the claiming parser.  A gap that follows a strike in its direction is the rest of those
+ * bytes: it is no strike, and no parser is told of it.  (For HTTP/1 alone this is the rule of old: two parse errors
  * before the first whole message.)  From then on its bytes are ignored; the caller stops copying them. */
 #ifndef OBSPROBE_CONN_H
 #define OBSPROBE_CONN_H
@@ -32,7 +33,8 @@ struct proto_conn {
 	const struct proto *proto; /* NULL while detecting */
 	uint8_t off;		   /* the verdict was PROTO_OFF: bytes are ignored */
 	uint8_t strikes;	   /* before the claim (the parser's errors count after it) */
-	uint16_t pad;
+	uint8_t struck;		   /* bit per direction: its last chunk was a strike */
+	uint8_t pad;
 	struct obs_addr local, peer; /* copied into each exchange; set them before bytes arrive */
 	const struct proto_sink *sink;
 	void *ctx;
