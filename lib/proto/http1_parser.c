@@ -121,20 +121,6 @@ static bool prefix_plausible(const char *line, size_t n, uint8_t mode)
 	return true;
 }
 
-bool http__looks_like_request(const void *buf, size_t len)
-{
-	const char *s = buf;
-	size_t i;
-
-	for (i = 0; i < len && i < HTTP_METHOD_MAX; i++) {
-		if (s[i] == ' ')
-			return i >= 3 && i + 1 < len && (s[i + 1] == '/' || s[i + 1] == '*' || s[i + 1] == 'h');
-		if (s[i] < 'A' || s[i] > 'Z')
-			return false;
-	}
-	return false;
-}
-
 static void begin(struct http_parser *p)
 {
 	memset(&p->msg, 0, sizeof(p->msg));

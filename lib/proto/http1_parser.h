@@ -99,7 +99,4 @@ enum http_guess { HTTP_GUESS_NO, HTTP_GUESS_MAYBE, HTTP_GUESS_YES };
  * (YES), cannot parse (NO: the parser would count an error), or is cut short or absent (MAYBE). */
 enum http_guess http__detect(const void *buf, size_t len);
 
-/* True when @buf plausibly starts a request ("GET /", "POST ", ...): a cheap test for callers. */
-bool http__looks_like_request(const void *buf, size_t len);
-
 #endif

@@ -238,7 +238,7 @@ START_TEST(long_lines_are_cut)
 }
 END_TEST
 
-/* ---- httpconn ---- */
+/* ---- http1_conn ---- */
 
 struct xs {
 	int requests, exchanges;
