@@ -46,7 +46,7 @@ struct obs_exchange {
 	uint16_t status;       /* the response's code (HTTP status); 0: no response */
 	uint16_t pad;
 	uint32_t reserved;
-	int32_t pid, tid; /* the thread that read (server) or wrote (client) the request */
+	int32_t pid, tid;			/* the thread that read (server) or wrote (client) the request */
 	uint64_t start_ns, end_ns;		/* CLOCK_MONOTONIC */
 	uint64_t request_bytes, response_bytes; /* payloads (HTTP: bodies) */
 	uint8_t trace_id[16];
@@ -62,9 +62,9 @@ struct obs_exchange {
 
 _Static_assert(sizeof(struct obs_addr) == 20, "obs_addr layout");
 _Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs_exchange, pid) == 16 &&
-		       offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
-		       offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
-		       offsetof(struct obs_exchange, tracestate) == 752,
+		   offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
+		   offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
+		   offsetof(struct obs_exchange, tracestate) == 752,
 	       "obs_exchange layout (it crosses the shim segment: change OBS_SEG_VERSION with it)");
 _Static_assert(sizeof(struct obs_exchange) == 944, "obs_exchange size");
 

@@ -6,8 +6,10 @@
 
 /* A protocol is `const struct proto proto_<name>` in lib/proto/<name>.c.  Earlier lines win a tie: the
  * first protocol sure of a connection's first bytes claims it, else the first that says maybe. */
+/* clang-format off */
 #define PROTOCOLS(X) \
 	X(http1)
+/* clang-format on */
 
 #define DECLARE(name) extern const struct proto proto_##name;
 #define ENTRY(name)   &proto_##name,
