@@ -15,7 +15,7 @@
 #define ENTRY(name)   &proto_##name,
 PROTOCOLS(DECLARE)
 
-const struct proto *const proto_registry[] = { PROTOCOLS(ENTRY) NULL };
+const struct proto *const proto_registry[] = {PROTOCOLS(ENTRY) NULL};
 
 const struct proto *proto__by_id(uint8_t id)
 {
