@@ -289,9 +289,12 @@ static void emit_span(struct traces *t, const struct span *sp)
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
 }
 
-/* the RED histogram families of each protocol: [server, client] */
-static const enum family_id red_family[OBS_PROTO__COUNT][2] = {
-	[OBS_PROTO_HTTP1] = { FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
+/* the RED histogram families of each protocol (labels: service, then its describe()'s PROTO_LABELS) */
+static const struct {
+	bool set;
+	enum family_id server, client;
+} red_family[OBS_PROTO__COUNT] = {
+	[OBS_PROTO_HTTP1] = { true, FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
 };
 
 void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
@@ -303,7 +306,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	struct proto_text text = { .clean = clean, .ctx = t, .peer = peer };
 	struct proto_desc desc, *d = &desc;
 	const char *labels[1 + PROTO_LABELS];
-	struct series *se;
+	struct series *se = NULL;
 	struct span *sp;
 
 	if (!p || x->proto >= OBS_PROTO__COUNT)
@@ -325,10 +328,13 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 			    1);
 		return;
 	}
-	labels[0] = res->service_name;
-	memcpy(labels + 1, d->labels, sizeof(d->labels));
-	se = metrics__series(t->opts.metrics, red_family[x->proto][server ? 0 : 1], labels);
-	series__observe_ns(se, dur);
+	if (red_family[x->proto].set) {
+		labels[0] = res->service_name;
+		memcpy(labels + 1, d->labels, sizeof(d->labels));
+		se = metrics__series(t->opts.metrics, server ? red_family[x->proto].server : red_family[x->proto].client,
+				     labels);
+		series__observe_ns(se, dur);
+	}
 
 	if (!want_span) {
 		t->st.sampled_out++;
@@ -339,7 +345,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 		return;
 	otlp__hex(tid_hex, x->trace_id, 16);
 	otlp__hex(sid_hex, x->span_id, 8);
-	series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
+	if (se)
+		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
 
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
