@@ -1,4 +1,16 @@
 # obsprobe -- one entry point: make, make test, make demo, make bench, make install
+#
+#   make              the collector (build/obsprobe), the shim (build/libobsshim.so) and the test targets; needs
+#                     clang, bpftool and kernel BTF (/sys/kernel/btf/vmlinux); x86_64 only (see HOST_ARCH below)
+#   make unit         build and run the Check unit tests (tests/unit/test_*.c): no root, no BTF, no bpftool -- they
+#                     link build/libcollector.a, the collector's objects without the BPF skeleton users
+#   make asan         the unit tests again under ASan + UBSan (then: for t in build/asan/tests/*; do $$t; done)
+#   make test         as root: dependencies, everything built, every test (tests/run.sh); asserts exact counts,
+#                     never speed
+#   make bench        as root: speed (the timing bounds live here, never in make test)
+#   make fuzz-build   the libFuzzer harnesses (tests/fuzz); make fuzz runs each for FUZZ_SECONDS
+#   make format       clang-format -i over the tree (.clang-format); make format-check only reports
+#   make demo, make soak, make install, make clean;  V=1 shows the commands
 .DELETE_ON_ERROR:
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -9,7 +21,17 @@ PREFIX   ?= /usr/local
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 CC       ?= gcc
-ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+HOST_ARCH ?= $(shell uname -m)
+ARCH     := $(patsubst x86_64,x86,$(HOST_ARCH))
+
+# Only x86_64 is real: the BPF programs read syscall arguments from x86_64 registers (regs->di ...) and syscall
+# numbers are x86_64's (scripts/gen-syscall-table.sh, abi/segment.h). Stop here rather than build something wrong.
+ifneq ($(HOST_ARCH),x86_64)
+ifneq ($(filter-out clean format format-check,$(or $(MAKECMDGOALS),all)),)
+$(error obsprobe builds on x86_64 only, this machine is $(HOST_ARCH): its BPF programs read x86_64 registers \
+	and syscall numbers (make clean, make format and make format-check work anywhere))
+endif
+endif
 
 ifeq ($(V),1)
 Q =
@@ -44,7 +66,16 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 PURE_SRCS  := $(wildcard lib/*.c lib/*/*.c)
 COLL_SRCS  := $(wildcard collector/*/*.c) $(PURE_SRCS)
 USER_OBJS  := $(patsubst %.c,$(OUT)/obj/%.o,$(COLL_SRCS))
-LIB_OBJS   := $(filter-out $(OUT)/obj/collector/cli/main.o,$(USER_OBJS))
+# The only sources that need generated BPF headers (a skeleton, from build/vmlinux.h and bpftool), and the one
+# that needs the syscall table (from the kernel's UAPI headers); nothing else depends on generated headers.
+SKEL_SRCS  := $(shell grep -l -e '\.skel\.h"' -e '"vmlinux\.h"' $(COLL_SRCS))
+TABLE_SRCS := $(shell grep -l '"syscall_table\.h"' $(COLL_SRCS))
+SKEL_OBJS  := $(patsubst %.c,$(OUT)/obj/%.o,$(SKEL_SRCS))
+TABLE_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(TABLE_SRCS))
+# Unit tests and benches link this archive: every collector object but main and the skeleton users, so they build
+# without BTF or bpftool, and each test binary takes from it only what it calls.
+LIB_OBJS   := $(filter-out $(OUT)/obj/collector/cli/main.o $(SKEL_OBJS),$(USER_OBJS))
+COLL_LIB   := $(OUT)/libcollector.a
 HDRS       := $(wildcard abi/*.h lib/*.h lib/*/*.h collector/*/*.h preload/*.h bpf/*.h)
 
 SHIM_SRCS  := $(wildcard preload/*.c)
@@ -58,9 +89,8 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 
-GEN_HDRS   := $(OUT)/vmlinux.h $(OUT)/syscall_table.h $(SKELS)
 
-.PHONY: all deps test unit demo bench soak install clean format check-root fuzz fuzz-build asan
+.PHONY: all deps test unit demo bench soak install clean format format-check check-root fuzz fuzz-build asan
 all: $(OUT)/obsprobe $(if $(SHIM_SRCS),$(OUT)/libobsshim.so) $(TARGET_BINS)
 
 # ---- generated headers -------------------------------------------------------
@@ -86,17 +116,26 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # ---- collector ---------------------------------------------------------------
-$(OUT)/obj/%.o: %.c $(GEN_HDRS) $(HDRS)
+# header dependencies come from -MMD (the .d files included at the end); generated headers are named here
+$(OUT)/obj/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(SKEL_OBJS): $(SKELS)
+$(TABLE_OBJS) $(patsubst $(OUT)/obj/%,$(OUT)/asan/%,$(TABLE_OBJS)): $(OUT)/syscall_table.h
+
+$(COLL_LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(OUT)/obsprobe: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- shim --------------------------------------------------------------------
-$(OUT)/shim/%.o: %.c $(HDRS)
+$(OUT)/shim/%.o: %.c
 	$(call msg,CC-SHIM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHIM_CFLAGS) -c $< -o $@
@@ -107,10 +146,10 @@ $(OUT)/libobsshim.so: $(SHIM_OBJS) $(wildcard preload/*.map)
 		-ldl -lpthread -lrt -o $@
 
 # ---- tests -------------------------------------------------------------------
-$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS)
+$(OUT)/tests/%: tests/unit/%.c $(COLL_LIB) $(HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(LIB_OBJS) \
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(COLL_LIB) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 $(OUT)/targets/%: tests/targets/%.c
@@ -134,7 +173,8 @@ check-root:
 deps:
 	$(Q)bash scripts/install-deps.sh
 
-unit: $(UNIT_BINS)
+# test_symbols reads build/targets/ (plain C programs: no BTF needed either)
+unit: $(UNIT_BINS) $(TARGET_BINS)
 	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
 
 test: check-root
@@ -160,16 +200,17 @@ $(OUT)/bench/spawn_time: tests/bench/spawn_time.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
 
-$(OUT)/bench/span_bench: tests/bench/span_bench.c $(LIB_OBJS)
+$(OUT)/bench/span_bench: tests/bench/span_bench.c $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
 		$(OUT)/bench/spawn_time && \
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
-		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh; fi
+		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh && \
+		echo && bash tests/bench/spine_timing.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root
@@ -179,8 +220,15 @@ install: all
 	install -D -m 0755 $(OUT)/obsprobe $(DESTDIR)$(PREFIX)/bin/obsprobe
 	install -D -m 0755 $(OUT)/libobsshim.so $(DESTDIR)$(PREFIX)/lib/obsprobe/libobsshim.so
 
+# what clang-format owns (.clang-format: kernel-derived, tabs, 120 columns); generated headers are not in it
+FORMAT_SRCS := $(wildcard abi/*.h lib/*.[ch] lib/*/*.[ch] bpf/*.[ch] collector/*/*.[ch] preload/*.[ch] \
+		tests/unit/*.c tests/targets/*.c tests/fuzz/*.[ch] tests/bench/*.c)
 format:
-	clang-format -i $(wildcard abi/*.h lib/*.[ch] lib/*/*.[ch] bpf/*.[ch] collector/*/*.[ch] preload/*.[ch]) tests/unit/*.c tests/targets/*.c
+	clang-format -i $(FORMAT_SRCS)
+
+# what make format would change, as errors (not in make test yet: the tree is formatted once, then it joins)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(OUT)
@@ -190,17 +238,23 @@ clean:
 # ---- sanitizers: the unit tests and the collector objects again, under ASan + UBSan ----------------
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_OBJS  := $(patsubst $(OUT)/obj/%.o,$(OUT)/asan/%.o,$(LIB_OBJS))
+ASAN_LIB   := $(OUT)/asan/libcollector.a
 ASAN_BINS  := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 
-$(OUT)/asan/%.o: %.c $(GEN_HDRS) $(HDRS)
+$(OUT)/asan/%.o: %.c
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
+$(ASAN_LIB): $(ASAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< $(ASAN_OBJS) \
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< $(ASAN_LIB) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 asan: $(ASAN_BINS)
@@ -218,8 +272,7 @@ FUZZ_TEST_SECONDS ?= 10
 fuzz_srcs = $(shell sed -n '1s/.*fuzz-srcs:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
-$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_srcs,tests/fuzz/$$*.c) $(wildcard tests/fuzz/*.h) $(HDRS) \
-		| $(GEN_HDRS)
+$(OUT)/fuzz/%: tests/fuzz/%.c $$(call fuzz_srcs,tests/fuzz/$$*.c) $(wildcard tests/fuzz/*.h) $(HDRS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(call fuzz_srcs,$<) $(LDLIBS) -o $@

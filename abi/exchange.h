@@ -21,10 +21,10 @@ enum obs_proto {
 #define OBS_X_SERVER 2
 #define OBS_X_CLIENT 3
 
-#define OBS_X_OP_MAX	     16
-#define OBS_X_TARGET_MAX     384
-#define OBS_X_HOST_MAX	     96
-#define OBS_X_AGENT_MAX	     128
+#define OBS_X_OP_MAX 16
+#define OBS_X_TARGET_MAX 384
+#define OBS_X_HOST_MAX 96
+#define OBS_X_AGENT_MAX 128
 #define OBS_X_TRACESTATE_MAX 192
 
 struct obs_addr {
@@ -62,9 +62,9 @@ struct obs_exchange {
 
 _Static_assert(sizeof(struct obs_addr) == 20, "obs_addr layout");
 _Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs_exchange, pid) == 16 &&
-		   offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
-		   offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
-		   offsetof(struct obs_exchange, tracestate) == 752,
+		       offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
+		       offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
+		       offsetof(struct obs_exchange, tracestate) == 752,
 	       "obs_exchange layout (it crosses the shim segment: change OBS_SEG_VERSION with it)");
 _Static_assert(sizeof(struct obs_exchange) == 944, "obs_exchange size");
 

@@ -1,4 +1,4 @@
-/* bits.bpf.h -- bucket lookup for BPF programs (no __builtin_clz: clang 14 crashes on it) */
+/* bits.bpf.h -- the configured histogram boundaries of a BPF program, and adding to a histogram */
 #ifndef OBSPROBE_BITS_BPF_H
 #define OBSPROBE_BITS_BPF_H
 
@@ -8,33 +8,9 @@
 const volatile __u64 cfg_bounds_ns[OBS_MAX_BOUNDS] = {};
 const volatile __u32 cfg_nbounds = 0;
 
-/* first i with ns <= cfg_bounds_ns[i], else cfg_nbounds (+Inf): a binary
- * search of at most 6 steps for 32 boundaries */
-static __always_inline __u32 bucket_of(__u64 ns)
-{
-	__u32 lo = 0, hi = cfg_nbounds;
-
-	if (hi > OBS_MAX_BOUNDS)
-		hi = OBS_MAX_BOUNDS;
-	for (int i = 0; i < 6; i++) {
-		__u32 mid;
-
-		if (lo >= hi)
-			break;
-		mid = (lo + hi) >> 1;
-		if (mid >= OBS_MAX_BOUNDS)
-			break;
-		if (ns <= cfg_bounds_ns[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 static __always_inline void hist_add(struct obs_hist *h, __u64 ns)
 {
-	__u32 b = bucket_of(ns);
+	__u32 b = obs_hist_bucket(cfg_bounds_ns, cfg_nbounds, ns);
 
 	if (b < OBS_HIST_SLOTS)
 		h->buckets[b]++;

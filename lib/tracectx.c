@@ -1,6 +1,7 @@
 /* tracectx.c -- incoming trace context from W3C, B3 (single and multi), AWS X-Ray and Datadog headers */
 #include <string.h>
 
+#include "lib/hex.h"
 #include "lib/tracectx.h"
 
 enum field { F_TP, F_B3, F_B3_TRACE, F_B3_SPAN, F_B3_SAMPLED, F_B3_FLAGS, F_XRAY, F_DD_TRACE, F_DD_PARENT, F_DD_PRIO, F__N };
@@ -555,26 +556,15 @@ bool ctx_extractor__finish(const struct ctx_extractor *x, struct trace_ctx *out)
 	return false;
 }
 
-void tracectx__hex(char *out, const uint8_t *id, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[id[i] >> 4];
-		out[2 * i + 1] = d[id[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int tracectx__format_traceparent(char *buf, size_t len, const uint8_t trace_id[16], const uint8_t span_id[8],
 				 bool sampled)
 {
 	if (len < 56)
 		return -1;
 	memcpy(buf, "00-", 3);
-	tracectx__hex(buf + 3, trace_id, 16);
+	hex__encode(buf + 3, trace_id, 16);
 	buf[35] = '-';
-	tracectx__hex(buf + 36, span_id, 8);
+	hex__encode(buf + 36, span_id, 8);
 	buf[52] = '-';
 	buf[53] = '0';
 	buf[54] = sampled ? '1' : '0';

@@ -66,7 +66,4 @@ int tracectx__format_traceparent(char *buf, size_t len, const uint8_t trace_id[1
  * when it fits, else members over 128 characters dropped, then members from the end.  Returns the length. */
 size_t tracectx__truncate_state(char *dst, size_t size, const char *src);
 
-/* lowercase hex of @n bytes: 2n characters and a NUL */
-void tracectx__hex(char *out, const uint8_t *id, size_t n);
-
 #endif

@@ -26,6 +26,7 @@
 #include "lib/sampler.h"
 #include "abi/segment.h"
 #include "preload/shim.h"
+#include "lib/clock.h"
 
 #define SHIM_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
 
@@ -50,21 +51,13 @@ static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void random_id(uint8_t *id, size_t len)
 {
 	static __thread uint64_t s[2];
 
 	if (!s[0] && !s[1]) {
 		if (syscall(SYS_getrandom, s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = now_ns() ^ 0x9e3779b97f4a7c15ull;
+			s[0] = mono_ns() ^ 0x9e3779b97f4a7c15ull;
 			s[1] = (uint64_t)(uintptr_t)&s;
 		}
 		s[1] |= 1;
@@ -259,7 +252,7 @@ void obs_http_close(int fd)
 	if (!c)
 		return;
 	__atomic_store_n(&obs_conn_of[fd], 0, __ATOMIC_RELEASE);
-	proto_conn__close(&c->pc, now_ns());
+	proto_conn__close(&c->pc, mono_ns());
 	unlock_conn(c);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
@@ -290,7 +283,7 @@ void obs_http_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t 
 
 	if (!c)
 		return;
-	feed(c, dir, iov, iovcnt, n, now_ns());
+	feed(c, dir, iov, iovcnt, n, mono_ns());
 	unlock_conn(c);
 }
 
@@ -300,7 +293,7 @@ void obs_http_gap(int fd, int dir, size_t n)
 
 	if (!c)
 		return;
-	proto_conn__gap(&c->pc, dir ? PROTO_OUT : PROTO_IN, n, now_ns());
+	proto_conn__gap(&c->pc, dir ? PROTO_OUT : PROTO_IN, n, mono_ns());
 	unlock_conn(c);
 }
 
@@ -454,7 +447,7 @@ bool obs_http_inject(int fd, const struct iovec *iov, int iovcnt, int flags, boo
 		c->inject_pending = 1;
 	}
 	if (*ret > 0)
-		feed(c, 1, mine, iovcnt, *ret, now_ns());
+		feed(c, 1, mine, iovcnt, *ret, mono_ns());
 	errno = err;
 	done = true;
 cleanup:
@@ -501,7 +494,7 @@ void obs_log_write(int fd, const struct iovec *iov, int iovcnt, size_t n)
 	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
 	rec.pid = (int32_t)syscall(SYS_getpid);
 	rec.tid = (int32_t)syscall(SYS_gettid);
-	rec.time_ns = now_ns();
+	rec.time_ns = mono_ns();
 	rec.stream = fd;
 	rec.pad = 0;
 	if (obs_current_request.active) {

@@ -2,20 +2,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/hex.h"
 #include "preload/inject.h"
 
 #define METHOD_MAX 15 /* http.h's HTTP_METHOD_MAX - 1 */
-
-static char *hex(char *p, const uint8_t *id, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		*p++ = d[id[i] >> 4];
-		*p++ = d[id[i] & 15];
-	}
-	return p;
-}
 
 size_t inject__request_line(const char *s, size_t n)
 {
@@ -141,9 +131,9 @@ bool inject__plan(struct inject_plan *p, const struct iovec *iov, int iovcnt, co
 	off = 0;
 	o = p->hdr;
 	memcpy(o, "traceparent: 00-", 16);
-	o = hex(o + 16, ids->trace_id, 16);
+	o = hex__put(o + 16, ids->trace_id, 16);
 	*o++ = '-';
-	o = hex(o, ids->span_id, 8);
+	o = hex__put(o, ids->span_id, 8);
 	memcpy(o, ids->sampled ? "-01\r\n" : "-00\r\n", 5);
 	o += 5;
 	if (slen)
@@ -201,9 +191,9 @@ size_t logtag__build(char *out, size_t size, const char *line, size_t n, const u
 	memmove(out, line, n - 1);
 	p = out + n - 1;
 	memcpy(p, " trace_id=", 10);
-	p = hex(p + 10, trace_id, 16);
+	p = hex__put(p + 10, trace_id, 16);
 	memcpy(p, " span_id=", 9);
-	p = hex(p + 9, span_id, 8);
+	p = hex__put(p + 9, span_id, 8);
 	*p++ = '\n';
 	return p - out;
 }

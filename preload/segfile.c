@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "preload/segfile.h"
+#include "lib/clock.h"
+#include "lib/procstat.h"
 
 #define DEAD_MARK_SEC 1 /* atime of a segment a sweep found dead: its mtime is then when that was seen */
 
@@ -64,45 +66,15 @@ static bool parse_name(const char *name, uint64_t *pid, uint64_t *start)
 	       *pid > 0 && *pid < (1u << 22);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* field 22 of /proc/PID/stat (and field 4, the parent); 0 when unreadable */
-static uint64_t proc_start_time(const char *statpath, pid_t *ppid)
+static uint64_t proc_start_time(pid_t pid, pid_t *ppid)
 {
-	char buf[1024];
-	const char *p;
-	int fd = open(statpath, O_RDONLY | O_CLOEXEC), field;
-	ssize_t n;
-	uint64_t v = 0;
+	struct procstat st;
+	int n = procstat__read(pid, &st);
 
-	if (fd < 0)
-		return 0;
-	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* ") S ppid ..." : field 3 is the state, after ") " */
-	p += 2;
-	for (field = 3; *p && field < 22; p++) {
-		if (*p != ' ')
-			continue;
-		field++;
-		if (field == 4 && ppid)
-			*ppid = (pid_t)strtol(p + 1, NULL, 10);
-	}
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	return field == 22 ? v : 0;
+	if (ppid && n >= PROCSTAT_PPID)
+		*ppid = st.ppid;
+	return n >= PROCSTAT_STARTTIME ? st.starttime : 0;
 }
 
 void segfile__opts_from_env(struct segfile_opts *o)
@@ -141,15 +113,9 @@ static void warn_once(const char *what, int err)
 /* is the process that wrote @name gone (or its pid reused)? */
 static bool gone(uint64_t pid, uint64_t start)
 {
-	char path[40], *p = path, *end = path + sizeof(path) - 1;
-
 	if (kill((pid_t)pid, 0) && errno == ESRCH)
 		return true;
-	p = put_str(p, end, "/proc/");
-	p = put_u64(p, end, pid);
-	p = put_str(p, end, "/stat");
-	*p = '\0';
-	return proc_start_time(path, NULL) != start;
+	return proc_start_time((pid_t)pid, NULL) != start;
 }
 
 /* remove a stale segment; its loss (and the losses it carried) move into @mine for a collector to count */
@@ -258,7 +224,7 @@ struct obs_segment *segfile__create(const struct segfile_opts *o, bool quiet)
 {
 	char path[512], *p = path, *end = path + sizeof(path) - 1, comm[16] = "";
 	pid_t pid = (pid_t)syscall(SYS_getpid), ppid = 0;
-	uint64_t start = proc_start_time("/proc/self/stat", &ppid), created = mono_ns();
+	uint64_t start = proc_start_time(0, &ppid), created = mono_ns();
 	struct obs_segment *s;
 	int fd, dfd;
 

@@ -22,6 +22,8 @@
 #include "preload/segfile.h"
 #include "abi/segment.h"
 #include "preload/shim.h"
+#include "lib/buckets.h"
+#include "lib/clock.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -134,14 +136,6 @@ static inline uint64_t rdtsc(void)
 #endif
 }
 
-static inline uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every C-/P-state */
 static bool tsc_invariant(void)
 {
@@ -221,21 +215,6 @@ static struct {
 } staging;
 static int staging_dirty;
 
-static inline uint32_t bucket_of(uint64_t ns)
-{
-	uint32_t lo = 0, hi = bounds.n;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) >> 1;
-
-		if (ns <= bounds.ns[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 /* add @n to the (key) entry of an open-addressed table of @size; false when the table is full */
 static bool errs_add(struct obs_seg_err *errs, uint32_t size, uint32_t key, uint64_t n)
 {
@@ -271,7 +250,7 @@ static void record_error(struct obs_segment *seg, uint16_t nr, int err)
 
 static inline void hist_add(struct obs_seg_hist *h, uint64_t ns)
 {
-	__atomic_fetch_add(&h->buckets[bucket_of(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->buckets[obs_hist_bucket(bounds.ns, bounds.n, ns)], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
 }
@@ -429,30 +408,12 @@ static struct obs_segment *seg_create(bool count_skip)
 	return s;
 }
 
-static const char default_buckets[] = "0.000001,0.0000025,0.000005,0.00001,0.000025,0.00005,0.0001,0.00025,"
-				      "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10";
-
+/* OBSPROBE_BUCKETS (obsprobe run passes its validated --buckets), else (unset or malformed) the defaults */
 static void parse_bounds(const char *list)
 {
-	const char *p = list;
+	int n = list && *list ? buckets__parse(list, bounds.ns, NULL) : -1;
 
-	bounds.n = 0;
-	while (*p && bounds.n < OBS_MAX_BOUNDS) {
-		char *e;
-		double v = strtod(p, &e);
-
-		if (e == p || !(v > 0))
-			break;
-		bounds.ns[bounds.n++] = (uint64_t)(v * 1e9 + 0.5);
-		p = e;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-	for (uint32_t i = 1; i < bounds.n; i++)
-		if (bounds.ns[i] <= bounds.ns[i - 1])
-			bounds.n = 0; /* not ascending: fall back */
-	if (!bounds.n && list != default_buckets)
-		parse_bounds(default_buckets);
+	bounds.n = (uint32_t)(n > 0 ? n : buckets__parse(OBS_DEFAULT_BUCKETS, bounds.ns, NULL));
 }
 
 /* the first (TSC, CLOCK_MONOTONIC) pair; the second, and the CPUID check, come later (stamp_slow) */
@@ -494,7 +455,7 @@ __attribute__((constructor)) static void shim_init(void)
 	disabled = getenv("OBSPROBE_DISABLE") && !strcmp(getenv("OBSPROBE_DISABLE"), "1");
 	if (!disabled) {
 		b = getenv("OBSPROBE_BUCKETS");
-		parse_bounds(b && *b ? b : default_buckets);
+		parse_bounds(b);
 		segfile__opts_from_env(&seg_opts);
 		seg_opts.bounds_ns = bounds.ns;
 		seg_opts.nbounds = bounds.n;

@@ -51,7 +51,7 @@ int check_cmd(FILE *out)
 	const char *rt = getenv("OBSPROBE_RUNTIME_DIR") ? getenv("OBSPROBE_RUNTIME_DIR") : "/dev/shm";
 	ssize_t n;
 
-	hist_bounds__parse(&b, HIST_DEFAULT_BUCKETS, why, sizeof(why));
+	hist_bounds__parse(&b, OBS_DEFAULT_BUCKETS, why, sizeof(why));
 	mo = (struct metrics_opts){ .bounds_ns = b.ns, .nbounds = b.n };
 	m = metrics__new(&mo);
 	if (!m)

@@ -14,6 +14,7 @@
 #include "cli/env.h"
 #include "base/log.h"
 #include "cli/optval.h"
+#include "export/url.h"
 #include "export/webconfig.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -322,7 +323,7 @@ static int apply(struct env *env, int val, const char *arg, const char *what)
 				BAD("%s: the name has a control character", what);
 		return set_str(&env->service, arg, what);
 	case OPT_OTLP_ENDPOINT:
-		if ((why = optval_url(arg)))
+		if ((why = url__check(arg)))
 			BAD("%s: '%s' %s", what, arg, why);
 		set_str(&env->otlp_endpoint, arg, what);
 		for (size_t n = strlen(env->otlp_endpoint); n > 0 && env->otlp_endpoint[n - 1] == '/'; n--)
@@ -631,7 +632,7 @@ static void env_defaults(struct env *env)
 	env->max_segments_per_uid = 4096;
 	env->max_rejected_segments = 65536;
 	env->follow_children = true;
-	hist_bounds__parse(&env->bounds, HIST_DEFAULT_BUCKETS, err, sizeof(err));
+	hist_bounds__parse(&env->bounds, OBS_DEFAULT_BUCKETS, err, sizeof(err));
 	env->runtime_dir = strdup(rt && *rt ? rt : "/dev/shm");
 }
 

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/privs.h"
 #include "source/symbols.h"
+#include "lib/clock.h"
 
 static volatile sig_atomic_t got_signal;
 
@@ -35,18 +36,10 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* attach and serve: the shared loop of attach/run/serve. @child is run's CMD (or 0). */
 static int serve_loop(struct app *a, const struct env *env, pid_t child, int *child_status)
 {
-	double start = mono_s();
+	double start = mono_ns() / 1e9;
 	bool said_gone = false;
 
 	for (unsigned tick = 1;; tick++) {
@@ -75,7 +68,7 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 		} else if (got_signal) {
 			return 0;
 		}
-		if (env->duration > 0 && mono_s() - start >= env->duration)
+		if (env->duration > 0 && mono_ns() / 1e9 - start >= env->duration)
 			return 0;
 		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0) {
 			ilog("every traced process has exited; still serving the last values at %s/metrics (Ctrl-C to stop)",

@@ -1,4 +1,4 @@
-/* optval.c -- the syntax of option values: numbers, ADDR:PORT, OTLP URLs, [OBJ:]GLOB, HTTP headers (pure) */
+/* optval.c -- the syntax of option values: numbers, ADDR:PORT, [OBJ:]GLOB, HTTP headers (pure; OTLP URLs: export/url.c) */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "cli/optval.h"
+#include "export/url.h"
 
 int optval_long(const char *s, long *out)
 {
@@ -28,45 +29,6 @@ int optval_double(const char *s, double *out)
 	return (errno || end == s || *end || isspace((unsigned char)*s) || !isfinite(*out)) ? -1 : 0;
 }
 
-static int parse_port(const char *s, size_t len)
-{
-	long v = 0;
-
-	if (!len || len > 5)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= 1 && v <= 65535 ? (int)v : -1;
-}
-
-/* a host name or IPv4 literal (no brackets): letters, digits, '-', '.' */
-static bool is_hostname(const char *h, size_t len)
-{
-	if (!len || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
-			return false;
-	return true;
-}
-
-/* an address literal of family @af; an IPv6 zone (fe80::1%eth0) is the resolver's business */
-static bool is_ip(int af, const char *h, size_t len)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-	unsigned char a[sizeof(struct in6_addr)];
-
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, h, len);
-	buf[len] = '\0';
-	buf[strcspn(buf, "%")] = '\0';
-	return inet_pton(af, buf, a) == 1;
-}
-
 /* --listen: ADDR:PORT, [IPV6]:PORT, :PORT and PORT (both 127.0.0.1).
  * Returns NULL, or why @s is wrong. */
 const char *optval_listen(const char *s, char *host, size_t hostlen, int *port)
@@ -82,7 +44,7 @@ const char *optval_listen(const char *s, char *host, size_t hostlen, int *port)
 		h = s + 1;
 		hl = (size_t)(rb - h);
 		p = rb + 2;
-		if (!is_ip(AF_INET6, h, hl))
+		if (!url__is_ip(AF_INET6, h, hl))
 			return "has no IPv6 address between the brackets (e.g. [::1]:9464)";
 	} else if (!strchr(s, ':')) { /* PORT alone */
 		if (!*s || s[strspn(s, "0123456789")])
@@ -98,57 +60,17 @@ const char *optval_listen(const char *s, char *host, size_t hostlen, int *port)
 		if (!hl) {
 			h = "127.0.0.1";
 			hl = strlen(h);
-		} else if (strspn(h, "0123456789.") >= hl ? !is_ip(AF_INET, h, hl) : !is_hostname(h, hl)) {
+		} else if (strspn(h, "0123456789.") >= hl ? !url__is_ip(AF_INET, h, hl) : !url__is_hostname(h, hl)) {
 			return "is not ADDR:PORT with an IPv4 address or host name (e.g. 127.0.0.1:9464)";
 		}
 	}
-	if ((*port = parse_port(p, strlen(p))) < 0)
+	if ((*port = url__port(p, strlen(p))) < 0)
 		return *p ? "has no port from 1 to 65535 (e.g. 127.0.0.1:9464)" :
 			    "is not ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464, :9464)";
 	if (hl >= hostlen)
 		return "has a host name that is too long";
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	return NULL;
-}
-
-/* an OTLP base URL: http(s)://host[:port][/path], no query or fragment.
- * Returns NULL, or why @s is not one. */
-const char *optval_url(const char *s)
-{
-	const char *a, *end, *h, *colon;
-
-	if (!strncasecmp(s, "http://", 7))
-		a = s + 7;
-	else if (!strncasecmp(s, "https://", 8))
-		a = s + 8;
-	else
-		return "is not a URL (expected http://host:port)";
-	for (const char *c = s; *c; c++)
-		if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c))
-			return "is not a URL: it has a space or control character (expected http://host:port)";
-	if (strpbrk(s, "?#"))
-		return "has a query or fragment (give the base URL; /v1/traces and /v1/logs are appended)";
-	end = a + strcspn(a, "/");
-	h = a;
-	for (const char *at = a; at < end; at++) /* user:password@host */
-		if (*at == '@')
-			h = at + 1;
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-
-		if (!rb || !is_ip(AF_INET6, h + 1, (size_t)(rb - h - 1)))
-			return "is not a URL: bad [IPv6] host (expected http://[::1]:4318)";
-		colon = rb + 1 < end ? rb + 1 : NULL;
-		if (colon && *colon != ':')
-			return "is not a URL (expected http://host:port)";
-	} else {
-		colon = memchr(h, ':', (size_t)(end - h));
-		if (!is_hostname(h, (size_t)((colon ? colon : end) - h)))
-			return "is not a URL: it has no host (expected http://host:port)";
-	}
-	if (colon && parse_port(colon + 1, (size_t)(end - colon - 1)) < 0)
-		return "is not a URL: the port is not 1 to 65535 (expected http://host:port)";
 	return NULL;
 }
 

@@ -1,4 +1,4 @@
-/* optval.h -- the syntax of option values: numbers, ADDR:PORT, OTLP URLs, [OBJ:]GLOB, HTTP headers */
+/* optval.h -- the syntax of option values: numbers, ADDR:PORT, [OBJ:]GLOB, HTTP headers (OTLP URLs: export/url.h) */
 #ifndef OBSPROBE_OPTVAL_H
 #define OBSPROBE_OPTVAL_H
 
@@ -14,9 +14,6 @@ int optval_double(const char *s, double *out);
 /* --listen: ADDR:PORT, [IPV6]:PORT, :PORT or PORT (both 127.0.0.1); port 1..65535.
  * ADDR is an IPv4 address or a host name; IPv6 goes in brackets. Fills @host, @port. */
 const char *optval_listen(const char *s, char *host, size_t hostlen, int *port);
-
-/* an OTLP/HTTP base URL: http(s)://[user@]host[:port][/path], no query or fragment */
-const char *optval_url(const char *s);
 
 /* --func [OBJ:]GLOB, split as funclat does: at the first ':' that is not part of "::" */
 const char *optval_func(const char *s);

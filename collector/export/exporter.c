@@ -13,9 +13,11 @@
 #include <zlib.h>
 
 #include "export/exporter.h"
+#include "export/url.h"
 #include "base/log.h"
 #include "export/otlp.h"
 #include "export/otlpresp.h"
+#include "lib/clock.h"
 
 #define DEF_BATCH_MAX	     512
 #define DEF_BATCH_DELAY_MS   1000
@@ -79,14 +81,6 @@ struct exporter {
 	int last_status;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t ms_ns(long ms)
 {
 	return (uint64_t)ms * 1000000ull;
@@ -96,85 +90,16 @@ static uint64_t ms_ns(long ms)
 
 int exporter__check_endpoint(const char *url, char *err, size_t errlen)
 {
-	const char *p, *auth_end, *host, *host_end, *at, *port = NULL;
+	const char *why;
 
 	if (!url || !*url) {
 		snprintf(err, errlen, "empty URL");
 		return -1;
 	}
-	for (p = url; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "'%s' is not a URL: it contains a space or control character", url);
-			return -1;
-		}
-	}
-	if (!strncasecmp(url, "http://", 7))
-		host = url + 7;
-	else if (!strncasecmp(url, "https://", 8))
-		host = url + 8;
-	else {
-		snprintf(err, errlen, "'%s' is not an http:// or https:// URL (e.g. http://127.0.0.1:4318)", url);
-		return -1;
-	}
-	auth_end = host + strcspn(host, "/?#");
-	if (*auth_end == '?' || *auth_end == '#' || strpbrk(auth_end, "?#")) {
-		snprintf(err, errlen, "'%s': a query or fragment cannot precede /v1/traces; give the base URL", url);
-		return -1;
-	}
-	at = memchr(host, '@', (size_t)(auth_end - host));
-	if (at)
-		host = at + 1;
-	if (*host == '[') {
-		host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (!host_end || host_end == host + 1) {
-			snprintf(err, errlen, "'%s': bad IPv6 address (use http://[::1]:4318)", url);
-			return -1;
-		}
-		host_end++;
-		if (host_end < auth_end) {
-			if (*host_end != ':') {
-				snprintf(err, errlen, "'%s': junk after the IPv6 address", url);
-				return -1;
-			}
-			port = host_end + 1;
-		}
-	} else {
-		host_end = memchr(host, ':', (size_t)(auth_end - host));
-		if (host_end)
-			port = host_end + 1;
-		else
-			host_end = auth_end;
-		for (p = host; p < host_end; p++) {
-			if (!isalnum((unsigned char)*p) && !strchr("-._~%", *p)) {
-				snprintf(err, errlen, "'%s': bad character '%c' in the host name", url, *p);
-				return -1;
-			}
-		}
-	}
-	if (host_end == host) {
-		snprintf(err, errlen, "'%s' has no host (e.g. http://127.0.0.1:4318)", url);
-		return -1;
-	}
-	if (port) {
-		long v = 0;
-
-		for (p = port; p < auth_end; p++) {
-			if (!isdigit((unsigned char)*p) || v > 65535) {
-				v = -1;
-				break;
-			}
-			v = v * 10 + (*p - '0');
-		}
-		if (p == port || v < 1 || v > 65535) {
-			snprintf(err, errlen, "'%s': bad port (1-65535)", url);
-			return -1;
-		}
-	}
-	if (strlen(url) > 900) {
-		snprintf(err, errlen, "URL too long (%zu characters)", strlen(url));
-		return -1;
-	}
-	return 0;
+	why = url__check(url);
+	if (why)
+		snprintf(err, errlen, "'%s' %s", url, why);
+	return why ? -1 : 0;
 }
 
 static int pick(int v, int def)
@@ -268,7 +193,7 @@ static bool past_flush_deadline(struct exporter *e)
 	bool past;
 
 	pthread_mutex_lock(&e->lock);
-	past = e->stopping && now_ns() >= e->flush_deadline_ns;
+	past = e->stopping && mono_ns() >= e->flush_deadline_ns;
 	pthread_mutex_unlock(&e->lock);
 	return past;
 }
@@ -446,14 +371,14 @@ static size_t rejected_items(struct exporter *e, struct queue *q, size_t n)
 static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *rejected)
 {
 	const struct otlp_buf *body = e->gzip ? &e->gz : &e->body;
-	uint64_t start = now_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
+	uint64_t start = mono_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
 		 backoff = (uint64_t)e->o.backoff_ms;
 	char why[256] = "";
 	enum send_result r;
 
 	for (int attempt = 1;; attempt++) {
 		long timeout = e->o.timeout_ms;
-		uint64_t now = now_ns(), delay_ms, deadline, wake;
+		uint64_t now = mono_ns(), delay_ms, deadline, wake;
 		bool stopping;
 
 		pthread_mutex_lock(&e->lock);
@@ -489,14 +414,14 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *re
 		else
 			delay_ms = jitter(e, backoff);
 		backoff = backoff * 2 > (uint64_t)e->o.max_backoff_ms ? (uint64_t)e->o.max_backoff_ms : backoff * 2;
-		wake = now_ns() + ms_ns((long)delay_ms);
+		wake = mono_ns() + ms_ns((long)delay_ms);
 		if (wake >= deadline) {
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), ", no time left to retry");
 			break;
 		}
 		/* sleep, but wake for a shutdown and give up if the retry would land past the flush deadline */
 		pthread_mutex_lock(&e->lock);
-		while (now_ns() < wake && !(e->stopping && wake >= e->flush_deadline_ns))
+		while (mono_ns() < wake && !(e->stopping && wake >= e->flush_deadline_ns))
 			wait_until(e, wake);
 		stopping = e->stopping && wake >= e->flush_deadline_ns;
 		pthread_mutex_unlock(&e->lock);
@@ -596,7 +521,7 @@ static void *sender_main(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		uint64_t now = now_ns(), wake = UINT64_MAX;
+		uint64_t now = mono_ns(), wake = UINT64_MAX;
 		bool spans_ready, logs_ready;
 
 		if (e->stopping && now >= e->flush_deadline_ns)
@@ -651,7 +576,7 @@ static int push(struct exporter *e, struct queue *q, const void *item)
 	pending = q->count - q->claimed;
 	q->count++;
 	if (!pending)
-		q->first_ns = now_ns();
+		q->first_ns = mono_ns();
 	/* wake the sender to arm its timer, or because a batch is full */
 	if (!pending || pending + 1 == (size_t)e->o.batch_max)
 		pthread_cond_signal(&e->cond);
@@ -796,7 +721,7 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	e->o.flush_timeout_ms = pick(opts->flush_timeout_ms, DEF_FLUSH_TIMEOUT_MS);
 	e->json = opts->protocol == OTLP_HTTP_JSON;
 	e->gzip = !opts->no_gzip;
-	e->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)e;
+	e->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)e;
 	if (!e->rng)
 		e->rng = 1;
 	if (opts->host_name)
@@ -838,7 +763,7 @@ void exporter__shutdown(struct exporter *e)
 	pthread_mutex_lock(&e->lock);
 	if (!e->stopping) {
 		e->stopping = true;
-		e->flush_deadline_ns = now_ns() + ms_ns(e->o.flush_timeout_ms);
+		e->flush_deadline_ns = mono_ns() + ms_ns(e->o.flush_timeout_ms);
 		pthread_cond_broadcast(&e->cond);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -51,8 +51,8 @@ struct exporter_stats {
 
 struct exporter;
 
-/* Check an OTLP endpoint: http:// or https://, a host, an optional port 1-65535, an optional path,
- * no spaces or control characters.  Returns 0, or -1 with a reason in @err. */
+/* Check an OTLP endpoint against the one rule (export/url.h, url__check), as exporter__new does.
+ * Returns 0, or -1 with a reason in @err. */
 int exporter__check_endpoint(const char *url, char *err, size_t errlen);
 
 /* Starts the background sender.  On a bad option prints one "obsprobe: otlp: ..." line and returns

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "export/otlp.h"
+#include "lib/hex.h"
 
 /*
  * Why a hand-written protobuf writer and not protobuf-c: protobuf-c needs C code generated from the
@@ -61,17 +62,6 @@ void otlp_buf__free(struct otlp_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
-}
-
-void otlp__hex(char *out, const uint8_t *id, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 0xf];
-	}
-	out[2 * len] = '\0';
 }
 
 /* ---- UTF-8 ---------------------------------------------------------------------------------------- */
@@ -591,7 +581,7 @@ static void j_hex(struct json_ctx *c, cJSON *obj, const char *key, const uint8_t
 {
 	char tmp[33];
 
-	otlp__hex(tmp, id, len);
+	hex__encode(tmp, id, len);
 	j_add(c, obj, key, j_check(c, cJSON_CreateString(tmp)));
 }
 

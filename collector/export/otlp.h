@@ -43,7 +43,4 @@ int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t 
 /* One --spans-file line: {"resourceSpans":[...one span...]} on a single line, ending in '\n'. */
 int otlp__span_line(struct otlp_buf *out, const struct span *span, const char *host_name);
 
-/* Lowercase hex of @len bytes into @out (2*len+1 bytes). */
-void otlp__hex(char *out, const uint8_t *id, size_t len);
-
 #endif

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "abi/syscalls.h"
+#include "lib/clock.h"
 #include "lib/proto/conn.h"
 #include "proto/demux.h"
 #include "proto/reorder.h"
@@ -23,14 +24,6 @@ struct demux {
 	int nconns;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- connections ---- */
 
 static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
@@ -45,13 +38,13 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct conn *cn = ctx;
-	struct span_resource res = {0};
+	struct span_resource res = { 0 };
 
 	cn->d->opts.resource(cn->d->opts.ctx, x->pid, &res);
 	traces__end_exchange(cn->d->opts.traces, x, &res);
 }
 
-static const struct proto_sink conn_sink = {.on_request = on_request, .on_exchange = on_exchange};
+static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 static void conn_drop(struct demux *d, int i, bool close)
 {
@@ -162,7 +155,7 @@ static void handle_socket_data(struct demux *d, const struct obs_data_event *e, 
 static void handle_log_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
 {
 	uint8_t tid[16], sid[8];
-	struct span_resource res = {0};
+	struct span_resource res = { 0 };
 	bool in = d->opts.traces && traces__current(d->opts.traces, e->pid, e->tid, tid, sid);
 
 	d->opts.resource(d->opts.ctx, e->pid, &res);
@@ -189,7 +182,8 @@ static uint64_t event_key(const void *rec, size_t size)
 static void hold(struct demux *d, const void *rec, size_t size, const void *tail, size_t tlen)
 {
 	if (!reorder__push(d->q, event_key(rec, size), rec, size, tail, tlen))
-		series__add(metrics__series(d->opts.metrics, FAM_EVENTS_LOST, (const char *[]){"ebpf", "reorder_full"}),
+		series__add(metrics__series(d->opts.metrics, FAM_EVENTS_LOST,
+					    (const char *[]){ "ebpf", "reorder_full" }),
 			    1);
 }
 
@@ -231,7 +225,7 @@ static void process(void *ctx, const void *rec, size_t size)
 		const struct fl_call_event *e = rec;
 		const char *fn = (const char *)rec + sizeof(*e), *end = (const char *)rec + size;
 		const char *obj = memchr(fn, '\0', end - fn);
-		struct span_resource res = {0};
+		struct span_resource res = { 0 };
 
 		if (!obj || !memchr(obj + 1, '\0', end - obj - 1))
 			return;

@@ -1,87 +1,55 @@
-/* hist.c -- exact latency histograms: boundary parsing, bucket mapping, quantile bounds */
-#include <ctype.h>
+/* hist.c -- exact latency histograms: boundaries (lib/buckets.c parses them), bucket mapping, quantile bounds */
 #include <stdbool.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buckets.h"
 #include "signal/hist.h"
-
-const char HIST_DEFAULT_BUCKETS[] =
-	"0.000001,0.0000025,0.000005,0.00001,0.000025,0.00005,0.0001,0.00025,0.0005,"
-	"0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10";
 
 int hist_bounds__parse(struct hist_bounds *b, const char *list, char *err, size_t errlen)
 {
-	const char *p = list;
-	int n = 0;
+	struct buckets_error e;
+	int n;
 
 	memset(b, 0, sizeof(*b));
-	while (*p) {
-		char *end;
-		double v, ns;
-
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		if (!strncmp(p, "+Inf", 4) || !strncmp(p, "inf", 3)) {
-			snprintf(err, errlen, "'+Inf' is implied; list only finite boundaries");
-			return -1;
-		}
-		errno = 0;
-		v = strtod(p, &end);
-		if (end == p || errno || (*end && *end != ',' && !isspace((unsigned char)*end))) {
-			snprintf(err, errlen, "'%.*s' is not a number of seconds",
-				 (int)strcspn(p, ", "), p);
-			return -1;
-		}
-		ns = v * 1e9;
-		if (!(v > 0) || !isfinite(v) || ns > 1e18) {
-			snprintf(err, errlen, "boundary %g must be a positive number of seconds", v);
-			return -1;
-		}
-		if (fabs(ns - llround(ns)) > 1e-6 * ns + 1e-3 || llround(ns) == 0) {
-			snprintf(err, errlen, "boundary %g is not a whole number of nanoseconds", v);
-			return -1;
-		}
-		if (n == OBS_MAX_BOUNDS) {
-			snprintf(err, errlen, "more than %d boundaries", OBS_MAX_BOUNDS);
-			return -1;
-		}
-		b->ns[n] = (uint64_t)llround(ns);
-		if (n && b->ns[n] <= b->ns[n - 1]) {
-			snprintf(err, errlen, "boundaries must be strictly ascending (%g after %g)", v,
-				 b->ns[n - 1] / 1e9);
-			return -1;
-		}
-		n++;
-		p = end;
+	n = buckets__parse(list, b->ns, &e);
+	if (n > 0) {
+		b->n = n;
+		return 0;
 	}
-	if (!n) {
+	switch (e.code) {
+	case BUCKETS_INF:
+		snprintf(err, errlen, "'+Inf' is implied; list only finite boundaries");
+		break;
+	case BUCKETS_NOT_NUMBER:
+		snprintf(err, errlen, "'%.*s' is not a number of seconds", (int)e.len, e.at);
+		break;
+	case BUCKETS_NOT_POSITIVE:
+		snprintf(err, errlen, "boundary %g must be a positive number of seconds", e.value);
+		break;
+	case BUCKETS_NOT_WHOLE_NS:
+		snprintf(err, errlen, "boundary %g is not a whole number of nanoseconds", e.value);
+		break;
+	case BUCKETS_TOO_MANY:
+		snprintf(err, errlen, "more than %d boundaries", OBS_MAX_BOUNDS);
+		break;
+	case BUCKETS_NOT_ASCENDING:
+		snprintf(err, errlen, "boundaries must be strictly ascending (%g after %g)", e.value, e.prev_ns / 1e9);
+		break;
+	case BUCKETS_EMPTY:
+	default:
 		snprintf(err, errlen, "no boundaries given");
-		return -1;
+		break;
 	}
-	b->n = n;
-	return 0;
+	b->n = 0;
+	return -1;
 }
 
 int hist_bounds__index(const struct hist_bounds *b, uint64_t ns)
 {
-	int lo = 0, hi = b->n;
-
-	/* first i with ns <= b->ns[i]; b->n when none (+Inf) */
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (ns <= b->ns[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return (int)obs_hist_bucket(b->ns, (__u32)b->n, ns);
 }
 
 void hist__observe(struct hist *h, const struct hist_bounds *b, uint64_t ns)
@@ -89,14 +57,6 @@ void hist__observe(struct hist *h, const struct hist_bounds *b, uint64_t ns)
 	h->buckets[hist_bounds__index(b, ns)]++;
 	h->count++;
 	h->sum_ns += ns;
-}
-
-void hist__merge(struct hist *dst, const struct hist *src, int nbuckets)
-{
-	for (int i = 0; i < nbuckets; i++)
-		dst->buckets[i] += src->buckets[i];
-	dst->count += src->count;
-	dst->sum_ns += src->sum_ns;
 }
 
 uint64_t hist__quantile_bound(const struct hist *h, const struct hist_bounds *b, double q)

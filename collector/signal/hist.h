@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "abi/hist.h"	/* OBS_MAX_BOUNDS, shared with BPF */
+#include "lib/buckets.h" /* OBS_DEFAULT_BUCKETS */
 
 struct hist_bounds {
 	uint64_t ns[OBS_MAX_BOUNDS]; /* ascending upper bounds in ns, +Inf implied */
@@ -18,19 +19,15 @@ struct hist {
 	uint64_t buckets[OBS_MAX_BOUNDS + 1]; /* non-cumulative; [n] is +Inf */
 };
 
-/* SPEC's default boundaries */
-extern const char HIST_DEFAULT_BUCKETS[];
-
-/* Parse "0.001,0.01,0.1" (commas or spaces) into @b.  Boundaries must be
- * positive, whole nanoseconds, strictly ascending, at most OBS_MAX_BOUNDS.
+/* Parse "0.001,0.01,0.1" (commas or spaces) into @b with buckets__parse (lib/buckets.h, which also has
+ * OBS_DEFAULT_BUCKETS): positive, whole nanoseconds, strictly ascending, at most OBS_MAX_BOUNDS.
  * Returns 0, or -1 with a one-line reason in @err. */
 int hist_bounds__parse(struct hist_bounds *b, const char *list, char *err, size_t errlen);
 
-/* index of the bucket @ns falls into: first i with ns <= ns[i], else n (+Inf) */
+/* index of the bucket @ns falls into: first i with ns <= ns[i], else n (+Inf) (abi/hist.h's obs_hist_bucket) */
 int hist_bounds__index(const struct hist_bounds *b, uint64_t ns);
 
 void hist__observe(struct hist *h, const struct hist_bounds *b, uint64_t ns);
-void hist__merge(struct hist *dst, const struct hist *src, int nbuckets);
 
 /* Delta of a cumulative histogram against the last one seen for the same source:
  * @last becomes @now, @delta receives now - last (all of now if it went backwards). */

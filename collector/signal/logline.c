@@ -19,7 +19,7 @@ struct logline_asm {
 	struct logline_opts opts;
 	logline_fn fn;
 	void *ctx;
-	uint64_t evicted;
+	uint64_t evicted, complete, partial;
 	struct pending *p; /* opts.max_pending */
 	char *tags;	   /* opts.max_pending * opts.tag_size: each pending line's copy of its tag */
 };
@@ -69,22 +69,26 @@ void logline_asm__free(struct logline_asm *a)
 	free(a);
 }
 
-static void emit(struct logline_asm *a, struct pending *p)
+/* @count: the counter of what ends the line (complete, partial), NULL when it is counted already (evicted) */
+static void emit(struct logline_asm *a, struct pending *p, uint64_t *count)
 {
 	struct logline l = { p->pid, p->tid, p->stream, p->time_ns, p->buf, p->len, p->truncated, p->tag };
 
 	if (l.len && l.text[l.len - 1] == '\r')
 		l.len--;
-	if (l.len || l.truncated)
+	if (l.len || l.truncated) {
 		a->fn(&l, a->ctx);
+		if (count)
+			(*count)++;
+	}
 	p->len = 0;
 	p->truncated = false;
 }
 
-static void release(struct logline_asm *a, struct pending *p)
+static void release(struct logline_asm *a, struct pending *p, uint64_t *count)
 {
 	if (p->len || p->truncated)
-		emit(a, p);
+		emit(a, p, count);
 	p->used = false;
 	p->skipping = false;
 }
@@ -110,7 +114,7 @@ static struct pending *find(struct logline_asm *a, int pid, int tid, int stream,
 		return NULL;
 	if (!free_slot) {
 		a->evicted++;
-		release(a, oldest);
+		release(a, oldest, NULL);
 		free_slot = oldest;
 	}
 	free_slot->used = true;
@@ -152,7 +156,7 @@ void logline_asm__feed(struct logline_asm *a, int pid, int tid, int stream, uint
 		s = stop;
 		if (nl) {
 			s++;
-			emit(a, p);
+			emit(a, p, &a->complete);
 			p->skipping = false;
 			p->used = false; /* a finished line frees its slot */
 			p = NULL;
@@ -167,7 +171,7 @@ void logline_asm__feed(struct logline_asm *a, int pid, int tid, int stream, uint
 			take_tag(a, p, tag);
 		}
 		p->truncated = true;
-		release(a, p); /* and it ends here: the missing bytes may hold its newline */
+		release(a, p, &a->partial); /* and it ends here: the missing bytes may hold its newline */
 	}
 }
 
@@ -177,7 +181,7 @@ void logline_asm__tick(struct logline_asm *a, uint64_t now_ns)
 		struct pending *p = &a->p[i];
 
 		if (p->used && now_ns > p->time_ns + a->opts.flush_after_ns)
-			release(a, p);
+			release(a, p, &a->partial);
 	}
 }
 
@@ -185,19 +189,26 @@ void logline_asm__flush_pid(struct logline_asm *a, int pid)
 {
 	for (int i = 0; i < a->opts.max_pending; i++)
 		if (a->p[i].used && a->p[i].pid == pid)
-			release(a, &a->p[i]);
+			release(a, &a->p[i], &a->partial);
 }
 
 void logline_asm__flush_all(struct logline_asm *a)
 {
 	for (int i = 0; i < a->opts.max_pending; i++)
 		if (a->p[i].used)
-			release(a, &a->p[i]);
+			release(a, &a->p[i], &a->partial);
 }
 
 uint64_t logline_asm__evicted(const struct logline_asm *a)
 {
 	return a->evicted;
+}
+
+void logline_asm__stats(const struct logline_asm *a, struct logline_stats *out)
+{
+	out->complete = a->complete;
+	out->partial = a->partial;
+	out->evicted = a->evicted;
 }
 
 /* ---- severity ---- */

@@ -41,6 +41,14 @@ void logline_asm__flush_pid(struct logline_asm *a, int pid);
 void logline_asm__flush_all(struct logline_asm *a);
 /* partial lines emitted early because max_pending was reached */
 uint64_t logline_asm__evicted(const struct logline_asm *a);
+/* lines handed to the callback, by how they ended (obsprobe_log_lines_total{outcome}) */
+struct logline_stats {
+	uint64_t complete; /* at their newline */
+	uint64_t partial;  /* without it: older than flush_after, their process gone, bytes of a write not
+			    * captured, or a flush */
+	uint64_t evicted;  /* without it, early: max_pending lines were pending (the same count as above) */
+};
+void logline_asm__stats(const struct logline_asm *a, struct logline_stats *out);
 void logline_asm__free(struct logline_asm *a);
 
 /* OTLP severity number of a line (0 = none found) and its text ("INFO", "WARN", ...) in @text:

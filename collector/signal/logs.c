@@ -9,8 +9,9 @@
 
 #include "signal/logline.h"
 #include "signal/logs.h"
-#include "export/otlp.h"
+#include "lib/hex.h"
 #include "base/privs.h"
+#include "lib/clock.h"
 
 /* what a write came with (its trace context and process): each line keeps the tag of its first write */
 struct tag {
@@ -101,8 +102,8 @@ int logs__format_line(const struct log_record *r, char *out, size_t outlen)
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%09lluZ",
 		 (unsigned long long)(r->time_ns % 1000000000ull));
 	if (!span__id_is_zero(r->trace_id, 16)) {
-		otlp__hex(tid, r->trace_id, 16);
-		otlp__hex(sid, r->span_id, 8);
+		hex__encode(tid, r->trace_id, 16);
+		hex__encode(sid, r->span_id, 8);
 	}
 	cJSON_AddStringToObject(o, "timestamp", ts);
 	cJSON_AddStringToObject(o, "service", r->service);
@@ -159,10 +160,25 @@ void logs__record(struct logs *l, struct log_record *r)
 		exporter__push_log(l->opts.exporter, r);
 }
 
+/* a cumulative count of logline.c's: the series mirrors it (obsprobe_log_lines_total{outcome}) */
+static void fold_lines(struct logs *l, const char *outcome, uint64_t n)
+{
+	if (n)
+		series__set_total(metrics__series(l->opts.metrics, FAM_LOG_LINES, (const char *[]){ outcome }), n);
+}
+
 void logs__poll(struct logs *l)
 {
 	struct exporter_stats now;
 
+	if (l && l->lines) {
+		struct logline_stats st;
+
+		logline_asm__stats(l->lines, &st);
+		fold_lines(l, "complete", st.complete);
+		fold_lines(l, "partial", st.partial);
+		fold_lines(l, "evicted", st.evicted);
+	}
 	if (!l || !l->opts.exporter)
 		return;
 	exporter__stats(l->opts.exporter, &now);
@@ -175,21 +191,9 @@ void logs__poll(struct logs *l)
 	l->last_exp = now;
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t unix_offset(void)
 {
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return (r.tv_sec - m.tv_sec) * 1000000000ull + r.tv_nsec - m.tv_nsec;
+	return clock_ns(CLOCK_REALTIME) - mono_ns();
 }
 
 /* A line cut short may end inside a secret that the redaction rules only recognise whole (a card number,
@@ -230,7 +234,7 @@ static void on_line(const struct logline *ln, void *ctx)
 		memcpy(r->body + n, mark, sizeof(mark));
 	}
 	r->time_ns = ln->time_ns + unix_offset();
-	r->observed_ns = mono_now() + unix_offset();
+	r->observed_ns = mono_ns() + unix_offset();
 	memcpy(r->body, ln->text, n);
 	r->pid = ln->pid;
 	r->tid = ln->tid;
@@ -265,5 +269,5 @@ void logs__tick(struct logs *l, bool all)
 	if (all)
 		logline_asm__flush_all(l->lines);
 	else
-		logline_asm__tick(l->lines, mono_now());
+		logline_asm__tick(l->lines, mono_ns());
 }

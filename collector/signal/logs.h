@@ -41,7 +41,8 @@ void logs__tick(struct logs *l, bool all);
  * outcome="redaction_failed" (fail closed).  Severity is parsed here when the caller left it 0. */
 void logs__record(struct logs *l, struct log_record *r);
 
-/* Fold the exporter's outcomes into obsprobe_log_records_total. */
+/* Fold the exporter's outcomes into obsprobe_log_records_total, and the line assembly's counts into
+ * obsprobe_log_lines_total. */
 void logs__poll(struct logs *l);
 
 /* One JSON line (SPEC "Logs") for @r into @out; returns its length without the newline, or -1. */

@@ -7,7 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "signal/metrics.h"
+#include "signal/redact.h"
 
 enum metric_type { COUNTER, GAUGE, HISTOGRAM };
 
@@ -60,6 +62,18 @@ static const struct family_def families[FAM__COUNT] = {
 		"traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
 		"took part of the header and no more without waiting).",
 		{ "service", "outcome" } },
+	[FAM_REDACTIONS] = { "obsprobe_redactions", COUNTER,
+		"Secrets replaced before anything left the collector (span attributes, routes, log bodies), by rule.",
+		{ "rule" } },
+	[FAM_REDACTED_TEXTS] = { "obsprobe_redacted_texts", COUNTER,
+		"Texts redaction did not pass whole: truncated (cut after redaction to fit, still sent), failed (could "
+		"not be scanned, out of memory: dropped).",
+		{ "outcome" } },
+	[FAM_LOG_LINES] = { "obsprobe_log_lines", COUNTER,
+		"Lines assembled from traced stdout/stderr writes, by how they ended: complete (at the newline), partial "
+		"(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
+		"early: too many partial lines at once).",
+		{ "outcome" } },
 };
 
 struct exemplar {
@@ -255,6 +269,11 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
 void series__add(struct series *s, uint64_t n)
 {
 	WITH_LOCK(s, s->counter += n);
+}
+
+void series__set_total(struct series *s, uint64_t total)
+{
+	WITH_LOCK(s, if (total > s->counter) s->counter = total);
 }
 
 void series__set(struct series *s, double v)
@@ -520,23 +539,35 @@ static void render_family(const struct metrics *m, struct buf *b, enum family_id
 	}
 }
 
+static void fold_total(struct metrics *m, enum family_id fam, const char *value, uint64_t total)
+{
+	if (total)
+		series__set_total(metrics__series(m, fam, (const char *[]){ value }), total);
+}
+
+void metrics__fold_redactor(struct metrics *m, const struct redactor *r)
+{
+	struct redact_stats st;
+
+	if (!m || !r)
+		return;
+	redactor__stats(r, &st);
+	for (int i = 0; i < REDACT_RULE__COUNT; i++)
+		fold_total(m, FAM_REDACTIONS, redact__rule_name(i), st.rules[i]);
+	fold_total(m, FAM_REDACTED_TEXTS, "truncated", st.truncated);
+	fold_total(m, FAM_REDACTED_TEXTS, "failed", st.dropped);
+}
+
 /* process_* for the collector itself, from /proc/self/stat */
 static void render_process(struct buf *b, bool om)
 {
-	unsigned long utime = 0, stime = 0;
-	unsigned long long start = 0;
-	long rss = 0, tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct procstat st;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	double boot = 0;
-	char line[1024], *p;
-	FILE *f = fopen("/proc/self/stat", "r");
+	char line[1024];
+	FILE *f;
 
-	if (!f)
-		return;
-	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	fclose(f);
-	/* fields after comm: 3 state ... 14 utime 15 stime ... 22 starttime 23 vsize 24 rss */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
-			 &utime, &stime, &start, &rss) != 4)
+	if (procstat__read(0, &st) < PROCSTAT_RSS)
 		return;
 	f = fopen("/proc/stat", "r");
 	if (f) {
@@ -548,13 +579,13 @@ static void render_process(struct buf *b, bool om)
 	bprintf(b, "# HELP process_cpu_seconds%s Total user and system CPU time spent in seconds.\n",
 		om ? "" : "_total");
 	bprintf(b, "# TYPE process_cpu_seconds%s counter\n", om ? "" : "_total");
-	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / tck);
+	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(st.utime + st.stime) / tck);
 	bprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
 	bprintf(b, "# TYPE process_resident_memory_bytes gauge\n");
-	bprintf(b, "process_resident_memory_bytes %ld\n", rss * page);
+	bprintf(b, "process_resident_memory_bytes %ld\n", st.rss * page);
 	bprintf(b, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n");
 	bprintf(b, "# TYPE process_start_time_seconds gauge\n");
-	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)start / tck);
+	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)st.starttime / tck);
 }
 
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)

@@ -30,6 +30,9 @@ enum family_id {
 	FAM_BUILD_INFO,		 /* version, libbpf_version */
 	FAM_SEGMENTS_REJECTED,	 /* reason: shim segments not read, or not read as their process's */
 	FAM_CONTEXT_INJECTIONS,	 /* service, outcome: traceparent the shim added to outgoing requests, or not */
+	FAM_REDACTIONS,		 /* rule: secrets replaced (signal/redact.h) */
+	FAM_REDACTED_TEXTS,	 /* outcome: texts redaction cut (truncated) or refused (failed) */
+	FAM_LOG_LINES,		 /* outcome: lines assembled from stdout/stderr writes (signal/logline.h) */
 	FAM__COUNT,
 };
 
@@ -60,6 +63,8 @@ const struct hist_bounds *metrics__bounds(const struct metrics *m);
 
 /* counters */
 void series__add(struct series *s, uint64_t n);
+/* a counter that mirrors a cumulative count kept elsewhere: it becomes @total (it never goes down) */
+void series__set_total(struct series *s, uint64_t total);
 /* gauges */
 void series__set(struct series *s, double v);
 void series__gauge_add(struct series *s, double delta);
@@ -78,6 +83,12 @@ bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const 
 /* Visit every histogram series of @fam; label values as registered. */
 typedef void (*metrics_hist_cb)(void *ctx, const char *const *values, const struct hist *h);
 void metrics__foreach_hist(struct metrics *m, enum family_id fam, metrics_hist_cb cb, void *ctx);
+
+/* Fold a redactor's counts (redactor__stats) into obsprobe_redactions_total{rule} and
+ * obsprobe_redacted_texts_total{outcome}: idempotent, call it where the registry is refreshed. A series
+ * appears once its count is not 0. */
+struct redactor;
+void metrics__fold_redactor(struct metrics *m, const struct redactor *r);
 
 /* Render everything in Prometheus text 0.0.4, or OpenMetrics 1.0.0 (with
  * exemplars and "# EOF").  Returns a malloc'd NUL-terminated buffer. */

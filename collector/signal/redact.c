@@ -16,6 +16,7 @@ struct redactor {
 	regex_t extra[MAX_EXTRA];
 	int nextra;
 	uint64_t redactions, dropped, truncated;
+	uint64_t rules[REDACT_RULE__COUNT];
 };
 
 /* an output buffer that refuses to overflow, and counts what it would have needed */
@@ -563,7 +564,7 @@ static size_t cut_and_mark(const char *s, size_t n, char *out, size_t outsize)
 int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut)
 {
 	struct work a = { 0 }, b = { 0 };
-	uint64_t total = 0;
+	uint64_t n[REDACT_RULE__COUNT] = { 0 }, total = 0;
 	size_t len = 0;
 	int rc = -1;
 
@@ -583,12 +584,14 @@ int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out
 		}
 	}
 	a.p[len] = '\0';
-	if (!run(run_urls, NULL, &a, &len, &b, &total) || !run(run_keys, NULL, &a, &len, &b, &total) ||
-	    !run(run_bearer, NULL, &a, &len, &b, &total) || !run(run_email, NULL, &a, &len, &b, &total) ||
-	    !run(run_cards, NULL, &a, &len, &b, &total))
+	if (!run(run_urls, NULL, &a, &len, &b, &n[REDACT_URL_CREDENTIALS]) ||
+	    !run(run_keys, NULL, &a, &len, &b, &n[REDACT_SECRET_KEY]) ||
+	    !run(run_bearer, NULL, &a, &len, &b, &n[REDACT_BEARER]) ||
+	    !run(run_email, NULL, &a, &len, &b, &n[REDACT_EMAIL]) ||
+	    !run(run_cards, NULL, &a, &len, &b, &n[REDACT_CARD]))
 		goto done;
 	for (int i = 0; i < r->nextra; i++)
-		if (!run(run_regex, &r->extra[i], &a, &len, &b, &total))
+		if (!run(run_regex, &r->extra[i], &a, &len, &b, &n[REDACT_PATTERN]))
 			goto done;
 	if (len < outsize) {
 		memcpy(out, a.p, len + 1);
@@ -600,6 +603,11 @@ int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out
 		__atomic_fetch_add(&r->truncated, 1, __ATOMIC_RELAXED);
 	}
 	rc = (int)len;
+	for (int i = 0; i < REDACT_RULE__COUNT; i++) {
+		if (n[i])
+			__atomic_fetch_add(&r->rules[i], n[i], __ATOMIC_RELAXED);
+		total += n[i];
+	}
 	__atomic_fetch_add(&r->redactions, total, __ATOMIC_RELAXED);
 done:
 	if (rc < 0) {
@@ -621,4 +629,20 @@ void redactor__stats(const struct redactor *r, struct redact_stats *out)
 	out->redactions = __atomic_load_n(&r->redactions, __ATOMIC_RELAXED);
 	out->dropped = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
 	out->truncated = __atomic_load_n(&r->truncated, __ATOMIC_RELAXED);
+	for (int i = 0; i < REDACT_RULE__COUNT; i++)
+		out->rules[i] = __atomic_load_n(&r->rules[i], __ATOMIC_RELAXED);
+}
+
+const char *redact__rule_name(enum redact_rule rule)
+{
+	static const char *const names[REDACT_RULE__COUNT] = {
+		[REDACT_URL_CREDENTIALS] = "url_credentials",
+		[REDACT_SECRET_KEY] = "secret_key",
+		[REDACT_BEARER] = "bearer",
+		[REDACT_EMAIL] = "email",
+		[REDACT_CARD] = "card",
+		[REDACT_PATTERN] = "pattern",
+	};
+
+	return (unsigned)rule < REDACT_RULE__COUNT ? names[rule] : "unknown";
 }

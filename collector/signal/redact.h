@@ -30,10 +30,22 @@
 
 struct redactor;
 
+/* the rules above, as counted (obsprobe_redactions_total{rule}) */
+enum redact_rule {
+	REDACT_URL_CREDENTIALS, /* 1 */
+	REDACT_SECRET_KEY,	/* 2: values of secret keys and auth headers */
+	REDACT_BEARER,		/* 3 */
+	REDACT_EMAIL,		/* 4 */
+	REDACT_CARD,		/* 5 */
+	REDACT_PATTERN,		/* 6: any of the config's patterns */
+	REDACT_RULE__COUNT,
+};
+
 struct redact_stats {
 	uint64_t redactions; /* replacements made */
 	uint64_t dropped;    /* texts refused (fail closed: out of memory) */
 	uint64_t truncated;  /* texts cut to fit the output after redaction */
+	uint64_t rules[REDACT_RULE__COUNT]; /* replacements by rule (they add up to @redactions) */
 };
 
 /* @extra: NULL-terminated ERE patterns (NULL = none).  A bad one: NULL and "pattern 'X': why" in @err. */
@@ -50,6 +62,9 @@ int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out
 /* whether a header's whole value is secret (Authorization, Cookie, X-Api-Key, X-Auth-Token ...) */
 bool redact__header_is_secret(const char *name, size_t namelen);
 
+/* counts since redactor__new; only texts redacted whole (or cut after it) count their replacements */
 void redactor__stats(const struct redactor *r, struct redact_stats *out);
+/* "url_credentials", "secret_key", "bearer", "email", "card", "pattern" */
+const char *redact__rule_name(enum redact_rule rule);
 
 #endif

@@ -15,8 +15,10 @@
 #include "export/otlp.h"
 #include "base/privs.h"
 #include "lib/proto/registry.h"
+#include "lib/hex.h"
 #include "lib/sampler.h"
 #include "signal/traces.h"
+#include "lib/clock.h"
 
 #define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
 #define JOIN_SLOTS   4096  /* direct-mapped: connection 4-tuple -> the client span on it */
@@ -59,22 +61,14 @@ uint64_t traces__to_unix_ns(uint64_t mono_ns)
 	return mono_ns + mono_to_unix_offset;
 }
 
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 void traces__random_id(uint8_t *id, size_t len)
 {
 	static __thread uint64_t s[2];
 
 	if (!s[0] && !s[1]) {
 		if (getrandom(s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = now_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
-			s[1] = (uint64_t)(uintptr_t)&s ^ now_ns(CLOCK_REALTIME);
+			s[0] = clock_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
+			s[1] = (uint64_t)(uintptr_t)&s ^ clock_ns(CLOCK_REALTIME);
 		}
 		s[1] |= 1;
 	}
@@ -101,7 +95,7 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 		return NULL;
 	}
 	t->opts = *opts;
-	mono_to_unix_offset = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	mono_to_unix_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	ratelimit__init(&t->limit, opts->max_spans_per_second);
 	if (opts->spans_file) {
 		t->spans_file = privs__open_output(opts->spans_file, "--spans-file", err, errlen);
@@ -272,7 +266,7 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 
 static void emit_span(struct traces *t, const struct span *sp)
 {
-	if (!ratelimit__allow(&t->limit, now_ns(CLOCK_MONOTONIC))) {
+	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
 		t->st.rate_limited++;
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
 		return;
@@ -343,8 +337,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	otlp__hex(tid_hex, x->trace_id, 16);
-	otlp__hex(sid_hex, x->span_id, 8);
+	hex__encode(tid_hex, x->trace_id, 16);
+	hex__encode(sid_hex, x->span_id, 8);
 	if (se)
 		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
 

@@ -13,6 +13,7 @@
 #include "source/calibrate.h"
 #include "base/log.h"
 #include "source/symbols.h"
+#include "lib/clock.h"
 
 #define CAL_SYSCALLS 20000
 #define CAL_CALLS 1000
@@ -52,20 +53,12 @@ int calibration_target(char *exe, size_t len, uint64_t *offset)
 	return rc;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void helper(int cmd, int res)
 {
 	char c;
 
 	while (read(cmd, &c, 1) == 1) {
-		uint64_t t0 = now_ns(), dt;
+		uint64_t t0 = mono_ns(), dt;
 		volatile int x = 0;
 
 		if (c == 's')
@@ -74,7 +67,7 @@ static void helper(int cmd, int res)
 		else
 			for (int i = 0; i < CAL_CALLS; i++)
 				x = obsprobe_calibration_target(x);
-		dt = now_ns() - t0;
+		dt = mono_ns() - t0;
 		if (write(res, &dt, sizeof(dt)) != sizeof(dt))
 			break;
 	}

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "source/procs.h"
-
-#define PF_KTHREAD 0x00200000
 
 static int read_line(const char *path, char *buf, size_t len)
 {
@@ -34,31 +33,11 @@ bool proc_exists(pid_t pid)
 	return !access(p, F_OK);
 }
 
-int stat_parse(const char *line, pid_t *ppid, unsigned long *flags)
-{
-	const char *r = strrchr(line, ')'); /* comm may hold spaces and parens */
-	int pp;
-	unsigned long fl;
-
-	/* after comm: state ppid pgrp session tty_nr tpgid flags */
-	if (!r || sscanf(r + 1, " %*c %d %*d %*d %*d %*d %lu", &pp, &fl) != 2)
-		return -1;
-	if (ppid)
-		*ppid = pp;
-	if (flags)
-		*flags = fl;
-	return 0;
-}
-
 bool proc_is_kernel_thread(pid_t pid)
 {
-	char p[64], line[1024];
-	unsigned long flags;
+	struct procstat st;
 
-	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-	if (read_line(p, line, sizeof(line)) || stat_parse(line, NULL, &flags))
-		return false;
-	return flags & PF_KTHREAD;
+	return procstat__read(pid, &st) >= PROCSTAT_FLAGS && (st.flags & PROCSTAT_PF_KTHREAD);
 }
 
 int proc_comm(pid_t pid, char *buf, size_t len)
@@ -100,14 +79,12 @@ int proc_descendants(pid_t pid, pid_t *out, int max)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		char p[64], line[1024];
+		struct procstat st;
 		pid_t c = atoi(de->d_name), pp;
 
-		if (c <= 0)
+		if (c <= 0 || procstat__read(c, &st) < PROCSTAT_PPID)
 			continue;
-		snprintf(p, sizeof(p), "/proc/%d/stat", c);
-		if (read_line(p, line, sizeof(line)) || stat_parse(line, &pp, NULL))
-			continue;
+		pp = st.ppid;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 512;
 			pids = realloc(pids, cap * sizeof(*pids));

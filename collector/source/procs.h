@@ -19,8 +19,6 @@ int proc_find_object(pid_t pid, const char *name, char *path, size_t len);
 /* a library by name in the standard directories and $LD_LIBRARY_PATH (for run, before exec) */
 int lib_find_path(const char *name, char *path, size_t len);
 
-/* parse a /proc/PID/stat line: ppid and flags; 0 or -1 (pure, for tests) */
-int stat_parse(const char *line, pid_t *ppid, unsigned long *flags);
 /* parse a /proc/PID/maps line; true when it maps a file executable, with its path in @path */
 bool maps_parse_line(const char *line, char *path, size_t len);
 

@@ -6,23 +6,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "source/procs.h"
 #include "source/seg_trust.h"
-
-int seg_trust__stat_parse(const char *line, char *state, uint64_t *start_time)
-{
-	const char *p = strrchr(line, ')');
-	unsigned long long st;
-	char s;
-
-	/* after comm: 3 state ... 22 starttime (comm may hold spaces and parentheses: the last ')' ends it) */
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &s, &st) != 2)
-		return -1;
-	*state = s;
-	*start_time = st;
-	return 0;
-}
 
 bool seg_trust__maps_line_is(const char *line, unsigned maj, unsigned min, uint64_t ino)
 {
@@ -31,23 +17,6 @@ bool seg_trust__maps_line_is(const char *line, unsigned maj, unsigned min, uint6
 
 	/* "start-end perms offset MAJ:MIN inode path" */
 	return sscanf(line, "%*s %*s %*s %x:%x %llu", &a, &b, &i) == 3 && a == maj && b == min && i == ino && ino;
-}
-
-/* 0 and the state and start time of @pid, or -1 when there is no such process */
-static int read_stat(pid_t pid, char *state, uint64_t *start_time)
-{
-	char path[64], line[1024];
-	FILE *f;
-	int rc = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(line, sizeof(line), f))
-		rc = seg_trust__stat_parse(line, state, start_time);
-	fclose(f);
-	return rc;
 }
 
 /* 1: @pid maps the file; 0: it does not (or its maps are not ours to read); -1: it maps nothing (exiting) */
@@ -73,30 +42,29 @@ static int maps_file(pid_t pid, const struct stat *st)
 
 enum seg_claim seg_trust__check(pid_t pid, uint64_t start_time, const struct stat *st)
 {
-	char path[64], state;
-	uint64_t start;
+	char path[64];
+	struct procstat pst;
 	struct stat ps;
 
 	snprintf(path, sizeof(path), "/proc/%d", pid);
-	if (pid <= 0 || stat(path, &ps) || read_stat(pid, &state, &start) || start != start_time)
+	if (pid <= 0 || stat(path, &ps) || procstat__read(pid, &pst) < PROCSTAT_STARTTIME || pst.starttime != start_time)
 		return SEG_CLAIM_GONE;
 	if (ps.st_uid != st->st_uid)
 		return SEG_CLAIM_FALSE;
 	/* a zombie, or a process on its way out (its memory already released), maps nothing any more: its uid is
 	 * all there is to check */
-	if (state == 'Z')
+	if (pst.state == 'Z')
 		return SEG_CLAIM_VERIFIED;
 	return maps_file(pid, st) ? SEG_CLAIM_VERIFIED : SEG_CLAIM_FALSE;
 }
 
 bool seg_trust__alive(pid_t pid, uint64_t start_time)
 {
-	char state;
-	uint64_t start;
+	struct procstat st;
 
-	if (read_stat(pid, &state, &start))
+	if (pid <= 0 || procstat__read(pid, &st) < PROCSTAT_STARTTIME)
 		return false;
-	return start == start_time && state != 'Z' && state != 'X';
+	return st.starttime == start_time && st.state != 'Z' && st.state != 'X';
 }
 
 bool seg_trust__runs_shim(pid_t pid)

@@ -23,7 +23,5 @@ bool seg_trust__runs_shim(pid_t pid);
 
 /* pure, for tests: a /proc/PID/maps line maps device @maj:@min inode @ino */
 bool seg_trust__maps_line_is(const char *line, unsigned maj, unsigned min, uint64_t ino);
-/* pure, for tests: state (field 3) and start time (field 22) of a /proc/PID/stat line; 0 or -1 */
-int seg_trust__stat_parse(const char *line, char *state, uint64_t *start_time);
 
 #endif

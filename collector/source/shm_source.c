@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "signal/names.h"
+#include "lib/procstat.h"
 #include "source/procs.h"
 #include "source/seg_reader.h"
 #include "source/seg_trust.h"
@@ -280,17 +281,9 @@ static bool wanted(struct shm_source *s, pid_t pid, pid_t ppid)
 		if (!s->opts.follow_children)
 			return false;
 		{
-			char p[64], line[1024];
-			FILE *f;
-			pid_t up = -1;
+			struct procstat st;
+			pid_t up = procstat__read(pid, &st) >= PROCSTAT_PPID ? st.ppid : -1;
 
-			snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-			f = fopen(p, "re");
-			if (f) {
-				if (fgets(line, sizeof(line), f))
-					stat_parse(line, &up, NULL);
-				fclose(f);
-			}
 			/* the process may be gone: its segment still says who its parent was */
 			pid = up > 0 ? up : ppid;
 			ppid = 0;

@@ -29,7 +29,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 		c->sink->on_exchange(c->ctx, x);
 }
 
-static const struct proto_sink conn_sink = {.on_request = on_request, .on_exchange = on_exchange};
+static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 void proto_conn__init(struct proto_conn *c, const struct proto_sink *sink, void *ctx)
 {

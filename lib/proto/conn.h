@@ -21,7 +21,7 @@
 #include "lib/proto/proto.h"
 
 #define PROTO_STATE_MAX 10560 /* the largest parser state (HTTP/1: two parsers, 4 pipelined exchanges: 10528) */
-#define PROTO_STRIKES	2
+#define PROTO_STRIKES 2
 
 enum proto_verdict {
 	PROTO_GOING = 0,   /* nothing new */

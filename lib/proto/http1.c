@@ -51,8 +51,8 @@ static void progress(const void *state, struct proto_progress *out)
 
 static const char *method_label(const char *m)
 {
-	static const char *const known[] = {"GET",     "HEAD",	  "POST",  "PUT",  "DELETE",
-					    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+	static const char *const known[] = { "GET",	"HEAD",	   "POST",  "PUT",  "DELETE",
+					     "CONNECT", "OPTIONS", "TRACE", "PATCH" };
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(m, known[i]))
@@ -184,14 +184,14 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 }
 
 const struct proto proto_http1 = {
-    .name = "http1",
-    .id = OBS_PROTO_HTTP1,
-    .caplen = 0, /* as much as the capture path copies: heads are what it needs */
-    .state_size = sizeof(struct http1_conn),
-    .detect = detect,
-    .init = init,
-    .feed = feed,
-    .close = close_conn,
-    .progress = progress,
-    .describe = describe,
+	.name = "http1",
+	.id = OBS_PROTO_HTTP1,
+	.caplen = 0, /* as much as the capture path copies: heads are what it needs */
+	.state_size = sizeof(struct http1_conn),
+	.detect = detect,
+	.init = init,
+	.feed = feed,
+	.close = close_conn,
+	.progress = progress,
+	.describe = describe,
 };

@@ -12,10 +12,10 @@
 /* clang-format on */
 
 #define DECLARE(name) extern const struct proto proto_##name;
-#define ENTRY(name)   &proto_##name,
+#define ENTRY(name) &proto_##name,
 PROTOCOLS(DECLARE)
 
-const struct proto *const proto_registry[] = {PROTOCOLS(ENTRY) NULL};
+const struct proto *const proto_registry[] = { PROTOCOLS(ENTRY) NULL };
 
 const struct proto *proto__by_id(uint8_t id)
 {

@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/cli/optval.c collector/signal/hist.c */
+/* fuzz-srcs: collector/cli/optval.c collector/export/url.c collector/signal/hist.c lib/buckets.c */
 /* fuzz_optval.c -- every option value parser: numbers, durations, --buckets, --listen, URLs, --func,
  * --otlp-header and $OTEL_EXPORTER_OTLP_HEADERS entries.
  *
@@ -13,6 +13,7 @@
 #include "fuzz_util.h"
 #include "signal/hist.h"
 #include "cli/optval.h"
+#include "export/url.h"
 
 static void why_ok(const char *why)
 {
@@ -103,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5:
-		why_ok(optval_url(s));
+		why_ok(url__check(s));
 		break;
 	case 6:
 		why_ok(optval_func(s));

@@ -13,6 +13,7 @@
 
 #include "fuzz_util.h"
 #include "export/otlp.h"
+#include "lib/hex.h"
 
 #define MAX_ITEMS 4
 
@@ -524,7 +525,7 @@ static void check_json(const struct otlp_buf *b, const void *items, size_t n, bo
 				const uint8_t *id = is_span ? ((const struct span *)items)[i].trace_id :
 							      ((const struct log_record *)items)[i].trace_id;
 
-				otlp__hex(hex, id, 16);
+				hex__encode(hex, id, 16);
 				found = !strcmp(hex, tid->valuestring);
 			}
 			FUZZ_CHECK(found);

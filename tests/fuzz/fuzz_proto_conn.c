@@ -52,7 +52,7 @@ static void check_describe(const struct obs_exchange *x)
 {
 	static struct proto_desc d;
 	const struct proto *p = proto__by_id(x->proto);
-	struct proto_text text = {.clean = copy_clean, .peer = "127.0.0.1"};
+	struct proto_text text = { .clean = copy_clean, .peer = "127.0.0.1" };
 
 	FUZZ_CHECK(p != NULL);
 	p->describe(x, &text, true, &d);
@@ -98,23 +98,23 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	}
 }
 
-static const struct proto_sink sink = {on_request, on_exchange};
+static const struct proto_sink sink = { on_request, on_exchange };
 
 static void start(struct proto_conn *pc, struct http1_conn *old, struct seen *sn, struct seen *so)
 {
 	proto_conn__init(pc, &sink, sn);
-	pc->local = (struct obs_addr){.family = 2, .port = 8080, .addr = {127, 0, 0, 1}};
-	pc->peer = (struct obs_addr){.family = 2, .port = 40000, .addr = {127, 0, 0, 2}};
+	pc->local = (struct obs_addr){ .family = 2, .port = 8080, .addr = { 127, 0, 0, 1 } };
+	pc->peer = (struct obs_addr){ .family = 2, .port = 40000, .addr = { 127, 0, 0, 2 } };
 	http1_conn__init(old, &sink, so);
-	*sn = (struct seen){.is_new = true, .pc = pc};
-	*so = (struct seen){0};
+	*sn = (struct seen){ .is_new = true, .pc = pc };
+	*so = (struct seen){ 0 };
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_conn *pc = malloc(sizeof(*pc));
 	struct http1_conn *old = malloc(sizeof(*old));
-	struct fz in = {data, size};
+	struct fz in = { data, size };
 	struct seen sn, so;
 	uint64_t now = 1000000;
 	bool old_off = false;
@@ -146,8 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				more = UINT64_MAX - len;
 			if (!old_off) {
 				http1_conn__data(old, dir, p, len, len + more, now);
-				old_off =
-				    old->role == HTTP1_UNKNOWN && old->parser[0].errors + old->parser[1].errors >= 2;
+				old_off = old->role == HTTP1_UNKNOWN &&
+					  old->parser[0].errors + old->parser[1].errors >= 2;
 			}
 			{
 				uint64_t before = sn.requests + sn.exchanges;

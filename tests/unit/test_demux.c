@@ -40,8 +40,8 @@ static void capture(void *ctx, uint64_t sk, uint32_t caplen)
 
 static void setup(void)
 {
-	static const uint64_t bounds[] = {1000000};
-	struct metrics_opts mo = {.bounds_ns = bounds, .nbounds = 1};
+	static const uint64_t bounds[] = { 1000000 };
+	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 1 };
 	struct traces_opts to;
 	struct demux_opts dop;
 	char err[128];
@@ -53,16 +53,16 @@ static void setup(void)
 	close(fd);
 	m = metrics__new(&mo);
 	red = redactor__new(NULL, err, sizeof(err));
-	to = (struct traces_opts){.metrics = m,
-				  .redactor = red,
-				  .spans_file = path,
-				  .host_name = "h",
-				  .source = "ebpf",
-				  .sample_ratio = 1.0,
-				  .max_spans_per_second = 1000};
+	to = (struct traces_opts){ .metrics = m,
+				   .redactor = red,
+				   .spans_file = path,
+				   .host_name = "h",
+				   .source = "ebpf",
+				   .sample_ratio = 1.0,
+				   .max_spans_per_second = 1000 };
 	t = traces__new(&to, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	dop = (struct demux_opts){.traces = t, .metrics = m, .resource = resource, .capture = capture};
+	dop = (struct demux_opts){ .traces = t, .metrics = m, .resource = resource, .capture = capture };
 	d = demux__new(&dop);
 	ck_assert_ptr_nonnull(d);
 	memset(&verdict, 0, sizeof(verdict));
@@ -96,8 +96,8 @@ static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint6
 	e->family = 2;
 	e->lport = client ? 40000 : 8080;
 	e->rport = client ? 8080 : 40000;
-	memcpy(e->laddr, (uint8_t[]){127, 0, 0, client ? 1 : 2}, 4);
-	memcpy(e->raddr, (uint8_t[]){127, 0, 0, client ? 2 : 1}, 4);
+	memcpy(e->laddr, (uint8_t[]){ 127, 0, 0, client ? 1 : 2 }, 4);
+	memcpy(e->raddr, (uint8_t[]){ 127, 0, 0, client ? 2 : 1 }, 4);
 	memcpy(buf + sizeof(*e), bytes, n);
 	demux__event(d, buf, sizeof(*e) + n);
 }

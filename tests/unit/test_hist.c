@@ -11,7 +11,7 @@ START_TEST(default_buckets_parse)
 	struct hist_bounds b;
 	char err[128];
 
-	ck_assert_int_eq(hist_bounds__parse(&b, HIST_DEFAULT_BUCKETS, err, sizeof(err)), 0);
+	ck_assert_int_eq(hist_bounds__parse(&b, OBS_DEFAULT_BUCKETS, err, sizeof(err)), 0);
 	ck_assert_int_eq(b.n, 22);
 	ck_assert_uint_eq(b.ns[0], 1000);
 	ck_assert_uint_eq(b.ns[1], 2500);

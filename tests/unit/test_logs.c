@@ -193,6 +193,57 @@ START_TEST(cut_line_leaves_no_partial_secret)
 }
 END_TEST
 
+/* the exposition holds exactly @line (name{labels} value) */
+static bool exposes(const char *line)
+{
+	char *text = metrics__render(m, false, NULL), needle[256];
+	bool found;
+
+	snprintf(needle, sizeof(needle), "\n%s\n", line);
+	found = strstr(text, needle) != NULL;
+	free(text);
+	return found;
+}
+
+static bool mentions(const char *what)
+{
+	char *text = metrics__render(m, false, NULL);
+	bool found = strstr(text, what) != NULL;
+
+	free(text);
+	return found;
+}
+
+/* the line assembly's counts are metrics: complete, partial (flushed), evicted (257 held at once), exact */
+START_TEST(line_counts_are_metrics)
+{
+	struct span_resource ra = { "svc-a", "a.out", 100 };
+	char part[32];
+
+	for (int i = 0; i < 5; i++)
+		logs__write(l, 100, 100, 1, 1000 + i, "a line\n", 7, true, NULL, NULL, &ra);
+	logs__write(l, 100, 100, 1, 1010, "one ", 4, true, NULL, NULL, &ra);
+	logs__write(l, 100, 100, 1, 1011, "line\r\n\n", 7, true, NULL, NULL, &ra); /* the empty one: not a line */
+	logs__poll(l);
+	ck_assert(exposes("obsprobe_log_lines_total{outcome=\"complete\"} 6"));
+	ck_assert(!mentions("obsprobe_log_lines_total{outcome=\"partial\"}")); /* none yet: no series */
+	ck_assert(!mentions("obsprobe_log_lines_total{outcome=\"evicted\"}"));
+	/* 257 threads each with a line in progress: the oldest goes out early */
+	for (int t = 0; t < 257; t++) {
+		snprintf(part, sizeof(part), "partial %d", t);
+		logs__write(l, 100, 1000 + t, 1, 2000 + t, part, strlen(part), true, NULL, NULL, &ra);
+	}
+	logs__tick(l, true);
+	logs__poll(l);
+	logs__poll(l); /* folding twice counts once */
+	ck_assert(exposes("# TYPE obsprobe_log_lines_total counter"));
+	ck_assert(exposes("obsprobe_log_lines_total{outcome=\"complete\"} 6"));
+	ck_assert(exposes("obsprobe_log_lines_total{outcome=\"evicted\"} 1"));
+	ck_assert(exposes("obsprobe_log_lines_total{outcome=\"partial\"} 256"));
+	ck_assert_int_eq(outcome("written"), 6 + 257);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logs");
@@ -205,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, partial_line_keeps_its_tag);
 	tcase_add_test(tc, redaction_cuts_instead_of_dropping);
 	tcase_add_test(tc, cut_line_leaves_no_partial_secret);
+	tcase_add_test(tc, line_counts_are_metrics);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

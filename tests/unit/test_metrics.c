@@ -6,6 +6,7 @@
 
 #include "signal/metrics.h"
 #include "signal/names.h"
+#include "signal/redact.h"
 
 static struct metrics *new_registry(const char *bounds, int max_series)
 {
@@ -145,6 +146,49 @@ START_TEST(names)
 }
 END_TEST
 
+/* the redactor's counts are metrics, by rule and by what became of the text; exact, and folding is idempotent */
+START_TEST(redactor_counts_are_metrics)
+{
+	static const char *const patterns[] = { "ACME-[0-9]+", NULL };
+	struct metrics *m = new_registry("0.001", 100);
+	char err[128], out[64], *text;
+	struct redactor *r = redactor__new(patterns, err, sizeof(err));
+	static const char *const texts[] = {
+		"GET https://bob:hunter2@db.example/x",	  /* url_credentials */
+		"password=hunter2&token=abc",		  /* secret_key x2 */
+		"using Bearer eyJhbGciOi.payload.sig now", /* bearer */
+		"mail alice@example.com and bob@example.org", /* email x2 */
+		"card 4111 1111 1111 1111",		  /* card */
+		"ticket ACME-123 and ACME-456",		  /* pattern x2 */
+	};
+
+	ck_assert_msg(r != NULL, "%s", err);
+	metrics__fold_redactor(m, r);
+	text = metrics__render(m, false, NULL);
+	ck_assert_ptr_null(strstr(text, "obsprobe_redact")); /* nothing counted: no series */
+	free(text);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		ck_assert_int_ge(redact__text(r, texts[i], strlen(texts[i]), out, sizeof(out)), 0);
+	/* a text whose redacted form does not fit: cut, counted, its replacements counted too */
+	ck_assert_int_eq(redact__text(r, "pwd=1 pwd=2 pwd=3 pwd=4 pwd=5", 29, out, 16), 15);
+	metrics__fold_redactor(m, r);
+	metrics__fold_redactor(m, r);
+	text = metrics__render(m, false, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE obsprobe_redactions_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"url_credentials\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"secret_key\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"bearer\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"email\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"card\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redactions_total{rule=\"pattern\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_redacted_texts_total{outcome=\"truncated\"} 1\n"));
+	ck_assert_ptr_null(strstr(text, "outcome=\"failed\""));
+	free(text);
+	redactor__free(r);
+	metrics__free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("metrics");
@@ -158,6 +202,7 @@ int main(void)
 	tcase_add_test(tc, overflow_folds);
 	tcase_add_test(tc, exemplars_in_openmetrics_only);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, redactor_counts_are_metrics);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/optval.h"
+#include "export/url.h"
 
 START_TEST(numbers)
 {
@@ -116,9 +117,9 @@ START_TEST(url)
 	const char *why;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		ck_assert_msg(!(why = optval_url(ok[i])), "%s: %s", ok[i], why);
+		ck_assert_msg(!(why = url__check(ok[i])), "%s: %s", ok[i], why);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		why = optval_url(bad[i].arg);
+		why = url__check(bad[i].arg);
 		ck_assert_msg(why, "%s accepted", bad[i].arg);
 		ck_assert_str_eq(why, bad[i].why);
 	}

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "export/otlp.h"
+#include "lib/hex.h"
 
 #define PROTO_DIR     "tests/otlp"
 #define TRACE_SERVICE PROTO_DIR "/opentelemetry/proto/collector/trace/v1/trace_service.proto"
@@ -723,9 +724,9 @@ START_TEST(hex_ids)
 	uint8_t id[8] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
 	char out[17];
 
-	otlp__hex(out, id, 8);
+	hex__encode(out, id, 8);
 	ck_assert_str_eq(out, "00017f80abcdefff");
-	otlp__hex(out, id, 0);
+	hex__encode(out, id, 0);
 	ck_assert_str_eq(out, "");
 }
 END_TEST

@@ -34,7 +34,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	snprintf(s->log + n, sizeof(s->log) - n, "%d %d %s;", x->kind, x->status, x->target);
 }
 
-static const struct proto_sink sink = {on_request, on_exchange};
+static const struct proto_sink sink = { on_request, on_exchange };
 
 static enum proto_verdict feed(struct proto_conn *c, enum proto_dir dir, const char *s)
 {
@@ -75,11 +75,11 @@ END_TEST
 START_TEST(http_is_claimed)
 {
 	static struct proto_conn c;
-	struct seen s = {0};
+	struct seen s = { 0 };
 
 	proto_conn__init(&c, &sink, &s);
-	c.local = (struct obs_addr){.family = 2, .port = 8080, .addr = {127, 0, 0, 1}};
-	c.peer = (struct obs_addr){.family = 2, .port = 40000, .addr = {127, 0, 0, 2}};
+	c.local = (struct obs_addr){ .family = 2, .port = 8080, .addr = { 127, 0, 0, 1 } };
+	c.peer = (struct obs_addr){ .family = 2, .port = 40000, .addr = { 127, 0, 0, 2 } };
 	ck_assert_int_eq(feed(&c, PROTO_IN, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"), PROTO_CLAIMED);
 	ck_assert_ptr_eq(c.proto, proto__by_id(OBS_PROTO_HTTP1));
 	ck_assert_int_eq(s.requests, 1);
@@ -109,7 +109,7 @@ END_TEST
 START_TEST(redis_and_tls_turn_capture_off)
 {
 	static struct proto_conn c;
-	struct seen s = {0};
+	struct seen s = { 0 };
 	static const char tls[] = "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03";
 
 	proto_conn__init(&c, &sink, &s);
@@ -152,24 +152,24 @@ static const struct {
 	const char *s;
 	uint64_t extra; /* bytes not captured after these */
 } pieces[] = {
-    {"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", 0},
-    {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0},
-    {"HTTP/1.1 100 Continue\r\n\r\n", 0},
-    {"GE", 0},
-    {"T /b HTTP/1.1\r\n\r\n", 0},
-    {"\r\n", 0},
-    {"*1\r\n$4\r\nPING\r\n", 0},
-    {"+PONG\r\n", 0},
-    {"\x16\x03\x01\x00\xa5\x01\x00", 0},
-    {"garbage", 0},
-    {"HTTP/1.1 abc\r\n", 0},
-    {"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 0},
-    {"hello", 0},
-    {"", 100},
-    {"GET /d HTTP/1.1\r\nHo", 3000},
-    {"GET / HTTP/1.1\r\nbad header line\r\n\r\n", 0},
-    {"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0},
-    {"GET /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 0},
+	{ "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", 0 },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0 },
+	{ "HTTP/1.1 100 Continue\r\n\r\n", 0 },
+	{ "GE", 0 },
+	{ "T /b HTTP/1.1\r\n\r\n", 0 },
+	{ "\r\n", 0 },
+	{ "*1\r\n$4\r\nPING\r\n", 0 },
+	{ "+PONG\r\n", 0 },
+	{ "\x16\x03\x01\x00\xa5\x01\x00", 0 },
+	{ "garbage", 0 },
+	{ "HTTP/1.1 abc\r\n", 0 },
+	{ "POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 0 },
+	{ "hello", 0 },
+	{ "", 100 },
+	{ "GET /d HTTP/1.1\r\nHo", 3000 },
+	{ "GET / HTTP/1.1\r\nbad header line\r\n\r\n", 0 },
+	{ "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0 },
+	{ "GET /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 0 },
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -188,7 +188,7 @@ START_TEST(same_verdict_as_before)
 	int offs = 0, claims = 0;
 
 	for (int iter = 0; iter < 20000; iter++) {
-		struct seen sn = {0}, so = {0};
+		struct seen sn = { 0 }, so = { 0 };
 		int n = 1 + rnd(&r) % 7;
 		bool old_off = false, new_off = false;
 
@@ -206,11 +206,10 @@ START_TEST(same_verdict_as_before)
 			new_off = v == PROTO_OFF;
 			claims += v == PROTO_CLAIMED;
 			if (old_off != new_off || (getenv("TRACE_ITER") && atoi(getenv("TRACE_ITER")) == iter))
-				fprintf(
-				    stderr,
-				    "iter %d step %d piece %d dir %d old %d new %d errs %lu/%lu role %d strikes %d\n",
-				    iter, i, k, dir, old_off, new_off, (unsigned long)old.parser[0].errors,
-				    (unsigned long)old.parser[1].errors, old.role, c.strikes);
+				fprintf(stderr,
+					"iter %d step %d piece %d dir %d old %d new %d errs %lu/%lu role %d strikes %d\n",
+					iter, i, k, dir, old_off, new_off, (unsigned long)old.parser[0].errors,
+					(unsigned long)old.parser[1].errors, old.role, c.strikes);
 			ck_assert_msg(old_off == new_off, "iteration %d, step %d: old %d new %d", iter, i, old_off,
 				      new_off);
 			ck_assert_int_eq(sn.requests, so.requests);

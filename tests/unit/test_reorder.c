@@ -29,7 +29,7 @@ static void push(struct reorder *q, uint64_t key, const char *s)
 START_TEST(order_by_key_then_arrival)
 {
 	struct reorder *q = reorder__new(0);
-	struct out o = {0};
+	struct out o = { 0 };
 
 	push(q, 300, "read-server");
 	push(q, 100, "write-client");
@@ -51,7 +51,7 @@ END_TEST
 START_TEST(window_flush)
 {
 	struct reorder *q = reorder__new(0);
-	struct out o = {0};
+	struct out o = { 0 };
 
 	push(q, 50, "c");
 	push(q, 10, "a");
@@ -73,7 +73,7 @@ END_TEST
 START_TEST(full_queue_drops)
 {
 	struct reorder *q = reorder__new(3);
-	struct out o = {0};
+	struct out o = { 0 };
 	int dropped = 0;
 
 	for (int i = 0; i < 5; i++)
@@ -89,7 +89,7 @@ END_TEST
 START_TEST(head_and_tail_are_one_record)
 {
 	struct reorder *q = reorder__new(0);
-	struct out o = {0};
+	struct out o = { 0 };
 
 	ck_assert(reorder__push(q, 1, "call", 4, "fn\0obj", 7));
 	reorder__pop(q, 1, take, &o);

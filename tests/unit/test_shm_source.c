@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "signal/metrics.h"
 #include "source/seg_reader.h"
 #include "source/seg_trust.h"
@@ -18,6 +19,18 @@
 
 static char dir[64];
 static char path[256];
+
+/* state and start time of a /proc/PID/stat line, through lib/procstat.c; 0 or -1 */
+static int stat_parse_start(const char *line, char *state, uint64_t *start)
+{
+	struct procstat ps;
+
+	if (procstat__parse(line, strlen(line), &ps) < PROCSTAT_STARTTIME)
+		return -1;
+	*state = ps.state;
+	*start = ps.starttime;
+	return 0;
+}
 static struct metrics *m;
 
 static uint64_t my_start_time(void)
@@ -29,7 +42,7 @@ static uint64_t my_start_time(void)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
 	fclose(f);
-	ck_assert_int_eq(seg_trust__stat_parse(line, &st, &start), 0);
+	ck_assert_int_eq(stat_parse_start(line, &st, &start), 0);
 	return start;
 }
 
@@ -50,7 +63,7 @@ static struct obs_segment *make_segment(pid_t pid, uint64_t start)
 	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	ck_assert_ptr_ne(s, MAP_FAILED);
-	ck_assert_int_eq(hist_bounds__parse(&b, HIST_DEFAULT_BUCKETS, err, sizeof(err)), 0);
+	ck_assert_int_eq(hist_bounds__parse(&b, OBS_DEFAULT_BUCKETS, err, sizeof(err)), 0);
 	s->h.version = OBS_SEG_VERSION;
 	s->h.header_size = sizeof(s->h);
 	s->h.total_size = sizeof(*s);
@@ -171,7 +184,7 @@ START_TEST(false_claim_is_unverified)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
 	fclose(f);
-	ck_assert_int_eq(seg_trust__stat_parse(line, &st, &start), 0);
+	ck_assert_int_eq(stat_parse_start(line, &st, &start), 0);
 	s = make_segment(parent, start);
 	s->hist[0][SEG_WRITE].count = 5;
 	s->hist[0][SEG_WRITE].buckets[0] = 5;
@@ -210,14 +223,14 @@ START_TEST(proc_parsers)
 	char st;
 	uint64_t start;
 
-	ck_assert_int_eq(seg_trust__stat_parse("12 (a) b) c) S 1 12 12 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+	ck_assert_int_eq(stat_parse_start("12 (a) b) c) S 1 12 12 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
 					       "98765 1000 10 18446744073709551615",
 					       &st, &start),
 			 0);
 	ck_assert_int_eq(st, 'S');
 	ck_assert_uint_eq(start, 98765);
-	ck_assert_int_eq(seg_trust__stat_parse("garbage", &st, &start), -1);
-	ck_assert_int_eq(seg_trust__stat_parse("1 (x) Z", &st, &start), -1);
+	ck_assert_int_eq(stat_parse_start("garbage", &st, &start), -1);
+	ck_assert_int_eq(stat_parse_start("1 (x) Z", &st, &start), -1);
 	ck_assert(seg_trust__maps_line_is("7f00-7f10 rw-s 00000000 00:1a 4242 /dev/shm/obsprobe-1-2-3.seg\n", 0,
 					  0x1a, 4242));
 	ck_assert(!seg_trust__maps_line_is("7f00-7f10 rw-s 00000000 00:1a 4242 /x\n", 0, 0x1b, 4242));

@@ -7,10 +7,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
 #include "source/procs.h"
 #include "source/symbols.h"
 
 #define WORKER "build/targets/worker"
+
+/* ppid and flags of a /proc/PID/stat line, through lib/procstat.c; 0 or -1 */
+static int stat_parse(const char *line, pid_t *ppid, unsigned long *flags)
+{
+	struct procstat ps;
+
+	if (procstat__parse(line, strlen(line), &ps) < PROCSTAT_FLAGS)
+		return -1;
+	*ppid = ps.ppid;
+	*flags = ps.flags;
+	return 0;
+}
 
 /* st_value from nm, to check offsets independently of libelf */
 static unsigned long long nm_addr(const char *bin, const char *name)

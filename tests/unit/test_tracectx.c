@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/proto/http1_conn.h"
+#include "lib/hex.h"
 #include "lib/tracectx.h"
 
 /* run the extractor over "Name: value" pairs */
@@ -22,7 +23,7 @@ static void hex_eq(const uint8_t *id, size_t n, const char *want)
 {
 	char h[40];
 
-	tracectx__hex(h, id, n);
+	hex__encode(h, id, n);
 	ck_assert_str_eq(h, want);
 }
 

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "export/otlp.h"
+#include "lib/hex.h"
 #include "signal/metrics.h"
 #include "signal/redact.h"
 #include "signal/traces.h"
@@ -15,13 +15,13 @@ static char path[64];
 static struct metrics *m;
 static struct redactor *red;
 static struct traces *t;
-static const struct span_resource res = {.service_name = "svc", .executable_name = "srv", .pid = 2};
+static const struct span_resource res = { .service_name = "svc", .executable_name = "srv", .pid = 2 };
 static const struct trace_ctx none;
 
 static void setup(void)
 {
-	static const uint64_t bounds[] = {1000000, 1000000000};
-	struct metrics_opts mo = {.bounds_ns = bounds, .nbounds = 2};
+	static const uint64_t bounds[] = { 1000000, 1000000000 };
+	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 2 };
 	struct traces_opts to;
 	char err[128];
 	int fd;
@@ -34,13 +34,13 @@ static void setup(void)
 	red = redactor__new(NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(m);
 	ck_assert_ptr_nonnull(red);
-	to = (struct traces_opts){.metrics = m,
-				  .redactor = red,
-				  .spans_file = path,
-				  .host_name = "h",
-				  .source = "ebpf",
-				  .sample_ratio = 1.0,
-				  .max_spans_per_second = 1000};
+	to = (struct traces_opts){ .metrics = m,
+				   .redactor = red,
+				   .spans_file = path,
+				   .host_name = "h",
+				   .source = "ebpf",
+				   .sample_ratio = 1.0,
+				   .max_spans_per_second = 1000 };
 	t = traces__new(&to, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 }
@@ -55,20 +55,20 @@ static void teardown(void)
 
 static struct obs_addr v4(uint8_t last, uint16_t port)
 {
-	return (struct obs_addr){.family = AF_INET, .port = port, .addr = {127, 0, 0, last}};
+	return (struct obs_addr){ .family = AF_INET, .port = port, .addr = { 127, 0, 0, last } };
 }
 
 static struct obs_exchange exchange(int kind, int pid, int tid, uint64_t start, struct obs_addr local,
 				    struct obs_addr peer)
 {
-	struct obs_exchange x = {.proto = OBS_PROTO_HTTP1,
-				 .kind = kind,
-				 .pid = pid,
-				 .tid = tid,
-				 .start_ns = start,
-				 .local = local,
-				 .peer = peer,
-				 .version = 1};
+	struct obs_exchange x = { .proto = OBS_PROTO_HTTP1,
+				  .kind = kind,
+				  .pid = pid,
+				  .tid = tid,
+				  .start_ns = start,
+				  .local = local,
+				  .peer = peer,
+				  .version = 1 };
 
 	strcpy(x.op, "GET");
 	strcpy(x.target, "/api/users/42?q=1");
@@ -95,7 +95,7 @@ static const char *hex(const uint8_t *id, size_t len)
 	static int i;
 
 	i = (i + 1) % 4;
-	otlp__hex(out[i], id, len);
+	hex__encode(out[i], id, len);
 	return out[i];
 }
 
@@ -103,7 +103,7 @@ static uint64_t hist_count(enum family_id fam, const char *a, const char *b, con
 {
 	struct hist h;
 
-	if (!metrics__get_hist(m, fam, (const char *[]){"svc", a, b, c}, &h))
+	if (!metrics__get_hist(m, fam, (const char *[]){ "svc", a, b, c }, &h))
 		return 0;
 	return h.count;
 }
@@ -116,7 +116,7 @@ START_TEST(four_tuple_join)
 	struct obs_exchange cx = exchange(OBS_X_CLIENT, 1, 11, 1000000, v4(1, 40000), v4(2, 8080));
 	struct obs_exchange sx = exchange(OBS_X_SERVER, 2, 22, 1000500, v4(2, 8080), v4(1, 40000));
 	struct obs_exchange dx = exchange(OBS_X_CLIENT, 2, 22, 1000700, v4(2, 50000), v4(3, 9000));
-	uint8_t tid[16], sid[8], zero[8] = {0};
+	uint8_t tid[16], sid[8], zero[8] = { 0 };
 	char want[256], *out;
 
 	traces__start_exchange(t, &cx, &none);
@@ -175,7 +175,7 @@ START_TEST(join_beats_headers_within_its_age)
 	struct obs_exchange cx = exchange(OBS_X_CLIENT, 1, 11, 5000000000ull, v4(1, 40001), v4(2, 8080));
 	struct obs_exchange sx = exchange(OBS_X_SERVER, 2, 22, 5000001000ull, v4(2, 8080), v4(1, 40001));
 	struct obs_exchange late = exchange(OBS_X_SERVER, 2, 22, 16000000000ull, v4(2, 8080), v4(1, 40001));
-	struct trace_ctx hdr = {.valid = 1, .decided = 1, .sampled = 1};
+	struct trace_ctx hdr = { .valid = 1, .decided = 1, .sampled = 1 };
 
 	memset(hdr.trace_id, 0xab, 16);
 	memset(hdr.span_id, 0xcd, 8);
