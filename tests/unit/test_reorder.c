@@ -15,6 +15,7 @@ static void take(void *ctx, const void *rec, size_t size)
 	struct out *o = ctx;
 
 	ck_assert_uint_lt(size, sizeof(o->recs[0]));
+	ck_assert_uint_eq((uintptr_t)rec % 8, 0); /* records are events read in place */
 	memcpy(o->recs[o->n], rec, size);
 	o->recs[o->n++][size] = '\0';
 }
