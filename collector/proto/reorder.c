@@ -8,7 +8,7 @@
 
 struct held {
 	uint64_t key;
-	uint64_t seq; /* arrival order: ties keep it */
+	uint64_t seq;  /* arrival order: ties keep it */
 	uint64_t size; /* 64 bits: rec stays 8-byte aligned, the events in it are read in place */
 	uint8_t rec[];
 };
