@@ -152,6 +152,17 @@ $(OUT)/tests/%: tests/unit/%.c $(COLL_LIB) $(HDRS)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(COLL_LIB) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
 
+# tests/unit/test_shim_*.c also link the shim's capture code (not shim.c: its wrappers would interpose libc)
+SHIMCAP_SRCS := $(filter-out preload/shim.c,$(SHIM_SRCS))
+SHIMCAP_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SHIMCAP_SRCS))
+SHIMCAP_TESTS := $(wildcard tests/unit/test_shim_*.c)
+$(patsubst tests/unit/%.c,$(OUT)/tests/%,$(SHIMCAP_TESTS)): $(OUT)/tests/%: tests/unit/%.c $(SHIMCAP_OBJS) $(COLL_LIB) \
+		$(HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(SHIMCAP_OBJS) $(COLL_LIB) \
+		$(LDLIBS) $(shell pkg-config --libs check) -o $@
+
 $(OUT)/targets/%: tests/targets/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -256,6 +267,13 @@ $(OUT)/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< $(ASAN_LIB) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
+
+$(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(SHIMCAP_TESTS)): $(OUT)/asan/tests/%: tests/unit/%.c \
+		$(patsubst %.c,$(OUT)/asan/%.o,$(SHIMCAP_SRCS)) $(ASAN_LIB) $(HDRS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(shell pkg-config --cflags check) $< \
+		$(patsubst %.c,$(OUT)/asan/%.o,$(SHIMCAP_SRCS)) $(ASAN_LIB) $(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 asan: $(ASAN_BINS)
 

@@ -2,6 +2,7 @@
 #ifndef OBSPROBE_SEGMENT_H
 #define OBSPROBE_SEGMENT_H
 
+#include <asm/unistd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,13 +13,16 @@
 #include "abi/exchange.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
-#define OBS_SEG_VERSION 4
+/* Bump when the meaning of a field changes while the layout stays (a unit, an enum's order, the syscall a slot
+ * is): the layout itself is in OBS_SEG_VERSION already (OBS_SEG_LAYOUT, below). */
+#define OBS_SEG_EPOCH 5
 #define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
 #define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
 #define OBS_SEG_RING 8192	/* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
 #define OBS_SEG_REC 1024	/* bytes per event record */
 
-/* the syscalls the shim sees, as the kernel numbers them (x86_64), so both paths label alike */
+/* the syscalls the shim sees, as this architecture's kernel numbers them (<asm/unistd.h>: the numbers the eBPF
+ * path reads and the collector's syscall table names), so both paths label alike */
 enum obs_seg_slot {
 	SEG_READ, SEG_WRITE, SEG_READV, SEG_WRITEV, SEG_PREAD, SEG_PWRITE, SEG_SENDTO, SEG_RECVFROM,
 	SEG_SENDMSG, SEG_RECVMSG, SEG_CONNECT, SEG_ACCEPT, SEG_ACCEPT4, SEG_CLOSE,
@@ -26,10 +30,16 @@ enum obs_seg_slot {
 };
 
 static const uint16_t obs_seg_slot_nr[SEG_NSLOTS] = {
-	[SEG_READ] = 0, [SEG_WRITE] = 1, [SEG_READV] = 19, [SEG_WRITEV] = 20, [SEG_PREAD] = 17,
-	[SEG_PWRITE] = 18, [SEG_SENDTO] = 44, [SEG_RECVFROM] = 45, [SEG_SENDMSG] = 46, [SEG_RECVMSG] = 47,
-	[SEG_CONNECT] = 42, [SEG_ACCEPT] = 43, [SEG_ACCEPT4] = 288, [SEG_CLOSE] = 3,
+	[SEG_READ] = __NR_read, [SEG_WRITE] = __NR_write, [SEG_READV] = __NR_readv, [SEG_WRITEV] = __NR_writev,
+	[SEG_PREAD] = __NR_pread64, [SEG_PWRITE] = __NR_pwrite64, [SEG_SENDTO] = __NR_sendto,
+	[SEG_RECVFROM] = __NR_recvfrom, [SEG_SENDMSG] = __NR_sendmsg, [SEG_RECVMSG] = __NR_recvmsg,
+	[SEG_CONNECT] = __NR_connect, [SEG_ACCEPT] = __NR_accept, [SEG_ACCEPT4] = __NR_accept4, [SEG_CLOSE] = __NR_close,
 };
+#if defined(__x86_64__)
+_Static_assert(__NR_read == 0 && __NR_readv == 19 && __NR_pread64 == 17 && __NR_sendto == 44 && __NR_accept4 == 288 &&
+		       __NR_close == 3,
+	       "x86_64 syscall numbers as the segment has always carried them");
+#endif
 
 /* socket I/O, by direction and protocol (obsprobe_socket_*, obsprobe_tcp_connections_*) */
 enum obs_seg_dir { SEG_RECEIVE, SEG_TRANSMIT, SEG_NDIRS };
@@ -120,13 +130,77 @@ struct obs_segment {
 	struct obs_seg_rec ring[OBS_SEG_RING];
 };
 
-_Static_assert(sizeof(struct obs_seg_header) % 8 == 0, "header alignment");
+/* ---- the layout, pinned ----
+ *
+ * The shim and the collector are separate builds that meet in a file: every record's size and the offsets the
+ * other side reads are asserted here, and the version a segment carries is derived from them.  Each item of
+ * OBS_SEG_LAYOUT_ITEMS (an index, a value) is weighted by its index and summed into OBS_SEG_LAYOUT, so moving,
+ * resizing, adding or removing any field listed (or a record's size, or the exchange payload's) changes
+ * OBS_SEG_VERSION by itself: a layout cannot drift under an unchanged version, and a collector refuses a
+ * segment of any other layout ("segment version X, this collector reads Y").  A new field goes into the list
+ * (any unused index) and the asserts below; a change of meaning with the same layout bumps OBS_SEG_EPOCH. */
+#define OBS_SEG_LAYOUT_ITEMS(X)                                                                                        \
+	X(1, OBS_SEG_EPOCH) X(2, OBS_SEG_MAGIC & 0xffffffff)                                                         \
+	X(10, sizeof(struct obs_seg_hist)) X(11, offsetof(struct obs_seg_hist, sum_ns))                                \
+	X(12, offsetof(struct obs_seg_hist, buckets)) X(13, OBS_HIST_SLOTS)                                            \
+	X(20, sizeof(struct obs_seg_sock)) X(21, offsetof(struct obs_seg_sock, io))                                    \
+	X(30, sizeof(struct obs_seg_err)) X(31, offsetof(struct obs_seg_err, count))                                   \
+	X(40, sizeof(struct obs_seg_rec)) X(41, offsetof(struct obs_seg_rec, type))                                    \
+	X(42, offsetof(struct obs_seg_rec, len)) X(43, offsetof(struct obs_seg_rec, data))                             \
+	X(50, sizeof(struct obs_seg_log)) X(51, offsetof(struct obs_seg_log, tid))                                     \
+	X(52, offsetof(struct obs_seg_log, time_ns)) X(53, offsetof(struct obs_seg_log, trace_id))                     \
+	X(54, offsetof(struct obs_seg_log, span_id)) X(55, offsetof(struct obs_seg_log, stream))                       \
+	X(56, offsetof(struct obs_seg_log, cut)) X(57, offsetof(struct obs_seg_log, len))                              \
+	X(58, offsetof(struct obs_seg_log, text))                                                                      \
+	X(60, sizeof(struct obs_exchange))                                                                            \
+	X(70, sizeof(struct obs_seg_header)) X(71, offsetof(struct obs_seg_header, version))                           \
+	X(72, offsetof(struct obs_seg_header, header_size)) X(73, offsetof(struct obs_seg_header, total_size))         \
+	X(74, offsetof(struct obs_seg_header, pid)) X(75, offsetof(struct obs_seg_header, ppid))                       \
+	X(76, offsetof(struct obs_seg_header, start_time)) X(77, offsetof(struct obs_seg_header, created_ns))          \
+	X(78, offsetof(struct obs_seg_header, comm)) X(79, offsetof(struct obs_seg_header, service))                   \
+	X(80, offsetof(struct obs_seg_header, nbounds)) X(81, offsetof(struct obs_seg_header, nslots))                 \
+	X(82, offsetof(struct obs_seg_header, bounds_ns)) X(83, offsetof(struct obs_seg_header, lost))                 \
+	X(84, offsetof(struct obs_seg_header, conns_opened)) X(85, offsetof(struct obs_seg_header, conns_closed))      \
+	X(86, offsetof(struct obs_seg_header, ring_head)) X(87, offsetof(struct obs_seg_header, ring_tail))            \
+	X(88, offsetof(struct obs_seg_header, expired_segments)) X(89, offsetof(struct obs_seg_header, inject))        \
+	X(90, offsetof(struct obs_seg_header, reserved)) X(91, SEG_LOST__COUNT) X(92, SEG_INJ__COUNT)                  \
+	X(100, sizeof(struct obs_segment)) X(101, offsetof(struct obs_segment, hist))                                  \
+	X(102, offsetof(struct obs_segment, sock)) X(103, offsetof(struct obs_segment, errs))                          \
+	X(104, offsetof(struct obs_segment, ring)) X(105, OBS_SEG_STRIPES) X(106, SEG_NSLOTS)                          \
+	X(107, SEG_NDIRS) X(108, SEG_NPROTOS) X(109, OBS_SEG_ERRS) X(110, OBS_SEG_RING)
+#define OBS_SEG_LAYOUT_TERM(i, v) +(uint64_t)(v) * (0x9e3779b97f4a7c15ull * (2 * (i) + 1))
+#define OBS_SEG_LAYOUT ((uint64_t)0 OBS_SEG_LAYOUT_ITEMS(OBS_SEG_LAYOUT_TERM))
+/* the epoch in the top byte (readable), the layout's 24-bit fold below it */
+#define OBS_SEG_LAYOUT_FOLD ((OBS_SEG_LAYOUT ^ OBS_SEG_LAYOUT >> 24 ^ OBS_SEG_LAYOUT >> 48) & 0xffffff)
+#define OBS_SEG_VERSION	    ((uint32_t)(OBS_SEG_EPOCH << 24 | OBS_SEG_LAYOUT_FOLD))
+
+_Static_assert(sizeof(struct obs_seg_hist) == 280 && offsetof(struct obs_seg_hist, buckets) == 16, "hist layout");
+_Static_assert(sizeof(struct obs_seg_sock) == 288 && offsetof(struct obs_seg_sock, io) == 8, "sock layout");
+_Static_assert(sizeof(struct obs_seg_err) == 16 && offsetof(struct obs_seg_err, count) == 8, "err layout");
+_Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC && offsetof(struct obs_seg_rec, type) == 8 &&
+		       offsetof(struct obs_seg_rec, len) == 12 && offsetof(struct obs_seg_rec, data) == 16,
+	       "ring record layout");
+_Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16 && offsetof(struct obs_seg_log, time_ns) == 8 &&
+		       offsetof(struct obs_seg_log, trace_id) == 16 && offsetof(struct obs_seg_log, span_id) == 32 &&
+		       offsetof(struct obs_seg_log, stream) == 40 && offsetof(struct obs_seg_log, cut) == 41 &&
+		       offsetof(struct obs_seg_log, len) == 44 && offsetof(struct obs_seg_log, text) == 48,
+	       "log record layout");
+_Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
+_Static_assert(sizeof(struct obs_seg_header) == 544 && sizeof(struct obs_seg_header) % 8 == 0 &&
+		       offsetof(struct obs_seg_header, version) == 8 && offsetof(struct obs_seg_header, total_size) == 16,
+	       "header layout");
 _Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs_seg_header, start_time) == 32 &&
 		       offsetof(struct obs_seg_header, service) == 64,
 	       "the header fields tests/integration/test_segments.sh patches");
-_Static_assert(sizeof(struct obs_seg_rec) == OBS_SEG_REC, "record size");
-_Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16, "log record size");
-_Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
+_Static_assert(offsetof(struct obs_seg_header, nbounds) == 128 && offsetof(struct obs_seg_header, bounds_ns) == 136 &&
+		       offsetof(struct obs_seg_header, lost) == 392 && offsetof(struct obs_seg_header, ring_head) == 464 &&
+		       offsetof(struct obs_seg_header, ring_tail) == 472 && offsetof(struct obs_seg_header, inject) == 488 &&
+		       offsetof(struct obs_seg_header, reserved) == 512,
+	       "header fields the collector reads");
+_Static_assert(offsetof(struct obs_segment, hist) == sizeof(struct obs_seg_header) &&
+		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483616,
+	       "segment layout");
+_Static_assert(OBS_SEG_VERSION >> 24 == OBS_SEG_EPOCH, "the epoch reads in the version");
 
 /* Validate a mapped segment before trusting a byte beyond its header.
  * Returns 0, or -1 with a one-line reason in @err. Pure: safe on garbage. */

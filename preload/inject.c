@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "lib/hex.h"
+#include "lib/tracectx.h"
 #include "preload/inject.h"
 
 #define METHOD_MAX 15 /* http.h's HTTP_METHOD_MAX - 1 */
@@ -130,12 +131,11 @@ bool inject__plan(struct inject_plan *p, const struct iovec *iov, int iovcnt, co
 		slen = blen = 0; /* too long to pass on: traceparent alone */
 	off = 0;
 	o = p->hdr;
-	memcpy(o, "traceparent: 00-", 16);
-	o = hex__put(o + 16, ids->trace_id, 16);
-	*o++ = '-';
-	o = hex__put(o, ids->span_id, 8);
-	memcpy(o, ids->sampled ? "-01\r\n" : "-00\r\n", 5);
-	o += 5;
+	memcpy(o, "traceparent: ", 13);
+	o += 13;
+	o += tracectx__format_traceparent(o, sizeof(p->hdr) - 13, ids->trace_id, ids->span_id, ids->sampled);
+	memcpy(o, "\r\n", 2); /* over its NUL */
+	o += 2;
 	if (slen)
 		o = put_field(o, "tracestate: ", 12, ids->tracestate, slen);
 	if (blen)

@@ -1,7 +1,8 @@
 /* inject.h -- the shim's pure byte logic: traceparent put into an outgoing HTTP/1.x request, a log line tagged.
  *
  * Buffers in, results out: no I/O, no globals, nothing read through a pointer it was not given with its
- * length.  The shim (httpshim.c) does the system calls around them; the fuzz harnesses call them directly.
+ * length.  The shim (netcap.c, logcap.c, shim.c) does the system calls around them; the fuzz harnesses call
+ * them directly.
  *
  * Injection: the program writes @iov; the head it starts is gathered into a flat copy (@head, the first
  * bytes of the write, at most INJECT_HEAD_MAX).  inject__plan() says whether the write is one whole HTTP/1.x

@@ -192,16 +192,11 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 				have = true;
 			}
 		}
-		if (!have && in->valid) {
-			memcpy(x->trace_id, in->trace_id, 16);
-			memcpy(x->parent_id, in->span_id, 8);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
-			x->parent_remote = 1;
-			have = true;
-		}
-		if (!have) {
-			traces__random_id(x->trace_id, 16);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+		if (!have) { /* the caller's trace (headers) or a new one, decided as the shim decides */
+			if (!in->valid)
+				traces__random_id(x->trace_id, 16);
+			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
+				x->parent_remote = 1;
 		}
 		s = thread_slot(t, x->pid, x->tid);
 		s->key = (uint64_t)(uint32_t)x->pid << 32 | (uint32_t)x->tid;
@@ -221,14 +216,11 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 			memcpy(x->trace_id, s->trace_id, 16);
 			memcpy(x->parent_id, s->span_id, 8);
 			x->sampled = s->sampled;
-		} else if (in->valid) {
-			memcpy(x->trace_id, in->trace_id, 16);
-			memcpy(x->parent_id, in->span_id, 8);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
-			x->parent_remote = 1;
 		} else {
-			traces__random_id(x->trace_id, 16);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+			if (!in->valid)
+				traces__random_id(x->trace_id, 16);
+			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
+				x->parent_remote = 1;
 		}
 	}
 	if (x->peer.family && x->local.family) {

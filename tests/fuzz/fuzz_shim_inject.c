@@ -1,4 +1,4 @@
-/* fuzz-srcs: preload/inject.c */
+/* fuzz-srcs: preload/inject.c lib/tracectx.c */
 /* fuzz_shim_inject.c -- libFuzzer harness for the shim's injection plan: any write, cut into any iovecs, either
  * comes back unplanned or as exactly the program's bytes with well-formed header lines after a valid request line.
  * Input: byte 0 = iovec cuts (low 3 bits: 1-8 iovecs, the rest seeds the cut points), byte 1 = flags (1 sampled,

@@ -1,4 +1,4 @@
-/* fuzz-srcs: preload/inject.c */
+/* fuzz-srcs: preload/inject.c lib/tracectx.c */
 /* fuzz_shim_logtag.c -- libFuzzer harness for the shim's log-line tag: a buffer of exactly the size given
  * (ASan sees one byte past it), separate and in place; the result is the line, the tag, the newline, or nothing.
  * Input: bytes 0-1 = the output buffer's size (little-endian, 1-8192), byte 2 = 1 for in place, then the line. */

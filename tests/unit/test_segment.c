@@ -1,8 +1,10 @@
 /* test_segment.c -- segment validation against good, truncated, garbage and foreign headers; the MPSC ring */
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "abi/segment.h"
 
@@ -139,6 +141,32 @@ START_TEST(ring_mpsc)
 }
 END_TEST
 
+/* a slot's number is this kernel's for that call: the numbers called do what the slots say */
+START_TEST(slot_numbers_are_this_kernels)
+{
+	int p[2];
+	char c = 0;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_WRITE], p[1], "x", 1), 1);
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_READ], p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'x');
+	errno = 0;
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_SENDTO], p[1], "x", 1, 0, NULL, 0), -1);
+	ck_assert_int_eq(errno, ENOTSOCK);
+	errno = 0;
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_ACCEPT4], p[0], NULL, NULL, 0), -1);
+	ck_assert_int_eq(errno, ENOTSOCK);
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_CLOSE], p[0]), 0);
+	ck_assert_int_eq(syscall(obs_seg_slot_nr[SEG_CLOSE], p[0]), -1);
+	ck_assert_int_eq(errno, EBADF);
+	close(p[1]);
+	/* the version carries its epoch, and the rest of it comes from the layout */
+	ck_assert_uint_eq(OBS_SEG_VERSION >> 24, OBS_SEG_EPOCH);
+	ck_assert_uint_ne(OBS_SEG_VERSION & 0xffffff, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("segment");
@@ -151,6 +179,7 @@ int main(void)
 	tcase_add_test(tc, garbage_never_validates);
 	tcase_add_test(tc, ring_fifo_and_full);
 	tcase_add_test(tc, ring_mpsc);
+	tcase_add_test(tc, slot_numbers_are_this_kernels);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

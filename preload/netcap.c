@@ -1,0 +1,458 @@
+/* netcap.c -- the shim's network capture: socket classes, HTTP/1 exchanges parsed in-process, traceparent planned */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/proto/conn.h"
+#include "lib/proto/http1_conn.h"
+#include "lib/sampler.h"
+#include "preload/netcap.h"
+#include "preload/seg.h"
+#include "preload/vmread.h"
+
+struct shim_conn {
+	int lock; /* try-lock: a connection used by two threads at once skips a chunk */
+	int used;
+	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
+	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
+	uint8_t inj_trace_id[16];
+	uint8_t inj_span_id[8];
+	uint8_t inj_sampled;
+	struct proto_conn pc;
+};
+
+uint8_t netcap_fd_class[OBS_FD_MAX];
+int16_t netcap_conn_of[OBS_FD_MAX];
+__thread struct netcap_serving netcap_serving;
+
+static struct shim_conn *pool; /* NETCAP_CONNS entries, mmap'd at first use */
+static double sample_ratio = 1.0;
+
+/* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
+static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
+static __thread char cur_baggage[CTX_STATE_LEN];
+static __thread uint8_t cur_sampled;
+
+static void random_id(uint8_t *id, size_t len)
+{
+	static __thread uint64_t s[2];
+
+	if (!s[0] && !s[1]) {
+		if (syscall(SYS_getrandom, s, sizeof(s), 0) != sizeof(s)) {
+			s[0] = mono_ns() ^ 0x9e3779b97f4a7c15ull;
+			s[1] = (uint64_t)(uintptr_t)&s;
+		}
+		s[1] |= 1;
+	}
+	do {
+		for (size_t i = 0; i < len; i += 8) {
+			uint64_t x = s[0], y = s[1], r;
+
+			s[0] = y;
+			x ^= x << 23;
+			s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+			r = s[1] + y;
+			memcpy(id + i, &r, len - i < 8 ? len - i : 8);
+		}
+	} while (!memcmp(id, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", len));
+}
+
+void netcap__init(void)
+{
+	sampler__parse_ratio(getenv("OBSPROBE_SAMPLE_RATIO"), &sample_ratio);
+}
+
+/* ---- exchanges: the ids a request gets, where an exchange goes ---- */
+
+/* no local parent: the caller's trace (headers) or a new one, decided as the collector decides (lib/sampler.c) */
+static void adopt(struct obs_exchange *x, const struct trace_ctx *in)
+{
+	if (!in->valid)
+		random_id(x->trace_id, 16);
+	if (sampler__adopt(in, sample_ratio, x->trace_id, x->parent_id, &x->sampled))
+		x->parent_remote = 1;
+}
+
+static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
+{
+	struct shim_conn *c = ctx;
+
+	x->pid = (int32_t)syscall(SYS_getpid);
+	x->tid = (int32_t)syscall(SYS_gettid);
+	random_id(x->span_id, 8);
+	if (x->kind == 2) { /* server: the thread serves this request now */
+		adopt(x, in);
+		memcpy(netcap_serving.trace_id, x->trace_id, 16);
+		memcpy(netcap_serving.span_id, x->span_id, 8);
+		netcap_serving.active = true;
+		cur_sampled = x->sampled;
+		memcpy(cur_tracestate, x->tracestate, sizeof(cur_tracestate));
+		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
+		return;
+	}
+	if (!strcmp(x->op, "CONNECT"))
+		c->not_h1 = 1;	 /* a tunnel: what follows is not parsed, so never ours to change */
+	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
+		c->inject_pending = 0;
+		memcpy(x->trace_id, c->inj_trace_id, 16);
+		memcpy(x->span_id, c->inj_span_id, 8);
+		memcpy(x->parent_id, netcap_serving.span_id, 8);
+		x->sampled = c->inj_sampled;
+	} else if (netcap_serving.active) {
+		memcpy(x->trace_id, netcap_serving.trace_id, 16);
+		memcpy(x->parent_id, netcap_serving.span_id, 8);
+		x->sampled = cur_sampled;
+	} else {
+		adopt(x, in);
+	}
+}
+
+static void on_exchange(void *ctx, struct obs_exchange *x)
+{
+	(void)ctx;
+	if (x->kind == 2 && netcap_serving.active && !memcmp(netcap_serving.span_id, x->span_id, 8))
+		netcap_serving.active = false;
+	seg__put(OBS_REC_EXCHANGE, x, sizeof(*x));
+}
+
+/* ---- the parser (lib/proto): the only code that names it ---- */
+
+static const struct proto_sink shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
+
+static void parser_open(struct shim_conn *c, const struct obs_addr *local, const struct obs_addr *peer)
+{
+	proto_conn__init(&c->pc, &shim_cb, c);
+	c->pc.local = *local;
+	c->pc.peer = *peer;
+}
+
+static void parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
+{
+	proto_conn__feed(&c->pc, dir ? PROTO_OUT : PROTO_IN, buf, len, total, t);
+}
+
+static void parser_close(struct shim_conn *c, uint64_t t)
+{
+	proto_conn__close(&c->pc, t);
+}
+
+/* The connection's outgoing bytes have been HTTP/1 requests so far, none cut off, and the next is ours */
+static bool parser_injectable(struct shim_conn *c)
+{
+	const struct proto_conn *pc = &c->pc;
+
+	if (c->not_h1 || pc->off)
+		return false;
+	if (!pc->proto)
+		return !pc->strikes; /* nothing sent or received yet */
+	return pc->proto->id == OBS_PROTO_HTTP1 && http1_conn__injectable(proto_conn__state(&c->pc));
+}
+
+/* ---- connections ---- */
+
+/* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
+static void addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+
+		out->family = AF_INET;
+		out->port = ntohs(in->sin_port);
+		memcpy(out->addr, &in->sin_addr, 4);
+	} else if (len >= offsetof(struct sockaddr_in6, sin6_scope_id) && a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+
+		out->family = AF_INET6;
+		out->port = ntohs(in6->sin6_port);
+		memcpy(out->addr, &in6->sin6_addr, 16);
+	}
+}
+
+/* a parser for the TCP connection @fd; @peer: the address the program connected to, NULL when accepted */
+static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
+{
+	struct obs_addr local, remote;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct shim_conn *c = NULL;
+	int i;
+
+	if (!pool) {
+		void *p = mmap(NULL, NETCAP_CONNS * sizeof(*pool), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		struct shim_conn *none = NULL;
+
+		if (p == MAP_FAILED)
+			return;
+		if (!__atomic_compare_exchange_n(&pool, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			munmap(p, NETCAP_CONNS * sizeof(*pool));
+	}
+	for (i = 0; i < NETCAP_CONNS; i++) {
+		int zero = 0;
+
+		if (__atomic_compare_exchange_n(&pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			c = &pool[i];
+			break;
+		}
+	}
+	if (!c) {
+		seg__count_lost(SEG_LOST_CONNS_FULL);
+		return;
+	}
+	c->inject_pending = 0;
+	c->not_h1 = 0;
+	memset(&local, 0, sizeof(local));
+	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
+		addr_of(&local, (struct sockaddr *)&ss, len);
+	/* the peer: the address the program connected to (the kernel checked @plen), else asked again; an
+	 * accepting caller's buffer is never read (the kernel's length may exceed it when the address was cut) */
+	memset(&remote, 0, sizeof(remote));
+	if (peer) {
+		addr_of(&remote, peer, plen);
+	} else {
+		len = sizeof(ss);
+		if (!getpeername(fd, (struct sockaddr *)&ss, &len))
+			addr_of(&remote, (struct sockaddr *)&ss, len);
+	}
+	parser_open(c, &local, &remote);
+	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
+}
+
+void netcap__opened(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t plen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0;
+	socklen_t tl = sizeof(type);
+
+	if (fd < 0 || fd >= OBS_FD_MAX)
+		return;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl))
+		return;
+	netcap_fd_class[fd] = dir | (ss.ss_family == AF_UNIX ? OBS_FD_UNIX
+				     : type == SOCK_DGRAM    ? OBS_FD_UDP
+							     : OBS_FD_TCP);
+	if ((netcap_fd_class[fd] & 0xf) == OBS_FD_TCP) {
+		seg__count_conn(true, dir == OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND);
+		conn_open(fd, dir == OBS_FD_INBOUND ? NULL : peer, plen);
+	}
+}
+
+void netcap__fd_closed(int fd)
+{
+	uint8_t cls;
+
+	if (fd < 0 || fd >= OBS_FD_MAX || !(cls = netcap_fd_class[fd]))
+		return;
+	if ((cls & 0xf) == OBS_FD_TCP)
+		seg__count_conn(false, cls & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND);
+	netcap_fd_class[fd] = 0;
+}
+
+static struct shim_conn *lock_conn(int fd)
+{
+	int idx, zero = 0;
+	struct shim_conn *c;
+
+	if (fd < 0 || fd >= OBS_FD_MAX || !(idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
+		return NULL;
+	c = &pool[idx - 1];
+	if (!__atomic_compare_exchange_n(&c->lock, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		seg__count_lost(SEG_LOST_BUSY);
+		return NULL;
+	}
+	return c;
+}
+
+static void unlock_conn(struct shim_conn *c)
+{
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+}
+
+void netcap__conn_close(int fd)
+{
+	struct shim_conn *c = lock_conn(fd);
+
+	if (!c)
+		return;
+	__atomic_store_n(&netcap_conn_of[fd], 0, __ATOMIC_RELEASE);
+	parser_close(c, mono_ns());
+	unlock_conn(c);
+	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
+}
+
+void netcap__atfork_child(void)
+{
+	memset(netcap_fd_class, 0, sizeof(netcap_fd_class));
+	/* the child's copy of the pool is its own and its connections stay (it may serve them), but a lock
+	 * another thread of the parent held at the fork would never be released here */
+	if (pool)
+		for (int i = 0; i < NETCAP_CONNS; i++)
+			pool[i].lock = 0;
+}
+
+static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n, uint64_t t)
+{
+	for (int i = 0; i < iovcnt && n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+
+		if (k)
+			parser_feed(c, dir, iov[i].iov_base, k, k, t);
+		n -= k;
+	}
+}
+
+void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
+{
+	struct shim_conn *c = lock_conn(fd);
+
+	if (!c)
+		return;
+	feed(c, dir, iov, iovcnt, n, mono_ns());
+	unlock_conn(c);
+}
+
+void netcap__gap(int fd, int dir, size_t n)
+{
+	struct shim_conn *c = lock_conn(fd);
+
+	if (!c)
+		return;
+	parser_feed(c, dir, NULL, 0, n, mono_ns());
+	unlock_conn(c);
+}
+
+/* ---- traceparent injection into requests a serving thread makes ---- */
+
+/* per thread, between netcap__inject_plan and netcap__inject_done (off the host's stack): the connection held,
+ * the program's iovecs and head copied out, the ids put in, the write built */
+static __thread struct {
+	struct shim_conn *c;
+	int iovcnt;
+	struct inject_ids ids;
+	struct iovec mine[NETCAP_INJECT_IOV_MAX];
+	char head[INJECT_HEAD_MAX];
+	struct inject_plan plan;
+} inj;
+
+/* Will the kernel take @need more bytes in one call without waiting?  TCP queues a write while the
+ * memory it has queued (SO_MEMINFO: what tcp_sendmsg checks before each new buffer) is under the send
+ * buffer size, and, with TCP_NOTSENT_LOWAT set, while the unsent bytes are under it.  Each buffer costs up
+ * to ~2 KiB besides its bytes; a buffer holds at least ~512 bytes. */
+static bool room_for(int fd, size_t need)
+{
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mi), ll = sizeof(int);
+	int lowat = 0, unsent = 0;
+	size_t slack = 2048 * (need / 512 + 2);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) || len <= SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t))
+		return false;
+	if (mi[SK_MEMINFO_WMEM_QUEUED] >= mi[SK_MEMINFO_SNDBUF] ||
+	    mi[SK_MEMINFO_SNDBUF] - mi[SK_MEMINFO_WMEM_QUEUED] < need + slack)
+		return false;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &ll) || lowat == 0 || lowat == -1)
+		return true;
+	return !ioctl(fd, SIOCOUTQNSD, &unsent) && unsent >= 0 && (size_t)unsent + need + slack < (unsigned)lowat;
+}
+
+const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct iovec rem[NETCAP_INJECT_IOV_MAX];
+	struct shim_conn *c;
+	size_t want = 0;
+	int nrem = 0;
+	long got;
+
+	if (!netcap_serving.active || iovcnt < 1 || iovcnt > NETCAP_INJECT_IOV_MAX)
+		return NULL;
+	c = lock_conn(fd);
+	if (!c)
+		return NULL;
+	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
+	if (!parser_injectable(c) || !vmread__copy(inj.mine, iov, iovcnt * sizeof(*iov)))
+		goto skip;
+	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
+	for (int i = 0; i < iovcnt && want < sizeof(inj.head); i++) {
+		size_t k = inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len
+									 : sizeof(inj.head) - want;
+
+		if (!k)
+			continue;
+		rem[nrem].iov_base = inj.mine[i].iov_base;
+		rem[nrem++].iov_len = k;
+		want += k;
+	}
+	got = want ? vmread__gather(inj.head, want, rem, nrem) : 0;
+	if (got <= 0)
+		goto skip;
+	memcpy(inj.ids.trace_id, netcap_serving.trace_id, 16);
+	random_id(inj.ids.span_id, 8);
+	inj.ids.sampled = cur_sampled;
+	inj.ids.tracestate = cur_tracestate;
+	inj.ids.baggage = cur_baggage;
+	if (!inject__plan(&inj.plan, inj.mine, iovcnt, inj.head, (size_t)got, &inj.ids))
+		goto skip; /* not a whole HTTP/1 request head, or it carries its own traceparent */
+	if (!room_for(fd, inj.plan.need)) {
+		seg__count_inject(SEG_INJ_NO_ROOM); /* the program's bytes go out as they are */
+		goto skip;
+	}
+	inj.c = c;
+	inj.iovcnt = iovcnt;
+	return &inj.plan;
+skip:
+	unlock_conn(c);
+	return NULL;
+}
+
+ssize_t netcap__inject_done(int fd, ssize_t r)
+{
+	const struct inject_plan *p = &inj.plan;
+	struct shim_conn *c = inj.c;
+	ssize_t told;
+	bool cut;
+
+	told = inject__count(p, r, &cut);
+	if (cut) {
+		/* the kernel took less than it had room for (memory pressure): finish our lines if it takes them
+		 * now, never waiting; the program resends its own bytes after its request line */
+		size_t sent = r - p->line;
+
+		while (sent < p->hdrlen) {
+			ssize_t k = syscall(SYS_sendto, fd, p->hdr + sent, p->hdrlen - sent,
+					    MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+
+			if (k <= 0)
+				break;
+			sent += k;
+		}
+		seg__count_inject(sent < p->hdrlen ? SEG_INJ_CUT : SEG_INJ_DONE);
+	} else if (r > 0 && (size_t)r > p->line) {
+		seg__count_inject(SEG_INJ_DONE);
+	} else if (r > 0) {
+		seg__count_inject(SEG_INJ_NO_ROOM); /* only part of the request line went: the header never did */
+	}
+	if (r > 0 && (size_t)r > p->line) {
+		memcpy(c->inj_trace_id, inj.ids.trace_id, 16);
+		memcpy(c->inj_span_id, inj.ids.span_id, 8);
+		c->inj_sampled = inj.ids.sampled;
+		c->inject_pending = 1;
+	}
+	if (told > 0)
+		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
+	inj.c = NULL;
+	unlock_conn(c);
+	return told;
+}

@@ -1,0 +1,115 @@
+/* seg.h -- the shim's side of its segment: made on the first recorded event, counters and records written in
+ *
+ * Everything the capture code writes into shared memory goes through here: syscall latency histograms and
+ * errors (seg__record), socket bytes and I/O time (seg__record_io), connection and injection counters, losses,
+ * and the event ring (exchanges, log writes).  Calls that complete while another thread is making the segment
+ * are staged in-process and folded in by the next call: no thread ever waits for another.  The hot path is
+ * inline (the wrappers record every call); creation, staging and errors are out of line in seg.c. */
+#ifndef OBSPROBE_PRELOAD_SEG_H
+#define OBSPROBE_PRELOAD_SEG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "abi/segment.h"
+#include "preload/tsc.h"
+
+/* the state the inline hot path reads (seg.c owns it) */
+struct seg_bounds {
+	uint64_t ns[OBS_MAX_BOUNDS];
+	uint32_t n;
+};
+enum { SEG_ARMED, SEG_CREATING, SEG_READY, SEG_FAILED };
+extern bool seg_armed;		    /* false: pass-through (disabled, or the segment could not be made) */
+extern struct obs_segment *seg_map; /* NULL until the first recorded event creates it (seg__get) */
+extern int seg_state;		    /* a once-flag: one thread creates, the others skip that event */
+extern int seg_staging_dirty;	    /* staged counts wait to be folded in */
+extern struct seg_bounds seg_bounds;
+extern __thread int seg_stripe;
+
+/* the constructor: OBSPROBE_BUCKETS and the segment file's options (read once: creation may run later, in any
+ * thread or a signal handler), then armed */
+void seg__init(void);
+/* a forked child: the parent's segment stays the parent's, the child makes its own when it first records */
+void seg__atfork_child(void);
+/* use @s (already made, its header filled) as this process's segment, with the bounds of OBSPROBE_BUCKETS: the
+ * unit tests drive the capture code on a segment in memory this way */
+void seg__use(struct obs_segment *s);
+
+/* out of line (seg.c): the slow paths */
+struct obs_segment *seg__create(bool count_skip);
+void seg__record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err);
+void seg__staging_fold(struct obs_segment *s);
+void seg__record_error(struct obs_segment *s, uint16_t nr, int err);
+void seg__count_lost(enum obs_seg_lost what);		  /* the segment made if need be */
+void seg__count_inject(enum obs_seg_inject outcome);	  /* the segment made if need be */
+void seg__count_conn(bool opened, enum obs_seg_conn dir); /* only once the segment exists */
+/* a ring record (OBS_REC_*); false when there is no segment or the ring is full (counted lost) */
+bool seg__put(uint32_t type, const void *data, uint32_t len);
+
+static inline bool seg__armed(void)
+{
+	return seg_armed;
+}
+
+/* the segment, created by the first event worth recording; NULL: another thread is making it (or it could not
+ * be made), and with @count_skip this event is counted lost (segment_being_made) */
+static inline struct obs_segment *seg__get_or_make(bool count_skip)
+{
+	struct obs_segment *s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE);
+
+	return __builtin_expect(s != NULL, 1) ? s : seg__create(count_skip);
+}
+
+/* the segment for an event record or a counter: NULL when disarmed or not available now */
+static inline struct obs_segment *seg__get(void)
+{
+	return seg_armed ? seg__get_or_make(true) : NULL;
+}
+
+static inline void seg__hist_add(struct obs_seg_hist *h, uint64_t ns)
+{
+	__atomic_fetch_add(&h->buckets[obs_hist_bucket(seg_bounds.ns, seg_bounds.n, ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+}
+
+/* a call of @slot that started at @t0 (tsc__now) returned @ret (errno @err when < 0) */
+static inline void seg__record(enum obs_seg_slot slot, uint64_t t0, long ret, int err)
+{
+	struct obs_segment *s = seg__get_or_make(false);
+	uint64_t ns = tsc__ns(tsc__now() - t0);
+
+	if (__builtin_expect(!s, 0)) {
+		if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) == SEG_CREATING) {
+			seg__record_staged(slot, ns, ret, err);
+			return;
+		}
+		s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE); /* made in the meantime (or could not be made) */
+		if (!s)
+			return;
+	}
+	if (__builtin_expect(__atomic_load_n(&seg_staging_dirty, __ATOMIC_RELAXED), 0) &&
+	    __atomic_exchange_n(&seg_staging_dirty, 0, __ATOMIC_ACQ_REL))
+		seg__staging_fold(s);
+	if (__builtin_expect(seg_stripe < 0, 0))
+		seg_stripe = (int)(syscall(SYS_gettid) % OBS_SEG_STRIPES);
+	seg__hist_add(&s->hist[seg_stripe][slot], ns);
+	if (ret < 0)
+		seg__record_error(s, obs_seg_slot_nr[slot], err);
+}
+
+/* socket bytes and I/O time of @slot on a socket of protocol @proto (enum obs_seg_proto; -1: not a socket the
+ * shim saw accepted or connected, only the call is recorded) */
+void seg__record_sock(enum obs_seg_slot slot, int proto, uint64_t t0, long ret);
+
+static inline void seg__record_io(enum obs_seg_slot slot, int proto, uint64_t t0, long ret, int err)
+{
+	seg__record(slot, t0, ret, err);
+	if (proto >= 0 && ret >= 0 && seg_armed)
+		seg__record_sock(slot, proto, t0, ret);
+}
+
+#endif
