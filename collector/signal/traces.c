@@ -21,11 +21,11 @@
 #include "lib/clock.h"
 
 #define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
-#define JOIN_SLOTS   4096  /* direct-mapped: connection 4-tuple -> the client span on it */
-#define JOIN_KEY     37
+#define JOIN_SLOTS 4096	   /* direct-mapped: connection 4-tuple -> the client span on it */
+#define JOIN_KEY 37
 
 struct serving {
-	uint64_t key; /* pid << 32 | tid; 0 = free */
+	uint64_t key;		   /* pid << 32 | tid; 0 = free */
 	uint64_t start_ns, end_ns; /* end_ns 0 while the request is in flight */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -310,15 +310,16 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	p->describe(x, &text, want_span && (t->opts.exporter || t->spans_file), d);
 	if (d->lost) {
 		t->st.incomplete++;
-		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST, (const char *[]){ t->opts.source, d->lost }),
+		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST,
+					    (const char *[]){ t->opts.source, d->lost }),
 			    1);
 		return;
 	}
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
-		se = metrics__series(t->opts.metrics, server ? red_family[x->proto].server : red_family[x->proto].client,
-				     labels);
+		se = metrics__series(t->opts.metrics,
+				     server ? red_family[x->proto].server : red_family[x->proto].client, labels);
 		series__observe_ns(se, dur);
 	}
 
