@@ -5,15 +5,19 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/callstack.bpf.h"
+#include "bpf/traced.bpf.h"
 
 /* fentry programs are loaded once per kernel function: the id is rodata */
 const volatile __u32 cfg_func_id = 0;
-/* only threads of traced processes (0 = all) */
-const volatile __u32 cfg_tgid = 0;
+/* only threads of the processes in `traced` (user space reuses the syscall tracer's map, which follows
+ * children); false = every task (obsprobe check's attach probe) */
+const volatile bool cfg_traced_only = false;
 
 static __always_inline bool wanted(void)
 {
-	return !cfg_tgid || (bpf_get_current_pid_tgid() >> 32) == cfg_tgid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return !cfg_traced_only || bpf_map_lookup_elem(&traced, &tgid);
 }
 
 SEC("fentry")

@@ -18,13 +18,8 @@ const volatile bool cfg_logs = false;
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
 const volatile __s64 cfg_skip_nr = -1;
 
-/* tgid -> 1 for every traced process; user space seeds it, fork adds */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SC_MAX_TGIDS);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced SEC(".maps");
+/* traced: tgid -> 1 for every traced process; user space seeds it, fork adds */
+#include "bpf/traced.bpf.h"
 
 struct sc_start {
 	__u64 ts;

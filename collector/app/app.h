@@ -2,15 +2,56 @@
 #ifndef OBSPROBE_APP_H
 #define OBSPROBE_APP_H
 
-#include <stdio.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
-#include "cli/env.h"
+#include "signal/hist.h"
 
 struct app;
+struct webconfig;
+
+enum app_cmd { APP_ATTACH, APP_RUN, APP_SERVE };
+
+/* what a session is told (cli/ fills it from the flags and the --config file; see docs/SPEC.md, CLI).
+ * Strings and lists are borrowed: they must outlive the session. */
+struct app_opts {
+	enum app_cmd cmd;
+	bool preload;	     /* the shim even as root */
+	const char *service; /* --service, or NULL: the target's comm */
+	const struct hist_bounds *bounds;
+	int max_series;
+	const char *runtime_dir; /* where shim segments live */
+	bool no_syscalls, no_net, no_http, no_logs;
+	bool follow_children;
+	bool quiet;
+	char *const *funcs; /* --func [OBJ:]GLOB */
+	int nfuncs;
+	char *const *kfuncs; /* --kfunc GLOB */
+	int nkfuncs;
+	/* spans and logs */
+	char *const *redact_patterns;
+	int nredact_patterns;
+	const char *otlp_endpoint; /* or NULL */
+	bool otlp_json;
+	char *const *otlp_headers;
+	int notlp_headers;
+	int otlp_timeout_ms;
+	const char *spans_file, *log_file;
+	double sample_ratio;
+	long max_spans_per_second;
+	/* shim segments */
+	int max_services, max_segments_per_uid, max_rejected_segments;
+	/* the HTTP server */
+	const char *listen_host;
+	int listen_port;
+	const struct webconfig *web;
+	const char *metrics_auth, *tls_cert, *tls_key;
+	/* run */
+	const char *run_user; /* --user, or NULL */
+};
 
 /* NULL after printing why */
-struct app *app__new(struct env *env);
+struct app *app__new(const struct app_opts *opts);
 /* attach: a pid the user named; 0, or 1 after printing why */
 int app__add_initial(struct app *a, pid_t pid);
 /* run: choose the capture path for CMD and prepare its environment */
@@ -26,8 +67,5 @@ int app__nalive(struct app *a);
 const char *app__url(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */
 void app__finish(struct app *a, int summary);
-
-/* obsprobe check */
-int check_cmd(FILE *out);
 
 #endif

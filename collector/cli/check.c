@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app/app.h"
+#include "cli/check.h"
 #include "source/bpfutil.h"
 #include "source/calibrate.h"
 #include "source/funclat.h"

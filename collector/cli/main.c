@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "source/bpfutil.h"
+#include "cli/check.h"
 #include "cli/env.h"
 #include "base/log.h"
 #include "base/privs.h"
@@ -34,6 +35,50 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* what the session needs of the configuration; it borrows the strings, which live as long as @env */
+static struct app_opts app_opts(const struct env *env)
+{
+	return (struct app_opts){
+		.cmd = env->cmd == CMD_RUN ? APP_RUN : env->cmd == CMD_SERVE ? APP_SERVE : APP_ATTACH,
+		.preload = env->preload,
+		.service = env->service,
+		.bounds = &env->bounds,
+		.max_series = env->max_series,
+		.runtime_dir = env->runtime_dir,
+		.no_syscalls = env->no_syscalls,
+		.no_net = env->no_net,
+		.no_http = env->no_http,
+		.no_logs = env->no_logs,
+		.follow_children = env->follow_children,
+		.quiet = env->quiet,
+		.funcs = env->funcs,
+		.nfuncs = env->nfuncs,
+		.kfuncs = env->kfuncs,
+		.nkfuncs = env->nkfuncs,
+		.redact_patterns = env->redact_patterns,
+		.nredact_patterns = env->nredact_patterns,
+		.otlp_endpoint = env->otlp_endpoint,
+		.otlp_json = env->otlp_json,
+		.otlp_headers = env->otlp_headers,
+		.notlp_headers = env->notlp_headers,
+		.otlp_timeout_ms = env->otlp_timeout_ms,
+		.spans_file = env->spans_file,
+		.log_file = env->log_file,
+		.sample_ratio = env->sample_ratio,
+		.max_spans_per_second = env->max_spans_per_second,
+		.max_services = env->max_services,
+		.max_segments_per_uid = env->max_segments_per_uid,
+		.max_rejected_segments = env->max_rejected_segments,
+		.listen_host = env->listen_host,
+		.listen_port = env->listen_port,
+		.web = env->web,
+		.metrics_auth = env->metrics_auth,
+		.tls_cert = env->tls_cert,
+		.tls_key = env->tls_key,
+		.run_user = env->run_user,
+	};
 }
 
 /* attach and serve: the shared loop of attach/run/serve. @child is run's CMD (or 0). */
@@ -80,10 +125,11 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 
 static int cmd_attach(struct env *env)
 {
+	struct app_opts ao = app_opts(env);
 	struct app *a = NULL;
 	int err = 1;
 
-	a = app__new(env);
+	a = app__new(&ao);
 	if (!a)
 		return 1;
 	for (int i = 0; i < env->npids; i++)
@@ -102,6 +148,7 @@ cleanup:
 /* run: start CMD held at a gate until its probes are attached, then let it exec */
 static int cmd_run(struct env *env)
 {
+	struct app_opts ao = app_opts(env);
 	struct app *a = NULL;
 	int gate[2] = { -1, -1 }, status = 0, err = 1;
 	struct run_user user;
@@ -119,7 +166,7 @@ static int cmd_run(struct env *env)
 			return 2;
 		}
 	}
-	a = app__new(env);
+	a = app__new(&ao);
 	if (!a)
 		return 1;
 	if (app__prepare_run(a, env->argv[0]))
@@ -180,7 +227,8 @@ cleanup:
 
 static int cmd_serve(struct env *env)
 {
-	struct app *a = app__new(env);
+	struct app_opts ao = app_opts(env);
+	struct app *a = app__new(&ao);
 	int err = 1;
 
 	if (!a)

@@ -194,7 +194,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 		if (s->opts.refresh)
 			s->opts.refresh(s->opts.ctx);
-		text = metrics__render(s->opts.metrics, om, &len);
+		text = s->opts.render(s->opts.ctx, om, &len);
 		if (!text)
 			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 		return reply(s, c, MHD_HTTP_OK,

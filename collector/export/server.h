@@ -7,8 +7,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "signal/metrics.h"
-
 struct server;
 struct webconfig;
 
@@ -20,7 +18,6 @@ struct webconfig;
 struct server_opts {
 	const char *host;	/* IPv4/IPv6 literal or "localhost" */
 	int port;
-	struct metrics *metrics;
 	const struct webconfig *web; /* --web-config: TLS, client certificates, basic auth; NULL = open */
 	/* deprecated spellings, used when web is NULL: made into a web config (with one warning line) */
 	const char *auth_file;	/* --metrics-auth: "user:password" or "token:SECRET" */
@@ -31,6 +28,9 @@ struct server_opts {
 	void (*ready)(void *ctx, cJSON *checks);
 	/* called before /metrics renders, to fold in fresh counts */
 	void (*refresh)(void *ctx);
+	/* the /metrics body: malloc'd text of *@len bytes (Prometheus text 0.0.4, or OpenMetrics when
+	 * @openmetrics), or NULL when out of memory; called from the server thread */
+	char *(*render)(void *ctx, bool openmetrics, size_t *len);
 	void *ctx;
 };
 

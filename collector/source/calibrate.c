@@ -118,29 +118,28 @@ struct calibration *calibration__start(void)
 	return c;
 }
 
-static double per_hit(uint64_t traced, uint64_t base, int n)
+static double per_hit_s(uint64_t traced, uint64_t base, int n)
 {
 	if (traced == UINT64_MAX || base == UINT64_MAX)
 		return -1;
 	return traced > base ? (double)(traced - base) / n / 1e9 : 0;
 }
 
-void calibration__finish(struct calibration *c, struct systrace *sys, struct funclat *fl, double *syscall_s,
-			 double *uprobe_s)
+void calibration__finish(struct calibration *c, struct source_set *set, double per_hit[SOURCE_MAX])
 {
-	char exe[PATH_MAX];
-	uint64_t off;
-
-	*syscall_s = *uprobe_s = -1;
+	for (int i = 0; i < SOURCE_MAX; i++)
+		per_hit[i] = -1;
 	if (!c)
 		return;
-	if (sys && !systrace__add_pid(sys, c->pid)) {
-		*syscall_s = per_hit(measure(c, 's'), c->base_syscall, CAL_SYSCALLS);
-		systrace__remove_pid(sys, c->pid);
-	}
-	if (fl && !calibration_target(exe, sizeof(exe), &off) && !funclat__attach_calibration(fl, c->pid, exe, off)) {
-		*uprobe_s = per_hit(measure(c, 'f'), c->base_call, CAL_CALLS);
-		funclat__detach_calibration(fl);
+	for (int i = 0; set && i < set->n; i++) {
+		const struct source_ops *ops = set->ops[i];
+		bool calls = ops->loop == CALIB_CALLS;
+
+		if (!ops->probe || !ops->calibrate_on || ops->calibrate_on(set->s[i], c->pid))
+			continue;
+		per_hit[i] = calls ? per_hit_s(measure(c, 'f'), c->base_call, CAL_CALLS)
+				   : per_hit_s(measure(c, 's'), c->base_syscall, CAL_SYSCALLS);
+		ops->calibrate_off(set->s[i], c->pid);
 	}
 	close(c->cmd); /* the helper sees EOF and exits */
 	close(c->res);

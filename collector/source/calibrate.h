@@ -4,8 +4,7 @@
 
 #include <stdint.h>
 
-#include "source/funclat.h"
-#include "source/syscalls.h"
+#include "source/source.h"
 
 struct calibration;
 
@@ -15,9 +14,8 @@ int calibration_target(char *exe, size_t len, uint64_t *offset);
 
 /* fork a helper process and time its syscalls and calls untraced; NULL on failure */
 struct calibration *calibration__start(void);
-/* time them again with the probes on; fills seconds per hit (negative when unmeasured),
- * then ends the helper. @fl may be NULL. */
-void calibration__finish(struct calibration *c, struct systrace *sys, struct funclat *fl,
-			 double *syscall_s, double *uprobe_s);
+/* time them again under each source's calibration probe (source_ops.probe): @per_hit[i] gets the seconds one hit
+ * of set->s[i]'s probe costs (negative when unmeasured); then ends the helper.  @set may be NULL (only end it). */
+void calibration__finish(struct calibration *c, struct source_set *set, double per_hit[SOURCE_MAX]);
 
 #endif

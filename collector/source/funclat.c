@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "source/bpfutil.h"
+#include "source/calibrate.h"
 #include "abi/funclat.h"
 #include "source/funclat.h"
 #include "funclat.skel.h"
@@ -411,3 +412,125 @@ void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost)
 	*events = fl->events;
 	*lost = fl->lost;
 }
+
+/* ---- the session's view (source.h) ---- */
+
+static void *source_new(const struct source_opts *o, char *err, size_t errlen)
+{
+	struct funclat_opts fo = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
+				   .specs = o->funcs, .nspecs = o->nfuncs,
+				   .exe = o->run_exe && o->run_exe[0] ? o->run_exe : NULL, .on_call = o->on_call,
+				   .ctx = o->ctx };
+
+	return funclat__new(&fo, err, errlen);
+}
+
+static void source_free(void *s)
+{
+	funclat__free(s);
+}
+
+/* the pids the user named: every spec must match (an error otherwise); children: what matches */
+static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t errlen)
+{
+	struct funclat *fl = s;
+
+	if (!fl->opts.nspecs)
+		return 0;
+	if (!initial) {
+		funclat__attach_pid(fl, pid, false, err, errlen);
+		return 0;
+	}
+	return (fl->opts.exe ? funclat__attach_path(fl, pid, fl->opts.exe, err, errlen)
+			     : funclat__attach_pid(fl, pid, true, err, errlen)) < 0 ? -1 : 0;
+}
+
+static void source_on_process(void *s, enum proc_change what, pid_t pid)
+{
+	char err[512];
+
+	switch (what) {
+	case PROC_CHANGE_FORK:
+		funclat__attach_pid(s, pid, false, err, sizeof(err));
+		break;
+	case PROC_CHANGE_EXEC:
+		/* a new image: its functions live at new addresses */
+		funclat__detach_pid(s, pid);
+		funclat__attach_pid(s, pid, false, err, sizeof(err));
+		break;
+	case PROC_CHANGE_EXIT:
+		funclat__detach_pid(s, pid);
+		break;
+	}
+}
+
+static void source_poll(void *s)
+{
+	funclat__poll(s);
+}
+
+static void source_baseline(void *s)
+{
+	funclat__baseline(s);
+}
+
+static void source_totals(void *s, struct source_totals *out)
+{
+	funclat__totals(s, &out->events, &out->lost);
+}
+
+static int source_nprobes(void *s, pid_t pid)
+{
+	return funclat__nprobes(s, pid);
+}
+
+static void source_describe(void *s, char *buf, size_t len)
+{
+	int n = funclat__nfuncs(s);
+	size_t at = strlen(buf);
+
+	if (n && at < len)
+		snprintf(buf + at, len - at, "%d function%s, ", n, n == 1 ? "" : "s");
+}
+
+static void source_needs(void *s, struct privs_need *need)
+{
+	need->bpf_fds = true;
+	need->uprobes |= ((struct funclat *)s)->opts.nspecs > 0;
+}
+
+/* the uprobe on obsprobe's own calibration function, in the helper */
+static int source_calibrate_on(void *s, pid_t helper)
+{
+	char exe[PATH_MAX];
+	uint64_t off;
+
+	if (calibration_target(exe, sizeof(exe), &off))
+		return -1;
+	return funclat__attach_calibration(s, helper, exe, off);
+}
+
+static void source_calibrate_off(void *s, pid_t helper)
+{
+	(void)helper;
+	funclat__detach_calibration(s);
+}
+
+const struct source_ops funclat_source = {
+	.name = "functions",
+	.path = SOURCE_EBPF,
+	.new = source_new,
+	.free = source_free,
+	.add_target = source_add_target,
+	.on_process = source_on_process,
+	.poll = source_poll,
+	.baseline = source_baseline,
+	.totals = source_totals,
+	.nprobes = source_nprobes,
+	.describe = source_describe,
+	.needs = source_needs,
+	.probe = "uprobe",
+	.loop = CALIB_CALLS,
+	.calibrate_on = source_calibrate_on,
+	.calibrate_off = source_calibrate_off,
+};

@@ -1,6 +1,6 @@
-/* functrace.h -- (collector/source/funclat.c) user function latency: resolve --func globs per process, attach uprobe pairs, report */
-#ifndef OBSPROBE_FUNCTRACE_H
-#define OBSPROBE_FUNCTRACE_H
+/* funclat.h -- user function latency: resolve --func globs per process, attach uprobe pairs, report */
+#ifndef OBSPROBE_FUNCLAT_SRC_H
+#define OBSPROBE_FUNCLAT_SRC_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,8 +9,13 @@
 #include "signal/hist.h"
 #include "signal/metrics.h"
 #include "abi/funclat.h"
+#include "source/source.h"
 
 struct funclat;
+
+/* the session's view (source.h): a struct funclat, made when eBPF capture runs (it times the calibration
+ * uprobe even without --func) */
+extern const struct source_ops funclat_source;
 
 struct funclat_opts {
 	struct metrics *metrics;
@@ -18,6 +23,7 @@ struct funclat_opts {
 	const char *service;
 	char *const *specs;	/* "[OBJ:]GLOB" */
 	int nspecs;
+	const char *exe;	/* run: the executable of the targets it is told of first, not exec'd yet (or NULL) */
 	/* every finished call of a traced function (INTERNAL spans); NULL = histograms only */
 	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
 	void *ctx;

@@ -25,7 +25,10 @@ struct kfunc {
 	char names[KF_MAX][128];
 	struct hist last[KF_MAX];
 	int n;
-	struct percpu_buf hbuf;
+	struct percpu_buf hbuf, ubuf;
+	uint64_t last_stats[KF_MAX][FL_STAT__COUNT];	/* per skeleton: fentry has one stats map per function */
+	uint64_t events, lost;
+	bool baseline;	/* the next poll records, but does not report */
 };
 
 static struct kfunc_bpf *open_skel(const struct kfunc_opts *o, bool fentry, uint32_t id, const char *target)
@@ -39,7 +42,16 @@ static struct kfunc_bpf *open_skel(const struct kfunc_opts *o, bool fentry, uint
 			s->rodata->cfg_bounds_ns[i] = o->bounds->ns[i];
 		s->rodata->cfg_nbounds = o->bounds->n;
 		bpf_map__set_max_entries(s->maps.calls, 4096); /* no call events for kernel functions */
-		s->rodata->cfg_tgid = o->tgid;
+		if (o->traced_fd >= 0) {
+			int e = bpf_map__reuse_fd(s->maps.traced, o->traced_fd);
+
+			if (e) {
+				kfunc_bpf__destroy(s);
+				errno = -e;
+				return NULL;
+			}
+			s->rodata->cfg_traced_only = true;
+		}
 	}
 	s->rodata->cfg_func_id = id;
 	bpf_program__set_autoload(s->progs.kfunc_entry, fentry);
@@ -176,7 +188,7 @@ struct kfunc *kfunc__new(const struct kfunc_opts *opts, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	if (percpu_buf__init(&k->hbuf, sizeof(struct obs_hist))) {
+	if (percpu_buf__init(&k->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&k->ubuf, sizeof(uint64_t))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -195,6 +207,7 @@ void kfunc__free(struct kfunc *k)
 	for (int i = 0; i < KF_MAX; i++)
 		kfunc_bpf__destroy(k->skels[i]);
 	percpu_buf__free(&k->hbuf);
+	percpu_buf__free(&k->ubuf);
 	free(k);
 }
 
@@ -206,6 +219,34 @@ int kfunc__nfuncs(const struct kfunc *k)
 const char *kfunc__mechanism(const struct kfunc *k)
 {
 	return k->fentry ? "fentry" : "kprobe";
+}
+
+/* the same reasons as --func's probes (funclat.c): they share callstack.bpf.h */
+static const char *const stat_reason[FL_STAT__COUNT] = {
+	[FL_STAT_TOO_DEEP] = "call_depth",
+	[FL_STAT_UNMATCHED] = "unmatched_return",
+	[FL_STAT_NO_STORAGE] = "task_storage",
+	[FL_STAT_RINGBUF_FULL] = "call_ringbuf_full",
+};
+
+/* what the probes of skeleton @i could not time */
+static void poll_stats(struct kfunc *k, int i)
+{
+	int fd = bpf_map__fd(k->skels[i]->maps.stats);
+
+	for (uint32_t r = 0; r < FL_STAT__COUNT; r++) {
+		uint64_t now;
+
+		if (percpu_u64_sum(fd, &r, &k->ubuf, &now) || now == k->last_stats[i][r])
+			continue;
+		if (!k->baseline) {
+			k->lost += now - k->last_stats[i][r];
+			series__add(metrics__series(k->opts.metrics, FAM_EVENTS_LOST,
+						    (const char *[]){ "ebpf", stat_reason[r] }),
+				    now - k->last_stats[i][r]);
+		}
+		k->last_stats[i][r] = now;
+	}
 }
 
 void kfunc__poll(struct kfunc *k)
@@ -220,13 +261,33 @@ void kfunc__poll(struct kfunc *k)
 		    now.count == k->last[id].count)
 			continue;
 		hist_delta(&k->last[id], &now, &d, nslots);
+		if (k->baseline)
+			continue;
+		k->events += d.count;
 		{
 			const char *v[] = { k->opts.service, k->names[id] };
 
 			series__add_hist(metrics__series(k->opts.metrics, FAM_KFUNC_DURATION, v), d.buckets, d.count,
 					 d.sum_ns);
 		}
+		series__add(metrics__series(k->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
 	}
+	for (int i = 0; i < KF_MAX; i++)
+		if (k->skels[i])
+			poll_stats(k, i);
+}
+
+void kfunc__baseline(struct kfunc *k)
+{
+	k->baseline = true;
+	kfunc__poll(k);
+	k->baseline = false;
+}
+
+void kfunc__totals(struct kfunc *k, uint64_t *events, uint64_t *lost)
+{
+	*events = k->events;
+	*lost = k->lost;
 }
 
 bool kfunc_probe_fentry(char *why, size_t len)
@@ -248,3 +309,63 @@ bool kfunc_probe_kprobe(char *why, size_t len)
 			 e == -ENOENT ? " (kernel built without CONFIG_KPROBES)" : "");
 	return !e;
 }
+
+/* ---- the session's view (source.h) ---- */
+
+static void *source_new(const struct source_opts *o, char *err, size_t errlen)
+{
+	struct kfunc_opts ko = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
+				 .globs = o->kfuncs, .nglobs = o->nkfuncs, .traced_fd = o->traced_fd };
+
+	if (!o->nkfuncs)
+		return NULL; /* not wanted */
+	return kfunc__new(&ko, err, errlen);
+}
+
+static void source_free(void *s)
+{
+	kfunc__free(s);
+}
+
+static void source_poll(void *s)
+{
+	kfunc__poll(s);
+}
+
+static void source_baseline(void *s)
+{
+	kfunc__baseline(s);
+}
+
+static void source_totals(void *s, struct source_totals *out)
+{
+	kfunc__totals(s, &out->events, &out->lost);
+}
+
+static void source_describe(void *s, char *buf, size_t len)
+{
+	int n = kfunc__nfuncs(s);
+	size_t at = strlen(buf);
+
+	if (at < len)
+		snprintf(buf + at, len - at, "%d kernel function%s (%s), ", n, n == 1 ? "" : "s",
+			 kfunc__mechanism(s));
+}
+
+static void source_needs(void *s, struct privs_need *need)
+{
+	(void)s;
+	need->bpf_fds = true;
+}
+
+const struct source_ops kfunc_source = {
+	.name = "kernel functions",
+	.path = SOURCE_EBPF,
+	.new = source_new,
+	.free = source_free,
+	.poll = source_poll,
+	.baseline = source_baseline,
+	.totals = source_totals,
+	.describe = source_describe,
+	.needs = source_needs,
+};

@@ -1,4 +1,6 @@
 /* shm_source.c -- reads the shim's segments: validated before trusted, identity checked, bounded, dead ones retired */
+/* Over ~600 lines: discovery, trust, reading and retiring all walk the same view table and remembered-files
+ * table under the same SIGBUS guard; the guard and the remembered files are the parts to move out first. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -780,3 +782,89 @@ void shm_source__rejected(struct shm_source *s, uint64_t *refused, uint64_t *unv
 			*refused += s->rejected[r];
 	*unverified = s->rejected[R_UNVERIFIED];
 }
+
+/* ---- the session's view (source.h) ---- */
+
+static void *source_new(const struct source_opts *o, char *err, size_t errlen)
+{
+	struct shm_source_opts so = { .runtime_dir = o->runtime_dir, .metrics = o->metrics,
+				      .service = o->service_override, .follow_children = o->follow_children,
+				      .pids = o->pids, .npids = o->npids, .traces = o->traces, .logs = o->logs,
+				      .max_services = o->max_services, .max_segments_per_uid = o->max_segments_per_uid,
+				      .max_rejected = o->max_rejected };
+	struct shm_source *s = shm_source__new(&so);
+
+	if (!s) {
+		snprintf(err, errlen, "cannot read shim segments in %s: %s (set OBSPROBE_RUNTIME_DIR)", o->runtime_dir,
+			 strerror(errno));
+		return NULL;
+	}
+	shm_source__poll(s); /* what is there already */
+	return s;
+}
+
+static void source_free(void *s)
+{
+	shm_source__free(s);
+}
+
+static void source_drain(void *s)
+{
+	shm_source__drain(s);
+}
+
+static void source_poll(void *s)
+{
+	shm_source__poll(s);
+}
+
+static void source_totals(void *s, struct source_totals *out)
+{
+	shm_source__totals(s, &out->events, &out->lost);
+}
+
+static void source_targets(void *s, cJSON *array)
+{
+	shm_source__targets_json(s, array);
+}
+
+static bool source_reads_pid(void *s, pid_t pid)
+{
+	return shm_source__reads_pid(s, pid);
+}
+
+static int source_ntargets(void *s)
+{
+	return shm_source__ntargets(s);
+}
+
+static void source_needs(void *s, struct privs_need *need)
+{
+	(void)s;
+	need->segments = true;
+}
+
+static void source_report(void *s)
+{
+	uint64_t refused, unverified;
+
+	shm_source__rejected(s, &refused, &unverified);
+	if (refused || unverified)
+		elog("WARNING: shim segments: %llu refused, cut short, folded or expired unread; %llu read as unverified (service \"uid:N\") (obsprobe_segments_rejected_total)",
+		     (unsigned long long)refused, (unsigned long long)unverified);
+}
+
+const struct source_ops segments_source = {
+	.name = "shim segments",
+	.path = SOURCE_PRELOAD,
+	.new = source_new,
+	.free = source_free,
+	.drain = source_drain,
+	.poll = source_poll,
+	.totals = source_totals,
+	.targets = source_targets,
+	.reads_pid = source_reads_pid,
+	.ntargets = source_ntargets,
+	.needs = source_needs,
+	.report = source_report,
+};

@@ -11,8 +11,12 @@
 #include "signal/logs.h"
 #include "signal/metrics.h"
 #include "signal/traces.h"
+#include "source/source.h"
 
 struct shm_source;
+
+/* the session's view (source.h): a struct shm_source, made when the shim path runs */
+extern const struct source_ops segments_source;
 
 #define SHM_MAX_SERVICES_DEFAULT 256
 #define SHM_MAX_SEGS_PER_UID_DEFAULT 4096

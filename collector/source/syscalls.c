@@ -348,3 +348,104 @@ void systrace__totals(struct systrace *t, uint64_t *events, uint64_t *lost)
 	*events = t->events;
 	*lost = t->lost;
 }
+
+int systrace__traced_fd(struct systrace *t)
+{
+	return bpf_map__fd(t->skel->maps.traced);
+}
+
+/* ---- the session's view (source.h) ---- */
+
+static void *source_new(const struct source_opts *o, char *err, size_t errlen)
+{
+	struct systrace_opts so = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
+				    .syscalls = o->syscalls, .follow_children = o->follow_children, .net = o->net,
+				    .payload = o->payload, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
+				    .ctx = o->ctx };
+
+	return systrace__new(&so, err, errlen);
+}
+
+static void source_free(void *s)
+{
+	systrace__free(s);
+}
+
+static void source_drain(void *s)
+{
+	systrace__drain(s);
+}
+
+static void source_poll(void *s)
+{
+	systrace__poll(s);
+}
+
+static void source_baseline(void *s)
+{
+	systrace__baseline(s);
+}
+
+static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t errlen)
+{
+	int e = systrace__add_pid(s, pid);
+
+	(void)initial;
+	if (e)
+		snprintf(err, errlen, "attach: cannot trace pid %d: %s", pid, strerror(-e));
+	return e ? -1 : 0;
+}
+
+static void source_totals(void *s, struct source_totals *out)
+{
+	systrace__totals(s, &out->events, &out->lost);
+}
+
+/* the two tracepoints (sys_enter/sys_exit) that time its syscalls */
+static int source_nprobes(void *s, pid_t pid)
+{
+	(void)pid;
+	return ((struct systrace *)s)->opts.syscalls ? 2 : 0;
+}
+
+static void source_needs(void *s, struct privs_need *need)
+{
+	(void)s;
+	need->bpf_fds = true;
+}
+
+static int source_traced_fd(void *s)
+{
+	return systrace__traced_fd(s);
+}
+
+static int source_calibrate_on(void *s, pid_t helper)
+{
+	struct systrace *t = s;
+
+	return t->opts.syscalls ? systrace__add_pid(t, helper) : -1;
+}
+
+static void source_calibrate_off(void *s, pid_t helper)
+{
+	systrace__remove_pid(s, helper);
+}
+
+const struct source_ops syscalls_source = {
+	.name = "syscalls",
+	.path = SOURCE_EBPF,
+	.new = source_new,
+	.free = source_free,
+	.add_target = source_add_target,
+	.drain = source_drain,
+	.poll = source_poll,
+	.baseline = source_baseline,
+	.totals = source_totals,
+	.nprobes = source_nprobes,
+	.needs = source_needs,
+	.traced_fd = source_traced_fd,
+	.probe = "syscall",
+	.loop = CALIB_SYSCALLS,
+	.calibrate_on = source_calibrate_on,
+	.calibrate_off = source_calibrate_off,
+};

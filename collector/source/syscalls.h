@@ -8,11 +8,12 @@
 
 #include "signal/hist.h"
 #include "signal/metrics.h"
+#include "source/source.h"
 
 struct systrace;
 
-enum proc_change { PROC_CHANGE_FORK, PROC_CHANGE_EXEC, PROC_CHANGE_EXIT };
-typedef void (*proc_change_cb)(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, const char *comm);
+/* the session's view (source.h): a struct systrace, made when eBPF capture runs */
+extern const struct source_ops syscalls_source;
 
 struct systrace_opts {
 	struct metrics *metrics;
@@ -49,5 +50,7 @@ void systrace__baseline(struct systrace *t);
 
 /* events recorded / lost so far, for the exit summary */
 void systrace__totals(struct systrace *t, uint64_t *events, uint64_t *lost);
+/* the traced-process map (tgid -> 1; fork adds, exit removes), for other programs to filter on */
+int systrace__traced_fd(struct systrace *t);
 
 #endif

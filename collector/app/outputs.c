@@ -1,0 +1,102 @@
+/* outputs.c -- the redactor, the OTLP exporter, span and log outputs a session starts, polls and reports on */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "app/outputs.h"
+#include "base/log.h"
+
+int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source)
+{
+	const char **patterns = calloc((size_t)opts->nredact_patterns + 1, sizeof(*patterns));
+	char err[512];
+
+	if (!patterns) {
+		elog("out of memory");
+		return 1;
+	}
+	for (int i = 0; i < opts->nredact_patterns; i++)
+		patterns[i] = opts->redact_patterns[i];
+	o->red = redactor__new(patterns, err, sizeof(err));
+	free(patterns);
+	if (!o->red) {
+		elog("config: redact_patterns: %s", err);
+		return 2;
+	}
+	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs)) {
+		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
+					    .protocol = opts->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .headers = (const char *const *)opts->otlp_headers,
+					    .nheaders = opts->notlp_headers,
+					    .timeout_ms = opts->otlp_timeout_ms };
+
+		o->exp = exporter__new(&eo);
+		if (!o->exp)
+			return 1; /* it said why */
+	}
+	if (!opts->no_http) {
+		struct traces_opts to = { .metrics = m,
+					  .exporter = o->exp,
+					  .redactor = o->red,
+					  .spans_file = opts->spans_file,
+					  .sample_ratio = opts->sample_ratio,
+					  .max_spans_per_second = opts->max_spans_per_second,
+					  .source = source };
+
+		o->tr = traces__new(&to, err, sizeof(err));
+		if (!o->tr) {
+			elog("%s", err);
+			return 1;
+		}
+	}
+	if (!opts->no_logs) {
+		struct logs_opts lo = {
+			.metrics = m, .exporter = o->exp, .redactor = o->red, .log_file = opts->log_file
+		};
+
+		o->logs = logs__new(&lo, err, sizeof(err));
+		if (!o->logs) {
+			elog("%s", err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void outputs__poll(struct outputs *o, struct metrics *m)
+{
+	metrics__fold_redactor(m, o->red);
+	if (o->tr)
+		traces__poll(o->tr);
+	if (o->logs)
+		logs__poll(o->logs);
+}
+
+void outputs__report_drops(struct outputs *o)
+{
+	struct exporter_stats es = { 0 };
+	struct traces_stats ts = { 0 };
+
+	if (o->exp)
+		exporter__stats(o->exp, &es);
+	if (o->tr)
+		traces__stats(o->tr, &ts);
+	if (es.spans_queue_full + es.spans_export_failed + ts.rate_limited)
+		elog("WARNING: spans not exported: %llu queue full, %llu export failed, %llu over --max-spans-per-second (obsprobe_spans_total)",
+		     (unsigned long long)es.spans_queue_full, (unsigned long long)es.spans_export_failed,
+		     (unsigned long long)ts.rate_limited);
+	if (es.logs_queue_full + es.logs_export_failed)
+		elog("WARNING: log records not exported: %llu queue full, %llu export failed (obsprobe_log_records_total)",
+		     (unsigned long long)es.logs_queue_full, (unsigned long long)es.logs_export_failed);
+	if (ts.unredactable)
+		elog("WARNING: %llu span attributes dropped: they could not be scanned for secrets",
+		     (unsigned long long)ts.unredactable);
+}
+
+void outputs__free(struct outputs *o)
+{
+	traces__free(o->tr);
+	logs__free(o->logs);
+	exporter__free(o->exp);
+	redactor__free(o->red);
+	*o = (struct outputs){ 0 };
+}

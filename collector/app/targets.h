@@ -1,0 +1,40 @@
+/* targets.h -- the processes a session traces: those the user named, and the children it follows */
+#ifndef OBSPROBE_TARGETS_H
+#define OBSPROBE_TARGETS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "source/source.h"
+
+#define TARGETS_MAX 4096
+
+struct target {
+	pid_t pid;
+	char comm[17];
+	bool alive;
+	bool initial;
+	bool exec_pending; /* run: the exec into CMD, already attached for */
+	int dead_polls;	   /* polls since a followed child exited: its slot goes after 2 (late payloads) */
+};
+
+struct targets {
+	struct target t[TARGETS_MAX];
+	int n;
+};
+
+struct target *targets__find(struct targets *ts, pid_t pid);
+/* add or refresh @pid (alive again, @comm); NULL when the table is full of live processes */
+struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, bool initial);
+/* forget followed children that exited two sweeps ago */
+void targets__sweep(struct targets *ts);
+/* eBPF: one /api/v1/targets row per process, with the probes @set holds for it */
+void targets__json_ebpf(struct targets *ts, struct source_set *set, cJSON *array);
+/* shim: the named processes no source reads yet (a shim makes its segment when it first records something) */
+void targets__json_waiting(struct targets *ts, struct source_set *set, cJSON *array);
+int targets__nwaiting(struct targets *ts, struct source_set *set);
+int targets__nalive(const struct targets *ts);
+
+#endif
