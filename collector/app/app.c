@@ -202,11 +202,11 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 static int start_demux(struct app *a)
 {
 	struct demux_opts ho = { .traces = a->out.tr,
-				   .logs = a->out.logs,
-				   .metrics = a->m,
-				   .resource = resource,
-				   .capture = capture,
-				   .ctx = a };
+				 .logs = a->out.logs,
+				 .metrics = a->m,
+				 .resource = resource,
+				 .capture = capture,
+				 .ctx = a };
 
 	if (!a->out.tr && !logs__enabled(a->out.logs))
 		return 0;
