@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "abi/hist.h"
-#include "lib/proto/httpconn.h" /* struct http_exchange, the payload of OBS_REC_EXCHANGE (to be abi/exchange.h) */
+#include "abi/exchange.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
 /* Bump when the meaning of a field changes while the layout stays (a unit, an enum's order, the syscall a slot
@@ -57,7 +57,7 @@ enum obs_seg_lost {
 
 /* ring record types */
 enum obs_seg_rec_type {
-	OBS_REC_EXCHANGE = 1, /* struct http_exchange (httpconn.h): times CLOCK_MONOTONIC */
+	OBS_REC_EXCHANGE = 1, /* struct obs_exchange (abi/exchange.h): times CLOCK_MONOTONIC */
 	OBS_REC_LOG = 2,      /* struct obs_seg_log: bytes a thread wrote to stdout/stderr */
 };
 
@@ -152,7 +152,7 @@ struct obs_segment {
 	X(54, offsetof(struct obs_seg_log, span_id)) X(55, offsetof(struct obs_seg_log, stream))                       \
 	X(56, offsetof(struct obs_seg_log, cut)) X(57, offsetof(struct obs_seg_log, len))                              \
 	X(58, offsetof(struct obs_seg_log, text))                                                                      \
-	X(60, sizeof(struct http_exchange))                                                                            \
+	X(60, sizeof(struct obs_exchange))                                                                            \
 	X(70, sizeof(struct obs_seg_header)) X(71, offsetof(struct obs_seg_header, version))                           \
 	X(72, offsetof(struct obs_seg_header, header_size)) X(73, offsetof(struct obs_seg_header, total_size))         \
 	X(74, offsetof(struct obs_seg_header, pid)) X(75, offsetof(struct obs_seg_header, ppid))                       \
@@ -185,7 +185,7 @@ _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16 && offsetof(struct
 		       offsetof(struct obs_seg_log, stream) == 40 && offsetof(struct obs_seg_log, cut) == 41 &&
 		       offsetof(struct obs_seg_log, len) == 44 && offsetof(struct obs_seg_log, text) == 48,
 	       "log record layout");
-_Static_assert(sizeof(struct http_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
+_Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
 _Static_assert(sizeof(struct obs_seg_header) == 544 && sizeof(struct obs_seg_header) % 8 == 0 &&
 		       offsetof(struct obs_seg_header, version) == 8 && offsetof(struct obs_seg_header, total_size) == 16,
 	       "header layout");

@@ -42,7 +42,8 @@ struct obs_proc_event {
 	char comm[16];
 };
 
-/* HTTP and log capture: the first SC_CAP - 1 bytes of each I/O are copied (SC_CAP: a power of two) */
+/* payload and log capture: the first SC_CAP - 1 bytes of each I/O are copied (SC_CAP: a power of two), or
+ * fewer for a socket user space gave a capture length (0: none) in syscalls.bpf.c's `capture` map */
 #define SC_CAP 2048
 
 enum obs_io_event_type {

@@ -11,8 +11,8 @@
 const volatile bool cfg_follow_children = true;
 /* --no-net: no socket classification on I/O syscalls */
 const volatile bool cfg_net = true;
-/* copy TCP payloads (HTTP parsing in user space) / stdout+stderr writes (log records) */
-const volatile bool cfg_http = false;
+/* copy TCP payloads (protocol parsing in user space: the `capture` map) / stdout+stderr writes (log records) */
+const volatile bool cfg_payload = false;
 const volatile bool cfg_logs = false;
 
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
@@ -101,13 +101,14 @@ struct {
 	__type(value, struct data_scratch);
 } scratch SEC(".maps");
 
-/* sockets user space found not to speak HTTP: their payloads are not copied */
+/* user space's verdict per socket: bytes of each read/write to copy (< SC_CAP); 0: none (no protocol it
+ * parses, or its parser gave up).  Absent: SC_CAP - 1, until user space has seen the first bytes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SC_MAX_CONNS);
 	__type(key, __u64);
-	__type(value, __u8);
-} nohttp SEC(".maps");
+	__type(value, __u32);
+} capture SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -193,8 +194,8 @@ static __always_inline __u64 cap_mask(__u64 x)
 	return x;
 }
 
-/* copy up to SC_CAP - 1 of @total bytes spread over @cnt iovecs */
-static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 total)
+/* copy up to @max (< SC_CAP) of @total bytes spread over @cnt iovecs */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 total, __u32 max)
 {
 	__u32 off = 0;
 
@@ -202,15 +203,15 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 		struct iovec v;
 		__u64 n;
 
-		if (i >= cnt || off >= total || off >= SC_CAP - 1)
+		if (i >= cnt || off >= total || off >= max)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
 		n = v.iov_len;
 		if (n > total - off)
 			n = total - off;
-		if (n > SC_CAP - 1 - off)
-			n = SC_CAP - 1 - off;
+		if (n > max - off)
+			n = max - off;
 		if (bpf_probe_read_user(dst + cap_mask(off), cap_mask(n), v.iov_base))
 			break;
 		off += n;
@@ -218,9 +219,9 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 	return off;
 }
 
-/* the bytes a successful I/O syscall moved: into the payload ring */
-static __always_inline void capture(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir,
-				    __u8 stream, __u64 enter_ns, __u64 exit_ns)
+/* the bytes a successful I/O syscall moved (at most @max < SC_CAP of them): into the payload ring */
+static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir,
+					 __u8 stream, __u64 enter_ns, __u64 exit_ns, __u32 max)
 {
 	__u32 zero = 0, n = 0;
 	struct data_scratch *d = bpf_map_lookup_elem(&scratch, &zero);
@@ -231,19 +232,19 @@ static __always_inline void capture(struct pt_regs *regs, __u32 nr, long ret, __
 		return;
 	switch (nr) {
 	case 0: case 1: case 44: case 45: /* read write sendto recvfrom */
-		n = ret < SC_CAP - 1 ? ret : SC_CAP - 1;
+		n = ret < max ? ret : max;
 		if (bpf_probe_read_user(d->data, cap_mask(n), buf))
 			n = 0;
 		break;
 	case 19: case 20: /* readv writev */
-		n = copy_iov(d->data, buf, PT_REGS_PARM3_CORE_SYSCALL(regs), ret);
+		n = copy_iov(d->data, buf, PT_REGS_PARM3_CORE_SYSCALL(regs), ret, max);
 		break;
 	case 46: case 47: { /* sendmsg recvmsg */
 		struct user_msghdr m;
 
 		if (bpf_probe_read_user(&m, sizeof(m), buf))
 			break;
-		n = copy_iov(d->data, m.msg_iov, m.msg_iovlen, ret);
+		n = copy_iov(d->data, m.msg_iov, m.msg_iovlen, ret, max);
 		break;
 	}
 	}
@@ -305,11 +306,14 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 		return;
 	v->bytes += ret;
 	hist_add(&v->io, delta);
-	if (cfg_http && proto == SC_TCP && ret > 0) {
+	if (cfg_payload && proto == SC_TCP && ret > 0) {
 		__u64 key = (__u64)sk;
+		__u32 *len = bpf_map_lookup_elem(&capture, &key), max = SC_CAP - 1;
 
-		if (!bpf_map_lookup_elem(&nohttp, &key))
-			capture(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now);
+		if (len)
+			max = *len < SC_CAP - 1 ? *len : SC_CAP - 1;
+		if (max)
+			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
 }
 
@@ -374,7 +378,7 @@ static __always_inline void conn_open(struct pt_regs *regs, __u32 nr, long ret)
 	c = bpf_map_lookup_elem(&conn_stats, &dir);
 	if (c)
 		c->opened++;
-	if (cfg_http)
+	if (cfg_payload)
 		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
 }
 
@@ -395,8 +399,8 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 	if (c)
 		c->closed++;
 	bpf_map_delete_elem(&conns, &key);
-	if (cfg_http) {
-		bpf_map_delete_elem(&nohttp, &key);
+	if (cfg_payload) {
+		bpf_map_delete_elem(&capture, &key);
 		conn_event(OBS_EV_CLOSE, (struct sock *)sk, 0, 0);
 	}
 	return 0;
@@ -428,7 +432,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 
 		if (fd == 1 || fd == 2) {
-			capture(regs, nr, ret, 0, SC_TRANSMIT, fd, st_ts, now);
+			copy_payload(regs, nr, ret, 0, SC_TRANSMIT, fd, st_ts, now, SC_CAP - 1);
 			goto errors;
 		}
 	}

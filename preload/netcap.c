@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
-#include "lib/proto/httpconn.h"
+#include "lib/proto/conn.h"
+#include "lib/proto/http1_conn.h"
 #include "lib/sampler.h"
 #include "preload/netcap.h"
 #include "preload/seg.h"
@@ -28,7 +29,7 @@ struct shim_conn {
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
-	struct httpconn hc;
+	struct proto_conn pc;
 };
 
 uint8_t netcap_fd_class[OBS_FD_MAX];
@@ -39,7 +40,7 @@ static struct shim_conn *pool; /* NETCAP_CONNS entries, mmap'd at first use */
 static double sample_ratio = 1.0;
 
 /* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
-static __thread char cur_tracestate[HTTPX_TRACESTATE_MAX];
+static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
@@ -75,7 +76,7 @@ void netcap__init(void)
 /* ---- exchanges: the ids a request gets, where an exchange goes ---- */
 
 /* no local parent: the caller's trace (headers) or a new one, decided as the collector decides (lib/sampler.c) */
-static void adopt(struct http_exchange *x, const struct trace_ctx *in)
+static void adopt(struct obs_exchange *x, const struct trace_ctx *in)
 {
 	if (!in->valid)
 		random_id(x->trace_id, 16);
@@ -83,7 +84,7 @@ static void adopt(struct http_exchange *x, const struct trace_ctx *in)
 		x->parent_remote = 1;
 }
 
-static void on_request(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	struct shim_conn *c = ctx;
 
@@ -100,7 +101,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
 		return;
 	}
-	if (!strcmp(x->method, "CONNECT"))
+	if (!strcmp(x->op, "CONNECT"))
 		c->not_h1 = 1;	 /* a tunnel: what follows is not parsed, so never ours to change */
 	if (c->inject_pending) { /* the ids already on the wire in its traceparent */
 		c->inject_pending = 0;
@@ -117,7 +118,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 	}
 }
 
-static void on_exchange(void *ctx, struct http_exchange *x)
+static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	(void)ctx;
 	if (x->kind == 2 && netcap_serving.active && !memcmp(netcap_serving.span_id, x->span_id, 8))
@@ -127,39 +128,41 @@ static void on_exchange(void *ctx, struct http_exchange *x)
 
 /* ---- the parser (lib/proto): the only code that names it ---- */
 
-static const struct httpconn_cb shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
+static const struct proto_sink shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
 
-static void parser_open(struct shim_conn *c, const struct httpx_addr *local, const struct httpx_addr *peer)
+static void parser_open(struct shim_conn *c, const struct obs_addr *local, const struct obs_addr *peer)
 {
-	httpconn__init(&c->hc, &shim_cb, c);
-	c->hc.local = *local;
-	c->hc.peer = *peer;
+	proto_conn__init(&c->pc, &shim_cb, c);
+	c->pc.local = *local;
+	c->pc.peer = *peer;
 }
 
 static void parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
 {
-	httpconn__data(&c->hc, dir ? HTTPCONN_OUT : HTTPCONN_IN, buf, len, total, t);
+	proto_conn__feed(&c->pc, dir ? PROTO_OUT : PROTO_IN, buf, len, total, t);
 }
 
 static void parser_close(struct shim_conn *c, uint64_t t)
 {
-	httpconn__close(&c->hc, t);
+	proto_conn__close(&c->pc, t);
 }
 
 /* The connection's outgoing bytes have been HTTP/1 requests so far, none cut off, and the next is ours */
-static bool parser_injectable(const struct shim_conn *c)
+static bool parser_injectable(struct shim_conn *c)
 {
-	const struct httpconn *h = &c->hc;
+	const struct proto_conn *pc = &c->pc;
 
-	return !c->not_h1 && h->role != HTTPCONN_SERVER && !h->parser[HTTPCONN_OUT].in_msg &&
-	       h->parser[HTTPCONN_OUT].mode != HTTP_RESPONSES && !h->parser[HTTPCONN_OUT].errors &&
-	       !h->parser[HTTPCONN_IN].errors;
+	if (c->not_h1 || pc->off)
+		return false;
+	if (!pc->proto)
+		return !pc->strikes; /* nothing sent or received yet */
+	return pc->proto->id == OBS_PROTO_HTTP1 && http1_conn__injectable(proto_conn__state(&c->pc));
 }
 
 /* ---- connections ---- */
 
 /* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
-static void addr_of(struct httpx_addr *out, const struct sockaddr *a, socklen_t len)
+static void addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len)
 {
 	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
@@ -180,7 +183,7 @@ static void addr_of(struct httpx_addr *out, const struct sockaddr *a, socklen_t 
 /* a parser for the TCP connection @fd; @peer: the address the program connected to, NULL when accepted */
 static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 {
-	struct httpx_addr local, remote;
+	struct obs_addr local, remote;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct shim_conn *c = NULL;

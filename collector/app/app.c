@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/privs.h"
 #include "export/server.h"
-#include "proto/httpcap.h"
+#include "proto/demux.h"
 #include "signal/logs.h"
 #include "signal/metrics.h"
 #include "signal/summary.h"
@@ -37,9 +37,9 @@ struct app {
 	struct metrics *m;
 	struct server *srv;
 	struct source_set sources; /* the capture sources of the mode (source.h) */
-	struct systrace *sys;	   /* the eBPF syscall source, for the payload verdict (httpcap) */
+	struct systrace *sys;	   /* the eBPF syscall source, for the payload verdict (demux) */
 	struct outputs out;	   /* redactor, exporter, spans, logs */
-	struct httpcap *cap;	   /* eBPF payloads -> exchanges, log lines */
+	struct demux *cap;	   /* eBPF payloads -> exchanges, log lines */
 	struct targets targets;
 	char service[128];
 	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
@@ -156,20 +156,20 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		t->alive = false;
 		vlog("pid %d (%s) exited", pid, t->comm);
 		if (a->cap)
-			httpcap__forget_pid(a->cap, pid); /* its threads serve nothing any more */
+			demux__forget_pid(a->cap, pid); /* its threads serve nothing any more */
 		break;
 	}
 	source_set__on_process(&a->sources, what, pid);
 }
 
-/* ---- eBPF payloads and calls -> httpcap -> exchanges and log lines (called under a->lock) ---- */
+/* ---- eBPF payloads and calls -> demux -> exchanges and log lines (called under a->lock) ---- */
 
 static void on_data(void *ctx, const void *rec, size_t size)
 {
 	struct app *a = ctx;
 
 	if (a->cap)
-		httpcap__event(a->cap, rec, size);
+		demux__event(a->cap, rec, size);
 }
 
 static void on_call(void *ctx, const struct fl_call_event *e, const char *function, const char *object)
@@ -177,15 +177,15 @@ static void on_call(void *ctx, const struct fl_call_event *e, const char *functi
 	struct app *a = ctx;
 
 	if (a->cap)
-		httpcap__call(a->cap, e, function, object);
+		demux__call(a->cap, e, function, object);
 }
 
-static void no_http(void *ctx, uint64_t sk)
+static void capture(void *ctx, uint64_t sk, uint32_t caplen)
 {
 	struct app *a = ctx;
 
 	if (a->sys)
-		systrace__no_http(a->sys, sk);
+		systrace__capture(a->sys, sk, caplen);
 }
 
 static void resource(void *ctx, int pid, struct span_resource *out)
@@ -199,18 +199,18 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 }
 
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */
-static int start_httpcap(struct app *a)
+static int start_demux(struct app *a)
 {
-	struct httpcap_opts ho = { .traces = a->out.tr,
-				   .logs = a->out.logs,
-				   .metrics = a->m,
-				   .resource = resource,
-				   .no_http = no_http,
-				   .ctx = a };
+	struct demux_opts ho = { .traces = a->out.tr,
+				 .logs = a->out.logs,
+				 .metrics = a->m,
+				 .resource = resource,
+				 .capture = capture,
+				 .ctx = a };
 
 	if (!a->out.tr && !logs__enabled(a->out.logs))
 		return 0;
-	a->cap = httpcap__new(&ho);
+	a->cap = demux__new(&ho);
 	if (!a->cap) {
 		elog("out of memory");
 		return 1;
@@ -262,7 +262,7 @@ static void poll_locked(struct app *a)
 {
 	source_set__poll(&a->sources);
 	if (a->cap)
-		httpcap__flush(a->cap, false); /* and the log lines */
+		demux__flush(a->cap, false); /* and the log lines */
 	else
 		logs__tick(a->out.logs, false);
 	outputs__poll(&a->out, a->m);
@@ -375,7 +375,7 @@ static int start_ebpf(struct app *a)
 	double per_hit[SOURCE_MAX];
 	char err[512];
 
-	if (check_ebpf_prereqs() || start_httpcap(a))
+	if (check_ebpf_prereqs() || start_demux(a))
 		return 1;
 	cal = calibration__start();
 	o = source_opts(a, NULL, 0);
@@ -540,7 +540,7 @@ void app__finish(struct app *a, int summary)
 
 		app__poll(a);
 		if (a->cap)
-			httpcap__flush(a->cap, true);
+			demux__flush(a->cap, true);
 		logs__tick(a->out.logs, true);
 		exporter__shutdown(a->out.exp); /* sends what is queued, up to its deadline */
 		app__poll(a);
@@ -555,7 +555,7 @@ void app__finish(struct app *a, int summary)
 			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);
 	}
 	server__free(a->srv);
-	httpcap__free(a->cap);
+	demux__free(a->cap);
 	outputs__free(&a->out);
 	source_set__free(&a->sources);
 	metrics__free(a->m);

@@ -1,4 +1,6 @@
-/* traces.c -- HTTP exchanges and function calls become RED metrics, spans and per-thread trace context */
+/* traces.c -- exchanges of any protocol and function calls become RED metrics, spans and per-thread trace
+ * context: the one place both capture paths' exchanges turn into signals (what the protocol's describe()
+ * says, plus the ids, times and resource) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,18 +14,18 @@
 #include "base/log.h"
 #include "export/otlp.h"
 #include "base/privs.h"
-#include "signal/route.h"
+#include "lib/proto/registry.h"
 #include "lib/hex.h"
 #include "lib/sampler.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
 
 #define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
-#define JOIN_SLOTS   4096  /* direct-mapped: connection 4-tuple -> the client span on it */
-#define JOIN_KEY     37
+#define JOIN_SLOTS 4096	   /* direct-mapped: connection 4-tuple -> the client span on it */
+#define JOIN_KEY 37
 
 struct serving {
-	uint64_t key; /* pid << 32 | tid; 0 = free */
+	uint64_t key;		   /* pid << 32 | tid; 0 = free */
 	uint64_t start_ns, end_ns; /* end_ns 0 while the request is in flight */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -149,7 +151,7 @@ void traces__forget_pid(struct traces *t, int pid)
 }
 
 /* the client's view of a connection: family, client port, server port, client addr, server addr */
-static void join_key(uint8_t key[JOIN_KEY], const struct httpx_addr *client, const struct httpx_addr *server)
+static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const struct obs_addr *server)
 {
 	key[0] = client->family;
 	memcpy(key + 1, &client->port, 2);
@@ -167,7 +169,7 @@ static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
 	return &t->joins[h % JOIN_SLOTS];
 }
 
-void traces__start_exchange(struct traces *t, struct http_exchange *x, const struct trace_ctx *in)
+void traces__start_exchange(struct traces *t, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	uint8_t key[JOIN_KEY];
 	struct join *j;
@@ -190,16 +192,11 @@ void traces__start_exchange(struct traces *t, struct http_exchange *x, const str
 				have = true;
 			}
 		}
-		if (!have && in->valid) {
-			memcpy(x->trace_id, in->trace_id, 16);
-			memcpy(x->parent_id, in->span_id, 8);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
-			x->parent_remote = 1;
-			have = true;
-		}
-		if (!have) {
-			traces__random_id(x->trace_id, 16);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+		if (!have) { /* the caller's trace (headers) or a new one, decided as the shim decides */
+			if (!in->valid)
+				traces__random_id(x->trace_id, 16);
+			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
+				x->parent_remote = 1;
 		}
 		s = thread_slot(t, x->pid, x->tid);
 		s->key = (uint64_t)(uint32_t)x->pid << 32 | (uint32_t)x->tid;
@@ -219,14 +216,11 @@ void traces__start_exchange(struct traces *t, struct http_exchange *x, const str
 			memcpy(x->trace_id, s->trace_id, 16);
 			memcpy(x->parent_id, s->span_id, 8);
 			x->sampled = s->sampled;
-		} else if (in->valid) {
-			memcpy(x->trace_id, in->trace_id, 16);
-			memcpy(x->parent_id, in->span_id, 8);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, in->trace_id);
-			x->parent_remote = 1;
 		} else {
-			traces__random_id(x->trace_id, 16);
-			x->sampled = in->decided ? in->sampled : sampler__keep(t->opts.sample_ratio, x->trace_id);
+			if (!in->valid)
+				traces__random_id(x->trace_id, 16);
+			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
+				x->parent_remote = 1;
 		}
 	}
 	if (x->peer.family && x->local.family) {
@@ -241,18 +235,7 @@ void traces__start_exchange(struct traces *t, struct http_exchange *x, const str
 	}
 }
 
-static const char *method_label(const char *m)
-{
-	static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
-					     "PATCH" };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(m, known[i]))
-			return known[i];
-	return "_OTHER"; /* OpenTelemetry's bucket for the rest: a method can't explode cardinality */
-}
-
-static void addr_str(const struct httpx_addr *a, char *out, size_t len)
+static void addr_str(const struct obs_addr *a, char *out, size_t len)
 {
 	out[0] = '\0';
 	if (a->family == AF_INET)
@@ -261,32 +244,11 @@ static void addr_str(const struct httpx_addr *a, char *out, size_t len)
 		inet_ntop(AF_INET6, a->addr, out, len);
 }
 
-/* the Host header without its port; the port, when it has one */
-static void split_host(const char *host, char *name, size_t len, int *port)
-{
-	const char *colon = strrchr(host, ':'), *end = host + strlen(host);
-
-	*port = 0;
-	if (host[0] == '[') { /* [v6]:port */
-		const char *rb = strchr(host, ']');
-
-		if (rb) {
-			snprintf(name, len, "%.*s", (int)(rb - host - 1), host + 1);
-			if (rb[1] == ':')
-				*port = atoi(rb + 2);
-			return;
-		}
-	}
-	if (colon && strchr(host, ':') == colon) {
-		end = colon;
-		*port = atoi(colon + 1);
-	}
-	snprintf(name, len, "%.*s", (int)(end - host), host);
-}
-
 /* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
-static bool clean(struct traces *t, const char *in, char *out, size_t outlen)
+static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
+	struct traces *t = ctx;
+
 	if (redact__text(t->opts.redactor, in, strlen(in), out, outlen) < 0) {
 		t->st.unredactable++;
 		return false;
@@ -313,18 +275,28 @@ static void emit_span(struct traces *t, const struct span *sp)
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
 }
 
-void traces__end_exchange(struct traces *t, const struct http_exchange *x, const struct span_resource *res)
+/* the RED histogram families of each protocol (labels: service, then its describe()'s PROTO_LABELS) */
+static const struct {
+	bool set;
+	enum family_id server, client;
+} red_family[OBS_PROTO__COUNT] = {
+	[OBS_PROTO_HTTP1] = { true, FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
+};
+
+void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
 {
-	char target[HTTPX_TARGET_MAX + 64], route[256], status[8], host[HTTPX_HOST_MAX], peer[64], buf[256];
+	const struct proto *p = proto__by_id(x->proto);
 	uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
-	const char *method = method_label(x->method);
-	char tid_hex[33], sid_hex[17];
-	bool server = x->kind == SPAN_KIND_SERVER, have_target;
+	bool server = x->kind == SPAN_KIND_SERVER, want_span;
+	char tid_hex[33], sid_hex[17], peer[64];
+	struct proto_text text = { .clean = clean, .ctx = t, .peer = peer };
+	struct proto_desc desc, *d = &desc;
+	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;
 	struct span *sp;
-	int host_port;
-	char *q;
 
+	if (!p || x->proto >= OBS_PROTO__COUNT)
+		return;
 	if (server) {
 		struct serving *s = thread_slot(t, x->pid, x->tid);
 
@@ -332,39 +304,26 @@ void traces__end_exchange(struct traces *t, const struct http_exchange *x, const
 		    !memcmp(s->span_id, x->span_id, 8))
 			s->end_ns = x->end_ns ? x->end_ns : 1;
 	}
-	if (!x->status) {
-		t->st.incomplete++; /* no response: no duration to record */
+	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
+	want_span = x->sampled && (x->parent_remote || sampler__keep(t->opts.sample_ratio, x->trace_id));
+	addr_str(&x->peer, peer, sizeof(peer));
+	p->describe(x, &text, want_span && (t->opts.exporter || t->spans_file), d);
+	if (d->lost) {
+		t->st.incomplete++;
 		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST,
-					    (const char *[]){ t->opts.source, "http_unanswered" }),
+					    (const char *[]){ t->opts.source, d->lost }),
 			    1);
 		return;
 	}
-
-	/* redact the whole target first: a secret in the path must not reach the route either */
-	have_target = clean(t, x->target, target, sizeof(target));
-	if (!have_target)
-		strcpy(target, "/");
-	q = strchr(target, '?');
-	if (route__fold(target, q ? (size_t)(q - target) : strlen(target), route, sizeof(route)) < 0)
-		strcpy(route, "/");
-	snprintf(status, sizeof(status), "%u", x->status);
-	split_host(x->host, host, sizeof(host), &host_port);
-	addr_str(&x->peer, peer, sizeof(peer));
-	if (server) {
-		se = metrics__series(t->opts.metrics, FAM_HTTP_SERVER_DURATION,
-				     (const char *[]){ res->service_name, method, status, route });
-	} else {
-		char sa[HTTPX_HOST_MAX];
-
-		if (!host[0] || !clean(t, host, sa, sizeof(sa)))
-			snprintf(sa, sizeof(sa), "%s", peer);
-		se = metrics__series(t->opts.metrics, FAM_HTTP_CLIENT_DURATION,
-				     (const char *[]){ res->service_name, method, status, sa });
+	if (red_family[x->proto].set) {
+		labels[0] = res->service_name;
+		memcpy(labels + 1, d->labels, sizeof(d->labels));
+		se = metrics__series(t->opts.metrics,
+				     server ? red_family[x->proto].server : red_family[x->proto].client, labels);
+		series__observe_ns(se, dur);
 	}
-	series__observe_ns(se, dur);
 
-	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
-	if (!x->sampled || (!x->parent_remote && !sampler__keep(t->opts.sample_ratio, x->trace_id))) {
+	if (!want_span) {
 		t->st.sampled_out++;
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "sampled_out" }), 1);
 		return;
@@ -373,7 +332,8 @@ void traces__end_exchange(struct traces *t, const struct http_exchange *x, const
 		return;
 	hex__encode(tid_hex, x->trace_id, 16);
 	hex__encode(sid_hex, x->span_id, 8);
-	series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
+	if (se)
+		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
 
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
@@ -387,44 +347,15 @@ void traces__end_exchange(struct traces *t, const struct http_exchange *x, const
 	sp->end_ns = traces__to_unix_ns(x->end_ns > x->start_ns ? x->end_ns : x->start_ns);
 	sp->resource = *res;
 	span__copy_str(sp->trace_state, sizeof(sp->trace_state), x->tracestate);
-	if (server)
-		snprintf(sp->name, sizeof(sp->name), "%s %s", method, route);
-	else
-		snprintf(sp->name, sizeof(sp->name), "%s", method);
-	if ((server && x->status >= 500) || (!server && x->status >= 400))
+	span__copy_str(sp->name, sizeof(sp->name), d->name);
+	if (d->error || x->error)
 		sp->status_code = SPAN_STATUS_ERROR;
-
-	span__add_str(sp, "http.request.method", method);
-	if (have_target) {
-		if (q)
-			*q = '\0';
-		span__add_str(sp, "url.path", target);
-		if (q && q[1])
-			span__add_str(sp, "url.query", q + 1);
+	for (int i = 0; i < d->nattrs; i++) {
+		if (d->attrs[i].str)
+			span__add_str(sp, d->attrs[i].key, d->attrs[i].str);
+		else
+			span__add_int(sp, d->attrs[i].key, d->attrs[i].num);
 	}
-	if (server)
-		span__add_str(sp, "http.route", route);
-	span__add_int(sp, "http.response.status_code", x->status);
-	if (server) {
-		if (host[0] && clean(t, host, buf, sizeof(buf)))
-			span__add_str(sp, "server.address", buf);
-		if (host_port || x->local.port)
-			span__add_int(sp, "server.port", host_port ? host_port : x->local.port);
-		if (peer[0])
-			span__add_str(sp, "client.address", peer);
-		if (x->peer.port)
-			span__add_int(sp, "client.port", x->peer.port);
-	} else {
-		if (host[0] && clean(t, host, buf, sizeof(buf)))
-			span__add_str(sp, "server.address", buf);
-		else if (peer[0])
-			span__add_str(sp, "server.address", peer);
-		if (x->peer.port || host_port)
-			span__add_int(sp, "server.port", x->peer.port ? x->peer.port : host_port);
-	}
-	span__add_str(sp, "network.protocol.version", x->version_minor ? "1.1" : "1.0");
-	if (x->user_agent[0] && clean(t, x->user_agent, buf, sizeof(buf)))
-		span__add_str(sp, "user_agent.original", buf);
 	emit_span(t, sp);
 	free(sp);
 }

@@ -1,4 +1,4 @@
-/* traces.h -- HTTP exchanges and function calls become RED metrics, spans and per-thread trace context */
+/* traces.h -- exchanges of any protocol and function calls become RED metrics, spans and per-thread trace context */
 #ifndef OBSPROBE_TRACES_H
 #define OBSPROBE_TRACES_H
 
@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #include "export/exporter.h"
-#include "lib/proto/httpconn.h"
+#include "abi/exchange.h"
+#include "lib/tracectx.h"
 #include "signal/metrics.h"
 #include "signal/redact.h"
 #include "export/span.h"
@@ -36,11 +37,11 @@ void traces__free(struct traces *t);
  * decides its own).  Server: the caller's context from @in, else the client span on the other end of
  * the connection when it is traced here (4-tuple), else a new trace; the thread then serves it.
  * Client: a child of what the thread serves, else the context the request itself carries, else new. */
-void traces__start_exchange(struct traces *t, struct http_exchange *x, const struct trace_ctx *in);
+void traces__start_exchange(struct traces *t, struct obs_exchange *x, const struct trace_ctx *in);
 
 /* A finished exchange from either path (times CLOCK_MONOTONIC): the RED metrics always, a span when
  * sampled and under the rate cap. */
-void traces__end_exchange(struct traces *t, const struct http_exchange *x, const struct span_resource *res);
+void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res);
 
 /* A finished --func call (CLOCK_MONOTONIC): an INTERNAL child span when the thread is serving a
  * sampled request and the call lies inside it. */

@@ -1,6 +1,7 @@
 /* seg_reader.c -- reads a mapped shim segment into private memory, trusting no byte of it (no I/O: fuzzed) */
 #include <string.h>
 
+#include "lib/proto/registry.h"
 #include "source/seg_reader.h"
 
 int seg_reader__check(const void *map, size_t len, char *err, size_t errlen)
@@ -56,16 +57,16 @@ int seg_reader__drain(struct obs_segment *s, struct obs_seg_rec *out, int max)
 	return n;
 }
 
-bool seg_reader__exchange(const struct obs_seg_rec *r, struct http_exchange *x)
+bool seg_reader__exchange(const struct obs_seg_rec *r, struct obs_exchange *x)
 {
 	if (r->type != OBS_REC_EXCHANGE || r->len != sizeof(*x))
 		return false;
 	memcpy(x, r->data, sizeof(*x));
-	if (x->kind != 2 && x->kind != 3)
+	if ((x->kind != OBS_X_SERVER && x->kind != OBS_X_CLIENT) || !proto__by_id(x->proto))
 		return false;
 	/* strings from shared memory: terminate them before use */
-	x->method[sizeof(x->method) - 1] = x->target[sizeof(x->target) - 1] = '\0';
-	x->host[sizeof(x->host) - 1] = x->user_agent[sizeof(x->user_agent) - 1] = '\0';
+	x->op[sizeof(x->op) - 1] = x->target[sizeof(x->target) - 1] = '\0';
+	x->host[sizeof(x->host) - 1] = x->agent[sizeof(x->agent) - 1] = '\0';
 	x->tracestate[sizeof(x->tracestate) - 1] = '\0';
 	return true;
 }

@@ -29,8 +29,8 @@ int seg_reader__check(const void *map, size_t len, char *err, size_t errlen);
 void seg_reader__counters(const struct obs_segment *s, int nslots, struct seg_counters *out);
 /* copy up to @max committed ring records out (and free their slots): the number copied */
 int seg_reader__drain(struct obs_segment *s, struct obs_seg_rec *out, int max);
-/* a ring record as an HTTP exchange: strings terminated, kind checked; false when it is not one */
-bool seg_reader__exchange(const struct obs_seg_rec *r, struct http_exchange *x);
+/* a ring record as an exchange: strings terminated, kind and protocol checked; false when it is not one */
+bool seg_reader__exchange(const struct obs_seg_rec *r, struct obs_exchange *x);
 /* a ring record as a log write: false when it is not one; *@n = bytes of text in it */
 bool seg_reader__log(const struct obs_seg_rec *r, struct obs_seg_log *lg, size_t *n);
 

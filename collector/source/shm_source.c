@@ -567,7 +567,7 @@ static void read_ring(struct shm_source *s, struct seg_view *v)
 		}
 		budget -= d.max;
 		for (int i = 0; i < d.n; i++) {
-			struct http_exchange x;
+			struct obs_exchange x;
 			struct obs_seg_log lg;
 			size_t n;
 

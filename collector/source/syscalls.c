@@ -75,11 +75,9 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void systrace__no_http(struct systrace *t, uint64_t sk)
+void systrace__capture(struct systrace *t, uint64_t sk, uint32_t caplen)
 {
-	uint8_t one = 1;
-
-	bpf_map__update_elem(t->skel->maps.nohttp, &sk, sizeof(sk), &one, sizeof(one), BPF_ANY);
+	bpf_map__update_elem(t->skel->maps.capture, &sk, sizeof(sk), &caplen, sizeof(caplen), BPF_ANY);
 }
 
 struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen)
@@ -103,9 +101,9 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	t->skel->rodata->cfg_follow_children = opts->follow_children;
 	t->skel->rodata->cfg_skip_nr = syscall_nr("uretprobe");
 	t->skel->rodata->cfg_net = opts->net && opts->syscalls;
-	t->skel->rodata->cfg_http = opts->http && t->skel->rodata->cfg_net;
+	t->skel->rodata->cfg_payload = opts->payload && t->skel->rodata->cfg_net;
 	t->skel->rodata->cfg_logs = opts->logs && opts->syscalls;
-	if (!t->skel->rodata->cfg_http && !t->skel->rodata->cfg_logs)
+	if (!t->skel->rodata->cfg_payload && !t->skel->rodata->cfg_logs)
 		bpf_map__set_max_entries(t->skel->maps.data_events, 4096);
 	if (!t->skel->rodata->cfg_net)
 		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
@@ -362,7 +360,7 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
 	struct systrace_opts so = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
 				    .syscalls = o->syscalls, .follow_children = o->follow_children, .net = o->net,
-				    .http = o->payload, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
+				    .payload = o->payload, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
 				    .ctx = o->ctx };
 
 	return systrace__new(&so, err, errlen);

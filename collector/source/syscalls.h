@@ -22,7 +22,7 @@ struct systrace_opts {
 	bool syscalls;		/* time syscalls (else only follow processes) */
 	bool follow_children;
 	bool net;		/* socket bytes/latency and TCP connections */
-	bool http;		/* copy TCP payloads and report connections to on_data */
+	bool payload;		/* copy TCP payloads and report connections to on_data */
 	bool logs;		/* copy stdout/stderr writes to on_data */
 	proc_change_cb on_proc;	/* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
@@ -37,8 +37,8 @@ void systrace__free(struct systrace *t);
 int systrace__add_pid(struct systrace *t, pid_t pid);
 int systrace__remove_pid(struct systrace *t, pid_t pid);
 
-/* a socket user space found not to carry HTTP: stop copying its payloads */
-void systrace__no_http(struct systrace *t, uint64_t sk);
+/* copy at most @caplen bytes (< SC_CAP) of each read/write of socket @sk from now on; 0: none */
+void systrace__capture(struct systrace *t, uint64_t sk, uint32_t caplen);
 
 /* only the ring buffers (process events, payloads): cheap, called between polls */
 void systrace__drain(struct systrace *t);

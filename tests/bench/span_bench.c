@@ -75,15 +75,15 @@ int main(int argc, char **argv)
 	}
 	t0 = now_s();
 	for (long i = 0; i < n; i++) {
-		struct http_exchange x = { .kind = 2, .sampled = 1, .status = 200, .version_minor = 1, .pid = 1, .tid = 1 };
+		struct obs_exchange x = { .kind = 2, .sampled = 1, .status = 200, .proto = OBS_PROTO_HTTP1, .version = 1, .pid = 1, .tid = 1 };
 		struct trace_ctx in = { 0 };
 
 		x.start_ns = 1000000 + i * 1000;
 		x.end_ns = x.start_ns + 50000;
-		snprintf(x.method, sizeof(x.method), "GET");
+		snprintf(x.op, sizeof(x.op), "GET");
 		snprintf(x.target, sizeof(x.target), "/api/users/%ld?page=2", i);
 		snprintf(x.host, sizeof(x.host), "shop.example:8080");
-		snprintf(x.user_agent, sizeof(x.user_agent), "curl/7.88.1");
+		snprintf(x.agent, sizeof(x.agent), "curl/7.88.1");
 		traces__start_exchange(t, &x, &in);
 		traces__end_exchange(t, &x, &res);
 		if ((i & 1023) == 0) {

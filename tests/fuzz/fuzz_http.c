@@ -1,4 +1,4 @@
-/* fuzz-srcs: lib/proto/http.c */
+/* fuzz-srcs: lib/proto/http1_parser.c */
 /* fuzz_http.c -- the HTTP/1.x parser fed arbitrary bytes in arbitrary splits, with gaps and closes.
  *
  * Input: the raw bytes of one direction of a connection.  The splits are chosen by a PRNG seeded with
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "lib/proto/http.h"
+#include "lib/proto/http1_parser.h"
 
 struct log {
 	uint64_t hash; /* FNV-1a over every callback and what it carried */
@@ -132,9 +132,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_rng__seed(&rng, data, size);
 	mode = modes[fz_rng__below(&rng, 3)];
 
-	/* the callers' cheap test reads no further than it is given (ASan watches the exact input) */
-	if (http__looks_like_request(data, size))
-		FUZZ_CHECK(size >= 5); /* "GET /" */
+	/* detection reads no further than it is given (ASan watches the exact input), and agrees with a parser
+	 * that has seen nothing: NO when it would count an error, MAYBE when it could not yet */
+	{
+		enum http_guess g = http__detect(data, size);
+
+		http_parser__init(p, HTTP_ANY);
+		http_parser__feed(p, data, size, true, NULL, NULL);
+		if (g == HTTP_GUESS_NO)
+			FUZZ_CHECK(p->errors == 1 && p->messages == 0);
+		if (g == HTTP_GUESS_MAYBE)
+			FUZZ_CHECK(p->errors == 0 && p->messages == 0);
+	}
 
 	/* one feed */
 	log_init(&whole);

@@ -1,4 +1,4 @@
-/* fuzz-srcs: lib/proto/http.c lib/proto/httpconn.c lib/tracectx.c */
+/* fuzz-srcs: lib/proto/http1_parser.c lib/proto/http1_conn.c lib/tracectx.c */
 /* fuzz_httpconn.c -- request/response pairing over a connection driven by a sequence of operations.
  *
  * Input: operations, one after another, until the input ends:
@@ -13,25 +13,25 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "lib/proto/httpconn.h"
+#include "lib/proto/http1_conn.h"
 
 struct seen {
-	const struct httpconn *c;
+	const struct http1_conn *c;
 	uint64_t requests, exchanges;
 };
 
-static void check_exchange(const struct httpconn *c, const struct http_exchange *x)
+static void check_exchange(const struct http1_conn *c, const struct obs_exchange *x)
 {
-	FUZZ_CHECK(x >= c->pending && x < c->pending + HTTPCONN_PIPELINE);
+	FUZZ_CHECK(x >= c->pending && x < c->pending + HTTP1_PIPELINE);
 	FUZZ_CHECK(x->kind == 2 || x->kind == 3);
-	FUZZ_CHECK(fz__terminated(x->method, sizeof(x->method)));
+	FUZZ_CHECK(fz__terminated(x->op, sizeof(x->op)));
 	FUZZ_CHECK(fz__terminated(x->target, sizeof(x->target)));
 	FUZZ_CHECK(fz__terminated(x->host, sizeof(x->host)));
-	FUZZ_CHECK(fz__terminated(x->user_agent, sizeof(x->user_agent)));
+	FUZZ_CHECK(fz__terminated(x->agent, sizeof(x->agent)));
 	FUZZ_CHECK(fz__terminated(x->tracestate, sizeof(x->tracestate)));
 }
 
-static void on_request(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	struct seen *s = ctx;
 
@@ -44,7 +44,7 @@ static void on_request(void *ctx, struct http_exchange *x, const struct trace_ct
 	s->requests++;
 }
 
-static void on_exchange(void *ctx, struct http_exchange *x)
+static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct seen *s = ctx;
 
@@ -55,13 +55,13 @@ static void on_exchange(void *ctx, struct http_exchange *x)
 	FUZZ_CHECK(s->exchanges <= s->requests);
 }
 
-static const struct httpconn_cb cb = { on_request, on_exchange };
+static const struct proto_sink cb = { on_request, on_exchange };
 
-static void check_conn(const struct httpconn *c, const struct seen *s)
+static void check_conn(const struct http1_conn *c, const struct seen *s)
 {
-	const struct http_exchange *cur = httpconn__current(c);
+	const struct obs_exchange *cur = c->npending ? &c->pending[(c->head + c->npending - 1) % HTTP1_PIPELINE] : NULL;
 
-	FUZZ_CHECK(c->npending <= HTTPCONN_PIPELINE && c->head < HTTPCONN_PIPELINE);
+	FUZZ_CHECK(c->npending <= HTTP1_PIPELINE && c->head < HTTP1_PIPELINE);
 	FUZZ_CHECK(s->requests - s->exchanges == c->npending);
 	FUZZ_CHECK(!cur == !c->npending);
 	if (cur)
@@ -70,17 +70,17 @@ static void check_conn(const struct httpconn *c, const struct seen *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct httpconn *c = malloc(sizeof(*c));
+	struct http1_conn *c = malloc(sizeof(*c));
 	struct fz in = { data, size };
 	struct seen s = { c, 0, 0 };
 	uint64_t now = 1000000;
 
 	if (!c)
 		return 0;
-	httpconn__init(c, &cb, &s);
+	http1_conn__init(c, &cb, &s);
 	while (in.n) {
 		uint8_t op = fz__u8(&in);
-		enum httpconn_dir dir = op >> 2 & 1 ? HTTPCONN_OUT : HTTPCONN_IN;
+		enum proto_dir dir = op >> 2 & 1 ? PROTO_OUT : PROTO_IN;
 		const uint8_t *p;
 		size_t len;
 		uint64_t more;
@@ -90,16 +90,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 			p = fz__bytes(&in, fz__u16(&in), &len);
 			more = op & 8 ? fz__u16(&in) : 0;
-			httpconn__data(c, dir, p, len, len + more, now);
+			http1_conn__data(c, dir, p, len, len + more, now);
 			break;
 		case 1:
 			more = op & 8 ? fz__u64(&in) : fz__u16(&in);
-			httpconn__data(c, dir, NULL, 0, more, now);
+			http1_conn__data(c, dir, NULL, 0, more, now);
 			break;
 		case 2:
-			httpconn__close(c, now);
+			http1_conn__close(c, now);
 			FUZZ_CHECK(s.requests == s.exchanges && c->npending == 0);
-			httpconn__init(c, &cb, &s);
+			http1_conn__init(c, &cb, &s);
 			break;
 		case 3:
 			now += (uint64_t)(op >> 2) * 1000000;
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_conn(c, &s);
 	}
-	httpconn__close(c, now + 1);
+	http1_conn__close(c, now + 1);
 	FUZZ_CHECK(s.requests == s.exchanges);
 	free(c);
 	return 0;

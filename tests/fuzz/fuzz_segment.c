@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/source/seg_reader.c */
+/* fuzz-srcs: collector/source/seg_reader.c lib/proto/registry.c lib/proto/proto.c lib/proto/http1.c lib/proto/http1_conn.c lib/proto/http1_parser.c lib/proto/http1_route.c lib/tracectx.c */
 /* fuzz_segment.c -- the collector's segment reader (collector/source/seg_reader.c: check, counters, ring, records) on any bytes.
  *
  * Input, read twice:
@@ -29,12 +29,12 @@
 
 static struct obs_segment *seg; /* 8.5 MB, allocated once; the slots an input filled are cleared after it */
 
-static void touch_exchange(const struct http_exchange *x)
+static void touch_exchange(const struct obs_exchange *x)
 {
-	CHECK(strlen(x->method) < sizeof(x->method));
+	CHECK(strlen(x->op) < sizeof(x->op));
 	CHECK(strlen(x->target) < sizeof(x->target));
 	CHECK(strlen(x->host) < sizeof(x->host));
-	CHECK(strlen(x->user_agent) < sizeof(x->user_agent));
+	CHECK(strlen(x->agent) < sizeof(x->agent));
 	CHECK(strlen(x->tracestate) < sizeof(x->tracestate));
 	CHECK(x->kind == 2 || x->kind == 3);
 }
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		CHECK(got >= 0 && got <= want);
 		for (int i = 0; i < got; i++) {
-			struct http_exchange x;
+			struct obs_exchange x;
 			struct obs_seg_log lg;
 			size_t n;
 

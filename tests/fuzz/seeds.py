@@ -104,6 +104,17 @@ put("fuzz_httpconn", "close-mid-response", data("in", REQS["get"]) + data("out",
 put("fuzz_httpconn", "tracestate", data("in", req("GET", "/", [TP, "tracestate: congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
                                                            "baggage: user=alice"])) + data("out", RESPS["204"]))
 
+# ---- fuzz_proto_conn: the operations of fuzz_httpconn (its seeds too), and bytes no protocol claims
+for name in sorted(os.listdir(os.path.join(CORPUS, "fuzz_httpconn"))):
+    if name.startswith("seed-"):
+        with open(os.path.join(CORPUS, "fuzz_httpconn", name), "rb") as f:
+            put("fuzz_proto_conn", name[5:], f.read())
+put("fuzz_proto_conn", "redis", data("out", "*1\r\n$4\r\nPING\r\n") + data("in", "+PONG\r\n") + data("out", REQS["get"]))
+put("fuzz_proto_conn", "tls", data("out", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 500) +
+    data("in", "\x16\x03\x03\x00\x5d\x02", 1400))
+put("fuzz_proto_conn", "stray-then-get", data("in", "tail of a body") + gap("in", 50) + data("out", "GE") +
+    gap("in", 10) + data("in", REQS["get"]) + data("out", RESPS["200-length"]) + CLOSE)
+
 # ---- fuzz_tracectx: header lines
 TC = {
     "w3c": [TP, "tracestate: congo=t61rcWkgMzE", "tracestate: rojo=00f067aa0ba902b7", "baggage: user=alice,tenant=1"],

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/proto/http.h"
-#include "lib/proto/httpconn.h"
+#include "lib/proto/http1_parser.h"
+#include "lib/proto/http1_conn.h"
 
 struct seen {
 	int begins, heads, ends, incomplete, headers;
@@ -238,14 +238,14 @@ START_TEST(long_lines_are_cut)
 }
 END_TEST
 
-/* ---- httpconn ---- */
+/* ---- http1_conn ---- */
 
 struct xs {
 	int requests, exchanges;
-	struct http_exchange last[4];
+	struct obs_exchange last[4];
 };
 
-static void x_request(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+static void x_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	struct xs *s = ctx;
 
@@ -253,7 +253,7 @@ static void x_request(void *ctx, struct http_exchange *x, const struct trace_ctx
 	x->span_id[0] = ++s->requests;
 }
 
-static void x_exchange(void *ctx, struct http_exchange *x)
+static void x_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct xs *s = ctx;
 
@@ -262,23 +262,23 @@ static void x_exchange(void *ctx, struct http_exchange *x)
 	s->exchanges++;
 }
 
-static const struct httpconn_cb xcb = { x_request, x_exchange };
+static const struct proto_sink xcb = { x_request, x_exchange };
 
 START_TEST(conn_pairs_pipelined_and_head)
 {
-	static struct httpconn c;
+	static struct http1_conn c;
 	struct xs s = { 0 };
 	const char *reqs = "HEAD /x HTTP/1.1\r\n\r\nGET /y HTTP/1.1\r\n\r\n";
 	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"	  /* HEAD: no body follows */
 			   "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nno";
 
-	httpconn__init(&c, &xcb, &s);
-	httpconn__data(&c, HTTPCONN_IN, reqs, strlen(reqs), strlen(reqs), 100);
-	ck_assert_int_eq(c.role, HTTPCONN_SERVER);
+	http1_conn__init(&c, &xcb, &s);
+	http1_conn__data(&c, PROTO_IN, reqs, strlen(reqs), strlen(reqs), 100);
+	ck_assert_int_eq(c.role, HTTP1_SERVER);
 	ck_assert_int_eq(s.requests, 2);
-	httpconn__data(&c, HTTPCONN_OUT, resp, strlen(resp), strlen(resp), 200);
+	http1_conn__data(&c, PROTO_OUT, resp, strlen(resp), strlen(resp), 200);
 	ck_assert_int_eq(s.exchanges, 2);
-	ck_assert_str_eq(s.last[0].method, "HEAD");
+	ck_assert_str_eq(s.last[0].op, "HEAD");
 	ck_assert_int_eq(s.last[0].status, 200);
 	ck_assert_int_eq(s.last[0].kind, 2);
 	ck_assert_str_eq(s.last[1].target, "/y");
@@ -290,28 +290,28 @@ END_TEST
 
 START_TEST(conn_client_and_unanswered)
 {
-	static struct httpconn c;
+	static struct http1_conn c;
 	struct xs s = { 0 };
 	const char *req = "POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
 
-	httpconn__init(&c, &xcb, &s);
-	httpconn__data(&c, HTTPCONN_OUT, req, strlen(req), strlen(req), 10);
-	httpconn__data(&c, HTTPCONN_IN, "HTTP/1.1 100 Continue\r\n\r\n", 25, 25, 20);
+	http1_conn__init(&c, &xcb, &s);
+	http1_conn__data(&c, PROTO_OUT, req, strlen(req), strlen(req), 10);
+	http1_conn__data(&c, PROTO_IN, "HTTP/1.1 100 Continue\r\n\r\n", 25, 25, 20);
 	ck_assert_int_eq(s.exchanges, 0);
-	httpconn__data(&c, HTTPCONN_OUT, "data", 4, 4, 30);
+	http1_conn__data(&c, PROTO_OUT, "data", 4, 4, 30);
 	{
 		const char *created = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
 
-		httpconn__data(&c, HTTPCONN_IN, created, strlen(created), strlen(created), 40);
+		http1_conn__data(&c, PROTO_IN, created, strlen(created), strlen(created), 40);
 	}
-	ck_assert_int_eq(c.role, HTTPCONN_CLIENT);
+	ck_assert_int_eq(c.role, HTTP1_CLIENT);
 	ck_assert_int_eq(s.exchanges, 1);
 	ck_assert_int_eq(s.last[0].kind, 3);
 	ck_assert_int_eq(s.last[0].status, 201);
 	ck_assert_uint_eq(s.last[0].request_bytes, 4);
 
-	httpconn__data(&c, HTTPCONN_OUT, "GET / HTTP/1.1\r\n\r\n", 18, 18, 50);
-	httpconn__close(&c, 60);
+	http1_conn__data(&c, PROTO_OUT, "GET / HTTP/1.1\r\n\r\n", 18, 18, 50);
+	http1_conn__close(&c, 60);
 	ck_assert_int_eq(s.exchanges, 2);
 	ck_assert_int_eq(s.last[1].status, 0);
 	ck_assert_int_eq(s.last[1].incomplete, 1);
@@ -425,17 +425,17 @@ END_TEST
  * and a request it cannot frame pairs with the server's 400 */
 START_TEST(conn_te_smuggling)
 {
-	static struct httpconn c;
+	static struct http1_conn c;
 	struct xs s = { 0 };
 	const char *req = "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"
 			  "Content-Length: 0\r\n\r\nGET /hidden HTTP/1.1\r\n\r\n";
 	const char *resp = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
-	httpconn__init(&c, &xcb, &s);
-	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	http1_conn__init(&c, &xcb, &s);
+	http1_conn__data(&c, PROTO_IN, req, strlen(req), strlen(req), 100);
 	ck_assert_int_eq(s.requests, 1); /* the server stops at the first: so do we */
-	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 1);
-	httpconn__data(&c, HTTPCONN_OUT, resp, strlen(resp), strlen(resp), 200);
+	ck_assert_uint_eq(c.parser[PROTO_IN].errors, 1);
+	http1_conn__data(&c, PROTO_OUT, resp, strlen(resp), strlen(resp), 200);
 	ck_assert_int_eq(s.exchanges, 1);
 	ck_assert_str_eq(s.last[0].target, "/a");
 	ck_assert_int_eq(s.last[0].status, 400);
@@ -443,21 +443,21 @@ START_TEST(conn_te_smuggling)
 
 	/* the chunked body of a well-framed request never reads as a request */
 	memset(&s, 0, sizeof(s));
-	httpconn__init(&c, &xcb, &s);
+	http1_conn__init(&c, &xcb, &s);
 	req = "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
 	      "18\r\nGET /smuggled HTTP/1.1\r\n\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
-	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	http1_conn__data(&c, PROTO_IN, req, strlen(req), strlen(req), 100);
 	ck_assert_int_eq(s.requests, 2);
-	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);
+	ck_assert_uint_eq(c.parser[PROTO_IN].errors, 0);
 
 	/* the request after a chunked body in the same write is seen, whatever the later TE lines add */
 	memset(&s, 0, sizeof(s));
-	httpconn__init(&c, &xcb, &s);
+	http1_conn__init(&c, &xcb, &s);
 	req = "POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: \r\n\r\n"
 	      "5\r\nhello\r\n0\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
-	httpconn__data(&c, HTTPCONN_IN, req, strlen(req), strlen(req), 100);
+	http1_conn__data(&c, PROTO_IN, req, strlen(req), strlen(req), 100);
 	ck_assert_int_eq(s.requests, 2);
-	ck_assert_uint_eq(c.parser[HTTPCONN_IN].errors, 0);
+	ck_assert_uint_eq(c.parser[PROTO_IN].errors, 0);
 }
 END_TEST
 

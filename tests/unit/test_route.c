@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "signal/route.h"
+#include "lib/proto/http1_route.h"
 
 static const char *fold(const char *t)
 {

@@ -135,7 +135,7 @@ END_TEST
 START_TEST(server_exchange_into_the_segment)
 {
 	static const char tid[] = "0af7651916cd43dd8448eb211c80319c", sid[] = "b7ad6b7169203331";
-	struct http_exchange x;
+	struct obs_exchange x;
 	char hex[33];
 	int cli, srv;
 
@@ -152,7 +152,7 @@ START_TEST(server_exchange_into_the_segment)
 	next_rec(OBS_REC_EXCHANGE, &x, sizeof(x));
 	ck_assert_uint_eq(x.kind, 2);
 	ck_assert_uint_eq(x.status, 201);
-	ck_assert_str_eq(x.method, "GET");
+	ck_assert_str_eq(x.op, "GET");
 	ck_assert_str_eq(x.target, "/api/users/7");
 	ck_assert_int_eq(x.pid, getpid());
 	hex_of(hex, x.trace_id, 16);
@@ -185,7 +185,7 @@ START_TEST(injection_planned_written_and_joined)
 {
 	static const char head[] = "GET /down HTTP/1.1\r\nHost: b\r\n\r\n";
 	const struct inject_plan *p;
-	struct http_exchange x;
+	struct obs_exchange x;
 	char wire[512], want[128], tp[56];
 	struct iovec iov[2] = { { (void *)head, 10 }, { (void *)(head + 10), sizeof(head) - 1 - 10 } };
 	int up, srv, cli, peer;
@@ -388,7 +388,7 @@ START_TEST(shim_samples_as_the_collector)
 		uint64_t v = (uint64_t)(at * 18446744073709551616.0);
 		uint8_t id[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6 };
 		char hex[33];
-		struct http_exchange x;
+		struct obs_exchange x;
 
 		for (int k = 0; k < 8; k++)
 			id[15 - k] = v >> (8 * k);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/proto/httpconn.h"
+#include "lib/proto/http1_conn.h"
 #include "lib/hex.h"
 #include "lib/tracectx.h"
 
@@ -252,9 +252,9 @@ END_TEST
 
 #define TP "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
-static char passed_on[HTTPX_TRACESTATE_MAX];
+static char passed_on[OBS_X_TRACESTATE_MAX];
 
-static void keep_state(void *ctx, struct http_exchange *x, const struct trace_ctx *in)
+static void keep_state(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	(void)ctx;
 	(void)in;
@@ -267,8 +267,8 @@ static void keep_state(void *ctx, struct http_exchange *x, const struct trace_ct
  * which the shim injects into the requests it makes while serving (@passon; NULL: same as @want). */
 static void state_is(const char *const *lines, const char *want, const char *passon)
 {
-	static const struct httpconn_cb cb = { .on_request = keep_state };
-	static struct httpconn hc;
+	static const struct proto_sink cb = { .on_request = keep_state };
+	static struct http1_conn hc;
 	static char req[16384];
 	struct ctx_extractor x;
 	struct trace_ctx c;
@@ -287,9 +287,9 @@ static void state_is(const char *const *lines, const char *want, const char *pas
 		n += snprintf(req + n, sizeof(req) - n, "TraceState: %s\r\n", lines[i]);
 	n += snprintf(req + n, sizeof(req) - n, "\r\n");
 	memset(passed_on, 'x', sizeof(passed_on));
-	httpconn__init(&hc, &cb, NULL);
-	httpconn__data(&hc, HTTPCONN_IN, req, n, n, 1);
-	ck_assert_int_eq(hc.role, HTTPCONN_SERVER);
+	http1_conn__init(&hc, &cb, NULL);
+	http1_conn__data(&hc, PROTO_IN, req, n, n, 1);
+	ck_assert_int_eq(hc.role, HTTP1_SERVER);
 	ck_assert_msg(!strcmp(passed_on, passon ? passon : want), "pass on '%s': '%s', want '%s'", lines[0], passed_on,
 		      passon ? passon : want);
 }

@@ -1,8 +1,8 @@
-/* route.c -- http_route: a request path with its variable segments folded, so routes stay few */
+/* http1_route.c -- http_route: a request path with its variable segments folded, so routes stay few */
 #include <stdbool.h>
 #include <string.h>
 
-#include "signal/route.h"
+#include "lib/proto/http1_route.h"
 
 #define ROUTE_MAX_SEGMENTS 8
 

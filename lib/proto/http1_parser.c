@@ -1,8 +1,8 @@
-/* http.c -- incremental HTTP/1.x message parser: bytes in, heads/headers/ends out, no I/O, survives garbage */
+/* http1_parser.c -- incremental HTTP/1.x message parser: bytes in, heads/headers/ends out, no I/O, survives garbage */
 #include <string.h>
 #include <strings.h>
 
-#include "lib/proto/http.h"
+#include "lib/proto/http1_parser.h"
 
 enum {
 	ST_IDLE,       /* between messages: CR/LF skipped, the next byte starts a start line */
@@ -121,20 +121,6 @@ static bool prefix_plausible(const char *line, size_t n, uint8_t mode)
 	return true;
 }
 
-bool http__looks_like_request(const void *buf, size_t len)
-{
-	const char *s = buf;
-	size_t i;
-
-	for (i = 0; i < len && i < HTTP_METHOD_MAX; i++) {
-		if (s[i] == ' ')
-			return i >= 3 && i + 1 < len && (s[i + 1] == '/' || s[i + 1] == '*' || s[i + 1] == 'h');
-		if (s[i] < 'A' || s[i] > 'Z')
-			return false;
-	}
-	return false;
-}
-
 static void begin(struct http_parser *p)
 {
 	memset(&p->msg, 0, sizeof(p->msg));
@@ -174,14 +160,18 @@ static int parse_version(const char *s, size_t n)
 	return s[7] - '0';
 }
 
-static bool parse_start(struct http_parser *p, const char *line, size_t n, bool cut)
+/* The start line @line (@n bytes, @cut: longer than HTTP_LINE_MAX) of a message on a direction in @mode.
+ * With @m and @mode_out it is recorded; with NULL ones it is only checked (detection). */
+static bool start_line(const char *line, size_t n, bool cut, uint8_t mode, struct http_msg *m, uint8_t *mode_out)
 {
-	struct http_msg *m = &p->msg;
 	const char *sp1, *sp2;
 	int v;
 
-	m->truncated |= cut;
-	if (p->mode != HTTP_REQUESTS && n >= 12 && strncmp(line, "HTTP/1.", 7) == 0) {
+	if (m)
+		m->truncated |= cut;
+	if (mode != HTTP_REQUESTS && n >= 12 && strncmp(line, "HTTP/1.", 7) == 0) {
+		uint16_t status;
+
 		if ((v = parse_version(line, 8)) < 0 || line[8] != ' ')
 			return false;
 		for (int i = 9; i < 12; i++)
@@ -189,15 +179,18 @@ static bool parse_start(struct http_parser *p, const char *line, size_t n, bool 
 				return false;
 		if (n > 12 && line[12] != ' ')
 			return false;
-		m->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-		if (m->status < 100)
+		status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+		if (status < 100)
 			return false;
-		m->version_minor = v;
-		m->is_request = false;
-		p->mode = HTTP_RESPONSES;
+		if (m) {
+			m->status = status;
+			m->version_minor = v;
+			m->is_request = false;
+			*mode_out = HTTP_RESPONSES;
+		}
 		return true;
 	}
-	if (p->mode == HTTP_RESPONSES)
+	if (mode == HTTP_RESPONSES)
 		return false;
 	sp1 = memchr(line, ' ', n);
 	if (!sp1 || sp1 == line || sp1 - line >= HTTP_METHOD_MAX)
@@ -219,14 +212,42 @@ static bool parse_start(struct http_parser *p, const char *line, size_t n, bool 
 	for (const char *c = sp1 + 1; c < sp2; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f)
 			return false;
+	if (!m)
+		return true;
 	copy_field(m->method, sizeof(m->method), line, sp1 - line);
 	copy_field(m->target, sizeof(m->target), sp1 + 1, sp2 - sp1 - 1);
 	m->truncated |= (size_t)(sp2 - sp1 - 1) >= sizeof(m->target);
 	m->version_minor = v;
 	m->is_request = true;
 	m->conn_close = v == 0;
-	p->mode = HTTP_REQUESTS;
+	*mode_out = HTTP_REQUESTS;
 	return true;
+}
+
+static bool parse_start(struct http_parser *p, const char *line, size_t n, bool cut)
+{
+	return start_line(line, n, cut, p->mode, &p->msg, &p->mode);
+}
+
+enum http_guess http__detect(const void *buf, size_t len)
+{
+	const char *s = buf, *e = s + len, *nl;
+	size_t n, keep;
+
+	while (s < e && (*s == '\r' || *s == '\n'))
+		s++;
+	if (s == e)
+		return HTTP_GUESS_MAYBE; /* nothing yet (a parser skips these between messages) */
+	nl = memchr(s, '\n', e - s);
+	n = (nl ? nl : e) - s;
+	keep = n < HTTP_LINE_MAX ? n : HTTP_LINE_MAX;
+	if (!prefix_plausible(s, keep, HTTP_ANY))
+		return HTTP_GUESS_NO;
+	if (!nl)
+		return HTTP_GUESS_MAYBE; /* a start line so far */
+	if (keep && s[keep - 1] == '\r')
+		keep--;
+	return start_line(s, keep, keep >= HTTP_LINE_MAX - 1, HTTP_ANY, NULL, NULL) ? HTTP_GUESS_YES : HTTP_GUESS_NO;
 }
 
 static bool parse_u64(const char *s, size_t n, int base, uint64_t *out)

@@ -1,11 +1,8 @@
-/* httpconn.c -- one TCP connection's HTTP/1.x exchanges: request/response pairing over two parsers */
+/* http1_conn.c -- one TCP connection's HTTP/1.x exchanges: request/response pairing over two parsers */
 #include <stddef.h>
 #include <string.h>
 
-#include "lib/proto/httpconn.h"
-
-#define IS_SERVER_KIND 2
-#define IS_CLIENT_KIND 3
+#include "lib/proto/http1_conn.h"
 
 static void copy_cut(char *dst, size_t size, const char *src, uint8_t *truncated)
 {
@@ -20,7 +17,7 @@ static void copy_cut(char *dst, size_t size, const char *src, uint8_t *truncated
 }
 
 struct feed {
-	struct httpconn *c;
+	struct http1_conn *c;
 	int dir;
 };
 
@@ -43,50 +40,48 @@ static void on_header(void *ctx, const char *name, size_t nlen, const char *val,
 static void on_head(void *ctx, struct http_msg *m)
 {
 	struct feed *f = ctx;
-	struct httpconn *c = f->c;
-	struct http_exchange *x;
+	struct http1_conn *c = f->c;
+	struct obs_exchange *x;
 	struct trace_ctx in;
 
 	if (!m->is_request) {
 		/* a response: the oldest pending request is the one it answers */
 		c->resp_interim = m->status < 200;
-		if (c->role == HTTPCONN_UNKNOWN)
-			c->role = f->dir == HTTPCONN_IN ? HTTPCONN_CLIENT : HTTPCONN_SERVER;
+		if (c->role == HTTP1_UNKNOWN)
+			c->role = f->dir == PROTO_IN ? HTTP1_CLIENT : HTTP1_SERVER;
 		if (!c->npending)
 			return;
 		x = &c->pending[c->head];
-		if (strcmp(x->method, "HEAD") == 0)
+		if (strcmp(x->op, "HEAD") == 0)
 			m->no_body = true;
 		if (!c->resp_interim)
 			x->status = m->status;
 		return;
 	}
-	if (c->role == HTTPCONN_UNKNOWN) {
-		c->role = f->dir == HTTPCONN_IN ? HTTPCONN_SERVER : HTTPCONN_CLIENT;
+	if (c->role == HTTP1_UNKNOWN) {
+		c->role = f->dir == PROTO_IN ? HTTP1_SERVER : HTTP1_CLIENT;
 		http_parser__init(&c->parser[!f->dir], HTTP_RESPONSES);
 	}
-	if (c->npending == HTTPCONN_PIPELINE) {
+	if (c->npending == HTTP1_PIPELINE) {
 		c->dropped++; /* the oldest never got its answer: end it as incomplete to make room */
 		x = &c->pending[c->head];
 		x->incomplete = 1;
 		x->end_ns = c->now_ns;
 		if (c->cb && c->cb->on_exchange)
 			c->cb->on_exchange(c->cb_ctx, x);
-		c->head = (c->head + 1) % HTTPCONN_PIPELINE;
+		c->head = (c->head + 1) % HTTP1_PIPELINE;
 		c->npending--;
 	}
-	x = &c->pending[(c->head + c->npending) % HTTPCONN_PIPELINE];
+	x = &c->pending[(c->head + c->npending) % HTTP1_PIPELINE];
 	memset(x, 0, sizeof(*x));
-	x->kind = c->role == HTTPCONN_SERVER ? IS_SERVER_KIND : IS_CLIENT_KIND;
-	x->version_minor = m->version_minor;
+	x->kind = c->role == HTTP1_SERVER ? OBS_X_SERVER : OBS_X_CLIENT;
+	x->version = m->version_minor;
 	x->start_ns = c->req_begin_ns ? c->req_begin_ns : c->now_ns;
-	x->local = c->local;
-	x->peer = c->peer;
 	x->truncated = m->truncated;
-	copy_cut(x->method, sizeof(x->method), m->method, &x->truncated);
+	copy_cut(x->op, sizeof(x->op), m->method, &x->truncated);
 	copy_cut(x->target, sizeof(x->target), m->target, &x->truncated);
 	copy_cut(x->host, sizeof(x->host), m->host, &x->truncated);
-	copy_cut(x->user_agent, sizeof(x->user_agent), m->user_agent, &x->truncated);
+	copy_cut(x->agent, sizeof(x->agent), m->user_agent, &x->truncated);
 	c->npending++;
 	ctx_extractor__finish(&c->ctx, &in);
 	ctx_extractor__init(&c->ctx);
@@ -100,13 +95,13 @@ static void on_head(void *ctx, struct http_msg *m)
 static void on_end(void *ctx, const struct http_msg *m)
 {
 	struct feed *f = ctx;
-	struct httpconn *c = f->c;
-	struct http_exchange *x;
+	struct http1_conn *c = f->c;
+	struct obs_exchange *x;
 
 	if (m->is_request) {
 		/* the request's body is done; its exchange waits for the response */
 		if (c->npending) {
-			x = &c->pending[(c->head + c->npending - 1) % HTTPCONN_PIPELINE];
+			x = &c->pending[(c->head + c->npending - 1) % HTTP1_PIPELINE];
 			x->request_bytes = m->body_bytes;
 			x->incomplete |= m->incomplete;
 		}
@@ -124,7 +119,7 @@ static void on_end(void *ctx, const struct http_msg *m)
 	x->end_ns = c->now_ns;
 	x->response_bytes = m->body_bytes;
 	x->incomplete |= m->incomplete;
-	c->head = (c->head + 1) % HTTPCONN_PIPELINE;
+	c->head = (c->head + 1) % HTTP1_PIPELINE;
 	c->npending--;
 	if (c->cb && c->cb->on_exchange)
 		c->cb->on_exchange(c->cb_ctx, x);
@@ -137,17 +132,17 @@ static const struct http_parser_cb parser_cb = {
 	.on_end = on_end,
 };
 
-void httpconn__init(struct httpconn *c, const struct httpconn_cb *cb, void *cb_ctx)
+void http1_conn__init(struct http1_conn *c, const struct proto_sink *cb, void *cb_ctx)
 {
-	memset(c, 0, offsetof(struct httpconn, pending));
+	memset(c, 0, offsetof(struct http1_conn, pending));
 	c->cb = cb;
 	c->cb_ctx = cb_ctx;
 	ctx_extractor__init(&c->ctx);
-	http_parser__init(&c->parser[HTTPCONN_IN], HTTP_ANY);
-	http_parser__init(&c->parser[HTTPCONN_OUT], HTTP_ANY);
+	http_parser__init(&c->parser[PROTO_IN], HTTP_ANY);
+	http_parser__init(&c->parser[PROTO_OUT], HTTP_ANY);
 }
 
-void httpconn__data(struct httpconn *c, enum httpconn_dir dir, const void *buf, size_t len, uint64_t total,
+void http1_conn__data(struct http1_conn *c, enum proto_dir dir, const void *buf, size_t len, uint64_t total,
 		    uint64_t time_ns)
 {
 	struct feed f = { c, dir };
@@ -159,7 +154,7 @@ void httpconn__data(struct httpconn *c, enum httpconn_dir dir, const void *buf, 
 		http_parser__gap(&c->parser[dir], total - len, &parser_cb, &f);
 }
 
-void httpconn__close(struct httpconn *c, uint64_t time_ns)
+void http1_conn__close(struct http1_conn *c, uint64_t time_ns)
 {
 	struct feed f = { c, 0 };
 
@@ -167,20 +162,21 @@ void httpconn__close(struct httpconn *c, uint64_t time_ns)
 	for (f.dir = 0; f.dir < 2; f.dir++)
 		http_parser__close(&c->parser[f.dir], &parser_cb, &f);
 	while (c->npending) {
-		struct http_exchange *x = &c->pending[c->head];
+		struct obs_exchange *x = &c->pending[c->head];
 
 		x->incomplete = 1;
 		x->end_ns = time_ns;
-		c->head = (c->head + 1) % HTTPCONN_PIPELINE;
+		c->head = (c->head + 1) % HTTP1_PIPELINE;
 		c->npending--;
 		if (c->cb && c->cb->on_exchange)
 			c->cb->on_exchange(c->cb_ctx, x);
 	}
 }
 
-const struct http_exchange *httpconn__current(const struct httpconn *c)
+bool http1_conn__injectable(const struct http1_conn *c)
 {
-	if (!c->npending)
-		return NULL;
-	return &c->pending[(c->head + c->npending - 1) % HTTPCONN_PIPELINE];
+	const struct http_parser *out = &c->parser[PROTO_OUT];
+
+	return c->role != HTTP1_SERVER && !out->in_msg && out->mode != HTTP_RESPONSES && !out->errors &&
+	       !c->parser[PROTO_IN].errors;
 }

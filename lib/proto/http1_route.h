@@ -1,6 +1,6 @@
-/* route.h -- http_route: a request path with its variable segments folded, so routes stay few */
-#ifndef OBSPROBE_ROUTE_H
-#define OBSPROBE_ROUTE_H
+/* http1_route.h -- http_route: a request path with its variable segments folded, so routes stay few */
+#ifndef OBSPROBE_HTTP1_ROUTE_H
+#define OBSPROBE_HTTP1_ROUTE_H
 
 #include <stddef.h>
 

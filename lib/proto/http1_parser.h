@@ -1,4 +1,4 @@
-/* http.h -- incremental HTTP/1.x message parser: bytes in, heads/headers/ends out, no I/O, survives garbage.
+/* http1_parser.h -- incremental HTTP/1.x message parser: bytes in, heads/headers/ends out, no I/O, survives garbage.
  *
  * One parser per direction of a connection.  It is fed the bytes in order as they cross the socket
  * (any split: a byte at a time, several pipelined messages per chunk) and reports:
@@ -22,8 +22,8 @@
  * Content-Length (the message is then marked conn_close: the server closes after it).  A request with
  * Transfer-Encoding that is not so framed, or sent as HTTP/1.0, cannot be framed: it ends incomplete
  * and counts in @errors (the server answers 400 and closes).  Such a response's body runs to close. */
-#ifndef OBSPROBE_HTTP_H
-#define OBSPROBE_HTTP_H
+#ifndef OBSPROBE_HTTP1_PARSER_H
+#define OBSPROBE_HTTP1_PARSER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -93,7 +93,10 @@ void http_parser__gap(struct http_parser *p, uint64_t n, const struct http_parse
 /* The connection closed: a body read to close ends now; a message cut short ends as incomplete. */
 void http_parser__close(struct http_parser *p, const struct http_parser_cb *cb, void *ctx);
 
-/* True when @buf plausibly starts a request ("GET /", "POST ", ...): a cheap test for callers. */
-bool http__looks_like_request(const void *buf, size_t len);
+enum http_guess { HTTP_GUESS_NO, HTTP_GUESS_MAYBE, HTTP_GUESS_YES };
+
+/* What a parser that has seen nothing would make of a chunk that starts with @buf: its start line parses
+ * (YES), cannot parse (NO: the parser would count an error), or is cut short or absent (MAYBE). */
+enum http_guess http__detect(const void *buf, size_t len);
 
 #endif

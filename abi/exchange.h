@@ -1,0 +1,71 @@
+/* exchange.h -- one request and its response, of any protocol: what the parsers in lib/proto/ produce and
+ * what spans, RED metrics and the 4-tuple join are made of (collector/signal/traces.c).
+ *
+ * Fixed size and pointer-free: the shim sends it through its segment as is (OBS_REC_EXCHANGE in
+ * abi/segment.h), so its layout is pinned below.  Fields are protocol-neutral; @proto says whose
+ * describe() (lib/proto/registry.c) reads the strings. */
+#ifndef OBSPROBE_EXCHANGE_H
+#define OBSPROBE_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The protocols obsprobe parses.  A number is never reused: it crosses the shim segment. */
+enum obs_proto {
+	OBS_PROTO_NONE = 0,
+	OBS_PROTO_HTTP1 = 1,
+	OBS_PROTO__COUNT,
+};
+
+/* span kinds, as OTLP numbers them */
+#define OBS_X_SERVER 2
+#define OBS_X_CLIENT 3
+
+#define OBS_X_OP_MAX 16
+#define OBS_X_TARGET_MAX 384
+#define OBS_X_HOST_MAX 96
+#define OBS_X_AGENT_MAX 128
+#define OBS_X_TRACESTATE_MAX 192
+
+struct obs_addr {
+	uint8_t family; /* AF_INET / AF_INET6 / 0 = unknown */
+	uint8_t pad;
+	uint16_t port; /* host order */
+	uint8_t addr[16];
+};
+
+struct obs_exchange {
+	uint8_t proto;	       /* enum obs_proto */
+	uint8_t kind;	       /* OBS_X_SERVER / OBS_X_CLIENT */
+	uint8_t sampled;       /* the decision for this trace */
+	uint8_t parent_remote; /* the parent came from the request (headers) or another process */
+	uint8_t incomplete;    /* framing lost, or the connection closed before the response ended */
+	uint8_t truncated;     /* a field was cut to fit */
+	uint8_t error;	       /* the protocol's own error reply; a status code alone leaves it 0 */
+	uint8_t version;       /* the protocol's version as it numbers them (HTTP/1.x: x) */
+	uint16_t status;       /* the response's code (HTTP status); 0: no response */
+	uint16_t pad;
+	uint32_t reserved;
+	int32_t pid, tid;			/* the thread that read (server) or wrote (client) the request */
+	uint64_t start_ns, end_ns;		/* CLOCK_MONOTONIC */
+	uint64_t request_bytes, response_bytes; /* payloads (HTTP: bodies) */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_id[8]; /* zero: a root span */
+	struct obs_addr local, peer;
+	char op[OBS_X_OP_MAX];		       /* the operation: HTTP method, a command name */
+	char target[OBS_X_TARGET_MAX];	       /* what it acts on: HTTP request target */
+	char host[OBS_X_HOST_MAX];	       /* the server name the request gives (HTTP Host), or "" */
+	char agent[OBS_X_AGENT_MAX];	       /* the client software it names (HTTP User-Agent), or "" */
+	char tracestate[OBS_X_TRACESTATE_MAX]; /* W3C tracestate passed on with the request */
+};
+
+_Static_assert(sizeof(struct obs_addr) == 20, "obs_addr layout");
+_Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs_exchange, pid) == 16 &&
+		       offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
+		       offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
+		       offsetof(struct obs_exchange, tracestate) == 752,
+	       "obs_exchange layout (it crosses the shim segment: change OBS_SEG_VERSION with it)");
+_Static_assert(sizeof(struct obs_exchange) == 944, "obs_exchange size");
+
+#endif

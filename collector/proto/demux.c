@@ -1,0 +1,282 @@
+/* demux.c -- eBPF path: events in causal order go to one proto_conn per socket; exchanges and log lines out */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "abi/syscalls.h"
+#include "lib/clock.h"
+#include "lib/proto/conn.h"
+#include "proto/demux.h"
+#include "proto/reorder.h"
+
+struct conn {
+	uint64_t sk;
+	uint64_t last_ns;
+	int pid, tid; /* the thread whose bytes are being fed */
+	struct demux *d;
+	struct proto_conn pc;
+};
+
+struct demux {
+	struct demux_opts opts;
+	struct reorder *q;
+	struct conn **conns;
+	int nconns;
+};
+
+/* ---- connections ---- */
+
+static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
+{
+	struct conn *cn = ctx;
+
+	x->pid = cn->pid;
+	x->tid = cn->tid;
+	traces__start_exchange(cn->d->opts.traces, x, in);
+}
+
+static void on_exchange(void *ctx, struct obs_exchange *x)
+{
+	struct conn *cn = ctx;
+	struct span_resource res = { 0 };
+
+	cn->d->opts.resource(cn->d->opts.ctx, x->pid, &res);
+	traces__end_exchange(cn->d->opts.traces, x, &res);
+}
+
+static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange };
+
+static void conn_drop(struct demux *d, int i, bool close)
+{
+	struct conn *cn = d->conns[i];
+
+	if (close)
+		proto_conn__close(&cn->pc, cn->last_ns);
+	free(cn);
+	d->conns[i] = d->conns[--d->nconns];
+}
+
+static struct conn *conn_get(struct demux *d, uint64_t sk, uint64_t now)
+{
+	struct conn *cn;
+	int oldest = 0;
+
+	for (int i = 0; i < d->nconns; i++)
+		if (d->conns[i]->sk == sk)
+			return d->conns[i];
+	if (d->nconns == d->opts.max_conns) {
+		/* full: the connection idle the longest ends (its pending exchanges with it) */
+		for (int i = 1; i < d->nconns; i++)
+			if (d->conns[i]->last_ns < d->conns[oldest]->last_ns)
+				oldest = i;
+		conn_drop(d, oldest, true);
+	}
+	cn = malloc(sizeof(*cn));
+	if (!cn)
+		return NULL;
+	memset(cn, 0, offsetof(struct conn, pc));
+	cn->sk = sk;
+	cn->d = d;
+	cn->last_ns = now;
+	proto_conn__init(&cn->pc, &conn_sink, cn);
+	d->conns[d->nconns++] = cn;
+	return cn;
+}
+
+static void conn_addr(struct obs_addr *a, uint8_t family, uint16_t port, const uint8_t addr[16])
+{
+	a->family = family;
+	a->pad = 0;
+	a->port = port;
+	memcpy(a->addr, addr, 16);
+}
+
+static void handle_conn(struct demux *d, const struct obs_conn_event *e)
+{
+	struct conn *cn;
+	int i;
+
+	for (i = 0; i < d->nconns && d->conns[i]->sk != e->sk; i++)
+		;
+	if (e->type == OBS_EV_CLOSE) {
+		if (i < d->nconns) {
+			d->conns[i]->last_ns = e->ts;
+			conn_drop(d, i, true);
+		}
+		return;
+	}
+	if (i < d->nconns) /* a new connection on a recycled struct sock */
+		conn_drop(d, i, true);
+	cn = conn_get(d, e->sk, e->ts);
+	if (!cn)
+		return;
+	cn->pid = e->pid;
+	conn_addr(&cn->pc.local, e->family == 2 ? 2 : 10, e->lport, e->laddr);
+	conn_addr(&cn->pc.peer, e->family == 2 ? 2 : 10, e->rport, e->raddr);
+}
+
+static void handle_socket_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
+{
+	enum proto_verdict v;
+	struct conn *cn;
+
+	if (!d->opts.traces) /* --no-http: only log lines were asked for */
+		return;
+	cn = conn_get(d, e->sk, e->exit_ns);
+	if (!cn)
+		return;
+	cn->pid = e->pid;
+	cn->tid = e->tid;
+	cn->last_ns = e->exit_ns;
+	if (!cn->pc.local.family && (e->family == 2 || e->family == 10)) {
+		/* opened before we attached: the addresses come with its bytes */
+		conn_addr(&cn->pc.local, e->family, e->lport, e->laddr);
+		conn_addr(&cn->pc.peer, e->family, e->rport, e->raddr);
+	}
+	/* a read's bytes exist when it returns; a write's when it starts */
+	v = proto_conn__feed(&cn->pc, e->dir == SC_RECEIVE ? PROTO_IN : PROTO_OUT, data, e->caplen, e->total,
+			     e->exit_ns);
+	if (v == PROTO_CLAIMED && cn->pc.proto->caplen && d->opts.capture)
+		d->opts.capture(d->opts.ctx, e->sk, cn->pc.proto->caplen);
+	if (v == PROTO_OFF) {
+		/* nothing we parse (TLS, a database we have no parser for): stop paying for its bytes */
+		if (d->opts.capture)
+			d->opts.capture(d->opts.ctx, e->sk, 0);
+		for (int i = 0; i < d->nconns; i++)
+			if (d->conns[i] == cn) {
+				conn_drop(d, i, false);
+				break;
+			}
+	}
+}
+
+/* ---- logs ---- */
+
+static void handle_log_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
+{
+	uint8_t tid[16], sid[8];
+	struct span_resource res = { 0 };
+	bool in = d->opts.traces && traces__current(d->opts.traces, e->pid, e->tid, tid, sid);
+
+	d->opts.resource(d->opts.ctx, e->pid, &res);
+	logs__write(d->opts.logs, e->pid, e->tid, e->stream, e->enter_ns, data, e->caplen, e->caplen == e->total,
+		    in ? tid : NULL, in ? sid : NULL, &res);
+}
+
+/* ---- events, in causal order ---- */
+
+static uint64_t event_key(const void *rec, size_t size)
+{
+	const struct obs_data_event *de = rec;
+	const struct obs_conn_event *ce = rec;
+
+	if (size >= sizeof(*de) && de->type == OBS_EV_DATA)
+		return de->dir == SC_TRANSMIT ? de->enter_ns : de->exit_ns;
+	if (size >= sizeof(*ce) && (ce->type == OBS_EV_CONN || ce->type == OBS_EV_CLOSE))
+		return ce->ts;
+	if (size >= sizeof(struct fl_call_event) && ((const struct fl_call_event *)rec)->type == OBS_EV_CALL)
+		return ((const struct fl_call_event *)rec)->start_ns;
+	return 0;
+}
+
+static void hold(struct demux *d, const void *rec, size_t size, const void *tail, size_t tlen)
+{
+	if (!reorder__push(d->q, event_key(rec, size), rec, size, tail, tlen))
+		series__add(metrics__series(d->opts.metrics, FAM_EVENTS_LOST,
+					    (const char *[]){ "ebpf", "reorder_full" }),
+			    1);
+}
+
+void demux__event(struct demux *d, const void *rec, size_t size)
+{
+	hold(d, rec, size, NULL, 0);
+}
+
+void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object)
+{
+	size_t fl = strlen(function) + 1, ol = strlen(object) + 1;
+	char buf[512], *names = fl + ol <= sizeof(buf) ? buf : malloc(fl + ol);
+
+	if (!names)
+		return;
+	/* a call event carries its names behind it */
+	memcpy(names, function, fl);
+	memcpy(names + fl, object, ol);
+	hold(d, e, sizeof(*e), names, fl + ol);
+	if (names != buf)
+		free(names);
+}
+
+static void process(void *ctx, const void *rec, size_t size)
+{
+	struct demux *d = ctx;
+	const struct obs_data_event *de = rec;
+
+	if (size >= sizeof(struct obs_data_event) && de->type == OBS_EV_DATA) {
+		if (sizeof(*de) + de->caplen > size)
+			return;
+		if (de->stream == OBS_STREAM_SOCKET)
+			handle_socket_data(d, de, (const uint8_t *)rec + sizeof(*de));
+		else
+			handle_log_data(d, de, (const uint8_t *)rec + sizeof(*de));
+	} else if (size >= sizeof(struct obs_conn_event) && (de->type == OBS_EV_CONN || de->type == OBS_EV_CLOSE)) {
+		handle_conn(d, rec);
+	} else if (size > sizeof(struct fl_call_event) && de->type == OBS_EV_CALL) {
+		const struct fl_call_event *e = rec;
+		const char *fn = (const char *)rec + sizeof(*e), *end = (const char *)rec + size;
+		const char *obj = memchr(fn, '\0', end - fn);
+		struct span_resource res = { 0 };
+
+		if (!obj || !memchr(obj + 1, '\0', end - obj - 1))
+			return;
+		obj++;
+		d->opts.resource(d->opts.ctx, e->pid, &res);
+		if (d->opts.traces)
+			traces__call(d->opts.traces, e->pid, e->tid, e->start_ns, e->end_ns, fn, obj, &res);
+	}
+}
+
+void demux__flush(struct demux *d, bool all)
+{
+	uint64_t limit = all ? UINT64_MAX : mono_ns() - d->opts.window_ns;
+
+	reorder__pop(d->q, limit, process, d);
+	logs__tick(d->opts.logs, all);
+}
+
+void demux__forget_pid(struct demux *d, int pid)
+{
+	if (d->opts.traces)
+		traces__forget_pid(d->opts.traces, pid);
+}
+
+struct demux *demux__new(const struct demux_opts *opts)
+{
+	struct demux *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->opts = *opts;
+	if (!d->opts.window_ns)
+		d->opts.window_ns = 20 * 1000 * 1000;
+	if (!d->opts.max_conns)
+		d->opts.max_conns = 4096;
+	d->conns = calloc(d->opts.max_conns, sizeof(*d->conns));
+	d->q = reorder__new(0);
+	if (!d->conns || !d->q) {
+		demux__free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void demux__free(struct demux *d)
+{
+	if (!d)
+		return;
+	reorder__free(d->q);
+	while (d->nconns)
+		conn_drop(d, d->nconns - 1, false);
+	free(d->conns);
+	free(d);
+}

@@ -1,0 +1,48 @@
+/* demux.h -- eBPF path: payload, connection and call events, put back in causal order (reorder.c), go to
+ * one struct proto_conn per socket; the exchanges that come out become spans and RED metrics
+ * (signal/traces.c), and stdout/stderr bytes trace-tagged log lines (signal/logs.c).
+ *
+ * Events are held for a short window and sorted by the time their syscall began, so a traced client's
+ * span is known when the server's request is parsed. */
+#ifndef OBSPROBE_DEMUX_H
+#define OBSPROBE_DEMUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi/funclat.h"
+#include "export/span.h"
+#include "signal/logs.h"
+#include "signal/traces.h"
+
+struct demux_opts {
+	struct traces *traces; /* NULL (--no-http): payloads are ignored, log lines carry no trace */
+	struct logs *logs;     /* NULL: stdout/stderr bytes are ignored */
+	struct metrics *metrics;
+	uint64_t window_ns; /* reorder window; default 20 ms */
+	int max_conns;	    /* connections parsed at once; default 4096 */
+	/* the process's resource (service, pid, exe) */
+	void (*resource)(void *ctx, int pid, struct span_resource *out);
+	/* copy at most @caplen bytes of each read/write of socket @sk from now on; 0: none (no protocol we
+	 * parse claimed it, or its parser gave up) */
+	void (*capture)(void *ctx, uint64_t sk, uint32_t caplen);
+	void *ctx;
+};
+
+struct demux;
+
+struct demux *demux__new(const struct demux_opts *opts);
+void demux__free(struct demux *d);
+
+/* an obs_data_event/obs_conn_event record from the syscall ring */
+void demux__event(struct demux *d, const void *rec, size_t size);
+/* a finished --func call */
+void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object);
+
+/* Process what is older than the window (@all: everything, at exit). */
+void demux__flush(struct demux *d, bool all);
+
+void demux__forget_pid(struct demux *d, int pid);
+
+#endif

@@ -1,0 +1,184 @@
+/* test_demux.c -- the eBPF path's events, out of ring order, become joined spans; what no protocol claims
+ * gets its capture turned off */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "abi/syscalls.h"
+#include "proto/demux.h"
+#include "signal/metrics.h"
+#include "signal/redact.h"
+#include "signal/traces.h"
+
+static char path[64];
+static struct metrics *m;
+static struct redactor *red;
+static struct traces *t;
+static struct demux *d;
+static struct {
+	int calls;
+	uint64_t sk;
+	uint32_t caplen;
+} verdict;
+
+static void resource(void *ctx, int pid, struct span_resource *out)
+{
+	(void)ctx;
+	strcpy(out->service_name, "svc");
+	out->pid = pid;
+}
+
+static void capture(void *ctx, uint64_t sk, uint32_t caplen)
+{
+	(void)ctx;
+	verdict.calls++;
+	verdict.sk = sk;
+	verdict.caplen = caplen;
+}
+
+static void setup(void)
+{
+	static const uint64_t bounds[] = { 1000000 };
+	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 1 };
+	struct traces_opts to;
+	struct demux_opts dop;
+	char err[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_demux.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	m = metrics__new(&mo);
+	red = redactor__new(NULL, err, sizeof(err));
+	to = (struct traces_opts){ .metrics = m,
+				   .redactor = red,
+				   .spans_file = path,
+				   .host_name = "h",
+				   .source = "ebpf",
+				   .sample_ratio = 1.0,
+				   .max_spans_per_second = 1000 };
+	t = traces__new(&to, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	dop = (struct demux_opts){ .traces = t, .metrics = m, .resource = resource, .capture = capture };
+	d = demux__new(&dop);
+	ck_assert_ptr_nonnull(d);
+	memset(&verdict, 0, sizeof(verdict));
+}
+
+static void teardown(void)
+{
+	demux__free(d);
+	traces__free(t);
+	redactor__free(red);
+	metrics__free(m);
+	unlink(path);
+}
+
+/* one socket I/O as the ring holds it; @client: the 127.0.0.1:40000 end of the connection to 127.0.0.2:8080 */
+static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes)
+{
+	static uint8_t buf[sizeof(struct obs_data_event) + 512];
+	struct obs_data_event *e = (void *)buf;
+	size_t n = strlen(bytes);
+
+	memset(e, 0, sizeof(*e));
+	e->type = OBS_EV_DATA;
+	e->pid = e->tid = pid;
+	e->sk = sk;
+	e->enter_ns = enter;
+	e->exit_ns = exit;
+	e->total = e->caplen = n;
+	e->dir = dir;
+	e->stream = OBS_STREAM_SOCKET;
+	e->family = 2;
+	e->lport = client ? 40000 : 8080;
+	e->rport = client ? 8080 : 40000;
+	memcpy(e->laddr, (uint8_t[]){ 127, 0, 0, client ? 1 : 2 }, 4);
+	memcpy(e->raddr, (uint8_t[]){ 127, 0, 0, client ? 2 : 1 }, 4);
+	memcpy(buf + sizeof(*e), bytes, n);
+	demux__event(d, buf, sizeof(*e) + n);
+}
+
+/* the value of "key":"..." in the span line of kind @kind */
+static void span_field(const char *spans, int kind, const char *key, char *out, size_t outlen)
+{
+	char want[32];
+	const char *line = spans;
+
+	snprintf(want, sizeof(want), "\"kind\":%d,", kind);
+	out[0] = '\0';
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *k;
+		char pat[64];
+
+		snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+		if (memmem(line, end ? (size_t)(end - line) : strlen(line), want, strlen(want)) &&
+		    (k = strstr(line, pat))) {
+			k += strlen(pat);
+			snprintf(out, outlen, "%.*s", (int)(strchr(k, '"') - k), k);
+			return;
+		}
+		line = end ? end + 1 : NULL;
+	}
+}
+
+START_TEST(client_span_parents_server_span_across_ring_order)
+{
+	const char *req = "GET /x HTTP/1.1\r\nHost: b\r\n\r\n", *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	char spans[8192], client_span[40], server_parent[40], client_trace[40], server_trace[40];
+	FILE *f;
+	size_t n;
+
+	/* the server's read returned (and reached the ring) before the client's write did */
+	io(2, 20, false, SC_RECEIVE, 1010, 1050, req);
+	io(1, 10, true, SC_TRANSMIT, 1000, 1100, req);
+	io(2, 20, false, SC_TRANSMIT, 1200, 1300, resp);
+	io(1, 10, true, SC_RECEIVE, 1150, 1400, resp);
+	demux__flush(d, true);
+
+	f = fopen(path, "r");
+	n = fread(spans, 1, sizeof(spans) - 1, f);
+	spans[n] = '\0';
+	fclose(f);
+	span_field(spans, 3, "spanId", client_span, sizeof(client_span));
+	span_field(spans, 3, "traceId", client_trace, sizeof(client_trace));
+	span_field(spans, 2, "parentSpanId", server_parent, sizeof(server_parent));
+	span_field(spans, 2, "traceId", server_trace, sizeof(server_trace));
+	ck_assert_msg(client_span[0] && server_parent[0], "spans: %s", spans);
+	ck_assert_str_eq(server_parent, client_span);
+	ck_assert_str_eq(server_trace, client_trace);
+	ck_assert_int_eq(verdict.calls, 0); /* HTTP/1 takes what the capture path copies */
+}
+END_TEST
+
+START_TEST(unclaimed_socket_capture_off)
+{
+	io(3, 30, true, SC_TRANSMIT, 100, 110, "*1\r\n$4\r\nPING\r\n");
+	io(3, 30, true, SC_RECEIVE, 120, 130, "+PONG\r\n");
+	demux__flush(d, true);
+	ck_assert_int_eq(verdict.calls, 1);
+	ck_assert_uint_eq(verdict.sk, 3);
+	ck_assert_uint_eq(verdict.caplen, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("demux");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, client_span_parents_server_span_across_ring_order);
+	tcase_add_test(tc, unclaimed_socket_capture_off);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

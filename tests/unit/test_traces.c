@@ -1,0 +1,234 @@
+/* test_traces.c -- span assembly and the 4-tuple join: ids, parents, RED metrics, the span written */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/hex.h"
+#include "signal/metrics.h"
+#include "signal/redact.h"
+#include "signal/traces.h"
+
+static char path[64];
+static struct metrics *m;
+static struct redactor *red;
+static struct traces *t;
+static const struct span_resource res = { .service_name = "svc", .executable_name = "srv", .pid = 2 };
+static const struct trace_ctx none;
+
+static void setup(void)
+{
+	static const uint64_t bounds[] = { 1000000, 1000000000 };
+	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 2 };
+	struct traces_opts to;
+	char err[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_traces.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	m = metrics__new(&mo);
+	red = redactor__new(NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(red);
+	to = (struct traces_opts){ .metrics = m,
+				   .redactor = red,
+				   .spans_file = path,
+				   .host_name = "h",
+				   .source = "ebpf",
+				   .sample_ratio = 1.0,
+				   .max_spans_per_second = 1000 };
+	t = traces__new(&to, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+}
+
+static void teardown(void)
+{
+	traces__free(t);
+	redactor__free(red);
+	metrics__free(m);
+	unlink(path);
+}
+
+static struct obs_addr v4(uint8_t last, uint16_t port)
+{
+	return (struct obs_addr){ .family = AF_INET, .port = port, .addr = { 127, 0, 0, last } };
+}
+
+static struct obs_exchange exchange(int kind, int pid, int tid, uint64_t start, struct obs_addr local,
+				    struct obs_addr peer)
+{
+	struct obs_exchange x = { .proto = OBS_PROTO_HTTP1,
+				  .kind = kind,
+				  .pid = pid,
+				  .tid = tid,
+				  .start_ns = start,
+				  .local = local,
+				  .peer = peer,
+				  .version = 1 };
+
+	strcpy(x.op, "GET");
+	strcpy(x.target, "/api/users/42?q=1");
+	strcpy(x.host, "b.example:8080");
+	return x;
+}
+
+static char *spans(void)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static const char *hex(const uint8_t *id, size_t len)
+{
+	static char out[4][33];
+	static int i;
+
+	i = (i + 1) % 4;
+	hex__encode(out[i], id, len);
+	return out[i];
+}
+
+static uint64_t hist_count(enum family_id fam, const char *a, const char *b, const char *c)
+{
+	struct hist h;
+
+	if (!metrics__get_hist(m, fam, (const char *[]){ "svc", a, b, c }, &h))
+		return 0;
+	return h.count;
+}
+
+/* A traced client on this host calls a traced server on the same host: the client's span is the parent of
+ * the server's (the 4-tuple, seen from the two ends, joins them); a call the server makes while serving is
+ * its child. */
+START_TEST(four_tuple_join)
+{
+	struct obs_exchange cx = exchange(OBS_X_CLIENT, 1, 11, 1000000, v4(1, 40000), v4(2, 8080));
+	struct obs_exchange sx = exchange(OBS_X_SERVER, 2, 22, 1000500, v4(2, 8080), v4(1, 40000));
+	struct obs_exchange dx = exchange(OBS_X_CLIENT, 2, 22, 1000700, v4(2, 50000), v4(3, 9000));
+	uint8_t tid[16], sid[8], zero[8] = { 0 };
+	char want[256], *out;
+
+	traces__start_exchange(t, &cx, &none);
+	ck_assert(!span__id_is_zero(cx.trace_id, 16) && !span__id_is_zero(cx.span_id, 8));
+	ck_assert_mem_eq(cx.parent_id, zero, 8); /* a root */
+	ck_assert_int_eq(cx.sampled, 1);
+	ck_assert_int_eq(cx.parent_remote, 0);
+
+	traces__start_exchange(t, &sx, &none);
+	ck_assert_mem_eq(sx.trace_id, cx.trace_id, 16);
+	ck_assert_mem_eq(sx.parent_id, cx.span_id, 8);
+	ck_assert(memcmp(sx.span_id, cx.span_id, 8) != 0);
+	ck_assert_int_eq(sx.parent_remote, 1);
+	ck_assert(traces__current(t, 2, 22, tid, sid));
+	ck_assert_mem_eq(tid, sx.trace_id, 16);
+	ck_assert_mem_eq(sid, sx.span_id, 8);
+	ck_assert(!traces__current(t, 2, 23, tid, sid));
+
+	traces__start_exchange(t, &dx, &none); /* the serving thread calls on */
+	ck_assert_mem_eq(dx.trace_id, sx.trace_id, 16);
+	ck_assert_mem_eq(dx.parent_id, sx.span_id, 8);
+	ck_assert_int_eq(dx.parent_remote, 0);
+
+	dx.status = 200, dx.end_ns = 1000800;
+	traces__end_exchange(t, &dx, &res);
+	sx.status = 200, sx.end_ns = 1000900;
+	traces__end_exchange(t, &sx, &res);
+	ck_assert(!traces__current(t, 2, 22, tid, sid)); /* served */
+	cx.status = 503, cx.end_ns = 1001000;
+	traces__end_exchange(t, &cx, &res);
+
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "200", "/api/users/{id}"), 1);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_CLIENT_DURATION, "GET", "200", "b.example"), 1);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_CLIENT_DURATION, "GET", "503", "b.example"), 1);
+
+	out = spans();
+	snprintf(want, sizeof(want), "\"traceId\":\"%s\",\"spanId\":\"%s\",\"parentSpanId\":\"%s\"",
+		 hex(sx.trace_id, 16), hex(sx.span_id, 8), hex(cx.span_id, 8));
+	ck_assert_msg(strstr(out, want), "no server span %s in %s", want, out);
+	ck_assert(strstr(out, "\"name\":\"GET /api/users/{id}\",\"kind\":2"));
+	snprintf(want, sizeof(want), "\"spanId\":\"%s\",\"parentSpanId\":\"%s\"", hex(dx.span_id, 8),
+		 hex(sx.span_id, 8));
+	ck_assert_msg(strstr(out, want), "no child span %s", want);
+	snprintf(want, sizeof(want), "\"traceId\":\"%s\",\"spanId\":\"%s\",\"flags\"", hex(cx.trace_id, 16),
+		 hex(cx.span_id, 8));
+	ck_assert_msg(strstr(out, want), "no root client span %s", want);
+	ck_assert(strstr(out, "\"status\":{\"code\":2}")); /* the client's 503 */
+	ck_assert(strstr(out, "\"url.query\""));
+}
+END_TEST
+
+/* the joined client wins over context headers it passed on; a server request long after the client's
+ * is another connection on a reused 4-tuple: the headers decide */
+START_TEST(join_beats_headers_within_its_age)
+{
+	struct obs_exchange cx = exchange(OBS_X_CLIENT, 1, 11, 5000000000ull, v4(1, 40001), v4(2, 8080));
+	struct obs_exchange sx = exchange(OBS_X_SERVER, 2, 22, 5000001000ull, v4(2, 8080), v4(1, 40001));
+	struct obs_exchange late = exchange(OBS_X_SERVER, 2, 22, 16000000000ull, v4(2, 8080), v4(1, 40001));
+	struct trace_ctx hdr = { .valid = 1, .decided = 1, .sampled = 1 };
+
+	memset(hdr.trace_id, 0xab, 16);
+	memset(hdr.span_id, 0xcd, 8);
+	traces__start_exchange(t, &cx, &none);
+	traces__start_exchange(t, &sx, &hdr);
+	ck_assert_mem_eq(sx.trace_id, cx.trace_id, 16);
+	ck_assert_mem_eq(sx.parent_id, cx.span_id, 8);
+	traces__start_exchange(t, &late, &hdr);
+	ck_assert_mem_eq(late.trace_id, hdr.trace_id, 16);
+	ck_assert_mem_eq(late.parent_id, hdr.span_id, 8);
+	ck_assert_int_eq(late.parent_remote, 1);
+}
+END_TEST
+
+/* no response: no duration, a lost event; an exchange of no registered protocol is ignored */
+START_TEST(unanswered_and_unknown)
+{
+	struct obs_exchange sx = exchange(OBS_X_SERVER, 2, 22, 1000, v4(2, 8080), v4(1, 40002));
+	struct traces_stats st;
+	size_t len;
+	char *text;
+
+	traces__start_exchange(t, &sx, &none);
+	sx.end_ns = 2000;
+	traces__end_exchange(t, &sx, &res);
+	sx.proto = OBS_PROTO_NONE;
+	sx.status = 200;
+	traces__end_exchange(t, &sx, &res);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "200", "/api/users/{id}"), 0);
+	traces__stats(t, &st);
+	ck_assert_uint_eq(st.incomplete, 1);
+	text = metrics__render(m, false, &len);
+	ck_assert(strstr(text, "obsprobe_events_lost_total{source=\"ebpf\",reason=\"http_unanswered\"} 1"));
+	free(text);
+	ck_assert_str_eq(spans(), "");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("traces");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, four_tuple_join);
+	tcase_add_test(tc, join_beats_headers_within_its_age);
+	tcase_add_test(tc, unanswered_and_unknown);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
