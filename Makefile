@@ -9,7 +9,7 @@
 #                     never speed
 #   make bench        as root: speed (the timing bounds live here, never in make test)
 #   make fuzz-build   the libFuzzer harnesses (tests/fuzz); make fuzz runs each for FUZZ_SECONDS
-#   make format       clang-format -i over the tree (.clang-format); make format-check only reports
+#   make format       clang-format -i over the tree (.clang-format); make format-check only reports (part of make test)
 #   make demo, make soak, make install, make clean;  V=1 shows the commands
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -237,7 +237,7 @@ FORMAT_SRCS := $(wildcard abi/*.h lib/*.[ch] lib/*/*.[ch] bpf/*.[ch] collector/*
 format:
 	clang-format -i $(FORMAT_SRCS)
 
-# what make format would change, as errors (not in make test yet: the tree is formatted once, then it joins)
+# what make format would change, as errors (make test runs it: lint/format)
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 

@@ -4,8 +4,8 @@
 
 #include "abi/hist.h"
 
-#define FL_MAX_FUNCS 1024	/* distinct traced functions (ids); id 0 is the calibration probe */
-#define FL_MAX_DEPTH 32		/* nested traced calls per thread */
+#define FL_MAX_FUNCS 1024 /* distinct traced functions (ids); id 0 is the calibration probe */
+#define FL_MAX_DEPTH 32	  /* nested traced calls per thread */
 
 /* one finished call, for INTERNAL spans (only with cfg_call_events) */
 #define OBS_EV_CALL 7
@@ -19,10 +19,10 @@ struct fl_call_event {
 };
 
 enum fl_stat {
-	FL_STAT_TOO_DEEP,	/* entry beyond FL_MAX_DEPTH: not timed */
-	FL_STAT_UNMATCHED,	/* return without a matching entry (longjmp, attach mid-call) */
+	FL_STAT_TOO_DEEP,  /* entry beyond FL_MAX_DEPTH: not timed */
+	FL_STAT_UNMATCHED, /* return without a matching entry (longjmp, attach mid-call) */
 	FL_STAT_NO_STORAGE,
-	FL_STAT_RINGBUF_FULL,	/* call events (spans) only: latency was still recorded */
+	FL_STAT_RINGBUF_FULL, /* call events (spans) only: latency was still recorded */
 	FL_STAT__COUNT,
 };
 

@@ -16,24 +16,37 @@
 /* Bump when the meaning of a field changes while the layout stays (a unit, an enum's order, the syscall a slot
  * is): the layout itself is in OBS_SEG_VERSION already (OBS_SEG_LAYOUT, below). */
 #define OBS_SEG_EPOCH 5
-#define OBS_SEG_STRIPES 16	/* threads hash onto stripes: no shared cache line per update */
-#define OBS_SEG_ERRS 256	/* distinct (syscall, errno) pairs */
-#define OBS_SEG_RING 8192	/* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
-#define OBS_SEG_REC 1024	/* bytes per event record */
+#define OBS_SEG_STRIPES 16 /* threads hash onto stripes: no shared cache line per update */
+#define OBS_SEG_ERRS 256   /* distinct (syscall, errno) pairs */
+#define OBS_SEG_RING 8192  /* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
+#define OBS_SEG_REC 1024   /* bytes per event record */
 
 /* the syscalls the shim sees, as this architecture's kernel numbers them (<asm/unistd.h>: the numbers the eBPF
  * path reads and the collector's syscall table names), so both paths label alike */
 enum obs_seg_slot {
-	SEG_READ, SEG_WRITE, SEG_READV, SEG_WRITEV, SEG_PREAD, SEG_PWRITE, SEG_SENDTO, SEG_RECVFROM,
-	SEG_SENDMSG, SEG_RECVMSG, SEG_CONNECT, SEG_ACCEPT, SEG_ACCEPT4, SEG_CLOSE,
+	SEG_READ,
+	SEG_WRITE,
+	SEG_READV,
+	SEG_WRITEV,
+	SEG_PREAD,
+	SEG_PWRITE,
+	SEG_SENDTO,
+	SEG_RECVFROM,
+	SEG_SENDMSG,
+	SEG_RECVMSG,
+	SEG_CONNECT,
+	SEG_ACCEPT,
+	SEG_ACCEPT4,
+	SEG_CLOSE,
 	SEG_NSLOTS,
 };
 
 static const uint16_t obs_seg_slot_nr[SEG_NSLOTS] = {
-	[SEG_READ] = __NR_read, [SEG_WRITE] = __NR_write, [SEG_READV] = __NR_readv, [SEG_WRITEV] = __NR_writev,
-	[SEG_PREAD] = __NR_pread64, [SEG_PWRITE] = __NR_pwrite64, [SEG_SENDTO] = __NR_sendto,
-	[SEG_RECVFROM] = __NR_recvfrom, [SEG_SENDMSG] = __NR_sendmsg, [SEG_RECVMSG] = __NR_recvmsg,
-	[SEG_CONNECT] = __NR_connect, [SEG_ACCEPT] = __NR_accept, [SEG_ACCEPT4] = __NR_accept4, [SEG_CLOSE] = __NR_close,
+	[SEG_READ] = __NR_read,	      [SEG_WRITE] = __NR_write,	      [SEG_READV] = __NR_readv,
+	[SEG_WRITEV] = __NR_writev,   [SEG_PREAD] = __NR_pread64,     [SEG_PWRITE] = __NR_pwrite64,
+	[SEG_SENDTO] = __NR_sendto,   [SEG_RECVFROM] = __NR_recvfrom, [SEG_SENDMSG] = __NR_sendmsg,
+	[SEG_RECVMSG] = __NR_recvmsg, [SEG_CONNECT] = __NR_connect,   [SEG_ACCEPT] = __NR_accept,
+	[SEG_ACCEPT4] = __NR_accept4, [SEG_CLOSE] = __NR_close,
 };
 #if defined(__x86_64__)
 _Static_assert(__NR_read == 0 && __NR_readv == 19 && __NR_pread64 == 17 && __NR_sendto == 44 && __NR_accept4 == 288 &&
@@ -50,8 +63,11 @@ enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 enum obs_seg_inject { SEG_INJ_DONE, SEG_INJ_NO_ROOM, SEG_INJ_CUT, SEG_INJ__COUNT };
 
 enum obs_seg_lost {
-	SEG_LOST_ERRS_FULL, SEG_LOST_RING_FULL, SEG_LOST_CONNS_FULL, SEG_LOST_BUSY,
-	SEG_LOST_CREATING,	/* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST_ERRS_FULL,
+	SEG_LOST_RING_FULL,
+	SEG_LOST_CONNS_FULL,
+	SEG_LOST_BUSY,
+	SEG_LOST_CREATING, /* calls of threads that gave up waiting (1 s) for another to make the segment */
 	SEG_LOST__COUNT
 };
 
@@ -73,13 +89,13 @@ struct obs_seg_sock {
 };
 
 struct obs_seg_err {
-	uint32_t key;		/* syscall nr << 16 | errno; 0 = free */
+	uint32_t key; /* syscall nr << 16 | errno; 0 = free */
 	uint32_t pad;
 	uint64_t count;
 };
 
 struct obs_seg_rec {
-	uint64_t seq;		/* = position + 1 once committed */
+	uint64_t seq; /* = position + 1 once committed */
 	uint32_t type, len;
 	uint8_t data[OBS_SEG_REC - 16];
 };
@@ -88,11 +104,11 @@ struct obs_seg_rec {
 
 struct obs_seg_log {
 	int32_t pid, tid;
-	uint64_t time_ns;	/* CLOCK_MONOTONIC */
-	uint8_t trace_id[16];	/* zero outside a request */
+	uint64_t time_ns;     /* CLOCK_MONOTONIC */
+	uint8_t trace_id[16]; /* zero outside a request */
 	uint8_t span_id[8];
-	uint8_t stream;		/* 1 stdout, 2 stderr */
-	uint8_t cut;		/* the write was longer than this record (continued in the next, or cut) */
+	uint8_t stream; /* 1 stdout, 2 stderr */
+	uint8_t cut;	/* the write was longer than this record (continued in the next, or cut) */
 	uint16_t pad;
 	uint32_t len;
 	char text[OBS_SEG_LOG_TEXT];
@@ -101,24 +117,24 @@ struct obs_seg_log {
 struct obs_seg_header {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t header_size;	/* sizeof(struct obs_seg_header) */
-	uint64_t total_size;	/* sizeof(struct obs_segment) == the file's size */
+	uint32_t header_size; /* sizeof(struct obs_seg_header) */
+	uint64_t total_size;  /* sizeof(struct obs_segment) == the file's size */
 	int32_t pid;
 	int32_t ppid;
-	uint64_t start_time;	/* /proc/PID/stat field 22: tells a reused pid apart */
-	uint64_t created_ns;	/* CLOCK_MONOTONIC at creation: several per pid after exec */
+	uint64_t start_time; /* /proc/PID/stat field 22: tells a reused pid apart */
+	uint64_t created_ns; /* CLOCK_MONOTONIC at creation: several per pid after exec */
 	char comm[16];
 	char service[64];
 	uint32_t nbounds;
 	uint32_t nslots;
 	uint64_t bounds_ns[OBS_MAX_BOUNDS];
 	uint64_t lost[SEG_LOST__COUNT];
-	uint64_t conns_opened[SEG_NCONNS];	/* TCP connections accepted / connected */
-	uint64_t conns_closed[SEG_NCONNS];	/* ... and closed through close() */
-	uint64_t ring_head;	/* next position to reserve (producers) */
-	uint64_t ring_tail;	/* next position to read (the collector) */
-	uint64_t expired_segments;	/* unread segments of exited processes this shim removed (and theirs) */
-	uint64_t inject[SEG_INJ__COUNT];	/* traceparent injection outcomes (obsprobe_context_injections_total) */
+	uint64_t conns_opened[SEG_NCONNS]; /* TCP connections accepted / connected */
+	uint64_t conns_closed[SEG_NCONNS]; /* ... and closed through close() */
+	uint64_t ring_head;		   /* next position to reserve (producers) */
+	uint64_t ring_tail;		   /* next position to read (the collector) */
+	uint64_t expired_segments;	   /* unread segments of exited processes this shim removed (and theirs) */
+	uint64_t inject[SEG_INJ__COUNT];   /* traceparent injection outcomes (obsprobe_context_injections_total) */
 	uint8_t reserved[32];
 };
 
@@ -139,6 +155,7 @@ struct obs_segment {
  * OBS_SEG_VERSION by itself: a layout cannot drift under an unchanged version, and a collector refuses a
  * segment of any other layout ("segment version X, this collector reads Y").  A new field goes into the list
  * (any unused index) and the asserts below; a change of meaning with the same layout bumps OBS_SEG_EPOCH. */
+/* clang-format off */
 #define OBS_SEG_LAYOUT_ITEMS(X)                                                                                        \
 	X(1, OBS_SEG_EPOCH) X(2, OBS_SEG_MAGIC & 0xffffffff)                                                         \
 	X(10, sizeof(struct obs_seg_hist)) X(11, offsetof(struct obs_seg_hist, sum_ns))                                \
@@ -168,11 +185,12 @@ struct obs_segment {
 	X(102, offsetof(struct obs_segment, sock)) X(103, offsetof(struct obs_segment, errs))                          \
 	X(104, offsetof(struct obs_segment, ring)) X(105, OBS_SEG_STRIPES) X(106, SEG_NSLOTS)                          \
 	X(107, SEG_NDIRS) X(108, SEG_NPROTOS) X(109, OBS_SEG_ERRS) X(110, OBS_SEG_RING)
+/* clang-format on */
 #define OBS_SEG_LAYOUT_TERM(i, v) +(uint64_t)(v) * (0x9e3779b97f4a7c15ull * (2 * (i) + 1))
 #define OBS_SEG_LAYOUT ((uint64_t)0 OBS_SEG_LAYOUT_ITEMS(OBS_SEG_LAYOUT_TERM))
 /* the epoch in the top byte (readable), the layout's 24-bit fold below it */
 #define OBS_SEG_LAYOUT_FOLD ((OBS_SEG_LAYOUT ^ OBS_SEG_LAYOUT >> 24 ^ OBS_SEG_LAYOUT >> 48) & 0xffffff)
-#define OBS_SEG_VERSION	    ((uint32_t)(OBS_SEG_EPOCH << 24 | OBS_SEG_LAYOUT_FOLD))
+#define OBS_SEG_VERSION ((uint32_t)(OBS_SEG_EPOCH << 24 | OBS_SEG_LAYOUT_FOLD))
 
 _Static_assert(sizeof(struct obs_seg_hist) == 280 && offsetof(struct obs_seg_hist, buckets) == 16, "hist layout");
 _Static_assert(sizeof(struct obs_seg_sock) == 288 && offsetof(struct obs_seg_sock, io) == 8, "sock layout");
@@ -187,14 +205,17 @@ _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16 && offsetof(struct
 	       "log record layout");
 _Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
 _Static_assert(sizeof(struct obs_seg_header) == 544 && sizeof(struct obs_seg_header) % 8 == 0 &&
-		       offsetof(struct obs_seg_header, version) == 8 && offsetof(struct obs_seg_header, total_size) == 16,
+		       offsetof(struct obs_seg_header, version) == 8 &&
+		       offsetof(struct obs_seg_header, total_size) == 16,
 	       "header layout");
 _Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs_seg_header, start_time) == 32 &&
 		       offsetof(struct obs_seg_header, service) == 64,
 	       "the header fields tests/integration/test_segments.sh patches");
 _Static_assert(offsetof(struct obs_seg_header, nbounds) == 128 && offsetof(struct obs_seg_header, bounds_ns) == 136 &&
-		       offsetof(struct obs_seg_header, lost) == 392 && offsetof(struct obs_seg_header, ring_head) == 464 &&
-		       offsetof(struct obs_seg_header, ring_tail) == 472 && offsetof(struct obs_seg_header, inject) == 488 &&
+		       offsetof(struct obs_seg_header, lost) == 392 &&
+		       offsetof(struct obs_seg_header, ring_head) == 464 &&
+		       offsetof(struct obs_seg_header, ring_tail) == 472 &&
+		       offsetof(struct obs_seg_header, inject) == 488 &&
 		       offsetof(struct obs_seg_header, reserved) == 512,
 	       "header fields the collector reads");
 _Static_assert(offsetof(struct obs_segment, hist) == sizeof(struct obs_seg_header) &&
@@ -249,8 +270,8 @@ static inline int obs_seg_ring_put(struct obs_segment *s, uint32_t type, const v
 			__atomic_fetch_add(&s->h.lost[SEG_LOST_RING_FULL], 1, __ATOMIC_RELAXED);
 			return -1;
 		}
-	} while (!__atomic_compare_exchange_n(&s->h.ring_head, &pos, pos + 1, true, __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
+	} while (
+		!__atomic_compare_exchange_n(&s->h.ring_head, &pos, pos + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
 	r = &s->ring[pos % OBS_SEG_RING];
 	r->type = type;
 	r->len = len;

@@ -4,15 +4,15 @@
 
 #include "abi/hist.h"
 
-#define SC_MAX_NR 512		/* syscall numbers tracked: [0, SC_MAX_NR) */
-#define SC_MAX_TGIDS 16384	/* traced processes at once */
-#define SC_MAX_ERRKEYS 4096	/* distinct (syscall, errno) pairs */
+#define SC_MAX_NR 512	    /* syscall numbers tracked: [0, SC_MAX_NR) */
+#define SC_MAX_TGIDS 16384  /* traced processes at once */
+#define SC_MAX_ERRKEYS 4096 /* distinct (syscall, errno) pairs */
 
 /* socket I/O: [direction][protocol] */
 enum sc_dir { SC_RECEIVE, SC_TRANSMIT, SC_NDIRS };
 enum sc_proto { SC_TCP, SC_UDP, SC_UNIX, SC_NPROTOS };
 enum sc_conn { SC_INBOUND, SC_OUTBOUND, SC_NCONNS };
-#define SC_MAX_CONNS 65536	/* open TCP connections tracked at once */
+#define SC_MAX_CONNS 65536 /* open TCP connections tracked at once */
 
 struct sc_sock {
 	__u64 bytes;
@@ -25,7 +25,7 @@ struct sc_conns {
 };
 
 /* errors map key: syscall number << 16 | errno */
-#define SC_ERRKEY(nr, err) (((__u32)(nr) << 16) | ((__u32)(err) & 0xffff))
+#define SC_ERRKEY(nr, err) (((__u32)(nr) << 16) | ((__u32)(err)&0xffff))
 
 enum obs_proc_event_type {
 	OBS_PROC_FORK = 1,
@@ -36,8 +36,8 @@ enum obs_proc_event_type {
 /* ring buffer record: process lifecycle of traced processes */
 struct obs_proc_event {
 	__u32 type;
-	__u32 pid;	/* tgid */
-	__u32 ppid;	/* parent tgid (fork) */
+	__u32 pid;  /* tgid */
+	__u32 ppid; /* parent tgid (fork) */
 	__u32 pad;
 	char comm[16];
 };
@@ -61,13 +61,13 @@ struct obs_data_event {
 	__u32 tid;
 	__s32 fd;
 	__u64 sk;	/* struct sock *: the connection's identity (0 for stdout/stderr) */
-	__u64 enter_ns;	/* syscall entry: orders a write before the read it causes on the other end */
+	__u64 enter_ns; /* syscall entry: orders a write before the read it causes on the other end */
 	__u64 exit_ns;
-	__u64 total;	/* bytes the syscall moved */
-	__u32 caplen;	/* bytes copied below (<= total) */
-	__u8 dir;	/* enum sc_dir */
-	__u8 stream;	/* enum obs_data_stream */
-	__u8 family;	/* sockets: AF_INET / AF_INET6, and the 4-tuple (connections opened before attach) */
+	__u64 total;  /* bytes the syscall moved */
+	__u32 caplen; /* bytes copied below (<= total) */
+	__u8 dir;     /* enum sc_dir */
+	__u8 stream;  /* enum obs_data_stream */
+	__u8 family;  /* sockets: AF_INET / AF_INET6, and the 4-tuple (connections opened before attach) */
 	__u8 pad;
 	__u16 lport, rport; /* host order */
 	__u8 laddr[16], raddr[16];
@@ -78,12 +78,12 @@ struct obs_conn_event {
 	__u32 pid;
 	__u64 sk;
 	__u64 ts;
-	__u8 dir;	/* enum sc_conn; for OBS_EV_CLOSE unused */
-	__u8 family;	/* AF_INET / AF_INET6 */
-	__u16 lport;	/* host order */
+	__u8 dir;    /* enum sc_conn; for OBS_EV_CLOSE unused */
+	__u8 family; /* AF_INET / AF_INET6 */
+	__u16 lport; /* host order */
 	__u16 rport;
 	__u16 pad;
-	__u8 laddr[16];	/* IPv4 in the first 4 bytes */
+	__u8 laddr[16]; /* IPv4 in the first 4 bytes */
 	__u8 raddr[16];
 };
 

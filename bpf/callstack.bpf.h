@@ -53,8 +53,7 @@ static __always_inline void call_push(__u32 id)
 	struct fl_stack *st;
 	__u32 d;
 
-	st = bpf_task_storage_get(&stacks, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = bpf_task_storage_get(&stacks, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
 		stat_inc(FL_STAT_NO_STORAGE);
 		return;
@@ -101,8 +100,12 @@ static __always_inline void call_pop(__u32 id)
 		if (cfg_call_events && id) {
 			__u64 pt = bpf_get_current_pid_tgid();
 			struct fl_call_event e = {
-				.type = OBS_EV_CALL, .id = id, .pid = pt >> 32, .tid = (__u32)pt,
-				.start_ns = st->ts[d], .end_ns = now,
+				.type = OBS_EV_CALL,
+				.id = id,
+				.pid = pt >> 32,
+				.tid = (__u32)pt,
+				.start_ns = st->ts[d],
+				.end_ns = now,
 			};
 
 			if (bpf_ringbuf_output(&calls, &e, sizeof(e), BPF_RB_NO_WAKEUP))

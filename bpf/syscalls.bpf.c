@@ -50,7 +50,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SC_NDIRS * SC_NPROTOS);
+	__uint(max_entries, SC_NDIRS *SC_NPROTOS);
 	__type(key, __u32);
 	__type(value, struct sc_sock);
 } socks SEC(".maps");
@@ -220,8 +220,8 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 }
 
 /* the bytes a successful I/O syscall moved (at most @max < SC_CAP of them): into the payload ring */
-static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir,
-					 __u8 stream, __u64 enter_ns, __u64 exit_ns, __u32 max)
+static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir, __u8 stream,
+					 __u64 enter_ns, __u64 exit_ns, __u32 max)
 {
 	__u32 zero = 0, n = 0;
 	struct data_scratch *d = bpf_map_lookup_elem(&scratch, &zero);
@@ -231,15 +231,20 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 	if (!d)
 		return;
 	switch (nr) {
-	case 0: case 1: case 44: case 45: /* read write sendto recvfrom */
+	case 0:
+	case 1:
+	case 44:
+	case 45: /* read write sendto recvfrom */
 		n = ret < max ? ret : max;
 		if (bpf_probe_read_user(d->data, cap_mask(n), buf))
 			n = 0;
 		break;
-	case 19: case 20: /* readv writev */
+	case 19:
+	case 20: /* readv writev */
 		n = copy_iov(d->data, buf, PT_REGS_PARM3_CORE_SYSCALL(regs), ret, max);
 		break;
-	case 46: case 47: { /* sendmsg recvmsg */
+	case 46:
+	case 47: { /* sendmsg recvmsg */
 		struct user_msghdr m;
 
 		if (bpf_probe_read_user(&m, sizeof(m), buf))
@@ -288,10 +293,16 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 	int proto;
 
 	switch (nr) {
-	case 0: case 19: case 45: case 47: /* read readv recvfrom recvmsg */
+	case 0:
+	case 19:
+	case 45:
+	case 47: /* read readv recvfrom recvmsg */
 		dir = SC_RECEIVE;
 		break;
-	case 1: case 20: case 44: case 46: /* write writev sendto sendmsg */
+	case 1:
+	case 20:
+	case 44:
+	case 46: /* write writev sendto sendmsg */
 		dir = SC_TRANSMIT;
 		break;
 	default:

@@ -4,18 +4,36 @@
 #include "lib/hex.h"
 #include "lib/tracectx.h"
 
-enum field { F_TP, F_B3, F_B3_TRACE, F_B3_SPAN, F_B3_SAMPLED, F_B3_FLAGS, F_XRAY, F_DD_TRACE, F_DD_PARENT, F_DD_PRIO, F__N };
+enum field {
+	F_TP,
+	F_B3,
+	F_B3_TRACE,
+	F_B3_SPAN,
+	F_B3_SAMPLED,
+	F_B3_FLAGS,
+	F_XRAY,
+	F_DD_TRACE,
+	F_DD_PARENT,
+	F_DD_PRIO,
+	F__N
+};
 
 static const char *const names[F__N] = {
-	[F_TP] = "traceparent",	       [F_B3] = "b3",		    [F_B3_TRACE] = "x-b3-traceid",
-	[F_B3_SPAN] = "x-b3-spanid",	       [F_B3_SAMPLED] = "x-b3-sampled", [F_B3_FLAGS] = "x-b3-flags",
-	[F_XRAY] = "x-amzn-trace-id",	       [F_DD_TRACE] = "x-datadog-trace-id",
-	[F_DD_PARENT] = "x-datadog-parent-id", [F_DD_PRIO] = "x-datadog-sampling-priority",
+	[F_TP] = "traceparent",
+	[F_B3] = "b3",
+	[F_B3_TRACE] = "x-b3-traceid",
+	[F_B3_SPAN] = "x-b3-spanid",
+	[F_B3_SAMPLED] = "x-b3-sampled",
+	[F_B3_FLAGS] = "x-b3-flags",
+	[F_XRAY] = "x-amzn-trace-id",
+	[F_DD_TRACE] = "x-datadog-trace-id",
+	[F_DD_PARENT] = "x-datadog-parent-id",
+	[F_DD_PRIO] = "x-datadog-sampling-priority",
 };
 
 static char *slot(struct ctx_extractor *x, int f)
 {
-	char *const s[F__N] = { x->traceparent, x->b3,	x->b3_trace, x->b3_span,   x->b3_sampled,
+	char *const s[F__N] = { x->traceparent, x->b3,	 x->b3_trace, x->b3_span,   x->b3_sampled,
 				x->b3_flags,	x->xray, x->dd_trace, x->dd_parent, x->dd_priority };
 
 	return s[f];

@@ -8,17 +8,17 @@
 #include <stdint.h>
 
 enum ctx_format { CTX_NONE = 0, CTX_W3C, CTX_B3, CTX_B3_MULTI, CTX_XRAY, CTX_DATADOG };
-#define CTX_STATE_LEN	  513 /* tracestate/baggage kept and passed on: 512 characters (W3C's "at least 512") */
-#define CTX_STATE_MEMBERS 32  /* tracestate list-members at most */
-#define CTX_STATE_BIG	  128 /* truncating: members longer than this go first */
+#define CTX_STATE_LEN 513    /* tracestate/baggage kept and passed on: 512 characters (W3C's "at least 512") */
+#define CTX_STATE_MEMBERS 32 /* tracestate list-members at most */
+#define CTX_STATE_BIG 128    /* truncating: members longer than this go first */
 
 struct trace_ctx {
 	uint8_t trace_id[16];
-	uint8_t span_id[8];	/* the caller's span: our parent */
-	uint8_t sampled;	/* the caller's decision, when decided */
-	uint8_t valid;		/* trace_id/span_id come from a well-formed header */
-	uint8_t decided;	/* a sampling decision came with the headers (even without ids: "b3: 0") */
-	uint8_t format;		/* enum ctx_format used */
+	uint8_t span_id[8];		/* the caller's span: our parent */
+	uint8_t sampled;		/* the caller's decision, when decided */
+	uint8_t valid;			/* trace_id/span_id come from a well-formed header */
+	uint8_t decided;		/* a sampling decision came with the headers (even without ids: "b3: 0") */
+	uint8_t format;			/* enum ctx_format used */
 	char tracestate[CTX_STATE_LEN]; /* W3C tracestate with a valid traceparent: its members joined by ','
 					 * without OWS, truncated to 512 ("" = none, or invalid) */
 	char baggage[CTX_STATE_LEN];	/* W3C baggage as received ("" = none, or too long) */
@@ -33,11 +33,11 @@ struct ctx_extractor {
 	char dd_parent[CTX_VAL_LEN], dd_priority[CTX_VAL_LEN];
 	char tracestate[CTX_STATE_LEN]; /* the valid members so far, truncated as they arrive */
 	char baggage[CTX_STATE_LEN];
-	uint16_t seen;		/* bit per field: present */
-	uint16_t bad;		/* bit per field: repeated or too long (malformed) */
+	uint16_t seen; /* bit per field: present */
+	uint16_t bad;  /* bit per field: repeated or too long (malformed) */
 	bool state_bad, baggage_bad;
-	bool state_over, state_full;	/* truncating tracestate: big members dropped / no more room */
-	uint8_t state_members;		/* tracestate list-members so far (empty ones not counted) */
+	bool state_over, state_full;		/* truncating tracestate: big members dropped / no more room */
+	uint8_t state_members;			/* tracestate list-members so far (empty ones not counted) */
 	uint64_t state_keys[CTX_STATE_MEMBERS]; /* their keys' hashes: a repeated key voids the header */
 };
 

@@ -21,7 +21,7 @@ size_t inject__request_line(const char *s, size_t n)
 	if (m == 0 || m > METHOD_MAX || m == len || s[m] != ' ')
 		return 0;
 	sp1 = s + m;
-	for (sp2 = sp1 + 1; sp2 < s + len && *sp2 > ' ' && *sp2 < 0x7f; sp2++)
+	for (sp2 = sp1 + 1; sp2<s + len && * sp2> ' ' && *sp2 < 0x7f; sp2++)
 		;
 	if (sp2 == sp1 + 1 || sp2 + 9 != s + len || *sp2 != ' ')
 		return 0;

@@ -18,10 +18,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define INJECT_IOV_MAX	64   /* iovecs of the write we build: the program's (at most 62) plus 2 */
+#define INJECT_IOV_MAX 64    /* iovecs of the write we build: the program's (at most 62) plus 2 */
 #define INJECT_HEAD_MAX 8192 /* a request head longer than this is left as it is */
-#define INJECT_HDR_MAX	1280 /* our header lines: traceparent, tracestate, baggage */
-#define LOGTAG_LEN	67   /* " trace_id=" 32 hex " span_id=" 16 hex */
+#define INJECT_HDR_MAX 1280  /* our header lines: traceparent, tracestate, baggage */
+#define LOGTAG_LEN 67	     /* " trace_id=" 32 hex " span_id=" 16 hex */
 
 struct inject_ids {
 	uint8_t trace_id[16];

@@ -176,8 +176,8 @@ static void sweep(int dfd, const struct segfile_opts *o, struct obs_segment *min
 
 			off += de->d_reclen;
 			if (!parse_name(de->d_name, &pid, &start) || pid == (uint64_t)self ||
-			    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) || st.st_uid != uid ||
-			    !gone(pid, start))
+			    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) ||
+			    st.st_uid != uid || !gone(pid, start))
 				continue;
 			if (st.st_atim.tv_sec != DEAD_MARK_SEC) {
 				/* first seen dead: from now on its mtime says since when */

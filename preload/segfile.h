@@ -7,10 +7,10 @@
 
 #include "abi/segment.h"
 
-#define SEGFILE_TTL_DEFAULT 3600	/* OBSPROBE_SEGMENT_TTL: seconds an unread segment outlives its process */
-#define SEGFILE_MAX_MB_DEFAULT 64	/* OBSPROBE_SEGMENT_MAX_MB: MiB of such segments kept per uid */
-#define SEGFILE_SWEEP_ENTRIES 256	/* directory entries one sweep looks at */
-#define SEGFILE_SWEEP_UNLINKS 16	/* files one sweep removes at most */
+#define SEGFILE_TTL_DEFAULT 3600  /* OBSPROBE_SEGMENT_TTL: seconds an unread segment outlives its process */
+#define SEGFILE_MAX_MB_DEFAULT 64 /* OBSPROBE_SEGMENT_MAX_MB: MiB of such segments kept per uid */
+#define SEGFILE_SWEEP_ENTRIES 256 /* directory entries one sweep looks at */
+#define SEGFILE_SWEEP_UNLINKS 16  /* files one sweep removes at most */
 
 /* read once in the constructor: creation may run later, in any thread or a signal handler */
 struct segfile_opts {

@@ -17,7 +17,7 @@ set -euo pipefail
 # fuzzing: clang's libFuzzer and sanitizer runtimes are in libclang-rt-14-dev, a package clang only
 # recommends (so --no-install-recommends below would skip it): named here.
 PKGS=(
-	make gcc clang libclang-rt-14-dev llvm pkg-config
+	make gcc clang libclang-rt-14-dev llvm pkg-config clang-format
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcjson-dev check libcurl4-openssl-dev
 	prometheus bpftrace strace ltrace

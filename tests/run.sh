@@ -25,6 +25,8 @@ run() { # name command...
 	fi
 }
 
+# the tree follows .clang-format (make format fixes what this reports)
+run "lint/format" make -s format-check
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" env CK_VERBOSITY=normal "$t"

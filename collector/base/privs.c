@@ -25,7 +25,7 @@
 /* why each capability obsprobe can use matters */
 static const struct cap_use {
 	int cap;
-	int alt;	/* another capability the kernel accepts instead (0: none) */
+	int alt; /* another capability the kernel accepts instead (0: none) */
 	const char *present, *missing;
 } cap_uses[] = {
 	{ CAP_BPF, CAP_SYS_ADMIN, "load eBPF programs and maps (eBPF capture)",
@@ -42,8 +42,7 @@ static const struct cap_use {
 	  "the shim's segments of other users are not read" },
 	{ CAP_FOWNER, 0, "remove other users' segments of exited processes from the runtime dir",
 	  "segments of other users' exited processes stay in the runtime dir" },
-	{ CAP_KILL, 0, "run --user: pass SIGINT/SIGTERM on to CMD",
-	  "run --user: signals are not passed on to CMD" },
+	{ CAP_KILL, 0, "run --user: pass SIGINT/SIGTERM on to CMD", "run --user: signals are not passed on to CMD" },
 	{ CAP_SETUID, 0, "run --user: start CMD as that user", "run --user cannot switch user" },
 	{ CAP_SETGID, 0, "run --user: start CMD with that user's groups", "run --user cannot switch groups" },
 	{ CAP_NET_BIND_SERVICE, 0, "--listen on a port below 1024", "--listen needs a port of 1024 or above" },
@@ -184,8 +183,8 @@ static bool task_dropped(pid_t tid, uint64_t keep)
 {
 	uint64_t eff, prm, bnd, nnp;
 
-	if (task_status(tid, "CapEff", &eff) || task_status(tid, "CapPrm", &prm) ||
-	    task_status(tid, "CapBnd", &bnd) || task_status(tid, "NoNewPrivs", &nnp))
+	if (task_status(tid, "CapEff", &eff) || task_status(tid, "CapPrm", &prm) || task_status(tid, "CapBnd", &bnd) ||
+	    task_status(tid, "NoNewPrivs", &nnp))
 		return false;
 	/* the bounding set shrinks only with CAP_SETPCAP */
 	return !(eff & ~keep) && !(prm & ~keep) && (!(req.had & BIT(CAP_SETPCAP)) || !(bnd & ~keep)) && nnp == 1;
@@ -376,7 +375,8 @@ FILE *privs__open_output(const char *path, const char *option, char *err, size_t
 
 	if (fd < 0) {
 		if (errno == ELOOP)
-			snprintf(err, errlen, "%s %s: is a symbolic link: refused (obsprobe never writes through a link; give the real path)",
+			snprintf(err, errlen,
+				 "%s %s: is a symbolic link: refused (obsprobe never writes through a link; give the real path)",
 				 option, path);
 		else
 			snprintf(err, errlen, "%s %s: %s", option, path, strerror(errno));

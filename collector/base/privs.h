@@ -10,10 +10,10 @@
 
 /* what the collector still does after its start, which decides the capabilities it keeps */
 struct privs_need {
-	bool bpf_fds;		/* reads/writes the BPF maps it created (eBPF path) */
-	bool uprobes;		/* --func: attaches uprobes to children and new images found later */
-	bool segments;		/* reads shim segments of other users and removes those of exited processes */
-	bool signal_child;	/* run --user: passes SIGINT/SIGTERM on to CMD, which runs as another user */
+	bool bpf_fds;	   /* reads/writes the BPF maps it created (eBPF path) */
+	bool uprobes;	   /* --func: attaches uprobes to children and new images found later */
+	bool segments;	   /* reads shim segments of other users and removes those of exited processes */
+	bool signal_child; /* run --user: passes SIGINT/SIGTERM on to CMD, which runs as another user */
 };
 
 /* The capability mask (bit N = capability N) kept for @need.  @bpf_fds_need_cap: the kernel

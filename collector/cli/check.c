@@ -59,13 +59,15 @@ int check_cmd(FILE *out)
 
 	fprintf(out, "obsprobe %s (libbpf %s) on this machine:\n\n", OBSPROBE_VERSION, libbpf_version_str());
 	row(out, root, "root", root ? "eBPF capture is possible" : "not root: eBPF needs root; the shim does not");
-	row(out, btf, "kernel BTF", btf ? "/sys/kernel/btf/vmlinux" : "missing: the kernel lacks CONFIG_DEBUG_INFO_BTF");
+	row(out, btf, "kernel BTF",
+	    btf ? "/sys/kernel/btf/vmlinux" : "missing: the kernel lacks CONFIG_DEBUG_INFO_BTF");
 	if (root) {
 		tracefs = !ensure_tracefs(why, sizeof(why));
 		row(out, tracefs, "tracefs", tracefs ? "mounted at /sys/kernel/tracing" : why);
 	} else {
 		tracefs = tracefs_mounted();
-		row(out, tracefs, "tracefs", tracefs ? "mounted" : "not mounted (root mounts it: mount -t tracefs nodev /sys/kernel/tracing)");
+		row(out, tracefs, "tracefs",
+		    tracefs ? "mounted" : "not mounted (root mounts it: mount -t tracefs nodev /sys/kernel/tracing)");
 	}
 	if (root && btf) {
 		struct systrace_opts so = { .metrics = m, .bounds = &b, .service = "check", .syscalls = true };
@@ -73,7 +75,8 @@ int check_cmd(FILE *out)
 
 		tp = st != NULL;
 		systrace__free(st);
-		row(out, tp, "syscall + sched BTF tracepoints", tp ? "tp_btf sys_enter/sys_exit, process fork/exec/exit; ring buffer; task storage" : why);
+		row(out, tp, "syscall + sched BTF tracepoints",
+		    tp ? "tp_btf sys_enter/sys_exit, process fork/exec/exit; ring buffer; task storage" : why);
 		up = probe_uprobe(m, &b, why, sizeof(why));
 		row(out, up, "uprobes (--func)", up ? "uprobe/uretprobe attach works" : why);
 		fentry = kfunc_probe_fentry(why, sizeof(why));
@@ -97,7 +100,8 @@ int check_cmd(FILE *out)
 	{
 		bool w = !access(rt, W_OK);
 
-		snprintf(why, sizeof(why), "%s %s", rt, w ? "is writable" : "is not writable (set OBSPROBE_RUNTIME_DIR)");
+		snprintf(why, sizeof(why), "%s %s", rt,
+			 w ? "is writable" : "is not writable (set OBSPROBE_RUNTIME_DIR)");
 		row(out, w, "shim runtime dir", why);
 	}
 
@@ -105,10 +109,15 @@ int check_cmd(FILE *out)
 	privs__report(out);
 
 	fprintf(out, "\ncapture paths:\n");
-	fprintf(out, "  eBPF (attach, run):  %s\n", tp ? (up ? "usable: syscalls, functions, children" : "usable: syscalls, children; no --func") :
-		root ? "unusable here (see above)" : "needs root");
-	fprintf(out, "  --kfunc:             %s\n", fentry ? "fentry/fexit" : kprobe ? "kprobe/kretprobe (fentry unavailable)" :
-		root && btf ? "unavailable: fentry is refused and kprobes are not built into this kernel" : "not checked");
+	fprintf(out, "  eBPF (attach, run):  %s\n",
+		tp     ? (up ? "usable: syscalls, functions, children" : "usable: syscalls, children; no --func")
+		: root ? "unusable here (see above)"
+		       : "needs root");
+	fprintf(out, "  --kfunc:             %s\n",
+		fentry	      ? "fentry/fexit"
+		: kprobe      ? "kprobe/kretprobe (fentry unavailable)"
+		: root && btf ? "unavailable: fentry is refused and kprobes are not built into this kernel"
+			      : "not checked");
 	fprintf(out, "  shim (run --preload, serve): %s\n", shim_ok ? "usable without root" : "library missing");
 	metrics__free(m);
 	return (tp || shim_ok) ? 0 : 1;

@@ -15,7 +15,7 @@
 #include "export/webconfig.h"
 
 static const char *const cmd_names[] = {
-	[CMD_NONE] = "obsprobe", [CMD_ATTACH] = "attach", [CMD_RUN] = "run",	   [CMD_SERVE] = "serve",
+	[CMD_NONE] = "obsprobe",   [CMD_ATTACH] = "attach", [CMD_RUN] = "run",	       [CMD_SERVE] = "serve",
 	[CMD_SYMBOLS] = "symbols", [CMD_CHECK] = "check",   [CMD_VERSION] = "version", [CMD_HELP] = "help",
 };
 
@@ -222,7 +222,8 @@ static int parse_command(struct env *env, int ac, char **av)
 	if (!strcmp(av[0], "--help") || !strcmp(av[0], "-h") || !strcmp(av[0], "help")) {
 		env->cmd = CMD_HELP;
 		if (ac > 1 && !strcmp(av[0], "help") && (env->help_cmd = command_by_name(av[1])) == CMD_NONE)
-			BAD("help: unknown command '%s' (commands: attach, run, serve, symbols, check, version)", av[1]);
+			BAD("help: unknown command '%s' (commands: attach, run, serve, symbols, check, version)",
+			    av[1]);
 		return 1;
 	}
 	if (!strcmp(av[0], "--version")) {
@@ -249,8 +250,9 @@ static int collect_flags(struct env *env, int ac, char **av, struct flag *flags,
 
 	for (int i = 0; i < noptions; i++)
 		if (options[i].cmds != C_FILE_ONLY)
-			lo[nlo++] = (struct option){ options[i].name, options[i].has_arg ? required_argument : no_argument,
-						     NULL, options[i].val };
+			lo[nlo++] = (struct option){ options[i].name,
+						     options[i].has_arg ? required_argument : no_argument, NULL,
+						     options[i].val };
 	lo[nlo] = (struct option){ 0 };
 	opterr = 0;
 	optind = 0; /* a full reset: env__parse may run more than once */
@@ -297,12 +299,23 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 
 		if (!(given & bit)) { /* a list (or -q/-v) on the command line replaces the file's */
 			switch (flags[i].val) {
-			case OPT_PID: env->npids = 0; break;
-			case OPT_FUNC: free_list(env->funcs, &env->nfuncs); break;
-			case OPT_KFUNC: free_list(env->kfuncs, &env->nkfuncs); break;
-			case OPT_OTLP_HEADER: free_list(env->otlp_headers, &env->notlp_headers); break;
+			case OPT_PID:
+				env->npids = 0;
+				break;
+			case OPT_FUNC:
+				free_list(env->funcs, &env->nfuncs);
+				break;
+			case OPT_KFUNC:
+				free_list(env->kfuncs, &env->nkfuncs);
+				break;
+			case OPT_OTLP_HEADER:
+				free_list(env->otlp_headers, &env->notlp_headers);
+				break;
 			case OPT_QUIET:
-			case OPT_VERBOSE: env->quiet = false; env->verbose = 0; break;
+			case OPT_VERBOSE:
+				env->quiet = false;
+				env->verbose = 0;
+				break;
 			}
 		}
 		given |= bit;
@@ -449,4 +462,3 @@ void env__free(struct env *env)
 	free(env->run_user);
 	memset(env, 0, sizeof(*env));
 }
-

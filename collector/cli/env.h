@@ -29,50 +29,50 @@ enum command {
 
 struct env {
 	enum command cmd;
-	enum command help_cmd;		  /* cmd == CMD_HELP: whose help (CMD_NONE = all); pass to env__usage */
-	pid_t pids[ENV_MAX_PIDS];	  /* attach --pid, symbols --pid (first) */
+	enum command help_cmd;	  /* cmd == CMD_HELP: whose help (CMD_NONE = all); pass to env__usage */
+	pid_t pids[ENV_MAX_PIDS]; /* attach --pid, symbols --pid (first) */
 	int npids;
-	char *funcs[ENV_MAX_GLOBS];	  /* --func [OBJ:]GLOB, as given */
+	char *funcs[ENV_MAX_GLOBS]; /* --func [OBJ:]GLOB, as given */
 	int nfuncs;
-	char *kfuncs[ENV_MAX_GLOBS];	  /* --kfunc GLOB */
+	char *kfuncs[ENV_MAX_GLOBS]; /* --kfunc GLOB */
 	int nkfuncs;
 	bool no_syscalls, no_net, no_http, no_logs;
-	char listen_host[256];		  /* --listen ADDR:PORT, split; default 127.0.0.1 */
-	int listen_port;		  /* default 9464 */
-	char *service;			  /* --service, NULL = target's comm */
-	char *otlp_endpoint;		  /* --otlp-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else NULL */
-	bool otlp_json;			  /* --otlp-protocol http/json */
-	int otlp_timeout_ms;		  /* --otlp-timeout, else $OTEL_EXPORTER_OTLP_TIMEOUT; 0 = 10000 */
+	char listen_host[256];		     /* --listen ADDR:PORT, split; default 127.0.0.1 */
+	int listen_port;		     /* default 9464 */
+	char *service;			     /* --service, NULL = target's comm */
+	char *otlp_endpoint;		     /* --otlp-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else NULL */
+	bool otlp_json;			     /* --otlp-protocol http/json */
+	int otlp_timeout_ms;		     /* --otlp-timeout, else $OTEL_EXPORTER_OTLP_TIMEOUT; 0 = 10000 */
 	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
 	int notlp_headers;
-	char *spans_file;		  /* --spans-file */
-	char *log_file;			  /* --log-file ("-" = stdout) */
-	double sample_ratio;		  /* --sample-ratio, default 1.0, 0..1 */
-	long max_spans_per_second;	  /* default 10000 */
-	int max_series;			  /* default 2000 */
-	int max_services;		  /* shim segments: distinct services, default 256 */
-	int max_segments_per_uid;	  /* shim segments read at once per file owner, default 4096 */
-	int max_rejected_segments;	  /* shim segment files remembered as refused or done, default 65536 */
-	struct hist_bounds bounds;	  /* --buckets, default SPEC list */
-	double duration;		  /* --duration SEC, 0 = until signal / CMD exit */
-	char *web_config;		  /* --web-config FILE */
-	struct webconfig *web;		  /* ... read and parsed by env__parse (NULL: none) */
-	char *metrics_auth;		  /* --metrics-auth FILE (deprecated) */
-	char *tls_cert, *tls_key;	  /* --tls-cert/--tls-key (deprecated) */
-	bool preload;			  /* --preload */
-	bool follow_children;		  /* default true; --no-follow-children */
-	int verbose;			  /* -v count */
-	bool quiet;			  /* -q */
-	char *runtime_dir;		  /* $OBSPROBE_RUNTIME_DIR, default /dev/shm */
+	char *spans_file;			 /* --spans-file */
+	char *log_file;				 /* --log-file ("-" = stdout) */
+	double sample_ratio;			 /* --sample-ratio, default 1.0, 0..1 */
+	long max_spans_per_second;		 /* default 10000 */
+	int max_series;				 /* default 2000 */
+	int max_services;			 /* shim segments: distinct services, default 256 */
+	int max_segments_per_uid;		 /* shim segments read at once per file owner, default 4096 */
+	int max_rejected_segments;		 /* shim segment files remembered as refused or done, default 65536 */
+	struct hist_bounds bounds;		 /* --buckets, default SPEC list */
+	double duration;			 /* --duration SEC, 0 = until signal / CMD exit */
+	char *web_config;			 /* --web-config FILE */
+	struct webconfig *web;			 /* ... read and parsed by env__parse (NULL: none) */
+	char *metrics_auth;			 /* --metrics-auth FILE (deprecated) */
+	char *tls_cert, *tls_key;		 /* --tls-cert/--tls-key (deprecated) */
+	bool preload;				 /* --preload */
+	bool follow_children;			 /* default true; --no-follow-children */
+	int verbose;				 /* -v count */
+	bool quiet;				 /* -q */
+	char *runtime_dir;			 /* $OBSPROBE_RUNTIME_DIR, default /dev/shm */
 	char *redact_patterns[ENV_MAX_PATTERNS]; /* config file "redact_patterns": [..] */
 	int nredact_patterns;
-	char *config_file;		  /* --config */
+	char *config_file; /* --config */
 	/* symbols */
-	char *binary;			  /* symbols --binary PATH */
-	char *glob;			  /* symbols [GLOB] */
+	char *binary; /* symbols --binary PATH */
+	char *glob;   /* symbols [GLOB] */
 	/* run */
-	char *run_user;			  /* run --user NAME: CMD runs as this user */
-	char **argv;			  /* run -- CMD ARGS (points into the process argv) */
+	char *run_user; /* run --user NAME: CMD runs as this user */
+	char **argv;	/* run -- CMD ARGS (points into the process argv) */
 	int argc;
 };
 

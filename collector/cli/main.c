@@ -41,7 +41,9 @@ static void install_signals(void)
 static struct app_opts app_opts(const struct env *env)
 {
 	return (struct app_opts){
-		.cmd = env->cmd == CMD_RUN ? APP_RUN : env->cmd == CMD_SERVE ? APP_SERVE : APP_ATTACH,
+		.cmd = env->cmd == CMD_RUN     ? APP_RUN
+		       : env->cmd == CMD_SERVE ? APP_SERVE
+					       : APP_ATTACH,
 		.preload = env->preload,
 		.service = env->service,
 		.bounds = &env->bounds,

@@ -65,8 +65,8 @@ const char *optval_listen(const char *s, char *host, size_t hostlen, int *port)
 		}
 	}
 	if ((*port = url__port(p, strlen(p))) < 0)
-		return *p ? "has no port from 1 to 65535 (e.g. 127.0.0.1:9464)" :
-			    "is not ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464, :9464)";
+		return *p ? "has no port from 1 to 65535 (e.g. 127.0.0.1:9464)"
+			  : "is not ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464, :9464)";
 	if (hl >= hostlen)
 		return "has a host name that is too long";
 	memcpy(host, h, hl);
@@ -121,7 +121,8 @@ void optval_otel_header(const char *p, size_t n, char *out, size_t outlen)
 	for (size_t i = 0; i < n && o < out + outlen - 1; i++) {
 		if (isspace((unsigned char)p[i]) && ((i + 1 < n && p[i + 1] == '=') || (o > out && o[-1] == '=')))
 			continue; /* "k = v" */
-		if (p[i] == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) && isxdigit((unsigned char)p[i + 2])) {
+		if (p[i] == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) &&
+		    isxdigit((unsigned char)p[i + 2])) {
 			char hex[3] = { p[i + 1], p[i + 2], '\0' };
 
 			*o++ = (char)strtol(hex, NULL, 16);

@@ -23,7 +23,7 @@ struct basicauth {
 	struct user users[BASICAUTH_MAX_USERS];
 	int nusers;
 	char *bearer_hash;
-	pthread_mutex_t lock; /* the cache */
+	pthread_mutex_t lock;		      /* the cache */
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE]; /* SHA-256-crypt, for the cache keys */
 	struct cached cache[BASICAUTH_CACHE_SLOTS];
 	int ncached, next_slot;

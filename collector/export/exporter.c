@@ -19,16 +19,16 @@
 #include "export/otlpresp.h"
 #include "lib/clock.h"
 
-#define DEF_BATCH_MAX	     512
-#define DEF_BATCH_DELAY_MS   1000
-#define DEF_QUEUE	     8192
-#define DEF_TIMEOUT_MS	     10000
-#define DEF_MAX_ATTEMPTS     5
-#define DEF_RETRY_BUDGET_MS  30000
-#define DEF_BACKOFF_MS	     500
-#define DEF_MAX_BACKOFF_MS   10000
+#define DEF_BATCH_MAX 512
+#define DEF_BATCH_DELAY_MS 1000
+#define DEF_QUEUE 8192
+#define DEF_TIMEOUT_MS 10000
+#define DEF_MAX_ATTEMPTS 5
+#define DEF_RETRY_BUDGET_MS 30000
+#define DEF_BACKOFF_MS 500
+#define DEF_MAX_BACKOFF_MS 10000
 #define DEF_FLUSH_TIMEOUT_MS 3000
-#define RESP_MAX	     16384 /* response body kept for partial_success; a longer one ends the transfer */
+#define RESP_MAX 16384 /* response body kept for partial_success; a longer one ends the transfer */
 
 /*
  * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
@@ -46,7 +46,7 @@ struct queue {
 	size_t claimed;	    /* the first `claimed` occupied items are being encoded */
 	size_t touched;	    /* slots [0, touched) may be resident */
 	size_t map_len;
-	uint64_t first_ns;  /* when the oldest unclaimed item arrived */
+	uint64_t first_ns; /* when the oldest unclaimed item arrived */
 	char url[1024];
 	uint64_t exported, queue_full, export_failed;
 };
@@ -68,9 +68,9 @@ struct exporter {
 	CURLM *multi;
 	struct curl_slist *hdrs;
 	struct otlp_buf body, gz;
-	long retry_after_s; /* from the last response, -1 = none */
-	bool failing;	    /* the last batch failed: log recovery once */
-	bool rejecting;	    /* a partial_success rejection was said already */
+	long retry_after_s;  /* from the last response, -1 = none */
+	bool failing;	     /* the last batch failed: log recovery once */
+	bool rejecting;	     /* a partial_success rejection was said already */
 	char resp[RESP_MAX]; /* the last response body, cut at RESP_MAX */
 	size_t resp_len;
 	bool resp_cut;
@@ -280,7 +280,7 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 
 static int gzip_body(struct otlp_buf *out, const struct otlp_buf *in)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	uLong bound;
 	int err = -ENOMEM;
 
@@ -327,8 +327,8 @@ static uint64_t jitter(struct exporter *e, uint64_t ms)
 static void wait_until(struct exporter *e, uint64_t until_ns)
 {
 	struct timespec ts = {
-	    .tv_sec = (time_t)(until_ns / 1000000000ull),
-	    .tv_nsec = (long)(until_ns % 1000000000ull),
+		.tv_sec = (time_t)(until_ns / 1000000000ull),
+		.tv_nsec = (long)(until_ns % 1000000000ull),
 	};
 
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
@@ -447,8 +447,8 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 		err = e->json ? otlp__traces_json(&e->body, items, n, e->host)
 			      : otlp__traces_pb(&e->body, items, n, e->host);
 	else
-		err =
-		    e->json ? otlp__logs_json(&e->body, items, n, e->host) : otlp__logs_pb(&e->body, items, n, e->host);
+		err = e->json ? otlp__logs_json(&e->body, items, n, e->host)
+			      : otlp__logs_pb(&e->body, items, n, e->host);
 	if (!err && e->gzip)
 		err = gzip_body(&e->gz, &e->body);
 	return err;
@@ -598,17 +598,17 @@ void exporter__stats(struct exporter *e, struct exporter_stats *out)
 {
 	pthread_mutex_lock(&e->lock);
 	*out = (struct exporter_stats){
-	    .spans_exported = e->spans.exported,
-	    .spans_queue_full = e->spans.queue_full,
-	    .spans_export_failed = e->spans.export_failed,
-	    .logs_exported = e->logs.exported,
-	    .logs_queue_full = e->logs.queue_full,
-	    .logs_export_failed = e->logs.export_failed,
-	    .spans_queued = e->spans.count,
-	    .logs_queued = e->logs.count,
-	    .requests = e->requests,
-	    .retries = e->retries,
-	    .last_status = e->last_status,
+		.spans_exported = e->spans.exported,
+		.spans_queue_full = e->spans.queue_full,
+		.spans_export_failed = e->spans.export_failed,
+		.logs_exported = e->logs.exported,
+		.logs_queue_full = e->logs.queue_full,
+		.logs_export_failed = e->logs.export_failed,
+		.spans_queued = e->spans.count,
+		.logs_queued = e->logs.count,
+		.requests = e->requests,
+		.retries = e->retries,
+		.last_status = e->last_status,
 	};
 	pthread_mutex_unlock(&e->lock);
 }

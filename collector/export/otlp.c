@@ -471,7 +471,7 @@ static void pb_log(void *ctx, const void *item)
 
 static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host)
 {
-	struct pb_ctx c = {.w = {.b = out}};
+	struct pb_ctx c = { .w = { .b = out } };
 	size_t start = out->len;
 	int err;
 
@@ -486,11 +486,11 @@ static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const st
 int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-	    .stride = sizeof(struct span),
-	    .res = span_res,
-	    .begin = pb_group_begin,
-	    .item = pb_span,
-	    .end = pb_group_end,
+		.stride = sizeof(struct span),
+		.res = span_res,
+		.begin = pb_group_begin,
+		.item = pb_span,
+		.end = pb_group_end,
 	};
 
 	return pb_encode(out, spans, n, &ops, host_name);
@@ -499,11 +499,11 @@ int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, co
 int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-	    .stride = sizeof(struct log_record),
-	    .res = log_res,
-	    .begin = pb_group_begin,
-	    .item = pb_log,
-	    .end = pb_group_end,
+		.stride = sizeof(struct log_record),
+		.res = log_res,
+		.begin = pb_group_begin,
+		.item = pb_log,
+		.end = pb_group_end,
 	};
 
 	return pb_encode(out, logs, n, &ops, host_name);
@@ -706,7 +706,7 @@ static void j_log(void *ctx, const void *item)
 static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host,
 		       const char *top_key, const char *res_key, const char *items_key)
 {
-	struct json_ctx c = {.res_key = res_key, .items_key = items_key};
+	struct json_ctx c = { .res_key = res_key, .items_key = items_key };
 	cJSON *root = cJSON_CreateObject();
 	char *text = NULL;
 	size_t start = out->len;
@@ -732,11 +732,11 @@ cleanup:
 }
 
 static const struct group_ops json_span_ops = {
-    .stride = sizeof(struct span),
-    .res = span_res,
-    .begin = j_group_begin,
-    .item = j_span,
-    .end = j_group_end,
+	.stride = sizeof(struct span),
+	.res = span_res,
+	.begin = j_group_begin,
+	.item = j_span,
+	.end = j_group_end,
 };
 
 int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
@@ -747,11 +747,11 @@ int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, 
 int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
 {
 	static const struct group_ops ops = {
-	    .stride = sizeof(struct log_record),
-	    .res = log_res,
-	    .begin = j_group_begin,
-	    .item = j_log,
-	    .end = j_group_end,
+		.stride = sizeof(struct log_record),
+		.res = log_res,
+		.begin = j_group_begin,
+		.item = j_log,
+		.end = j_group_end,
 	};
 
 	return json_encode(out, logs, n, &ops, host_name, "resourceLogs", "scopeLogs", "logRecords");

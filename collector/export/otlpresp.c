@@ -24,7 +24,8 @@ static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 
 /* walk one protobuf message: @cb sees each field (number, wire type, varint value or bytes); -1 on bad framing */
 static int pb_fields(const uint8_t *p, size_t len,
-		     void (*cb)(void *ctx, uint64_t field, int wire, uint64_t v, const uint8_t *b, size_t blen), void *ctx)
+		     void (*cb)(void *ctx, uint64_t field, int wire, uint64_t v, const uint8_t *b, size_t blen),
+		     void *ctx)
 {
 	const uint8_t *end = p + len;
 
@@ -73,8 +74,7 @@ static void partial_field(void *ctx, uint64_t field, int wire, uint64_t v, const
 	if (field == 1 && wire == 0) { /* rejected_spans / rejected_log_records (int64) */
 		ps->rejected = v;
 		ps->bad |= (int64_t)v < 0;
-	}
-	else if (field == 2 && wire == 2) /* error_message */
+	} else if (field == 2 && wire == 2) /* error_message */
 		snprintf(ps->msg, ps->msglen, "%.*s", (int)blen, (const char *)b);
 }
 

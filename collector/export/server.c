@@ -121,8 +121,8 @@ static void rfc3339_now(char *buf, size_t len)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -173,8 +173,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 		if (s->opts.ready)
 			s->opts.ready(s->opts.ctx, checks);
-		cJSON_ArrayForEach(it, checks)
-			ok &= cJSON_IsTrue(it);
+		cJSON_ArrayForEach(it, checks) ok &= cJSON_IsTrue(it);
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "status", ok ? "ready" : "not_ready");
 		cJSON_AddItemToObject(j, "checks", checks);
@@ -219,7 +218,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static int bind_listen(const char *host, int port, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *ai = NULL;
 	char ports[16];
@@ -237,8 +237,9 @@ static int bind_listen(const char *host, int port, char *err, size_t errlen)
 		int e = errno;
 
 		snprintf(err, errlen, "--listen %s:%d: %s%s", host, port, strerror(e),
-			 e == EADDRINUSE ? " (another process listens there; pick another with --listen)" :
-			 e == EADDRNOTAVAIL ? " (not an address of this host)" : "");
+			 e == EADDRINUSE      ? " (another process listens there; pick another with --listen)"
+			 : e == EADDRNOTAVAIL ? " (not an address of this host)"
+					      : "");
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -301,18 +302,22 @@ static int check_tls(struct server *s, char *err, size_t errlen)
 	}
 	rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: the certificate and key do not load: %.*s (both must be PEM, the key "
-			 "unencrypted and the certificate's own)", webconfig__source(s->web),
-			 (int)strcspn(gnutls_strerror(rc), "."), gnutls_strerror(rc));
+		snprintf(err, errlen,
+			 "%s: the certificate and key do not load: %.*s (both must be PEM, the key "
+			 "unencrypted and the certificate's own)",
+			 webconfig__source(s->web), (int)strcspn(gnutls_strerror(rc), "."), gnutls_strerror(rc));
 		goto cleanup;
 	}
 	if (t->client_ca_pem && (rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM)) <= 0) {
-		snprintf(err, errlen, "%s: client_ca_file holds no PEM certificate%s%s (give the CA that signs client "
-			 "certificates)", webconfig__source(s->web), rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+		snprintf(err, errlen,
+			 "%s: client_ca_file holds no PEM certificate%s%s (give the CA that signs client "
+			 "certificates)",
+			 webconfig__source(s->web), rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
 		goto cleanup;
 	}
 	if ((rc = gnutls_priority_init(&prio, s->priorities, &where)) < 0) {
-		snprintf(err, errlen, "%s: GnuTLS refuses TLS versions %s: %s (this GnuTLS cannot serve min_version..max_version)",
+		snprintf(err, errlen,
+			 "%s: GnuTLS refuses TLS versions %s: %s (this GnuTLS cannot serve min_version..max_version)",
 			 webconfig__source(s->web), s->priorities, gnutls_strerror(rc));
 		goto cleanup;
 	}
@@ -342,8 +347,9 @@ struct server *server__new(const struct server_opts *opts, char *err, size_t err
 	if (!s->web && (opts->auth_file || opts->tls_cert)) {
 		elog("%s deprecated: write a --web-config file instead (exporter-toolkit format: tls_server_config, "
 		     "basic_auth_users with bcrypt hashes; see README, Scraping)",
-		     !opts->tls_cert ? "--metrics-auth is" : !opts->auth_file ? "--tls-cert/--tls-key are" :
-		     "--metrics-auth and --tls-cert/--tls-key are");
+		     !opts->tls_cert	? "--metrics-auth is"
+		     : !opts->auth_file ? "--tls-cert/--tls-key are"
+					: "--metrics-auth and --tls-cert/--tls-key are");
 		if (webconfig__from_legacy(opts->auth_file, opts->tls_cert, opts->tls_key, &s->own_web, err, errlen))
 			goto fail;
 		s->web = s->own_web;
@@ -365,7 +371,8 @@ struct server *server__new(const struct server_opts *opts, char *err, size_t err
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->tls->key_pem };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, s->priorities };
 		if (s->tls->client_ca_pem)
-			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)s->tls->client_ca_pem };
+			o[n++] =
+				(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)s->tls->client_ca_pem };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s };
 	}
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };

@@ -16,11 +16,11 @@ struct webconfig;
 #define SERVER_CONNECTION_TIMEOUT 10 /* seconds idle (or in a TLS handshake) before a connection is closed */
 
 struct server_opts {
-	const char *host;	/* IPv4/IPv6 literal or "localhost" */
+	const char *host; /* IPv4/IPv6 literal or "localhost" */
 	int port;
 	const struct webconfig *web; /* --web-config: TLS, client certificates, basic auth; NULL = open */
 	/* deprecated spellings, used when web is NULL: made into a web config (with one warning line) */
-	const char *auth_file;	/* --metrics-auth: "user:password" or "token:SECRET" */
+	const char *auth_file; /* --metrics-auth: "user:password" or "token:SECRET" */
 	const char *tls_cert, *tls_key;
 	/* fill the /api/v1/targets array; called from the server thread */
 	void (*targets)(void *ctx, cJSON *array);

@@ -6,12 +6,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SPAN_NAME_LEN	     96
+#define SPAN_NAME_LEN 96
 #define SPAN_TRACE_STATE_LEN 256 /* W3C allows 512: producers cut at a list-member boundary */
-#define SPAN_MAX_ATTRS	     16
-#define SPAN_ATTR_KEY_LEN    48
-#define SPAN_ATTR_STR_LEN    192
-#define SPAN_RES_STR_LEN     64 /* service.name, process.executable.name */
+#define SPAN_MAX_ATTRS 16
+#define SPAN_ATTR_KEY_LEN 48
+#define SPAN_ATTR_STR_LEN 192
+#define SPAN_RES_STR_LEN 64 /* service.name, process.executable.name */
 
 /* OTLP Span.SpanKind numbers */
 enum span_kind {
@@ -29,9 +29,9 @@ enum span_status {
 };
 
 /* OTLP Span.flags: the low 8 bits are the W3C trace flags; bits 8/9 say whether the parent was remote */
-#define SPAN_FLAG_SAMPLED	0x01u
+#define SPAN_FLAG_SAMPLED 0x01u
 #define SPAN_FLAG_HAS_IS_REMOTE 0x100u
-#define SPAN_FLAG_IS_REMOTE	0x200u
+#define SPAN_FLAG_IS_REMOTE 0x200u
 
 enum span_attr_type {
 	SPAN_ATTR_NONE = 0,
@@ -69,7 +69,7 @@ struct span {
 	uint16_t dropped_attrs; /* attributes that did not fit */
 };
 
-#define LOG_BODY_LEN	      1024
+#define LOG_BODY_LEN 1024
 #define LOG_SEVERITY_TEXT_LEN 16
 
 /* A trace-tagged line a traced process wrote (SPEC "Logs"). */

@@ -19,9 +19,9 @@ struct webconfig {
 	char *source;
 	bool tls_on;
 	struct webconfig_tls tls;
-	char *cert_pem, *key_pem, *ca_pem;	   /* contents: inline, or read from the files */
+	char *cert_pem, *key_pem, *ca_pem;    /* contents: inline, or read from the files */
 	char *cert_file, *key_file, *ca_file; /* resolved paths */
-	struct basicauth *auth; /* basic_auth_users */
+	struct basicauth *auth;		      /* basic_auth_users */
 	struct header headers[8];
 	int nheaders;
 };
@@ -287,7 +287,8 @@ static int tls_key(struct parse *p, const char *key, const yaml_node_t *v)
 	if (!strcmp(key, "prefer_server_cipher_suites"))
 		return get_bool(p, v, what, &wc->tls.prefer_server_cipher_suites);
 	if (!strcmp(key, "cipher_suites"))
-		return unsupported_list(p, v, what, "GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's");
+		return unsupported_list(p, v, what,
+					"GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's");
 	if (!strcmp(key, "curve_preferences"))
 		return unsupported_list(p, v, what, "GnuTLS's NORMAL groups are used");
 	if (!strcmp(key, "client_allowed_sans"))
@@ -330,7 +331,8 @@ static int header_key(struct parse *p, const char *key, const yaml_node_t *v)
 			ok |= !strcmp(s, allowed[i].values[j]);
 		if (!ok)
 			return fail(p, "%s: '%s' is not allowed (%s%s%s)", what, s, allowed[i].values[0],
-				    allowed[i].values[1] ? " or " : "", allowed[i].values[1] ? allowed[i].values[1] : "");
+				    allowed[i].values[1] ? " or " : "",
+				    allowed[i].values[1] ? allowed[i].values[1] : "");
 		wc->headers[wc->nheaders].name = strdup(key);
 		wc->headers[wc->nheaders].value = strdup(s);
 		if (!wc->headers[wc->nheaders].name || !wc->headers[wc->nheaders].value) {
@@ -363,8 +365,8 @@ static int check_bcrypt(struct parse *p, const char *user, const char *h)
 {
 	int cost;
 
-	if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || h[3] != '$' ||
-	    h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$' ||
+	if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || h[3] != '$' || h[4] < '0' ||
+	    h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$' ||
 	    strspn(h + 7, "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != 53)
 		return fail(p,
 			    "basic_auth_users.%.64s: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | "
@@ -372,7 +374,8 @@ static int check_bcrypt(struct parse *p, const char *user, const char *h)
 			    user);
 	cost = (h[4] - '0') * 10 + (h[5] - '0');
 	if (cost < 4 || cost > WEBCONFIG_MAX_BCRYPT_COST)
-		return fail(p, "basic_auth_users.%.64s: bcrypt cost %d is outside 4..%d (htpasswd -nbBC 10 makes cost 10)",
+		return fail(p,
+			    "basic_auth_users.%.64s: bcrypt cost %d is outside 4..%d (htpasswd -nbBC 10 makes cost 10)",
 			    user, cost, WEBCONFIG_MAX_BCRYPT_COST);
 	return 0;
 }
@@ -389,7 +392,8 @@ static int user_key(struct parse *p, const char *key, const yaml_node_t *v)
 	if ((rc = get_str(p, v, what, "a bcrypt hash in quotes, from htpasswd -nbBC 10 '' PASSWORD", &h)))
 		return rc;
 	if (!h)
-		return fail(p, "%s: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')", what);
+		return fail(p, "%s: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')",
+			    what);
 	if ((rc = check_bcrypt(p, key, h)))
 		return rc;
 	rc = basicauth__add(p->wc->auth, key, h);
@@ -437,8 +441,10 @@ static int check_tls(struct parse *p)
 			       "(set client_auth_type: RequireAndVerifyClientCert)");
 	if (!wc->ca_file && !wc->ca_pem &&
 	    (a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN || a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT))
-		return fail(p, "tls_server_config: client_auth_type %s needs client_ca_file (the CA that signs client "
-			       "certificates)", client_auth_names[a]);
+		return fail(p,
+			    "tls_server_config: client_auth_type %s needs client_ca_file (the CA that signs client "
+			    "certificates)",
+			    client_auth_names[a]);
 	if (wc->tls.min_version > wc->tls.max_version)
 		return fail(p, "tls_server_config: min_version TLS%d is above max_version TLS%d (lower min_version)",
 			    wc->tls.min_version, wc->tls.max_version);
@@ -461,8 +467,7 @@ static int flow_depth(const char *text, size_t len)
 	return max;
 }
 
-int webconfig__parse(const char *text, size_t len, const char *dir, struct webconfig **out, char *err,
-		     size_t errlen)
+int webconfig__parse(const char *text, size_t len, const char *dir, struct webconfig **out, char *err, size_t errlen)
 {
 	struct webconfig *wc = webconfig_new("web config");
 	yaml_parser_t parser;
@@ -514,7 +519,8 @@ int webconfig__parse(const char *text, size_t len, const char *dir, struct webco
 		}
 		yaml_document_delete(&more);
 		if (root->type != YAML_MAPPING_NODE && !is_null(root)) {
-			fail(&p, "expected a mapping with tls_server_config and/or basic_auth_users, got %s", kind(root));
+			fail(&p, "expected a mapping with tls_server_config and/or basic_auth_users, got %s",
+			     kind(root));
 			goto cleanup;
 		}
 		if ((rc = each_pair(&p, root, "", top_key)) || (rc = check_tls(&p)))
@@ -573,8 +579,7 @@ static int read_pem(const char *path, const char *what, char **out, char *err, s
 	*out = read_text(path, NULL);
 	if (*out)
 		return 0;
-	snprintf(err, errlen, "%s '%s': %s (%s)", what, path,
-		 errno == EFBIG ? "larger than 1 MiB" : strerror(errno),
+	snprintf(err, errlen, "%s '%s': %s (%s)", what, path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno),
 		 errno == ENOENT ? "check the path; a relative one is taken from the web config file's folder"
 				 : "it must be a readable PEM file");
 	return 1;
@@ -647,14 +652,15 @@ int webconfig__from_legacy(const char *auth_file, const char *tls_cert, const ch
 		text[strcspn(text, "\r\n")] = '\0';
 		colon = strchr(text, ':');
 		if (!colon || colon == text || !colon[1]) {
-			snprintf(err, errlen, "--metrics-auth: '%s' must hold one line 'user:password' or 'token:SECRET'",
+			snprintf(err, errlen,
+				 "--metrics-auth: '%s' must hold one line 'user:password' or 'token:SECRET'",
 				 auth_file);
 			goto cleanup;
 		}
 		*colon = '\0';
 		hash = basicauth__hash(colon + 1);
-		if (!hash || (!strcmp(text, "token") ? basicauth__set_bearer(wc->auth, hash) :
-			      basicauth__add(wc->auth, text, hash))) {
+		if (!hash || (!strcmp(text, "token") ? basicauth__set_bearer(wc->auth, hash)
+						     : basicauth__add(wc->auth, text, hash))) {
 			snprintf(err, errlen, "--metrics-auth: cannot hash the secret with bcrypt");
 			goto cleanup;
 		}

@@ -6,15 +6,15 @@
 #include <stddef.h>
 
 #define WEBCONFIG_MAX_BYTES (1 << 20) /* the file and each PEM file it names */
-#define WEBCONFIG_MAX_BCRYPT_COST 17	  /* htpasswd's maximum; beyond it one check takes many seconds */
-#define WEBCONFIG_MAX_FLOW_DEPTH 64	  /* [ ] and { } nesting; libyaml's time grows with its square */
+#define WEBCONFIG_MAX_BCRYPT_COST 17  /* htpasswd's maximum; beyond it one check takes many seconds */
+#define WEBCONFIG_MAX_FLOW_DEPTH 64   /* [ ] and { } nesting; libyaml's time grows with its square */
 
 /* tls_server_config.client_auth_type, as Go's crypto/tls names them */
 enum webconfig_client_auth {
-	WEBCONFIG_NO_CLIENT_CERT,	      /* "NoClientCert" (default) */
-	WEBCONFIG_REQUEST_CLIENT_CERT,	      /* "RequestClientCert": asked for, not needed, not checked */
-	WEBCONFIG_REQUIRE_ANY_CLIENT_CERT,    /* "RequireAnyClientCert": needed, not checked */
-	WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN, /* "VerifyClientCertIfGiven": checked when given */
+	WEBCONFIG_NO_CLIENT_CERT,		  /* "NoClientCert" (default) */
+	WEBCONFIG_REQUEST_CLIENT_CERT,		  /* "RequestClientCert": asked for, not needed, not checked */
+	WEBCONFIG_REQUIRE_ANY_CLIENT_CERT,	  /* "RequireAnyClientCert": needed, not checked */
+	WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN,	  /* "VerifyClientCertIfGiven": checked when given */
 	WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT, /* "RequireAndVerifyClientCert": needed and checked */
 };
 
@@ -36,8 +36,7 @@ struct webconfig;
  * Relative file names are taken from @dir (the file's folder).  Reads no file.
  * Returns 0, or 2 with "<what> (<how to fix>)" in @err: not YAML, an unknown key,
  * a wrong type or value, a key not supported here. */
-int webconfig__parse(const char *text, size_t len, const char *dir, struct webconfig **out, char *err,
-		     size_t errlen);
+int webconfig__parse(const char *text, size_t len, const char *dir, struct webconfig **out, char *err, size_t errlen);
 
 /* Read @path, parse it, and read the PEM files it names.  Returns 0, 1 (a file
  * cannot be read) or 2 (not a valid web config); @err as for webconfig__parse. */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "abi/hist.h"	/* OBS_MAX_BOUNDS, shared with BPF */
+#include "abi/hist.h"	 /* OBS_MAX_BOUNDS, shared with BPF */
 #include "lib/buckets.h" /* OBS_DEFAULT_BUCKETS */
 
 struct hist_bounds {

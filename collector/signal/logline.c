@@ -9,7 +9,7 @@ struct pending {
 	int pid, tid, stream;
 	bool used, truncated, skipping; /* skipping: past LOGLINE_MAX, waiting for the newline */
 	uint64_t time_ns;
-	void *tag;  /* the caller's pointer, or own_tag */
+	void *tag;     /* the caller's pointer, or own_tag */
 	void *own_tag; /* opts.tag_size bytes of struct logline_asm's tags */
 	size_t len;
 	char buf[LOGLINE_MAX];
@@ -218,10 +218,10 @@ static const struct {
 	int num;
 	const char *text;
 } levels[] = {
-	{ "TRACE", 1, "TRACE" },    { "DEBUG", 5, "DEBUG" },   { "INFO", 9, "INFO" },	  { "NOTICE", 10, "INFO" },
-	{ "WARNING", 13, "WARN" },  { "WARN", 13, "WARN" },    { "ERROR", 17, "ERROR" },  { "ERR", 17, "ERROR" },
-	{ "CRITICAL", 21, "FATAL" }, { "CRIT", 21, "FATAL" },  { "FATAL", 21, "FATAL" },  { "PANIC", 21, "FATAL" },
-	{ "EMERG", 21, "FATAL" },   { "ALERT", 21, "FATAL" },
+	{ "TRACE", 1, "TRACE" },     { "DEBUG", 5, "DEBUG" },  { "INFO", 9, "INFO" },	 { "NOTICE", 10, "INFO" },
+	{ "WARNING", 13, "WARN" },   { "WARN", 13, "WARN" },   { "ERROR", 17, "ERROR" }, { "ERR", 17, "ERROR" },
+	{ "CRITICAL", 21, "FATAL" }, { "CRIT", 21, "FATAL" },  { "FATAL", 21, "FATAL" }, { "PANIC", 21, "FATAL" },
+	{ "EMERG", 21, "FATAL" },    { "ALERT", 21, "FATAL" },
 };
 
 /* @s (length @n) is a level word, case-insensitive: its index, or -1 */

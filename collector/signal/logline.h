@@ -10,12 +10,12 @@
 
 /* one finished line, handed to the callback */
 struct logline {
-	int pid, tid, stream;	/* stream 1 stdout, 2 stderr */
-	uint64_t time_ns;	/* the write that started the line */
-	const char *text;	/* without the newline and a trailing '\r' */
+	int pid, tid, stream; /* stream 1 stdout, 2 stderr */
+	uint64_t time_ns;     /* the write that started the line */
+	const char *text;     /* without the newline and a trailing '\r' */
 	size_t len;
-	bool truncated;		/* cut at LOGLINE_MAX, or bytes of it were not captured */
-	void *tag;		/* the tag of the write that started the line (with opts.tag_size: a pointer
+	bool truncated; /* cut at LOGLINE_MAX, or bytes of it were not captured */
+	void *tag;	/* the tag of the write that started the line (with opts.tag_size: a pointer
 				 * to the line's own copy of it, valid during the callback) */
 };
 

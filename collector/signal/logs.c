@@ -132,8 +132,8 @@ void logs__record(struct logs *l, struct log_record *r)
 	if (!logs__enabled(l))
 		return;
 	/* fail closed: a body that cannot be scanned (out of memory) never leaves */
-	if (redact__text_cut(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean),
-			     &cut) < 0) {
+	if (redact__text_cut(l->opts.redactor, r->body, strnlen(r->body, sizeof(r->body)), clean, sizeof(clean), &cut) <
+	    0) {
 		count(l, "redaction_failed", 1);
 		return;
 	}

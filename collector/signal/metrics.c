@@ -21,59 +21,92 @@ struct family_def {
 };
 
 static const struct family_def families[FAM__COUNT] = {
-	[FAM_FUNCTION_DURATION] = { "obsprobe_function_duration_seconds", HISTOGRAM,
-		"Latency of traced user-space functions.", { "service", "function", "object" } },
-	[FAM_KFUNC_DURATION] = { "obsprobe_kernel_function_duration_seconds", HISTOGRAM,
-		"Latency of traced kernel functions.", { "service", "function" } },
-	[FAM_SYSCALL_DURATION] = { "obsprobe_syscall_duration_seconds", HISTOGRAM,
-		"Latency of system calls made by traced processes.", { "service", "syscall" } },
-	[FAM_SYSCALL_ERRORS] = { "obsprobe_syscall_errors", COUNTER,
-		"System calls that returned an error, by errno.", { "service", "syscall", "errno" } },
-	[FAM_SOCKET_BYTES] = { "obsprobe_socket_bytes", COUNTER,
-		"Bytes moved through sockets.", { "service", "direction", "protocol" } },
-	[FAM_SOCKET_IO_DURATION] = { "obsprobe_socket_io_duration_seconds", HISTOGRAM,
-		"Latency of socket reads and writes.", { "service", "direction", "protocol" } },
-	[FAM_TCP_CONNECTIONS] = { "obsprobe_tcp_connections", COUNTER,
-		"TCP connections established.", { "service", "direction" } },
-	[FAM_TCP_ACTIVE] = { "obsprobe_tcp_connections_active", GAUGE,
-		"TCP connections currently established.", { "service", "direction" } },
-	[FAM_HTTP_SERVER_DURATION] = { "http_server_request_duration_seconds", HISTOGRAM,
-		"Duration of HTTP server requests.",
-		{ "service", "http_request_method", "http_response_status_code", "http_route" } },
-	[FAM_HTTP_CLIENT_DURATION] = { "http_client_request_duration_seconds", HISTOGRAM,
-		"Duration of HTTP client requests.",
-		{ "service", "http_request_method", "http_response_status_code", "server_address" } },
+	[FAM_FUNCTION_DURATION] = { "obsprobe_function_duration_seconds",
+				    HISTOGRAM,
+				    "Latency of traced user-space functions.",
+				    { "service", "function", "object" } },
+	[FAM_KFUNC_DURATION] = { "obsprobe_kernel_function_duration_seconds",
+				 HISTOGRAM,
+				 "Latency of traced kernel functions.",
+				 { "service", "function" } },
+	[FAM_SYSCALL_DURATION] = { "obsprobe_syscall_duration_seconds",
+				   HISTOGRAM,
+				   "Latency of system calls made by traced processes.",
+				   { "service", "syscall" } },
+	[FAM_SYSCALL_ERRORS] = { "obsprobe_syscall_errors",
+				 COUNTER,
+				 "System calls that returned an error, by errno.",
+				 { "service", "syscall", "errno" } },
+	[FAM_SOCKET_BYTES] = { "obsprobe_socket_bytes",
+			       COUNTER,
+			       "Bytes moved through sockets.",
+			       { "service", "direction", "protocol" } },
+	[FAM_SOCKET_IO_DURATION] = { "obsprobe_socket_io_duration_seconds",
+				     HISTOGRAM,
+				     "Latency of socket reads and writes.",
+				     { "service", "direction", "protocol" } },
+	[FAM_TCP_CONNECTIONS] = { "obsprobe_tcp_connections",
+				  COUNTER,
+				  "TCP connections established.",
+				  { "service", "direction" } },
+	[FAM_TCP_ACTIVE] = { "obsprobe_tcp_connections_active",
+			     GAUGE,
+			     "TCP connections currently established.",
+			     { "service", "direction" } },
+	[FAM_HTTP_SERVER_DURATION] = { "http_server_request_duration_seconds",
+				       HISTOGRAM,
+				       "Duration of HTTP server requests.",
+				       { "service", "http_request_method", "http_response_status_code",
+					 "http_route" } },
+	[FAM_HTTP_CLIENT_DURATION] = { "http_client_request_duration_seconds",
+				       HISTOGRAM,
+				       "Duration of HTTP client requests.",
+				       { "service", "http_request_method", "http_response_status_code",
+					 "server_address" } },
 	[FAM_EVENTS] = { "obsprobe_events", COUNTER, "Events received from capture paths.", { "source" } },
-	[FAM_EVENTS_LOST] = { "obsprobe_events_lost", COUNTER,
-		"Events lost before the collector could read them.", { "source", "reason" } },
+	[FAM_EVENTS_LOST] = { "obsprobe_events_lost",
+			      COUNTER,
+			      "Events lost before the collector could read them.",
+			      { "source", "reason" } },
 	[FAM_SPANS] = { "obsprobe_spans", COUNTER, "Spans by outcome.", { "outcome" } },
 	[FAM_LOG_RECORDS] = { "obsprobe_log_records", COUNTER, "Log records by outcome.", { "outcome" } },
-	[FAM_SERIES_OVERFLOW] = { "obsprobe_series_overflow", COUNTER,
-		"Label sets folded into __overflow__ because a family reached --max-series.", { "metric" } },
-	[FAM_PROBE_OVERHEAD] = { "obsprobe_probe_overhead_seconds", GAUGE,
-		"Calibrated cost of one probe hit, measured at start.", { "probe" } },
-	[FAM_BUILD_INFO] = { "obsprobe_build_info", GAUGE, "obsprobe build information.",
-		{ "version", "libbpf_version" } },
-	[FAM_SEGMENTS_REJECTED] = { "obsprobe_segments_rejected", COUNTER,
-		"Shim segments refused, cut short, folded, or read as unverified (their file owner's uid), by reason.",
-		{ "reason" } },
-	[FAM_CONTEXT_INJECTIONS] = { "obsprobe_context_injections", COUNTER,
-		"Outgoing HTTP/1 requests made while serving a traced request, by what the shim did: injected "
-		"traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
-		"took part of the header and no more without waiting).",
-		{ "service", "outcome" } },
-	[FAM_REDACTIONS] = { "obsprobe_redactions", COUNTER,
-		"Secrets replaced before anything left the collector (span attributes, routes, log bodies), by rule.",
-		{ "rule" } },
-	[FAM_REDACTED_TEXTS] = { "obsprobe_redacted_texts", COUNTER,
-		"Texts redaction did not pass whole: truncated (cut after redaction to fit, still sent), failed (could "
-		"not be scanned, out of memory: dropped).",
-		{ "outcome" } },
-	[FAM_LOG_LINES] = { "obsprobe_log_lines", COUNTER,
-		"Lines assembled from traced stdout/stderr writes, by how they ended: complete (at the newline), partial "
-		"(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
-		"early: too many partial lines at once).",
-		{ "outcome" } },
+	[FAM_SERIES_OVERFLOW] = { "obsprobe_series_overflow",
+				  COUNTER,
+				  "Label sets folded into __overflow__ because a family reached --max-series.",
+				  { "metric" } },
+	[FAM_PROBE_OVERHEAD] = { "obsprobe_probe_overhead_seconds",
+				 GAUGE,
+				 "Calibrated cost of one probe hit, measured at start.",
+				 { "probe" } },
+	[FAM_BUILD_INFO] = { "obsprobe_build_info",
+			     GAUGE,
+			     "obsprobe build information.",
+			     { "version", "libbpf_version" } },
+	[FAM_SEGMENTS_REJECTED] = { "obsprobe_segments_rejected",
+				    COUNTER,
+				    "Shim segments refused, cut short, folded, or read as unverified (their file owner's uid), by reason.",
+				    { "reason" } },
+	[FAM_CONTEXT_INJECTIONS] = { "obsprobe_context_injections",
+				     COUNTER,
+				     "Outgoing HTTP/1 requests made while serving a traced request, by what the shim did: injected "
+				     "traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
+				     "took part of the header and no more without waiting).",
+				     { "service", "outcome" } },
+	[FAM_REDACTIONS] = { "obsprobe_redactions",
+			     COUNTER,
+			     "Secrets replaced before anything left the collector (span attributes, routes, log bodies), by rule.",
+			     { "rule" } },
+	[FAM_REDACTED_TEXTS] = { "obsprobe_redacted_texts",
+				 COUNTER,
+				 "Texts redaction did not pass whole: truncated (cut after redaction to fit, still sent), failed (could "
+				 "not be scanned, out of memory: dropped).",
+				 { "outcome" } },
+	[FAM_LOG_LINES] = { "obsprobe_log_lines",
+			    COUNTER,
+			    "Lines assembled from traced stdout/stderr writes, by how they ended: complete (at the newline), partial "
+			    "(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
+			    "early: too many partial lines at once).",
+			    { "outcome" } },
 };
 
 struct exemplar {
@@ -257,13 +290,13 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
 }
 
 /* Series ops take the registry lock: the HTTP thread renders while sources write. */
-#define WITH_LOCK(s, body)                                    \
-	do {                                                  \
-		if (!(s))                                     \
-			break;                                \
-		pthread_mutex_lock(&(s)->m->lock);            \
-		body;                                         \
-		pthread_mutex_unlock(&(s)->m->lock);         \
+#define WITH_LOCK(s, body)                           \
+	do {                                         \
+		if (!(s))                            \
+			break;                       \
+		pthread_mutex_lock(&(s)->m->lock);   \
+		body;                                \
+		pthread_mutex_unlock(&(s)->m->lock); \
 	} while (0)
 
 void series__add(struct series *s, uint64_t n)
@@ -293,29 +326,30 @@ void series__observe_ns(struct series *s, uint64_t ns)
 
 void series__add_hist(struct series *s, const uint64_t *buckets, uint64_t count, uint64_t sum_ns)
 {
-	WITH_LOCK(s, if (s->hist) {
-		for (int i = 0; i <= s->m->bounds.n; i++)
-			s->hist->buckets[i] += buckets[i];
-		s->hist->count += count;
-		s->hist->sum_ns += sum_ns;
-	});
+	WITH_LOCK(
+		s, if (s->hist) {
+			for (int i = 0; i <= s->m->bounds.n; i++)
+				s->hist->buckets[i] += buckets[i];
+			s->hist->count += count;
+			s->hist->sum_ns += sum_ns;
+		});
 }
 
-void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const char *span_id,
-		      double unix_ts)
+void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const char *span_id, double unix_ts)
 {
-	WITH_LOCK(s, if (s->hist) {
-		int b = hist_bounds__index(&s->m->bounds, ns);
+	WITH_LOCK(
+		s, if (s->hist) {
+			int b = hist_bounds__index(&s->m->bounds, ns);
 
-		if (!s->ex)
-			s->ex = calloc(OBS_HIST_SLOTS, sizeof(*s->ex));
-		if (s->ex) {
-			snprintf(s->ex[b].trace_id, sizeof(s->ex[b].trace_id), "%s", trace_id);
-			snprintf(s->ex[b].span_id, sizeof(s->ex[b].span_id), "%s", span_id);
-			s->ex[b].ns = ns;
-			s->ex[b].ts = unix_ts;
-		}
-	});
+			if (!s->ex)
+				s->ex = calloc(OBS_HIST_SLOTS, sizeof(*s->ex));
+			if (s->ex) {
+				snprintf(s->ex[b].trace_id, sizeof(s->ex[b].trace_id), "%s", trace_id);
+				snprintf(s->ex[b].span_id, sizeof(s->ex[b].span_id), "%s", span_id);
+				s->ex[b].ns = ns;
+				s->ex[b].ts = unix_ts;
+			}
+		});
 }
 
 bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const *values, struct hist *out)

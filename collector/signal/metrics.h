@@ -11,28 +11,28 @@
 /* Every family obsprobe exposes (SPEC "Metrics"). Labels are listed in
  * metrics.c; families about traced programs have "service" first. */
 enum family_id {
-	FAM_FUNCTION_DURATION,	 /* service, function, object */
-	FAM_KFUNC_DURATION,	 /* service, function */
-	FAM_SYSCALL_DURATION,	 /* service, syscall */
-	FAM_SYSCALL_ERRORS,	 /* service, syscall, errno */
-	FAM_SOCKET_BYTES,	 /* service, direction, protocol */
-	FAM_SOCKET_IO_DURATION,	 /* service, direction, protocol */
-	FAM_TCP_CONNECTIONS,	 /* service, direction */
-	FAM_TCP_ACTIVE,		 /* service, direction */
+	FAM_FUNCTION_DURATION,	  /* service, function, object */
+	FAM_KFUNC_DURATION,	  /* service, function */
+	FAM_SYSCALL_DURATION,	  /* service, syscall */
+	FAM_SYSCALL_ERRORS,	  /* service, syscall, errno */
+	FAM_SOCKET_BYTES,	  /* service, direction, protocol */
+	FAM_SOCKET_IO_DURATION,	  /* service, direction, protocol */
+	FAM_TCP_CONNECTIONS,	  /* service, direction */
+	FAM_TCP_ACTIVE,		  /* service, direction */
 	FAM_HTTP_SERVER_DURATION, /* service, http_request_method, http_response_status_code, http_route */
 	FAM_HTTP_CLIENT_DURATION, /* service, http_request_method, http_response_status_code, server_address */
-	FAM_EVENTS,		 /* source */
-	FAM_EVENTS_LOST,	 /* source, reason */
-	FAM_SPANS,		 /* outcome */
-	FAM_LOG_RECORDS,	 /* outcome */
-	FAM_SERIES_OVERFLOW,	 /* metric */
-	FAM_PROBE_OVERHEAD,	 /* probe */
-	FAM_BUILD_INFO,		 /* version, libbpf_version */
-	FAM_SEGMENTS_REJECTED,	 /* reason: shim segments not read, or not read as their process's */
-	FAM_CONTEXT_INJECTIONS,	 /* service, outcome: traceparent the shim added to outgoing requests, or not */
-	FAM_REDACTIONS,		 /* rule: secrets replaced (signal/redact.h) */
-	FAM_REDACTED_TEXTS,	 /* outcome: texts redaction cut (truncated) or refused (failed) */
-	FAM_LOG_LINES,		 /* outcome: lines assembled from stdout/stderr writes (signal/logline.h) */
+	FAM_EVENTS,		  /* source */
+	FAM_EVENTS_LOST,	  /* source, reason */
+	FAM_SPANS,		  /* outcome */
+	FAM_LOG_RECORDS,	  /* outcome */
+	FAM_SERIES_OVERFLOW,	  /* metric */
+	FAM_PROBE_OVERHEAD,	  /* probe */
+	FAM_BUILD_INFO,		  /* version, libbpf_version */
+	FAM_SEGMENTS_REJECTED,	  /* reason: shim segments not read, or not read as their process's */
+	FAM_CONTEXT_INJECTIONS,	  /* service, outcome: traceparent the shim added to outgoing requests, or not */
+	FAM_REDACTIONS,		  /* rule: secrets replaced (signal/redact.h) */
+	FAM_REDACTED_TEXTS,	  /* outcome: texts redaction cut (truncated) or refused (failed) */
+	FAM_LOG_LINES,		  /* outcome: lines assembled from stdout/stderr writes (signal/logline.h) */
 	FAM__COUNT,
 };
 
@@ -45,7 +45,7 @@ struct series;
 struct metrics_opts {
 	const uint64_t *bounds_ns; /* histogram upper bounds, ascending, without +Inf */
 	int nbounds;
-	int max_series;		   /* per family, then folding into __overflow__; 0 = default 2000 */
+	int max_series; /* per family, then folding into __overflow__; 0 = default 2000 */
 };
 
 struct metrics *metrics__new(const struct metrics_opts *opts);
@@ -73,12 +73,10 @@ void series__gauge_add(struct series *s, double delta);
 void series__observe_ns(struct series *s, uint64_t ns);
 void series__add_hist(struct series *s, const uint64_t *buckets, uint64_t count, uint64_t sum_ns);
 /* remember @trace_id/@span_id (hex) as the exemplar of the bucket @ns falls into */
-void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const char *span_id,
-		      double unix_ts);
+void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const char *span_id, double unix_ts);
 
 /* Read back (tests, summaries). Returns false when @fam/@values has no series. */
-bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const *values,
-		       struct hist *out);
+bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const *values, struct hist *out);
 
 /* Visit every histogram series of @fam; label values as registered. */
 typedef void (*metrics_hist_cb)(void *ctx, const char *const *values, const struct hist *h);

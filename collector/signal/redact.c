@@ -7,10 +7,10 @@
 
 #include "signal/redact.h"
 
-#define REDACTED	"[REDACTED]"
-#define TRUNCATED	" [truncated]"
-#define MAX_EXTRA	32
-#define MAX_WORK	(16u << 20) /* a pass whose output would be larger fails (closed) */
+#define REDACTED "[REDACTED]"
+#define TRUNCATED " [truncated]"
+#define MAX_EXTRA 32
+#define MAX_WORK (16u << 20) /* a pass whose output would be larger fails (closed) */
 
 struct redactor {
 	regex_t extra[MAX_EXTRA];
@@ -103,10 +103,10 @@ static bool contains_ci(const char *s, size_t n, const char *lit)
 /* 0: not secret, 1: secret key, 2: a header whose unquoted value runs to the end of the line */
 static int key_kind(const char *k, size_t n)
 {
-	static const char *const secret[] = { "password",    "passwd",	 "passphrase", "pwd",	      "secret",
-					      "token",	     "credential", "api_key",	  "api-key",	 "apikey",
-					      "access_key",  "access-key", "accesskey",  "private_key", "private-key",
-					      "privatekey",  "session",	 "signature",  "jwt",	      "cookie" };
+	static const char *const secret[] = { "password",   "passwd",	  "passphrase", "pwd",	       "secret",
+					      "token",	    "credential", "api_key",	"api-key",     "apikey",
+					      "access_key", "access-key", "accesskey",	"private_key", "private-key",
+					      "privatekey", "session",	  "signature",	"jwt",	       "cookie" };
 	static const char *const exact[] = { "auth", "pass", "pw", "pin", "sig", "otp" };
 	static const char *const headers[] = { "authorization", "proxy-authorization", "cookie", "set-cookie" };
 
@@ -304,7 +304,8 @@ static void pass_bearer(const char *s, size_t n, struct out *o)
 	while (i + 7 < n) {
 		size_t t;
 
-		if (strncasecmp(s + i, "bearer", 6) || (i && key_char(s[i - 1])) || (s[i + 6] != ' ' && s[i + 6] != '\t')) {
+		if (strncasecmp(s + i, "bearer", 6) || (i && key_char(s[i - 1])) ||
+		    (s[i + 6] != ' ' && s[i + 6] != '\t')) {
 			i++;
 			continue;
 		}

@@ -42,9 +42,9 @@ enum redact_rule {
 };
 
 struct redact_stats {
-	uint64_t redactions; /* replacements made */
-	uint64_t dropped;    /* texts refused (fail closed: out of memory) */
-	uint64_t truncated;  /* texts cut to fit the output after redaction */
+	uint64_t redactions;		    /* replacements made */
+	uint64_t dropped;		    /* texts refused (fail closed: out of memory) */
+	uint64_t truncated;		    /* texts cut to fit the output after redaction */
 	uint64_t rules[REDACT_RULE__COUNT]; /* replacements by rule (they add up to @redactions) */
 };
 

@@ -12,7 +12,7 @@ struct row {
 struct rows {
 	struct row *v;
 	int n, cap;
-	int name_label; /* which label names the row */
+	int name_label;	  /* which label names the row */
 	int object_label; /* -1, or a label appended as " (obj)" */
 };
 
@@ -86,8 +86,7 @@ static void print_hist(FILE *out, const struct hist *h, const struct hist_bounds
 		fmt_dur(hi, sizeof(hi), i < b->n ? b->ns[i] : UINT64_MAX);
 		memset(stars, '*', nstars);
 		stars[nstars] = '\0';
-		fprintf(out, "      %9s -> %-8s : %-10llu |%-40s|\n", lo, hi, (unsigned long long)h->buckets[i],
-			stars);
+		fprintf(out, "      %9s -> %-8s : %-10llu |%-40s|\n", lo, hi, (unsigned long long)h->buckets[i], stars);
 	}
 }
 

@@ -15,13 +15,13 @@
 
 struct traces_opts {
 	struct metrics *metrics;
-	struct exporter *exporter;   /* NULL: no OTLP export */
-	struct redactor *redactor;   /* required: nothing leaves unredacted */
-	const char *spans_file;	     /* --spans-file, NULL = off */
-	const char *host_name;	     /* host.name in --spans-file lines */
-	const char *source;	     /* "ebpf" / "preload": the obsprobe_events_lost_total label */
-	double sample_ratio;	     /* --sample-ratio */
-	int max_spans_per_second;    /* --max-spans-per-second */
+	struct exporter *exporter; /* NULL: no OTLP export */
+	struct redactor *redactor; /* required: nothing leaves unredacted */
+	const char *spans_file;	   /* --spans-file, NULL = off */
+	const char *host_name;	   /* host.name in --spans-file lines */
+	const char *source;	   /* "ebpf" / "preload": the obsprobe_events_lost_total label */
+	double sample_ratio;	   /* --sample-ratio */
+	int max_spans_per_second;  /* --max-spans-per-second */
 };
 
 struct traces_stats {

@@ -83,8 +83,7 @@ static bool fs_is(const char *path, long magic)
 
 bool tracefs_mounted(void)
 {
-	return fs_is("/sys/kernel/tracing", TRACEFS_MAGIC) ||
-	       fs_is("/sys/kernel/debug/tracing", TRACEFS_MAGIC);
+	return fs_is("/sys/kernel/tracing", TRACEFS_MAGIC) || fs_is("/sys/kernel/debug/tracing", TRACEFS_MAGIC);
 }
 
 int ensure_tracefs(char *err, size_t errlen)

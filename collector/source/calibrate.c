@@ -21,7 +21,7 @@
 
 struct calibration {
 	pid_t pid;
-	int cmd, res;	/* pipes to and from the helper */
+	int cmd, res;			  /* pipes to and from the helper */
 	uint64_t base_syscall, base_call; /* best untraced round, ns */
 };
 

@@ -20,7 +20,7 @@
 
 struct func {
 	char name[128];
-	char object[64];	/* basename of the binary/library */
+	char object[64]; /* basename of the binary/library */
 	uint64_t offset;
 	struct hist last;
 };
@@ -36,8 +36,8 @@ struct funclat {
 	struct funclat_bpf *skel;
 	struct ring_buffer *rb; /* call events, with opts.on_call */
 	struct percpu_buf hbuf, ubuf;
-	struct func funcs[FL_MAX_FUNCS];	/* [0] is calibration */
-	int nfuncs;				/* ids used, including 0 */
+	struct func funcs[FL_MAX_FUNCS]; /* [0] is calibration */
+	int nfuncs;			 /* ids used, including 0 */
 	struct probe_link *links;
 	int nlinks, caplinks;
 	uint64_t last_stats[FL_STAT__COUNT];
@@ -229,7 +229,8 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 		if (resolve_object(pid, exe, obj, path, sizeof(path))) {
 			if (!strict)
 				continue;
-			snprintf(err, errlen, "attach: --func '%s': no object '%s' is mapped by pid %d (list them: obsprobe symbols --pid %d)",
+			snprintf(err, errlen,
+				 "attach: --func '%s': no object '%s' is mapped by pid %d (list them: obsprobe symbols --pid %d)",
 				 fl->opts.specs[s], obj[0] ? obj : "(main binary)", pid, pid);
 			return -1;
 		}
@@ -276,8 +277,8 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 			e = add_link(fl, pid, id, path, m[i].offset);
 			if (e) {
 				if (strict) {
-					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s", m[i].name,
-						 shown(path), strerror(-e));
+					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s",
+						 m[i].name, shown(path), strerror(-e));
 					free(m);
 					elf_syms__free(syms);
 					return -1;
@@ -417,9 +418,13 @@ void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost)
 
 static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
-	struct funclat_opts fo = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
-				   .specs = o->funcs, .nspecs = o->nfuncs,
-				   .exe = o->run_exe && o->run_exe[0] ? o->run_exe : NULL, .on_call = o->on_call,
+	struct funclat_opts fo = { .metrics = o->metrics,
+				   .bounds = o->bounds,
+				   .service = o->service,
+				   .specs = o->funcs,
+				   .nspecs = o->nfuncs,
+				   .exe = o->run_exe && o->run_exe[0] ? o->run_exe : NULL,
+				   .on_call = o->on_call,
 				   .ctx = o->ctx };
 
 	return funclat__new(&fo, err, errlen);
@@ -442,7 +447,9 @@ static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t
 		return 0;
 	}
 	return (fl->opts.exe ? funclat__attach_path(fl, pid, fl->opts.exe, err, errlen)
-			     : funclat__attach_pid(fl, pid, true, err, errlen)) < 0 ? -1 : 0;
+			     : funclat__attach_pid(fl, pid, true, err, errlen)) < 0
+		       ? -1
+		       : 0;
 }
 
 static void source_on_process(void *s, enum proc_change what, pid_t pid)

@@ -21,9 +21,9 @@ struct funclat_opts {
 	struct metrics *metrics;
 	const struct hist_bounds *bounds;
 	const char *service;
-	char *const *specs;	/* "[OBJ:]GLOB" */
+	char *const *specs; /* "[OBJ:]GLOB" */
 	int nspecs;
-	const char *exe;	/* run: the executable of the targets it is told of first, not exec'd yet (or NULL) */
+	const char *exe; /* run: the executable of the targets it is told of first, not exec'd yet (or NULL) */
 	/* every finished call of a traced function (INTERNAL spans); NULL = histograms only */
 	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
 	void *ctx;
@@ -45,7 +45,7 @@ void funclat__detach_pid(struct funclat *fl, pid_t pid);
 int funclat__attach_calibration(struct funclat *fl, pid_t pid, const char *path, uint64_t offset);
 void funclat__detach_calibration(struct funclat *fl);
 
-int funclat__nfuncs(const struct funclat *fl);	/* distinct functions traced */
+int funclat__nfuncs(const struct funclat *fl);		   /* distinct functions traced */
 int funclat__nprobes(const struct funclat *fl, pid_t pid); /* links held for @pid (0 = all) */
 void funclat__poll(struct funclat *fl);
 void funclat__baseline(struct funclat *fl);

@@ -19,16 +19,16 @@
 struct kfunc {
 	struct kfunc_opts opts;
 	bool fentry;
-	struct kfunc_bpf *skels[KF_MAX];	/* fentry: one per function; kprobe: [0] */
+	struct kfunc_bpf *skels[KF_MAX]; /* fentry: one per function; kprobe: [0] */
 	struct bpf_link *links[2 * KF_MAX];
 	int nlinks;
 	char names[KF_MAX][128];
 	struct hist last[KF_MAX];
 	int n;
 	struct percpu_buf hbuf, ubuf;
-	uint64_t last_stats[KF_MAX][FL_STAT__COUNT];	/* per skeleton: fentry has one stats map per function */
+	uint64_t last_stats[KF_MAX][FL_STAT__COUNT]; /* per skeleton: fentry has one stats map per function */
 	uint64_t events, lost;
-	bool baseline;	/* the next poll records, but does not report */
+	bool baseline; /* the next poll records, but does not report */
 };
 
 static struct kfunc_bpf *open_skel(const struct kfunc_opts *o, bool fentry, uint32_t id, const char *target)
@@ -314,8 +314,12 @@ bool kfunc_probe_kprobe(char *why, size_t len)
 
 static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
-	struct kfunc_opts ko = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
-				 .globs = o->kfuncs, .nglobs = o->nkfuncs, .traced_fd = o->traced_fd };
+	struct kfunc_opts ko = { .metrics = o->metrics,
+				 .bounds = o->bounds,
+				 .service = o->service,
+				 .globs = o->kfuncs,
+				 .nglobs = o->nkfuncs,
+				 .traced_fd = o->traced_fd };
 
 	if (!o->nkfuncs)
 		return NULL; /* not wanted */
@@ -348,8 +352,7 @@ static void source_describe(void *s, char *buf, size_t len)
 	size_t at = strlen(buf);
 
 	if (at < len)
-		snprintf(buf + at, len - at, "%d kernel function%s (%s), ", n, n == 1 ? "" : "s",
-			 kfunc__mechanism(s));
+		snprintf(buf + at, len - at, "%d kernel function%s (%s), ", n, n == 1 ? "" : "s", kfunc__mechanism(s));
 }
 
 static void source_needs(void *s, struct privs_need *need)

@@ -21,7 +21,7 @@ struct kfunc_opts {
 	const char *service;
 	char *const *globs;
 	int nglobs;
-	int traced_fd;		/* only threads of the processes in this map (the syscall tracer's traced set,
+	int traced_fd; /* only threads of the processes in this map (the syscall tracer's traced set,
 				 * which follows children: systrace__traced_fd); -1 = every task */
 };
 
@@ -29,7 +29,7 @@ struct kfunc_opts {
 struct kfunc *kfunc__new(const struct kfunc_opts *opts, char *err, size_t errlen);
 void kfunc__free(struct kfunc *k);
 int kfunc__nfuncs(const struct kfunc *k);
-const char *kfunc__mechanism(const struct kfunc *k);	/* "fentry" or "kprobe" */
+const char *kfunc__mechanism(const struct kfunc *k); /* "fentry" or "kprobe" */
 /* fold new latencies into the metrics, and what the probes lost into obsprobe_events_lost_total */
 void kfunc__poll(struct kfunc *k);
 /* forget counts seen so far (calibration traffic) without reporting them */

@@ -177,8 +177,10 @@ static bool is_elf(const char *path)
 
 int lib_find_path(const char *name, char *path, size_t len)
 {
-	static const char *const dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
-					    "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib" };
+	static const char *const dirs[] = {
+		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+		"/usr/local/lib"
+	};
 	const char *llp = getenv("LD_LIBRARY_PATH");
 	char dir[PATH_MAX / 2];
 

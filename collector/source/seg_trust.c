@@ -47,7 +47,8 @@ enum seg_claim seg_trust__check(pid_t pid, uint64_t start_time, const struct sta
 	struct stat ps;
 
 	snprintf(path, sizeof(path), "/proc/%d", pid);
-	if (pid <= 0 || stat(path, &ps) || procstat__read(pid, &pst) < PROCSTAT_STARTTIME || pst.starttime != start_time)
+	if (pid <= 0 || stat(path, &ps) || procstat__read(pid, &pst) < PROCSTAT_STARTTIME ||
+	    pst.starttime != start_time)
 		return SEG_CLAIM_GONE;
 	if (ps.st_uid != st->st_uid)
 		return SEG_CLAIM_FALSE;

@@ -8,9 +8,9 @@
 #include <sys/types.h>
 
 enum seg_claim {
-	SEG_CLAIM_VERIFIED,	/* the process lives (or is a zombie), has the file's owner uid, and maps the file */
-	SEG_CLAIM_FALSE,	/* the process lives but is another uid or does not map the file (forged, or exec'd) */
-	SEG_CLAIM_GONE,		/* no such process any more (or the pid was reused) */
+	SEG_CLAIM_VERIFIED, /* the process lives (or is a zombie), has the file's owner uid, and maps the file */
+	SEG_CLAIM_FALSE,    /* the process lives but is another uid or does not map the file (forged, or exec'd) */
+	SEG_CLAIM_GONE,	    /* no such process any more (or the pid was reused) */
 };
 
 /* check a segment's claim to be @pid started at @start_time against the file @st (fstat of the open file).

@@ -25,51 +25,58 @@
 #include "source/seg_trust.h"
 #include "source/shm_source.h"
 
-#define DISCOVER_BUDGET 512	/* new files looked at per poll: a directory of garbage costs bounded work */
-#define DRAIN_BATCH 64		/* ring records copied out per guarded pass */
-#define YOUNG_NS 2000000000ull	/* a file this young with no magic yet may be a shim still writing its header */
+#define DISCOVER_BUDGET 512    /* new files looked at per poll: a directory of garbage costs bounded work */
+#define DRAIN_BATCH 64	       /* ring records copied out per guarded pass */
+#define YOUNG_NS 2000000000ull /* a file this young with no magic yet may be a shim still writing its header */
 #define VIEW_BUCKETS 1024
 
 enum seg_reason {
-	R_INVALID, R_TRUNCATED, R_UNVERIFIED, R_PER_UID, R_SERVICES, R_LIST_FULL, R_EXPIRED, R__COUNT,
+	R_INVALID,
+	R_TRUNCATED,
+	R_UNVERIFIED,
+	R_PER_UID,
+	R_SERVICES,
+	R_LIST_FULL,
+	R_EXPIRED,
+	R__COUNT,
 	R_FOREIGN = R__COUNT, /* not one of ours (attach --pid): remembered, not counted */
 	R_DONE,		      /* read to the end: remembered, not counted */
 	R_CLAIMS_LIVE,	      /* read once, but it named a live process: removed once that one is gone */
 };
 
 static const char *const reason_name[R__COUNT] = {
-	[R_INVALID] = "invalid", [R_TRUNCATED] = "truncated", [R_UNVERIFIED] = "unverified",
+	[R_INVALID] = "invalid",	  [R_TRUNCATED] = "truncated",	   [R_UNVERIFIED] = "unverified",
 	[R_PER_UID] = "segments_per_uid", [R_SERVICES] = "services_limit", [R_LIST_FULL] = "rejected_list_full",
 	[R_EXPIRED] = "expired",
 };
 
 struct seg_view {
 	char name[256];
-	struct obs_segment *s;		/* mapped read-write: the collector owns ring_tail */
+	struct obs_segment *s; /* mapped read-write: the collector owns ring_tail */
 	ino_t ino;
-	uid_t uid;			/* the file's owner */
-	pid_t pid;			/* 0 unless verified */
-	pid_t claimed_pid;		/* what the header says */
+	uid_t uid;	   /* the file's owner */
+	pid_t pid;	   /* 0 unless verified */
+	pid_t claimed_pid; /* what the header says */
 	uint64_t start_time;
 	enum seg_claim claim;
-	bool verified;			/* its process (pid, start time, uid) maps it: read as that process's */
+	bool verified; /* its process (pid, start time, uid) maps it: read as that process's */
 	bool bounds_ok;
-	bool faulted;			/* shrank under us (SIGBUS): retired */
+	bool faulted; /* shrank under us (SIGBUS): retired */
 	char service[65], comm[17];
 	struct seg_counters last;
 	uint64_t events;
-	struct seg_view *next, *hnext;	/* the list; the chain of its hash bucket */
+	struct seg_view *next, *hnext; /* the list; the chain of its hash bucket */
 };
 
 /* a file not to read again: by inode and name (a disk filesystem reuses inode numbers) */
 struct seen {
 	ino_t ino;
 	uint64_t name_hash;
-	uint64_t start_time;		/* R_CLAIMS_LIVE: the process it named */
+	uint64_t start_time; /* R_CLAIMS_LIVE: the process it named */
 	pid_t pid;
 	uid_t uid;
 	uint8_t reason;
-	int32_t next;			/* chain of its hash bucket, -1 at the end */
+	int32_t next; /* chain of its hash bucket, -1 at the end */
 };
 
 struct shm_source {
@@ -77,21 +84,19 @@ struct shm_source {
 	pid_t *pids;
 	struct seg_view *segs;
 	struct seg_view *vbucket[VIEW_BUCKETS];
-	struct seen *seen;		/* FIFO ring of opts.max_rejected entries */
-	int32_t *sbucket;		/* hash of seen[] by inode: nsbucket heads */
+	struct seen *seen; /* FIFO ring of opts.max_rejected entries */
+	int32_t *sbucket;  /* hash of seen[] by inode: nsbucket heads */
 	size_t nseen, seen_head, nsbucket;
-	char (*services)[65];		/* distinct service labels admitted, at most opts.max_services */
+	char (*services)[65]; /* distinct service labels admitted, at most opts.max_services */
 	int nservices;
-	struct seg_counters now;	/* scratch */
-	struct obs_seg_rec *batch;	/* DRAIN_BATCH records */
+	struct seg_counters now;   /* scratch */
+	struct obs_seg_rec *batch; /* DRAIN_BATCH records */
 	uint64_t events, lost, rejected[R__COUNT];
 };
 
 static const char *const lost_reason[SEG_LOST__COUNT] = {
-	[SEG_LOST_ERRS_FULL] = "errors_table_full",
-	[SEG_LOST_RING_FULL] = "ring_full",
-	[SEG_LOST_CONNS_FULL] = "http_connections_full",
-	[SEG_LOST_BUSY] = "http_connection_busy",
+	[SEG_LOST_ERRS_FULL] = "errors_table_full",	 [SEG_LOST_RING_FULL] = "ring_full",
+	[SEG_LOST_CONNS_FULL] = "http_connections_full", [SEG_LOST_BUSY] = "http_connection_busy",
 	[SEG_LOST_CREATING] = "segment_being_made",
 };
 
@@ -204,8 +209,9 @@ static void seen_add(struct shm_source *s, ino_t ino, const char *name, uid_t ui
 		s->seen_head = (s->seen_head + 1) % s->nseen;
 		count(s, R_LIST_FULL, 1);
 	}
-	s->seen[idx] = (struct seen){ .ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r,
-				      .next = s->sbucket[h] };
+	s->seen[idx] = (struct seen){
+		.ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r, .next = s->sbucket[h]
+	};
 	s->sbucket[h] = idx;
 }
 
@@ -419,7 +425,8 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 		return;
 	}
 	if (hc.rc) {
-		elog("warning: ignoring %s: %s", path, hc.rc == -EAGAIN ? "not an obsprobe segment (no magic)" : hc.err);
+		elog("warning: ignoring %s: %s", path,
+		     hc.rc == -EAGAIN ? "not an obsprobe segment (no magic)" : hc.err);
 		seen_add(s, st.st_ino, name, st.st_uid, R_INVALID);
 		munmap(m, st.st_size);
 		return;
@@ -517,8 +524,8 @@ static void add_sockets(struct shm_source *s, struct seg_view *v, const struct s
 			series__add(metrics__series(m, FAM_SOCKET_BYTES, lv), now->bytes[d][p] - v->last.bytes[d][p]);
 			v->last.bytes[d][p] = now->bytes[d][p];
 			if (v->bounds_ok)
-				series__add_hist(metrics__series(m, FAM_SOCKET_IO_DURATION, lv), delta.buckets, delta.count,
-						 delta.sum_ns);
+				series__add_hist(metrics__series(m, FAM_SOCKET_IO_DURATION, lv), delta.buckets,
+						 delta.count, delta.sum_ns);
 		}
 	}
 	for (int c = 0; c < SEG_NCONNS; c++) {
@@ -559,7 +566,9 @@ static void read_ring(struct shm_source *s, struct seg_view *v)
 	span__copy_str(res.executable_name, sizeof(res.executable_name), v->comm);
 	res.pid = v->pid;
 	while (budget > 0 && !v->faulted) {
-		struct drain_pass d = { .map = v->s, .out = s->batch, .max = budget < DRAIN_BATCH ? budget : DRAIN_BATCH };
+		struct drain_pass d = { .map = v->s,
+					.out = s->batch,
+					.max = budget < DRAIN_BATCH ? budget : DRAIN_BATCH };
 
 		if (!guarded(v->s, drain_some, &d)) {
 			v->faulted = true;
@@ -576,8 +585,8 @@ static void read_ring(struct shm_source *s, struct seg_view *v)
 			} else if (s->opts.logs && seg_reader__log(&s->batch[i], &lg, &n)) {
 				bool ctx = !span__id_is_zero(lg.trace_id, 16);
 
-				logs__write(s->opts.logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text, n,
-					    true, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+				logs__write(s->opts.logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text,
+					    n, true, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
 			}
 		}
 		if (d.n < d.max)
@@ -659,7 +668,8 @@ static void read_segment(struct shm_source *s, struct seg_view *v, const struct 
 
 		if (now->inject[o] == v->last.inject[o])
 			continue;
-		series__add(metrics__series(m, FAM_CONTEXT_INJECTIONS, (const char *[]){ v->service, inject_outcome[o] }),
+		series__add(metrics__series(m, FAM_CONTEXT_INJECTIONS,
+					    (const char *[]){ v->service, inject_outcome[o] }),
 			    now->inject[o] - v->last.inject[o]);
 		v->last.inject[o] = now->inject[o];
 	}
@@ -787,10 +797,16 @@ void shm_source__rejected(struct shm_source *s, uint64_t *refused, uint64_t *unv
 
 static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
-	struct shm_source_opts so = { .runtime_dir = o->runtime_dir, .metrics = o->metrics,
-				      .service = o->service_override, .follow_children = o->follow_children,
-				      .pids = o->pids, .npids = o->npids, .traces = o->traces, .logs = o->logs,
-				      .max_services = o->max_services, .max_segments_per_uid = o->max_segments_per_uid,
+	struct shm_source_opts so = { .runtime_dir = o->runtime_dir,
+				      .metrics = o->metrics,
+				      .service = o->service_override,
+				      .follow_children = o->follow_children,
+				      .pids = o->pids,
+				      .npids = o->npids,
+				      .traces = o->traces,
+				      .logs = o->logs,
+				      .max_services = o->max_services,
+				      .max_segments_per_uid = o->max_segments_per_uid,
 				      .max_rejected = o->max_rejected };
 	struct shm_source *s = shm_source__new(&so);
 

@@ -23,17 +23,17 @@ extern const struct source_ops segments_source;
 #define SHM_MAX_REJECTED_DEFAULT 65536
 
 struct shm_source_opts {
-	const char *runtime_dir;	/* where segments live (default /dev/shm) */
+	const char *runtime_dir; /* where segments live (default /dev/shm) */
 	struct metrics *metrics;
-	const pid_t *pids;		/* only these processes (and, when following, their descendants) */
-	int npids;			/* 0 = every segment (obsprobe serve) */
-	const char *service;		/* override the segments' service names, or NULL */
+	const pid_t *pids;   /* only these processes (and, when following, their descendants) */
+	int npids;	     /* 0 = every segment (obsprobe serve) */
+	const char *service; /* override the segments' service names, or NULL */
 	bool follow_children;
-	struct traces *traces;		/* HTTP exchanges the shims parsed (NULL: dropped) */
-	struct logs *logs;		/* their stdout/stderr writes (NULL: dropped) */
-	int max_services;		/* distinct service labels from segments, then __overflow__ (0: default) */
-	int max_segments_per_uid;	/* segments read at once per file owner, then refused (0: default) */
-	int max_rejected;		/* files remembered as refused or done, then the oldest forgotten (0: default) */
+	struct traces *traces;	  /* HTTP exchanges the shims parsed (NULL: dropped) */
+	struct logs *logs;	  /* their stdout/stderr writes (NULL: dropped) */
+	int max_services;	  /* distinct service labels from segments, then __overflow__ (0: default) */
+	int max_segments_per_uid; /* segments read at once per file owner, then refused (0: default) */
+	int max_rejected;	  /* files remembered as refused or done, then the oldest forgotten (0: default) */
 };
 
 struct shm_source *shm_source__new(const struct shm_source_opts *opts);

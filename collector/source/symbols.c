@@ -102,8 +102,7 @@ struct elf_syms *elf_syms__open(const char *path, char *err, size_t errlen)
 		Elf_Data *data;
 		size_t count;
 
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
 			continue;
 		if (sh.sh_type == SHT_SYMTAB)
 			s->stripped = false;
@@ -126,7 +125,9 @@ struct elf_syms *elf_syms__open(const char *path, char *err, size_t errlen)
 			if (!name || !*name || strstr(name, ".cold") || !vaddr_to_offset(e, nph, sym.st_value, &off))
 				continue;
 			if (add_sym(s, name, sym.st_value, off, sym.st_size,
-				    bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2))
+				    bind == STB_GLOBAL ? 0
+				    : bind == STB_WEAK ? 1
+						       : 2))
 				goto oom;
 		}
 	}

@@ -10,9 +10,9 @@
 struct elf_syms;
 
 struct sym_match {
-	char name[128];		/* canonical name of the function at this address */
-	uint64_t addr;		/* st_value */
-	uint64_t offset;	/* file offset, what a uprobe attaches to */
+	char name[128];	 /* canonical name of the function at this address */
+	uint64_t addr;	 /* st_value */
+	uint64_t offset; /* file offset, what a uprobe attaches to */
 	uint64_t size;
 };
 

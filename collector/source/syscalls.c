@@ -123,9 +123,9 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 		goto fail;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
-	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.data_events), on_data_event, t) < 0 || percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) ||
-	    percpu_buf__init(&t->ubuf, sizeof(uint64_t)) || percpu_buf__init(&t->sbuf, sizeof(struct sc_sock)) ||
-	    percpu_buf__init(&t->cbuf, sizeof(struct sc_conns))) {
+	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.data_events), on_data_event, t) < 0 ||
+	    percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&t->ubuf, sizeof(uint64_t)) ||
+	    percpu_buf__init(&t->sbuf, sizeof(struct sc_sock)) || percpu_buf__init(&t->cbuf, sizeof(struct sc_conns))) {
 		snprintf(err, errlen, "cannot set up the event ring buffer: %s", strerror(errno));
 		goto fail;
 	}
@@ -197,8 +197,8 @@ static void poll_hists(struct systrace *t)
 		{
 			const char *v[] = { t->opts.service, syscall_name(nr, nbuf, sizeof(nbuf)) };
 
-			series__add_hist(metrics__series(t->opts.metrics, FAM_SYSCALL_DURATION, v), d.buckets,
-					 d.count, d.sum_ns);
+			series__add_hist(metrics__series(t->opts.metrics, FAM_SYSCALL_DURATION, v), d.buckets, d.count,
+					 d.sum_ns);
 		}
 		series__add(metrics__series(t->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
 	}
@@ -216,8 +216,7 @@ static void poll_errors(struct systrace *t)
 
 		key = next;
 		prev = &key;
-		if (percpu_u64_sum(fd, &key, &t->ubuf, &now) || !(slot = err_slot(t, key)) ||
-		    now == slot->count)
+		if (percpu_u64_sum(fd, &key, &t->ubuf, &now) || !(slot = err_slot(t, key)) || now == slot->count)
 			continue;
 		if (!t->baseline) {
 			const char *v[] = { t->opts.service, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
@@ -259,8 +258,8 @@ static void poll_net(struct systrace *t)
 			const char *lv[] = { t->opts.service, dir_name[k / SC_NPROTOS], proto_name[k % SC_NPROTOS] };
 
 			series__add(metrics__series(t->opts.metrics, FAM_SOCKET_BYTES, lv), bytes - t->last_bytes[k]);
-			series__add_hist(metrics__series(t->opts.metrics, FAM_SOCKET_IO_DURATION, lv), d.buckets, d.count,
-					 d.sum_ns);
+			series__add_hist(metrics__series(t->opts.metrics, FAM_SOCKET_IO_DURATION, lv), d.buckets,
+					 d.count, d.sum_ns);
 		}
 		t->last_bytes[k] = bytes;
 	}
@@ -271,7 +270,8 @@ static void poll_net(struct systrace *t)
 		if (bpf_map_lookup_elem(fd, &k, t->cbuf.data))
 			continue;
 		for (int c = 0; c < t->cbuf.ncpus; c++) {
-			const struct sc_conns *v = (const void *)((char *)t->cbuf.data + (size_t)c * t->cbuf.value_size);
+			const struct sc_conns *v =
+				(const void *)((char *)t->cbuf.data + (size_t)c * t->cbuf.value_size);
 
 			now.opened += v->opened;
 			now.closed += v->closed;
@@ -292,10 +292,8 @@ static void poll_net(struct systrace *t)
 }
 
 static const char *const stat_reason[SC_STAT__COUNT] = {
-	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",
-	[SC_STAT_ERRMAP_FULL] = "errors_map_full",
-	[SC_STAT_TGID_MAP_FULL] = "process_map_full",
-	[SC_STAT_CONN_MAP_FULL] = "connection_map_full",
+	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",	   [SC_STAT_ERRMAP_FULL] = "errors_map_full",
+	[SC_STAT_TGID_MAP_FULL] = "process_map_full",	   [SC_STAT_CONN_MAP_FULL] = "connection_map_full",
 	[SC_STAT_DATA_RINGBUF_FULL] = "data_ringbuf_full",
 };
 
@@ -358,9 +356,16 @@ int systrace__traced_fd(struct systrace *t)
 
 static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 {
-	struct systrace_opts so = { .metrics = o->metrics, .bounds = o->bounds, .service = o->service,
-				    .syscalls = o->syscalls, .follow_children = o->follow_children, .net = o->net,
-				    .payload = o->payload, .logs = o->log_writes, .on_proc = o->on_proc, .on_data = o->on_data,
+	struct systrace_opts so = { .metrics = o->metrics,
+				    .bounds = o->bounds,
+				    .service = o->service,
+				    .syscalls = o->syscalls,
+				    .follow_children = o->follow_children,
+				    .net = o->net,
+				    .payload = o->payload,
+				    .logs = o->log_writes,
+				    .on_proc = o->on_proc,
+				    .on_data = o->on_data,
 				    .ctx = o->ctx };
 
 	return systrace__new(&so, err, errlen);

@@ -18,13 +18,13 @@ extern const struct source_ops syscalls_source;
 struct systrace_opts {
 	struct metrics *metrics;
 	const struct hist_bounds *bounds;
-	const char *service;	/* "service" label */
-	bool syscalls;		/* time syscalls (else only follow processes) */
+	const char *service; /* "service" label */
+	bool syscalls;	     /* time syscalls (else only follow processes) */
 	bool follow_children;
 	bool net;		/* socket bytes/latency and TCP connections */
 	bool payload;		/* copy TCP payloads and report connections to on_data */
 	bool logs;		/* copy stdout/stderr writes to on_data */
-	proc_change_cb on_proc;	/* fork/exec/exit of traced processes */
+	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
 	void (*on_data)(void *ctx, const void *rec, size_t size);
 	void *ctx;

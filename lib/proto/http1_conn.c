@@ -143,7 +143,7 @@ void http1_conn__init(struct http1_conn *c, const struct proto_sink *cb, void *c
 }
 
 void http1_conn__data(struct http1_conn *c, enum proto_dir dir, const void *buf, size_t len, uint64_t total,
-		    uint64_t time_ns)
+		      uint64_t time_ns)
 {
 	struct feed f = { c, dir };
 

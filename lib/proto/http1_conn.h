@@ -23,13 +23,13 @@
 enum http1_role { HTTP1_UNKNOWN = 0, HTTP1_SERVER = 1, HTTP1_CLIENT = 2 };
 
 struct http1_conn {
-	uint8_t role;	       /* enum http1_role */
+	uint8_t role; /* enum http1_role */
 	uint8_t npending;
-	uint8_t head;	       /* index of the oldest pending exchange */
-	uint8_t resp_interim;  /* the response being parsed is a 1xx */
+	uint8_t head;	      /* index of the oldest pending exchange */
+	uint8_t resp_interim; /* the response being parsed is a 1xx */
 	uint64_t req_begin_ns;
-	uint64_t now_ns;       /* time of the bytes being fed */
-	uint64_t dropped;      /* requests that found the queue full, responses with no request */
+	uint64_t now_ns;  /* time of the bytes being fed */
+	uint64_t dropped; /* requests that found the queue full, responses with no request */
 	const struct proto_sink *cb;
 	void *cb_ctx;
 	struct ctx_extractor ctx;

@@ -275,8 +275,8 @@ static bool parse_u64(const char *s, size_t n, int base, uint64_t *out)
 	return true;
 }
 
-static bool parse_header(struct http_parser *p, const char *line, size_t n, bool cut,
-			 const struct http_parser_cb *cb, void *ctx)
+static bool parse_header(struct http_parser *p, const char *line, size_t n, bool cut, const struct http_parser_cb *cb,
+			 void *ctx)
 {
 	struct http_msg *m = &p->msg;
 	const char *colon = memchr(line, ':', n), *v, *e;
@@ -378,8 +378,8 @@ static void head_done(struct http_parser *p, const struct http_parser_cb *cb, vo
 }
 
 /* A complete line (without CRLF) in the current line state. */
-static void line_done(struct http_parser *p, const char *line, size_t n, bool cut,
-		      const struct http_parser_cb *cb, void *ctx)
+static void line_done(struct http_parser *p, const char *line, size_t n, bool cut, const struct http_parser_cb *cb,
+		      void *ctx)
 {
 	uint64_t size;
 	size_t k;
@@ -422,8 +422,7 @@ static void line_done(struct http_parser *p, const char *line, size_t n, bool cu
 
 static bool line_state(uint8_t st)
 {
-	return st == ST_START || st == ST_HEADERS || st == ST_CHUNK_SIZE || st == ST_CHUNK_CRLF ||
-	       st == ST_TRAILERS;
+	return st == ST_START || st == ST_HEADERS || st == ST_CHUNK_SIZE || st == ST_CHUNK_CRLF || st == ST_TRAILERS;
 }
 
 int http_parser__feed(struct http_parser *p, const void *buf, size_t len, bool chunk_start,

@@ -29,11 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_LINE_MAX	 1024 /* longer start/header lines are cut (and the message marked truncated) */
-#define HTTP_METHOD_MAX	 16
-#define HTTP_TARGET_MAX	 512
-#define HTTP_HOST_MAX	 128
-#define HTTP_UA_MAX	 160
+#define HTTP_LINE_MAX 1024 /* longer start/header lines are cut (and the message marked truncated) */
+#define HTTP_METHOD_MAX 16
+#define HTTP_TARGET_MAX 512
+#define HTTP_HOST_MAX 128
+#define HTTP_UA_MAX 160
 
 enum http_mode {
 	HTTP_ANY = 0,	   /* the first message decides */
@@ -43,16 +43,16 @@ enum http_mode {
 
 struct http_msg {
 	bool is_request;
-	bool no_body;	      /* set by on_head: a response to HEAD */
-	bool te;	      /* Transfer-Encoding present (its lines form one list, RFC 9112 §6.1) */
-	bool chunked;	      /* ... and "chunked" is its final coding */
-	bool te_bad;	      /* ... chunked twice or not last, a coding that is not a token, a cut line */
-	bool conn_close;      /* Connection: close (or HTTP/1.0 without keep-alive) */
-	bool expect_continue; /* Expect: 100-continue */
-	bool truncated;	      /* a line was longer than HTTP_LINE_MAX */
-	bool incomplete;      /* on_end: framing was lost (a gap, garbage, or close before the end) */
-	uint8_t version_minor; /* HTTP/1.x */
-	uint16_t status;       /* responses */
+	bool no_body;		/* set by on_head: a response to HEAD */
+	bool te;		/* Transfer-Encoding present (its lines form one list, RFC 9112 §6.1) */
+	bool chunked;		/* ... and "chunked" is its final coding */
+	bool te_bad;		/* ... chunked twice or not last, a coding that is not a token, a cut line */
+	bool conn_close;	/* Connection: close (or HTTP/1.0 without keep-alive) */
+	bool expect_continue;	/* Expect: 100-continue */
+	bool truncated;		/* a line was longer than HTTP_LINE_MAX */
+	bool incomplete;	/* on_end: framing was lost (a gap, garbage, or close before the end) */
+	uint8_t version_minor;	/* HTTP/1.x */
+	uint16_t status;	/* responses */
 	int64_t content_length; /* -1 = none */
 	uint64_t body_bytes;	/* body bytes seen (or skipped over in gaps) */
 	char method[HTTP_METHOD_MAX];

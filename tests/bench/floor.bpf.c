@@ -5,15 +5,27 @@
 #include <bpf/bpf_tracing.h>
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(floor_enter) { return 0; }
+int BPF_PROG(floor_enter)
+{
+	return 0;
+}
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_exit) { return 0; }
+int BPF_PROG(floor_exit)
+{
+	return 0;
+}
 
 SEC("uprobe")
-int BPF_KPROBE(floor_uprobe) { return 0; }
+int BPF_KPROBE(floor_uprobe)
+{
+	return 0;
+}
 
 SEC("uretprobe")
-int BPF_KRETPROBE(floor_uretprobe) { return 0; }
+int BPF_KRETPROBE(floor_uretprobe)
+{
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -22,7 +22,8 @@ int main(int argc, char **argv)
 	obj = bpf_object__open_file(argv[2], NULL);
 	if (!obj)
 		return 1;
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		const char *name = bpf_program__name(p);
 		int is_uprobe = strstr(name, "uprobe") || strstr(name, "uretprobe");
 
@@ -32,7 +33,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: load: %s\n", strerror(errno));
 		return 1;
 	}
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		struct bpf_link *l;
 
 		if (!bpf_program__autoload(p))

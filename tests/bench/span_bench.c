@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 	uint64_t bounds[] = { 1000, 10000, 100000, 1000000 };
 	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 4 };
 	struct metrics *m = metrics__new(&mo);
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, sink, NULL,
-						MHD_OPTION_END);
+	struct MHD_Daemon *d =
+		MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, sink, NULL, MHD_OPTION_END);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char url[64], err[256];
 	struct exporter_opts eo = { .endpoint = url, .span_queue = 65536, .batch_max = 2048, .batch_delay_ms = 50 };
@@ -66,8 +66,12 @@ int main(int argc, char **argv)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", info->port);
 	e = exporter__new(&eo);
-	to = (struct traces_opts){ .metrics = m, .exporter = e, .redactor = red, .sample_ratio = 1.0,
-				   .max_spans_per_second = 1e9, .source = "ebpf" };
+	to = (struct traces_opts){ .metrics = m,
+				   .exporter = e,
+				   .redactor = red,
+				   .sample_ratio = 1.0,
+				   .max_spans_per_second = 1e9,
+				   .source = "ebpf" };
 	t = traces__new(&to, err, sizeof(err));
 	if (!m || !d || !red || !e || !t) {
 		fprintf(stderr, "span_bench: setup failed %s\n", err);
@@ -75,7 +79,13 @@ int main(int argc, char **argv)
 	}
 	t0 = now_s();
 	for (long i = 0; i < n; i++) {
-		struct obs_exchange x = { .kind = 2, .sampled = 1, .status = 200, .proto = OBS_PROTO_HTTP1, .version = 1, .pid = 1, .tid = 1 };
+		struct obs_exchange x = { .kind = 2,
+					  .sampled = 1,
+					  .status = 200,
+					  .proto = OBS_PROTO_HTTP1,
+					  .version = 1,
+					  .pid = 1,
+					  .tid = 1 };
 		struct trace_ctx in = { 0 };
 
 		x.start_ns = 1000000 + i * 1000;

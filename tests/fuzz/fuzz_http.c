@@ -43,9 +43,9 @@ static void mix_msg(struct log *l, char what, const struct http_msg *m)
 	mix(l, m->target, strlen(m->target));
 	mix(l, m->host, strlen(m->host));
 	mix(l, m->user_agent, strlen(m->user_agent));
-	uint64_t v[] = { m->is_request, m->no_body,	  m->chunked,	     m->conn_close,
-			 m->expect_continue, m->truncated, m->incomplete, m->version_minor,
-			 m->status,	     (uint64_t)m->content_length, m->body_bytes };
+	uint64_t v[] = { m->is_request, m->no_body,    m->chunked,	 m->conn_close, m->expect_continue,
+			 m->truncated,	m->incomplete, m->version_minor, m->status,	(uint64_t)m->content_length,
+			 m->body_bytes };
 	mix(l, v, sizeof(v));
 }
 

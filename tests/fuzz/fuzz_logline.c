@@ -26,7 +26,7 @@ struct wr { /* one write: what a tag points at */
 };
 
 struct model {
-	uint8_t *stream[WRITERS]; /* every byte each writer wrote, in order */
+	uint8_t *stream[WRITERS];	    /* every byte each writer wrote, in order */
 	size_t len[WRITERS], next[WRITERS]; /* bytes; where the next line may start */
 	struct wr *writes;
 	size_t nwrites;

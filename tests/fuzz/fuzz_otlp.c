@@ -23,7 +23,11 @@
 static long utf8_decode(const uint8_t *s, size_t n, size_t *len)
 {
 	static const long min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t k = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t k = s[0] < 0x80		   ? 1
+		   : (s[0] & 0xe0) == 0xc0 ? 2
+		   : (s[0] & 0xf0) == 0xe0 ? 3
+		   : (s[0] & 0xf8) == 0xf0 ? 4
+					   : 0;
 	long cp;
 
 	if (!k || k > n)
@@ -509,10 +513,14 @@ static void check_json(const struct otlp_buf *b, const void *items, size_t n, bo
 	FUZZ_CHECK(root);
 	groups = cJSON_GetObjectItemCaseSensitive(root, is_span ? "resourceSpans" : "resourceLogs");
 	FUZZ_CHECK(cJSON_IsArray(groups));
-	cJSON_ArrayForEach(g, groups) {
-		cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, is_span ? "scopeSpans" : "scopeLogs"), 0);
+	cJSON_ArrayForEach(g, groups)
+	{
+		cJSON *sc =
+			cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, is_span ? "scopeSpans" : "scopeLogs"),
+					   0);
 
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, is_span ? "spans" : "logRecords")) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, is_span ? "spans" : "logRecords"))
+		{
 			cJSON *tid = cJSON_GetObjectItemCaseSensitive(it, "traceId");
 			bool found = false;
 			char hex[33];
@@ -522,8 +530,8 @@ static void check_json(const struct otlp_buf *b, const void *items, size_t n, bo
 				continue;
 			FUZZ_CHECK(cJSON_IsString(tid) && strlen(tid->valuestring) == 32);
 			for (size_t i = 0; i < n && !found; i++) {
-				const uint8_t *id = is_span ? ((const struct span *)items)[i].trace_id :
-							      ((const struct log_record *)items)[i].trace_id;
+				const uint8_t *id = is_span ? ((const struct span *)items)[i].trace_id
+							    : ((const struct log_record *)items)[i].trace_id;
 
 				hex__encode(hex, id, 16);
 				found = !strcmp(hex, tid->valuestring);

@@ -16,12 +16,12 @@
 
 #include "source/seg_reader.h"
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			dprintf(2, "fuzz_segment: check failed: %s (line %d)\n", #cond, __LINE__);    \
-			__builtin_trap();                                                            \
-		}                                                                                    \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			dprintf(2, "fuzz_segment: check failed: %s (line %d)\n", #cond, __LINE__); \
+			__builtin_trap();                                                          \
+		}                                                                                  \
 	} while (0)
 
 #define MAX_RECS 64 /* ring slots an input may fill */

@@ -10,12 +10,12 @@
 
 /* A property the code under test broke: say which (on fd 2, even when a harness silenced stdio's
  * stderr), and crash so libFuzzer keeps the input. */
-#define FUZZ_CHECK(cond)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
+#define FUZZ_CHECK(cond)                                                                          \
+	do {                                                                                      \
+		if (!(cond)) {                                                                    \
 			dprintf(2, "fuzz check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-			__builtin_trap();                                                        \
-		}                                                                                \
+			__builtin_trap();                                                         \
+		}                                                                                 \
 	} while (0)
 
 /* Consumes an input from the front; past the end every read gives zeros. */

@@ -36,7 +36,9 @@ __attribute__((noinline)) long child_work(int k)
 /* connect to 127.0.0.1:@port and leave the socket for exit to close */
 static int child_connect(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	return fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a)) ? 0 : 1;

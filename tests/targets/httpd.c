@@ -42,7 +42,9 @@ __attribute__((noinline)) void handle_slow(void)
 /* one GET to 127.0.0.1:@port on a fresh connection (the calls a traced service makes downstream) */
 __attribute__((noinline)) int call_downstream(int port, const char *via)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 502;
 	char req[128], resp[1024];
 	ssize_t n, have = 0;
@@ -51,7 +53,8 @@ __attribute__((noinline)) int call_downstream(int port, const char *via)
 	if (fd < 0)
 		return 502;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-		len = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", port);
+		len = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+			       port);
 		ssize_t sent;
 
 		if (!strcmp(via, "writev")) {
@@ -67,7 +70,8 @@ __attribute__((noinline)) int call_downstream(int port, const char *via)
 			sent = send(fd, req, len, 0);
 		}
 		if (sent == len) {
-			while (have < (ssize_t)sizeof(resp) - 1 && (n = read(fd, resp + have, sizeof(resp) - 1 - have)) > 0)
+			while (have < (ssize_t)sizeof(resp) - 1 &&
+			       (n = read(fd, resp + have, sizeof(resp) - 1 - have)) > 0)
 				have += n;
 			resp[have] = '\0';
 			if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
@@ -101,9 +105,9 @@ __attribute__((noinline)) int handle_request(const char *method, const char *pat
 	if (!strcmp(path, "/debug"))
 		return snprintf(body, len, "debug"), 200;
 	if (!strncmp(path, "/chain/", 7)) {
-		int code = call_downstream(atoi(path + 7), strstr(query, "via=writev")	 ? "writev"
+		int code = call_downstream(atoi(path + 7), strstr(query, "via=writev")	  ? "writev"
 							   : strstr(query, "via=sendmsg") ? "sendmsg"
-											    : "send");
+											  : "send");
 
 		return snprintf(body, len, "downstream %d", code), code == 200 ? 200 : 502;
 	}
@@ -112,7 +116,10 @@ __attribute__((noinline)) int handle_request(const char *method, const char *pat
 
 static const char *reason(int code)
 {
-	return code == 200 ? "OK" : code == 404 ? "Not Found" : code == 405 ? "Method Not Allowed" : "Internal Server Error";
+	return code == 200   ? "OK"
+	       : code == 404 ? "Not Found"
+	       : code == 405 ? "Method Not Allowed"
+			     : "Internal Server Error";
 }
 
 static void serve_conn(int fd)
@@ -159,17 +166,18 @@ static void serve_conn(int fd)
 			int ll;
 
 			if (!strncmp(path, "/debug", 6)) {
-				const char *au = strcasestr(buf, "\r\nAuthorization:"), *ck = strcasestr(buf, "\r\nCookie:");
+				const char *au = strcasestr(buf, "\r\nAuthorization:"),
+					   *ck = strcasestr(buf, "\r\nCookie:");
 
 				ll = snprintf(line, sizeof(line), "DEBUG headers: %.*s | %.*s\n",
 					      au ? (int)strcspn(au + 2, "\r") : 0, au ? au + 2 : "",
 					      ck ? (int)strcspn(ck + 2, "\r") : 0, ck ? ck + 2 : "");
 			} else if (!strncmp(path, "/json", 5))
-				ll = snprintf(line, sizeof(line), "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n",
-					      path);
+				ll = snprintf(line, sizeof(line),
+					      "{\"level\":\"warn\",\"msg\":\"json route\",\"path\":\"%s\"}\n", path);
 			else
-				ll = snprintf(line, sizeof(line), "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO", method, path,
-					      code);
+				ll = snprintf(line, sizeof(line), "%s %s %s %d\n", code >= 500 ? "ERROR" : "INFO",
+					      method, path, code);
 			if (ll > (int)sizeof(line) - 1)
 				ll = sizeof(line) - 1;
 			if (write(2, line, ll) != ll)
@@ -225,7 +233,9 @@ static void on_term(int sig)
 int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 8080, nworkers = argc > 2 ? atoi(argv[2]) : 2, one = 1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	pid_t kids[64];
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 

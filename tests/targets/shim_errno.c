@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #define SENTINEL 4242
-#define SHOW(name, expr)                                                       \
-	do {                                                                   \
-		long r_;                                                       \
-		errno = SENTINEL;                                              \
-		r_ = (long)(expr);                                             \
-		printf("%-22s ret=%ld errno=%d\n", name, r_, errno);           \
+#define SHOW(name, expr)                                             \
+	do {                                                         \
+		long r_;                                             \
+		errno = SENTINEL;                                    \
+		r_ = (long)(expr);                                   \
+		printf("%-22s ret=%ld errno=%d\n", name, r_, errno); \
 	} while (0)
 
 static void on_alarm(int sig)
@@ -30,7 +30,9 @@ int main(void)
 	char buf[16] = "abc";
 	struct iovec iov = { buf, 3 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(1),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int sv[2], p[2], fd = open("/dev/null", O_RDWR), s;
 	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */

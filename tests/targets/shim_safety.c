@@ -31,14 +31,14 @@
 #define SENTINEL 4242
 /* one call, when it is the case asked for (all when none): "name ret=R errno=E" */
 static const char *only;
-#define SHOW(name, expr)                                                 \
-	do {                                                             \
-		long r_;                                                 \
-		if (only && strcmp(only, name))                          \
-			break;                                           \
-		errno = SENTINEL;                                        \
-		r_ = (long)(expr);                                       \
-		printf("%-28s ret=%ld errno=%d\n", name, r_, errno);     \
+#define SHOW(name, expr)                                             \
+	do {                                                         \
+		long r_;                                             \
+		if (only && strcmp(only, name))                      \
+			break;                                       \
+		errno = SENTINEL;                                    \
+		r_ = (long)(expr);                                   \
+		printf("%-28s ret=%ld errno=%d\n", name, r_, errno); \
 	} while (0)
 
 /* addresses the compiler cannot see through: a page never mapped, and NULL */
@@ -201,9 +201,9 @@ static int mode_ptrs(void)
 	SHOW("recv the rest", recv(s, buf, sizeof(buf), 0));
 	syscall(SYS_connect, socket(AF_INET, SOCK_STREAM, 0), (struct sockaddr *)&a, sizeof(a));
 	SHOW("accept bad addrlen", accept(l, (struct sockaddr *)&a, (socklen_t *)16));
-	SHOW("accept4 bad addr", (syscall(SYS_connect, socket(AF_INET, SOCK_STREAM, 0), (struct sockaddr *)&a,
-					 sizeof(a)),
-				 al = sizeof(a), accept4(l, (struct sockaddr *)16, &al, 0)));
+	SHOW("accept4 bad addr",
+	     (syscall(SYS_connect, socket(AF_INET, SOCK_STREAM, 0), (struct sockaddr *)&a, sizeof(a)), al = sizeof(a),
+	      accept4(l, (struct sockaddr *)16, &al, 0)));
 	/* a connected client socket while serving: every write is a candidate for injection */
 	serve_one();
 	out = conn(&peer, true, 0);

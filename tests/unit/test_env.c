@@ -61,23 +61,24 @@ static const char *data(const char *name)
 }
 
 /* rc 2 and exactly one line, equal to @want */
-#define ck_usage(env, line, want)                                                  \
-	do {                                                                       \
-		int rc_ = parse(env, line);                                        \
-		ck_assert_msg(rc_ == 2, "'%s' returned %d, want 2", line, rc_);    \
-		ck_assert_str_eq(errbuf, want "\n");                               \
-		env__free(env);                                                    \
+#define ck_usage(env, line, want)                                               \
+	do {                                                                    \
+		int rc_ = parse(env, line);                                     \
+		ck_assert_msg(rc_ == 2, "'%s' returned %d, want 2", line, rc_); \
+		ck_assert_str_eq(errbuf, want "\n");                            \
+		env__free(env);                                                 \
 	} while (0)
 
 /* rc 2, one "obsprobe: " line containing @part */
-#define ck_usage_has(env, line, part)                                              \
-	do {                                                                       \
-		int rc_ = parse(env, line);                                        \
-		ck_assert_msg(rc_ == 2, "'%s' returned %d, want 2", line, rc_);    \
-		ck_assert_msg(!strncmp(errbuf, "obsprobe: ", 10) && strchr(errbuf, '\n') == errbuf + strlen(errbuf) - 1, \
-			      "'%s' printed '%s'", line, errbuf);                  \
+#define ck_usage_has(env, line, part)                                                                    \
+	do {                                                                                             \
+		int rc_ = parse(env, line);                                                              \
+		ck_assert_msg(rc_ == 2, "'%s' returned %d, want 2", line, rc_);                          \
+		ck_assert_msg(!strncmp(errbuf, "obsprobe: ", 10) &&                                      \
+				      strchr(errbuf, '\n') == errbuf + strlen(errbuf) - 1,               \
+			      "'%s' printed '%s'", line, errbuf);                                        \
 		ck_assert_msg(strstr(errbuf, part), "'%s' printed '%s', want /%s/", line, errbuf, part); \
-		env__free(env);                                                    \
+		env__free(env);                                                                          \
 	} while (0)
 
 START_TEST(defaults)
@@ -124,13 +125,14 @@ START_TEST(every_option)
 {
 	struct env env;
 
-	ck_assert_int_eq(parse(&env, "attach --pid 1 --pid 2 --func handle_* --func libc.so.6:malloc --kfunc vfs_* "
-				     "--no-syscalls --no-net --no-http --no-logs --listen 0.0.0.0:9500 --service api "
-				     "--otlp-endpoint http://127.0.0.1:4318 --otlp-protocol http/json --otlp-header a=b "
-				     "--otlp-header X-Tenant=7 --spans-file /tmp/s --log-file - --sample-ratio 0.25 "
-				     "--max-spans-per-second 5 --max-series 10 --buckets 0.001,0.1 --duration 2.5 "
-				     "--metrics-auth /tmp/a --tls-cert /tmp/c --tls-key /tmp/k --preload "
-				     "--no-follow-children -v"),
+	ck_assert_int_eq(parse(&env,
+			       "attach --pid 1 --pid 2 --func handle_* --func libc.so.6:malloc --kfunc vfs_* "
+			       "--no-syscalls --no-net --no-http --no-logs --listen 0.0.0.0:9500 --service api "
+			       "--otlp-endpoint http://127.0.0.1:4318 --otlp-protocol http/json --otlp-header a=b "
+			       "--otlp-header X-Tenant=7 --spans-file /tmp/s --log-file - --sample-ratio 0.25 "
+			       "--max-spans-per-second 5 --max-series 10 --buckets 0.001,0.1 --duration 2.5 "
+			       "--metrics-auth /tmp/a --tls-cert /tmp/c --tls-key /tmp/k --preload "
+			       "--no-follow-children -v"),
 			 0);
 	ck_assert_str_eq(errbuf, "");
 	ck_assert_int_eq(env.npids, 2);
@@ -252,7 +254,8 @@ START_TEST(bad_options)
 	ck_usage(&env, "serve --preload", "obsprobe: serve: --preload does not apply (see obsprobe serve --help)");
 	ck_usage(&env, "symbols --binary /bin/ls --listen :1",
 		 "obsprobe: symbols: --listen does not apply (see obsprobe symbols --help)");
-	ck_usage(&env, "serve --binary /bin/ls", "obsprobe: serve: --binary does not apply (see obsprobe serve --help)");
+	ck_usage(&env, "serve --binary /bin/ls",
+		 "obsprobe: serve: --binary does not apply (see obsprobe serve --help)");
 	ck_usage(&env, "run --pid 3 -- ls",
 		 "obsprobe: run: --pid does not apply (to trace a running process: obsprobe attach --pid PID)");
 	ck_usage(&env, "version --pid 3",
@@ -261,7 +264,8 @@ START_TEST(bad_options)
 	ck_usage(&env, "attach --pid 1 --tls-cert /a",
 		 "obsprobe: attach: --tls-cert and --tls-key go together (give both, or neither for plain HTTP)");
 	ck_usage_has(&env, "attach --pid 1 --tls-key /a", "go together");
-	ck_usage(&env, "attach --pid 1 --service", "obsprobe: attach: --service needs a value (see obsprobe attach --help)");
+	ck_usage(&env, "attach --pid 1 --service",
+		 "obsprobe: attach: --service needs a value (see obsprobe attach --help)");
 	ck_usage(&env, "attach --pid 1 --log-file=", "obsprobe: --log-file: empty value");
 }
 END_TEST
@@ -270,10 +274,12 @@ START_TEST(commands)
 {
 	struct env env;
 
-	ck_usage(&env, "", "obsprobe: no command (usage: obsprobe attach|run|serve|symbols|check|version ...; "
-			   "see obsprobe --help)");
-	ck_usage(&env, "frob", "obsprobe: unknown command 'frob' (commands: attach, run, serve, symbols, check, "
-			       "version; see obsprobe --help)");
+	ck_usage(&env, "",
+		 "obsprobe: no command (usage: obsprobe attach|run|serve|symbols|check|version ...; "
+		 "see obsprobe --help)");
+	ck_usage(&env, "frob",
+		 "obsprobe: unknown command 'frob' (commands: attach, run, serve, symbols, check, "
+		 "version; see obsprobe --help)");
 	ck_usage(&env, "--pid 1",
 		 "obsprobe: no command before '--pid' (usage: obsprobe attach --pid PID [options]; see obsprobe --help)");
 	ck_usage_has(&env, "help frob", "help: unknown command 'frob'");
@@ -415,11 +421,14 @@ START_TEST(otlp)
 	ck_assert_int_eq(parse(&env, "serve --otlp-protocol http/protobuf"), 0);
 	ck_assert(!env.otlp_json);
 	env__free(&env);
-	ck_usage(&env, "serve --otlp-protocol grpc", "obsprobe: --otlp-protocol: 'grpc' is not supported "
-						      "(obsprobe exports OTLP/HTTP: http/protobuf or http/json)");
-	ck_usage(&env, "serve --otlp-protocol json", "obsprobe: --otlp-protocol: 'json' is not http/protobuf or http/json");
+	ck_usage(&env, "serve --otlp-protocol grpc",
+		 "obsprobe: --otlp-protocol: 'grpc' is not supported "
+		 "(obsprobe exports OTLP/HTTP: http/protobuf or http/json)");
+	ck_usage(&env, "serve --otlp-protocol json",
+		 "obsprobe: --otlp-protocol: 'json' is not http/protobuf or http/json");
 
-	ck_assert_int_eq(parsev(&env, (const char *[]){ "serve", "--otlp-header", "Authorization=Bearer abc=", NULL }), 0);
+	ck_assert_int_eq(parsev(&env, (const char *[]){ "serve", "--otlp-header", "Authorization=Bearer abc=", NULL }),
+			 0);
 	ck_assert_str_eq(env.otlp_headers[0], "Authorization=Bearer abc=");
 	env__free(&env);
 	ck_usage(&env, "serve --otlp-header novalue",
@@ -504,7 +513,8 @@ START_TEST(buckets)
 	env__free(&env);
 	ck_usage(&env, "serve --buckets 0.1,0.01",
 		 "obsprobe: --buckets: boundaries must be strictly ascending (0.01 after 0.1) (e.g. 0.001,0.01,0.1,1)");
-	ck_usage(&env, "serve --buckets x", "obsprobe: --buckets: 'x' is not a number of seconds (e.g. 0.001,0.01,0.1,1)");
+	ck_usage(&env, "serve --buckets x",
+		 "obsprobe: --buckets: 'x' is not a number of seconds (e.g. 0.001,0.01,0.1,1)");
 	ck_usage_has(&env, "serve --buckets 0,1", "positive");
 	ck_usage_has(&env, "serve --buckets 1,+Inf", "implied");
 	ck_usage_has(&env, "serve --buckets 0.0000000001", "whole number of nanoseconds");
@@ -529,8 +539,9 @@ START_TEST(func_globs)
 	ck_assert_str_eq(errbuf, "obsprobe: --func: '' is empty (expected [OBJ:]GLOB, e.g. 'handle_*' or "
 				 "'libc.so.6:malloc')\n");
 	env__free(&env);
-	ck_usage(&env, "run --func libc.so.6: ls", "obsprobe: --func: 'libc.so.6:' has no GLOB after the ':' "
-						    "(e.g. 'libc.so.6:malloc' or 'libssl.so.3:SSL_*')");
+	ck_usage(&env, "run --func libc.so.6: ls",
+		 "obsprobe: --func: 'libc.so.6:' has no GLOB after the ':' "
+		 "(e.g. 'libc.so.6:malloc' or 'libssl.so.3:SSL_*')");
 	ck_usage(&env, "run --func :malloc ls",
 		 "obsprobe: --func: ':malloc' has no OBJ before the ':' (e.g. 'libc.so.6:malloc')");
 	ck_assert_int_eq(parse(&env, "attach --pid 1 --kfunc tcp_sendmsg --kfunc vfs_*"), 0);
@@ -581,8 +592,9 @@ START_TEST(config_file)
 	env__free(&env);
 
 	/* flags win; a list on the command line replaces the file's; -q replaces the file's verbosity */
-	snprintf(line, sizeof(line), "attach --pid 7 --func c_* --config=%s --service fromflag --listen :9600 "
-				     "--otlp-header e=f -q --buckets 1",
+	snprintf(line, sizeof(line),
+		 "attach --pid 7 --func c_* --config=%s --service fromflag --listen :9600 "
+		 "--otlp-header e=f -q --buckets 1",
 		 data("config-full.json"));
 	ck_assert_msg(parse(&env, line) == 0, "%s", errbuf);
 	ck_assert_int_eq(env.nfuncs, 1);
@@ -631,13 +643,13 @@ START_TEST(config_errors)
 	ck_assert_str_eq(errbuf, "obsprobe: --config: cannot read '/': Is a directory\n");
 	env__free(&env);
 
-#define CK_CONFIG(file, fmt)                                                         \
-	do {                                                                         \
+#define CK_CONFIG(file, fmt)                                                            \
+	do {                                                                            \
 		snprintf(line, sizeof(line), "attach --pid 7 --config %s", data(file)); \
-		snprintf(want, sizeof(want), "obsprobe: " fmt "\n", data(file));     \
-		ck_assert_int_eq(parse(&env, line), 2);                              \
-		ck_assert_str_eq(errbuf, want);                                      \
-		env__free(&env);                                                     \
+		snprintf(want, sizeof(want), "obsprobe: " fmt "\n", data(file));        \
+		ck_assert_int_eq(parse(&env, line), 2);                                 \
+		ck_assert_str_eq(errbuf, want);                                         \
+		env__free(&env);                                                        \
 	} while (0)
 	CK_CONFIG("config-invalid.json", "--config: '%s' is not valid JSON (line 4, byte 52)");
 	CK_CONFIG("config-unknown-key.json",
@@ -860,7 +872,8 @@ START_TEST(segment_bounds)
 	ck_assert_int_eq(env.max_segments_per_uid, 5);
 	ck_assert_int_eq(env.max_rejected_segments, 10);
 	env__free(&env);
-	ck_usage(&env, "serve --max-services 0", "obsprobe: --max-services: '0' is not a whole number from 1 to 10000000");
+	ck_usage(&env, "serve --max-services 0",
+		 "obsprobe: --max-services: '0' is not a whole number from 1 to 10000000");
 	ck_usage_has(&env, "serve --max-segments-per-uid x", "--max-segments-per-uid");
 	ck_usage_has(&env, "serve --max-rejected-segments -1", "--max-rejected-segments");
 }

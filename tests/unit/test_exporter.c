@@ -31,7 +31,7 @@ static double now_s(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
@@ -49,7 +49,7 @@ struct receiver {
 static void receiver_start(struct receiver *r, const char *const *extra)
 {
 	char portfile[128];
-	const char *argv[32] = {"python3", RECEIVER, "--dir", NULL, "--port-file", NULL, "--max-seconds", "30"};
+	const char *argv[32] = { "python3", RECEIVER, "--dir", NULL, "--port-file", NULL, "--max-seconds", "30" };
 	int argc = 8;
 	FILE *f;
 
@@ -218,7 +218,7 @@ static void count_name(const uint8_t *p, size_t len, void *arg)
  * log body: resource_logs(1) / scope_logs(2) / log_records(2) / body(5) / AnyValue.string_value(1) */
 static void decode_pb(const char *body, size_t len, bool logs, struct names *nm)
 {
-	static const unsigned span_path[] = {1, 2, 2, 5}, log_path[] = {1, 2, 2, 5, 1};
+	static const unsigned span_path[] = { 1, 2, 2, 5 }, log_path[] = { 1, 2, 2, 5, 1 };
 
 	walk((const uint8_t *)body, (const uint8_t *)body + len, logs ? log_path : span_path, logs ? 5 : 4, count_name,
 	     nm);
@@ -230,8 +230,8 @@ static void decode_json(const char *body, bool logs, struct names *nm)
 
 	ck_assert_msg(root != NULL, "bad JSON body");
 	cJSON_ArrayForEach(rs, cJSON_GetObjectItem(root, logs ? "resourceLogs" : "resourceSpans"))
-	    cJSON_ArrayForEach(ss, cJSON_GetObjectItem(rs, logs ? "scopeLogs" : "scopeSpans"))
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(ss, logs ? "logRecords" : "spans"))
+		cJSON_ArrayForEach(ss, cJSON_GetObjectItem(rs, logs ? "scopeLogs" : "scopeSpans"))
+			cJSON_ArrayForEach(it, cJSON_GetObjectItem(ss, logs ? "logRecords" : "spans"))
 	{
 		cJSON *name = logs ? cJSON_GetObjectItem(cJSON_GetObjectItem(it, "body"), "stringValue")
 				   : cJSON_GetObjectItem(it, "name");
@@ -343,9 +343,10 @@ static void *push_range(void *arg)
 
 START_TEST(delivers_every_span_protobuf_gzip)
 {
-	const char *hdrs[] = {"X-Test-Token=abc=def", "Authorization=Bearer t0k"};
+	const char *hdrs[] = { "X-Test-Token=abc=def", "Authorization=Bearer t0k" };
 	struct exporter_opts o = {
-	    .headers = hdrs, .nheaders = 2, .batch_max = 100, .batch_delay_ms = 100, .host_name = "testhost"};
+		.headers = hdrs, .nheaders = 2, .batch_max = 100, .batch_delay_ms = 100, .host_name = "testhost"
+	};
 	struct pusher p[4];
 	pthread_t th[4];
 	struct exporter_stats st;
@@ -360,7 +361,7 @@ START_TEST(delivers_every_span_protobuf_gzip)
 	e = exporter__new(&o);
 	ck_assert_ptr_nonnull(e);
 	for (int t = 0; t < 4; t++) { /* four capture threads at once */
-		p[t] = (struct pusher){e, t * 250, (t + 1) * 250};
+		p[t] = (struct pusher){ e, t * 250, (t + 1) * 250 };
 		pthread_create(&th[t], NULL, push_range, &p[t]);
 	}
 	for (int i = 0; i < 10; i++) {
@@ -401,7 +402,7 @@ END_TEST
 
 START_TEST(delivers_json_without_gzip)
 {
-	struct exporter_opts o = {.protocol = OTLP_HTTP_JSON, .no_gzip = true, .batch_delay_ms = 50};
+	struct exporter_opts o = { .protocol = OTLP_HTTP_JSON, .no_gzip = true, .batch_delay_ms = 50 };
 	struct exporter_stats st;
 	struct receiver r;
 	struct span s;
@@ -438,8 +439,8 @@ END_TEST
 /* a batch that never fills leaves after batch_delay_ms, without a shutdown */
 START_TEST(partial_batch_leaves_after_delay)
 {
-	struct exporter_opts o = {.batch_delay_ms = 300};
-	struct exporter_stats st = {0};
+	struct exporter_opts o = { .batch_delay_ms = 300 };
+	struct exporter_stats st = { 0 };
 	struct receiver r;
 	struct span s;
 	struct exporter *e;
@@ -470,8 +471,8 @@ END_TEST
 
 START_TEST(retries_503_then_delivers)
 {
-	const char *args[] = {"--fail", "3", "--status", "503", NULL};
-	struct exporter_opts o = {.batch_delay_ms = 20, .backoff_ms = 50};
+	const char *args[] = { "--fail", "3", "--status", "503", NULL };
+	struct exporter_opts o = { .batch_delay_ms = 20, .backoff_ms = 50 };
 	struct exporter_stats st;
 	struct receiver r;
 	struct span s;
@@ -502,9 +503,9 @@ END_TEST
 
 START_TEST(retry_after_is_honoured)
 {
-	const char *args[] = {"--fail", "1", "--status", "429", "--retry-after", "1", NULL};
-	struct exporter_opts o = {.batch_delay_ms = 10, .backoff_ms = 10};
-	struct exporter_stats st = {0};
+	const char *args[] = { "--fail", "1", "--status", "429", "--retry-after", "1", NULL };
+	struct exporter_opts o = { .batch_delay_ms = 10, .backoff_ms = 10 };
+	struct exporter_stats st = { 0 };
 	struct receiver r;
 	struct span s;
 	struct exporter *e;
@@ -534,9 +535,9 @@ END_TEST
 
 START_TEST(gives_up_after_max_attempts)
 {
-	const char *args[] = {"--fail", "1000", "--status", "503", NULL};
-	struct exporter_opts o = {.batch_delay_ms = 10, .backoff_ms = 20, .max_attempts = 3};
-	struct exporter_stats st = {0};
+	const char *args[] = { "--fail", "1000", "--status", "503", NULL };
+	struct exporter_opts o = { .batch_delay_ms = 10, .backoff_ms = 20, .max_attempts = 3 };
+	struct exporter_stats st = { 0 };
 	struct receiver r;
 	struct span s;
 	struct exporter *e;
@@ -565,9 +566,9 @@ END_TEST
 /* 400 is not retried; the next batch goes out normally */
 START_TEST(client_error_is_not_retried)
 {
-	const char *args[] = {"--fail", "1", "--status", "400", NULL};
-	struct exporter_opts o = {.batch_delay_ms = 10, .backoff_ms = 10};
-	struct exporter_stats st = {0};
+	const char *args[] = { "--fail", "1", "--status", "400", NULL };
+	struct exporter_opts o = { .batch_delay_ms = 10, .backoff_ms = 10 };
+	struct exporter_stats st = { 0 };
 	struct receiver r;
 	struct span s;
 	struct exporter *e;
@@ -617,7 +618,7 @@ static long rss_kb(void)
 /* a loopback port nobody listens on */
 static int closed_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -630,12 +631,12 @@ static int closed_port(void)
 
 START_TEST(no_receiver_never_blocks)
 {
-	struct exporter_opts o = {.span_queue = 1024,
-				  .log_queue = 256,
-				  .batch_delay_ms = 10,
-				  .backoff_ms = 20,
-				  .timeout_ms = 200,
-				  .flush_timeout_ms = 500};
+	struct exporter_opts o = { .span_queue = 1024,
+				   .log_queue = 256,
+				   .batch_delay_ms = 10,
+				   .backoff_ms = 20,
+				   .timeout_ms = 200,
+				   .flush_timeout_ms = 500 };
 	const int n = 20000;
 	struct exporter_stats st;
 	struct span s;
@@ -691,8 +692,8 @@ END_TEST
 /* a peer that accepts the connection and never answers: the shutdown deadline still holds */
 START_TEST(shutdown_deadline_cuts_a_hanging_request)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct exporter_opts o = {.batch_delay_ms = 10, .timeout_ms = 20000, .flush_timeout_ms = 400};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct exporter_opts o = { .batch_delay_ms = 10, .timeout_ms = 20000, .flush_timeout_ms = 400 };
 	socklen_t al = sizeof(a);
 	struct exporter_stats st;
 	struct exporter *e;
@@ -727,7 +728,7 @@ END_TEST
 
 START_TEST(pushes_after_shutdown_are_counted)
 {
-	struct exporter_opts o = {.endpoint = "http://127.0.0.1:1"};
+	struct exporter_opts o = { .endpoint = "http://127.0.0.1:1" };
 	struct exporter_stats st;
 	struct exporter *e = exporter__new(&o);
 	struct span s;
@@ -746,24 +747,24 @@ END_TEST
 
 START_TEST(endpoint_validation)
 {
-	static const char *good[] = {"http://localhost:4318", "https://otel.example.com/prefix/", "http://[::1]:4318",
-				     "HTTP://127.0.0.1:4318", "http://user:pw@collector:4318",	  "http://a"};
-	static const char *bad[] = {"",
-				    "localhost:4318",
-				    "ftp://x",
-				    "http://",
-				    "http://:4318",
-				    "http://host:0",
-				    "http://host:65536",
-				    "http://host:12ab",
-				    "http://ho st:1",
-				    "http://host/?a=b",
-				    "http://[::1",
-				    "http://host#frag",
-				    "http://a_b:99999999999",
-				    "http://h\tost"};
-	const char *bad_hdr1[] = {"NoEquals"}, *bad_hdr2[] = {"Bad Key=v"}, *bad_hdr3[] = {"K=v\r\nX: y"};
-	const char *const *bad_hdrs[] = {bad_hdr1, bad_hdr2, bad_hdr3};
+	static const char *good[] = { "http://localhost:4318", "https://otel.example.com/prefix/", "http://[::1]:4318",
+				      "HTTP://127.0.0.1:4318", "http://user:pw@collector:4318",	   "http://a" };
+	static const char *bad[] = { "",
+				     "localhost:4318",
+				     "ftp://x",
+				     "http://",
+				     "http://:4318",
+				     "http://host:0",
+				     "http://host:65536",
+				     "http://host:12ab",
+				     "http://ho st:1",
+				     "http://host/?a=b",
+				     "http://[::1",
+				     "http://host#frag",
+				     "http://a_b:99999999999",
+				     "http://h\tost" };
+	const char *bad_hdr1[] = { "NoEquals" }, *bad_hdr2[] = { "Bad Key=v" }, *bad_hdr3[] = { "K=v\r\nX: y" };
+	const char *const *bad_hdrs[] = { bad_hdr1, bad_hdr2, bad_hdr3 };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -777,14 +778,14 @@ START_TEST(endpoint_validation)
 		ck_assert_msg(err[0], "no reason for '%s'", bad[i]);
 	}
 	{
-		struct exporter_opts o = {.endpoint = "localhost:4318"};
+		struct exporter_opts o = { .endpoint = "localhost:4318" };
 
 		errno = 0;
 		ck_assert_ptr_null(exporter__new(&o));
 		ck_assert_int_eq(errno, EINVAL);
 	}
 	for (size_t i = 0; i < 3; i++) {
-		struct exporter_opts o = {.endpoint = "http://127.0.0.1:4318", .headers = bad_hdrs[i], .nheaders = 1};
+		struct exporter_opts o = { .endpoint = "http://127.0.0.1:4318", .headers = bad_hdrs[i], .nheaders = 1 };
 
 		errno = 0;
 		ck_assert_ptr_null(exporter__new(&o));
@@ -797,10 +798,11 @@ END_TEST
 START_TEST(partial_success_rejections_are_counted)
 {
 	for (int json = 0; json < 2; json++) {
-		const char *args[] = {"--partial", "3", NULL};
-		struct exporter_opts o = {.batch_delay_ms = 10, .backoff_ms = 10,
-					  .protocol = json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF};
-		struct exporter_stats st = {0};
+		const char *args[] = { "--partial", "3", NULL };
+		struct exporter_opts o = { .batch_delay_ms = 10,
+					   .backoff_ms = 10,
+					   .protocol = json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF };
+		struct exporter_stats st = { 0 };
 		struct receiver r;
 		struct span s;
 		struct log_record l;
@@ -835,13 +837,14 @@ END_TEST
 START_TEST(parse_response_bodies)
 {
 	/* ExportTraceServiceResponse{partial_success{rejected_spans: 300, error_message: "old\n"}} + unknown fields */
-	static const uint8_t pb[] = {0x0a, 0x09, 0x08, 0xac, 0x02, 0x12, 0x04, 'o', 'l', 'd', '\n', 0x18, 0x01,
-				     0x25, 1, 2, 3, 4};
-	static const uint8_t pb_short[] = {0x0a, 0x09, 0x08, 0xac, 0x02}; /* length past the end */
-	static const uint8_t pb_varint[] = {0x0a, 0x02, 0x08, 0xff};	     /* varint runs off the end */
-	static const uint8_t pb_wire7[] = {0x0f};
-	static const uint8_t pb_negative[] = {0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-	static const uint8_t pb_warn[] = {0x0a, 0x04, 0x12, 0x02, 'h', 'i'}; /* a warning: nothing rejected */
+	static const uint8_t pb[] = { 0x0a, 0x09, 0x08, 0xac, 0x02, 0x12, 0x04, 'o', 'l',
+				      'd',  '\n', 0x18, 0x01, 0x25, 1,	  2,	3,   4 };
+	static const uint8_t pb_short[] = { 0x0a, 0x09, 0x08, 0xac, 0x02 }; /* length past the end */
+	static const uint8_t pb_varint[] = { 0x0a, 0x02, 0x08, 0xff };	    /* varint runs off the end */
+	static const uint8_t pb_wire7[] = { 0x0f };
+	static const uint8_t pb_negative[] = { 0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
+					       0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t pb_warn[] = { 0x0a, 0x04, 0x12, 0x02, 'h', 'i' }; /* a warning: nothing rejected */
 	uint64_t rej;
 	char msg[64];
 
@@ -860,7 +863,8 @@ START_TEST(parse_response_bodies)
 	ck_assert_uint_eq(rej, 0);
 
 #define J(s) s, sizeof(s) - 1, true, &rej, msg, sizeof(msg)
-	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"12\",\"errorMessage\":\"x\"}}")), 0);
+	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedSpans\":\"12\",\"errorMessage\":\"x\"}}")),
+			 0);
 	ck_assert_uint_eq(rej, 12);
 	ck_assert_str_eq(msg, "x");
 	ck_assert_int_eq(otlpresp__parse(J("{\"partialSuccess\":{\"rejectedLogRecords\":4}}")), 0);
@@ -881,10 +885,10 @@ END_TEST
  * batch are given back: a receiver outage does not leave the collector's RSS at its high-water mark */
 START_TEST(backlog_memory_is_given_back)
 {
-	const char *args[] = {"--fault", "slow", "--delay", "0.5", NULL};
-	struct exporter_opts o = {.batch_max = 500, .batch_delay_ms = 10};
+	const char *args[] = { "--fault", "slow", "--delay", "0.5", NULL };
+	struct exporter_opts o = { .batch_max = 500, .batch_delay_ms = 10 };
 	const long n = 4000, slot_kb = (long)(sizeof(struct span) / 1024);
-	struct exporter_stats st = {0};
+	struct exporter_stats st = { 0 };
 	struct receiver r;
 	struct span s;
 	struct exporter *e;

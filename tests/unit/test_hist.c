@@ -24,8 +24,10 @@ START_TEST(bad_buckets)
 {
 	struct hist_bounds b;
 	char err[128];
-	const char *bad[] = { "", "abc", "0.1,0.01", "0.1,0.1", "-1", "0", "0.0000000001", "1,+Inf", "1;2", "nan",
-			      "4E-42", "1e-13" /* under half a nanosecond: a 0 ns boundary (found by fuzz_optval) */ };
+	const char *bad[] = {
+		"",	  "abc", "0.1,0.01", "0.1,0.1", "-1",	"0", "0.0000000001",
+		"1,+Inf", "1;2", "nan",	     "4E-42",	"1e-13" /* under half a nanosecond: a 0 ns boundary (found by fuzz_optval) */
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -50,11 +52,11 @@ START_TEST(bucket_index_is_le)
 	ck_assert_int_eq(hist_bounds__parse(&b, "0.001 0.0025, 0.005", err, sizeof(err)), 0);
 	ck_assert_int_eq(b.n, 3);
 	ck_assert_int_eq(hist_bounds__index(&b, 0), 0);
-	ck_assert_int_eq(hist_bounds__index(&b, 1000000), 0);	/* == bound: le */
+	ck_assert_int_eq(hist_bounds__index(&b, 1000000), 0); /* == bound: le */
 	ck_assert_int_eq(hist_bounds__index(&b, 1000001), 1);
 	ck_assert_int_eq(hist_bounds__index(&b, 2500000), 1);
 	ck_assert_int_eq(hist_bounds__index(&b, 2500001), 2);
-	ck_assert_int_eq(hist_bounds__index(&b, 5000001), 3);	/* +Inf */
+	ck_assert_int_eq(hist_bounds__index(&b, 5000001), 3); /* +Inf */
 	ck_assert_int_eq(hist_bounds__index(&b, UINT64_MAX), 3);
 }
 END_TEST
@@ -67,9 +69,9 @@ START_TEST(observe_and_quantiles)
 
 	hist_bounds__parse(&b, "0.001,0.01,0.1", err, sizeof(err));
 	for (int i = 0; i < 98; i++)
-		hist__observe(&h, &b, 500000);	/* 0.5 ms */
-	hist__observe(&h, &b, 5000000);		/* 5 ms */
-	hist__observe(&h, &b, 500000000);	/* 0.5 s: +Inf */
+		hist__observe(&h, &b, 500000); /* 0.5 ms */
+	hist__observe(&h, &b, 5000000);	       /* 5 ms */
+	hist__observe(&h, &b, 500000000);      /* 0.5 s: +Inf */
 	ck_assert_uint_eq(h.count, 100);
 	ck_assert_uint_eq(h.buckets[0], 98);
 	ck_assert_uint_eq(h.buckets[1], 1);

@@ -175,8 +175,18 @@ END_TEST
 START_TEST(random_bytes_never_crash)
 {
 	unsigned seed = 12345;
-	static const char *const frags[] = { "GET ", "HTTP/1.1 ", "200 ", "\r\n", "Content-Length: ", "99999999999999999999",
-					     "Transfer-Encoding: chunked", "ffffffffffffffffff", ":", " ", "\n", "0\r\n\r\n" };
+	static const char *const frags[] = { "GET ",
+					     "HTTP/1.1 ",
+					     "200 ",
+					     "\r\n",
+					     "Content-Length: ",
+					     "99999999999999999999",
+					     "Transfer-Encoding: chunked",
+					     "ffffffffffffffffff",
+					     ":",
+					     " ",
+					     "\n",
+					     "0\r\n\r\n" };
 
 	for (int iter = 0; iter < 20000; iter++) {
 		struct http_parser p;
@@ -269,7 +279,7 @@ START_TEST(conn_pairs_pipelined_and_head)
 	static struct http1_conn c;
 	struct xs s = { 0 };
 	const char *reqs = "HEAD /x HTTP/1.1\r\n\r\nGET /y HTTP/1.1\r\n\r\n";
-	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"	  /* HEAD: no body follows */
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" /* HEAD: no body follows */
 			   "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nno";
 
 	http1_conn__init(&c, &xcb, &s);
@@ -331,8 +341,8 @@ START_TEST(te_request_final_coding)
 		{ "Transfer-Encoding: Chunked \r\n", true },
 		{ "Transfer-Encoding: gzip ,\t CHUNKED\t\r\n", true },
 		{ "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true },
-		{ "Transfer-Encoding: , gzip,,chunked,\r\n", true },	/* empty list elements are ignored */
-		{ "Transfer-Encoding: chunked;x=1\r\n", true },		/* a coding's parameters */
+		{ "Transfer-Encoding: , gzip,,chunked,\r\n", true },		  /* empty list elements are ignored */
+		{ "Transfer-Encoding: chunked;x=1\r\n", true },			  /* a coding's parameters */
 		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n", true }, /* an empty line adds nothing */
 		{ "Transfer-Encoding: notchunked\r\n", false },
 		{ "Transfer-Encoding: chunkedx\r\n", false },
@@ -350,8 +360,9 @@ START_TEST(te_request_final_coding)
 		struct http_parser p;
 		struct seen s = { 0 };
 
-		snprintf(req, sizeof(req), "POST /a HTTP/1.1\r\nHost: h\r\n%sContent-Length: 3\r\n\r\n"
-					   "3\r\nabc\r\n0\r\n\r\n",
+		snprintf(req, sizeof(req),
+			 "POST /a HTTP/1.1\r\nHost: h\r\n%sContent-Length: 3\r\n\r\n"
+			 "3\r\nabc\r\n0\r\n\r\n",
 			 cases[i].te);
 		http_parser__init(&p, HTTP_REQUESTS);
 		http_parser__feed(&p, req, strlen(req), true, &cb, &s); /* one write */
@@ -391,8 +402,9 @@ START_TEST(te_response_not_chunked_runs_to_close)
 		struct http_parser p;
 		struct seen s = { 0 };
 
-		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\nContent-Length: 2\r\n\r\n"
-					     "5\r\nhello\r\n0\r\n\r\n",
+		snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\nContent-Length: 2\r\n\r\n"
+			 "5\r\nhello\r\n0\r\n\r\n",
 			 te[i]);
 		http_parser__init(&p, HTTP_RESPONSES);
 		feed(&p, resp, 9, &s);

@@ -172,7 +172,8 @@ START_TEST(cut_line_leaves_no_partial_secret)
 			body = strstr(text, "\"body\":\"xxxx");
 			ck_assert_msg(body != NULL, "%s at %zu: no record: %.300s", sec, at, text);
 			ck_assert_msg(!strstr(body, cases[c].probe), "%s cut at %zu: %s", sec, at, body + 1000);
-			ck_assert_msg(strstr(body, " [truncated]\"}\n"), "%s at %zu: not marked: %s", sec, at, body + 1000);
+			ck_assert_msg(strstr(body, " [truncated]\"}\n"), "%s at %zu: not marked: %s", sec, at,
+				      body + 1000);
 			teardown();
 			setup();
 		}

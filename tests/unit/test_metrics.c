@@ -32,12 +32,13 @@ START_TEST(histogram_exposition)
 	text = metrics__render(m, false, NULL);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE obsprobe_syscall_duration_seconds histogram\n"));
-	ck_assert_ptr_nonnull(strstr(text,
-		"obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"0.001\"} 1\n"
-		"obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"0.01\"} 3\n"
-		"obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"+Inf\"} 4\n"
-		"obsprobe_syscall_duration_seconds_sum{service=\"svc\",syscall=\"read\"} 0.0545\n"
-		"obsprobe_syscall_duration_seconds_count{service=\"svc\",syscall=\"read\"} 4\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text,
+		       "obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"0.001\"} 1\n"
+		       "obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"0.01\"} 3\n"
+		       "obsprobe_syscall_duration_seconds_bucket{service=\"svc\",syscall=\"read\",le=\"+Inf\"} 4\n"
+		       "obsprobe_syscall_duration_seconds_sum{service=\"svc\",syscall=\"read\"} 0.0545\n"
+		       "obsprobe_syscall_duration_seconds_count{service=\"svc\",syscall=\"read\"} 4\n"));
 	ck_assert_ptr_nonnull(strstr(text, "process_resident_memory_bytes "));
 	ck_assert_ptr_null(strstr(text, "# EOF"));
 	free(text);
@@ -75,7 +76,9 @@ START_TEST(escaping_and_order)
 	series__add(metrics__series(m, FAM_SYSCALL_ERRORS, (const char *[]){ "s", "read", "EAGAIN" }), 7);
 	series__add(metrics__series(m, FAM_SYSCALL_ERRORS, (const char *[]){ "a\"b\\c\nd", "read", "EAGAIN" }), 1);
 	text = metrics__render(m, false, NULL);
-	ck_assert_ptr_nonnull(strstr(text, "obsprobe_syscall_errors_total{service=\"a\\\"b\\\\c\\nd\",syscall=\"read\",errno=\"EAGAIN\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text,
+		       "obsprobe_syscall_errors_total{service=\"a\\\"b\\\\c\\nd\",syscall=\"read\",errno=\"EAGAIN\"} 1\n"));
 	a = strstr(text, "{service=\"s\",syscall=\"read\"");
 	b = strstr(text, "{service=\"s\",syscall=\"write\"");
 	ck_assert(a && b && a < b);
@@ -101,10 +104,11 @@ START_TEST(overflow_folds)
 				   1000);
 	}
 	text = metrics__render(m, false, NULL);
-	ck_assert_ptr_nonnull(strstr(text,
+	ck_assert_ptr_nonnull(strstr(
+		text,
 		"http_server_request_duration_seconds_count{service=\"svc\",http_request_method=\"__overflow__\",http_response_status_code=\"__overflow__\",http_route=\"__overflow__\"} 7\n"));
-	ck_assert_ptr_nonnull(strstr(text,
-		"obsprobe_series_overflow_total{metric=\"http_server_request_duration_seconds\"} 7\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "obsprobe_series_overflow_total{metric=\"http_server_request_duration_seconds\"} 7\n"));
 	ck_assert_ptr_null(strstr(text, "/path/3"));
 	free(text);
 	metrics__free(m);
@@ -120,7 +124,8 @@ START_TEST(exemplars_in_openmetrics_only)
 	series__observe_ns(s, 2000000);
 	series__exemplar(s, 2000000, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1700000000.5);
 	text = metrics__render(m, true, NULL);
-	ck_assert_ptr_nonnull(strstr(text,
+	ck_assert_ptr_nonnull(strstr(
+		text,
 		"le=\"0.01\"} 1 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 0.002 1700000000.500\n"));
 	free(text);
 	text = metrics__render(m, false, NULL);
@@ -154,12 +159,12 @@ START_TEST(redactor_counts_are_metrics)
 	char err[128], out[64], *text;
 	struct redactor *r = redactor__new(patterns, err, sizeof(err));
 	static const char *const texts[] = {
-		"GET https://bob:hunter2@db.example/x",	  /* url_credentials */
-		"password=hunter2&token=abc",		  /* secret_key x2 */
-		"using Bearer eyJhbGciOi.payload.sig now", /* bearer */
+		"GET https://bob:hunter2@db.example/x",	      /* url_credentials */
+		"password=hunter2&token=abc",		      /* secret_key x2 */
+		"using Bearer eyJhbGciOi.payload.sig now",    /* bearer */
 		"mail alice@example.com and bob@example.org", /* email x2 */
-		"card 4111 1111 1111 1111",		  /* card */
-		"ticket ACME-123 and ACME-456",		  /* pattern x2 */
+		"card 4111 1111 1111 1111",		      /* card */
+		"ticket ACME-123 and ACME-456",		      /* pattern x2 */
 	};
 
 	ck_assert_msg(r != NULL, "%s", err);

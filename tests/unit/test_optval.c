@@ -34,10 +34,14 @@ START_TEST(listen)
 		const char *arg, *host;
 		int port;
 	} ok[] = {
-		{ "127.0.0.1:9000", "127.0.0.1", 9000 }, { "0.0.0.0:1", "0.0.0.0", 1 },
-		{ "[::1]:9000", "::1", 9000 },		 { "[::]:65535", "::", 65535 },
-		{ "[fe80::1%lo]:80", "fe80::1%lo", 80 }, { "localhost:9002", "localhost", 9002 },
-		{ ":9001", "127.0.0.1", 9001 },		 { "9003", "127.0.0.1", 9003 },
+		{ "127.0.0.1:9000", "127.0.0.1", 9000 },
+		{ "0.0.0.0:1", "0.0.0.0", 1 },
+		{ "[::1]:9000", "::1", 9000 },
+		{ "[::]:65535", "::", 65535 },
+		{ "[fe80::1%lo]:80", "fe80::1%lo", 80 },
+		{ "localhost:9002", "localhost", 9002 },
+		{ ":9001", "127.0.0.1", 9001 },
+		{ "9003", "127.0.0.1", 9003 },
 		{ "my-host.example:80", "my-host.example", 80 },
 	};
 	static const struct {
@@ -87,8 +91,14 @@ END_TEST
 START_TEST(url)
 {
 	static const char *const ok[] = {
-		"http://127.0.0.1:4318", "https://otel.example.com", "http://collector:4318/otlp", "HTTP://h:1",
-		"http://[::1]:4318", "https://user:pw@h.example:443/base", "http://h/", "http://h:65535",
+		"http://127.0.0.1:4318",
+		"https://otel.example.com",
+		"http://collector:4318/otlp",
+		"HTTP://h:1",
+		"http://[::1]:4318",
+		"https://user:pw@h.example:443/base",
+		"http://h/",
+		"http://h:65535",
 	};
 	static const struct {
 		const char *arg, *why;
@@ -106,7 +116,8 @@ START_TEST(url)
 		{ "http://h:65536", "is not a URL: the port is not 1 to 65535 (expected http://host:port)" },
 		{ "http://h:x", "is not a URL: the port is not 1 to 65535 (expected http://host:port)" },
 		{ "http://h:", "is not a URL: the port is not 1 to 65535 (expected http://host:port)" },
-		{ "http://h:4318?x=1", "has a query or fragment (give the base URL; /v1/traces and /v1/logs are appended)" },
+		{ "http://h:4318?x=1",
+		  "has a query or fragment (give the base URL; /v1/traces and /v1/logs are appended)" },
 		{ "http://h#f", "has a query or fragment (give the base URL; /v1/traces and /v1/logs are appended)" },
 		{ "http://h space", "is not a URL: it has a space or control character (expected http://host:port)" },
 		{ "http://h\n", "is not a URL: it has a space or control character (expected http://host:port)" },
@@ -128,8 +139,10 @@ END_TEST
 
 START_TEST(func_spec)
 {
-	static const char *const ok[] = { "handle_*", "libc.so.6:malloc", "/usr/lib/x.so:f*", "ns::f*", "::f",
-					  "libstdc++.so.6:ns::f*", "a:b:c", "f::" };
+	static const char *const ok[] = {
+		"handle_*", "libc.so.6:malloc", "/usr/lib/x.so:f*", "ns::f*", "::f", "libstdc++.so.6:ns::f*", "a:b:c",
+		"f::"
+	};
 	const char *why;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)

@@ -9,11 +9,11 @@
 #include "export/otlp.h"
 #include "lib/hex.h"
 
-#define PROTO_DIR     "tests/otlp"
+#define PROTO_DIR "tests/otlp"
 #define TRACE_SERVICE PROTO_DIR "/opentelemetry/proto/collector/trace/v1/trace_service.proto"
-#define LOGS_SERVICE  PROTO_DIR "/opentelemetry/proto/collector/logs/v1/logs_service.proto"
-#define TRACE_REQ     "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
-#define LOGS_REQ      "opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"
+#define LOGS_SERVICE PROTO_DIR "/opentelemetry/proto/collector/logs/v1/logs_service.proto"
+#define TRACE_REQ "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
+#define LOGS_REQ "opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"
 
 static void make_spans(struct span s[3])
 {
@@ -128,126 +128,126 @@ static size_t count_of(const char *hay, const char *needle)
 }
 
 static const char expected_traces[] =
-    "resource_spans {\n"
-    "  resource {\n"
-    "    attributes {\n"
-    "      key: \"service.name\"\n"
-    "      value {\n"
-    "        string_value: \"shop\"\n"
-    "      }\n"
-    "    }\n"
-    "    attributes {\n"
-    "      key: \"process.pid\"\n"
-    "      value {\n"
-    "        int_value: 812\n"
-    "      }\n"
-    "    }\n"
-    "    attributes {\n"
-    "      key: \"process.executable.name\"\n"
-    "      value {\n"
-    "        string_value: \"nginx\"\n"
-    "      }\n"
-    "    }\n"
-    "    attributes {\n"
-    "      key: \"host.name\"\n"
-    "      value {\n"
-    "        string_value: \"host1\"\n"
-    "      }\n"
-    "    }\n"
-    "  }\n"
-    "  scope_spans {\n"
-    "    scope {\n"
-    "      name: \"obsprobe\"\n"
-    "      version: \"0.1.0\"\n"
-    "    }\n"
-    "    spans {\n"
-    "      trace_id: \"0123456789abcdef\"\n"
-    "      span_id: \"ABCDEFGH\"\n"
-    "      trace_state: \"congo=t61rcWkgMzE\"\n"
-    "      parent_span_id: \"parent01\"\n"
-    "      name: \"GET /users/{id}\"\n"
-    "      kind: SPAN_KIND_SERVER\n"
-    "      start_time_unix_nano: 1700000000123456789\n"
-    "      end_time_unix_nano: 1700000000223456789\n"
-    "      attributes {\n"
-    "        key: \"http.request.method\"\n"
-    "        value {\n"
-    "          string_value: \"GET\"\n"
-    "        }\n"
-    "      }\n"
-    "      attributes {\n"
-    "        key: \"http.response.status_code\"\n"
-    "        value {\n"
-    "          int_value: 503\n"
-    "        }\n"
-    "      }\n"
-    "      attributes {\n"
-    "        key: \"test.negative\"\n"
-    "        value {\n"
-    "          int_value: -42\n"
-    "        }\n"
-    "      }\n"
-    "      status {\n"
-    "        code: STATUS_CODE_ERROR\n"
-    "      }\n"
-    "      flags: 769\n"
-    "    }\n"
-    "    spans {\n"
-    "      trace_id: \"0123456789abcdef\"\n"
-    "      span_id: \"IJKLMNOP\"\n"
-    "      parent_span_id: \"ABCDEFGH\"\n"
-    "      name: \"handle_request\"\n"
-    "      kind: SPAN_KIND_INTERNAL\n"
-    "      start_time_unix_nano: 1700000000123456789\n"
-    "      end_time_unix_nano: 1700000000223456789\n"
-    "      attributes {\n"
-    "        key: \"code.function\"\n"
-    "        value {\n"
-    "          string_value: \"\"\n"
-    "        }\n"
-    "      }\n"
-    "    }\n"
-    "  }\n"
-    "}\n"
-    "resource_spans {\n"
-    "  resource {\n"
-    "    attributes {\n"
-    "      key: \"service.name\"\n"
-    "      value {\n"
-    "        string_value: \"curl\"\n"
-    "      }\n"
-    "    }\n"
-    "    attributes {\n"
-    "      key: \"process.pid\"\n"
-    "      value {\n"
-    "        int_value: 900\n"
-    "      }\n"
-    "    }\n"
-    "    attributes {\n"
-    "      key: \"host.name\"\n"
-    "      value {\n"
-    "        string_value: \"host1\"\n"
-    "      }\n"
-    "    }\n"
-    "  }\n"
-    "  scope_spans {\n"
-    "    scope {\n"
-    "      name: \"obsprobe\"\n"
-    "      version: \"0.1.0\"\n"
-    "    }\n"
-    "    spans {\n"
-    "      trace_id: \"\\360\\361\\362\\363\\364\\365\\366\\367\\370\\371\\372\\373\\374\\375\\376\\377\"\n"
-    "      span_id: \"\\200\\201\\202\\203\\204\\205\\206\\207\"\n"
-    "      name: \"POST\"\n"
-    "      kind: SPAN_KIND_CLIENT\n"
-    "      start_time_unix_nano: 5\n"
-    "      end_time_unix_nano: 6\n"
-    "      status {\n"
-    "        code: STATUS_CODE_OK\n"
-    "      }\n"
-    "    }\n"
-    "  }\n"
-    "}\n";
+	"resource_spans {\n"
+	"  resource {\n"
+	"    attributes {\n"
+	"      key: \"service.name\"\n"
+	"      value {\n"
+	"        string_value: \"shop\"\n"
+	"      }\n"
+	"    }\n"
+	"    attributes {\n"
+	"      key: \"process.pid\"\n"
+	"      value {\n"
+	"        int_value: 812\n"
+	"      }\n"
+	"    }\n"
+	"    attributes {\n"
+	"      key: \"process.executable.name\"\n"
+	"      value {\n"
+	"        string_value: \"nginx\"\n"
+	"      }\n"
+	"    }\n"
+	"    attributes {\n"
+	"      key: \"host.name\"\n"
+	"      value {\n"
+	"        string_value: \"host1\"\n"
+	"      }\n"
+	"    }\n"
+	"  }\n"
+	"  scope_spans {\n"
+	"    scope {\n"
+	"      name: \"obsprobe\"\n"
+	"      version: \"0.1.0\"\n"
+	"    }\n"
+	"    spans {\n"
+	"      trace_id: \"0123456789abcdef\"\n"
+	"      span_id: \"ABCDEFGH\"\n"
+	"      trace_state: \"congo=t61rcWkgMzE\"\n"
+	"      parent_span_id: \"parent01\"\n"
+	"      name: \"GET /users/{id}\"\n"
+	"      kind: SPAN_KIND_SERVER\n"
+	"      start_time_unix_nano: 1700000000123456789\n"
+	"      end_time_unix_nano: 1700000000223456789\n"
+	"      attributes {\n"
+	"        key: \"http.request.method\"\n"
+	"        value {\n"
+	"          string_value: \"GET\"\n"
+	"        }\n"
+	"      }\n"
+	"      attributes {\n"
+	"        key: \"http.response.status_code\"\n"
+	"        value {\n"
+	"          int_value: 503\n"
+	"        }\n"
+	"      }\n"
+	"      attributes {\n"
+	"        key: \"test.negative\"\n"
+	"        value {\n"
+	"          int_value: -42\n"
+	"        }\n"
+	"      }\n"
+	"      status {\n"
+	"        code: STATUS_CODE_ERROR\n"
+	"      }\n"
+	"      flags: 769\n"
+	"    }\n"
+	"    spans {\n"
+	"      trace_id: \"0123456789abcdef\"\n"
+	"      span_id: \"IJKLMNOP\"\n"
+	"      parent_span_id: \"ABCDEFGH\"\n"
+	"      name: \"handle_request\"\n"
+	"      kind: SPAN_KIND_INTERNAL\n"
+	"      start_time_unix_nano: 1700000000123456789\n"
+	"      end_time_unix_nano: 1700000000223456789\n"
+	"      attributes {\n"
+	"        key: \"code.function\"\n"
+	"        value {\n"
+	"          string_value: \"\"\n"
+	"        }\n"
+	"      }\n"
+	"    }\n"
+	"  }\n"
+	"}\n"
+	"resource_spans {\n"
+	"  resource {\n"
+	"    attributes {\n"
+	"      key: \"service.name\"\n"
+	"      value {\n"
+	"        string_value: \"curl\"\n"
+	"      }\n"
+	"    }\n"
+	"    attributes {\n"
+	"      key: \"process.pid\"\n"
+	"      value {\n"
+	"        int_value: 900\n"
+	"      }\n"
+	"    }\n"
+	"    attributes {\n"
+	"      key: \"host.name\"\n"
+	"      value {\n"
+	"        string_value: \"host1\"\n"
+	"      }\n"
+	"    }\n"
+	"  }\n"
+	"  scope_spans {\n"
+	"    scope {\n"
+	"      name: \"obsprobe\"\n"
+	"      version: \"0.1.0\"\n"
+	"    }\n"
+	"    spans {\n"
+	"      trace_id: \"\\360\\361\\362\\363\\364\\365\\366\\367\\370\\371\\372\\373\\374\\375\\376\\377\"\n"
+	"      span_id: \"\\200\\201\\202\\203\\204\\205\\206\\207\"\n"
+	"      name: \"POST\"\n"
+	"      kind: SPAN_KIND_CLIENT\n"
+	"      start_time_unix_nano: 5\n"
+	"      end_time_unix_nano: 6\n"
+	"      status {\n"
+	"        code: STATUS_CODE_OK\n"
+	"      }\n"
+	"    }\n"
+	"  }\n"
+	"}\n";
 
 static const char expected_logs[] = "resource_logs {\n"
 				    "  resource {\n"
@@ -329,7 +329,7 @@ static const char expected_logs[] = "resource_logs {\n"
 START_TEST(traces_protobuf_decodes_exactly)
 {
 	struct span s[3];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	char *text;
 
 	make_spans(s);
@@ -344,7 +344,7 @@ END_TEST
 START_TEST(logs_protobuf_decodes_exactly)
 {
 	struct log_record l[2];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	char *text;
 
 	make_logs(l);
@@ -360,15 +360,16 @@ END_TEST
 START_TEST(protobuf_wire_bytes)
 {
 	struct span s;
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	static const uint8_t span_msg[] = {
-	    0x12, 0x33, /* ScopeSpans.spans, 51 bytes */
-	    0x0a, 0x10, 1,    2,    3,	  4,	5,    6,    7,	  8,	9, 10, 11, 12, 13, 14, 15, 16, /* trace_id */
-	    0x12, 0x08, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,				       /* span_id */
-	    0x2a, 0x01, 'x',									       /* name */
-	    0x30, 0x01,					       /* kind INTERNAL */
-	    0x39, 0x00, 0x01, 0,    0,	  0,	0,    0,    0, /* start 256 */
-	    0x41, 0x01, 0x02, 0,    0,	  0,	0,    0,    0, /* end 513 */
+		0x12, 0x33, /* ScopeSpans.spans, 51 bytes */
+		0x0a, 0x10, 1,	  2,	3,    4,    5,	  6,	7,    8,
+		9,    10,   11,	  12,	13,   14,   15,	  16,		    /* trace_id */
+		0x12, 0x08, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* span_id */
+		0x2a, 0x01, 'x',					    /* name */
+		0x30, 0x01,						    /* kind INTERNAL */
+		0x39, 0x00, 0x01, 0,	0,    0,    0,	  0,	0,	    /* start 256 */
+		0x41, 0x01, 0x02, 0,	0,    0,    0,	  0,	0,	    /* end 513 */
 	};
 
 	memset(&s, 0, sizeof(s));
@@ -439,7 +440,7 @@ static void check_attr(const cJSON *attrs, int i, const char *key, const char *t
 START_TEST(traces_json_mapping)
 {
 	struct span s[3];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	const cJSON *rs, *res, *ss, *spans, *sp, *scope;
 	cJSON *root;
 
@@ -511,7 +512,7 @@ END_TEST
 START_TEST(logs_json_mapping)
 {
 	struct log_record l[2];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	const cJSON *rl, *recs, *r;
 	cJSON *root;
 
@@ -546,7 +547,7 @@ END_TEST
 START_TEST(span_line_is_one_line)
 {
 	struct span s[3];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	const cJSON *rs, *spans;
 	cJSON *root;
 	char *nl;
@@ -575,20 +576,20 @@ START_TEST(invalid_utf8_is_replaced)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}, /* valid */
-	    {"a\xff"
-	     "b",
-	     "a\xef\xbf\xbd"
-	     "b"},
-	    {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},				      /* overlong '/' */
-	    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},		      /* a UTF-16 surrogate */
-	    {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* past U+10FFFF */
-	    {"end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd"},			      /* cut short */
+		{ "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" }, /* valid */
+		{ "a\xff"
+		  "b",
+		  "a\xef\xbf\xbd"
+		  "b" },
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },				    /* overlong '/' */
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },		    /* a UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* past U+10FFFF */
+		{ "end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd" },			    /* cut short */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct span s;
-		struct otlp_buf b = {0};
+		struct otlp_buf b = { 0 };
 		cJSON *root;
 		const cJSON *sp;
 		char *text, want[128];
@@ -598,10 +599,11 @@ START_TEST(invalid_utf8_is_replaced)
 		span__copy_str(s.name, sizeof(s.name), cases[i].in);
 		ck_assert_int_eq(otlp__traces_json(&b, &s, 1, NULL), 0);
 		root = parse(&b);
-		sp = cJSON_GetArrayItem(
-		    jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(root, "resourceSpans"), 0), "scopeSpans"), 0),
-			 "spans"),
-		    0);
+		sp = cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(root, "resourceSpans"), 0),
+								     "scopeSpans"),
+								0),
+					     "spans"),
+					0);
 		ck_assert_str_eq(jstr(sp, "name"), cases[i].out);
 		cJSON_Delete(root);
 
@@ -626,7 +628,7 @@ END_TEST
 START_TEST(big_batch_decodes)
 {
 	static struct span s[600];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	char key[32], val[SPAN_ATTR_STR_LEN], *text;
 	cJSON *root;
 
@@ -662,11 +664,12 @@ START_TEST(big_batch_decodes)
 	otlp_buf__reset(&b);
 	ck_assert_int_eq(otlp__traces_json(&b, s, 600, "h"), 0);
 	root = parse(&b);
-	ck_assert_int_eq(
-	    cJSON_GetArraySize(
-		jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(root, "resourceSpans"), 0), "scopeSpans"), 0),
-		     "spans")),
-	    600);
+	ck_assert_int_eq(cJSON_GetArraySize(
+				 jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(root, "resourceSpans"), 0),
+							      "scopeSpans"),
+							 0),
+				      "spans")),
+			 600);
 	ck_assert_uint_eq(count_of((const char *)b.data, "\"intValue\":\"-9223372036854775807\""), 600);
 	ck_assert_uint_eq(count_of((const char *)b.data, "\"endTimeUnixNano\":\"18446744073709551615\""), 600);
 	cJSON_Delete(root);
@@ -676,7 +679,7 @@ END_TEST
 
 START_TEST(empty_batch)
 {
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 
 	ck_assert_int_eq(otlp__traces_pb(&b, NULL, 0, "h"), 0);
 	ck_assert_uint_eq(b.len, 0);
@@ -692,7 +695,7 @@ END_TEST
 START_TEST(span_helpers_truncate_and_count)
 {
 	struct span s;
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	char key[16], longval[400], *text;
 
 	memset(&s, 0, sizeof(s));
@@ -721,7 +724,7 @@ END_TEST
 
 START_TEST(hex_ids)
 {
-	uint8_t id[8] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+	uint8_t id[8] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff };
 	char out[17];
 
 	hex__encode(out, id, 8);

@@ -31,7 +31,8 @@ START_TEST(keep_per_feature)
 	/* our own maps: nothing on a kernel that checks only at creation, CAP_BPF on one that checks every call */
 	ck_assert_uint_eq(privs__keep_mask(&ebpf, false), 0);
 	ck_assert_uint_eq(privs__keep_mask(&ebpf, true), BIT(CAP_BPF));
-	ck_assert_str_eq(names(privs__keep_mask(&func, false)), "cap_dac_read_search,cap_sys_ptrace,cap_sys_admin,cap_perfmon");
+	ck_assert_str_eq(names(privs__keep_mask(&func, false)),
+			 "cap_dac_read_search,cap_sys_ptrace,cap_sys_admin,cap_perfmon");
 	ck_assert_str_eq(names(privs__keep_mask(&func, true)),
 			 "cap_dac_read_search,cap_sys_ptrace,cap_sys_admin,cap_perfmon,cap_bpf");
 	ck_assert_str_eq(names(privs__keep_mask(&seg, false)), "cap_dac_override,cap_fowner,cap_sys_ptrace");

@@ -57,8 +57,8 @@ START_TEST(hundred_thousand_paths)
 			snprintf(path, sizeof(path), "/users/%d?session=%x", i, i * 7);
 			break;
 		case 1:
-			snprintf(path, sizeof(path), "/item/%08x-%04x-4%03x-a%03x-%012x/reviews", i * 2654435761u, i & 0xffff,
-				 i & 0xfff, (i >> 3) & 0xfff, i * 31);
+			snprintf(path, sizeof(path), "/item/%08x-%04x-4%03x-a%03x-%012x/reviews", i * 2654435761u,
+				 i & 0xffff, i & 0xfff, (i >> 3) & 0xfff, i * 31);
 			break;
 		case 2:
 			snprintf(path, sizeof(path), "/files/%08x%08x%08x%08x%08x", i, i * 3, i * 5, i * 7, i * 11);

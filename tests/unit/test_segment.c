@@ -56,7 +56,8 @@ START_TEST(garbage_never_validates)
 
 	srand(7);
 	for (int round = 0; round < 2000; round++) {
-		size_t n = round % 2 ? sizeof(struct obs_segment) : (size_t)(rand() % sizeof(struct obs_seg_header) * 2);
+		size_t n = round % 2 ? sizeof(struct obs_segment)
+				     : (size_t)(rand() % sizeof(struct obs_seg_header) * 2);
 
 		for (size_t i = 0; i < n && i < 256; i++)
 			buf[i] = rand();

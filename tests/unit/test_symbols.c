@@ -131,8 +131,9 @@ START_TEST(proc_parsers)
 	pid_t ppid;
 	unsigned long flags;
 
-	ck_assert(maps_parse_line("7f1c2a400000-7f1c2a5a6000 r-xp 00028000 08:01 1835 /usr/lib/x86_64-linux-gnu/libc.so.6\n",
-				  path, sizeof(path)));
+	ck_assert(
+		maps_parse_line("7f1c2a400000-7f1c2a5a6000 r-xp 00028000 08:01 1835 /usr/lib/x86_64-linux-gnu/libc.so.6\n",
+				path, sizeof(path)));
 	ck_assert_str_eq(path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
 	ck_assert(!maps_parse_line("7f1c2a400000-7f1c2a5a6000 r--p 00000000 08:01 1835 /usr/lib/libc.so.6\n", path,
 				   sizeof(path)));

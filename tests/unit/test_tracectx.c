@@ -30,8 +30,11 @@ static void hex_eq(const uint8_t *id, size_t n, const char *want)
 START_TEST(w3c_valid)
 {
 	struct trace_ctx c;
-	const char *h[] = { "TraceParent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate",
-			    "congo=t61rcWkgMzE", "tracestate", "rojo=00f067aa0ba902b7", "baggage", "user=alice", NULL };
+	const char *h[] = { "TraceParent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+			    "tracestate",  "congo=t61rcWkgMzE",
+			    "tracestate",  "rojo=00f067aa0ba902b7",
+			    "baggage",	   "user=alice",
+			    NULL };
 
 	ck_assert(extract(&c, h));
 	ck_assert_int_eq(c.format, CTX_W3C);
@@ -42,7 +45,8 @@ START_TEST(w3c_valid)
 	ck_assert_str_eq(c.tracestate, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
 	ck_assert_str_eq(c.baggage, "user=alice");
 	{
-		const char *f[] = { "traceparent", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-extra", NULL };
+		const char *f[] = { "traceparent", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-extra",
+				    NULL };
 
 		ck_assert(extract(&c, f)); /* a future version with more fields */
 		ck_assert_int_eq(c.sampled, 0);
@@ -53,14 +57,14 @@ END_TEST
 START_TEST(w3c_malformed)
 {
 	static const char *const bad[] = {
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0",     /* short */
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x",  /* v00 longer */
-		"ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",    /* version ff */
-		"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",    /* uppercase */
-		"00-00000000000000000000000000000000-b7ad6b7169203331-01",    /* zero trace */
-		"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",    /* zero span */
-		"00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",    /* separator */
-		"00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",    /* non-hex */
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0",    /* short */
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x", /* v00 longer */
+		"ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",   /* version ff */
+		"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",   /* uppercase */
+		"00-00000000000000000000000000000000-b7ad6b7169203331-01",   /* zero trace */
+		"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",   /* zero span */
+		"00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",   /* separator */
+		"00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",   /* non-hex */
 		"",
 	};
 
@@ -74,8 +78,8 @@ START_TEST(w3c_malformed)
 	}
 	{
 		struct trace_ctx c;
-		const char *h[] = { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "traceparent",
-				    "00-11111111111111111111111111111111-b7ad6b7169203331-01", NULL };
+		const char *h[] = { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+				    "traceparent", "00-11111111111111111111111111111111-b7ad6b7169203331-01", NULL };
 
 		ck_assert(!extract(&c, h)); /* two traceparents: ambiguous */
 	}
@@ -89,8 +93,13 @@ START_TEST(b3_single_and_multi)
 	const char *s2[] = { "B3", "64fe8b2a57d3eff7-e457b5a2e4d86bd1-0", NULL };
 	const char *s3[] = { "b3", "0", NULL };
 	const char *s4[] = { "b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-d", NULL };
-	const char *m1[] = { "X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312",
-			     "X-B3-Sampled", "0", NULL };
+	const char *m1[] = { "X-B3-TraceId",
+			     "463ac35c9f6413ad48485a3953bb6124",
+			     "X-B3-SpanId",
+			     "a2fb4a1d1a96d312",
+			     "X-B3-Sampled",
+			     "0",
+			     NULL };
 	const char *m2[] = { "x-b3-traceid", "463ac35c9f6413ad", "x-b3-spanid", "a2fb4a1d1a96d312", NULL };
 	const char *m3[] = { "X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", NULL };
 
@@ -129,16 +138,30 @@ END_TEST
 START_TEST(xray_and_datadog)
 {
 	struct trace_ctx c;
-	const char *x1[] = { "X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-			     NULL };
-	const char *x2[] = { "x-amzn-trace-id", "Self=1-67891234-12456789abcdef012345678;Sampled=0;Parent=53995c3f42cd8ad8;Root=1-5759e988-bd862e3fe1be46a994272793",
-			     NULL };
+	const char *x1[] = { "X-Amzn-Trace-Id",
+			     "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", NULL };
+	const char *x2[] = {
+		"x-amzn-trace-id",
+		"Self=1-67891234-12456789abcdef012345678;Sampled=0;Parent=53995c3f42cd8ad8;Root=1-5759e988-bd862e3fe1be46a994272793",
+		NULL
+	};
 	const char *x3[] = { "X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", NULL };
-	const char *x4[] = { "X-Amzn-Trace-Id", "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", NULL };
-	const char *d1[] = { "x-datadog-trace-id", "1234567890123", "x-datadog-parent-id", "987654321",
-			     "x-datadog-sampling-priority", "2", NULL };
-	const char *d2[] = { "x-datadog-trace-id", "18446744073709551615", "x-datadog-parent-id", "1",
-			     "x-datadog-sampling-priority", "-1", NULL };
+	const char *x4[] = { "X-Amzn-Trace-Id", "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+			     NULL };
+	const char *d1[] = { "x-datadog-trace-id",
+			     "1234567890123",
+			     "x-datadog-parent-id",
+			     "987654321",
+			     "x-datadog-sampling-priority",
+			     "2",
+			     NULL };
+	const char *d2[] = { "x-datadog-trace-id",
+			     "18446744073709551615",
+			     "x-datadog-parent-id",
+			     "1",
+			     "x-datadog-sampling-priority",
+			     "-1",
+			     NULL };
 	const char *d3[] = { "x-datadog-trace-id", "18446744073709551616", "x-datadog-parent-id", "1", NULL };
 	const char *d4[] = { "x-datadog-trace-id", "12a", "x-datadog-parent-id", "1", NULL };
 	const char *d5[] = { "x-datadog-trace-id", "0", "x-datadog-parent-id", "1", NULL };
@@ -171,7 +194,8 @@ START_TEST(precedence)
 	struct trace_ctx c;
 	const char *both[] = { "b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1", "traceparent",
 			       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", NULL };
-	const char *badw3c[] = { "traceparent", "00-zzz", "b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1", NULL };
+	const char *badw3c[] = { "traceparent", "00-zzz", "b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1",
+				 NULL };
 
 	ck_assert(extract(&c, both));
 	ck_assert_int_eq(c.format, CTX_W3C);
@@ -184,8 +208,10 @@ END_TEST
 START_TEST(state_never_carries_control_bytes)
 {
 	struct trace_ctx c;
-	const char *h[] = { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate",
-			    "a=b\r\nX-Evil: 1", "baggage", "k=v\n", NULL };
+	const char *h[] = { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+			    "tracestate",  "a=b\r\nX-Evil: 1",
+			    "baggage",	   "k=v\n",
+			    NULL };
 
 	ck_assert(extract(&c, h));
 	ck_assert_str_eq(c.tracestate, "");
@@ -218,8 +244,16 @@ END_TEST
 
 START_TEST(garbage)
 {
-	static const char *const names[] = { "traceparent", "b3", "x-b3-traceid", "x-b3-spanid", "x-amzn-trace-id",
-					     "x-datadog-trace-id", "x-datadog-parent-id", "tracestate", "baggage", "x" };
+	static const char *const names[] = { "traceparent",
+					     "b3",
+					     "x-b3-traceid",
+					     "x-b3-spanid",
+					     "x-amzn-trace-id",
+					     "x-datadog-trace-id",
+					     "x-datadog-parent-id",
+					     "tracestate",
+					     "baggage",
+					     "x" };
 	unsigned seed = 7;
 
 	for (int it = 0; it < 100000; it++) {
@@ -343,7 +377,7 @@ START_TEST(state_at_most_32_members)
 	for (int i = 0; i < 32; i++)
 		n += snprintf(l32 + n, sizeof(l32) - n, "%sk%02d=v", i ? "," : "", i);
 	snprintf(l33, sizeof(l33), "%s,k32=v", l32);
-	STATE(l32, l32);    /* 32 members, 191 characters: passed on whole */
+	STATE(l32, l32); /* 32 members, 191 characters: passed on whole */
 	STATE("", l33);
 	STATE("", l32, "k32=v"); /* the 33rd on another line */
 	STATE(l32, l32, ",, ,"); /* empty members do not count */
@@ -388,7 +422,7 @@ START_TEST(state_value)
 {
 	const char *v256 = rep("k=", 'v', 256, ""), *v257 = rep("k=", 'v', 257, "");
 
-	STATE("k= lead", "k= lead");	  /* leading spaces are the value's */
+	STATE("k= lead", "k= lead");	 /* leading spaces are the value's */
 	STATE("k=trail", "k=trail  \t"); /* trailing ones are OWS */
 	STATE("k=!\"#+-./:;<>?@[\\]^_`{|}~ x", "k=!\"#+-./:;<>?@[\\]^_`{|}~ x");
 	STATE_LONG(v256, v256);
@@ -440,7 +474,8 @@ START_TEST(state_truncation)
 	state_is((const char *[]){ l, NULL }, want16, want6);
 
 	/* under 512: the big member stays; over the exchange's 191 it goes first */
-	snprintf(want_all, sizeof(want_all), "%s,%s,%s,%s,%s,%s", small[0], big, small[1], small[2], small[3], small[4]);
+	snprintf(want_all, sizeof(want_all), "%s,%s,%s,%s,%s,%s", small[0], big, small[1], small[2], small[3],
+		 small[4]);
 	snprintf(want5, sizeof(want5), "%s,%s,%s,%s,%s", small[0], small[1], small[2], small[3], small[4]);
 	state_is((const char *[]){ want_all, NULL }, want_all, want5);
 

@@ -151,8 +151,10 @@ START_TEST(defaults_and_names)
 		webconfig__free(wc);
 	}
 	for (int v = 0; v < 4; v++) {
-		snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert: C\n  key: K\n  min_version: TLS1%d\n"
-					     "  max_version: TLS1%d\n", v, v);
+		snprintf(yaml, sizeof(yaml),
+			 "tls_server_config:\n  cert: C\n  key: K\n  min_version: TLS1%d\n"
+			 "  max_version: TLS1%d\n",
+			 v, v);
 		wc = parse_ok(yaml);
 		ck_assert_int_eq(webconfig__tls(wc)->min_version, WEBCONFIG_TLS10 + v);
 		ck_assert_int_eq(webconfig__tls(wc)->max_version, WEBCONFIG_TLS10 + v);
@@ -161,7 +163,8 @@ START_TEST(defaults_and_names)
 	/* client_auth_type alone turns TLS on, and then a certificate is needed */
 	wc = NULL;
 	ck_assert_int_eq(webconfig__parse("tls_server_config:\n  client_auth_type: NoClientCert\n", 52, NULL, &wc, err,
-					  sizeof(err)), 2);
+					  sizeof(err)),
+			 2);
 	ck_assert_ptr_null(wc);
 	ck_assert_str_eq(err, "tls_server_config: no certificate (give cert_file and key_file)");
 }
@@ -172,64 +175,113 @@ START_TEST(bad_inputs)
 	static const struct {
 		const char *yaml, *err;
 	} cases[] = {
-		{ "a: [b\n", "not valid YAML: did not find expected ',' or ']' at line 2, column 1 (check the indentation; keys are 'name: value')" },
-		{ "a: b\n  c: d\n", "not valid YAML: mapping values are not allowed in this context at line 2, column 4 (check the indentation; keys are 'name: value')" },
-		{ "tls_server_config: {}\n---\nbasic_auth_users: {}\n", "more than one YAML document (keep one; remove the '---' line)" },
+		{ "a: [b\n",
+		  "not valid YAML: did not find expected ',' or ']' at line 2, column 1 (check the indentation; keys are 'name: value')" },
+		{ "a: b\n  c: d\n",
+		  "not valid YAML: mapping values are not allowed in this context at line 2, column 4 (check the indentation; keys are 'name: value')" },
+		{ "tls_server_config: {}\n---\nbasic_auth_users: {}\n",
+		  "more than one YAML document (keep one; remove the '---' line)" },
 		{ "- a\n", "expected a mapping with tls_server_config and/or basic_auth_users, got a list" },
 		{ "hello\n", "expected a mapping with tls_server_config and/or basic_auth_users, got a value" },
-		{ "tls_config: {}\n", "tls_config: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)" },
-		{ "rate_limit: {burst: 1}\n", "rate_limit: not supported by obsprobe (connections are limited per address instead; remove the key)" },
+		{ "tls_config: {}\n",
+		  "tls_config: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)" },
+		{ "rate_limit: {burst: 1}\n",
+		  "rate_limit: not supported by obsprobe (connections are limited per address instead; remove the key)" },
 		{ "tls_server_config: [a]\n", "tls_server_config: expected a mapping of keys, got a list" },
 		{ "tls_server_config: x\n", "tls_server_config: expected a mapping of keys, got a value" },
-		{ "tls_server_config:\n  certfile: a\n", "tls_server_config.certfile: unknown key (tls_server_config takes cert_file, key_file, cert, key, client_auth_type, client_ca_file, client_ca, min_version, max_version, prefer_server_cipher_suites)" },
-		{ "tls_server_config:\n  cert_file: {a: b}\n", "tls_server_config.cert_file: expected a string, got a mapping (a file name, e.g. server.crt)" },
-		{ "tls_server_config:\n  cert_file: [a]\n", "tls_server_config.cert_file: expected a string, got a list (a file name, e.g. server.crt)" },
-		{ "tls_server_config:\n  cert_file: \"a\\0b\"\n", "tls_server_config.cert_file: the value has a NUL byte (write the text itself)" },
+		{ "tls_server_config:\n  certfile: a\n",
+		  "tls_server_config.certfile: unknown key (tls_server_config takes cert_file, key_file, cert, key, client_auth_type, client_ca_file, client_ca, min_version, max_version, prefer_server_cipher_suites)" },
+		{ "tls_server_config:\n  cert_file: {a: b}\n",
+		  "tls_server_config.cert_file: expected a string, got a mapping (a file name, e.g. server.crt)" },
+		{ "tls_server_config:\n  cert_file: [a]\n",
+		  "tls_server_config.cert_file: expected a string, got a list (a file name, e.g. server.crt)" },
+		{ "tls_server_config:\n  cert_file: \"a\\0b\"\n",
+		  "tls_server_config.cert_file: the value has a NUL byte (write the text itself)" },
 		{ "tls_server_config: {}\ntls_server_config: {}\n", "tls_server_config: given twice (keep one)" },
-		{ "tls_server_config:\n  cert_file: a\n  cert_file: b\n", "tls_server_config.cert_file: given twice (keep one)" },
-		{ "tls_server_config:\n  client_auth_type: Always\n", "tls_server_config.client_auth_type: 'Always' is not a client auth type (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)" },
-		{ "tls_server_config:\n  min_version: TLS1.3\n", "tls_server_config.min_version: 'TLS1.3' is not a TLS version (one of TLS10, TLS11, TLS12, TLS13)" },
-		{ "tls_server_config:\n  max_version: SSL30\n", "tls_server_config.max_version: 'SSL30' is not a TLS version (one of TLS10, TLS11, TLS12, TLS13)" },
-		{ "tls_server_config:\n  cert: C\n  key: K\n  min_version: TLS13\n  max_version: TLS12\n", "tls_server_config: min_version TLS13 is above max_version TLS12 (lower min_version)" },
-		{ "tls_server_config:\n  prefer_server_cipher_suites: yes\n", "tls_server_config.prefer_server_cipher_suites: expected true or false" },
-		{ "tls_server_config:\n  prefer_server_cipher_suites: 'true'\n", "tls_server_config.prefer_server_cipher_suites: expected true or false" },
-		{ "tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n", "tls_server_config.cipher_suites: not supported by obsprobe (GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's; remove the key)" },
-		{ "tls_server_config:\n  curve_preferences: [X25519]\n", "tls_server_config.curve_preferences: not supported by obsprobe (GnuTLS's NORMAL groups are used; remove the key)" },
-		{ "tls_server_config:\n  client_allowed_sans: [a.example]\n", "tls_server_config.client_allowed_sans: not supported by obsprobe (any certificate the client CA signed is accepted; remove the key)" },
-		{ "tls_server_config:\n  cipher_suites: x\n", "tls_server_config.cipher_suites: not supported by obsprobe (GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's; remove the key)" },
-		{ "tls_server_config:\n  key_file: k\n", "tls_server_config: no certificate (give cert_file and key_file)" },
-		{ "tls_server_config:\n  cert_file: c\n", "tls_server_config: no private key (give key_file with cert_file)" },
-		{ "tls_server_config:\n  cert_file: c\n  cert: C\n  key: K\n", "tls_server_config: both cert and cert_file are given (keep one)" },
-		{ "tls_server_config:\n  cert: C\n  key_file: k\n  key: K\n", "tls_server_config: both key and key_file are given (keep one)" },
-		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: RequestClientCert\n  client_ca: A\n  client_ca_file: a\n", "tls_server_config: both client_ca and client_ca_file are given (keep one)" },
-		{ "tls_server_config:\n  cert: C\n  key: K\n  client_ca_file: ca.crt\n", "tls_server_config: client_ca_file is given without client_auth_type (set client_auth_type: RequireAndVerifyClientCert)" },
-		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: VerifyClientCertIfGiven\n", "tls_server_config: client_auth_type VerifyClientCertIfGiven needs client_ca_file (the CA that signs client certificates)" },
-		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: RequireAndVerifyClientCert\n", "tls_server_config: client_auth_type RequireAndVerifyClientCert needs client_ca_file (the CA that signs client certificates)" },
-		{ "http_server_config:\n  http3: true\n", "http_server_config.http3: unknown key (http_server_config takes http2, headers)" },
+		{ "tls_server_config:\n  cert_file: a\n  cert_file: b\n",
+		  "tls_server_config.cert_file: given twice (keep one)" },
+		{ "tls_server_config:\n  client_auth_type: Always\n",
+		  "tls_server_config.client_auth_type: 'Always' is not a client auth type (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)" },
+		{ "tls_server_config:\n  min_version: TLS1.3\n",
+		  "tls_server_config.min_version: 'TLS1.3' is not a TLS version (one of TLS10, TLS11, TLS12, TLS13)" },
+		{ "tls_server_config:\n  max_version: SSL30\n",
+		  "tls_server_config.max_version: 'SSL30' is not a TLS version (one of TLS10, TLS11, TLS12, TLS13)" },
+		{ "tls_server_config:\n  cert: C\n  key: K\n  min_version: TLS13\n  max_version: TLS12\n",
+		  "tls_server_config: min_version TLS13 is above max_version TLS12 (lower min_version)" },
+		{ "tls_server_config:\n  prefer_server_cipher_suites: yes\n",
+		  "tls_server_config.prefer_server_cipher_suites: expected true or false" },
+		{ "tls_server_config:\n  prefer_server_cipher_suites: 'true'\n",
+		  "tls_server_config.prefer_server_cipher_suites: expected true or false" },
+		{ "tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+		  "tls_server_config.cipher_suites: not supported by obsprobe (GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's; remove the key)" },
+		{ "tls_server_config:\n  curve_preferences: [X25519]\n",
+		  "tls_server_config.curve_preferences: not supported by obsprobe (GnuTLS's NORMAL groups are used; remove the key)" },
+		{ "tls_server_config:\n  client_allowed_sans: [a.example]\n",
+		  "tls_server_config.client_allowed_sans: not supported by obsprobe (any certificate the client CA signed is accepted; remove the key)" },
+		{ "tls_server_config:\n  cipher_suites: x\n",
+		  "tls_server_config.cipher_suites: not supported by obsprobe (GnuTLS's NORMAL suites are used; min_version: TLS13 keeps only TLS 1.3's; remove the key)" },
+		{ "tls_server_config:\n  key_file: k\n",
+		  "tls_server_config: no certificate (give cert_file and key_file)" },
+		{ "tls_server_config:\n  cert_file: c\n",
+		  "tls_server_config: no private key (give key_file with cert_file)" },
+		{ "tls_server_config:\n  cert_file: c\n  cert: C\n  key: K\n",
+		  "tls_server_config: both cert and cert_file are given (keep one)" },
+		{ "tls_server_config:\n  cert: C\n  key_file: k\n  key: K\n",
+		  "tls_server_config: both key and key_file are given (keep one)" },
+		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: RequestClientCert\n  client_ca: A\n  client_ca_file: a\n",
+		  "tls_server_config: both client_ca and client_ca_file are given (keep one)" },
+		{ "tls_server_config:\n  cert: C\n  key: K\n  client_ca_file: ca.crt\n",
+		  "tls_server_config: client_ca_file is given without client_auth_type (set client_auth_type: RequireAndVerifyClientCert)" },
+		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: VerifyClientCertIfGiven\n",
+		  "tls_server_config: client_auth_type VerifyClientCertIfGiven needs client_ca_file (the CA that signs client certificates)" },
+		{ "tls_server_config:\n  cert: C\n  key: K\n  client_auth_type: RequireAndVerifyClientCert\n",
+		  "tls_server_config: client_auth_type RequireAndVerifyClientCert needs client_ca_file (the CA that signs client certificates)" },
+		{ "http_server_config:\n  http3: true\n",
+		  "http_server_config.http3: unknown key (http_server_config takes http2, headers)" },
 		{ "http_server_config:\n  http2: 1\n", "http_server_config.http2: expected true or false" },
-		{ "http_server_config:\n  headers: [a]\n", "http_server_config.headers: expected a mapping of keys, got a list" },
-		{ "http_server_config:\n  headers:\n    Server: x\n", "http_server_config.headers.Server: this header cannot be set (Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection or Content-Security-Policy)" },
-		{ "http_server_config:\n  headers:\n    X-Frame-Options: allow\n", "http_server_config.headers.X-Frame-Options: 'allow' is not allowed (deny or sameorigin)" },
-		{ "http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n", "http_server_config.headers.X-Content-Type-Options: 'sniff' is not allowed (nosniff)" },
-		{ "http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\r\\nSet-Cookie: x\"\n", "http_server_config.headers.Content-Security-Policy: the value has a control character (one line of text)" },
+		{ "http_server_config:\n  headers: [a]\n",
+		  "http_server_config.headers: expected a mapping of keys, got a list" },
+		{ "http_server_config:\n  headers:\n    Server: x\n",
+		  "http_server_config.headers.Server: this header cannot be set (Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection or Content-Security-Policy)" },
+		{ "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+		  "http_server_config.headers.X-Frame-Options: 'allow' is not allowed (deny or sameorigin)" },
+		{ "http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n",
+		  "http_server_config.headers.X-Content-Type-Options: 'sniff' is not allowed (nosniff)" },
+		{ "http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\r\\nSet-Cookie: x\"\n",
+		  "http_server_config.headers.Content-Security-Policy: the value has a control character (one line of text)" },
 		{ "basic_auth_users: [prom]\n", "basic_auth_users: expected a mapping of keys, got a list" },
-		{ "basic_auth_users:\n  prom:\n", "basic_auth_users.prom: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  prom: hunter2\n", "basic_auth_users.prom: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  prom: [a]\n", "basic_auth_users.prom: expected a string, got a list (a bcrypt hash in quotes, from htpasswd -nbBC 10 '' PASSWORD)" },
-		{ "basic_auth_users:\n  'a:b': '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n", "basic_auth_users.a:b: a user name cannot hold ':' (basic auth splits user and password there)" },
-		{ "basic_auth_users:\n  p: '$1$abc$0123456789012345678901'\n", "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  p: '$2x$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n", "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  p: '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7z'\n", "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  p: '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7z!'\n", "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
-		{ "basic_auth_users:\n  p: '$2y$03$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n", "basic_auth_users.p: bcrypt cost 3 is outside 4..17 (htpasswd -nbBC 10 makes cost 10)" },
-		{ "basic_auth_users:\n  p: '$2y$18$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n", "basic_auth_users.p: bcrypt cost 18 is outside 4..17 (htpasswd -nbBC 10 makes cost 10)" },
+		{ "basic_auth_users:\n  prom:\n",
+		  "basic_auth_users.prom: no password hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  prom: hunter2\n",
+		  "basic_auth_users.prom: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  prom: [a]\n",
+		  "basic_auth_users.prom: expected a string, got a list (a bcrypt hash in quotes, from htpasswd -nbBC 10 '' PASSWORD)" },
+		{ "basic_auth_users:\n  'a:b': '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n",
+		  "basic_auth_users.a:b: a user name cannot hold ':' (basic auth splits user and password there)" },
+		{ "basic_auth_users:\n  p: '$1$abc$0123456789012345678901'\n",
+		  "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  p: '$2x$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n",
+		  "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  p: '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7z'\n",
+		  "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  p: '$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7z!'\n",
+		  "basic_auth_users.p: not a bcrypt hash (make one with: htpasswd -nbBC 10 '' PASSWORD | tr -d ':\\n')" },
+		{ "basic_auth_users:\n  p: '$2y$03$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n",
+		  "basic_auth_users.p: bcrypt cost 3 is outside 4..17 (htpasswd -nbBC 10 makes cost 10)" },
+		{ "basic_auth_users:\n  p: '$2y$18$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG'\n",
+		  "basic_auth_users.p: bcrypt cost 18 is outside 4..17 (htpasswd -nbBC 10 makes cost 10)" },
 		{ "? [a]\n: b\n", "a key is a list, not a name" },
 		{ "tls_server_config:\n  ? {a: b}\n  : c\n", "tls_server_config: a key is a mapping, not a name" },
-		{ "tls_server_config:\n  min_version: [TLS12]\n", "tls_server_config.min_version: expected a string, got a list (one of TLS10, TLS11, TLS12, TLS13)" },
-		{ "tls_server_config:\n  client_auth_type: {a: b}\n", "tls_server_config.client_auth_type: expected a string, got a mapping (e.g. RequireAndVerifyClientCert)" },
-		{ "tls_server_config:\n  cert: [a]\n", "tls_server_config.cert: expected a string, got a list (PEM text)" },
-		{ "http_server_config:\n  headers:\n    X-Frame-Options: [deny]\n", "http_server_config.headers.X-Frame-Options: expected a string, got a list (one line of text)" },
-		{ "a: &x {}\nb: *x\n", "a: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)" },
+		{ "tls_server_config:\n  min_version: [TLS12]\n",
+		  "tls_server_config.min_version: expected a string, got a list (one of TLS10, TLS11, TLS12, TLS13)" },
+		{ "tls_server_config:\n  client_auth_type: {a: b}\n",
+		  "tls_server_config.client_auth_type: expected a string, got a mapping (e.g. RequireAndVerifyClientCert)" },
+		{ "tls_server_config:\n  cert: [a]\n",
+		  "tls_server_config.cert: expected a string, got a list (PEM text)" },
+		{ "http_server_config:\n  headers:\n    X-Frame-Options: [deny]\n",
+		  "http_server_config.headers.X-Frame-Options: expected a string, got a list (one line of text)" },
+		{ "a: &x {}\nb: *x\n",
+		  "a: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)" },
 	};
 	struct webconfig *wc;
 
@@ -238,7 +290,8 @@ START_TEST(bad_inputs)
 		ck_assert_msg(webconfig__parse(cases[i].yaml, strlen(cases[i].yaml), ".", &wc, err, sizeof(err)) == 2,
 			      "accepted: %s", cases[i].yaml);
 		ck_assert_ptr_null(wc);
-		ck_assert_msg(!strcmp(err, cases[i].err), "%s\n  got:  %s\n  want: %s", cases[i].yaml, err, cases[i].err);
+		ck_assert_msg(!strcmp(err, cases[i].err), "%s\n  got:  %s\n  want: %s", cases[i].yaml, err,
+			      cases[i].err);
 	}
 }
 END_TEST
@@ -260,13 +313,15 @@ START_TEST(limits)
 	for (int i = 0; i < 64; i++)
 		*p++ = ']';
 	ck_assert_int_eq(webconfig__parse(text, (size_t)(p - text), ".", &wc, err, sizeof(err)), 2);
-	ck_assert_str_eq(err, "a: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)");
+	ck_assert_str_eq(err,
+			 "a: unknown key (the file takes tls_server_config, http_server_config, basic_auth_users)");
 	p = text;
 	p += sprintf(p, "a: ");
 	for (int i = 0; i < 500000; i++)
 		*p++ = '{';
 	ck_assert_int_eq(webconfig__parse(text, (size_t)(p - text), ".", &wc, err, sizeof(err)), 2);
-	ck_assert_str_eq(err, "nested deeper than 64 levels of [ ] or { } (a web config needs 2; is it the right file?)");
+	ck_assert_str_eq(err,
+			 "nested deeper than 64 levels of [ ] or { } (a web config needs 2; is it the right file?)");
 	/* NUL bytes inside the text: libyaml refuses them */
 	ck_assert_int_eq(webconfig__parse("a: b\0c", 6, ".", &wc, err, sizeof(err)), 2);
 	ck_assert_ptr_null(wc);
@@ -311,8 +366,10 @@ START_TEST(files)
 	write_file(path, "tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  client_auth_type: "
 			 "RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n");
 	ck_assert_int_eq(webconfig__load(path, &wc, err, sizeof(err)), 1);
-	snprintf(want, sizeof(want), "tls_server_config.cert_file '%s/s.crt': No such file or directory (check the "
-		 "path; a relative one is taken from the web config file's folder)", dir);
+	snprintf(want, sizeof(want),
+		 "tls_server_config.cert_file '%s/s.crt': No such file or directory (check the "
+		 "path; a relative one is taken from the web config file's folder)",
+		 dir);
 	ck_assert_str_eq(err, want);
 	snprintf(path, sizeof(path), "%s/s.crt", dir);
 	write_file(path, "CERT PEM\n");
@@ -365,8 +422,9 @@ START_TEST(files)
 	ck_assert_str_eq(webconfig__source(wc), "--tls-cert/--tls-key");
 	webconfig__free(wc);
 	ck_assert_int_eq(webconfig__from_legacy(NULL, "/nonexistent/c", want, &wc, err, sizeof(err)), 1);
-	ck_assert_str_eq(err, "--tls-cert '/nonexistent/c': No such file or directory (check the path; a relative one is "
-			      "taken from the web config file's folder)");
+	ck_assert_str_eq(err,
+			 "--tls-cert '/nonexistent/c': No such file or directory (check the path; a relative one is "
+			 "taken from the web config file's folder)");
 	for (const char *f = "web.yml\0auth\0s.crt\0s.key\0ca.crt\0"; *f; f += strlen(f) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", dir, f);
 		unlink(path);
