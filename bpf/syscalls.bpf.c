@@ -1,5 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* syscalls.bpf.c -- syscall latency and errors of traced processes, and their fork/exec/exit */
+/* syscalls.bpf.c -- everything the eBPF path sees of traced processes through tracepoints:
+ *   sys_enter/sys_exit         latency histogram and errno counts of every syscall (per-CPU maps);
+ *                              for I/O syscalls on a socket fd: bytes and I/O latency by direction and
+ *                              protocol (tcp/udp/unix), and a copy of the TCP payload (cfg_payload, at most
+ *                              what the `capture` map allows for that socket: 0 = off) into data_events;
+ *                              writes to fd 1/2 copied as log records (cfg_logs); TCP connections counted
+ *                              when accept/connect return (with an event carrying the connection's
+ *                              addresses when payloads are on)
+ *   inet_sock_set_state        a counted connection reaching TCP_CLOSE (close, exit, reset) ends
+ *   sched_process_fork/exec/exit  the traced set follows children (cfg_follow_children); events tell
+ *                              user space of each change
+ * Records and maps shared with user space: abi/syscalls.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
