@@ -917,8 +917,14 @@ START_TEST(backlog_memory_is_given_back)
 	ck_assert_uint_eq(st.spans_exported, (uint64_t)n + 1);
 	end = rss_kb() - rss0;
 	ck_assert_msg(mid >= n * slot_kb * 9 / 10, "the backlog of %ld spans grew RSS by only %ld kB", n, mid);
-	/* kept: one batch of slots (500 x 4.6 KB) plus the encode buffers */
+	/* kept: one batch of slots (500 x 4.6 KB) plus the encode buffers.  Not under ASan: its quarantine keeps
+	 * freed blocks (the encode and libcurl buffers of every batch) resident by design; the plain build of this
+	 * test (unit/test_exporter) asserts it. */
+#ifndef __SANITIZE_ADDRESS__
 	ck_assert_msg(end < n * slot_kb / 2, "RSS still %ld kB above the start after the backlog drained", end);
+#else
+	(void)end;
+#endif
 	exporter__free(e);
 	receiver_stop(&r);
 }
