@@ -1,4 +1,4 @@
-/* otlp.h -- OTLP encoders (protobuf and JSON) for spans and log records: pure functions into a buffer */
+/* otlp.h -- OTLP encoders (protobuf; JSON in otlp_json.h) for spans and log records: pure functions into a buffer */
 #ifndef OBSPROBE_OTLP_H
 #define OBSPROBE_OTLP_H
 
@@ -34,13 +34,6 @@ int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, co
 /* opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest (application/x-protobuf) */
 int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
 
-/* The same requests in the OTLP/JSON mapping: camelCase keys, ids as lowercase hex, enums as numbers,
- * 64-bit integers (times, intValue) as decimal strings.  No trailing NUL is counted in len (one is
- * written after it, so out->data can be used as a C string). */
-int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name);
-int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
-
-/* One --spans-file line: {"resourceSpans":[...one span...]} on a single line, ending in '\n'. */
-int otlp__span_line(struct otlp_buf *out, const struct span *span, const char *host_name);
+/* The same requests in the OTLP/JSON mapping: see export/otlp_json.h. */
 
 #endif

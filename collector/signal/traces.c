@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "export/otlp.h"
+#include "export/otlp_json.h"
 #include "base/privs.h"
 #include "lib/proto/registry.h"
 #include "lib/hex.h"

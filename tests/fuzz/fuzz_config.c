@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/cli/env.c collector/cli/options.c collector/cli/config.c collector/cli/optval.c collector/export/url.c collector/signal/hist.c lib/buckets.c collector/base/log.c collector/export/webconfig.c collector/export/basicauth.c collector/base/privs.c */
+/* fuzz-srcs: collector/cli/env.c collector/cli/options.c collector/cli/config.c collector/cli/optval.c collector/export/url.c collector/signal/hist.c lib/buckets.c collector/base/log.c collector/export/webconfig.c collector/export/webconfig_parse.c collector/export/basicauth.c collector/base/privs.c */
 /* fuzz_config.c -- the --config JSON file parser (collector/cli/env.c) on any bytes.
  *
  * Input: the file's text, as read (NUL bytes included).  It is applied for `attach` (every tracing

@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/export/webconfig.c collector/export/basicauth.c */
+/* fuzz-srcs: collector/export/webconfig.c collector/export/webconfig_parse.c collector/export/basicauth.c */
 /* fuzz_webconfig.c -- libFuzzer harness for the --web-config YAML parser (webconfig__parse on raw bytes) */
 #include <stddef.h>
 #include <stdint.h>

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "export/otlp.h"
+#include "export/otlp_json.h"
 #include "lib/hex.h"
 
 #define PROTO_DIR "tests/otlp"

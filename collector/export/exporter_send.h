@@ -1,0 +1,80 @@
+/* exporter_send.h -- the exporter's state, shared by its API (exporter.c) and its sender thread (exporter_send.c) */
+#ifndef OBSPROBE_EXPORTER_SEND_H
+#define OBSPROBE_EXPORTER_SEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+#include "export/exporter.h"
+#include "export/otlp.h"
+
+#define RESP_MAX 16384 /* response body kept for partial_success; a longer one ends the transfer */
+
+/*
+ * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
+ * "claims" the oldest items, encodes them straight from their slots without the lock (producers never
+ * write a claimed slot: it still counts as occupied), then releases them before it touches the network.
+ * When the ring empties, head goes back to 0, so only the slots of the highest fill level ever get
+ * written: the mapped ring costs resident memory for what was queued at once, not for its capacity; and
+ * when it empties after a backlog (a slow or absent receiver), the pages past one batch are given back.
+ */
+struct queue {
+	const char *what; /* "spans" / "logs", for messages */
+	char *slots;
+	size_t item_size, cap;
+	size_t head, count; /* occupied: [head, head+count) modulo cap */
+	size_t claimed;	    /* the first `claimed` occupied items are being encoded */
+	size_t touched;	    /* slots [0, touched) may be resident */
+	size_t map_len;
+	uint64_t first_ns; /* when the oldest unclaimed item arrived */
+	char url[1024];
+	uint64_t exported, queue_full, export_failed;
+};
+
+struct exporter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* wakes the sender: a batch filled, first item queued, shutdown */
+	pthread_t thread;
+	bool started, stopping;
+	uint64_t flush_deadline_ns;
+
+	struct queue spans, logs;
+	struct exporter_opts o; /* with defaults filled in; pointers not kept */
+	char host[256];
+	bool json, gzip;
+
+	/* the sender's own state (no lock needed) */
+	CURL *curl;
+	CURLM *multi;
+	struct curl_slist *hdrs;
+	struct otlp_buf body, gz;
+	long retry_after_s;  /* from the last response, -1 = none */
+	bool failing;	     /* the last batch failed: log recovery once */
+	bool rejecting;	     /* a partial_success rejection was said already */
+	char resp[RESP_MAX]; /* the last response body, cut at RESP_MAX */
+	size_t resp_len;
+	bool resp_cut;
+	uint64_t rng;
+
+	/* under lock */
+	uint64_t requests, retries;
+	int last_status;
+};
+
+static inline uint64_t ms_ns(long ms)
+{
+	return (uint64_t)ms * 1000000ull;
+}
+
+/* The libcurl handles and the request headers (Content-Type, gzip, the user's "K=V" headers) of @e.
+ * 0, -ENOMEM, or -EINVAL after one "otlp: header ..." line. */
+int exporter_send__setup_curl(struct exporter *e);
+
+/* The sender thread (pthread_create start routine, @arg is the exporter): sends batches until the
+ * exporter stops and its queues are empty or the flush deadline has passed. */
+void *exporter_send__main(void *arg);
+
+#endif

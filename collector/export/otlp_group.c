@@ -1,0 +1,131 @@
+/* otlp_group.c -- what both OTLP encoders share: UTF-8 cleaning, items grouped by their resource */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/otlp_group.h"
+
+/* ---- UTF-8 ---------------------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if the bytes there are not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	/* the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Copy @src (at most @max bytes, stops at NUL) to @dst replacing each invalid byte by U+FFFD.
+ * With dst == NULL only measures.  Returns the output length (no NUL written). */
+size_t otlp_group__utf8_clean(char *dst, const char *src, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strnlen(src, max), i = 0, out = 0, k;
+
+	while (i < n) {
+		k = utf8_seq(s + i, n - i);
+		if (k) {
+			if (dst)
+				memcpy(dst + out, s + i, k);
+			out += k;
+			i += k;
+		} else {
+			if (dst)
+				memcpy(dst + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			i++;
+		}
+	}
+	return out;
+}
+
+/* ---- resources: items grouped by who produced them ------------------------------------------------- */
+
+void otlp_group__span_res(const void *item, struct res_view *rv)
+{
+	const struct span_resource *r = &((const struct span *)item)->resource;
+
+	rv->service = r->service_name;
+	rv->exe = r->executable_name;
+	rv->pid = r->pid;
+}
+
+void otlp_group__log_res(const void *item, struct res_view *rv)
+{
+	const struct log_record *l = item;
+
+	rv->service = l->service;
+	rv->exe = l->exe;
+	rv->pid = l->pid;
+}
+
+static bool res_same(const struct res_view *a, const struct res_view *b)
+{
+	return a->pid == b->pid && !strncmp(a->service, b->service, SPAN_RES_STR_LEN) &&
+	       !strncmp(a->exe, b->exe, SPAN_RES_STR_LEN);
+}
+
+const char *otlp_group__service(const struct res_view *rv)
+{
+	return rv->service[0] ? rv->service : "unknown_service";
+}
+
+int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx, const char *host)
+{
+	const char *base = items;
+	struct res_view rv, rj;
+	uint8_t *done;
+
+	if (!n)
+		return 0;
+	done = calloc(n, 1);
+	if (!done)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		ops->res(base + i * ops->stride, &rv);
+		ops->begin(ctx, &rv, host);
+		for (size_t j = i; j < n; j++) {
+			if (done[j])
+				continue;
+			ops->res(base + j * ops->stride, &rj);
+			if (!res_same(&rv, &rj))
+				continue;
+			done[j] = 1;
+			ops->item(ctx, base + j * ops->stride);
+		}
+		ops->end(ctx);
+	}
+	free(done);
+	return 0;
+}

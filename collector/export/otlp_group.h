@@ -1,0 +1,39 @@
+/* otlp_group.h -- what the protobuf (otlp.c) and JSON (otlp_json.c) OTLP encoders share; internal to them */
+#ifndef OBSPROBE_OTLP_GROUP_H
+#define OBSPROBE_OTLP_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export/span.h"
+
+struct res_view {
+	const char *service;
+	const char *exe;
+	int32_t pid;
+};
+
+struct group_ops {
+	size_t stride;
+	void (*res)(const void *item, struct res_view *rv);
+	/* begin a resource group / add one item / end the group; ctx is the encoder's */
+	void (*begin)(void *ctx, const struct res_view *rv, const char *host);
+	void (*item)(void *ctx, const void *item);
+	void (*end)(void *ctx);
+};
+
+/* Copy @src (at most @max bytes, stops at NUL) to @dst replacing each invalid byte by U+FFFD.
+ * With dst == NULL only measures.  Returns the output length (no NUL written). */
+size_t otlp_group__utf8_clean(char *dst, const char *src, size_t max);
+
+/* group_ops.res for struct span / struct log_record items */
+void otlp_group__span_res(const void *item, struct res_view *rv);
+void otlp_group__log_res(const void *item, struct res_view *rv);
+
+/* the service.name value: OpenTelemetry's fallback when none is known */
+const char *otlp_group__service(const struct res_view *rv);
+
+/* Calls begin/item.../end once per distinct resource, in order of first appearance.  0, or -ENOMEM. */
+int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx, const char *host);
+
+#endif
