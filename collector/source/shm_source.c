@@ -17,6 +17,7 @@
 #include "lib/procstat.h"
 #include "source/procs.h"
 #include "source/seg_reader.h"
+#include "source/seg_seen.h"
 #include "source/seg_trust.h"
 #include "source/seg_guard.h"
 #include "source/shm_fold.h"
@@ -46,66 +47,17 @@ static const char *const reason_name[R__COUNT] = {
 	[R_EXPIRED] = "expired",
 };
 
-/* a file not to read again: by inode and name (a disk filesystem reuses inode numbers) */
-struct seen {
-	ino_t ino;
-	uint64_t name_hash;
-	uint64_t start_time; /* R_CLAIMS_LIVE: the process it named */
-	pid_t pid;
-	uid_t uid;
-	uint8_t reason;
-	int32_t next; /* chain of its hash bucket, -1 at the end */
-};
-
 struct shm_source {
 	struct shm_source_opts opts;
 	pid_t *pids;
 	struct seg_view *segs;
 	struct seg_view *vbucket[VIEW_BUCKETS];
-	struct seen *seen; /* FIFO ring of opts.max_rejected entries */
-	int32_t *sbucket;  /* hash of seen[] by inode: nsbucket heads */
-	size_t nseen, seen_head, nsbucket;
+	struct seg_seen seen; /* files not to read again, at most opts.max_rejected */
 	char (*services)[65]; /* distinct service labels admitted, at most opts.max_services */
 	int nservices;
 	struct shm_fold fold; /* where the segments' counts and records go */
 	uint64_t rejected[R__COUNT];
 };
-
-/* ---- the remembered files ---- */
-
-static size_t ino_hash(ino_t ino, size_t n)
-{
-	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ull) >> 20) & (n - 1);
-}
-
-static uint64_t name_hash(const char *name)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	while (*name)
-		h = (h ^ (uint8_t)*name++) * 0x100000001b3ull;
-	return h;
-}
-
-static struct seen *seen_find(struct shm_source *s, ino_t ino, const char *name)
-{
-	uint64_t nh = name_hash(name);
-
-	for (int32_t i = s->sbucket[ino_hash(ino, s->nsbucket)]; i >= 0; i = s->seen[i].next)
-		if (s->seen[i].ino == ino && s->seen[i].name_hash == nh)
-			return &s->seen[i];
-	return NULL;
-}
-
-static void seen_unchain(struct shm_source *s, int32_t idx)
-{
-	int32_t *pp = &s->sbucket[ino_hash(s->seen[idx].ino, s->nsbucket)];
-
-	while (*pp >= 0 && *pp != idx)
-		pp = &s->seen[*pp].next;
-	if (*pp == idx)
-		*pp = s->seen[idx].next;
-}
 
 static void count(struct shm_source *s, enum seg_reason r, uint64_t n)
 {
@@ -118,33 +70,18 @@ static void count(struct shm_source *s, enum seg_reason r, uint64_t n)
 /* remember @ino (counted under @r once); past the bound the oldest is forgotten, and that is counted */
 static void seen_add(struct shm_source *s, ino_t ino, const char *name, uid_t uid, enum seg_reason r)
 {
-	struct seen *e = seen_find(s, ino, name);
+	enum seg_seen_added added = seg_seen__add(&s->seen, ino, name, uid, r);
 
-	if (e) {
-		e->reason = r;
-		return;
-	}
-	int32_t idx;
-	size_t h = ino_hash(ino, s->nsbucket);
-
-	count(s, r, 1);
-	if (s->nseen < (size_t)s->opts.max_rejected) {
-		idx = (int32_t)s->nseen++;
-	} else {
-		idx = (int32_t)s->seen_head;
-		seen_unchain(s, idx);
-		s->seen_head = (s->seen_head + 1) % s->nseen;
+	if (added != SEG_SEEN_UPDATED)
+		count(s, r, 1);
+	if (added == SEG_SEEN_FORGOT)
 		count(s, R_LIST_FULL, 1);
-	}
-	s->seen[idx] = (struct seen){
-		.ino = ino, .name_hash = name_hash(name), .uid = uid, .reason = r, .next = s->sbucket[h]
-	};
-	s->sbucket[h] = idx;
 }
 
 struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 {
 	struct shm_source *s = calloc(1, sizeof(*s));
+	bool seen_ok;
 	DIR *d;
 
 	if (!s)
@@ -157,17 +94,12 @@ struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 	if (s->opts.max_rejected <= 0)
 		s->opts.max_rejected = SHM_MAX_REJECTED_DEFAULT;
 	s->pids = calloc(opts->npids ? opts->npids : 1, sizeof(pid_t));
-	s->seen = calloc(s->opts.max_rejected, sizeof(*s->seen));
-	for (s->nsbucket = 64; s->nsbucket < (size_t)s->opts.max_rejected && s->nsbucket < (1u << 20);)
-		s->nsbucket <<= 1;
-	s->sbucket = malloc(s->nsbucket * sizeof(*s->sbucket));
-	if (s->sbucket)
-		memset(s->sbucket, 0xff, s->nsbucket * sizeof(*s->sbucket));
+	seen_ok = !seg_seen__init(&s->seen, s->opts.max_rejected);
 	s->services = calloc(s->opts.max_services, sizeof(*s->services));
 	s->fold = (struct shm_fold){ .metrics = opts->metrics, .traces = opts->traces, .logs = opts->logs };
 	s->fold.batch = calloc(SHM_FOLD_BATCH, sizeof(*s->fold.batch));
 	d = opendir(opts->runtime_dir);
-	if (!s->pids || !s->seen || !s->sbucket || !s->services || !s->fold.batch || !d) {
+	if (!s->pids || !seen_ok || !s->services || !s->fold.batch || !d) {
 		if (d)
 			closedir(d);
 		shm_source__free(s);
@@ -197,8 +129,7 @@ void shm_source__free(struct shm_source *s)
 		s->segs = v->next;
 		view_free(v);
 	}
-	free(s->seen);
-	free(s->sbucket);
+	seg_seen__free(&s->seen);
 	free(s->services);
 	free(s->fold.batch);
 	free(s->pids);
@@ -230,7 +161,7 @@ static bool wanted(struct shm_source *s, pid_t pid, pid_t ppid)
 
 static struct seg_view *find(struct shm_source *s, ino_t ino)
 {
-	for (struct seg_view *v = s->vbucket[ino_hash(ino, VIEW_BUCKETS)]; v; v = v->hnext)
+	for (struct seg_view *v = s->vbucket[seg_seen__ino_hash(ino, VIEW_BUCKETS)]; v; v = v->hnext)
 		if (v->ino == ino)
 			return v;
 	return NULL;
@@ -238,7 +169,7 @@ static struct seg_view *find(struct shm_source *s, ino_t ino)
 
 static void view_unchain(struct shm_source *s, struct seg_view *v)
 {
-	struct seg_view **pp = &s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
+	struct seg_view **pp = &s->vbucket[seg_seen__ino_hash(v->ino, VIEW_BUCKETS)];
 
 	while (*pp && *pp != v)
 		pp = &(*pp)->hnext;
@@ -395,8 +326,8 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
 	v->next = s->segs;
 	s->segs = v;
-	v->hnext = s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)];
-	s->vbucket[ino_hash(v->ino, VIEW_BUCKETS)] = v;
+	v->hnext = s->vbucket[seg_seen__ino_hash(v->ino, VIEW_BUCKETS)];
+	s->vbucket[seg_seen__ino_hash(v->ino, VIEW_BUCKETS)] = v;
 }
 
 static void discover(struct shm_source *s, const struct hist_bounds *b)
@@ -408,11 +339,11 @@ static void discover(struct shm_source *s, const struct hist_bounds *b)
 	if (!d)
 		return;
 	while (budget > 0 && (de = readdir(d))) {
-		struct seen *e;
+		struct seg_seen_file *e;
 
 		if (strncmp(de->d_name, "obsprobe-", 9) || !strstr(de->d_name, ".seg") || find(s, de->d_ino))
 			continue;
-		e = seen_find(s, de->d_ino, de->d_name);
+		e = seg_seen__find(&s->seen, de->d_ino, de->d_name);
 		if (e && e->reason == R_CLAIMS_LIVE) {
 			/* read already; once the process it named is gone it is a dead process's file: it goes */
 			budget--;
@@ -453,10 +384,10 @@ static void retire(struct shm_source *s, struct seg_view *v, bool unlink_it)
 		if (unlink(path))
 			seen_add(s, v->ino, v->name, v->uid, R_DONE);
 	} else {
-		struct seen *e;
+		struct seg_seen_file *e;
 
 		seen_add(s, v->ino, v->name, v->uid, R_CLAIMS_LIVE);
-		e = seen_find(s, v->ino, v->name);
+		e = seg_seen__find(&s->seen, v->ino, v->name);
 		e->pid = v->claimed_pid;
 		e->start_time = v->start_time;
 	}
