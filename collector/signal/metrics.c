@@ -1,24 +1,13 @@
-/* metrics.c -- metric registry and Prometheus/OpenMetrics exposition */
+/* metrics.c -- the metric registry: families, series, the overflow fold, and the snapshot exposition renders */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "lib/procstat.h"
+#include "signal/expo.h"
 #include "signal/metrics.h"
 #include "signal/redact.h"
-
-enum metric_type { COUNTER, GAUGE, HISTOGRAM };
-
-struct family_def {
-	const char *name; /* counters without "_total" */
-	enum metric_type type;
-	const char *help;
-	const char *labels[METRICS_MAX_LABELS];
-};
 
 static const struct family_def families[FAM__COUNT] = {
 	[FAM_FUNCTION_DURATION] = { "obsprobe_function_duration_seconds",
@@ -107,13 +96,6 @@ static const struct family_def families[FAM__COUNT] = {
 			    "(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
 			    "early: too many partial lines at once).",
 			    { "outcome" } },
-};
-
-struct exemplar {
-	char trace_id[33];
-	char span_id[17];
-	uint64_t ns;
-	double ts;
 };
 
 struct series {
@@ -376,111 +358,7 @@ void metrics__foreach_hist(struct metrics *m, enum family_id fam, metrics_hist_c
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* ---- exposition ------------------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->len) {
-			b->len += n;
-			return;
-		}
-		{
-			size_t cap = b->cap * 2 + n + 1;
-			char *p = realloc(b->p, cap);
-
-			if (!p) {
-				b->oom = true;
-				return;
-			}
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-}
-
-/* label value escaping per the text format: \\, \", \n */
-static void put_escaped(struct buf *b, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\')
-			bprintf(b, "\\\\");
-		else if (*v == '"')
-			bprintf(b, "\\\"");
-		else if (*v == '\n')
-			bprintf(b, "\\n");
-		else
-			bprintf(b, "%c", *v);
-	}
-}
-
-static void put_labels(struct buf *b, const struct family_def *fd, const struct series *s, const char *le)
-{
-	bool any = false;
-
-	for (int l = 0; l < METRICS_MAX_LABELS && fd->labels[l]; l++) {
-		bprintf(b, "%s%s=\"", any ? "," : "{", fd->labels[l]);
-		put_escaped(b, s->values[l]);
-		bprintf(b, "\"");
-		any = true;
-	}
-	if (le) {
-		bprintf(b, "%sle=\"%s\"", any ? "," : "{", le);
-		any = true;
-	}
-	if (any)
-		bprintf(b, "}");
-}
-
-/* One series' numbers, copied under the registry lock so that formatting happens outside it (sources
- * write while a scrape renders).  Series are never removed and their label values never change, so @s
- * stays valid for its labels. */
-struct snap {
-	const struct series *s;
-	union {
-		uint64_t counter;
-		double gauge;
-	};
-	struct hist hist;
-	struct exemplar *ex; /* a copy, only for OpenMetrics; NULL: none */
-};
-
-static int snap_cmp(const void *a, const void *b, void *arg)
-{
-	int nlabels = *(const int *)arg;
-	const struct snap *x = a, *y = b;
-
-	for (int l = 0; l < nlabels; l++) {
-		int c = strcmp(x->s->values[l], y->s->values[l]);
-
-		if (c)
-			return c;
-	}
-	return 0;
-}
-
-static void put_double(struct buf *b, double v)
-{
-	char tmp[64];
-
-	snprintf(tmp, sizeof(tmp), "%.17g", v);
-	bprintf(b, "%s", tmp);
-}
+/* ---- exposition (expo.c formats) ---------------------------------------- */
 
 /* copy family @f's series (caller holds the lock); NULL with *@n = 0 when empty or out of memory */
 static struct snap *snapshot_family(struct metrics *m, enum family_id f, bool om, int *n, bool *oom)
@@ -499,7 +377,7 @@ static struct snap *snapshot_family(struct metrics *m, enum family_id f, bool om
 	for (int i = 0; i < fm->n; i++) {
 		const struct series *s = fm->all[i];
 
-		out[i].s = s;
+		out[i].values = s->values;
 		out[i].counter = s->counter; /* the whole union */
 		if (s->hist)
 			out[i].hist = *s->hist;
@@ -508,69 +386,6 @@ static struct snap *snapshot_family(struct metrics *m, enum family_id f, bool om
 	}
 	*n = fm->n;
 	return out;
-}
-
-static void render_family(const struct metrics *m, struct buf *b, enum family_id f, struct snap *sn, int n, bool om)
-{
-	const struct family_def *fd = &families[f];
-	const char *type = fd->type == COUNTER ? "counter" : fd->type == GAUGE ? "gauge" : "histogram";
-	const char *suffix = fd->type == COUNTER ? "_total" : "";
-	int nlabels = m->fam[f].nlabels;
-
-	if (!n)
-		return;
-	/* OpenMetrics names the counter family without _total; 0.0.4 with it */
-	bprintf(b, "# HELP %s%s %s\n", fd->name, om ? "" : suffix, fd->help);
-	bprintf(b, "# TYPE %s%s %s\n", fd->name, om ? "" : suffix, type);
-	if (om && strstr(fd->name, "_seconds"))
-		bprintf(b, "# UNIT %s seconds\n", fd->name);
-	qsort_r(sn, n, sizeof(*sn), snap_cmp, &nlabels);
-
-	for (int i = 0; i < n; i++) {
-		const struct snap *p = &sn[i];
-		const struct series *s = p->s;
-
-		if (fd->type == COUNTER) {
-			bprintf(b, "%s_total", fd->name);
-			put_labels(b, fd, s, NULL);
-			bprintf(b, " %llu\n", (unsigned long long)p->counter);
-		} else if (fd->type == GAUGE) {
-			bprintf(b, "%s", fd->name);
-			put_labels(b, fd, s, NULL);
-			bprintf(b, " ");
-			put_double(b, p->gauge);
-			bprintf(b, "\n");
-		} else {
-			uint64_t cum = 0;
-			char le[32], sum[32];
-
-			for (int k = 0; k <= m->bounds.n; k++) {
-				cum += p->hist.buckets[k];
-				if (k < m->bounds.n)
-					fmt_seconds(le, sizeof(le), m->bounds.ns[k]);
-				else
-					snprintf(le, sizeof(le), "+Inf");
-				bprintf(b, "%s_bucket", fd->name);
-				put_labels(b, fd, s, le);
-				bprintf(b, " %llu", (unsigned long long)cum);
-				if (om && p->ex && p->ex[k].trace_id[0]) {
-					char v[32];
-
-					fmt_seconds(v, sizeof(v), p->ex[k].ns);
-					bprintf(b, " # {trace_id=\"%s\",span_id=\"%s\"} %s %.3f", p->ex[k].trace_id,
-						p->ex[k].span_id, v, p->ex[k].ts);
-				}
-				bprintf(b, "\n");
-			}
-			fmt_seconds(sum, sizeof(sum), p->hist.sum_ns);
-			bprintf(b, "%s_sum", fd->name);
-			put_labels(b, fd, s, NULL);
-			bprintf(b, " %s\n", sum);
-			bprintf(b, "%s_count", fd->name);
-			put_labels(b, fd, s, NULL);
-			bprintf(b, " %llu\n", (unsigned long long)p->hist.count);
-		}
-	}
 }
 
 static void fold_total(struct metrics *m, enum family_id fam, const char *value, uint64_t total)
@@ -592,66 +407,23 @@ void metrics__fold_redactor(struct metrics *m, const struct redactor *r)
 	fold_total(m, FAM_REDACTED_TEXTS, "failed", st.dropped);
 }
 
-/* process_* for the collector itself, from /proc/self/stat */
-static void render_process(struct buf *b, bool om)
-{
-	struct procstat st;
-	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	double boot = 0;
-	char line[1024];
-	FILE *f;
-
-	if (procstat__read(0, &st) < PROCSTAT_RSS)
-		return;
-	f = fopen("/proc/stat", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "btime %lf", &boot) == 1)
-				break;
-		fclose(f);
-	}
-	bprintf(b, "# HELP process_cpu_seconds%s Total user and system CPU time spent in seconds.\n",
-		om ? "" : "_total");
-	bprintf(b, "# TYPE process_cpu_seconds%s counter\n", om ? "" : "_total");
-	bprintf(b, "process_cpu_seconds_total %.2f\n", (double)(st.utime + st.stime) / tck);
-	bprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
-	bprintf(b, "# TYPE process_resident_memory_bytes gauge\n");
-	bprintf(b, "process_resident_memory_bytes %ld\n", st.rss * page);
-	bprintf(b, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n");
-	bprintf(b, "# TYPE process_start_time_seconds gauge\n");
-	bprintf(b, "process_start_time_seconds %.2f\n", boot + (double)st.starttime / tck);
-}
-
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)
 {
-	struct buf b = { .cap = 16384 };
 	struct snap *sn[FAM__COUNT] = { 0 };
 	int n[FAM__COUNT] = { 0 };
+	bool oom = false;
+	char *out;
 
-	b.p = malloc(b.cap);
-	if (!b.p)
-		return NULL;
-	b.p[0] = '\0';
 	/* only the copy under the lock; sorting and formatting outside it */
 	pthread_mutex_lock(&m->lock);
 	for (int f = 0; f < FAM__COUNT; f++)
-		sn[f] = snapshot_family(m, f, openmetrics, &n[f], &b.oom);
+		sn[f] = snapshot_family(m, f, openmetrics, &n[f], &oom);
 	pthread_mutex_unlock(&m->lock);
-	for (int f = 0; f < FAM__COUNT; f++)
-		render_family(m, &b, f, sn[f], n[f], openmetrics);
-	render_process(&b, openmetrics);
-	if (openmetrics)
-		bprintf(&b, "# EOF\n");
+	out = oom ? NULL : expo__render(families, sn, n, &m->bounds, openmetrics, len);
 	for (int f = 0; f < FAM__COUNT; f++) {
 		for (int i = 0; i < n[f]; i++)
 			free(sn[f][i].ex);
 		free(sn[f]);
 	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	if (len)
-		*len = b.len;
-	return b.p;
+	return out;
 }

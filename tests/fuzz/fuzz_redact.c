@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/signal/redact.c */
+/* fuzz-srcs: collector/signal/redact.c collector/signal/redact_rules.c */
 /* fuzz_redact.c -- redaction of any text into output buffers of every small and odd size.
  *
  * Input: the text (bytes of any value; at most 2 KiB are used).  It is redacted with or without
