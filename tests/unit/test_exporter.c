@@ -666,12 +666,18 @@ START_TEST(no_receiver_never_blocks)
 	}
 	total = now_s() - t0;
 	grew = rss_kb() - rss0;
+	/* Never blocking is shown by the queue-full counts (a push that waited for room would have none); how long
+	 * the pushes took is printed, not asserted: upper bounds on time belong to make bench (issue 11). */
+	printf("no_receiver_never_blocks: %d pushes in %.3f s, the slowest %.3f s\n", n, total, worst);
 	exporter__stats(e, &st);
-	ck_assert_msg(total < 3.0, "%d pushes took %.3f s", n, total);
-	ck_assert_msg(worst < 0.1, "one push took %.3f s", worst);
 	ck_assert_uint_ge(st.spans_queue_full, (uint64_t)(n - 4096)); /* a few batches may have left the queue */
 	ck_assert_uint_ge(st.logs_queue_full, 1000);
 	ck_assert_uint_eq(st.spans_exported, 0);
+	/* the sender's first attempt may not have failed yet when the pushes end (a loaded machine): wait for it */
+	for (int i = 0; i < 1000 && st.last_status == 0; i++) {
+		sleep_ms(10);
+		exporter__stats(e, &st);
+	}
 	ck_assert_int_eq(st.last_status, -1);
 	/* the queue, not the number of pushes, bounds memory: 1024 spans of ~4.6 KB plus slack */
 	ck_assert_msg(grew < (long)(1024 * sizeof(struct span) / 1024) + 8192, "RSS grew %ld kB", grew);
@@ -679,7 +685,9 @@ START_TEST(no_receiver_never_blocks)
 	t0 = now_s();
 	exporter__shutdown(e);
 	t = now_s() - t0;
-	ck_assert_msg(t < 1.5, "shutdown took %.3f s with a 0.5 s flush deadline", t);
+	/* a bound that only a shutdown ignoring its deadline misses (it would retry with backoff up to 10 s), not a
+	 * speed check */
+	ck_assert_msg(t < 5.0, "shutdown took %.3f s with a 0.5 s flush deadline", t);
 	exporter__stats(e, &st);
 	/* every push is accounted for exactly once */
 	ck_assert_uint_eq(st.spans_exported + st.spans_queue_full + st.spans_export_failed, (uint64_t)n);
@@ -718,7 +726,9 @@ START_TEST(shutdown_deadline_cuts_a_hanging_request)
 	exporter__shutdown(e);
 	t = now_s() - t0;
 	exporter__stats(e, &st);
-	ck_assert_msg(t >= 0.35 && t < 1.0, "shutdown took %.3f s with a 0.4 s flush deadline", t);
+	/* waited for the in-flight request, then gave up at the deadline: not a speed check (the
+	 * request timeout is 20 s) */
+	ck_assert_msg(t >= 0.35 && t < 5.0, "shutdown took %.3f s with a 0.4 s flush deadline", t);
 	ck_assert_uint_eq(st.spans_export_failed, 5);
 	ck_assert_uint_eq(st.spans_exported, 0);
 	exporter__free(e);
