@@ -15,6 +15,7 @@
 
 #include "lib/clock.h"
 #include "lib/proto/conn.h"
+#include "lib/randid.h"
 #include "lib/proto/http1_conn.h"
 #include "lib/sampler.h"
 #include "preload/netcap.h"
@@ -44,30 +45,6 @@ static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
 static __thread uint8_t cur_sampled;
 
-static void random_id(uint8_t *id, size_t len)
-{
-	static __thread uint64_t s[2];
-
-	if (!s[0] && !s[1]) {
-		if (syscall(SYS_getrandom, s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = mono_ns() ^ 0x9e3779b97f4a7c15ull;
-			s[1] = (uint64_t)(uintptr_t)&s;
-		}
-		s[1] |= 1;
-	}
-	do {
-		for (size_t i = 0; i < len; i += 8) {
-			uint64_t x = s[0], y = s[1], r;
-
-			s[0] = y;
-			x ^= x << 23;
-			s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-			r = s[1] + y;
-			memcpy(id + i, &r, len - i < 8 ? len - i : 8);
-		}
-	} while (!memcmp(id, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", len));
-}
-
 void netcap__init(void)
 {
 	sampler__parse_ratio(getenv("OBSPROBE_SAMPLE_RATIO"), &sample_ratio);
@@ -79,7 +56,7 @@ void netcap__init(void)
 static void adopt(struct obs_exchange *x, const struct trace_ctx *in)
 {
 	if (!in->valid)
-		random_id(x->trace_id, 16);
+		randid__fill(x->trace_id, 16);
 	if (sampler__adopt(in, sample_ratio, x->trace_id, x->parent_id, &x->sampled))
 		x->parent_remote = 1;
 }
@@ -90,7 +67,7 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 
 	x->pid = (int32_t)syscall(SYS_getpid);
 	x->tid = (int32_t)syscall(SYS_gettid);
-	random_id(x->span_id, 8);
+	randid__fill(x->span_id, 8);
 	if (x->kind == 2) { /* server: the thread serves this request now */
 		adopt(x, in);
 		memcpy(netcap_serving.trace_id, x->trace_id, 16);
@@ -399,7 +376,7 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 	if (got <= 0)
 		goto skip;
 	memcpy(inj.ids.trace_id, netcap_serving.trace_id, 16);
-	random_id(inj.ids.span_id, 8);
+	randid__fill(inj.ids.span_id, 8);
 	inj.ids.sampled = cur_sampled;
 	inj.ids.tracestate = cur_tracestate;
 	inj.ids.baggage = cur_baggage;

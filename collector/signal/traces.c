@@ -17,6 +17,7 @@
 #include "base/privs.h"
 #include "lib/proto/registry.h"
 #include "lib/hex.h"
+#include "lib/randid.h"
 #include "lib/sampler.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
@@ -64,27 +65,7 @@ uint64_t traces__to_unix_ns(uint64_t mono_ns)
 
 void traces__random_id(uint8_t *id, size_t len)
 {
-	static __thread uint64_t s[2];
-
-	if (!s[0] && !s[1]) {
-		if (getrandom(s, sizeof(s), 0) != sizeof(s)) {
-			s[0] = clock_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
-			s[1] = (uint64_t)(uintptr_t)&s ^ clock_ns(CLOCK_REALTIME);
-		}
-		s[1] |= 1;
-	}
-	do {
-		for (size_t i = 0; i < len; i += 8) {
-			/* xorshift128+ */
-			uint64_t x = s[0], y = s[1], r;
-
-			s[0] = y;
-			x ^= x << 23;
-			s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-			r = s[1] + y;
-			memcpy(id + i, &r, len - i < 8 ? len - i : 8);
-		}
-	} while (span__id_is_zero(id, len));
+	randid__fill(id, len);
 }
 
 struct traces *traces__new(const struct traces_opts *opts, char *err, size_t errlen)
