@@ -14,6 +14,8 @@
 enum obs_proto {
 	OBS_PROTO_NONE = 0,
 	OBS_PROTO_HTTP1 = 1,
+	OBS_PROTO_REDIS = 2,
+	OBS_PROTO_POSTGRES = 3,
 	OBS_PROTO__COUNT,
 };
 
@@ -26,6 +28,10 @@ enum obs_proto {
 #define OBS_X_HOST_MAX 96
 #define OBS_X_AGENT_MAX 128
 #define OBS_X_TRACESTATE_MAX 192
+#define OBS_X_CODE_MAX 16
+
+/* flags */
+#define OBS_X_F_TLS 1u /* the bytes were TLS plaintext (read inside the TLS library), not the socket's */
 
 struct obs_addr {
 	uint8_t family; /* AF_INET / AF_INET6 / 0 = unknown */
@@ -45,7 +51,7 @@ struct obs_exchange {
 	uint8_t version;       /* the protocol's version as it numbers them (HTTP/1.x: x) */
 	uint16_t status;       /* the response's code (HTTP status); 0: no response */
 	uint16_t pad;
-	uint32_t reserved;
+	uint32_t flags;				/* OBS_X_F_* */
 	int32_t pid, tid;			/* the thread that read (server) or wrote (client) the request */
 	uint64_t start_ns, end_ns;		/* CLOCK_MONOTONIC */
 	uint64_t request_bytes, response_bytes; /* payloads (HTTP: bodies) */
@@ -58,14 +64,23 @@ struct obs_exchange {
 	char host[OBS_X_HOST_MAX];	       /* the server name the request gives (HTTP Host), or "" */
 	char agent[OBS_X_AGENT_MAX];	       /* the client software it names (HTTP User-Agent), or "" */
 	char tracestate[OBS_X_TRACESTATE_MAX]; /* W3C tracestate passed on with the request */
+	char code[OBS_X_CODE_MAX];	       /* a status that is a word, not a number (SQLSTATE, a Redis error's
+						* prefix), or "" */
 };
+
+/* What the strings hold for a database protocol (Redis, PostgreSQL), never a value the program sent:
+ *   op      db.operation.name (the command, "GET"; the SQL verb, "SELECT")
+ *   target  db.query.text with every literal and argument replaced by '?' ("SET ? ?", "SELECT * FROM t WHERE a = ?")
+ *   host    db.namespace (the database name; Redis: the db index when a SELECT was seen), or ""
+ *   agent   db.collection.name when the statement makes it obvious, or ""
+ *   code    db.response.status_code (SQLSTATE "42P01"; Redis "ERR", "WRONGTYPE"); @error set with it */
 
 _Static_assert(sizeof(struct obs_addr) == 20, "obs_addr layout");
 _Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs_exchange, pid) == 16 &&
 		       offsetof(struct obs_exchange, start_ns) == 24 && offsetof(struct obs_exchange, trace_id) == 56 &&
 		       offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
-		       offsetof(struct obs_exchange, tracestate) == 752,
+		       offsetof(struct obs_exchange, tracestate) == 752 && offsetof(struct obs_exchange, code) == 944,
 	       "obs_exchange layout (it crosses the shim segment: change OBS_SEG_VERSION with it)");
-_Static_assert(sizeof(struct obs_exchange) == 944, "obs_exchange size");
+_Static_assert(sizeof(struct obs_exchange) == 960, "obs_exchange size");
 
 #endif

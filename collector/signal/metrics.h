@@ -21,6 +21,8 @@ enum family_id {
 	FAM_TCP_ACTIVE,		  /* service, direction */
 	FAM_HTTP_SERVER_DURATION, /* service, http_request_method, http_response_status_code, http_route */
 	FAM_HTTP_CLIENT_DURATION, /* service, http_request_method, http_response_status_code, server_address */
+	FAM_DB_DURATION,	  /* service, db_system_name, db_operation_name, server_address, error_type */
+	FAM_EXCHANGES,		  /* service, protocol, transport: exchanges parsed, by protocol, over tcp or tls */
 	FAM_EVENTS,		  /* source */
 	FAM_EVENTS_LOST,	  /* source, reason */
 	FAM_SPANS,		  /* outcome */
@@ -36,7 +38,7 @@ enum family_id {
 	FAM__COUNT,
 };
 
-#define METRICS_MAX_LABELS 4
+#define METRICS_MAX_LABELS 5
 #define METRICS_OVERFLOW_VALUE "__overflow__"
 
 struct metrics;

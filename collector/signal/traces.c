@@ -263,6 +263,10 @@ static const struct {
 	enum family_id server, client;
 } red_family[OBS_PROTO__COUNT] = {
 	[OBS_PROTO_HTTP1] = { true, FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
+	/* OpenTelemetry defines only the client's metric: a traced server's view of the same operation goes
+	 * there too (service tells the two apart) */
+	[OBS_PROTO_REDIS] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
+	[OBS_PROTO_POSTGRES] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
 };
 
 void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
@@ -297,6 +301,10 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 			    1);
 		return;
 	}
+	series__add(metrics__series(t->opts.metrics, FAM_EXCHANGES,
+				    (const char *[]){ res->service_name, p->name,
+						      x->flags & OBS_X_F_TLS ? "tls" : "tcp" }),
+		    1);
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));

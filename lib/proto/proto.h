@@ -44,7 +44,7 @@ struct proto_progress {
 
 /* ---- describing an exchange (collector side) ---- */
 
-#define PROTO_LABELS 3	   /* RED metric labels after "service" */
+#define PROTO_LABELS 4	   /* RED metric labels after "service" (a family may take fewer) */
 #define PROTO_ATTRS_MAX 16 /* span attributes */
 #define PROTO_NAME_MAX 96  /* span name */
 #define PROTO_TEXT_MAX 2048
