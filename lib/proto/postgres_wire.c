@@ -509,10 +509,12 @@ static void bytes(struct pg_conn *c, bool fe, const uint8_t *b, size_t len)
 				if (!header(c, s, fe, untyped_msg)) {
 					s->hlen = 0;
 					lose(c, fe);
-					return;
-				}
-				if (!s->need)
+					if (fe)
+						return;
+					/* the backend's hunt starts after these bytes, however they were cut */
+				} else if (!s->need) {
 					message_done(c, s, fe);
+				}
 			}
 		} else {
 			k = s->need < len ? s->need : len;
