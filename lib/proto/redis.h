@@ -14,8 +14,8 @@
 #include "abi/exchange.h"
 #include "lib/proto/proto.h"
 
-#define REDIS_PIPELINE 120 /* commands waiting for their replies; more are counted and given up */
-#define REDIS_WORD 24	   /* bytes kept of a command's name and of its first argument */
+#define REDIS_PIPELINE 120   /* commands waiting for their replies; more are counted and given up */
+#define REDIS_WORD 24	     /* bytes kept of a command's name and of its first argument */
 #define REDIS_LINE_MAX 65536 /* an inline command or a simple reply line longer than this is not Redis */
 
 /* ---- the command table (redis.c) ---- */
@@ -48,14 +48,14 @@ enum redis_msg_kind { REDIS_MSG_COMMAND, REDIS_MSG_REPLY };
 
 /* what a finished message was */
 struct redis_msg {
-	uint8_t top;	     /* the top value's type byte ('*', '+', '-', '>' ...); 0 for an inline command */
-	uint8_t inline_cmd;  /* an inline command */
-	uint8_t empty;	     /* a command array of no elements ("*0", "*-1"): Redis does nothing with it */
-	uint32_t args;	     /* a command's arguments after its name (a reply: the top aggregate's children) */
+	uint8_t top;		  /* the top value's type byte ('*', '+', '-', '>' ...); 0 for an inline command */
+	uint8_t inline_cmd;	  /* an inline command */
+	uint8_t empty;		  /* a command array of no elements ("*0", "*-1"): Redis does nothing with it */
+	uint32_t args;		  /* a command's arguments after its name (a reply: the top aggregate's children) */
 	char word[2][REDIS_WORD]; /* a command's name and first argument, uppercased (cut: longer ones
 				   * are unknown words); a reply: the error's first word, the first child's text */
-	int64_t ival;	     /* a reply: the integer that is the top aggregate's third child, else -1 */
-	uint64_t bytes;	     /* on the wire, gaps included */
+	int64_t ival;		  /* a reply: the integer that is the top aggregate's third child, else -1 */
+	uint64_t bytes;		  /* on the wire, gaps included */
 	uint64_t start_ns;
 };
 
@@ -66,10 +66,10 @@ struct redis_reader {
 	uint8_t in_msg; /* a message has begun */
 	uint8_t have_top, lvl, type, cap;
 	uint8_t neg, digits, quote, esc, inword, was_cr;
-	uint8_t len[2];	 /* bytes kept of word[] */
-	uint32_t line;	 /* bytes of the line being read */
-	uint64_t num;	 /* the length or count being read */
-	uint64_t body;	 /* bulk bytes left, its CRLF included */
+	uint8_t len[2]; /* bytes kept of word[] */
+	uint32_t line;	/* bytes of the line being read */
+	uint64_t num;	/* the length or count being read */
+	uint64_t body;	/* bulk bytes left, its CRLF included */
 	uint64_t top_left, inner_left, attr_left;
 	uint32_t child;	 /* which child of the top aggregate is being read */
 	uint64_t errors; /* framing lost */
@@ -98,12 +98,12 @@ struct redis_cmd {
 	uint64_t start_ns, bytes;
 	uint8_t trace_id[16], span_id[8], parent_id[8];
 	int32_t pid, tid;
-	uint32_t args;	  /* arguments after the command's name */
-	int32_t arg;	  /* SELECT: the index; HELLO: the protocol version; (UN)SUBSCRIBE: confirmations still
+	uint32_t args; /* arguments after the command's name */
+	int32_t arg;   /* SELECT: the index; HELLO: the protocol version; (UN)SUBSCRIBE: confirmations still
 			   * to come (-1: as many as the connection has of that kind); else -1 */
-	int16_t db;	  /* the db index it ran against, -1 unknown */
-	uint16_t cmd;	  /* index in redis_commands[] */
-	uint8_t sub;	  /* index + 1 in redis_subcommands[], or 0 */
+	int16_t db;    /* the db index it ran against, -1 unknown */
+	uint16_t cmd;  /* index in redis_commands[] */
+	uint8_t sub;   /* index + 1 in redis_subcommands[], or 0 */
 	uint8_t sampled, parent_remote, truncated;
 	uint8_t inline_cmd, pad[3];
 };
@@ -116,18 +116,18 @@ struct redis_conn {
 	uint64_t now_ns;
 	uint8_t role; /* enum redis_role: from the direction of the first command */
 	uint8_t resp3;
-	uint8_t sure;	 /* a known command was parsed, or a reply paired */
+	uint8_t sure; /* a known command was parsed, or a reply paired */
 	uint8_t pad;
-	int16_t db;	 /* the db index commands run against from now (SELECT seen), -1 unknown */
+	int16_t db; /* the db index commands run against from now (SELECT seen), -1 unknown */
 	uint16_t head, npending;
-	uint32_t overflow;		   /* commands given up (queue full) whose replies are still to come */
-	int64_t subs;			   /* channels + patterns subscribed (the count confirmations carry) */
-	int64_t nchan, npat, nshard;	   /* of each kind */
-	uint64_t unmatched, given_up;	   /* replies with no command; commands that found the queue full */
-	uint8_t stamped;		   /* proto, local, peer below were learnt from the first on_request */
+	uint32_t overflow;	      /* commands given up (queue full) whose replies are still to come */
+	int64_t subs;		      /* channels + patterns subscribed (the count confirmations carry) */
+	int64_t nchan, npat, nshard;  /* of each kind */
+	uint64_t unmatched, given_up; /* replies with no command; commands that found the queue full */
+	uint8_t stamped;	      /* proto, local, peer below were learnt from the first on_request */
 	uint8_t proto;
-	struct obs_addr local, peer;	   /* what the caller stamps on each exchange (struct proto_conn) */
-	struct redis_reader rd[2];	   /* [PROTO_IN], [PROTO_OUT] */
+	struct obs_addr local, peer; /* what the caller stamps on each exchange (struct proto_conn) */
+	struct redis_reader rd[2];   /* [PROTO_IN], [PROTO_OUT] */
 	struct redis_cmd q[REDIS_PIPELINE];
 };
 

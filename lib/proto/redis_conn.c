@@ -243,9 +243,8 @@ enum pubsub { PS_NONE, PS_MESSAGE, PS_SUB, PS_PSUB, PS_SSUB, PS_UNSUB, PS_PUNSUB
 
 static enum pubsub pubsub_kind(const char *w)
 {
-	static const char *const names[] = { "message",	 "pmessage",	"smessage",    "subscribe",
-					     "psubscribe", "ssubscribe",	"unsubscribe", "punsubscribe",
-					     "sunsubscribe" };
+	static const char *const names[] = { "message",	   "pmessage",	  "smessage",	  "subscribe",	 "psubscribe",
+					     "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe" };
 	static const enum pubsub kinds[] = { PS_MESSAGE, PS_MESSAGE, PS_MESSAGE, PS_SUB,   PS_PSUB,
 					     PS_SSUB,	 PS_UNSUB,   PS_PUNSUB,	 PS_SUNSUB };
 
@@ -259,10 +258,13 @@ static enum pubsub pubsub_kind(const char *w)
 static void confirm(struct redis_conn *c, enum pubsub k, const struct redis_msg *m)
 {
 	static const enum redis_special cmd_of[] = {
-		[PS_SUB] = REDIS_C_SUBSCRIBE,	  [PS_PSUB] = REDIS_C_PSUBSCRIBE,     [PS_SSUB] = REDIS_C_SSUBSCRIBE,
-		[PS_UNSUB] = REDIS_C_UNSUBSCRIBE, [PS_PUNSUB] = REDIS_C_PUNSUBSCRIBE, [PS_SUNSUB] = REDIS_C_SUNSUBSCRIBE,
+		[PS_SUB] = REDIS_C_SUBSCRIBE,	    [PS_PSUB] = REDIS_C_PSUBSCRIBE,
+		[PS_SSUB] = REDIS_C_SSUBSCRIBE,	    [PS_UNSUB] = REDIS_C_UNSUBSCRIBE,
+		[PS_PUNSUB] = REDIS_C_PUNSUBSCRIBE, [PS_SUNSUB] = REDIS_C_SUNSUBSCRIBE,
 	};
-	int64_t *fam = k == PS_SUB || k == PS_UNSUB ? &c->nchan : k == PS_PSUB || k == PS_PUNSUB ? &c->npat : &c->nshard;
+	int64_t *fam = k == PS_SUB || k == PS_UNSUB	? &c->nchan
+		       : k == PS_PSUB || k == PS_PUNSUB ? &c->npat
+							: &c->nshard;
 	int64_t before = *fam;
 	struct redis_cmd *e;
 

@@ -396,7 +396,7 @@ enum redis_step redis_reader__gap(struct redis_reader *r, uint64_t n)
 		return REDIS_MORE;
 	if (r->st != RD_BODY || n > r->body)
 		return fail(r); /* what the uncaptured bytes held decides where messages end: unknown */
-	if (r->cap) { /* a word cut by a gap is no word we know */
+	if (r->cap) {		/* a word cut by a gap is no word we know */
 		r->m.word[r->cap - 1][0] = '\0';
 		r->len[r->cap - 1] = REDIS_WORD - 1;
 	}
