@@ -296,7 +296,7 @@ static void progress(const void *state, struct proto_progress *out)
 static const char *operation(const struct obs_exchange *x)
 {
 	char w[REDIS_WORD];
-	size_t n = strnlen(x->target, sizeof(x->target));
+	size_t n;
 	unsigned i;
 
 	for (n = 0; n < sizeof(w) - 1 && n < sizeof(x->target) && x->target[n] && x->target[n] != ' '; n++)
