@@ -634,6 +634,55 @@ START_TEST(describe_client_and_server)
 }
 END_TEST
 
+/* a large SET whose write is copied up to every possible byte: with the bulk's length line copied the rest is
+ * skipped by length; without it the framing is lost (counted), never guessed */
+START_TEST(gap_after_every_byte)
+{
+	static char big[6000];
+	size_t hl = (size_t)snprintf(big, sizeof(big), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000\r\n"), total = hl + 5002;
+
+	memset(big + hl, 'v', 5000);
+	memcpy(big + hl + 5000, "\r\n", 2);
+	for (size_t k = 1; k <= total; k++) {
+		start();
+		proto_conn__feed(&pc, OUT, "*1\r\n$4\r\nPING\r\n", 14, 14, 1);
+		proto_conn__feed(&pc, IN, "+PONG\r\n", 7, 7, 2);
+		proto_conn__feed(&pc, OUT, big, k, total, 3);
+		if (k >= hl) {
+			ck_assert_msg(sn.requests == 2, "copied %zu: %d requests", k, sn.requests);
+			ck_assert_uint_eq(state()->rd[OUT].errors, 0);
+			put(IN, "+OK\r\n");
+			ck_assert_msg(!strcmp(sn.log, "C PING|PING||+|;C SET|SET ? ?||+|;"), "copied %zu: %s", k,
+				      sn.log);
+			ck_assert_int_eq(sn.last.request_bytes, total);
+		} else {
+			ck_assert_int_eq(sn.requests, 1);
+			ck_assert_uint_eq(state()->rd[OUT].errors, 1);
+		}
+	}
+}
+END_TEST
+
+/* inline commands cut at every byte */
+START_TEST(inline_every_cut)
+{
+	static const char in[] = "set k \"a b\"\r\nGET k\nconfig get maxmemory\r\n",
+			  out[] = "+OK\r\n$3\r\na b\r\n*0\r\n";
+
+	for (size_t cut = 1; cut < sizeof(in) - 1; cut++) {
+		start();
+		proto_conn__feed(&pc, IN, "PING\r\n", 6, 6, 1);
+		proto_conn__feed(&pc, OUT, "+PONG\r\n", 7, 7, 2);
+		proto_conn__feed(&pc, IN, in, cut, cut, 3);
+		proto_conn__feed(&pc, IN, in + cut, sizeof(in) - 1 - cut, sizeof(in) - 1 - cut, 4);
+		put(OUT, out);
+		ck_assert_msg(!strcmp(sn.log,
+				      "S PING|PING||+|;S SET|SET ? ?||+|;S GET|GET ?||$|;S CONFIG|CONFIG GET ?||*|;"),
+			      "cut %zu: %s", cut, sn.log);
+	}
+}
+END_TEST
+
 START_TEST(query_text_bounds)
 {
 	char out[OBS_X_TARGET_MAX];
@@ -677,6 +726,8 @@ int main(void)
 	tcase_add_test(tc, no_values);
 	tcase_add_test(tc, close_pending);
 	tcase_add_test(tc, describe_client_and_server);
+	tcase_add_test(tc, gap_after_every_byte);
+	tcase_add_test(tc, inline_every_cut);
 	tcase_add_test(tc, query_text_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
