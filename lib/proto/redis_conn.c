@@ -163,7 +163,7 @@ static int32_t small_uint(const char *s)
 	if (!*s)
 		return -1;
 	for (int i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
+		if (s[i] < '0' || s[i] > '9' || i >= 4) /* up to 9999: it fits db (int16_t) */
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}

@@ -99,7 +99,8 @@ START_TEST(command_table)
 }
 END_TEST
 
-/* no argument value ever reaches an exchange: AUTH, HELLO AUTH, CONFIG SET requirepass, inline AUTH */
+/* no argument value ever reaches an exchange: AUTH, HELLO AUTH, CONFIG SET requirepass, an unknown command named
+ * like a secret, inline AUTH, ACL SETUSER, MIGRATE AUTH, a database URL as a value, an error echoing a value */
 START_TEST(no_values)
 {
 	static const char secret[] = "s3cr3t-Pa55";
@@ -115,8 +116,19 @@ START_TEST(no_values)
 	put(IN, "-ERR unknown command 's3cr3t-Pa55'\r\n");
 	put(OUT, "AUTH s3cr3t-Pa55\r\n");
 	put(IN, "+OK\r\n");
-	ck_assert_str_eq(sn.log, "C AUTH|AUTH ? ?||+|;C HELLO|HELLO ? ? ? ?||-|WRONGPASS;C CONFIG|CONFIG SET ? ?||+|;"
-				 "C _OTHER|_OTHER ?||-|ERR;C AUTH|AUTH ?||+|;");
+	put(OUT, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$5\r\nalice\r\n$12\r\n>s3cr3t-Pa55\r\n");
+	put(IN, "+OK\r\n");
+	put(OUT, "*9\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n6379\r\n$1\r\nk\r\n$1\r\n0\r\n$4\r\n5000\r\n"
+		 "$5\r\nAUTH2\r\n$1\r\nu\r\n$11\r\ns3cr3t-Pa55\r\n");
+	put(IN, "+NOKEY\r\n");
+	put(OUT, "*3\r\n$3\r\nSET\r\n$3\r\nurl\r\n$40\r\nredis://user:s3cr3t-Pa55@db.example:6379\r\n");
+	put(IN, "+OK\r\n");
+	put(OUT, "*2\r\n$6\r\nSELECT\r\n$11\r\ns3cr3t-Pa55\r\n");
+	put(IN, "-s3cr3t-Pa55 is not an integer\r\n");
+	ck_assert_str_eq(sn.log,
+			 "C AUTH|AUTH ? ?||+|;C HELLO|HELLO ? ? ? ?||-|WRONGPASS;C CONFIG|CONFIG SET ? ?||+|;"
+			 "C _OTHER|_OTHER ?||-|ERR;C AUTH|AUTH ?||+|;C ACL|ACL SETUSER ? ?||+|;"
+			 "C MIGRATE|MIGRATE ? ? ? ? ? ? ? ?||+|;C SET|SET ? ?||+|;C SELECT|SELECT ?||-|_OTHER;");
 	for (int i = 0; i < sn.exchanges; i++)
 		ck_assert(!memmem(&sn.all[i], sizeof(sn.all[i]), secret, 4));
 }
