@@ -9,6 +9,7 @@
 /* clang-format off */
 #define PROTOCOLS(X) \
 	X(http1) \
+	X(redis) \
 	X(postgres)
 /* clang-format on */
 

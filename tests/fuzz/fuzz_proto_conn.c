@@ -1,4 +1,4 @@
-/* fuzz-srcs: lib/proto/conn.c lib/proto/registry.c lib/proto/proto.c lib/proto/http1.c lib/proto/http1_conn.c lib/proto/http1_parser.c lib/proto/http1_route.c lib/proto/postgres.c lib/proto/postgres_wire.c lib/proto/postgres_sql.c lib/tracectx.c */
+/* fuzz-srcs: lib/proto/conn.c lib/proto/registry.c lib/proto/proto.c lib/proto/http1.c lib/proto/http1_conn.c lib/proto/http1_parser.c lib/proto/http1_route.c lib/proto/redis.c lib/proto/redis_conn.c lib/proto/redis_parser.c lib/proto/postgres.c lib/proto/postgres_wire.c lib/proto/postgres_sql.c lib/tracectx.c */
 /* fuzz_proto_conn.c -- one connection through the protocol interface: detection over the registry, the claimed
  * parser, the capture-off verdict, and describe() of every exchange that comes out.
  *
@@ -10,7 +10,7 @@
  *   op & 3 == 3  time:  the clock jumps by (op >> 2) ms (it also moves 1 us per operation)
  * Checked: while no other protocol claimed the connection, the verdict is the old rule's (an HTTP/1 connection
  * parser fed everything: capture off when its role is unknown and its parsers counted 2 errors) and so are the
- * exchanges until then (another protocol's connections have their own harness: fuzz_postgres); once off it stays
+ * exchanges until then; once off it stays
  * off and nothing more comes out; every exchange carries its protocol and the connection's addresses, and
  * gets one end; describe() gives labels and attributes within bounds, strings terminated. */
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static void check_describe(const struct obs_exchange *x)
 	FUZZ_CHECK(p != NULL);
 	p->describe(x, &text, true, &d);
 	if (d.lost) {
-		FUZZ_CHECK(x->proto != OBS_PROTO_HTTP1 || x->status == 0);
+		FUZZ_CHECK(x->status == 0 || (x->proto == OBS_PROTO_POSTGRES && x->status == 2)); /* 2: skipped */
 		return;
 	}
 	for (int i = 0; i < PROTO_LABELS; i++)
@@ -94,7 +94,8 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	FUZZ_CHECK(fz__terminated(x->host, sizeof(x->host)));
 	FUZZ_CHECK(fz__terminated(x->agent, sizeof(x->agent)));
 	if (s->is_new) {
-		FUZZ_CHECK(x->proto == s->pc->proto->id && x->local.port == 8080 && x->peer.port == 40000);
+		FUZZ_CHECK(s->pc->proto && x->proto == s->pc->proto->id && x->local.port == 8080 &&
+			   x->peer.port == 40000);
 		check_describe(x);
 	}
 }
@@ -159,20 +160,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					FUZZ_CHECK(v == PROTO_OFF && sn.requests + sn.exchanges == before);
 			}
 			if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1)
-				old_off = true; /* not HTTP/1's: the old parser says nothing about it */
-			FUZZ_CHECK(old_off || ((v == PROTO_OFF) == old_off && pc->off == old_off));
+				break; /* another protocol's connection: no old rule to compare with */
+			FUZZ_CHECK((v == PROTO_OFF) == old_off && pc->off == old_off);
 			if (!old_off)
 				FUZZ_CHECK(sn.requests == so.requests && sn.exchanges == so.exchanges &&
 					   sn.sum == so.sum);
 			break;
 		case 2:
-			if (!old_off) {
+			if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1) {
+				proto_conn__close(pc, now);
+				FUZZ_CHECK(pc->off || sn.requests == sn.exchanges);
+			} else if (!old_off) {
 				http1_conn__close(old, now);
 				proto_conn__close(pc, now);
 				FUZZ_CHECK(sn.requests == sn.exchanges && sn.sum == so.sum);
-			} else if (!pc->off) {
-				proto_conn__close(pc, now);
-				FUZZ_CHECK(sn.requests == sn.exchanges);
 			}
 			start(pc, old, &sn, &so);
 			old_off = false;
@@ -182,7 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	if (!old_off || !pc->off) {
+	if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1) {
+		proto_conn__close(pc, now + 1);
+		FUZZ_CHECK(pc->off || sn.requests == sn.exchanges);
+	} else if (!old_off) {
 		proto_conn__close(pc, now + 1);
 		FUZZ_CHECK(sn.requests == sn.exchanges);
 	}
