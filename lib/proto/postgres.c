@@ -105,6 +105,10 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 		d->lost = "postgres_not_executed"; /* after an error the server skips to the Sync */
 		return;
 	}
+	if (x->status == PG_ST_OVERFLOW) {
+		d->lost = "postgres_pipeline_overflow"; /* more Executes in flight than the parser keeps */
+		return;
+	}
 	if (x->status == PG_ST_NONE) {
 		d->lost = "postgres_unanswered"; /* no answer seen: no duration to record */
 		return;

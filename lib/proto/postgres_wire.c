@@ -89,9 +89,25 @@ static void start(struct pg_conn *c, const char *text, bool cut, bool simple, ui
 	struct obs_exchange *x;
 	struct trace_ctx in;
 
-	if (c->npending == PG_PENDING) {
-		c->dropped++; /* the oldest never got its answer: make room */
-		end_head(c, PG_ST_NONE, true);
+	memset(&in, 0, sizeof(in));
+	if (c->npending == PG_PENDING || c->overflow_group == c->fe_groups + 1) {
+		/* Untracked, said at once; so are the rest of its Sync's, whose answers then find no exchange
+		 * waiting in their group instead of being paired with the wrong one. */
+		struct obs_exchange lost;
+
+		c->dropped++;
+		c->overflow_group = c->fe_groups + 1;
+		memset(&lost, 0, sizeof(lost));
+		lost.kind = c->role;
+		lost.version = 3;
+		lost.status = PG_ST_OVERFLOW;
+		lost.incomplete = 1;
+		lost.start_ns = start_ns;
+		lost.end_ns = c->now_ns;
+		if (c->cb && c->cb->on_request)
+			c->cb->on_request(c->cb_ctx, &lost, &in);
+		emit(c, &lost);
+		return;
 	}
 	p = &c->pend[(c->head + c->npending) % PG_PENDING];
 	x = &p->x;
@@ -109,7 +125,6 @@ static void start(struct pg_conn *c, const char *text, bool cut, bool simple, ui
 		x->agent[0] = '\0';
 	memcpy(x->host, c->db, sizeof(x->host));
 	c->npending++;
-	memset(&in, 0, sizeof(in));
 	if (c->cb && c->cb->on_request)
 		c->cb->on_request(c->cb_ctx, x, &in);
 }
@@ -259,6 +274,15 @@ static void frontend(struct pg_conn *c, struct pg_stream *s)
 
 /* ---- backend messages ---- */
 
+/* five digits or upper-case letters: a SQLSTATE (anything else is not shown) */
+static bool sqlstate(const char *v)
+{
+	for (int i = 0; i < 5; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'A' && v[i] <= 'Z')))
+			return false;
+	return !v[5];
+}
+
 static void on_error(struct pg_conn *c, const char *body, size_t len)
 {
 	struct pg_pending *p = current(c);
@@ -274,12 +298,12 @@ static void on_error(struct pg_conn *c, const char *body, size_t len)
 
 		if (!v)
 			break;
-		if (field == 'C' && !p->x.code[0])
-			copy_str(p->x.code, sizeof(p->x.code), v, strlen(v));
+		if (field == 'C' && !p->x.code[0] && sqlstate(v))
+			memcpy(p->x.code, v, 6);
 	}
 	p->x.error = 1;
-	if (!p->x.code[0])
-		memcpy(p->x.code, "?????", 6); /* an error whose SQLSTATE was not captured */
+	if (!p->x.code[0]) /* an error whose SQLSTATE was not captured, or is not one */
+		memcpy(p->x.code, "_OTHER", 7);
 	if (p->simple)
 		p->x.status = PG_ST_ANSWERED;
 	else

@@ -31,6 +31,7 @@
 #define PG_ST_NONE 0	 /* no answer seen (the connection closed or the framing was lost first) */
 #define PG_ST_ANSWERED 1 /* answered: CommandComplete, EmptyQueryResponse, PortalSuspended or ErrorResponse */
 #define PG_ST_SKIPPED 2	 /* an Execute the server skipped: an earlier message of its Sync failed */
+#define PG_ST_OVERFLOW 3 /* not tracked: PG_PENDING were waiting (it ends at once, counted) */
 
 enum pg_phase {
 	PG_STARTUP = 0, /* the frontend's next message is untyped (StartupMessage, SSLRequest, ...) */
@@ -81,10 +82,11 @@ struct pg_conn {
 	uint8_t head, npending;
 	uint32_t fe_groups, be_groups; /* Syncs/Queries sent; ReadyForQuery seen */
 	uint32_t gen;
+	uint32_t overflow_group; /* +1: the pipeline filled up in this group: its later Executes are not tracked */
 	uint64_t now_ns;
 	uint64_t errors;  /* framing losses, and chunks after giving up */
 	uint64_t stray;	  /* answers with no exchange waiting (not counted as errors) */
-	uint64_t dropped; /* exchanges pushed out of a full pipeline */
+	uint64_t dropped; /* exchanges not tracked: the pipeline was full */
 	const struct proto_sink *cb;
 	void *cb_ctx;
 	char db[OBS_X_HOST_MAX]; /* the StartupMessage's database (else user) */

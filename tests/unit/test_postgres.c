@@ -11,6 +11,15 @@
 #include "lib/proto/postgres_wire.h"
 #include "lib/proto/registry.h"
 
+static bool copy_clean_fn(void *ctx, const char *in, char *out, size_t outlen)
+{
+	(void)ctx;
+	if (strstr(in, "UNSCANNABLE"))
+		return false;
+	snprintf(out, outlen, "%s", in);
+	return true;
+}
+
 /* ---- a conversation: frontend (client) and backend (server) messages in order ---- */
 
 struct seg {
@@ -246,9 +255,17 @@ START_TEST(simple_errors)
 	FE('Q', "\0");
 	BENEW('I', "");
 	BE('Z', "I");
+	FE('Q', "SELECT 1\0"); /* an ErrorResponse without a SQLSTATE, then one whose code is not one */
+	BENEW('E', "SERROR\0Mno code\0\0");
+	BE('Z', "I");
+	FE('Q', "SELECT 2\0");
+	BENEW('E', "SERROR\0Cpassword=x\0\0");
+	BE('Z', "I");
 	check_all_splits("SELECT|SELECT * FROM missing|alice|missing|42P01|1|err;"
 			 "BEGIN|BEGIN; UPDATE a SET x = x + ?; SELECT ?/?; COMMIT|alice||22012|1|err;"
-			 "||alice|||1;");
+			 "||alice|||1;"
+			 "SELECT|SELECT ?|alice||_OTHER|1|err;"
+			 "SELECT|SELECT ?|alice||_OTHER|1|err;");
 }
 END_TEST
 
@@ -331,6 +348,53 @@ START_TEST(extended_error_mid_pipeline)
 			 "INSERT|INSERT INTO nope VALUES ($1)|shop|nope|42P01|1|err;"
 			 "SELECT|SELECT ?|shop|||2;"
 			 "SELECT|SELECT ?|shop|||1;");
+}
+END_TEST
+
+/* more Executes in flight than the parser keeps: the rest of that Sync's are said untracked at once, and their
+ * answers pair with nothing (not with a later Execute) */
+START_TEST(extended_pipeline_overflow)
+{
+	static const char *const q[] = { "\0UPDATE t1 SET a = 1\0\0\0", "\0UPDATE t2 SET a = 1\0\0\0",
+					 "\0UPDATE t3 SET a = 1\0\0\0", "\0UPDATE t4 SET a = 1\0\0\0",
+					 "\0UPDATE t5 SET a = 1\0\0\0", "\0UPDATE t6 SET a = 1\0\0\0",
+					 "\0UPDATE t7 SET a = 1\0\0\0", "\0UPDATE t8 SET a = 1\0\0\0" };
+
+	conv_reset();
+	handshake(true);
+	for (int i = 0; i < 8; i++) {
+		msg(1, 'P', q[i], 24, i > 0);
+		FEJ('B', "\0\0\0\0\0\0\0\0");
+		FEJ('E', "\0\0\0\0\0");
+	}
+	FEJ('S', "");
+	for (int i = 0; i < 8; i++) {
+		msg(0, '1', "", 0, i > 0);
+		BE('2', "");
+		BE('C', "UPDATE 1\0");
+	}
+	BE('Z', "I");
+	FE('P', "\0SELECT 1 FROM t9\0\0\0"); /* the next Sync's is tracked again */
+	FEJ('B', "\0\0\0\0\0\0\0\0");
+	FEJ('E', "\0\0\0\0\0");
+	FEJ('S', "");
+	BENEW('C', "SELECT 1\0");
+	BE('Z', "I");
+	check_all_splits("|||||3|inc;|||||3|inc;"
+			 "UPDATE|UPDATE t1 SET a = ?|shop|t1||1;UPDATE|UPDATE t2 SET a = ?|shop|t2||1;"
+			 "UPDATE|UPDATE t3 SET a = ?|shop|t3||1;UPDATE|UPDATE t4 SET a = ?|shop|t4||1;"
+			 "UPDATE|UPDATE t5 SET a = ?|shop|t5||1;UPDATE|UPDATE t6 SET a = ?|shop|t6||1;"
+			 "SELECT|SELECT ? FROM t9|shop|t9||1;");
+	{
+		const struct proto *p = proto__by_name("postgresql");
+		struct proto_text t = { copy_clean_fn, NULL, "" };
+		static struct seen s;
+		static struct proto_desc d;
+
+		run(&s, true, 0);
+		p->describe(&s.x[0], &t, true, &d);
+		ck_assert_str_eq(d.lost, "postgres_pipeline_overflow");
+	}
 }
 END_TEST
 
@@ -706,15 +770,6 @@ END_TEST
 
 /* ---- describe ---- */
 
-static bool copy_clean(void *ctx, const char *in, char *out, size_t outlen)
-{
-	(void)ctx;
-	if (strstr(in, "UNSCANNABLE"))
-		return false;
-	snprintf(out, outlen, "%s", in);
-	return true;
-}
-
 static const char *attr(const struct proto_desc *d, const char *key, int64_t *num)
 {
 	for (int i = 0; i < d->nattrs; i++)
@@ -729,7 +784,7 @@ static const char *attr(const struct proto_desc *d, const char *key, int64_t *nu
 START_TEST(describe)
 {
 	const struct proto *p = proto__by_name("postgresql");
-	struct proto_text t = { copy_clean, NULL, "10.0.0.9" };
+	struct proto_text t = { copy_clean_fn, NULL, "10.0.0.9" };
 	static struct obs_exchange x;
 	static struct proto_desc d;
 	int64_t port = 0;
@@ -818,6 +873,7 @@ int main(void)
 	tcase_add_test(tc, simple_errors);
 	tcase_add_test(tc, extended_pipelined);
 	tcase_add_test(tc, extended_error_mid_pipeline);
+	tcase_add_test(tc, extended_pipeline_overflow);
 	tcase_add_test(tc, extended_suspended_and_empty);
 	tcase_add_test(tc, copy_in_and_out);
 	tcase_add_test(tc, gaps_inside_datarows);
