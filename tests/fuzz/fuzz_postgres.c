@@ -89,7 +89,9 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	FUZZ_CHECK(fz__terminated(x->op, sizeof(x->op)) && fz__terminated(x->target, sizeof(x->target)) &&
 		   fz__terminated(x->host, sizeof(x->host)) && fz__terminated(x->agent, sizeof(x->agent)) &&
 		   fz__terminated(x->code, sizeof(x->code)));
-	FUZZ_CHECK(x->status <= PG_ST_OVERFLOW && (!x->error || x->code[0]));
+	/* (through proto_conn another protocol may have claimed the bytes: its own harness checks its rules) */
+	if (x->proto == OBS_PROTO_POSTGRES || !s->pc)
+		FUZZ_CHECK(x->status <= PG_ST_OVERFLOW && (!x->error || x->code[0]));
 	if (s->pc) {
 		FUZZ_CHECK(x->proto == s->pc->proto->id);
 		check_describe(x);

@@ -3,9 +3,10 @@
 # its forked children) and the shim (postgres started under LD_PRELOAD, obsprobe serve). The server's own log
 # (log_statement=all) is the ground truth: pgbench in -M simple and -M extended with a fixed script gives exactly
 # as many spans and db_client_operation_duration_seconds observations as statements it logged between two marks.
-# Also: an error from psql (42P01, span ERROR), a string literal and a role password (sent in clear text) that
-# never reach spans, /metrics or obsprobe's own output, and a python HTTP handler whose raw-protocol query is a
-# CLIENT child of its server span (and, on eBPF, the server's span joins it by 4-tuple).
+# Also: an error from psql (42P01, span ERROR), string literals (one a database URL) and a role password (sent in
+# clear text) that never reach spans, /metrics or obsprobe's own output, and a python HTTP handler whose
+# raw-protocol query is a CLIENT child of its server span (and, on eBPF, the server's span joins it by 4-tuple).
+# Not here: PostgreSQL over TLS (ssl=on) -- it needs the TLS capture, which is not in main yet.
 source "$(dirname "$0")/lib.sh"
 need_root
 PGBIN=/usr/lib/postgresql/15/bin
@@ -19,6 +20,7 @@ id postgres >/dev/null 2>&1 || { echo "SKIP: no postgres user"; exit 77; }
 TX=40 # transactions per client and mode: 2 clients x 40 x 5 statements = 400 statements per run
 SECRET_LIT=S3cr3tL1teral-xyzzy
 SECRET_PW=R0lePw-plugh-42
+SECRET_URL='postgresql://app:UrlPassw0rd-quux@db.example/shop'
 PGPORT=$(free_port) HPORT=$(free_port)
 PGD=$TMP/pgdata
 SOCK=$TMP/sock
@@ -166,7 +168,7 @@ run_path() { # P=ebpf|shim
 	phase simple pgbench -n -f "$TMP/bench.sql" -t "$TX" -c 2 -M simple -h 127.0.0.1 -p "$PGPORT" -U postgres postgres
 	phase extended pgbench -n -f "$TMP/bench.sql" -t "$TX" -c 2 -M extended -h 127.0.0.1 -p "$PGPORT" -U postgres postgres
 	phase error psqlc -c "SELECT * FROM no_such_table"
-	phase secrets psqlc -c "SELECT '$SECRET_LIT' AS v, 1 AS n"
+	phase secrets psqlc -c "SELECT '$SECRET_LIT' AS v, 1 AS n, '$SECRET_URL' AS u"
 	phase password env PGPASSWORD="$SECRET_PW" psql -X -q -h 127.0.0.1 -p "$PGPORT" -U app -d postgres -c "SELECT 1"
 	scrape "$LP" >"$TMP/m.$P"
 	check "$P: UPDATE observations (both modes)" $((4 * TX)) \
@@ -215,7 +217,7 @@ run_path() { # P=ebpf|shim
 	check "$P: obsprobe exit status" 0 $?
 	[ "$P" == ebpf ] && pg_stop
 	# secrets: the literal and the password never leave, in spans, metrics or obsprobe's own output
-	for s in "$SECRET_LIT" "$SECRET_PW"; do
+	for s in "$SECRET_LIT" "$SECRET_PW" UrlPassw0rd-quux; do
 		if grep -qaF "$s" "$TMP/spans.$P.jsonl" "$TMP/m.$P" "$TMP/m2.$P" "$TMP/obs.$P.err"; then
 			bad "$P: secret '$s' leaked"
 		else
