@@ -121,19 +121,22 @@ dbcount() { # FILE|- [LABELS]
 spans() { python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/spans.$P.jsonl" 2>/dev/null; }
 server_spans() { spans | grep SPAN_KIND_SERVER | grep -c 'db.system.name=postgresql'; }
 
+client_spans() { spans | grep SPAN_KIND_CLIENT | grep -c 'db.system.name=postgresql'; }
+
 # phase NAME CMD...: run CMD; the server's spans and observations it adds must equal the statements it logged
+# (observations: $SIDES times as many, when the client is traced by the same obsprobe too); WANT keeps the number
 phase() {
-	local name=$1 l0 m0 s0 want m s
+	local name=$1 l0 m0 s0 m s sides=${SIDES:-1}
 	shift
 	l0=$(wc -l <"$LOG") m0=$(dbcount -) s0=$(server_spans)
 	"$@" >"$TMP/$P.$name.out" 2>&1 || [ "$name" == error ] || bad "$P $name: $* failed: $(tail -3 "$TMP/$P.$name.out")"
-	want=$(logged "$l0")
-	wait_for 15 test "$(dbcount -)" -ge $((m0 + want))
+	WANT=$(logged "$l0")
+	wait_for 15 test "$(dbcount -)" -ge $((m0 + sides * WANT))
 	sleep 1 # nothing more arrives
 	m=$(($(dbcount -) - m0)) s=$(($(server_spans) - s0))
-	[ "$want" -gt 0 ] || bad "$P $name: the server logged no statement"
-	check "$P $name: metric observations = statements the server logged" "$want" "$m"
-	check "$P $name: server spans = statements the server logged" "$want" "$s"
+	[ "$WANT" -gt 0 ] || bad "$P $name: the server logged no statement"
+	check "$P $name: metric observations = $sides x statements the server logged" "$((sides * WANT))" "$m"
+	check "$P $name: server spans = statements the server logged" "$WANT" "$s"
 }
 
 run_path() { # P=ebpf|shim
@@ -184,6 +187,21 @@ run_path() { # P=ebpf|shim
 	ext=$(spans | grep SPAN_KIND_SERVER | grep -c 'db.query.text=UPDATE_pgbench_accounts_SET_abalance_=_abalance_+_\$1_WHERE_aid_=_\$2; ')
 	check "$P: extended-mode UPDATE texts with placeholders" "$((2 * TX))" "$ext"
 	check "$P: span name and namespace" "1" "$(spans | grep SPAN_KIND_SERVER | grep ' UPDATE_pgbench_accounts ' | grep -m1 -c 'db.namespace=postgres ')"
+
+	# a traced libpq client (SSLRequest answered 'N', then the extended protocol): one CLIENT span per statement
+	local c0=$(client_spans) bench=(pgbench -n -f "$TMP/bench.sql" -t 10 -c 1 -M extended -h 127.0.0.1 -p "$PGPORT"
+		-U postgres postgres)
+	if [ "$P" == ebpf ]; then
+		CP=$(free_port)
+		phase client "$OBSPROBE" run -q --listen "127.0.0.1:$CP" --spans-file "$TMP/client.jsonl" -- "${bench[@]}"
+		check "ebpf: pgbench traced by obsprobe run: client spans = statements the server logged" "$WANT" \
+			"$(python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/client.jsonl" | grep SPAN_KIND_CLIENT |
+				grep -c 'db.system.name=postgresql')"
+	else
+		SIDES=2 phase client env OBSPROBE_RUNTIME_DIR="$RT" OBSPROBE_SERVICE=bench LD_PRELOAD="$SHIM" "${bench[@]}"
+		check "shim: pgbench under the shim: client spans = statements the server logged" "$WANT" \
+			"$(($(client_spans) - c0))"
+	fi
 
 	# a DB call made while serving HTTP: a CLIENT child of the server span
 	local before
