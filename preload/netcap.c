@@ -310,6 +310,8 @@ void netcap__tls_mark(int fd)
  * that SSL's), or the socket carries TLS records */
 static bool raw_bytes(int fd)
 {
+	if (fd < 0 || fd >= OBS_FD_MAX)
+		return false;
 	if (netcap_tls_call.ssl) {
 		if (netcap_tls_call.fd < 0)
 			netcap_tls_call.fd = fd;

@@ -2,6 +2,7 @@
  * SSL writes (see tlscap.h).  Wrappers only, as in shim.c: each makes the real call, keeps its errno and return
  * value, and reports down to netcap.c; the SSL* -> fd table and the stable write buffers are kept here. */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,51 +19,187 @@
 #define SSL_CTRL_MODE 33		 /* SSL_get_mode(s) is SSL_ctrl(s, SSL_CTRL_MODE, 0, NULL) */
 #define SSL_MODE_ENABLE_PARTIAL_WRITE 1L /* SSL_write may return a part of its length */
 
-/* ---- the real functions: found at their first call ---- */
+/* ---- the real functions: each call site's own libssl ----
+ *
+ * A process may hold two libssl copies (its own, and one a module bundles or loads RTLD_LOCAL): the wrappers sit in
+ * the global scope in front of both, so each call goes to the libssl its caller would have reached -- looked up in
+ * the caller's own scope (dladdr + dlopen(RTLD_NOLOAD) + dlsym), else the next object (RTLD_NEXT), else the
+ * libssl.so.3 already loaded.  Found on a call site's first call, then kept in fixed tables. */
 
-static struct tlscap_real real;
+enum tls_fn {
+	F_READ,
+	F_READ_EX,
+	F_WRITE,
+	F_WRITE_EX,
+	F_GET_FD,
+	F_CTRL,
+	F_FREE,
+	F_HANDSHAKE,
+	F_CONNECT,
+	F_ACCEPT,
+	F_SHUTDOWN,
+	F__COUNT
+};
+static const char *const fn_name[F__COUNT] = {
+	"SSL_read", "SSL_read_ex",	"SSL_write",   "SSL_write_ex", "SSL_get_fd",   "SSL_ctrl",
+	"SSL_free", "SSL_do_handshake", "SSL_connect", "SSL_accept",   "SSL_shutdown",
+};
+
+#define TLS_LIBS 4    /* libssl copies in one process */
+#define TLS_SITES 256 /* call sites (4-way buckets) */
+
+struct tls_lib {
+	const void *base; /* where it is mapped; NULL: a free entry */
+	const char *path; /* its link map's name (lives as long as it is loaded) */
+	void *fn[F__COUNT];
+};
+struct tls_site {
+	const void *ra; /* the return address of a call into a wrapper */
+	struct tls_lib *lib;
+};
+static struct tls_lib libs[TLS_LIBS];
+static struct tls_site sites[TLS_SITES];
+static struct tls_lib fake; /* the unit tests' */
+static bool faked;
 
 void tlscap__use_real(const struct tlscap_real *r)
 {
-	if (r)
-		real = *r;
-	else
-		memset(&real, 0, sizeof(real));
+	memset(&fake, 0, sizeof(fake));
+	faked = r != NULL;
+	if (!r)
+		return;
+	fake.fn[F_READ] = (void *)r->read;
+	fake.fn[F_READ_EX] = (void *)r->read_ex;
+	fake.fn[F_WRITE] = (void *)r->write;
+	fake.fn[F_WRITE_EX] = (void *)r->write_ex;
+	fake.fn[F_GET_FD] = (void *)r->get_fd;
+	fake.fn[F_CTRL] = (void *)r->ctrl;
+	fake.fn[F_FREE] = (void *)r->free;
+	fake.fn[F_HANDSHAKE] = (void *)r->do_handshake;
+	fake.fn[F_CONNECT] = (void *)r->connect;
+	fake.fn[F_ACCEPT] = (void *)r->accept;
+	fake.fn[F_SHUTDOWN] = (void *)r->shutdown;
 }
 
-/* where @name is: the next object in the global scope, else the libssl.so.3 a module loaded RTLD_LOCAL */
-static void *find(const char *name)
+/* @name as the object holding @ra would find it: in its own scope (the main program's is the global one, where our
+ * wrapper is found first: skipped), else the next object, else the libssl.so.3 a module loaded RTLD_LOCAL */
+static void *find_for(const void *ra, const char *name)
 {
-	void *p, *h;
+	static const void *self;
+	struct link_map *lm = NULL;
+	void *p = NULL, *h;
+	Dl_info di;
 
-	p = dlsym(RTLD_NEXT, name);
-	if (!p && (h = dlopen("libssl.so.3", RTLD_NOLOAD | RTLD_LAZY))) {
+	if (!self && dladdr((void *)find_for, &di))
+		self = di.dli_fbase;
+	if (dladdr1(ra, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
+	    (h = dlopen(lm->l_name && lm->l_name[0] ? lm->l_name : NULL, RTLD_NOLOAD | RTLD_LAZY))) {
 		p = dlsym(h, name);
 		dlclose(h); /* NOLOAD took a reference */
 	}
+	if (p && dladdr(p, &di) && di.dli_fbase == self)
+		p = NULL;
 	if (!p)
-		(void)dlerror(); /* our failed lookup is not the program's pending error */
-	return p;
-}
-
-static void *real_fn(void **slot, const char *name)
-{
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-
-	if (__builtin_expect(!p, 0)) {
-		int saved = errno;
-
-		in_shim++;
-		p = find(name);
-		in_shim--;
-		if (p)
-			__atomic_store_n(slot, p, __ATOMIC_RELEASE);
-		errno = saved;
+		p = dlsym(RTLD_NEXT, name);
+	if (!p && (h = dlopen("libssl.so.3", RTLD_NOLOAD | RTLD_LAZY))) {
+		p = dlsym(h, name);
+		dlclose(h);
 	}
 	return p;
 }
 
-#define REAL(f, name) ((__typeof__(real.f))real_fn((void **)&real.f, name))
+/* the libssl holding @p (an entry made on first sight); NULL when the table is full */
+static struct tls_lib *lib_at(void *p)
+{
+	Dl_info di;
+
+	if (!dladdr(p, &di) || !di.dli_fbase)
+		return NULL;
+	for (int i = 0; i < TLS_LIBS; i++) {
+		const void *none = NULL;
+
+		if (__atomic_compare_exchange_n(&libs[i].base, &none, di.dli_fbase, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&libs[i].path, di.dli_fname, __ATOMIC_RELEASE);
+			return &libs[i];
+		}
+		if (none == di.dli_fbase)
+			return &libs[i]; /* its path may be a moment away: lib_fn() finds nothing until then */
+	}
+	return NULL;
+}
+
+/* the libssl a call returning to @ra goes to: its function @f looked up there on the call site's first call */
+static struct tls_lib *lib_of(const void *ra, enum tls_fn f)
+{
+	struct tls_site *b;
+	struct tls_lib *lib;
+	void *p;
+	int saved;
+
+	if (faked)
+		return &fake;
+	b = &sites[((uint64_t)(uintptr_t)ra * 0x9e3779b97f4a7c15ull >> 32) % (TLS_SITES / 4) * 4];
+	for (int i = 0; i < 4; i++)
+		if (__atomic_load_n(&b[i].ra, __ATOMIC_ACQUIRE) == ra &&
+		    (lib = __atomic_load_n(&b[i].lib, __ATOMIC_ACQUIRE)))
+			return lib;
+	saved = errno;
+	in_shim++;
+	p = find_for(ra, fn_name[f]);
+	lib = p ? lib_at(p) : NULL;
+	if (lib) {
+		void *none = NULL;
+
+		__atomic_compare_exchange_n(&lib->fn[f], &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		for (int i = 0; i < 4; i++) { /* a full bucket: this site is looked up again next time */
+			const void *free_ = NULL;
+
+			if (__atomic_compare_exchange_n(&b[i].ra, &free_, ra, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED)) {
+				__atomic_store_n(&b[i].lib, lib, __ATOMIC_RELEASE);
+				break;
+			}
+		}
+	}
+	(void)dlerror(); /* our failed lookups are not the program's pending error */
+	in_shim--;
+	errno = saved;
+	return lib;
+}
+
+/* @lib's function @f, found there at its first use (NULL: none) */
+static void *lib_fn(struct tls_lib *lib, enum tls_fn f)
+{
+	const char *path;
+	void *p, *h;
+	int saved;
+
+	if (!lib)
+		return NULL;
+	p = __atomic_load_n(&lib->fn[f], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(p || lib == &fake, 1))
+		return p;
+	path = __atomic_load_n(&lib->path, __ATOMIC_ACQUIRE);
+	if (!path || !path[0])
+		return NULL; /* never dlopen(NULL): the global scope would find our own wrapper */
+	saved = errno;
+	in_shim++;
+	if ((h = dlopen(path, RTLD_NOLOAD | RTLD_LAZY))) {
+		p = dlsym(h, fn_name[f]);
+		dlclose(h);
+	}
+	(void)dlerror();
+	in_shim--;
+	errno = saved;
+	if (p)
+		__atomic_store_n(&lib->fn[f], p, __ATOMIC_RELEASE);
+	return p;
+}
+
+/* in a wrapper: its caller's libssl, and the real function @f there */
+#define LIB(f) lib_of(__builtin_return_address(0), f)
+#define REAL(lib, f, type) ((type)lib_fn(lib, f))
 
 /* the program called a function libssl must have (it is loaded) but the shim could not find it: fail as the call
  * would on an error of its own, errno kept, counted (tls_unresolved) */
@@ -136,7 +273,7 @@ static void fd_drop(const SSL *s)
 }
 
 /* @s's socket: the one its call just used (@seen), else the table's, else SSL_get_fd's; -1 when none */
-static int fd_for(SSL *s, int seen)
+static int fd_for(struct tls_lib *lib, SSL *s, int seen)
 {
 	int fd = tlscap__fd_of(s), (*get_fd)(const SSL *);
 
@@ -147,7 +284,7 @@ static int fd_for(SSL *s, int seen)
 	}
 	if (fd >= 0)
 		return fd;
-	get_fd = REAL(get_fd, "SSL_get_fd");
+	get_fd = REAL(lib, F_GET_FD, int (*)(const SSL *));
 	fd = get_fd ? get_fd(s) : -1;
 	if (fd >= 0) {
 		fd_put(s, fd);
@@ -257,21 +394,21 @@ static inline void enter(SSL *s)
 }
 
 /* ... and ended: @s's socket (in_shim raised by the caller) */
-static inline int leave(SSL *s)
+static inline int leave(struct tls_lib *lib, SSL *s)
 {
 	int seen = netcap_tls_call.fd;
 
 	netcap_tls_call.ssl = NULL;
-	return fd_for(s, seen);
+	return fd_for(lib, s, seen);
 }
 
 /* a read or a plain write moved @n bytes of plaintext (@dir 0 read, 1 written) */
-static void data(SSL *s, int dir, const void *buf, size_t n)
+static void data(struct tls_lib *lib, SSL *s, int dir, const void *buf, size_t n)
 {
 	int saved = errno, fd;
 
 	in_shim++;
-	fd = leave(s);
+	fd = leave(lib, s);
 	if (n) {
 		struct iovec v = { (void *)buf, n };
 
@@ -286,7 +423,7 @@ static void data(SSL *s, int dir, const void *buf, size_t n)
 
 /* The write of @buf (@n bytes) about to be made on @s: the retry of the one its slot holds, a new one our lines go
  * into (the slot to write instead), or NULL: the program's bytes as they are. */
-static struct tls_slot *write_begin(SSL *s, const void *buf, size_t n)
+static struct tls_slot *write_begin(struct tls_lib *lib, SSL *s, const void *buf, size_t n)
 {
 	int saved = errno, fd;
 	struct tls_slot *sl;
@@ -304,10 +441,10 @@ static struct tls_slot *write_begin(SSL *s, const void *buf, size_t n)
 	}
 	if (!netcap_serving.active || !n)
 		goto out;
-	fd = fd_for(s, -1);
+	fd = fd_for(lib, s, -1);
 	if (!netcap__tls_injectable(fd))
 		goto out;
-	ctrl = REAL(ctrl, "SSL_ctrl");
+	ctrl = REAL(lib, F_CTRL, long (*)(SSL *, int, long, void *));
 	partial = !ctrl || (ctrl(s, SSL_CTRL_MODE, 0, NULL) & SSL_MODE_ENABLE_PARTIAL_WRITE);
 	sl = slot_claim(s);
 	len = netcap__tls_inject_plan(fd, buf, n, sl ? sl->buf : NULL,
@@ -327,13 +464,13 @@ out:
 }
 
 /* the write made from @sl returned @ok with @w bytes written: what the program is told */
-static size_t write_end(SSL *s, struct tls_slot *sl, bool ok, size_t w)
+static size_t write_end(struct tls_lib *lib, SSL *s, struct tls_slot *sl, bool ok, size_t w)
 {
 	int saved = errno;
 	size_t told = told_of(sl, w);
 
 	in_shim++;
-	leave(s);
+	leave(lib, s);
 	if (ok) { /* done: else the slot waits for the retry */
 		netcap__tls_inject_done(sl->fd, &sl->meta, sl->buf, w >= sl->meta.line + sl->meta.hdrlen);
 		slot_release(sl);
@@ -345,7 +482,8 @@ static size_t write_end(SSL *s, struct tls_slot *sl, bool ok, size_t w)
 
 EXPORT int SSL_read(SSL *s, void *buf, int num)
 {
-	int (*f)(SSL *, void *, int) = REAL(read, "SSL_read");
+	struct tls_lib *lib = LIB(F_READ);
+	int (*f)(SSL *, void *, int) = REAL(lib, F_READ, int (*)(SSL *, void *, int));
 	int r;
 
 	if (!f)
@@ -354,13 +492,14 @@ EXPORT int SSL_read(SSL *s, void *buf, int num)
 		return f(s, buf, num);
 	enter(s);
 	r = f(s, buf, num);
-	data(s, 0, buf, r > 0 ? (size_t)r : 0);
+	data(lib, s, 0, buf, r > 0 ? (size_t)r : 0);
 	return r;
 }
 
 EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
 {
-	int (*f)(SSL *, void *, size_t, size_t *) = REAL(read_ex, "SSL_read_ex");
+	struct tls_lib *lib = LIB(F_READ_EX);
+	int (*f)(SSL *, void *, size_t, size_t *) = REAL(lib, F_READ_EX, int (*)(SSL *, void *, size_t, size_t *));
 	int r;
 
 	if (!f)
@@ -369,13 +508,14 @@ EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
 		return f(s, buf, num, readbytes);
 	enter(s);
 	r = f(s, buf, num, readbytes);
-	data(s, 0, buf, r == 1 && readbytes ? *readbytes : 0);
+	data(lib, s, 0, buf, r == 1 && readbytes ? *readbytes : 0);
 	return r;
 }
 
 EXPORT int SSL_write(SSL *s, const void *buf, int num)
 {
-	int (*f)(SSL *, const void *, int) = REAL(write, "SSL_write");
+	struct tls_lib *lib = LIB(F_WRITE);
+	int (*f)(SSL *, const void *, int) = REAL(lib, F_WRITE, int (*)(SSL *, const void *, int));
 	struct tls_slot *sl;
 	int r;
 
@@ -383,23 +523,25 @@ EXPORT int SSL_write(SSL *s, const void *buf, int num)
 		return unresolved(-1);
 	if (!capturing())
 		return f(s, buf, num);
-	sl = write_begin(s, buf, num > 0 ? (size_t)num : 0);
+	sl = write_begin(lib, s, buf, num > 0 ? (size_t)num : 0);
 	enter(s);
 	if (!sl) {
 		r = f(s, buf, num);
-		data(s, 1, buf, r > 0 ? (size_t)r : 0);
+		data(lib, s, 1, buf, r > 0 ? (size_t)r : 0);
 		return r;
 	}
 	r = f(s, sl->buf, (int)sl->len);
 	if (r > 0)
-		return (int)write_end(s, sl, true, (size_t)r);
-	write_end(s, sl, false, 0); /* the slot waits for the retry */
+		return (int)write_end(lib, s, sl, true, (size_t)r);
+	write_end(lib, s, sl, false, 0); /* the slot waits for the retry */
 	return r;
 }
 
 EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
 {
-	int (*f)(SSL *, const void *, size_t, size_t *) = REAL(write_ex, "SSL_write_ex");
+	struct tls_lib *lib = LIB(F_WRITE_EX);
+	int (*f)(SSL *, const void *, size_t, size_t *) =
+		REAL(lib, F_WRITE_EX, int (*)(SSL *, const void *, size_t, size_t *));
 	struct tls_slot *sl;
 	size_t w = SIZE_MAX, told;
 	int r;
@@ -408,50 +550,52 @@ EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
 		return unresolved(0);
 	if (!capturing())
 		return f(s, buf, num, written);
-	sl = write_begin(s, buf, num);
+	sl = write_begin(lib, s, buf, num);
 	enter(s);
 	if (!sl) {
 		r = f(s, buf, num, written);
-		data(s, 1, buf, r == 1 && written ? *written : 0);
+		data(lib, s, 1, buf, r == 1 && written ? *written : 0);
 		return r;
 	}
 	/* our count in @w: the program's @written gets its own bytes, and only when the real call set it */
 	r = f(s, sl->buf, sl->len, &w);
-	told = write_end(s, sl, r == 1, w == SIZE_MAX ? 0 : w);
+	told = write_end(lib, s, sl, r == 1, w == SIZE_MAX ? 0 : w);
 	if (w != SIZE_MAX && written)
 		*written = told;
 	return r;
 }
 
 /* calls that move no plaintext: their socket I/O marks the socket TLS and is noted as the SSL's */
-#define TLS_PASS(fn, field)                         \
-	EXPORT int fn(SSL *s)                       \
-	{                                           \
-		int (*f)(SSL *) = REAL(field, #fn); \
-		int r, saved;                       \
-                                                    \
-		if (!f)                             \
-			return unresolved(-1);      \
-		if (!capturing())                   \
-			return f(s);                \
-		enter(s);                           \
-		r = f(s);                           \
-		saved = errno;                      \
-		in_shim++;                          \
-		leave(s);                           \
-		in_shim--;                          \
-		errno = saved;                      \
-		return r;                           \
+#define TLS_PASS(fn, F)                                         \
+	EXPORT int fn(SSL *s)                                   \
+	{                                                       \
+		struct tls_lib *lib = LIB(F);                   \
+		int (*f)(SSL *) = REAL(lib, F, int (*)(SSL *)); \
+		int r, saved;                                   \
+                                                                \
+		if (!f)                                         \
+			return unresolved(-1);                  \
+		if (!capturing())                               \
+			return f(s);                            \
+		enter(s);                                       \
+		r = f(s);                                       \
+		saved = errno;                                  \
+		in_shim++;                                      \
+		leave(lib, s);                                  \
+		in_shim--;                                      \
+		errno = saved;                                  \
+		return r;                                       \
 	}
 
-TLS_PASS(SSL_do_handshake, do_handshake)
-TLS_PASS(SSL_connect, connect)
-TLS_PASS(SSL_accept, accept)
-TLS_PASS(SSL_shutdown, shutdown)
+TLS_PASS(SSL_do_handshake, F_HANDSHAKE)
+TLS_PASS(SSL_connect, F_CONNECT)
+TLS_PASS(SSL_accept, F_ACCEPT)
+TLS_PASS(SSL_shutdown, F_SHUTDOWN)
 
 EXPORT void SSL_free(SSL *s)
 {
-	void (*f)(SSL *) = REAL(free, "SSL_free");
+	struct tls_lib *lib = LIB(F_FREE);
+	void (*f)(SSL *) = REAL(lib, F_FREE, void (*)(SSL *));
 	int saved = errno;
 
 	if (s && !in_shim) {
