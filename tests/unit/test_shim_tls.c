@@ -284,6 +284,23 @@ START_TEST(plaintext_flagged_and_ciphertext_never_parsed)
 	ck_assert(next_exchange(&x));
 	ck_assert_uint_eq(x.flags, 0);
 	ck_assert(!(netcap__fd_class(srv2) & OBS_FD_TLS));
+	/* a clear prefix then TLS (PostgreSQL's SSLRequest and 'S'): the plaintext goes to a fresh parser, the prefix's
+	 * pending request is not ended by it */
+	{
+		struct fake b = { .in = "GET /after HTTP/1.1\r\nHost: x\r\n\r\n" };
+		int c3, s3;
+
+		tcp_pair(&c3, &s3);
+		b.fd = s3;
+		raw(s3, 0, "GET /prefix HTTP/1.1\r\n");
+		ck_assert_int_eq(SSL_accept(SSLP(&b)), 1);
+		ck_assert_int_gt(SSL_read(SSLP(&b), buf, sizeof(buf)), 0);
+		ck_assert_int_eq(SSL_write(SSLP(&b), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38), 38);
+		ck_assert(next_exchange(&x));
+		ck_assert_str_eq(x.target, "/after");
+		ck_assert_uint_eq(x.flags, OBS_X_F_TLS);
+		ck_assert(!next_exchange(&x));
+	}
 	/* the record check itself */
 	ck_assert(netcap__tls_record((const uint8_t *)"\x16\x03\x01\x00\x05", 5));
 	ck_assert(netcap__tls_record((const uint8_t *)"\x16\x03\x03\x00\x40\x02", 6));
