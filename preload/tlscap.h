@@ -3,9 +3,8 @@
  *
  * Interposed: SSL_read, SSL_read_ex, SSL_write, SSL_write_ex (plaintext), SSL_do_handshake, SSL_connect,
  * SSL_accept, SSL_shutdown (the socket they use is marked TLS before its first record is parsed as anything),
- * SSL_free (what the shim keeps per SSL* ends).  libssl is never linked: each real function is found at its first
- * call, dlsym(RTLD_NEXT) first, else in the libssl.so.3 already loaded (python's _ssl loads it RTLD_LOCAL, where
- * RTLD_NEXT does not look).
+ * SSL_free (what the shim keeps per SSL* ends).  libssl is never linked: each call goes to the libssl its caller
+ * would have reached, found at run time (tlsreal.c).
  *
  * An SSL* meets its socket through the socket I/O the same thread makes inside its call (netcap_tls_call: custom
  * BIOs such as curl's are covered), remembered in a fixed table for the calls OpenSSL answers from its buffer;
