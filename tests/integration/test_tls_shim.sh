@@ -14,7 +14,7 @@ PY=/usr/bin/python3 # Debian's: its _ssl module loads libssl.so.3 RTLD_LOCAL (ou
 [ -x $PY ] || PY=python3
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null || { bad "openssl made no certificate"; finish; }
-LP=$(free_port) NP=$(free_port) PP=$(free_port) EP=$(free_port)
+LP=$(free_port) NP=$(free_port) PP=$(free_port) EP=$(free_port) HP=$(free_port)
 OBSPROBE_RUNTIME_DIR=$RT timeout 150 "$OBSPROBE" serve --listen "127.0.0.1:$LP" --spans-file "$TMP/spans.jsonl" -q \
 	2>"$TMP/serve.err" &
 SERVE=$!
@@ -36,6 +36,11 @@ http {
     listen 127.0.0.1:$NP ssl;
     ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem;
     location / { return 200 "ok\n"; }
+  }
+  server {
+    listen 127.0.0.1:$HP ssl http2;
+    ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem;
+    location / { return 200 "h2\n"; }
   }
 }
 NGX
@@ -89,6 +94,10 @@ check "nginx answers every keep-alive HTTPS request" $N "$(grep -c '^ok$' "$TMP/
 for i in $(seq 1 $((M - 1))); do curl -sk --max-time 5 -o /dev/null "https://127.0.0.1:$NP/one$i"; done
 curl -sk --max-time 5 -o /dev/null -H 'traceparent: 00-7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a-1b1b1b1b1b1b1b1b-01' \
 	"https://127.0.0.1:$NP/known"
+# HTTP/2 over TLS (ALPN h2): not a protocol the shim parses -- no exchange, no garbage
+H=3
+curl -sk --http2 --max-time 10 "https://127.0.0.1:$HP/h1" "https://127.0.0.1:$HP/h2" "https://127.0.0.1:$HP/h3" >"$TMP/h2.out"
+check "nginx answers the h2 requests" $H "$(grep -c '^h2$' "$TMP/h2.out")"
 # curl under the shim: client spans over TLS (one process, alive long enough for the collector to know it)
 C=7
 urls=()
@@ -107,8 +116,9 @@ scrape $LP >"$TMP/m1"
 a1=$(wc -l <"$TMP/ngx/logs/access.log")
 m() { metric "$TMP/m1" "$1"; }
 
-NG=$((a1 - a0))
-check "nginx access log: every request of the test logged" $((N + M + C)) $NG
+check "nginx access log: the h2 requests logged as HTTP/2.0" $H "$(grep -c '"GET /h[123] HTTP/2.0"' "$TMP/ngx/logs/access.log")"
+NG=$((a1 - a0 - H)) # the HTTP/1.1 requests
+check "nginx access log: every HTTP/1.1 request of the test logged" $((N + M + C)) $NG
 check "nginx: exchanges over TLS = access log lines" $((${n0:-0} + NG)) "$(m 'obsprobe_exchanges_total{service="ngxtls",protocol="http1",transport="tls"}')"
 sum_count() { grep -E "^$1\{" "$TMP/m1" | grep "service=\"$2\"" | awk '{s += $2} END {print s + 0}'; }
 check "nginx: http_server_request_duration_seconds _count = access log lines (+ warmup)" $((NG + 1)) \
