@@ -332,8 +332,7 @@ bool netcap__tls_record(const uint8_t *b, size_t n)
 	return n < 6 || b[5] == 1 || b[5] == 2;
 }
 
-/* the first chunk of a connection nothing claimed yet: TLS records from a library the shim does not interpose
- * (or before its first call) are recognised, and the socket's raw bytes are left alone from then on */
+/* a first chunk nothing claimed: TLS records (a library not interposed) leave the socket's raw bytes alone */
 static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int iovcnt, size_t n)
 {
 	uint8_t b[6];
@@ -380,8 +379,7 @@ void netcap__gap(int fd, int dir, size_t n)
 
 /* ---- TLS plaintext ---- */
 
-/* @c's parser starts afresh on its first plaintext: what it saw before (a PostgreSQL SSLRequest and its 'S') is
- * the clear prefix of another stream */
+/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S') */
 static void tls_switch(struct shim_conn *c)
 {
 	struct obs_addr local = c->pc.local, peer = c->pc.peer;
