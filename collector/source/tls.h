@@ -1,0 +1,41 @@
+/* tls.h -- OpenSSL 3 plaintext on the eBPF path: syscalls.bpf.c's ssl_* uprobes attached to the libssl.so.3
+ * each traced process maps (collector/source/tls.c), always with that process's pid as the filter.
+ *
+ * A process that maps no libssl yet is attached to the host's (/usr/lib/.../libssl.so.3): uprobes live on the
+ * file and the pid filter survives exec, so the breakpoints appear when the loader or dlopen() maps it.  After
+ * an exec the new image's maps are looked at for a few seconds (tls__drain) for a libssl of its own (another
+ * file than the host's: a container's, a bundled one). */
+#ifndef OBSPROBE_TLS_H
+#define OBSPROBE_TLS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct bpf_program;
+
+struct tls_progs {
+	struct bpf_program *read, *write, *read_ex, *write_ex; /* entries */
+	struct bpf_program *ret;			       /* the return of each */
+	struct bpf_program *free;			       /* SSL_free */
+};
+
+struct tls;
+
+struct tls *tls__new(const struct tls_progs *p);
+void tls__free(struct tls *t);
+
+/* a traced process (named, child, forked): 0, or -errno when its uprobes could not attach */
+int tls__attach(struct tls *t, pid_t pid);
+/* it exec'd a new image; it exited */
+void tls__on_exec(struct tls *t, pid_t pid);
+void tls__detach(struct tls *t, pid_t pid);
+/* the maps of processes that exec'd in the last seconds: cheap when there are none */
+void tls__drain(struct tls *t);
+
+int tls__nprobes(struct tls *t, pid_t pid);
+/* the start line: "OpenSSL plaintext (/usr/lib/.../libssl.so.3: 12 13 14), " */
+void tls__describe(struct tls *t, char *buf, size_t len);
+/* exit: attach failures, said once */
+void tls__report(struct tls *t);
+
+#endif
