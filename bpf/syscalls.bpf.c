@@ -10,7 +10,7 @@
  *   inet_sock_set_state        a counted connection reaching TCP_CLOSE (close, exit, reset) ends
  *   sched_process_fork/exec/exit  the traced set follows children (cfg_follow_children); events tell
  *                              user space of each change
- *   uprobes on OpenSSL 3       SSL_read/SSL_write(_ex) entry and return (cfg_tls; attached per process by
+ *   uprobes on OpenSSL 3       SSL_read/SSL_write(_ex)/SSL_do_handshake entry and return (cfg_tls; per process by
  *                              collector/source/tls.c): the plaintext, tied to the socket a syscall inside
  *                              the call used (or the one the SSL* used last: ssl_socks), as OBS_STREAM_TLS
  * Records and maps shared with user space: abi/syscalls.h. */
@@ -259,8 +259,8 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 }
 
 /* the header of a payload event (the 4-tuple from @sk), then its @n bytes already in d->data, into the ring */
-static __always_inline void emit_data(struct data_scratch *d, long fd, __u64 sk, __u32 dir, __u8 stream,
-				      __u64 enter_ns, __u64 exit_ns, __u64 total, __u32 n)
+static __always_inline void emit_data(struct data_scratch *d, long fd, __u64 sk, __u32 dir, __u8 stream, __u64 enter_ns,
+				      __u64 exit_ns, __u64 total, __u32 n)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -534,6 +534,8 @@ errors:
 
 /* ---- OpenSSL: attached per traced process by user space (tls.c), never to every process ---- */
 
+#define SSL_HANDSHAKE 2 /* sc_start.ssl_dir of SSL_do_handshake: no bytes of its own */
+
 static __always_inline int ssl_enter(void *ssl, void *buf, void *lenp, __u8 dir)
 {
 	struct sc_start *st;
@@ -577,7 +579,15 @@ int BPF_KPROBE(ssl_write_ex, void *ssl, void *buf, __u64 num, __u64 *written)
 	return ssl_enter(ssl, buf, written, SC_TRANSMIT);
 }
 
-/* the return of any of the four: plaintext moved (> 0 bytes) goes out on the SSL*'s socket */
+/* the handshake (SSL_accept/SSL_connect call it too): no plaintext, but the socket it reads and writes is the
+ * SSL*'s (the first SSL_read may be answered from what it buffered), and its records are not copied */
+SEC("uprobe")
+int BPF_KPROBE(ssl_handshake, void *ssl)
+{
+	return ssl_enter(ssl, NULL, NULL, SSL_HANDSHAKE);
+}
+
+/* the return of any of the five: plaintext moved (> 0 bytes) goes out on the SSL*'s socket */
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_return, long ret)
 {
@@ -587,7 +597,7 @@ int BPF_KRETPROBE(ssl_return, long ret)
 	__u64 n = (int)ret, sk, key;
 	long fd;
 
-	if (!st || !st->ssl_depth || --st->ssl_depth)
+	if (!st || !st->ssl_depth || --st->ssl_depth || st->ssl_dir == SSL_HANDSHAKE)
 		return 0;
 	if (st->ssl_lenp) {
 		if ((int)ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)st->ssl_lenp))

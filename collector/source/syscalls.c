@@ -89,8 +89,10 @@ void systrace__capture(struct systrace *t, uint64_t sk, uint32_t capv)
 
 static void tls_setup(struct systrace *t, bool on)
 {
-	struct bpf_program *p[] = { t->skel->progs.ssl_read,	 t->skel->progs.ssl_write, t->skel->progs.ssl_read_ex,
-				    t->skel->progs.ssl_write_ex, t->skel->progs.ssl_return, t->skel->progs.ssl_free };
+	struct bpf_program *p[] = { t->skel->progs.ssl_read,	  t->skel->progs.ssl_write,
+				    t->skel->progs.ssl_read_ex,	  t->skel->progs.ssl_write_ex,
+				    t->skel->progs.ssl_handshake, t->skel->progs.ssl_return,
+				    t->skel->progs.ssl_free };
 
 	/* attached per process by tls.c, never by the skeleton (that would be every process on the host) */
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
@@ -148,6 +150,7 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 					.write = t->skel->progs.ssl_write,
 					.read_ex = t->skel->progs.ssl_read_ex,
 					.write_ex = t->skel->progs.ssl_write_ex,
+					.handshake = t->skel->progs.ssl_handshake,
 					.ret = t->skel->progs.ssl_return,
 					.free = t->skel->progs.ssl_free };
 
@@ -348,6 +351,27 @@ static void poll_stats(struct systrace *t)
 			    now - t->last_stats[i]);
 		t->last_stats[i] = now;
 	}
+}
+
+bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len)
+{
+	const char *path;
+	int e;
+
+	if (!t->tls) {
+		snprintf(out, len, "off (needs payload capture; --no-tls)");
+		return false;
+	}
+	e = tls__attach(t->tls, pid);
+	path = tls__path(t->tls, pid);
+	if (e)
+		snprintf(out, len, "uprobe attach failed: %s", tls__error(t->tls));
+	else if (!path)
+		snprintf(out, len, "no libssl.so.3 on this host (a process mapping its own is still covered)");
+	else
+		snprintf(out, len, "uprobes on SSL_read/_write(_ex), SSL_do_handshake, SSL_free attach (%s)", path);
+	tls__detach(t->tls, pid);
+	return !e && path;
 }
 
 void systrace__drain(struct systrace *t)

@@ -42,6 +42,9 @@ int systrace__remove_pid(struct systrace *t, pid_t pid);
  * SC_CAPV(socket's own, TLS plaintext), either half SC_CAPV_KEEP to leave it as it is */
 void systrace__capture(struct systrace *t, uint64_t sk, uint32_t capv);
 
+/* `obsprobe check`: can the OpenSSL uprobes attach (to @pid, then detached)?  What, or why not, in @out */
+bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len);
+
 /* only the ring buffers (process events, payloads): cheap, called between polls */
 void systrace__drain(struct systrace *t);
 

@@ -16,12 +16,13 @@
  * exec event; a program may dlopen it later still: python's ssl module on its first import) */
 #define RECHECK_NS (3ull * 1000 * 1000 * 1000)
 
-enum { L_READ, L_READ_RET, L_WRITE, L_WRITE_RET, L_READ_EX, L_READ_EX_RET, L_WRITE_EX, L_WRITE_EX_RET, L_FREE, NL };
+/* the uprobes of one process: 5 functions' entries and returns, SSL_free's entry */
+#define NL 11
 
 struct tls_pid {
 	pid_t pid;
-	bool mapped;	    /* the library is in its maps (else: the host's, waiting for it to be mapped) */
-	dev_t dev;	    /* the library file attached */
+	bool mapped; /* the library is in its maps (else: the host's, waiting for it to be mapped) */
+	dev_t dev;   /* the library file attached */
 	ino_t ino;
 	uint64_t recheck_until; /* mono ns: look at its maps until then (after exec) */
 	char path[256];
@@ -37,8 +38,11 @@ struct tls {
 };
 
 static const char *const host_libs[] = {
-	"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib64/libssl.so.3",
-	"/usr/lib/libssl.so.3",			 "/lib64/libssl.so.3",
+	"/usr/lib/x86_64-linux-gnu/libssl.so.3",
+	"/lib/x86_64-linux-gnu/libssl.so.3",
+	"/usr/lib64/libssl.so.3",
+	"/usr/lib/libssl.so.3",
+	"/lib64/libssl.so.3",
 };
 
 struct tls *tls__new(const struct tls_progs *p)
@@ -131,10 +135,11 @@ static bool host_libssl(char *path, size_t len, dev_t *dev, ino_t *ino)
 
 static int link_pid(struct tls *t, struct tls_pid *tp)
 {
-	static const char *const fn[NL] = { "SSL_read",	    "SSL_read",	    "SSL_write",    "SSL_write", "SSL_read_ex",
-					    "SSL_read_ex",  "SSL_write_ex", "SSL_write_ex", "SSL_free" };
-	struct bpf_program *prog[NL] = { t->p.read,  t->p.ret, t->p.write,    t->p.ret, t->p.read_ex,
-					 t->p.ret,   t->p.write_ex, t->p.ret, t->p.free };
+	static const char *const fn[NL] = { "SSL_read",		"SSL_read",	    "SSL_write",    "SSL_write",
+					    "SSL_read_ex",	"SSL_read_ex",	    "SSL_write_ex", "SSL_write_ex",
+					    "SSL_do_handshake", "SSL_do_handshake", "SSL_free" };
+	struct bpf_program *prog[NL] = { t->p.read,	t->p.ret, t->p.write,	  t->p.ret, t->p.read_ex, t->p.ret,
+					 t->p.write_ex, t->p.ret, t->p.handshake, t->p.ret, t->p.free };
 
 	for (int i = 0; i < NL; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fn[i], .retprobe = prog[i] == t->p.ret);
@@ -240,6 +245,18 @@ void tls__drain(struct tls *t)
 	}
 }
 
+const char *tls__path(struct tls *t, pid_t pid)
+{
+	struct tls_pid *tp = find(t, pid);
+
+	return tp ? tp->path : NULL;
+}
+
+const char *tls__error(struct tls *t)
+{
+	return t->last_err;
+}
+
 int tls__nprobes(struct tls *t, pid_t pid)
 {
 	struct tls_pid *tp = find(t, pid);
@@ -254,7 +271,7 @@ void tls__describe(struct tls *t, char *buf, size_t len)
 
 	if (!t->n || at >= len)
 		return;
-	at += snprintf(buf + at, len - at, "OpenSSL plaintext (%s:", t->v[0].path);
+	at += snprintf(buf + at, len - at, "OpenSSL uprobes (%s, pid", t->v[0].path);
 	for (int i = 0; i < t->n && at < len; i++) {
 		if (strcmp(t->v[i].path, t->v[0].path))
 			continue;

@@ -14,9 +14,9 @@
 struct bpf_program;
 
 struct tls_progs {
-	struct bpf_program *read, *write, *read_ex, *write_ex; /* entries */
-	struct bpf_program *ret;			       /* the return of each */
-	struct bpf_program *free;			       /* SSL_free */
+	struct bpf_program *read, *write, *read_ex, *write_ex, *handshake; /* entries */
+	struct bpf_program *ret;					   /* the return of each */
+	struct bpf_program *free;					   /* SSL_free */
 };
 
 struct tls;
@@ -33,6 +33,9 @@ void tls__detach(struct tls *t, pid_t pid);
 void tls__drain(struct tls *t);
 
 int tls__nprobes(struct tls *t, pid_t pid);
+/* the library attached for @pid (NULL: none); the last attach failure ("" when none) */
+const char *tls__path(struct tls *t, pid_t pid);
+const char *tls__error(struct tls *t);
 /* the start line: "OpenSSL plaintext (/usr/lib/.../libssl.so.3: 12 13 14), " */
 void tls__describe(struct tls *t, char *buf, size_t len);
 /* exit: attach failures, said once */

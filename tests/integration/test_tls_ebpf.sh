@@ -130,7 +130,7 @@ check "no exchange from the sockets' own bytes" "" \
 check "no incomplete exchanges or TLS losses" "" \
 	"$(grep -E '^obsprobe_events_lost_total\{.*reason="(incomplete|tls_no_socket|http[a-z_]*)"\} [1-9]' "$TMP/m")"
 probes=$(curl -s "http://127.0.0.1:$LP/api/v1/targets" | $PY -c 'import json,sys; print(" ".join(str(t["probes"]) for t in json.load(sys.stdin)["targets"] if t["comm"] == "nginx"))')
-check "nginx: master and both workers carry OpenSSL uprobes (2 tracepoints + 9)" "11 11 11" "$probes"
+check "nginx: master and both workers carry OpenSSL uprobes (2 tracepoints + 11)" "13 13 13" "$probes"
 kill -INT $OBS
 wait $OBS
 

@@ -79,8 +79,8 @@ static void teardown(void)
 
 /* one socket I/O (or TLS plaintext: @stream) as the ring holds it, @n bytes; @client: the 127.0.0.1:40000
  * end of the connection to 127.0.0.2:8080 */
-static void io_n(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes,
-		 size_t n, int stream)
+static void io_n(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes, size_t n,
+		 int stream)
 {
 	static uint8_t buf[sizeof(struct obs_data_event) + 512];
 	struct obs_data_event *e = (void *)buf;
