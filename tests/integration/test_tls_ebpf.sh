@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_tls_ebpf.sh -- eBPF path, OpenSSL 3 plaintext: nginx with ssl (master + 2 workers), a python HTTPS
-# server and a curl client exec'd later by a traced shell, under one `obsprobe attach`.  Exact span and metric
+# server that imports ssl after the attach and a curl client exec'd later by a traced shell, under one
+# `obsprobe attach`.  Exact span and metric
 # counts against nginx's access log and python's own request log; exchanges counted transport="tls"; no
 # ciphertext parsed (no incomplete/garbage exchanges); a known traceparent survives HTTPS; curl's client span
 # joined by 4-tuple to nginx's server span; --no-tls attaches no uprobe.
@@ -37,9 +38,12 @@ wait_for 5 test -s "$TMP/ngx/nginx.pid"
 NMASTER=$(cat "$TMP/ngx/nginx.pid")
 PIDS+=($NMASTER)
 
-# ---- python: http.server wrapped with ssl; each request it serves is one line on stderr ----
+# ---- python: http.server wrapped with ssl, imported (libssl dlopen'd) only after obsprobe attached; each
+# request it serves is one line on stderr ----
 cat >"$TMP/https.py" <<'PYEOF'
-import http.server, ssl, sys
+import http.server, sys
+open(sys.argv[4]).read()
+import ssl
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
@@ -55,10 +59,10 @@ ctx.load_cert_chain(sys.argv[2], sys.argv[3])
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 PYEOF
-timeout 110 $PY "$TMP/https.py" "$PPORT" "$TMP/cert.pem" "$TMP/key.pem" 2>"$TMP/py.log" &
+mkfifo "$TMP/go.py"
+timeout 110 $PY "$TMP/https.py" "$PPORT" "$TMP/cert.pem" "$TMP/key.pem" "$TMP/go.py" 2>"$TMP/py.log" &
 PYPID=$!
 PIDS+=($PYPID)
-wait_for 5 curl -skf -o /dev/null "https://127.0.0.1:$PPORT/warmup" || { bad "python https server did not start"; finish; }
 
 # ---- a shell that maps no libssl yet: once told, it execs curl (its libssl mapped after the exec) ----
 mkfifo "$TMP/go"
@@ -72,6 +76,9 @@ PIDS+=($SH)
 OBS=$!
 PIDS+=($OBS)
 wait_for 30 curl -sf "http://127.0.0.1:$LP/health/ready" || { bad "obsprobe not ready"; cat "$TMP/obs.err"; finish; }
+grep -q libssl "/proc/$PYPID/maps" && bad "python mapped libssl before it was told to import ssl"
+echo go >"$TMP/go.py"
+wait_for 10 curl -skf -o /dev/null "https://127.0.0.1:$PPORT/warmup" || { bad "python https server did not start"; finish; }
 before_ng=$(grep -c '"GET /ng ' "$TMP/ngx/logs/access.log")
 before_py=$(grep -c '^served /py$' "$TMP/py.log")
 
@@ -113,7 +120,8 @@ for line in open(sys.argv[1]):
                 print(s["kind"], s["name"].replace(" ", "_"), s["traceId"], s["spanId"], s.get("parentSpanId", "-"))
 PYEOF
 check "nginx server spans = access log" "$ng" "$(grep -c '^2 GET_/ng ' "$TMP/spans.txt")"
-check "python server spans = its log" "$py" "$(grep -c '^2 GET_/py ' "$TMP/spans.txt")"
+check "python (ssl imported after attach) server spans = its log" "$py" "$(grep -c '^2 GET_/py ' "$TMP/spans.txt")"
+check "python: the warm-up request too" 1 "$(grep -c '^2 GET_/warmup ' "$TMP/spans.txt")"
 check "traceparent over HTTPS: server span trace and parent" "0af7651916cd43dd8448eb211c80319c b7ad6b7169203331" \
 	"$(awk '$1 == 2 && $2 == "GET_/tp" { print $3, $5 }' "$TMP/spans.txt")"
 client=$(awk '$1 == 3 && $2 == "GET" { print $3, $4 }' "$TMP/spans.txt")
@@ -121,9 +129,9 @@ server=$(awk '$1 == 2 && $2 == "GET_/joined" { print $3, $5 }' "$TMP/spans.txt")
 check "curl (exec'd after attach): one client span" 1 "$(awk '$1 == 3' "$TMP/spans.txt" | wc -l)"
 [ -n "$client" ] && check "nginx's span for curl's request is its child (4-tuple join)" "$client" "$server" ||
 	bad "no client span from curl: $(cat "$TMP/spans.txt" | tail -3)"
-check "no span from ciphertext" $((ng + py + 3)) "$(wc -l <"$TMP/spans.txt")"
+check "no span from ciphertext" $((ng + py + 4)) "$(wc -l <"$TMP/spans.txt")"
 
-check "exchanges counted transport=tls" $((ng + py + 3)) \
+check "exchanges counted transport=tls" $((ng + py + 4)) \
 	"$(metric "$TMP/m" 'obsprobe_exchanges_total{service="tlsapp",protocol="http1",transport="tls"}')"
 check "no exchange from the sockets' own bytes" "" \
 	"$(grep '^obsprobe_exchanges_total{.*transport="tcp"' "$TMP/m")"
