@@ -189,7 +189,7 @@ static void handle_socket_data(struct demux *d, const struct obs_data_event *e, 
 	cn = conn_get(d, e->sk, false, e->exit_ns);
 	if (!cn || cn->cipher)
 		return;
-	if (conn_find(d, e->sk, true) >= 0 || tls_record(data, e->caplen)) {
+	if (tls_record(data, e->caplen)) { /* (plaintext seen on it marked it already) */
 		/* a handshake, or after PostgreSQL's SSLRequest: what its parser saw so far is forgotten */
 		cn->last_ns = e->exit_ns;
 		cipher(d, cn);
