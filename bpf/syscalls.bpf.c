@@ -45,10 +45,11 @@ struct sc_start {
 	__u64 ssl_buf;
 	__u64 ssl_lenp; /* *_ex: where the count goes; 0: the return value is the count */
 	__u64 ssl_ts;
+	__u64 ssl_sp; /* the outermost call's stack pointer at entry */
 	__u64 ssl_sk; /* the socket a syscall inside the call used (0: none yet) */
 	__s32 ssl_fd;
 	__u8 ssl_dir;
-	__u8 ssl_depth; /* nesting: only the outermost call counts */
+	__u8 ssl_depth; /* nesting: only the outermost call counts (the stack pointer tells a nested entry) */
 	__u16 pad;
 };
 
@@ -536,15 +537,25 @@ errors:
 
 #define SSL_HANDSHAKE 2 /* sc_start.ssl_dir of SSL_do_handshake: no bytes of its own */
 
-static __always_inline int ssl_enter(void *ssl, void *buf, void *lenp, __u8 dir)
+static __always_inline int ssl_enter(struct pt_regs *ctx, void *ssl, void *buf, void *lenp, __u8 dir)
 {
+	__u64 sp = PT_REGS_SP(ctx);
 	struct sc_start *st;
 
 	if (!cfg_tls)
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st || st->ssl_depth++)
+	if (!st)
 		return 0;
+	/* deeper on the stack than the call in flight: nested in it.  Not deeper: that call's return was never
+	 * seen (attached or detached in between), and this one starts afresh */
+	if (st->ssl_depth && sp < st->ssl_sp) {
+		if (st->ssl_depth < 255)
+			st->ssl_depth++;
+		return 0;
+	}
+	st->ssl_depth = 1;
+	st->ssl_sp = sp;
 	st->ssl = (__u64)ssl;
 	st->ssl_buf = (__u64)buf;
 	st->ssl_lenp = (__u64)lenp;
@@ -558,25 +569,25 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *lenp, __u8 dir)
 SEC("uprobe")
 int BPF_KPROBE(ssl_read, void *ssl, void *buf)
 {
-	return ssl_enter(ssl, buf, NULL, SC_RECEIVE);
+	return ssl_enter(ctx, ssl, buf, NULL, SC_RECEIVE);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_write, void *ssl, void *buf)
 {
-	return ssl_enter(ssl, buf, NULL, SC_TRANSMIT);
+	return ssl_enter(ctx, ssl, buf, NULL, SC_TRANSMIT);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
 {
-	return ssl_enter(ssl, buf, readbytes, SC_RECEIVE);
+	return ssl_enter(ctx, ssl, buf, readbytes, SC_RECEIVE);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex, void *ssl, void *buf, __u64 num, __u64 *written)
 {
-	return ssl_enter(ssl, buf, written, SC_TRANSMIT);
+	return ssl_enter(ctx, ssl, buf, written, SC_TRANSMIT);
 }
 
 /* the handshake (SSL_accept/SSL_connect call it too): no plaintext, but the socket it reads and writes is the
@@ -584,7 +595,7 @@ int BPF_KPROBE(ssl_write_ex, void *ssl, void *buf, __u64 num, __u64 *written)
 SEC("uprobe")
 int BPF_KPROBE(ssl_handshake, void *ssl)
 {
-	return ssl_enter(ssl, NULL, NULL, SSL_HANDSHAKE);
+	return ssl_enter(ctx, ssl, NULL, NULL, SSL_HANDSHAKE);
 }
 
 /* the return of any of the five: plaintext moved (> 0 bytes) goes out on the SSL*'s socket */

@@ -56,7 +56,7 @@ struct tls *tls__new(const struct tls_progs *p)
 
 static void unlink_pid(struct tls_pid *tp)
 {
-	for (int i = 0; i < NL; i++) {
+	for (int i = NL - 1; i >= 0; i--) {
 		bpf_link__destroy(tp->l[i]);
 		tp->l[i] = NULL;
 	}
@@ -135,11 +135,13 @@ static bool host_libssl(char *path, size_t len, dev_t *dev, ino_t *ino)
 
 static int link_pid(struct tls *t, struct tls_pid *tp)
 {
-	static const char *const fn[NL] = { "SSL_read",		"SSL_read",	    "SSL_write",    "SSL_write",
-					    "SSL_read_ex",	"SSL_read_ex",	    "SSL_write_ex", "SSL_write_ex",
-					    "SSL_do_handshake", "SSL_do_handshake", "SSL_free" };
-	struct bpf_program *prog[NL] = { t->p.read,	t->p.ret, t->p.write,	  t->p.ret, t->p.read_ex, t->p.ret,
-					 t->p.write_ex, t->p.ret, t->p.handshake, t->p.ret, t->p.free };
+	/* returns first, entries last (and the other way round in unlink_pid): a call that starts while the
+	 * links are being made has its return seen, or nothing */
+	static const char *const fn[NL] = { "SSL_read",		"SSL_write",	    "SSL_read_ex", "SSL_write_ex",
+					    "SSL_do_handshake", "SSL_read",	    "SSL_write",   "SSL_read_ex",
+					    "SSL_write_ex",	"SSL_do_handshake", "SSL_free" };
+	struct bpf_program *prog[NL] = { t->p.ret,   t->p.ret,	   t->p.ret,	  t->p.ret,	  t->p.ret, t->p.read,
+					 t->p.write, t->p.read_ex, t->p.write_ex, t->p.handshake, t->p.free };
 
 	for (int i = 0; i < NL; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fn[i], .retprobe = prog[i] == t->p.ret);
