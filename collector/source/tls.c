@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "source/symbols.h"
 #include "lib/clock.h"
 #include "source/tls.h"
 
@@ -29,10 +30,21 @@ struct tls_pid {
 	struct bpf_link *l[NL];
 };
 
+/* the functions' file offsets in one library file, resolved once: a fork storm attaches without reading ELF */
+#define NLIBS 8
+struct tls_lib {
+	dev_t dev;
+	ino_t ino;
+	bool used;
+	uint64_t off[NL];
+};
+
 struct tls {
 	struct tls_progs p;
 	struct tls_pid *v;
 	int n, cap;
+	struct tls_lib libs[NLIBS];
+	int next_lib;	 /* the slot a new library takes (round robin) */
 	uint64_t failed; /* attach failures (said at exit) */
 	char last_err[512];
 };
@@ -133,6 +145,40 @@ static bool host_libssl(char *path, size_t len, dev_t *dev, ino_t *ino)
 	return false;
 }
 
+/* the offsets of @fn's functions in @tp's library, from the cache or its ELF symbols */
+static const struct tls_lib *lib_offsets(struct tls *t, const struct tls_pid *tp, const char *const fn[NL])
+{
+	struct tls_lib *lib;
+	struct elf_syms *es;
+
+	for (int i = 0; i < NLIBS; i++)
+		if (t->libs[i].used && t->libs[i].dev == tp->dev && t->libs[i].ino == tp->ino)
+			return &t->libs[i];
+	es = elf_syms__open(tp->path, t->last_err, sizeof(t->last_err));
+	if (!es)
+		return NULL;
+	lib = &t->libs[t->next_lib];
+	t->next_lib = (t->next_lib + 1) % NLIBS;
+	*lib = (struct tls_lib){ .dev = tp->dev, .ino = tp->ino };
+	for (int i = 0; i < NL; i++) {
+		struct sym_match *m = NULL;
+		int n = 0;
+
+		if (elf_syms__match(es, fn[i], &m, &n) || n != 1) {
+			snprintf(t->last_err, sizeof(t->last_err), "%s: no single function %s (OpenSSL 3?)", tp->path,
+				 fn[i]);
+			free(m);
+			elf_syms__free(es);
+			return NULL;
+		}
+		lib->off[i] = m[0].offset;
+		free(m);
+	}
+	elf_syms__free(es);
+	lib->used = true;
+	return lib;
+}
+
 static int link_pid(struct tls *t, struct tls_pid *tp)
 {
 	/* returns first, entries last (and the other way round in unlink_pid): a call that starts while the
@@ -143,11 +189,17 @@ static int link_pid(struct tls *t, struct tls_pid *tp)
 	struct bpf_program *prog[NL] = { t->p.ret,   t->p.ret,	   t->p.ret,	  t->p.ret,	  t->p.ret, t->p.read,
 					 t->p.write, t->p.read_ex, t->p.write_ex, t->p.handshake, t->p.free };
 
+	const struct tls_lib *lib = lib_offsets(t, tp, fn);
+
+	if (!lib) {
+		t->failed++;
+		return -ENOENT;
+	}
 	for (int i = 0; i < NL; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fn[i], .retprobe = prog[i] == t->p.ret);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = prog[i] == t->p.ret);
 
 		/* a pid filter always: a probe for pid -1 would trap every process on the host mapping libssl */
-		tp->l[i] = bpf_program__attach_uprobe_opts(prog[i], tp->pid, tp->path, 0, &o);
+		tp->l[i] = bpf_program__attach_uprobe_opts(prog[i], tp->pid, tp->path, lib->off[i], &o);
 		if (!tp->l[i]) {
 			int e = -errno;
 
