@@ -321,22 +321,31 @@ int tls__nprobes(struct tls *t, pid_t pid)
 void tls__describe(struct tls *t, char *buf, size_t len)
 {
 	size_t at = strlen(buf);
-	int shown = 0;
+	int mapped = 0, shown = 0;
+	const char *path = NULL, *host = NULL;
 
+	for (int i = 0; i < t->n; i++)
+		if (t->v[i].mapped) {
+			mapped++;
+			path = path ? path : t->v[i].path;
+		} else {
+			host = host ? host : t->v[i].path;
+		}
 	if (!t->n || at >= len)
 		return;
-	at += snprintf(buf + at, len - at, "OpenSSL uprobes (%s, pid", t->v[0].path);
-	for (int i = 0; i < t->n && at < len; i++) {
-		if (strcmp(t->v[i].path, t->v[0].path))
-			continue;
-		if (shown++ == 8) {
-			at += snprintf(buf + at, len - at, " ...");
-			break;
-		}
-		at += snprintf(buf + at, len - at, " %d", (int)t->v[i].pid);
+	at += snprintf(buf + at, len - at, "OpenSSL uprobes (");
+	if (mapped) {
+		at += snprintf(buf + at, len - at, "%s: pid", path);
+		for (int i = 0; i < t->n && at < len && shown < 8; i++)
+			if (t->v[i].mapped && !strcmp(t->v[i].path, path) && ++shown)
+				at += snprintf(buf + at, len - at, " %d", (int)t->v[i].pid);
+		if (at < len && mapped > shown)
+			at += snprintf(buf + at, len - at, " and %d more", mapped - shown);
 	}
-	if (at < len && shown < t->n)
-		at += snprintf(buf + at, len - at, "; %d more processes", t->n - shown);
+	if (at < len && t->n > mapped)
+		at += snprintf(buf + at, len - at, "%s%d process%s until %s map%s %s", mapped ? "; " : "",
+			       t->n - mapped, t->n - mapped == 1 ? "" : "es", t->n - mapped == 1 ? "it" : "they",
+			       t->n - mapped == 1 ? "s" : "", host);
 	if (at < len)
 		snprintf(buf + at, len - at, "), ");
 }
