@@ -86,7 +86,8 @@ int check_cmd(FILE *out)
 		systrace__free(st);
 		row(out, tp, "syscall + sched BTF tracepoints",
 		    tp ? "tp_btf sys_enter/sys_exit, process fork/exec/exit; ring buffer; task storage" : why);
-		row(out, tls, "TLS plaintext: OpenSSL 3", tp ? tlswhy : "not tried: the syscall programs did not load");
+		row(out, tls, "TLS plaintext: OpenSSL 3, GnuTLS",
+		    tp ? tlswhy : "not tried: the syscall programs did not load");
 		up = probe_uprobe(m, &b, why, sizeof(why));
 		row(out, up, "uprobes (--func)", up ? "uprobe/uretprobe attach works" : why);
 		fentry = kfunc_probe_fentry(why, sizeof(why));
@@ -130,9 +131,9 @@ int check_cmd(FILE *out)
 			      : "not checked");
 	fprintf(out, "  shim (run --preload, serve): %s\n", shim_ok ? "usable without root" : "library missing");
 	fprintf(out, "  TLS plaintext (eBPF): %s\n",
-		tls ? "OpenSSL 3 (libssl.so.3) of the traced processes, per-process uprobes; not covered: GnuTLS,\n"
-		      "                        NSS, BoringSSL, rustls, Go crypto/tls, OpenSSL linked statically (their\n"
-		      "                        bytes stay ciphertext, ignored; --no-tls turns the uprobes off)"
+		tls ? "OpenSSL 3 (libssl.so.3) and GnuTLS (libgnutls.so.30) of the traced processes, per-process\n"
+		      "                        uprobes; not covered: NSS, BoringSSL, rustls, Go crypto/tls, a library linked\n"
+		      "                        statically (their bytes stay ciphertext, ignored; --no-tls: no uprobes)"
 		    : "unavailable here: HTTPS is ciphertext to the eBPF path (ignored, never parsed)");
 	metrics__free(m);
 	return (tp || shim_ok) ? 0 : 1;

@@ -363,13 +363,16 @@ bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len)
 		return false;
 	}
 	e = tls__attach(t->tls, pid);
-	path = tls__path(t->tls, pid);
+	path = tls__path(t->tls, pid, 0);
 	if (e)
 		snprintf(out, len, "uprobe attach failed: %s", tls__error(t->tls));
 	else if (!path)
 		snprintf(out, len, "no libssl.so.3 on this host (a process mapping its own is still covered)");
 	else
-		snprintf(out, len, "uprobes on SSL_read/_write(_ex), SSL_do_handshake, SSL_free attach (%s)", path);
+		snprintf(out, len, "uprobes on SSL_read/_write(_ex), SSL_do_handshake, SSL_free attach (%s)%s%s%s",
+			 path, tls__path(t->tls, pid, 1) ? "; GnuTLS's gnutls_record_recv/send too (" : "",
+			 tls__path(t->tls, pid, 1) ? tls__path(t->tls, pid, 1) : "",
+			 tls__path(t->tls, pid, 1) ? ")" : "");
 	tls__detach(t->tls, pid);
 	return !e && path;
 }

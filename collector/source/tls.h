@@ -1,10 +1,12 @@
-/* tls.h -- OpenSSL 3 plaintext on the eBPF path: syscalls.bpf.c's ssl_* uprobes attached to the libssl.so.3
- * each traced process maps (collector/source/tls.c), always with that process's pid as the filter.
+/* tls.h -- TLS plaintext on the eBPF path: syscalls.bpf.c's uprobes (bpf/ssl.bpf.h) attached to the TLS
+ * libraries each traced process maps (collector/source/tls.c), always with that process's pid as the filter:
+ * OpenSSL 3 (libssl.so.3: SSL_read/SSL_write(_ex), SSL_do_handshake, SSL_free) and GnuTLS (libgnutls.so.30:
+ * gnutls_record_recv/send, gnutls_handshake, gnutls_deinit).
  *
  * A process that maps no libssl yet is attached to the host's (/usr/lib/.../libssl.so.3): uprobes live on the
  * file and the pid filter survives exec, so the breakpoints appear when the loader or dlopen() maps it.  After
- * an exec the new image's maps are looked at for a few seconds (tls__drain) for a libssl of its own (another
- * file than the host's: a container's, a bundled one). */
+ * an exec the new image's maps are looked at for a few seconds (tls__drain) for a library of its own (another
+ * libssl file than the host's: a container's, a bundled one; GnuTLS, which is only attached where mapped). */
 #ifndef OBSPROBE_TLS_H
 #define OBSPROBE_TLS_H
 
@@ -33,8 +35,11 @@ void tls__detach(struct tls *t, pid_t pid);
 void tls__drain(struct tls *t);
 
 int tls__nprobes(struct tls *t, pid_t pid);
-/* the library attached for @pid (NULL: none); the last attach failure ("" when none) */
-const char *tls__path(struct tls *t, pid_t pid);
+/* the libraries: 0 OpenSSL, 1 GnuTLS; the one of them attached for @pid (NULL: none); the last attach
+ * failure ("" when none) */
+int tls__nlibs(void);
+const char *tls__lib_name(int lib);
+const char *tls__path(struct tls *t, pid_t pid, int lib);
 const char *tls__error(struct tls *t);
 /* the start line: "OpenSSL plaintext (/usr/lib/.../libssl.so.3: 12 13 14), " */
 void tls__describe(struct tls *t, char *buf, size_t len);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test_tls_ebpf.sh -- eBPF path, OpenSSL 3 plaintext: nginx with ssl (master + 2 workers), a python HTTPS
-# server that imports ssl after the attach and a curl client exec'd later by a traced shell, under one
-# `obsprobe attach`.  Exact span and metric
+# test_tls_ebpf.sh -- eBPF path, TLS plaintext: nginx with ssl (master + 2 workers), a python HTTPS server
+# that imports ssl after the attach, a curl client exec'd later by a traced shell (OpenSSL 3) and gnutls-cli
+# (GnuTLS), under one `obsprobe attach`.  Exact span and metric
 # counts against nginx's access log and python's own request log; exchanges counted transport="tls"; no
 # ciphertext parsed (no incomplete/garbage exchanges); a known traceparent survives HTTPS; curl's client span
 # joined by 4-tuple to nginx's server span; --no-tls attaches no uprobe.
@@ -71,7 +71,19 @@ timeout 110 bash -c 'read -r _ <"$1"; exec curl -sk --max-time 10 -o /dev/null "
 SH=$!
 PIDS+=($SH)
 
-"$OBSPROBE" attach --pid "$NMASTER" --pid "$PYPID" --pid "$SH" --service tlsapp --listen "127.0.0.1:$LP" \
+# ---- GnuTLS: gnutls-cli, connected (handshake done) before the attach, sends what comes down its fifo ----
+GN=""
+if command -v gnutls-cli >/dev/null; then
+	mkfifo "$TMP/gn"
+	timeout 110 gnutls-cli --insecure -p "$NPORT" 127.0.0.1 <"$TMP/gn" >"$TMP/gn.out" 2>"$TMP/gn.err" &
+	GN=$!
+	PIDS+=($GN)
+	exec 7>"$TMP/gn"
+	wait_for 10 grep -q "Handshake was completed" "$TMP/gn.out" || bad "gnutls-cli did not connect: $(tail -2 "$TMP/gn.err")"
+	GNCLI=$(pgrep -P "$GN" gnutls-cli) # GN is timeout's pid: gnutls-cli is its child
+fi
+
+"$OBSPROBE" attach --pid "$NMASTER" --pid "$PYPID" --pid "$SH" ${GN:+--pid "$GN"} --service tlsapp --listen "127.0.0.1:$LP" \
 	--spans-file "$TMP/spans.jsonl" -q 2>"$TMP/obs.err" &
 OBS=$!
 PIDS+=($OBS)
@@ -94,6 +106,13 @@ curl -sk --max-time 10 -o /dev/null -H 'traceparent: 00-0af7651916cd43dd8448eb21
 # python: HTTP/1.0, one connection each
 P=5
 for i in $(seq 1 $P); do curl -sk --max-time 10 -o /dev/null "https://127.0.0.1:$PPORT/py"; done
+# gnutls-cli: two requests on its one connection, each a client span joined to nginx's server span
+if [ -n "$GN" ]; then
+	printf 'GET /gnu HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+	wait_for 10 test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge 1
+	printf 'GET /gnu HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+	wait_for 10 test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge 2
+fi
 # the traced shell's curl: a client span, and nginx's server span its child by 4-tuple
 echo go >"$TMP/go"
 wait "$SH"
@@ -124,14 +143,23 @@ check "python (ssl imported after attach) server spans = its log" "$py" "$(grep 
 check "python: the warm-up request too" 1 "$(grep -c '^2 GET_/warmup ' "$TMP/spans.txt")"
 check "traceparent over HTTPS: server span trace and parent" "0af7651916cd43dd8448eb211c80319c b7ad6b7169203331" \
 	"$(awk '$1 == 2 && $2 == "GET_/tp" { print $3, $5 }' "$TMP/spans.txt")"
-client=$(awk '$1 == 3 && $2 == "GET" { print $3, $4 }' "$TMP/spans.txt")
+# a client span is "GET" (no route): which one is curl's, which gnutls-cli's, the trace joins tell
 server=$(awk '$1 == 2 && $2 == "GET_/joined" { print $3, $5 }' "$TMP/spans.txt")
-check "curl (exec'd after attach): one client span" 1 "$(awk '$1 == 3' "$TMP/spans.txt" | wc -l)"
-[ -n "$client" ] && check "nginx's span for curl's request is its child (4-tuple join)" "$client" "$server" ||
-	bad "no client span from curl: $(cat "$TMP/spans.txt" | tail -3)"
-check "no span from ciphertext" $((ng + py + 4)) "$(wc -l <"$TMP/spans.txt")"
+client=$(awk -v s="$server" '$1 == 3 && $2 == "GET" && $3 " " $4 == s { print $3, $4 }' "$TMP/spans.txt")
+check "nginx's span for curl's (exec'd after attach) request is the child of curl's client span (4-tuple)" \
+	"$server" "$client"
+gn=0
+if [ -n "$GN" ]; then
+	gn=$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")
+	check "gnutls-cli: requests nginx served" 2 "$gn"
+	joined=$(awk '$1 == 3 && $2 == "GET" { c[$3 " " $4] = 1 } $1 == 2 && $2 == "GET_/gnu" { s[$3 " " $5] = 1 }
+		END { n = 0; for (k in s) if (k in c) n++; print n }' "$TMP/spans.txt")
+	check "GnuTLS: nginx's spans for gnutls-cli's requests are children of its client spans" 2 "$joined"
+fi
+check "client spans: curl's and gnutls-cli's" $((1 + gn)) "$(awk '$1 == 3' "$TMP/spans.txt" | wc -l)"
+check "no span from ciphertext" $((ng + py + 4 + 2 * gn)) "$(wc -l <"$TMP/spans.txt")"
 
-check "exchanges counted transport=tls" $((ng + py + 4)) \
+check "exchanges counted transport=tls" $((ng + py + 4 + 2 * gn)) \
 	"$(metric "$TMP/m" 'obsprobe_exchanges_total{service="tlsapp",protocol="http1",transport="tls"}')"
 check "no exchange from the sockets' own bytes" "" \
 	"$(grep '^obsprobe_exchanges_total{.*transport="tcp"' "$TMP/m")"
@@ -139,6 +167,11 @@ check "no incomplete exchanges or TLS losses" "" \
 	"$(grep -E '^obsprobe_events_lost_total\{.*reason="(incomplete|tls_no_socket|http[a-z_]*)"\} [1-9]' "$TMP/m")"
 probes=$(curl -s "http://127.0.0.1:$LP/api/v1/targets" | $PY -c 'import json,sys; print(" ".join(str(t["probes"]) for t in json.load(sys.stdin)["targets"] if t["comm"] == "nginx"))')
 check "nginx: master and both workers carry OpenSSL uprobes (2 tracepoints + 11)" "13 13 13" "$probes"
+if [ -n "$GN" ]; then
+	probes=$(curl -s "http://127.0.0.1:$LP/api/v1/targets" | $PY -c 'import json,sys; print(" ".join(str(t["probes"]) for t in json.load(sys.stdin)["targets"] if t["pid"] == '"${GNCLI:-0}"'))')
+	check "gnutls-cli carries GnuTLS uprobes (2 tracepoints + 7) and OpenSSL's (11, libssl not mapped)" 20 "$probes"
+	exec 7>&-
+fi
 kill -INT $OBS
 wait $OBS
 
