@@ -186,8 +186,8 @@ END_TEST
 
 START_TEST(unclaimed_socket_capture_off)
 {
-	io_n(3, 30, true, SC_TRANSMIT, 100, 110, "\x01\x02\x00\x7f", 4, OBS_STREAM_SOCKET);
-	io_n(3, 30, true, SC_RECEIVE, 120, 130, "\x02\x00\x00", 3, OBS_STREAM_SOCKET);
+	io(3, 30, true, SC_TRANSMIT, 100, 110, "SSH-2.0-OpenSSH_9.2\r\n");
+	io(3, 30, true, SC_RECEIVE, 120, 130, "SSH-2.0-OpenSSH_9.2p1\r\n");
 	demux__flush(d, true);
 	ck_assert_int_eq(verdict.calls, 1);
 	ck_assert_uint_eq(verdict.sk, 3);
