@@ -6,7 +6,7 @@
 # Also: an error from psql (42P01, span ERROR), string literals (one a database URL) and a role password (sent in
 # clear text) that never reach spans, /metrics or obsprobe's own output, and a python HTTP handler whose
 # raw-protocol query is a CLIENT child of its server span (and, on eBPF, the server's span joins it by 4-tuple).
-# TLS (ssl=on, sslmode=require) on the shim path only: the eBPF path has no TLS capture yet.
+# TLS (ssl=on, self-signed certificate, pgbench sslmode=require) on both paths.
 source "$(dirname "$0")/lib.sh"
 need_root
 PGBIN=/usr/lib/postgresql/15/bin
@@ -234,8 +234,8 @@ run_path() { # P=ebpf|shim
 			"$(echo "$ss" | cut -d' ' -f3)"
 	fi
 
-	# TLS (ssl=on; pgbench with sslmode=require fails without it): the shim reads the plaintext inside libssl; the
-	# eBPF path has no TLS capture yet (uprobes on libssl are not built), so it is not run there
+	# TLS (ssl=on; pgbench with sslmode=require fails without it): the shim reads the plaintext inside libssl (the
+	# eBPF path: tls_ebpf below, its own session on a postmaster started with ssl=on)
 	if [ "$P" == shim ]; then
 		local t0
 		pg_stop
@@ -272,6 +272,35 @@ run_path() { # P=ebpf|shim
 		"$(grep -E '^obsprobe_events_lost_total\{[^}]*reason="postgres_' "$TMP/m2.$P")"
 }
 
-[ -n "${PG_ONLY:-}" ] || P=ebpf run_path
-P=shim run_path
+tls_ebpf() { # PostgreSQL over TLS traced by eBPF: uprobes on the libssl the backends use
+	P=ebpf-tls
+	LP=$(free_port)
+	PGSSL=on pg_start
+	"$OBSPROBE" attach --pid "$PG" --service pg --listen "127.0.0.1:$LP" --spans-file "$TMP/spans.$P.jsonl" -q \
+		2>"$TMP/obs.$P.err" &
+	OBS=$!
+	PIDS+=($OBS)
+	if wait_for 30 curl -sf "http://127.0.0.1:$LP/health/ready"; then
+		local t0 ws
+		t0=$(tls_exchanges)
+		phase tls_simple env PGSSLMODE=require pgbench -n -f "$TMP/bench.sql" -t "$TX" -c 2 -M simple -h 127.0.0.1 \
+			-p "$PGPORT" -U postgres postgres
+		ws=$WANT
+		phase tls_extended env PGSSLMODE=require pgbench -n -f "$TMP/bench.sql" -t "$TX" -c 2 -M extended \
+			-h 127.0.0.1 -p "$PGPORT" -U postgres postgres
+		check "ebpf: every TLS statement counted with transport=\"tls\"" $((ws + WANT)) $(($(tls_exchanges) - t0))
+		scrape "$LP" >"$TMP/m.$P"
+		check "ebpf-tls: nothing lost or unparsed" "" "$(grep -E '^obsprobe_events_lost_total\{[^}]*reason="postgres_' "$TMP/m.$P")"
+		kill -INT "$OBS"
+		wait "$OBS"
+		check "ebpf-tls: obsprobe exit status" 0 $?
+	else
+		bad "obsprobe attach: $(cat "$TMP/obs.$P.err")"
+	fi
+	pg_stop
+}
+
+[ -n "${PG_ONLY:-}${TLS_ONLY:-}" ] || P=ebpf run_path
+[ -n "${PG_ONLY:-}" ] || tls_ebpf
+[ -n "${TLS_ONLY:-}" ] || P=shim run_path
 finish
