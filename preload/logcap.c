@@ -59,15 +59,19 @@ static __thread struct {
 	char text[LOGCAP_PENDING];
 } pending;
 
-static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, const uint8_t *trace_id,
-		      const uint8_t *span_id);
+/* the record's ids, one syscall per process and per thread (a syscall costs microseconds on some hosts) */
+static int32_t log_pid;
+static __thread int32_t log_tid;
+
+static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, bool readable,
+		      const uint8_t *trace_id, const uint8_t *span_id);
 
 static void pending_flush(void)
 {
 	struct iovec v = { pending.text, pending.n };
 
 	pending.n = 0; /* first: the record below must not send it again */
-	log_bytes(pending.fd, &v, 1, v.iov_len, true, pending.ctx ? pending.trace_id : NULL,
+	log_bytes(pending.fd, &v, 1, v.iov_len, true, true, pending.ctx ? pending.trace_id : NULL,
 		  pending.ctx ? pending.span_id : NULL);
 }
 
@@ -97,23 +101,26 @@ void logcap__stdio_flush(void)
 void logcap__atfork_child(void)
 {
 	pending.n = 0; /* the parent's bytes, logged by the parent */
+	log_pid = 0;
+	log_tid = 0;
 }
 
 void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const uint8_t *trace_id,
 		   const uint8_t *span_id)
 {
-	log_bytes(fd, iov, iovcnt, n, true, trace_id, span_id);
+	log_bytes(fd, iov, iovcnt, n, true, false, trace_id, span_id);
 }
 
 void logcap__stdio(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, const uint8_t *trace_id,
 		   const uint8_t *span_id)
 {
-	log_bytes(fd, iov, iovcnt, n, all, trace_id, span_id);
+	log_bytes(fd, iov, iovcnt, n, all, true, trace_id, span_id);
 }
 
-/* @all false: the text went on past these @n bytes, not logged (its last record says cut = 2) */
-static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, const uint8_t *trace_id,
-		      const uint8_t *span_id)
+/* @all false: the text went on past these @n bytes, not logged (its last record says cut = 2); @readable: the
+ * bytes are known readable (else, on a descriptor that discards writes unread, they are copied with vmread) */
+static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, bool readable,
+		      const uint8_t *trace_id, const uint8_t *span_id)
 {
 	struct obs_segment *s = seg__get();
 	struct obs_seg_log rec;
@@ -124,9 +131,13 @@ static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, boo
 		return;
 	if (__builtin_expect(pending.n != 0, 0))
 		pending_flush();
-	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
-	rec.pid = (int32_t)syscall(SYS_getpid);
-	rec.tid = (int32_t)syscall(SYS_gettid);
+	check = !readable && log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
+	if (__builtin_expect(!log_tid, 0))
+		log_tid = (int32_t)syscall(SYS_gettid);
+	if (__builtin_expect(!__atomic_load_n(&log_pid, __ATOMIC_RELAXED), 0))
+		__atomic_store_n(&log_pid, (int32_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+	rec.pid = __atomic_load_n(&log_pid, __ATOMIC_RELAXED);
+	rec.tid = log_tid;
 	rec.time_ns = mono_ns();
 	rec.stream = fd;
 	rec.pad = 0;

@@ -149,11 +149,22 @@ static void log_iov(int fd, const struct iovec *iov, int cnt, size_t n, bool all
 		logcap__stdio(fd, iov, cnt, n, all, serving_trace(), serving_span());
 }
 
+/* a string the call measured (strlen): readable */
+static void log_str(FILE *f, const char *p)
+{
+	struct iovec v = { (void *)p, strlen(p) };
+
+	log_iov(stream_fd(f), &v, 1, v.iov_len, true);
+}
+
+/* fwrite's buffer: stdio may have handed it to write() unread (a large write to /dev/null), so it goes the way
+ * write(1/2)'s bytes do */
 static void log_buf(FILE *f, const void *p, size_t n)
 {
-	struct iovec v = { (void *)p, n };
+	int fd = stream_fd(f);
 
-	log_iov(stream_fd(f), &v, 1, n, true);
+	if (fd > 0 && n)
+		logcap__write(fd, &(struct iovec){ (void *)p, n }, 1, n, serving_trace(), serving_span());
 }
 
 static void log_char(FILE *f, int c)
@@ -340,13 +351,13 @@ EXPORT int puts(const char *s)
 EXPORT int fputs(const char *s, FILE *f)
 {
 	ENSURE(fputs, EOF);
-	CAPTURE(int, real_fputs(s, f), r >= 0, log_buf(f, s, strlen(s)));
+	CAPTURE(int, real_fputs(s, f), r >= 0, log_str(f, s));
 }
 
 EXPORT int fputs_unlocked(const char *s, FILE *f)
 {
 	ENSURE(fputs_unlocked, EOF);
-	CAPTURE(int, real_fputs_unlocked(s, f), r >= 0, log_buf(f, s, strlen(s)));
+	CAPTURE(int, real_fputs_unlocked(s, f), r >= 0, log_str(f, s));
 }
 
 /* the items written whole */
