@@ -52,7 +52,7 @@ static void *lines(void *arg)
 {
 	int t = (int)(long)arg;
 
-	for (int i = 0; i < 20; i++) { /* a line from three calls, per thread */
+	for (int i = 0; i < 200; i++) { /* a line from three calls, per thread */
 		printf("thread %d ", t);
 		printf("line %d", i);
 		putchar('\n');
@@ -125,7 +125,7 @@ static void errors(void)
 int main(int argc, char **argv)
 {
 	static char big[5001];
-	pthread_t th[2];
+	pthread_t th[4];
 	FILE *null, *one;
 	int n = 0;
 
@@ -168,15 +168,15 @@ int main(int argc, char **argv)
 	perror("perror line");
 	errors();
 	fflush(stdout);
-	/* two threads at once with PORT (their partial lines interleave on stdout: records are per thread);
+	/* four threads at once with PORT (their partial lines interleave on stdout: records are per thread);
 	 * without, one after the other (the same bytes every run) */
-	for (long t = 0; t < 2; t++) {
+	for (long t = 0; t < 4; t++) {
 		if (pthread_create(&th[t], NULL, lines, (void *)t))
 			return 1;
 		if (argc == 1)
 			pthread_join(th[t], NULL);
 	}
-	for (int t = 0; argc > 1 && t < 2; t++)
+	for (int t = 0; argc > 1 && t < 4; t++)
 		pthread_join(th[t], NULL);
 	if (argc > 1 && serve_one(atoi(argv[1])))
 		return 1;
