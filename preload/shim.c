@@ -98,7 +98,7 @@ static void resolve(void)
 static bool disabled;
 /* the recursion guard: the capture code's own calls, and a signal handler's made while a wrapper records, pass
  * straight through */
-__thread int in_shim; /* stdiocap.c's wrappers share it (stdiocap.h) */
+__thread int in_shim; /* stdiowrap.c's wrappers share it */
 
 static void atfork_child(void)
 {

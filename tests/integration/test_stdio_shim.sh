@@ -9,7 +9,7 @@ T=$TARGETS/stdio_lines
 [ -f "$SHIM" ] && [ -x "$T" ] || { bad "build/libobsshim.so or $T missing (make)"; finish; }
 # the target really calls each function (fortified calls and plain ones through pointers)
 for f in printf vprintf fprintf vfprintf dprintf __printf_chk __fprintf_chk __vfprintf_chk puts fputs fwrite putchar \
-	putc fputc perror; do
+	putc fputc perror warn warnx errx; do
 	nm -D "$T" | grep -q " U $f@" || bad "$T does not call $f (its build changed?)"
 done
 RT=$TMP/rt
@@ -25,12 +25,13 @@ for mode in pipe file line; do
 		[ $with = shim ] && run=(env OBSPROBE_RUNTIME_DIR=$RT LD_PRELOAD=$SHIM)
 		[ $mode = line ] && run+=(stdbuf -oL)
 		case $mode in
-		pipe) timeout 20 "${run[@]}" "$T" 2>"$TMP/$mode.$with.err" | cat >"$TMP/$mode.$with.out" ;;
-		*) timeout 20 "${run[@]}" "$T" >"$TMP/$mode.$with.out" 2>"$TMP/$mode.$with.err" ;;
+		pipe) timeout 20 "${run[@]}" "$T" errx 2>"$TMP/$mode.$with.err" | cat >"$TMP/$mode.$with.out"
+			echo "${PIPESTATUS[0]}" >"$TMP/$mode.$with.rc" ;;
+		*) timeout 20 "${run[@]}" "$T" errx >"$TMP/$mode.$with.out" 2>"$TMP/$mode.$with.err"
+			echo $? >"$TMP/$mode.$with.rc" ;;
 		esac
-		echo $? >"$TMP/$mode.$with.rc"
 	done
-	check "stdout as $mode: exit status with the shim" "$(cat "$TMP/$mode.plain.rc")" "$(cat "$TMP/$mode.shim.rc")"
+	check "stdout as $mode: exit status (errx 3) with the shim" "3 3" "$(cat "$TMP/$mode.plain.rc") $(cat "$TMP/$mode.shim.rc")"
 	cmp -s "$TMP/$mode.plain.out" "$TMP/$mode.shim.out" && cmp -s "$TMP/$mode.plain.err" "$TMP/$mode.shim.err" &&
 		ok "stdout as $mode: stdout ($(wc -c <"$TMP/$mode.shim.out") bytes) and stderr ($(wc -c <"$TMP/$mode.shim.err") bytes) byte-identical with the shim" ||
 		bad "stdout as $mode: output differs with the shim: $(diff <(cat "$TMP/$mode.plain.out" "$TMP/$mode.plain.err") <(cat "$TMP/$mode.shim.out" "$TMP/$mode.shim.err") | head -5)"
@@ -61,6 +62,12 @@ wait_for 10 grep -q '"body":"tail without newline"' "$TMP/logs.jsonl" || bad "th
 exec 5>&-
 wait $TP
 check "target exit status" 0 $?
+# errx: its line is logged before the real call exits (read after the exit: as the uid's)
+shim "$T" errx >/dev/null 2>"$TMP/errx.err"
+check "errx: exit status" 3 $?
+wait_for 10 grep -q '"body":"stdio_lines: errx exit"' "$TMP/logs.jsonl"
+check "errx's line: one record, as printed" "$(cat "$TMP/errx.err" | tail -1) 1" \
+	"$(jq -r 'select(.body | startswith("stdio_lines: errx")) | .body' "$TMP/logs.jsonl") $(grep -c '"stdio_lines: errx' "$TMP/logs.jsonl")"
 kill $SP
 wait $SP 2>/dev/null
 recs() { jq -r "select(.service==\"stdio\") | $1" "$TMP/logs.jsonl"; }
@@ -89,6 +96,8 @@ fputs stderr
 putc line
 fputc line
 perror line: No such file or directory
+stdio_lines: warn line: Permission denied
+stdio_lines: warnx 3
 results -1/9 -1/9 0/9 -1/9 11/77
 served 200" "$(recs 'select(.stream=="stderr") | .body')"
 long=$(recs 'select(.body | startswith("long ")) | .body')
@@ -100,7 +109,7 @@ for t in 0 1 2 3; do
 	check "thread $t: its lines are one thread's" 1 "$(recs "select(.body | startswith(\"thread $t \")) | .tid" | sort -u | grep -vc "^$MAIN$")"
 done
 check "no record for a %n printf, a stream on /dev/null" 0 "$(recs '.body' | grep -c -e 'percent n' -e 'not a log')"
-check "every record, exactly once" $((17 + 8 + 4 * 200)) "$(recs '.body' | wc -l)"
+check "every record, exactly once" $((17 + 10 + 4 * 200)) "$(recs '.body' | wc -l)"
 # the lines printed while serving carry the server span; the others none
 python3 "$ROOT/tests/otlp/otlpdump.py" spans "$TMP/spans.jsonl" >"$TMP/spans.txt"
 srv=$(grep SPAN_KIND_SERVER "$TMP/spans.txt" | grep '^0af7651916cd43dd8448eb211c80319c ' | head -1 | cut -d' ' -f2)

@@ -1,12 +1,13 @@
 /* stdio_lines.c -- a known set of lines printed through each stdio output call the shim covers (and a few it
  * must not log), for test_stdio_shim.sh.  Built fortified: direct printf/fprintf/vfprintf calls are
  * __printf_chk/__fprintf_chk/__vfprintf_chk; the plain functions are called through pointers.
- * usage: stdio_lines [PORT]  (PORT: then serve one HTTP request on 127.0.0.1:PORT, printing a line while serving,
- * and exit when stdin ends)
+ * usage: stdio_lines [PORT|errx]  (PORT: then serve one HTTP request on 127.0.0.1:PORT, printing a line while
+ * serving, and exit when stdin ends; errx: end with errx(3, ...))
  * The lines each call logs are listed in the test, in this order. */
 #undef _FORTIFY_SOURCE
 #define _FORTIFY_SOURCE 2
 #include <arpa/inet.h>
+#include <err.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -126,8 +127,8 @@ int main(int argc, char **argv)
 {
 	static char big[5001];
 	pthread_t th[4];
+	int port = argc > 1 && strcmp(argv[1], "errx") ? atoi(argv[1]) : 0, n = 0;
 	FILE *null, *one;
-	int n = 0;
 
 	p_printf("printf plain %d %s\n", 1, "two");
 	printf("printf fortified %d\n", 2);
@@ -166,6 +167,9 @@ int main(int argc, char **argv)
 		fputc(*p, stderr);
 	errno = ENOENT;
 	perror("perror line");
+	errno = EACCES;
+	warn("warn %s", "line");
+	warnx("warnx %d", 3);
 	errors();
 	fflush(stdout);
 	/* four threads at once with PORT (their partial lines interleave on stdout: records are per thread);
@@ -173,16 +177,17 @@ int main(int argc, char **argv)
 	for (long t = 0; t < 4; t++) {
 		if (pthread_create(&th[t], NULL, lines, (void *)t))
 			return 1;
-		if (argc == 1)
+		if (!port)
 			pthread_join(th[t], NULL);
 	}
-	for (int t = 0; argc > 1 && t < 4; t++)
+	for (int t = 0; port && t < 4; t++)
 		pthread_join(th[t], NULL);
-	if (argc > 1 && serve_one(atoi(argv[1])))
+	if (port && serve_one(port))
 		return 1;
 	printf("tail without newline"); /* flushed by exit */
-	if (argc > 1)			/* alive until stdin ends, so that a collector reads it all as this process's */
-		while (read(0, big, 1) > 0)
-			;
+	if (argc > 1 && !port)
+		errx(3, "errx %s", "exit");
+	while (port && read(0, big, 1) > 0) /* alive until stdin ends: a collector reads it all as this process's */
+		;
 	return 0;
 }

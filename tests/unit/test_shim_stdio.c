@@ -1,12 +1,16 @@
-/* test_shim_stdio.c -- the pure pieces of the shim's stdio capture: the %n scan that decides whether a printf may
- * be formatted again, and logcap.c's stdio records in a segment in memory (char-at-a-time bytes held until
- * their line ends, sent first by any other record of the thread, a cut text marked cut = 2) */
+/* test_shim_stdio.c -- the shim's stdio capture without LD_PRELOAD (stdiocap.c, logcap.c; not the wrappers): the
+ * %n scan that decides whether a printf may be formatted again, the texts formatted again (printf, perror,
+ * warn/err), which descriptors are logged, and the records in a segment in memory (char-at-a-time bytes held
+ * until their line ends, sent first by any other record of the thread, a cut text marked cut = 2) */
 #include <check.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "preload/logcap.h"
+#include "preload/netcap.h"
 #include "preload/seg.h"
 #include "preload/stdiocap.h"
 
@@ -183,6 +187,134 @@ START_TEST(text_not_all_logged_is_cut)
 }
 END_TEST
 
+__attribute__((format(printf, 3, 4))) static void fmt(int fd, int err_in, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	stdiocap__format(fd, f, ap, err_in);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 4, 5))) static void warnf(int fd, bool with_errno, int err_in, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	stdiocap__warn(fd, f, ap, with_errno, err_in);
+	va_end(ap);
+}
+
+START_TEST(texts_formatted_again)
+{
+	char want[512];
+	int n = 0;
+
+	fmt(1, 0, "a %d %s\n", 1, "b");
+	expect_rec(1, "a 1 b\n", 0);
+	errno = 0;
+	fmt(2, ENOENT, "%m: %2$s %1$d\n", 7, "x"); /* errno as before the call; positional arguments */
+	expect_rec(2, "No such file or directory: x 7\n", 0);
+	fmt(1, 0, "x%n\n", &n); /* never formatted twice */
+	ck_assert_int_eq(n, 0);
+	fmt(-1, 0, "not logged\n");
+	expect_none();
+	stdiocap__perror(2, "ctx", EACCES);
+	expect_rec(2, "ctx: Permission denied\n", 0);
+	stdiocap__perror(2, "", EACCES);
+	expect_rec(2, "Permission denied\n", 0);
+	stdiocap__perror(2, NULL, ENOENT);
+	expect_rec(2, "No such file or directory\n", 0);
+	/* err.h: "PROG: FORMAT: strerror\n", "PROG: FORMAT\n", no FORMAT */
+	warnf(2, true, ENOENT, "w %d", 5);
+	snprintf(want, sizeof(want), "%s: w 5: No such file or directory\n", program_invocation_short_name);
+	expect_rec(2, want, 0);
+	warnf(2, false, ENOENT, "x %s", "y");
+	snprintf(want, sizeof(want), "%s: x y\n", program_invocation_short_name);
+	expect_rec(2, want, 0);
+	stdiocap__warn(2, NULL, NULL, true, EACCES);
+	snprintf(want, sizeof(want), "%s: Permission denied\n", program_invocation_short_name);
+	expect_rec(2, want, 0);
+	stdiocap__warn(2, NULL, NULL, false, 0);
+	snprintf(want, sizeof(want), "%s: \n", program_invocation_short_name);
+	expect_rec(2, want, 0);
+	warnf(2, true, 0, "%n", &n);
+	expect_none();
+	/* strings, buffers, chars */
+	stdiocap__str(1, "s");
+	stdiocap__line(1, "l");
+	stdiocap__buf(2, "b\n", 2);
+	stdiocap__char(1, 'c');
+	stdiocap__char(1, '\n');
+	stdiocap__str(-1, "no");
+	stdiocap__buf(1, "", 0);
+	expect_rec(1, "s", 0);
+	expect_rec(1, "l\n", 0);
+	expect_rec(2, "b\n", 0);
+	expect_rec(1, "c\n", 0);
+	expect_none();
+	/* a printf handler registered: nothing formatted again from then on */
+	stdiocap__printf_extended();
+	fmt(1, 0, "a\n");
+	stdiocap__perror(2, "still", ENOENT); /* perror's text is not the program's format */
+	expect_rec(2, "still: No such file or directory\n", 0);
+	expect_none();
+}
+END_TEST
+
+START_TEST(long_text_cut_and_marked)
+{
+	static char big[STDIOCAP_FMT_MAX + 100];
+	struct obs_seg_rec r;
+	struct obs_seg_log lg;
+	size_t bytes = 0;
+	int last_cut = -1;
+
+	memset(big, 'z', sizeof(big) - 1);
+	fmt(1, 0, "%s|\n", big);
+	while (obs_seg_ring_get(s, &r)) {
+		memcpy(&lg, r.data, r.len < sizeof(lg) ? r.len : sizeof(lg));
+		bytes += lg.len;
+		last_cut = lg.cut;
+	}
+	ck_assert_uint_eq(bytes, STDIOCAP_FMT_MAX);
+	ck_assert_int_eq(last_cut, 2);
+	/* a warn whose prefix and format pass the buffer: cut too, never past it */
+	warnf(2, true, ENOENT, "%s", big);
+	bytes = 0;
+	while (obs_seg_ring_get(s, &r)) {
+		memcpy(&lg, r.data, r.len < sizeof(lg) ? r.len : sizeof(lg));
+		bytes += lg.len;
+		last_cut = lg.cut;
+	}
+	ck_assert_uint_eq(bytes, STDIOCAP_FMT_MAX);
+	ck_assert_int_eq(last_cut, 2);
+}
+END_TEST
+
+START_TEST(descriptors_logged)
+{
+	ck_assert_int_eq(stdiocap__fd(1), 1);
+	ck_assert_int_eq(stdiocap__fd(2), 2);
+	ck_assert_int_eq(stdiocap__fd(0), -1);
+	ck_assert_int_eq(stdiocap__fd(3), -1);
+	ck_assert_int_eq(stdiocap__fd(-1), -1);
+	ck_assert_int_eq(stdiocap__stream_fd(stdout), 1);
+	ck_assert_int_eq(stdiocap__stream_fd(stderr), 2);
+	netcap_fd_class[1] = OBS_FD_INBOUND | OBS_FD_TCP; /* a socket the shim saw accepted on fd 1 (inetd) */
+	ck_assert_int_eq(stdiocap__fd(1), -1);
+	netcap_fd_class[1] = 0;
+	{
+		char mem[16];
+		FILE *f = fmemopen(mem, sizeof(mem), "w"); /* no descriptor */
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(stdiocap__stream_fd(f), -1);
+		fclose(f);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("shim_stdio");
@@ -196,6 +328,9 @@ int main(void)
 	tcase_add_test(tc, chars_of_a_long_line_in_records_of_the_held_size);
 	tcase_add_test(tc, ids_of_the_first_byte);
 	tcase_add_test(tc, text_not_all_logged_is_cut);
+	tcase_add_test(tc, texts_formatted_again);
+	tcase_add_test(tc, long_text_cut_and_marked);
+	tcase_add_test(tc, descriptors_logged);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
