@@ -96,14 +96,14 @@ static void resolve(void)
 #undef R
 }
 
-__attribute__((constructor)) static void stdiocap_init(void)
+__attribute__((constructor)) static void stdiowrap_init(void)
 {
 	pthread_once(&resolve_once, resolve);
 	pthread_atfork(NULL, NULL, logcap__atfork_child);
 }
 
 /* at exit: the last char-at-a-time line of the exiting thread, without its newline */
-__attribute__((destructor)) static void stdiocap_fini(void)
+__attribute__((destructor)) static void stdiowrap_fini(void)
 {
 	if (seg__armed() && !in_shim) {
 		in_shim++;
