@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "preload/logcap.h"
+#include "preload/netcap.h" /* in_shim: the wrappers' recursion guard, shared with shim.c's and tlscap.c's */
 #include "preload/seg.h"
 #include "preload/stdiocap.h"
 
@@ -29,10 +30,6 @@
 #undef putc
 
 #define EXPORT __attribute__((visibility("default")))
-
-/* the recursion guard, shim.c's: the capture code's own calls, and a signal handler's made while a wrapper
- * records, pass straight through */
-extern __thread int in_shim;
 
 /* ---- the real functions, resolved once ---- */
 static int (*real_vprintf)(const char *, va_list);
