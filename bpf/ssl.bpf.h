@@ -6,7 +6,16 @@
 #ifndef OBSPROBE_SSL_BPF_H
 #define OBSPROBE_SSL_BPF_H
 
-/* SSL* -> the socket its last call used: for calls answered from OpenSSL's buffer without a syscall */
+/* (process, SSL*) -> the socket its last call used: for calls answered from OpenSSL's buffer without a syscall.
+ * The process is in the key: children forked from one server allocate their SSL*s at the same addresses
+ * (postgres backends do), and one's entry must not answer for another's (TLS 1.3's first application data
+ * arrives with the handshake: that SSL_read makes no syscall) */
+struct ssl_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
+
 struct ssl_sock {
 	__u64 sk;
 	__s64 fd;
@@ -15,15 +24,22 @@ struct ssl_sock {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SC_MAX_CONNS);
-	__type(key, __u64);
+	__type(key, struct ssl_key);
 	__type(value, struct ssl_sock);
 } ssl_socks SEC(".maps");
+
+static __always_inline struct ssl_key ssl_key(__u64 ssl)
+{
+	struct ssl_key k = { .ssl = ssl, .tgid = bpf_get_current_pid_tgid() >> 32, .pad = 0 };
+
+	return k;
+}
 
 /* a socket syscall inside an SSL call: its socket is the SSL*'s (the first one seen per call) */
 static __always_inline void ssl_inner(struct sc_start *st, struct sock *sk, long fd)
 {
 	struct ssl_sock v = { .sk = (__u64)sk, .fd = fd };
-	__u64 key = st->ssl;
+	struct ssl_key key = ssl_key(st->ssl);
 
 	if (st->ssl_sk)
 		return;
@@ -104,7 +120,8 @@ int BPF_KRETPROBE(ssl_return, long ret)
 	struct sc_start *st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0, 0);
 	struct data_scratch *d;
 	__u32 zero = 0, max = SC_CAP - 1, *len;
-	__u64 n = (int)ret, sk, key;
+	__u64 n = (int)ret, sk;
+	struct ssl_key key;
 	long fd;
 
 	if (!st || !st->ssl_depth || --st->ssl_depth || st->ssl_dir == SSL_HANDSHAKE)
@@ -122,7 +139,7 @@ int BPF_KRETPROBE(ssl_return, long ret)
 	if (!sk) {
 		struct ssl_sock *s;
 
-		key = st->ssl;
+		key = ssl_key(st->ssl);
 		s = bpf_map_lookup_elem(&ssl_socks, &key);
 		if (!s) {
 			stat_inc(SC_STAT_TLS_NO_SOCKET);
@@ -148,7 +165,7 @@ int BPF_KRETPROBE(ssl_return, long ret)
 SEC("uprobe")
 int BPF_KPROBE(ssl_free, void *ssl)
 {
-	__u64 key = (__u64)ssl;
+	struct ssl_key key = ssl_key((__u64)ssl);
 
 	bpf_map_delete_elem(&ssl_socks, &key);
 	return 0;
