@@ -20,8 +20,9 @@ wait_for 5 curl -sf "http://127.0.0.1:$SPORT/" || { bad "httpd did not start"; f
 PIDS+=($!)
 wait_for 30 curl -sf "http://127.0.0.1:$MPORT/health/ready" || { bad "obsprobe: $(cat "$TMP/obs.err")"; finish; }
 
-# redis-server and a python HTTPS server, traced by a second collector (--func globs are per collector)
-RPORT=$(free_port) TPORT=$(free_port) M2PORT=$(free_port)
+# redis-server and a python HTTPS server, each traced by a collector of its own (one collector's targets share
+# one service name, its first target's comm)
+RPORT=$(free_port) TPORT=$(free_port) M2PORT=$(free_port) M3PORT=$(free_port)
 redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1 &
 RPID=$!
 PIDS+=($RPID)
@@ -40,12 +41,15 @@ PIDS+=($TPID)
 wait_for 10 redis-cli -p $RPORT ping || { bad "redis-server did not start: $(cat "$TMP/redis.log")"; finish; }
 wait_for 10 curl -skf "https://127.0.0.1:$TPORT/" || { bad "https server did not start: $(cat "$TMP/https.log")"; finish; }
 TCOMM=$(cat /proc/$TPID/comm)
-"$OBSPROBE" attach --pid $RPID --pid $TPID --listen 127.0.0.1:$M2PORT -q 2>"$TMP/obs2.err" &
+"$OBSPROBE" attach --pid $RPID --listen 127.0.0.1:$M2PORT -q 2>"$TMP/obs2.err" &
 PIDS+=($!)
-wait_for 30 curl -sf "http://127.0.0.1:$M2PORT/health/ready" || { bad "obsprobe (redis, https): $(cat "$TMP/obs2.err")"; finish; }
+"$OBSPROBE" attach --pid $TPID --listen 127.0.0.1:$M3PORT -q 2>"$TMP/obs3.err" &
+PIDS+=($!)
+wait_for 30 curl -sf "http://127.0.0.1:$M2PORT/health/ready" || { bad "obsprobe (redis-server): $(cat "$TMP/obs2.err")"; finish; }
+wait_for 30 curl -sf "http://127.0.0.1:$M3PORT/health/ready" || { bad "obsprobe (https): $(cat "$TMP/obs3.err")"; finish; }
 
 export OBSPROBE_STACK_DIR=$TMP/stack PROM_PORT=$PPORT SCRAPE_INTERVAL=1s
-bash "$ROOT/scripts/stack.sh" up 127.0.0.1:$MPORT 127.0.0.1:$M2PORT >"$TMP/stack.out" 2>&1 || { bad "stack up: $(cat "$TMP/stack.out")"; finish; }
+bash "$ROOT/scripts/stack.sh" up 127.0.0.1:$MPORT 127.0.0.1:$M2PORT 127.0.0.1:$M3PORT >"$TMP/stack.out" 2>&1 || { bad "stack up: $(cat "$TMP/stack.out")"; finish; }
 PIDS+=($(cat "$TMP/stack/prometheus.pid"))
 
 # traffic for 8 s (bounded: 8 rounds of 60 requests), so rate() windows have several scrapes
@@ -68,8 +72,11 @@ for round in $(seq 1 8); do
 done
 sleep 2
 
-# the panels this traffic must fill (function, syscall, socket and TCP families are produced today)
+# the panels (and rules) this traffic must fill: function, syscall, socket and TCP families, HTTP (plain and over
+# TLS), Redis operations with errors (13% of them, at over 1/s: the database alert's expression has its series)
 cat >"$TMP/expect" <<'X'
+Request rate
+Request latency p50 / p95 / p99
 variable service
 variable function
 variable syscall
@@ -104,6 +111,7 @@ Database operations/s by service and server
 Database latency p95 by service and server
 Database time share by operation (top 10)
 Database latency heatmap
+ObsprobeDatabaseErrorRatioHigh
 X
 python3 "$ROOT/scripts/check-queries.py" --prometheus "http://127.0.0.1:$PPORT" --expect-nonempty "$TMP/expect" \
 	--rate-interval 5s >"$TMP/q.out" 2>&1
@@ -114,6 +122,7 @@ grep -E '^(ERROR|EMPTY|MISSING)' "$TMP/q.out" | sed 's/^/      /'
 # per Redis command, the operations recorded for redis-server's view = the calls redis-server counted
 # (INFO commandstats: calls + rejected_calls), and per error prefix its INFO errorstats
 scrape $M2PORT >"$TMP/m2"
+scrape $M3PORT >"$TMP/m3"
 redis-cli -p $RPORT info commandstats >"$TMP/cmdstats"
 redis-cli -p $RPORT info errorstats >"$TMP/errstats"
 for cmd in set get incr exists del lpush hget; do
@@ -135,9 +144,9 @@ check "redis-server: the traffic's errors as sent (8 ERR, 24 WRONGTYPE)" "8 24" 
 want=$(grep -ac '"GET /index.html HTTP/1.1" 200' "$TMP/https.log")
 check "https server: requests it logged (8 rounds of 5)" 40 "$want"
 check "https server: http1 exchanges over tls = requests it logged" "$want" \
-	"$(metric "$TMP/m2" "obsprobe_exchanges_total{service=\"$TCOMM\",protocol=\"http1\",transport=\"tls\"}")"
+	"$(metric "$TMP/m3" "obsprobe_exchanges_total{service=\"$TCOMM\",protocol=\"http1\",transport=\"tls\"}")"
 check "https server: no exchange parsed from the TLS bytes on the socket" "" \
-	"$(metric "$TMP/m2" "obsprobe_exchanges_total{service=\"$TCOMM\",protocol=\"http1\",transport=\"tcp\"}")"
+	"$(metric "$TMP/m3" "obsprobe_exchanges_total{service=\"$TCOMM\",protocol=\"http1\",transport=\"tcp\"}")"
 # the overview's TLS share on the live Prometheus: 1 for the HTTPS server, 0 for the plaintext httpd
 share=$(python3 - "http://127.0.0.1:$PPORT" "$ROOT/dashboards/obsprobe-overview.json" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -149,6 +158,13 @@ print(" ".join(sorted(f"{x['metric'].get('service')}={float(x['value'][1]):g}" f
 PY
 )
 check "overview TLS share per service" "$(printf '%s\n' "httpd=0" "redis-server=0" "$TCOMM=1" | sort | tr '\n' ' ' | sed 's/ $//')" "$share"
+# the real Prometheus evaluates the database alert on these series: pending (for: 5m) for redis-server only
+pend=$(curl -sf "http://127.0.0.1:$PPORT/api/v1/alerts" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["data"]["alerts"]
+print(" ".join(sorted(x["labels"]["service"] + "/" + x["labels"]["db_system_name"] + "/" + x["state"]
+                      for x in a if x["labels"]["alertname"] == "ObsprobeDatabaseErrorRatioHigh")))')
+check "ObsprobeDatabaseErrorRatioHigh on the live Prometheus" "redis-server/redis/pending" "$pend"
 # the rules loaded into the real Prometheus
 curl -sf "http://127.0.0.1:$PPORT/api/v1/rules" | python3 -c "import json,sys; g=json.load(sys.stdin)['data']['groups']; n=sum(len(x['rules']) for x in g); sys.exit(0 if n==18 else 1)" \
 	&& ok "Prometheus loaded all 18 rules" || bad "rules not loaded"
