@@ -59,12 +59,12 @@ for round in $(seq 1 8); do
 	for i in $(seq 1 5); do urls+=("http://127.0.0.1:$SPORT/slow"); done
 	for i in $(seq 1 5); do urls+=("http://127.0.0.1:$SPORT/nope"); done
 	curl -s --max-time 20 "${urls[@]}" >/dev/null
-	# 30 Redis commands on one connection, 4 of which fail: INCR of a non-number (ERR), LPUSH to a string
-	# (WRONGTYPE x2), HGET of a string (WRONGTYPE)
+	# 60 Redis commands on one connection, 8 of which fail: INCR of a non-number (ERR), LPUSH to a string
+	# (WRONGTYPE x2), HGET of a string (WRONGTYPE), twice. 480 in all: over the alert's 1/s over 5m
 	{
-		for i in $(seq 1 6); do echo "SET user:$i v$round"; echo "GET user:$i"; echo "INCR hits"; done
-		for i in $(seq 1 4); do echo "EXISTS user:$i"; echo "DEL tmp:$i"; done
-		echo "INCR user:1"; echo "LPUSH user:2 x"; echo "LPUSH user:3 x"; echo "HGET user:4 f"
+		for i in $(seq 1 12); do echo "SET user:$i v$round"; echo "GET user:$i"; echo "INCR hits"; done
+		for i in $(seq 1 8); do echo "EXISTS user:$i"; echo "DEL tmp:$i"; done
+		for i in 1 5; do echo "INCR user:$i"; echo "LPUSH user:$((i + 1)) x"; echo "LPUSH user:$((i + 2)) x"; echo "HGET user:$((i + 3)) f"; done
 	} | redis-cli -p $RPORT >/dev/null
 	# 5 HTTPS requests (one TLS connection each: http.server answers HTTP/1.0)
 	for i in $(seq 1 5); do curl -sk --max-time 5 -o /dev/null "https://127.0.0.1:$TPORT/index.html"; done
@@ -138,7 +138,7 @@ for e in ERR WRONGTYPE; do
 		awk '{ n += $2 } END { print n + 0 }')
 	check "redis-server error_type=$e: operations = its errorstats" "${want:-missing}" "$got"
 done
-check "redis-server: the traffic's errors as sent (8 ERR, 24 WRONGTYPE)" "8 24" \
+check "redis-server: the traffic's errors as sent (16 ERR, 48 WRONGTYPE)" "16 48" \
 	"$(grep -oP '^errorstat_ERR:count=\K\d+' "$TMP/errstats") $(grep -oP '^errorstat_WRONGTYPE:count=\K\d+' "$TMP/errstats")"
 # HTTPS: the requests http.server logged = HTTP/1 exchanges over tls; none parsed from the ciphertext
 want=$(grep -ac '"GET /index.html HTTP/1.1" 200' "$TMP/https.log")
