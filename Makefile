@@ -219,7 +219,7 @@ $(OUT)/bench/span_bench: tests/bench/span_bench.c $(COLL_LIB)
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
 		$(OUT)/bench/spawn_time && \
-		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && \
+		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh && \
 		echo && bash tests/bench/spine_timing.sh; fi
 

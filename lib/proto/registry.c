@@ -8,7 +8,8 @@
  * first protocol sure of a connection's first bytes claims it, else the first that says maybe. */
 /* clang-format off */
 #define PROTOCOLS(X) \
-	X(http1)
+	X(http1) \
+	X(redis)
 /* clang-format on */
 
 #define DECLARE(name) extern const struct proto proto_##name;

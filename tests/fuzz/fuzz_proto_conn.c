@@ -1,4 +1,4 @@
-/* fuzz-srcs: lib/proto/conn.c lib/proto/registry.c lib/proto/proto.c lib/proto/http1.c lib/proto/http1_conn.c lib/proto/http1_parser.c lib/proto/http1_route.c lib/tracectx.c */
+/* fuzz-srcs: lib/proto/conn.c lib/proto/registry.c lib/proto/proto.c lib/proto/http1.c lib/proto/http1_conn.c lib/proto/http1_parser.c lib/proto/http1_route.c lib/proto/redis.c lib/proto/redis_conn.c lib/proto/redis_parser.c lib/tracectx.c */
 /* fuzz_proto_conn.c -- one connection through the protocol interface: detection over the registry, the claimed
  * parser, the capture-off verdict, and describe() of every exchange that comes out.
  *
@@ -8,8 +8,9 @@
  *   op & 3 == 1  gap:   u16 LE bytes (op & 8: u64 LE) crossed in direction op >> 2 & 1, none captured
  *   op & 3 == 2  close: the connection closes; the next operation starts a new one
  *   op & 3 == 3  time:  the clock jumps by (op >> 2) ms (it also moves 1 us per operation)
- * Checked: the verdict is the old rule's (an HTTP/1 connection parser fed everything: capture off when its
- * role is unknown and its parsers counted 2 errors) and so are the exchanges until then; once off it stays
+ * Checked: while no other protocol claimed the connection, the verdict is the old rule's (an HTTP/1 connection
+ * parser fed everything: capture off when its role is unknown and its parsers counted 2 errors) and so are the
+ * exchanges until then; once off it stays
  * off and nothing more comes out; every exchange carries its protocol and the connection's addresses, and
  * gets one end; describe() gives labels and attributes within bounds, strings terminated. */
 #include <stdlib.h>
@@ -76,7 +77,7 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 	s->requests++;
 	if (s->is_new) {
 		FUZZ_CHECK(!s->pc->off);
-		FUZZ_CHECK(x->proto == OBS_PROTO_HTTP1);
+		FUZZ_CHECK(s->pc->proto && x->proto == s->pc->proto->id);
 		FUZZ_CHECK(!memcmp(&x->local, &s->pc->local, sizeof(x->local)));
 		FUZZ_CHECK(!memcmp(&x->peer, &s->pc->peer, sizeof(x->peer)));
 	}
@@ -93,7 +94,8 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	FUZZ_CHECK(fz__terminated(x->host, sizeof(x->host)));
 	FUZZ_CHECK(fz__terminated(x->agent, sizeof(x->agent)));
 	if (s->is_new) {
-		FUZZ_CHECK(x->proto == OBS_PROTO_HTTP1 && x->local.port == 8080 && x->peer.port == 40000);
+		FUZZ_CHECK(s->pc->proto && x->proto == s->pc->proto->id && x->local.port == 8080 &&
+			   x->peer.port == 40000);
 		check_describe(x);
 	}
 }
@@ -157,13 +159,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (was_off)
 					FUZZ_CHECK(v == PROTO_OFF && sn.requests + sn.exchanges == before);
 			}
+			if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1)
+				break; /* another protocol's connection: no old rule to compare with */
 			FUZZ_CHECK((v == PROTO_OFF) == old_off && pc->off == old_off);
 			if (!old_off)
 				FUZZ_CHECK(sn.requests == so.requests && sn.exchanges == so.exchanges &&
 					   sn.sum == so.sum);
 			break;
 		case 2:
-			if (!old_off) {
+			if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1) {
+				proto_conn__close(pc, now);
+				FUZZ_CHECK(pc->off || sn.requests == sn.exchanges);
+			} else if (!old_off) {
 				http1_conn__close(old, now);
 				proto_conn__close(pc, now);
 				FUZZ_CHECK(sn.requests == sn.exchanges && sn.sum == so.sum);
@@ -176,7 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	if (!old_off) {
+	if (pc->proto && pc->proto->id != OBS_PROTO_HTTP1) {
+		proto_conn__close(pc, now + 1);
+		FUZZ_CHECK(pc->off || sn.requests == sn.exchanges);
+	} else if (!old_off) {
 		proto_conn__close(pc, now + 1);
 		FUZZ_CHECK(sn.requests == sn.exchanges);
 	}

@@ -231,3 +231,36 @@ put("fuzz_otlp", "groups", s(b"") + bytes([3]) + span(b"a", 0, [], res=0) + span
     log(b"two", tid=0, stream=b"", res=1) + log(b"\xff" * 10, res=2))
 put("fuzz_otlp", "too-many-attrs", s(b"h") + bytes([0]) + span(b"many", 200, ATTRS * 3) + bytes([0]) +
     log(b"b" * 255))
+
+# ---- fuzz_redis: a byte choosing how each connection starts, then the operations of fuzz_httpconn
+def resp_cmd(*args):
+    return "*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+CLIENT, SERVER, UNCLAIMED = bytes([1]), bytes([0]), bytes([2])
+put("fuzz_redis", "client-set-get", CLIENT + data("in", "+PONG\r\n") + data("out", resp_cmd("SET", "k", "v")) +
+    data("in", "+OK\r\n") + data("out", resp_cmd("GET", "k")) + data("in", "$1\r\nv\r\n") + CLOSE)
+put("fuzz_redis", "server-pipelined", SERVER + data("out", "+PONG\r\n") +
+    data("in", "".join(resp_cmd("INCR", "c") for _ in range(20))) + data("out", ":1\r\n" * 20))
+put("fuzz_redis", "big-value-gap", CLIENT + data("in", "+PONG\r\n") +
+    data("out", "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000\r\n" + "v" * 100, 4902) + data("in", "+OK\r\n") +
+    data("out", resp_cmd("GET", "k")) + data("in", "$5000\r\n" + "v" * 50, 100) + gap("in", 4852))
+put("fuzz_redis", "multi-exec", CLIENT + data("in", "+PONG\r\n") + data("out", resp_cmd("MULTI")) +
+    data("in", "+OK\r\n") + data("out", resp_cmd("SET", "a", "1") + resp_cmd("INCR", "a")) +
+    data("in", "+QUEUED\r\n+QUEUED\r\n") + data("out", resp_cmd("EXEC")) + data("in", "*2\r\n+OK\r\n:2\r\n"))
+put("fuzz_redis", "pubsub-resp2", CLIENT + data("in", "+PONG\r\n") + data("out", resp_cmd("SUBSCRIBE", "a", "b")) +
+    data("in", "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n") +
+    data("in", "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n") + data("out", resp_cmd("UNSUBSCRIBE")) +
+    data("in", "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n"))
+put("fuzz_redis", "resp3", CLIENT + data("in", "+PONG\r\n") + data("out", resp_cmd("HELLO", "3")) +
+    data("in", "%1\r\n$5\r\nproto\r\n:3\r\n") + data("out", resp_cmd("GET", "k")) +
+    data("in", ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n|1\r\n+a\r\n:1\r\n_\r\n") +
+    data("out", resp_cmd("LPOS", "l", "x")) + data("in", "*2\r\n%1\r\n+a\r\n~1\r\n#t\r\n,1.5\r\n") +
+    data("out", resp_cmd("DUMP", "k")) + data("in", "!6\r\nERR no\r\n=7\r\ntxt:abc\r\n(12\r\n"))
+put("fuzz_redis", "inline", SERVER + data("out", "+PONG\r\n") + data("in", "set k \"a b\"\r\nget k\r\n\r\n") +
+    data("out", "+OK\r\n$3\r\na b\r\n") + data("in", "AUTH secret\r\n") + data("out", "-ERR no password\r\n"))
+put("fuzz_redis", "select-errors", CLIENT + data("in", "+PONG\r\n") + data("out", resp_cmd("SELECT", "3")) +
+    data("in", "+OK\r\n") + data("out", resp_cmd("LPUSH", "s", "x")) +
+    data("in", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"))
+put("fuzz_redis", "unclaimed", UNCLAIMED + data("out", "*1\r\n$4\r\nPI") + data("out", "NG\r\n") +
+    data("in", "+PONG\r\n") + data("in", "GET / HTTP/1.1\r\n\r\n"))

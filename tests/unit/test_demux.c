@@ -156,8 +156,8 @@ END_TEST
 
 START_TEST(unclaimed_socket_capture_off)
 {
-	io(3, 30, true, SC_TRANSMIT, 100, 110, "*1\r\n$4\r\nPING\r\n");
-	io(3, 30, true, SC_RECEIVE, 120, 130, "+PONG\r\n");
+	io(3, 30, true, SC_TRANSMIT, 100, 110, "SSH-2.0-OpenSSH_9.2\r\n");
+	io(3, 30, true, SC_RECEIVE, 120, 130, "SSH-2.0-OpenSSH_9.2p1\r\n");
 	demux__flush(d, true);
 	ck_assert_int_eq(verdict.calls, 1);
 	ck_assert_uint_eq(verdict.sk, 3);
