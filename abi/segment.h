@@ -60,14 +60,24 @@ enum obs_seg_proto { SEG_TCP, SEG_UDP, SEG_UNIX, SEG_NPROTOS };
 enum obs_seg_conn { SEG_INBOUND, SEG_OUTBOUND, SEG_NCONNS };
 
 /* what became of a request the shim would have added traceparent to */
-enum obs_seg_inject { SEG_INJ_DONE, SEG_INJ_NO_ROOM, SEG_INJ_CUT, SEG_INJ__COUNT };
+enum obs_seg_inject {
+	SEG_INJ_DONE,
+	SEG_INJ_NO_ROOM,
+	SEG_INJ_CUT,
+	SEG_INJ_NO_SLOT,   /* TLS: no stable buffer for the write (all in use, or the write larger than one) */
+	SEG_INJ_NOT_EXACT, /* TLS: the program's byte counts could not be kept exact (partial-write mode) */
+	SEG_INJ_FAILED,	   /* TLS: the write carrying the lines did not complete (the program gave it up) */
+	SEG_INJ__COUNT
+};
 
 enum obs_seg_lost {
 	SEG_LOST_ERRS_FULL,
 	SEG_LOST_RING_FULL,
 	SEG_LOST_CONNS_FULL,
 	SEG_LOST_BUSY,
-	SEG_LOST_CREATING, /* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST_CREATING,	 /* calls of threads that gave up waiting (1 s) for another to make the segment */
+	SEG_LOST_TLS_NO_SOCKET,	 /* TLS plaintext not tied to a socket with a parser */
+	SEG_LOST_TLS_UNRESOLVED, /* an OpenSSL call whose real function the shim could not find */
 	SEG_LOST__COUNT
 };
 
@@ -135,7 +145,7 @@ struct obs_seg_header {
 	uint64_t ring_tail;		   /* next position to read (the collector) */
 	uint64_t expired_segments;	   /* unread segments of exited processes this shim removed (and theirs) */
 	uint64_t inject[SEG_INJ__COUNT];   /* traceparent injection outcomes (obsprobe_context_injections_total) */
-	uint8_t reserved[32];
+	uint8_t reserved[8];
 };
 
 struct obs_segment {
@@ -204,7 +214,7 @@ _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16 && offsetof(struct
 		       offsetof(struct obs_seg_log, len) == 44 && offsetof(struct obs_seg_log, text) == 48,
 	       "log record layout");
 _Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
-_Static_assert(sizeof(struct obs_seg_header) == 544 && sizeof(struct obs_seg_header) % 8 == 0 &&
+_Static_assert(sizeof(struct obs_seg_header) == 560 && sizeof(struct obs_seg_header) % 8 == 0 &&
 		       offsetof(struct obs_seg_header, version) == 8 &&
 		       offsetof(struct obs_seg_header, total_size) == 16,
 	       "header layout");
@@ -213,13 +223,13 @@ _Static_assert(offsetof(struct obs_seg_header, pid) == 24 && offsetof(struct obs
 	       "the header fields tests/integration/test_segments.sh patches");
 _Static_assert(offsetof(struct obs_seg_header, nbounds) == 128 && offsetof(struct obs_seg_header, bounds_ns) == 136 &&
 		       offsetof(struct obs_seg_header, lost) == 392 &&
-		       offsetof(struct obs_seg_header, ring_head) == 464 &&
-		       offsetof(struct obs_seg_header, ring_tail) == 472 &&
-		       offsetof(struct obs_seg_header, inject) == 488 &&
-		       offsetof(struct obs_seg_header, reserved) == 512,
+		       offsetof(struct obs_seg_header, ring_head) == 480 &&
+		       offsetof(struct obs_seg_header, ring_tail) == 488 &&
+		       offsetof(struct obs_seg_header, inject) == 504 &&
+		       offsetof(struct obs_seg_header, reserved) == 552,
 	       "header fields the collector reads");
 _Static_assert(offsetof(struct obs_segment, hist) == sizeof(struct obs_seg_header) &&
-		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483616,
+		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483632,
 	       "segment layout");
 _Static_assert(OBS_SEG_VERSION >> 24 == OBS_SEG_EPOCH, "the epoch reads in the version");
 

@@ -52,7 +52,15 @@ enum obs_io_event_type {
 	OBS_EV_CLOSE = 6, /* that connection reached TCP_CLOSE */
 };
 
-enum obs_data_stream { OBS_STREAM_SOCKET = 0, OBS_STREAM_STDOUT = 1, OBS_STREAM_STDERR = 2 };
+/* OBS_STREAM_TLS: plaintext an SSL_read/SSL_write moved on the socket sk (enter/exit: the SSL call's) */
+enum obs_data_stream { OBS_STREAM_SOCKET = 0, OBS_STREAM_STDOUT = 1, OBS_STREAM_STDERR = 2, OBS_STREAM_TLS = 3 };
+
+/* a `capture` map value: bytes to copy of the socket's own reads/writes (low 16 bits) and of the TLS
+ * plaintext read/written on it (high 16 bits); absent: SC_CAP - 1 of both */
+#define SC_CAPV(sock, tls) ((__u32)(sock) | (__u32)(tls) << 16)
+#define SC_CAPV_SOCKET(v) ((v)&0xffff)
+#define SC_CAPV_TLS(v) ((v) >> 16)
+#define SC_CAPV_KEEP 0xffff /* user space asking for a change: this half stays as it is */
 
 /* ring buffer record: this header, then caplen bytes */
 struct obs_data_event {
@@ -94,6 +102,7 @@ enum sc_stat {
 	SC_STAT_TGID_MAP_FULL,
 	SC_STAT_CONN_MAP_FULL,
 	SC_STAT_DATA_RINGBUF_FULL,
+	SC_STAT_TLS_NO_SOCKET, /* TLS plaintext of an SSL* whose socket is not known (no syscall seen inside) */
 	SC_STAT__COUNT,
 };
 

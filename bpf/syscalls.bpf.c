@@ -10,6 +10,10 @@
  *   inet_sock_set_state        a counted connection reaching TCP_CLOSE (close, exit, reset) ends
  *   sched_process_fork/exec/exit  the traced set follows children (cfg_follow_children); events tell
  *                              user space of each change
+ *   uprobes on OpenSSL 3       bpf/ssl.bpf.h: SSL_read/SSL_write(_ex)/SSL_do_handshake entry and return
+ *                              (cfg_tls; attached per process by collector/source/tls.c): the plaintext, tied
+ *                              to the socket a syscall inside the call used (or the one the SSL* used last:
+ *                              ssl_socks), as OBS_STREAM_TLS
  * Records and maps shared with user space: abi/syscalls.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,6 +29,8 @@ const volatile bool cfg_net = true;
 /* copy TCP payloads (protocol parsing in user space: the `capture` map) / stdout+stderr writes (log records) */
 const volatile bool cfg_payload = false;
 const volatile bool cfg_logs = false;
+/* OpenSSL plaintext through the ssl_* uprobes (payloads on, not --no-tls) */
+const volatile bool cfg_tls = false;
 
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
 const volatile __s64 cfg_skip_nr = -1;
@@ -35,6 +41,17 @@ const volatile __s64 cfg_skip_nr = -1;
 struct sc_start {
 	__u64 ts;
 	__u64 nr;
+	/* the SSL_read/SSL_write in flight on this thread (ssl_depth 0: none) */
+	__u64 ssl;
+	__u64 ssl_buf;
+	__u64 ssl_lenp; /* *_ex: where the count goes; 0: the return value is the count */
+	__u64 ssl_ts;
+	__u64 ssl_sp; /* the outermost call's stack pointer at entry */
+	__u64 ssl_sk; /* the socket a syscall inside the call used (0: none yet) */
+	__s32 ssl_fd;
+	__u8 ssl_dir;
+	__u8 ssl_depth; /* nesting: only the outermost call counts (the stack pointer tells a nested entry) */
+	__u16 pad;
 };
 
 /* per-thread start of the syscall in flight: task storage is cheaper than a tid hash */
@@ -230,6 +247,43 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 	return off;
 }
 
+/* the header of a payload event (the 4-tuple from @sk), then its @n bytes already in d->data, into the ring */
+static __always_inline void emit_data(struct data_scratch *d, long fd, __u64 sk, __u32 dir, __u8 stream, __u64 enter_ns,
+				      __u64 exit_ns, __u64 total, __u32 n)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	d->h.type = OBS_EV_DATA;
+	d->h.pid = id >> 32;
+	d->h.tid = (__u32)id;
+	d->h.fd = fd;
+	d->h.sk = sk;
+	d->h.enter_ns = enter_ns;
+	d->h.exit_ns = exit_ns;
+	d->h.total = total;
+	d->h.caplen = n;
+	d->h.dir = dir;
+	d->h.stream = stream;
+	d->h.pad = 0;
+	d->h.family = 0;
+	if (sk) {
+		struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
+
+		d->h.family = c->skc_family;
+		d->h.lport = c->skc_num;
+		d->h.rport = __builtin_bswap16(c->skc_dport);
+		if (d->h.family == AF_INET) {
+			__builtin_memcpy(d->h.laddr, &c->skc_rcv_saddr, 4);
+			__builtin_memcpy(d->h.raddr, &c->skc_daddr, 4);
+		} else {
+			bpf_probe_read_kernel(d->h.laddr, 16, &c->skc_v6_rcv_saddr);
+			bpf_probe_read_kernel(d->h.raddr, 16, &c->skc_v6_daddr);
+		}
+	}
+	if (bpf_ringbuf_output(&data_events, d, sizeof(d->h) + cap_mask(n), BPF_RB_NO_WAKEUP))
+		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
+}
+
 /* the bytes a successful I/O syscall moved (at most @max < SC_CAP of them): into the payload ring */
 static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir, __u8 stream,
 					 __u64 enter_ns, __u64 exit_ns, __u32 max)
@@ -237,7 +291,6 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 	__u32 zero = 0, n = 0;
 	struct data_scratch *d = bpf_map_lookup_elem(&scratch, &zero);
 	void *buf = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!d)
 		return;
@@ -264,43 +317,19 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 		break;
 	}
 	}
-	d->h.type = OBS_EV_DATA;
-	d->h.pid = id >> 32;
-	d->h.tid = (__u32)id;
-	d->h.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	d->h.sk = sk;
-	d->h.enter_ns = enter_ns;
-	d->h.exit_ns = exit_ns;
-	d->h.total = ret;
-	d->h.caplen = n;
-	d->h.dir = dir;
-	d->h.stream = stream;
-	d->h.pad = 0;
-	d->h.family = 0;
-	if (sk) {
-		struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
-
-		d->h.family = c->skc_family;
-		d->h.lport = c->skc_num;
-		d->h.rport = __builtin_bswap16(c->skc_dport);
-		if (d->h.family == AF_INET) {
-			__builtin_memcpy(d->h.laddr, &c->skc_rcv_saddr, 4);
-			__builtin_memcpy(d->h.raddr, &c->skc_daddr, 4);
-		} else {
-			bpf_probe_read_kernel(d->h.laddr, 16, &c->skc_v6_rcv_saddr);
-			bpf_probe_read_kernel(d->h.raddr, 16, &c->skc_v6_daddr);
-		}
-	}
-	if (bpf_ringbuf_output(&data_events, d, sizeof(d->h) + cap_mask(n), BPF_RB_NO_WAKEUP))
-		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
+	emit_data(d, PT_REGS_PARM1_CORE_SYSCALL(regs), sk, dir, stream, enter_ns, exit_ns, ret, n);
 }
 
-static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 start, __u64 now)
+#include "bpf/ssl.bpf.h"
+
+static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 start, __u64 now,
+				    struct sc_start *st)
 {
 	__u64 delta = now - start;
 	__u32 dir, key;
 	struct sc_sock *v;
 	struct sock *sk;
+	bool copy = true;
 	int proto;
 
 	switch (nr) {
@@ -322,18 +351,23 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 	sk = fd_sock(bpf_get_current_task_btf(), BPF_CORE_READ(regs, di));
 	if (!sk || (proto = sock_proto(sk)) < 0)
 		return;
+	if (cfg_tls && st->ssl_depth && proto == SC_TCP) {
+		/* ciphertext OpenSSL moves: counted below, never copied */
+		ssl_inner(st, sk, BPF_CORE_READ(regs, di));
+		copy = false;
+	}
 	key = dir * SC_NPROTOS + proto;
 	v = bpf_map_lookup_elem(&socks, &key);
 	if (!v)
 		return;
 	v->bytes += ret;
 	hist_add(&v->io, delta);
-	if (cfg_payload && proto == SC_TCP && ret > 0) {
+	if (cfg_payload && copy && proto == SC_TCP && ret > 0) {
 		__u64 key = (__u64)sk;
 		__u32 *len = bpf_map_lookup_elem(&capture, &key), max = SC_CAP - 1;
 
 		if (len)
-			max = *len < SC_CAP - 1 ? *len : SC_CAP - 1;
+			max = SC_CAPV_SOCKET(*len) < SC_CAP - 1 ? SC_CAPV_SOCKET(*len) : SC_CAP - 1;
 		if (max)
 			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
@@ -460,7 +494,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (cfg_net) {
 		if (ret >= 0)
-			sock_io(regs, nr, ret, st_ts, now);
+			sock_io(regs, nr, ret, st_ts, now, st);
 		conn_open(regs, nr, ret);
 	}
 errors:

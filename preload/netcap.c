@@ -27,6 +27,7 @@ struct shim_conn {
 	int used;
 	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
 	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
+	uint8_t tls;		/* its parser sees TLS plaintext (started afresh at the first) */
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
@@ -36,6 +37,8 @@ struct shim_conn {
 uint8_t netcap_fd_class[OBS_FD_MAX];
 int16_t netcap_conn_of[OBS_FD_MAX];
 __thread struct netcap_serving netcap_serving;
+__thread int in_shim;
+__thread struct netcap_tls_call netcap_tls_call;
 
 static struct shim_conn *pool; /* NETCAP_CONNS entries, mmap'd at first use */
 static double sample_ratio = 1.0;
@@ -65,6 +68,8 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 {
 	struct shim_conn *c = ctx;
 
+	if (c->tls)
+		x->flags |= OBS_X_F_TLS;
 	x->pid = (int32_t)syscall(SYS_getpid);
 	x->tid = (int32_t)syscall(SYS_gettid);
 	randid__fill(x->span_id, 8);
@@ -97,7 +102,10 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 
 static void on_exchange(void *ctx, struct obs_exchange *x)
 {
-	(void)ctx;
+	struct shim_conn *c = ctx;
+
+	if (c->tls)
+		x->flags |= OBS_X_F_TLS;
 	if (x->kind == 2 && netcap_serving.active && !memcmp(netcap_serving.span_id, x->span_id, 8))
 		netcap_serving.active = false;
 	seg__put(OBS_REC_EXCHANGE, x, sizeof(*x));
@@ -190,6 +198,7 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	}
 	c->inject_pending = 0;
 	c->not_h1 = 0;
+	c->tls = 0;
 	memset(&local, 0, sizeof(local));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
 		addr_of(&local, (struct sockaddr *)&ss, len);
@@ -291,24 +300,114 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 	}
 }
 
+void netcap__tls_mark(int fd)
+{
+	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
+		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
+}
+
+/* socket I/O on @fd: false when its bytes are not to be parsed -- it happened inside an OpenSSL call (the fd is
+ * that SSL's), or the socket carries TLS records */
+static bool raw_bytes(int fd)
+{
+	if (fd < 0 || fd >= OBS_FD_MAX)
+		return false;
+	if (netcap_tls_call.ssl) {
+		if (netcap_tls_call.fd < 0)
+			netcap_tls_call.fd = fd;
+		netcap__tls_mark(fd);
+		return false;
+	}
+	return !(netcap_fd_class[fd] & OBS_FD_TLS);
+}
+
+/* The first bytes of a connection are a TLS handshake record (ClientHello, ServerHello): content type 22, version
+ * 3.x, a record length TLS allows, then the handshake type.  A read of the 5-byte record header alone counts. */
+bool netcap__tls_record(const uint8_t *b, size_t n)
+{
+	if (n < 3 || b[0] != 0x16 || b[1] != 3 || b[2] > 4)
+		return false;
+	if (n >= 5 && (size_t)(b[3] << 8 | b[4]) > 16384 + 2048)
+		return false;
+	return n < 6 || b[5] == 1 || b[5] == 2;
+}
+
+/* a first chunk nothing claimed: TLS records (a library not interposed) leave the socket's raw bytes alone */
+static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int iovcnt, size_t n)
+{
+	uint8_t b[6];
+	size_t k = 0;
+
+	if (c->pc.proto || c->pc.off || c->tls)
+		return false;
+	for (int i = 0; i < iovcnt && k < sizeof(b) && k < n; i++) {
+		size_t m = iov[i].iov_len;
+
+		if (m > sizeof(b) - k)
+			m = sizeof(b) - k;
+		if (m > n - k)
+			m = n - k;
+		memcpy(b + k, iov[i].iov_base, m);
+		k += m;
+	}
+	if (!netcap__tls_record(b, k))
+		return false;
+	netcap__tls_mark(fd);
+	return true;
+}
+
 void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
-	struct shim_conn *c = lock_conn(fd);
+	struct shim_conn *c;
 
-	if (!c)
+	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
 		return;
-	feed(c, dir, iov, iovcnt, n, mono_ns());
+	if (!tls_start(fd, c, iov, iovcnt, n))
+		feed(c, dir, iov, iovcnt, n, mono_ns());
 	unlock_conn(c);
 }
 
 void netcap__gap(int fd, int dir, size_t n)
 {
-	struct shim_conn *c = lock_conn(fd);
+	struct shim_conn *c;
 
-	if (!c)
+	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
 		return;
 	parser_feed(c, dir, NULL, 0, n, mono_ns());
 	unlock_conn(c);
+}
+
+/* ---- TLS plaintext ---- */
+
+/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S') */
+static void tls_switch(struct shim_conn *c)
+{
+	struct obs_addr local = c->pc.local, peer = c->pc.peer;
+
+	if (c->tls)
+		return;
+	parser_open(c, &local, &peer);
+	c->tls = 1;
+	c->not_h1 = 0;
+	c->inject_pending = 0;
+}
+
+bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
+{
+	struct shim_conn *c;
+
+	if (fd < 0 || fd >= OBS_FD_MAX || !netcap_conn_of[fd] || (netcap_fd_class[fd] & 0xf) != OBS_FD_TCP) {
+		seg__count_lost(SEG_LOST_TLS_NO_SOCKET);
+		return false;
+	}
+	netcap__tls_mark(fd);
+	c = lock_conn(fd); /* busy: counted there */
+	if (!c)
+		return true;
+	tls_switch(c);
+	feed(c, dir, iov, iovcnt, n, mono_ns());
+	unlock_conn(c);
+	return true;
 }
 
 /* ---- traceparent injection into requests a serving thread makes ---- */
@@ -432,4 +531,71 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 	inj.c = NULL;
 	unlock_conn(c);
 	return told;
+}
+
+/* ---- traceparent inside TLS: the write is built flat in tlscap.c's stable buffer, kept there until it completes ---- */
+
+size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, size_t cap, bool partial,
+			       struct netcap_tls_inj *meta)
+{
+	struct iovec one = { (void *)buf, n };
+	struct shim_conn *c;
+	size_t head = n < sizeof(inj.head) ? n : sizeof(inj.head), total = 0;
+	enum obs_seg_inject refused = SEG_INJ__COUNT;
+
+	if (!netcap__tls_injectable(fd) || !n || !(c = lock_conn(fd)))
+		return 0;
+	tls_switch(c);
+	if (!parser_injectable(c) || !vmread__copy(inj.head, buf, head))
+		goto out;
+	memcpy(inj.ids.trace_id, netcap_serving.trace_id, 16);
+	randid__fill(inj.ids.span_id, 8);
+	inj.ids.sampled = cur_sampled;
+	inj.ids.tracestate = cur_tracestate;
+	inj.ids.baggage = cur_baggage;
+	if (!inject__plan(&inj.plan, &one, 1, inj.head, head, &inj.ids))
+		goto out; /* not a whole HTTP/1 request head, or it carries its own traceparent: not counted */
+	if (partial) {
+		refused = SEG_INJ_NOT_EXACT;
+		goto out;
+	}
+	if (!out || n > cap || inj.plan.hdrlen > cap - n) {
+		refused = SEG_INJ_NO_SLOT;
+		goto out;
+	}
+	/* the program's bytes around ours, read as OpenSSL would read them (a bad pointer fails here) */
+	if (!vmread__copy(out, buf, inj.plan.line) ||
+	    !vmread__copy(out + inj.plan.line + inj.plan.hdrlen, (const char *)buf + inj.plan.line, n - inj.plan.line))
+		goto out;
+	memcpy(out + inj.plan.line, inj.plan.hdr, inj.plan.hdrlen);
+	meta->n = n;
+	meta->line = inj.plan.line;
+	meta->hdrlen = inj.plan.hdrlen;
+	memcpy(meta->trace_id, inj.ids.trace_id, 16);
+	memcpy(meta->span_id, inj.ids.span_id, 8);
+	meta->sampled = inj.ids.sampled;
+	total = n + inj.plan.hdrlen;
+out:
+	unlock_conn(c);
+	if (refused != SEG_INJ__COUNT)
+		seg__count_inject(refused);
+	return total;
+}
+
+void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const char *flat, bool sent)
+{
+	struct iovec mine[2] = { { (void *)flat, meta->line },
+				 { (void *)(flat + meta->line + meta->hdrlen), meta->n - meta->line } };
+	struct shim_conn *c;
+
+	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
+	if (!sent || !(c = lock_conn(fd)))
+		return;
+	memcpy(c->inj_trace_id, meta->trace_id, 16);
+	memcpy(c->inj_span_id, meta->span_id, 8);
+	c->inj_sampled = meta->sampled;
+	c->inject_pending = 1;
+	tls_switch(c);
+	feed(c, 1, mine, 2, meta->n, mono_ns());
+	unlock_conn(c);
 }

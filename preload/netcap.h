@@ -27,6 +27,7 @@ enum {
 	OBS_FD_UNIX = 3,
 	OBS_FD_INBOUND = 0x10,	/* accepted */
 	OBS_FD_OUTBOUND = 0x20, /* connected */
+	OBS_FD_TLS = 0x40,	/* its bytes are TLS records: never parsed raw (its plaintext is, from tlscap.c) */
 };
 extern uint8_t netcap_fd_class[OBS_FD_MAX];
 extern int16_t netcap_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1; 0 = none */
@@ -38,6 +39,19 @@ struct netcap_serving {
 	bool active;
 };
 extern __thread struct netcap_serving netcap_serving;
+
+/* the wrappers' recursion guard (shim.c, tlscap.c): raised around capture work, so the capture code's own calls,
+ * and a signal handler's made meanwhile, pass straight through */
+extern __thread int in_shim;
+
+/* the OpenSSL call this thread is inside (tlscap.c sets @ssl around the real call, NULL outside): socket I/O made
+ * meanwhile is that SSL's -- its fd is noted in @fd (the first one), the socket is marked OBS_FD_TLS, its bytes are
+ * not parsed */
+struct netcap_tls_call {
+	const void *ssl;
+	int fd;
+};
+extern __thread struct netcap_tls_call netcap_tls_call;
 
 /* the constructor: OBSPROBE_SAMPLE_RATIO (sampler__parse_ratio) */
 void netcap__init(void);
@@ -63,6 +77,34 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 /* the planned write returned @r (errno may be clobbered after): what the program must be told */
 ssize_t netcap__inject_done(int fd, ssize_t r);
 
+/* ---- TLS plaintext (tlscap.c): the socket's own parser, started afresh at its first plaintext ---- */
+
+/* @b (@n bytes, the first of a connection) starts a TLS handshake record (a 5-byte header alone counts) */
+bool netcap__tls_record(const uint8_t *b, size_t n);
+/* @fd's bytes are TLS records (seen inside an OpenSSL call, or told by tlscap.c): its raw bytes are not parsed */
+void netcap__tls_mark(int fd);
+/* @n bytes of plaintext read (@dir 0) or written (1) by the SSL on socket @fd, in @iov; false when @fd is not a
+ * TCP connection with a parser (the bytes are counted lost) */
+bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n);
+
+/* what a TLS write carrying our header lines needs kept until it completes (tlscap.c's stable buffer) */
+struct netcap_tls_inj {
+	size_t n;      /* the program's bytes */
+	size_t line;   /* its request line, CRLF included: our lines follow it */
+	size_t hdrlen; /* our lines */
+	uint8_t trace_id[16], span_id[8], sampled;
+};
+
+/* Plan an SSL write of the program's @buf (@n bytes, unread: any pointer may be bad) on @fd with our header lines
+ * after its request line, built flat into @out (@cap bytes; NULL: no buffer to keep it in).  Returns the bytes
+ * to write (@n + meta->hdrlen), or 0: write the program's bytes unchanged -- counted when the rules admitted the
+ * request (no_slot: no @out or too small; not_exact: @partial, the SSL returns partial counts). */
+size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, size_t cap, bool partial,
+			       struct netcap_tls_inj *meta);
+/* that write (@flat, as planned) completed (@sent: injected; the program's bytes go to the parser) or was given up
+ * (failed) */
+void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const char *flat, bool sent);
+
 static inline uint8_t netcap__fd_class(int fd)
 {
 	return fd >= 0 && fd < OBS_FD_MAX ? netcap_fd_class[fd] : 0;
@@ -81,10 +123,20 @@ static inline bool netcap__has_conn(int fd)
 	return fd >= 0 && fd < OBS_FD_MAX && netcap_conn_of[fd];
 }
 
-/* a request may go out on @fd with traceparent: this thread serves one, and @fd is a connection it made */
+/* a request may go out on @fd with traceparent: this thread serves one, and @fd is a connection it made (its raw
+ * bytes, not TLS records, nor written inside an OpenSSL call) */
 static inline bool netcap__injectable(int fd)
 {
-	return netcap_serving.active && fd >= 0 && fd < OBS_FD_MAX && (netcap_fd_class[fd] & OBS_FD_OUTBOUND) &&
+	return netcap_serving.active && fd >= 0 && fd < OBS_FD_MAX &&
+	       (netcap_fd_class[fd] & (OBS_FD_OUTBOUND | OBS_FD_TLS)) == OBS_FD_OUTBOUND && netcap_conn_of[fd] &&
+	       !netcap_tls_call.ssl;
+}
+
+/* an SSL write on @fd may carry traceparent: this thread serves a request, @fd is a TLS connection it made */
+static inline bool netcap__tls_injectable(int fd)
+{
+	return netcap_serving.active && fd >= 0 && fd < OBS_FD_MAX &&
+	       (netcap_fd_class[fd] & (OBS_FD_OUTBOUND | OBS_FD_TLS)) == (OBS_FD_OUTBOUND | OBS_FD_TLS) &&
 	       netcap_conn_of[fd];
 }
 

@@ -95,10 +95,7 @@ static void resolve(void)
 }
 
 /* ---- setup: the capture code is initialised once, and reset in a forked child ---- */
-static bool disabled;
-/* the recursion guard: the capture code's own calls, and a signal handler's made while a wrapper records, pass
- * straight through */
-static __thread int in_shim;
+static bool disabled; /* the recursion guard, in_shim, is netcap.h's: tlscap.c's wrappers share it */
 
 static void atfork_child(void)
 {

@@ -25,6 +25,7 @@ PKGS=(
 	protobuf-compiler procps iproute2 file binutils
 	libcap-dev libcap2-bin
 	libyaml-dev libgnutls28-dev libcrypt-dev openssl apache2-utils
+	gnutls-bin # gnutls-cli: a GnuTLS client for the eBPF TLS test
 )
 
 missing=()

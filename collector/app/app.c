@@ -325,6 +325,7 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 		.syscalls = !opt->no_syscalls,
 		.net = !opt->no_net,
 		.payload = a->out.tr && !opt->no_net,
+		.tls = !opt->no_tls,
 		.log_writes = logs__enabled(a->out.logs),
 		.follow_children = opt->follow_children,
 		.funcs = opt->funcs,

@@ -21,7 +21,7 @@ struct app_opts {
 	const struct hist_bounds *bounds;
 	int max_series;
 	const char *runtime_dir; /* where shim segments live */
-	bool no_syscalls, no_net, no_http, no_logs;
+	bool no_syscalls, no_net, no_http, no_logs, no_tls;
 	bool follow_children;
 	bool quiet;
 	char *const *funcs; /* --func [OBJ:]GLOB */

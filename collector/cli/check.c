@@ -47,7 +47,7 @@ int check_cmd(FILE *out)
 	struct metrics *m;
 	struct metrics_opts mo;
 	bool root = geteuid() == 0, btf = !access("/sys/kernel/btf/vmlinux", R_OK);
-	bool tp = false, up = false, fentry = false, kprobe = false, tracefs, shim_ok;
+	bool tp = false, up = false, fentry = false, kprobe = false, tls = false, tracefs, shim_ok;
 	const char *rt = getenv("OBSPROBE_RUNTIME_DIR") ? getenv("OBSPROBE_RUNTIME_DIR") : "/dev/shm";
 	ssize_t n;
 
@@ -70,13 +70,24 @@ int check_cmd(FILE *out)
 		    tracefs ? "mounted" : "not mounted (root mounts it: mount -t tracefs nodev /sys/kernel/tracing)");
 	}
 	if (root && btf) {
-		struct systrace_opts so = { .metrics = m, .bounds = &b, .service = "check", .syscalls = true };
+		struct systrace_opts so = { .metrics = m,
+					    .bounds = &b,
+					    .service = "check",
+					    .syscalls = true,
+					    .net = true,
+					    .payload = true,
+					    .tls = true };
 		struct systrace *st = systrace__new(&so, why, sizeof(why));
+		char tlswhy[768];
 
 		tp = st != NULL;
+		if (st)
+			tls = systrace__tls_check(st, getpid(), tlswhy, sizeof(tlswhy));
 		systrace__free(st);
 		row(out, tp, "syscall + sched BTF tracepoints",
 		    tp ? "tp_btf sys_enter/sys_exit, process fork/exec/exit; ring buffer; task storage" : why);
+		row(out, tls, "TLS plaintext: OpenSSL 3, GnuTLS",
+		    tp ? tlswhy : "not tried: the syscall programs did not load");
 		up = probe_uprobe(m, &b, why, sizeof(why));
 		row(out, up, "uprobes (--func)", up ? "uprobe/uretprobe attach works" : why);
 		fentry = kfunc_probe_fentry(why, sizeof(why));
@@ -119,6 +130,11 @@ int check_cmd(FILE *out)
 		: root && btf ? "unavailable: fentry is refused and kprobes are not built into this kernel"
 			      : "not checked");
 	fprintf(out, "  shim (run --preload, serve): %s\n", shim_ok ? "usable without root" : "library missing");
+	fprintf(out, "  TLS plaintext (eBPF): %s\n",
+		tls ? "OpenSSL 3 (libssl.so.3) and GnuTLS (libgnutls.so.30) of the traced processes, per-process\n"
+		      "                        uprobes; not covered: NSS, BoringSSL, rustls, Go crypto/tls, a library linked\n"
+		      "                        statically (their bytes stay ciphertext, ignored; --no-tls: no uprobes)"
+		    : "unavailable here: HTTPS is ciphertext to the eBPF path (ignored, never parsed)");
 	metrics__free(m);
 	return (tp || shim_ok) ? 0 : 1;
 }

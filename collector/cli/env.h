@@ -36,7 +36,7 @@ struct env {
 	int nfuncs;
 	char *kfuncs[ENV_MAX_GLOBS]; /* --kfunc GLOB */
 	int nkfuncs;
-	bool no_syscalls, no_net, no_http, no_logs;
+	bool no_syscalls, no_net, no_http, no_logs, no_tls;
 	char listen_host[256];		     /* --listen ADDR:PORT, split; default 127.0.0.1 */
 	int listen_port;		     /* default 9464 */
 	char *service;			     /* --service, NULL = target's comm */

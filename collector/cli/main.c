@@ -51,6 +51,7 @@ static struct app_opts app_opts(const struct env *env)
 		.runtime_dir = env->runtime_dir,
 		.no_syscalls = env->no_syscalls,
 		.no_net = env->no_net,
+		.no_tls = env->no_tls,
 		.no_http = env->no_http,
 		.no_logs = env->no_logs,
 		.follow_children = env->follow_children,

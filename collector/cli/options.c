@@ -20,6 +20,7 @@ const struct optdef options[] = {
 	{ "no-net", 0, OPT_NO_NET, C_TRACE, NULL, "do not capture socket I/O" },
 	{ "no-http", 0, OPT_NO_HTTP, C_TRACE, NULL, "do not parse HTTP (no HTTP metrics, no spans)" },
 	{ "no-logs", 0, OPT_NO_LOGS, C_TRACE, NULL, "do not turn stdout/stderr lines into log records" },
+	{ "no-tls", 0, OPT_NO_TLS, C_TRACE, NULL, "eBPF: no OpenSSL plaintext (no uprobes on libssl.so.3)" },
 	{ "listen", 1, OPT_LISTEN, C_TRACE, "ADDR:PORT",
 	  "metrics/health HTTP server (default 127.0.0.1:9464); ':PORT' is\n"
 	  "127.0.0.1, 0.0.0.0:PORT every interface, [::1]:PORT IPv6" },
@@ -185,6 +186,9 @@ void options__set_flag(struct env *env, int val, bool on)
 		break;
 	case OPT_NO_NET:
 		env->no_net = on;
+		break;
+	case OPT_NO_TLS:
+		env->no_tls = on;
 		break;
 	case OPT_NO_HTTP:
 		env->no_http = on;

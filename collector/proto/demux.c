@@ -1,4 +1,5 @@
-/* demux.c -- eBPF path: events in causal order go to one proto_conn per socket; exchanges and log lines out */
+/* demux.c -- eBPF path: events in causal order go to one proto_conn per socket (and one more for the TLS
+ * plaintext read and written on it); exchanges and log lines out */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,8 @@ struct conn {
 	uint64_t sk;
 	uint64_t last_ns;
 	int pid, tid; /* the thread whose bytes are being fed */
+	bool tls;     /* the TLS plaintext of socket sk (OBS_STREAM_TLS), not its own bytes */
+	bool cipher;  /* its own bytes are TLS records: ignored, never parsed */
 	struct demux *d;
 	struct proto_conn pc;
 };
@@ -32,6 +35,8 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 
 	x->pid = cn->pid;
 	x->tid = cn->tid;
+	if (cn->tls)
+		x->flags |= OBS_X_F_TLS;
 	traces__start_exchange(cn->d->opts.traces, x, in);
 }
 
@@ -40,6 +45,8 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	struct conn *cn = ctx;
 	struct span_resource res = { 0 };
 
+	if (cn->tls)
+		x->flags |= OBS_X_F_TLS;
 	cn->d->opts.resource(cn->d->opts.ctx, x->pid, &res);
 	traces__end_exchange(cn->d->opts.traces, x, &res);
 }
@@ -56,14 +63,21 @@ static void conn_drop(struct demux *d, int i, bool close)
 	d->conns[i] = d->conns[--d->nconns];
 }
 
-static struct conn *conn_get(struct demux *d, uint64_t sk, uint64_t now)
+static int conn_find(struct demux *d, uint64_t sk, bool tls)
+{
+	for (int i = 0; i < d->nconns; i++)
+		if (d->conns[i]->sk == sk && d->conns[i]->tls == tls)
+			return i;
+	return -1;
+}
+
+static struct conn *conn_get(struct demux *d, uint64_t sk, bool tls, uint64_t now)
 {
 	struct conn *cn;
-	int oldest = 0;
+	int oldest = 0, i = conn_find(d, sk, tls);
 
-	for (int i = 0; i < d->nconns; i++)
-		if (d->conns[i]->sk == sk)
-			return d->conns[i];
+	if (i >= 0)
+		return d->conns[i];
 	if (d->nconns == d->opts.max_conns) {
 		/* full: the connection idle the longest ends (its pending exchanges with it) */
 		for (int i = 1; i < d->nconns; i++)
@@ -76,6 +90,7 @@ static struct conn *conn_get(struct demux *d, uint64_t sk, uint64_t now)
 		return NULL;
 	memset(cn, 0, offsetof(struct conn, pc));
 	cn->sk = sk;
+	cn->tls = tls;
 	cn->d = d;
 	cn->last_ns = now;
 	proto_conn__init(&cn->pc, &conn_sink, cn);
@@ -94,20 +109,19 @@ static void conn_addr(struct obs_addr *a, uint8_t family, uint16_t port, const u
 static void handle_conn(struct demux *d, const struct obs_conn_event *e)
 {
 	struct conn *cn;
-	int i;
 
-	for (i = 0; i < d->nconns && d->conns[i]->sk != e->sk; i++)
-		;
-	if (e->type == OBS_EV_CLOSE) {
-		if (i < d->nconns) {
+	/* closed, or a new connection on a recycled struct sock: what was parsed on it ends */
+	for (int tls = 0; tls < 2; tls++) {
+		int i = conn_find(d, e->sk, tls);
+
+		if (i >= 0) {
 			d->conns[i]->last_ns = e->ts;
 			conn_drop(d, i, true);
 		}
-		return;
 	}
-	if (i < d->nconns) /* a new connection on a recycled struct sock */
-		conn_drop(d, i, true);
-	cn = conn_get(d, e->sk, e->ts);
+	if (e->type == OBS_EV_CLOSE)
+		return;
+	cn = conn_get(d, e->sk, false, e->ts);
 	if (!cn)
 		return;
 	cn->pid = e->pid;
@@ -115,20 +129,37 @@ static void handle_conn(struct demux *d, const struct obs_conn_event *e)
 	conn_addr(&cn->pc.peer, e->family == 2 ? 2 : 10, e->rport, e->raddr);
 }
 
-static void handle_socket_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
+/* a TLS record header (RFC 8446 5.1): change_cipher_spec, alert, handshake or application_data, version
+ * 3.x, a length TLS allows */
+static bool tls_record(const uint8_t *p, size_t len)
+{
+	return len >= 5 && p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4 && (p[3] << 8 | p[4]) <= 16384 + 2048;
+}
+
+static void capture(struct demux *d, uint64_t sk, bool tls, uint32_t caplen)
+{
+	if (d->opts.capture)
+		d->opts.capture(d->opts.ctx, sk, tls ? SC_CAPV(SC_CAPV_KEEP, caplen) : SC_CAPV(caplen, SC_CAPV_KEEP));
+}
+
+/* the socket carries TLS: its own bytes are ciphertext, never parsed (no exchanges, strikes or incomplete
+ * ones from them); the kernel stops copying them, the plaintext still flows */
+static void cipher(struct demux *d, struct conn *cn)
+{
+	if (cn->cipher)
+		return;
+	cn->cipher = true;
+	capture(d, cn->sk, false, 0);
+}
+
+static void feed(struct demux *d, struct conn *cn, const struct obs_data_event *e, const uint8_t *data)
 {
 	enum proto_verdict v;
-	struct conn *cn;
 
-	if (!d->opts.traces) /* --no-http: only log lines were asked for */
-		return;
-	cn = conn_get(d, e->sk, e->exit_ns);
-	if (!cn)
-		return;
 	cn->pid = e->pid;
 	cn->tid = e->tid;
 	cn->last_ns = e->exit_ns;
-	if (!cn->pc.local.family && (e->family == 2 || e->family == 10)) {
+	if ((cn->tls || !cn->pc.local.family) && (e->family == 2 || e->family == 10)) {
 		/* opened before we attached: the addresses come with its bytes */
 		conn_addr(&cn->pc.local, e->family, e->lport, e->laddr);
 		conn_addr(&cn->pc.peer, e->family, e->rport, e->raddr);
@@ -136,18 +167,51 @@ static void handle_socket_data(struct demux *d, const struct obs_data_event *e, 
 	/* a read's bytes exist when it returns; a write's when it starts */
 	v = proto_conn__feed(&cn->pc, e->dir == SC_RECEIVE ? PROTO_IN : PROTO_OUT, data, e->caplen, e->total,
 			     e->exit_ns);
-	if (v == PROTO_CLAIMED && cn->pc.proto->caplen && d->opts.capture)
-		d->opts.capture(d->opts.ctx, e->sk, cn->pc.proto->caplen);
+	if (v == PROTO_CLAIMED && cn->pc.proto->caplen)
+		capture(d, e->sk, cn->tls, cn->pc.proto->caplen);
 	if (v == PROTO_OFF) {
-		/* nothing we parse (TLS, a database we have no parser for): stop paying for its bytes */
-		if (d->opts.capture)
-			d->opts.capture(d->opts.ctx, e->sk, 0);
+		/* nothing we parse (a database we have no parser for): stop paying for its bytes */
+		capture(d, e->sk, cn->tls, 0);
 		for (int i = 0; i < d->nconns; i++)
 			if (d->conns[i] == cn) {
 				conn_drop(d, i, false);
 				break;
 			}
 	}
+}
+
+static void handle_socket_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
+{
+	struct conn *cn;
+
+	if (!d->opts.traces) /* --no-http: only log lines were asked for */
+		return;
+	cn = conn_get(d, e->sk, false, e->exit_ns);
+	if (!cn || cn->cipher)
+		return;
+	if (tls_record(data, e->caplen)) { /* (plaintext seen on it marked it already) */
+		/* a handshake, or after PostgreSQL's SSLRequest: what its parser saw so far is forgotten */
+		cn->last_ns = e->exit_ns;
+		cipher(d, cn);
+		return;
+	}
+	feed(d, cn, e, data);
+}
+
+/* TLS plaintext read or written on socket e->sk: its own parser, from the first plaintext on (PostgreSQL's
+ * StartupMessage follows its SSLRequest there) */
+static void handle_tls_data(struct demux *d, const struct obs_data_event *e, const uint8_t *data)
+{
+	struct conn *cn, *sock;
+
+	if (!d->opts.traces || !e->sk)
+		return;
+	sock = conn_get(d, e->sk, false, e->exit_ns);
+	if (sock)
+		cipher(d, sock);
+	cn = conn_get(d, e->sk, true, e->exit_ns);
+	if (cn)
+		feed(d, cn, e, data);
 }
 
 /* ---- logs ---- */
@@ -217,6 +281,8 @@ static void process(void *ctx, const void *rec, size_t size)
 			return;
 		if (de->stream == OBS_STREAM_SOCKET)
 			handle_socket_data(d, de, (const uint8_t *)rec + sizeof(*de));
+		else if (de->stream == OBS_STREAM_TLS)
+			handle_tls_data(d, de, (const uint8_t *)rec + sizeof(*de));
 		else
 			handle_log_data(d, de, (const uint8_t *)rec + sizeof(*de));
 	} else if (size >= sizeof(struct obs_conn_event) && (de->type == OBS_EV_CONN || de->type == OBS_EV_CLOSE)) {

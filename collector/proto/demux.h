@@ -24,9 +24,10 @@ struct demux_opts {
 	int max_conns;	    /* connections parsed at once; default 4096 */
 	/* the process's resource (service, pid, exe) */
 	void (*resource)(void *ctx, int pid, struct span_resource *out);
-	/* copy at most @caplen bytes of each read/write of socket @sk from now on; 0: none (no protocol we
-	 * parse claimed it, or its parser gave up) */
-	void (*capture)(void *ctx, uint64_t sk, uint32_t caplen);
+	/* copy at most so many bytes of each read/write of socket @sk from now on; 0: none (no protocol we
+	 * parse claimed it, its parser gave up, or its own bytes are TLS records): @capv is SC_CAPV(its own
+	 * bytes, its TLS plaintext) of abi/syscalls.h, a half SC_CAPV_KEEP when it stays as it is */
+	void (*capture)(void *ctx, uint64_t sk, uint32_t capv);
 	void *ctx;
 };
 

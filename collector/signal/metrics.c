@@ -87,7 +87,8 @@ static const struct family_def families[FAM__COUNT] = {
 				     COUNTER,
 				     "Outgoing HTTP/1 requests made while serving a traced request, by what the shim did: injected "
 				     "traceparent, no_room (sent unchanged: head and header could not go out in one call), cut (the kernel "
-				     "took part of the header and no more without waiting).",
+				     "took part of the header and no more without waiting); inside TLS also no_slot, not_exact, failed "
+				     "(see SPEC.md, the shim's TLS capture).",
 				     { "service", "outcome" } },
 	[FAM_REDACTIONS] = { "obsprobe_redactions",
 			     COUNTER,

@@ -8,7 +8,8 @@
 static const char *const lost_reason[SEG_LOST__COUNT] = {
 	[SEG_LOST_ERRS_FULL] = "errors_table_full",	 [SEG_LOST_RING_FULL] = "ring_full",
 	[SEG_LOST_CONNS_FULL] = "http_connections_full", [SEG_LOST_BUSY] = "http_connection_busy",
-	[SEG_LOST_CREATING] = "segment_being_made",
+	[SEG_LOST_CREATING] = "segment_being_made",	 [SEG_LOST_TLS_NO_SOCKET] = "tls_no_socket",
+	[SEG_LOST_TLS_UNRESOLVED] = "tls_unresolved",
 };
 
 static const char *const dir_name[SEG_NDIRS] = { "receive", "transmit" };
@@ -169,7 +170,8 @@ uint64_t shm_fold__segment(struct shm_fold *f, struct seg_view *v, const struct 
 		v->last.expired = now->expired;
 	}
 	for (int o = 0; o < SEG_INJ__COUNT; o++) {
-		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room", "cut" };
+		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room",   "cut",
+									    "no_slot",	"not_exact", "failed" };
 
 		if (now->inject[o] == v->last.inject[o])
 			continue;

@@ -32,6 +32,7 @@ struct source_opts {
 	/* eBPF */
 	bool syscalls, net;	  /* captures on (--no-syscalls, --no-net) */
 	bool payload, log_writes; /* copy TCP payloads / stdout+stderr writes to on_data */
+	bool tls;		  /* with payload: OpenSSL plaintext (--no-tls) */
 	bool follow_children;
 	char *const *funcs; /* --func [OBJ:]GLOB */
 	int nfuncs;

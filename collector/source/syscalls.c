@@ -12,6 +12,7 @@
 #include "signal/names.h"
 #include "abi/syscalls.h"
 #include "source/syscalls.h"
+#include "source/tls.h"
 #include "syscalls.skel.h"
 
 _Static_assert(sizeof(struct obs_proc_event) == 32, "obs_proc_event layout");
@@ -27,6 +28,7 @@ struct err_last {
 
 struct systrace {
 	struct syscalls_bpf *skel;
+	struct tls *tls; /* OpenSSL uprobes per process (NULL: --no-tls, or no payloads) */
 	struct ring_buffer *rb;
 	struct systrace_opts opts;
 	struct percpu_buf hbuf, ubuf;
@@ -75,9 +77,28 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void systrace__capture(struct systrace *t, uint64_t sk, uint32_t caplen)
+void systrace__capture(struct systrace *t, uint64_t sk, uint32_t capv)
 {
-	bpf_map__update_elem(t->skel->maps.capture, &sk, sizeof(sk), &caplen, sizeof(caplen), BPF_ANY);
+	uint32_t old = SC_CAPV(SC_CAP - 1, SC_CAP - 1), sock = SC_CAPV_SOCKET(capv), tls = SC_CAPV_TLS(capv);
+
+	if (sock == SC_CAPV_KEEP || tls == SC_CAPV_KEEP)
+		bpf_map__lookup_elem(t->skel->maps.capture, &sk, sizeof(sk), &old, sizeof(old), 0);
+	capv = SC_CAPV(sock == SC_CAPV_KEEP ? SC_CAPV_SOCKET(old) : sock, tls == SC_CAPV_KEEP ? SC_CAPV_TLS(old) : tls);
+	bpf_map__update_elem(t->skel->maps.capture, &sk, sizeof(sk), &capv, sizeof(capv), BPF_ANY);
+}
+
+static void tls_setup(struct systrace *t, bool on)
+{
+	struct bpf_program *p[] = { t->skel->progs.ssl_read,	  t->skel->progs.ssl_write,
+				    t->skel->progs.ssl_read_ex,	  t->skel->progs.ssl_write_ex,
+				    t->skel->progs.ssl_handshake, t->skel->progs.ssl_return,
+				    t->skel->progs.ssl_free };
+
+	/* attached per process by tls.c, never by the skeleton (that would be every process on the host) */
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		bpf_program__set_autoattach(p[i], false);
+		bpf_program__set_autoload(p[i], on);
+	}
 }
 
 struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen)
@@ -103,6 +124,8 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	t->skel->rodata->cfg_net = opts->net && opts->syscalls;
 	t->skel->rodata->cfg_payload = opts->payload && t->skel->rodata->cfg_net;
 	t->skel->rodata->cfg_logs = opts->logs && opts->syscalls;
+	t->skel->rodata->cfg_tls = opts->tls && t->skel->rodata->cfg_payload;
+	tls_setup(t, t->skel->rodata->cfg_tls);
 	if (!t->skel->rodata->cfg_payload && !t->skel->rodata->cfg_logs)
 		bpf_map__set_max_entries(t->skel->maps.data_events, 4096);
 	if (!t->skel->rodata->cfg_net)
@@ -122,6 +145,21 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 		snprintf(err, errlen, "cannot attach to the syscall/sched tracepoints: %s", strerror(-e));
 		goto fail;
 	}
+	if (t->skel->rodata->cfg_tls) {
+		struct tls_progs tp = { .read = t->skel->progs.ssl_read,
+					.write = t->skel->progs.ssl_write,
+					.read_ex = t->skel->progs.ssl_read_ex,
+					.write_ex = t->skel->progs.ssl_write_ex,
+					.handshake = t->skel->progs.ssl_handshake,
+					.ret = t->skel->progs.ssl_return,
+					.free = t->skel->progs.ssl_free };
+
+		t->tls = tls__new(&tp);
+		if (!t->tls) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.data_events), on_data_event, t) < 0 ||
 	    percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&t->ubuf, sizeof(uint64_t)) ||
@@ -140,6 +178,7 @@ void systrace__free(struct systrace *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	tls__free(t->tls);
 	syscalls_bpf__destroy(t->skel);
 	percpu_buf__free(&t->hbuf);
 	percpu_buf__free(&t->ubuf);
@@ -294,7 +333,7 @@ static void poll_net(struct systrace *t)
 static const char *const stat_reason[SC_STAT__COUNT] = {
 	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",	   [SC_STAT_ERRMAP_FULL] = "errors_map_full",
 	[SC_STAT_TGID_MAP_FULL] = "process_map_full",	   [SC_STAT_CONN_MAP_FULL] = "connection_map_full",
-	[SC_STAT_DATA_RINGBUF_FULL] = "data_ringbuf_full",
+	[SC_STAT_DATA_RINGBUF_FULL] = "data_ringbuf_full", [SC_STAT_TLS_NO_SOCKET] = "tls_no_socket",
 };
 
 static void poll_stats(struct systrace *t)
@@ -314,9 +353,35 @@ static void poll_stats(struct systrace *t)
 	}
 }
 
+bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len)
+{
+	const char *path;
+	int e;
+
+	if (!t->tls) {
+		snprintf(out, len, "off (needs payload capture; --no-tls)");
+		return false;
+	}
+	e = tls__attach(t->tls, pid);
+	path = tls__path(t->tls, pid, 0);
+	if (e)
+		snprintf(out, len, "uprobe attach failed: %s", tls__error(t->tls));
+	else if (!path)
+		snprintf(out, len, "no libssl.so.3 on this host (a process mapping its own is still covered)");
+	else
+		snprintf(out, len, "uprobes on SSL_read/_write(_ex), SSL_do_handshake, SSL_free attach (%s)%s%s%s",
+			 path, tls__path(t->tls, pid, 1) ? "; GnuTLS's gnutls_record_recv/send too (" : "",
+			 tls__path(t->tls, pid, 1) ? tls__path(t->tls, pid, 1) : "",
+			 tls__path(t->tls, pid, 1) ? ")" : "");
+	tls__detach(t->tls, pid);
+	return !e && path;
+}
+
 void systrace__drain(struct systrace *t)
 {
 	ring_buffer__consume(t->rb);
+	if (t->tls)
+		tls__drain(t->tls);
 }
 
 void systrace__poll(struct systrace *t)
@@ -364,6 +429,7 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 				    .net = o->net,
 				    .payload = o->payload,
 				    .logs = o->log_writes,
+				    .tls = o->tls,
 				    .on_proc = o->on_proc,
 				    .on_data = o->on_data,
 				    .ctx = o->ctx };
@@ -393,12 +459,50 @@ static void source_baseline(void *s)
 
 static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t errlen)
 {
-	int e = systrace__add_pid(s, pid);
+	struct systrace *t = s;
+	int e = systrace__add_pid(t, pid);
 
 	(void)initial;
 	if (e)
 		snprintf(err, errlen, "attach: cannot trace pid %d: %s", pid, strerror(-e));
+	else if (t->tls)
+		tls__attach(t->tls, pid); /* a failure is counted and said at exit: syscalls still work */
 	return e ? -1 : 0;
+}
+
+static void source_on_process(void *s, enum proc_change what, pid_t pid)
+{
+	struct systrace *t = s;
+
+	if (!t->tls)
+		return;
+	switch (what) {
+	case PROC_CHANGE_FORK: /* the parent's maps: its libssl, if any */
+		tls__attach(t->tls, pid);
+		break;
+	case PROC_CHANGE_EXEC:
+		tls__on_exec(t->tls, pid);
+		break;
+	case PROC_CHANGE_EXIT:
+		tls__detach(t->tls, pid);
+		break;
+	}
+}
+
+static void source_describe(void *s, char *buf, size_t len)
+{
+	struct systrace *t = s;
+
+	if (t->tls)
+		tls__describe(t->tls, buf, len);
+}
+
+static void source_report(void *s)
+{
+	struct systrace *t = s;
+
+	if (t->tls)
+		tls__report(t->tls);
 }
 
 static void source_totals(void *s, struct source_totals *out)
@@ -409,14 +513,15 @@ static void source_totals(void *s, struct source_totals *out)
 /* the two tracepoints (sys_enter/sys_exit) that time its syscalls */
 static int source_nprobes(void *s, pid_t pid)
 {
-	(void)pid;
-	return ((struct systrace *)s)->opts.syscalls ? 2 : 0;
+	struct systrace *t = s;
+
+	return (t->opts.syscalls ? 2 : 0) + (t->tls ? tls__nprobes(t->tls, pid) : 0);
 }
 
 static void source_needs(void *s, struct privs_need *need)
 {
-	(void)s;
 	need->bpf_fds = true;
+	need->uprobes |= ((struct systrace *)s)->tls != NULL;
 }
 
 static int source_traced_fd(void *s)
@@ -442,12 +547,15 @@ const struct source_ops syscalls_source = {
 	.new = source_new,
 	.free = source_free,
 	.add_target = source_add_target,
+	.on_process = source_on_process,
 	.drain = source_drain,
 	.poll = source_poll,
 	.baseline = source_baseline,
 	.totals = source_totals,
 	.nprobes = source_nprobes,
 	.needs = source_needs,
+	.describe = source_describe,
+	.report = source_report,
 	.traced_fd = source_traced_fd,
 	.probe = "syscall",
 	.loop = CALIB_SYSCALLS,

@@ -24,6 +24,7 @@ struct systrace_opts {
 	bool net;		/* socket bytes/latency and TCP connections */
 	bool payload;		/* copy TCP payloads and report connections to on_data */
 	bool logs;		/* copy stdout/stderr writes to on_data */
+	bool tls;		/* with payload: OpenSSL plaintext through uprobes (source/tls.c) */
 	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
 	void (*on_data)(void *ctx, const void *rec, size_t size);
@@ -37,8 +38,12 @@ void systrace__free(struct systrace *t);
 int systrace__add_pid(struct systrace *t, pid_t pid);
 int systrace__remove_pid(struct systrace *t, pid_t pid);
 
-/* copy at most @caplen bytes (< SC_CAP) of each read/write of socket @sk from now on; 0: none */
-void systrace__capture(struct systrace *t, uint64_t sk, uint32_t caplen);
+/* copy at most so many bytes (< SC_CAP) of each read/write of socket @sk from now on (0: none): @capv is
+ * SC_CAPV(socket's own, TLS plaintext), either half SC_CAPV_KEEP to leave it as it is */
+void systrace__capture(struct systrace *t, uint64_t sk, uint32_t capv);
+
+/* `obsprobe check`: can the OpenSSL uprobes attach (to @pid, then detached)?  What, or why not, in @out */
+bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len);
 
 /* only the ring buffers (process events, payloads): cheap, called between polls */
 void systrace__drain(struct systrace *t);

@@ -77,12 +77,13 @@ static void teardown(void)
 	unlink(path);
 }
 
-/* one socket I/O as the ring holds it; @client: the 127.0.0.1:40000 end of the connection to 127.0.0.2:8080 */
-static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes)
+/* one socket I/O (or TLS plaintext: @stream) as the ring holds it, @n bytes; @client: the 127.0.0.1:40000
+ * end of the connection to 127.0.0.2:8080 */
+static void io_n(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes, size_t n,
+		 int stream)
 {
 	static uint8_t buf[sizeof(struct obs_data_event) + 512];
 	struct obs_data_event *e = (void *)buf;
-	size_t n = strlen(bytes);
 
 	memset(e, 0, sizeof(*e));
 	e->type = OBS_EV_DATA;
@@ -92,7 +93,7 @@ static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint6
 	e->exit_ns = exit;
 	e->total = e->caplen = n;
 	e->dir = dir;
-	e->stream = OBS_STREAM_SOCKET;
+	e->stream = stream;
 	e->family = 2;
 	e->lport = client ? 40000 : 8080;
 	e->rport = client ? 8080 : 40000;
@@ -100,6 +101,35 @@ static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint6
 	memcpy(e->raddr, (uint8_t[]){ 127, 0, 0, client ? 2 : 1 }, 4);
 	memcpy(buf + sizeof(*e), bytes, n);
 	demux__event(d, buf, sizeof(*e) + n);
+}
+
+static void io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes)
+{
+	io_n(sk, pid, client, dir, enter, exit, bytes, strlen(bytes), OBS_STREAM_SOCKET);
+}
+
+static void tls_io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uint64_t exit, const char *bytes)
+{
+	io_n(sk, pid, client, dir, enter, exit, bytes, strlen(bytes), OBS_STREAM_TLS);
+}
+
+static size_t read_spans(char *spans, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = fread(spans, 1, len - 1, f);
+
+	spans[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
 }
 
 /* the value of "key":"..." in the span line of kind @kind */
@@ -161,7 +191,60 @@ START_TEST(unclaimed_socket_capture_off)
 	demux__flush(d, true);
 	ck_assert_int_eq(verdict.calls, 1);
 	ck_assert_uint_eq(verdict.sk, 3);
-	ck_assert_uint_eq(verdict.caplen, 0);
+	/* the socket's own bytes off; its TLS plaintext (if any) as it was */
+	ck_assert_uint_eq(verdict.caplen, SC_CAPV(0, SC_CAPV_KEEP));
+}
+END_TEST
+
+/* a handshake and application records on the socket, plaintext from SSL_read/SSL_write: one server span
+ * marked TLS from the plaintext, nothing from the ciphertext (no strike, no exchange) */
+START_TEST(tls_plaintext_parsed_ciphertext_ignored)
+{
+	static const char hello[] = "\x16\x03\x01\x00\x20\x01\x00\x00\x1c\x03\x03";
+	static const char appdata[] = "\x17\x03\x03\x00\x30GARBAGE\xff\xfe";
+	const char *req = "GET /s HTTP/1.1\r\nHost: b\r\n\r\n", *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	char spans[8192], *om;
+	size_t len;
+
+	io_n(4, 40, false, SC_RECEIVE, 100, 110, hello, sizeof(hello) - 1, OBS_STREAM_SOCKET);
+	io_n(4, 40, false, SC_TRANSMIT, 120, 130, appdata, sizeof(appdata) - 1, OBS_STREAM_SOCKET);
+	tls_io(4, 40, false, SC_RECEIVE, 140, 200, req);
+	/* ciphertext still in flight when the kernel was told to stop copying it */
+	io_n(4, 40, false, SC_RECEIVE, 150, 160, appdata, sizeof(appdata) - 1, OBS_STREAM_SOCKET);
+	io_n(4, 40, false, SC_TRANSMIT, 210, 220, "\x03garbage", 8, OBS_STREAM_SOCKET);
+	tls_io(4, 40, false, SC_TRANSMIT, 205, 230, resp);
+	demux__flush(d, true);
+
+	ck_assert_int_eq(verdict.calls, 1); /* told once: the socket's own bytes off, its plaintext on */
+	ck_assert_uint_eq(verdict.sk, 4);
+	ck_assert_uint_eq(verdict.caplen, SC_CAPV(0, SC_CAPV_KEEP));
+	read_spans(spans, sizeof(spans));
+	ck_assert_int_eq(count(spans, "\"kind\":"), 1);
+	ck_assert_int_eq(count(spans, "\"kind\":2,"), 1);
+	om = metrics__render(m, false, &len);
+	ck_assert_msg(strstr(om, "transport=\"tls\"} 1"), "%s", om);
+	ck_assert_msg(!strstr(om, "incomplete"), "%s", om);
+	free(om);
+}
+END_TEST
+
+/* PostgreSQL's SSLRequest in plaintext, 'S', then TLS: the plaintext starts a fresh parser */
+START_TEST(tls_after_plaintext_start)
+{
+	static const char sslreq[] = "\x00\x00\x00\x08\x04\xd2\x16\x2f";
+	static const char hello[] = "\x16\x03\x01\x00\x20\x01\x00\x00\x1c\x03\x03";
+	const char *req = "GET /p HTTP/1.1\r\nHost: b\r\n\r\n", *resp = "HTTP/1.1 204 No Content\r\n\r\n";
+	char spans[8192];
+
+	io_n(5, 50, false, SC_RECEIVE, 100, 110, sslreq, 8, OBS_STREAM_SOCKET);
+	io_n(5, 50, false, SC_TRANSMIT, 120, 130, "S", 1, OBS_STREAM_SOCKET);
+	io_n(5, 50, false, SC_RECEIVE, 140, 150, hello, sizeof(hello) - 1, OBS_STREAM_SOCKET);
+	tls_io(5, 50, false, SC_RECEIVE, 160, 200, req);
+	tls_io(5, 50, false, SC_TRANSMIT, 210, 230, resp);
+	demux__flush(d, true);
+	read_spans(spans, sizeof(spans));
+	ck_assert_int_eq(count(spans, "\"kind\":2,"), 1);
+	ck_assert_msg(strstr(spans, "204"), "%s", spans);
 }
 END_TEST
 
@@ -175,6 +258,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, client_span_parents_server_span_across_ring_order);
 	tcase_add_test(tc, unclaimed_socket_capture_off);
+	tcase_add_test(tc, tls_plaintext_parsed_ciphertext_ignored);
+	tcase_add_test(tc, tls_after_plaintext_start);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
