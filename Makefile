@@ -152,8 +152,8 @@ $(OUT)/tests/%: tests/unit/%.c $(COLL_LIB) $(HDRS)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(COLL_LIB) \
 		$(LDLIBS) $(shell pkg-config --libs check) -o $@
 
-# tests/unit/test_shim_*.c also link the shim's capture code (not shim.c: its wrappers would interpose libc)
-SHIMCAP_SRCS := $(filter-out preload/shim.c,$(SHIM_SRCS))
+# tests/unit/test_shim_*.c also link the shim's capture code (not shim.c, stdiowrap.c: their wrappers would interpose libc)
+SHIMCAP_SRCS := $(filter-out preload/shim.c preload/stdiowrap.c,$(SHIM_SRCS))
 SHIMCAP_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SHIMCAP_SRCS))
 SHIMCAP_TESTS := $(wildcard tests/unit/test_shim_*.c)
 $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(SHIMCAP_TESTS)): $(OUT)/tests/%: tests/unit/%.c $(SHIMCAP_OBJS) $(COLL_LIB) \

@@ -118,7 +118,7 @@ struct obs_seg_log {
 	uint8_t trace_id[16]; /* zero outside a request */
 	uint8_t span_id[8];
 	uint8_t stream; /* 1 stdout, 2 stderr */
-	uint8_t cut;	/* the write was longer than this record (continued in the next, or cut) */
+	uint8_t cut;	/* the write was longer than this record: 1 continued in the next, 2 the rest not logged */
 	uint16_t pad;
 	uint32_t len;
 	char text[OBS_SEG_LOG_TEXT];

@@ -48,8 +48,79 @@ static bool log_fd_discards(int fd)
 	return k > 0;
 }
 
+/* Bytes of char-at-a-time stdio calls (fputc, putc, putchar), held per thread until their line ends: one record
+ * per line, not per byte.  Any other record of the thread sends them first, so its records keep the order in
+ * which it produced the text. */
+static __thread struct {
+	uint16_t n;
+	uint8_t fd;
+	bool ctx;
+	uint8_t trace_id[16], span_id[8];
+	char text[LOGCAP_PENDING];
+} pending;
+
+/* the record's ids, one syscall per process and per thread (a syscall costs microseconds on some hosts) */
+static int32_t log_pid;
+static __thread int32_t log_tid;
+
+static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, bool readable,
+		      const uint8_t *trace_id, const uint8_t *span_id);
+
+static void pending_flush(void)
+{
+	struct iovec v = { pending.text, pending.n };
+
+	pending.n = 0; /* first: the record below must not send it again */
+	log_bytes(pending.fd, &v, 1, v.iov_len, true, true, pending.ctx ? pending.trace_id : NULL,
+		  pending.ctx ? pending.span_id : NULL);
+}
+
+void logcap__stdio_char(int fd, char c, const uint8_t *trace_id, const uint8_t *span_id)
+{
+	if (pending.n && pending.fd != fd)
+		pending_flush();
+	if (!pending.n) {
+		pending.fd = (uint8_t)fd;
+		pending.ctx = trace_id && span_id;
+		if (pending.ctx) {
+			memcpy(pending.trace_id, trace_id, 16);
+			memcpy(pending.span_id, span_id, 8);
+		}
+	}
+	pending.text[pending.n++] = c;
+	if (c == '\n' || pending.n == sizeof(pending.text))
+		pending_flush();
+}
+
+void logcap__stdio_flush(void)
+{
+	if (pending.n)
+		pending_flush();
+}
+
+void logcap__atfork_child(void)
+{
+	pending.n = 0; /* the parent's bytes, logged by the parent */
+	log_pid = 0;
+	log_tid = 0;
+}
+
 void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const uint8_t *trace_id,
 		   const uint8_t *span_id)
+{
+	log_bytes(fd, iov, iovcnt, n, true, false, trace_id, span_id);
+}
+
+void logcap__stdio(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, const uint8_t *trace_id,
+		   const uint8_t *span_id)
+{
+	log_bytes(fd, iov, iovcnt, n, all, true, trace_id, span_id);
+}
+
+/* @all false: the text went on past these @n bytes, not logged (its last record says cut = 2); @readable: the
+ * bytes are known readable (else, on a descriptor that discards writes unread, they are copied with vmread) */
+static void log_bytes(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, bool readable,
+		      const uint8_t *trace_id, const uint8_t *span_id)
 {
 	struct obs_segment *s = seg__get();
 	struct obs_seg_log rec;
@@ -58,9 +129,15 @@ void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const 
 
 	if (!s || fd < 1 || fd > 2)
 		return;
-	check = log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
-	rec.pid = (int32_t)syscall(SYS_getpid);
-	rec.tid = (int32_t)syscall(SYS_gettid);
+	if (__builtin_expect(pending.n != 0, 0))
+		pending_flush();
+	check = !readable && log_fd_discards(fd); /* the bytes were never read: copy them without faulting */
+	if (__builtin_expect(!log_tid, 0))
+		log_tid = (int32_t)syscall(SYS_gettid);
+	if (__builtin_expect(!__atomic_load_n(&log_pid, __ATOMIC_RELAXED), 0))
+		__atomic_store_n(&log_pid, (int32_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+	rec.pid = __atomic_load_n(&log_pid, __ATOMIC_RELAXED);
+	rec.tid = log_tid;
 	rec.time_ns = mono_ns();
 	rec.stream = fd;
 	rec.pad = 0;
@@ -71,7 +148,8 @@ void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const 
 		memset(rec.trace_id, 0, 16);
 		memset(rec.span_id, 0, 8);
 	}
-	/* the bytes, record by record; a long write continues in the next (cut = 1 on all but the last) */
+	/* the bytes, record by record; a long write continues in the next (cut = 1 on all but the last; 2 on the
+	 * last when the rest is not logged) */
 	for (int i = 0; i < iovcnt && n; i++) {
 		const char *p = iov[i].iov_base;
 		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
@@ -90,16 +168,16 @@ void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const 
 			off += take;
 			if (used == OBS_SEG_LOG_TEXT && (k || n)) {
 				rec.len = used;
-				rec.cut = 1;
+				rec.cut = off >= 16 * OBS_SEG_LOG_TEXT ? 2 : 1;
 				obs_seg_ring_put(s, OBS_REC_LOG, &rec, sizeof(rec));
 				used = 0;
-				if (off >= 16 * OBS_SEG_LOG_TEXT)
+				if (rec.cut == 2)
 					return; /* a huge write: the rest is not logged (lines marked truncated) */
 			}
 		}
 		if (i == iovcnt - 1 || !n) {
 			rec.len = used;
-			rec.cut = 0;
+			rec.cut = all ? 0 : 2;
 			obs_seg_ring_put(s, OBS_REC_LOG, &rec, offsetof(struct obs_seg_log, text) + used);
 			return;
 		}

@@ -23,6 +23,18 @@ void logcap__fd_reset(int fd);
 void logcap__write(int fd, const struct iovec *iov, int iovcnt, size_t n, const uint8_t *trace_id,
 		   const uint8_t *span_id);
 
+/* stdio (stdiocap.c): @n bytes a call put on the stream of @fd (1 or 2), known readable (the shim's own copy, or a
+ * string the call measured), all of its text unless @all is false (the record says cut); and the bytes of
+ * char-at-a-time calls, held per thread until their line ends, or LOGCAP_PENDING bytes, or another record of
+ * the thread (logcap__stdio_flush: now) */
+#define LOGCAP_PENDING 256
+void logcap__stdio(int fd, const struct iovec *iov, int iovcnt, size_t n, bool all, const uint8_t *trace_id,
+		   const uint8_t *span_id);
+void logcap__stdio_char(int fd, char c, const uint8_t *trace_id, const uint8_t *span_id);
+void logcap__stdio_flush(void);
+/* a forked child: the bytes held and the ids cached are the parent's */
+void logcap__atfork_child(void);
+
 static inline bool logcap__tag_enabled(void)
 {
 	return logcap_tag;

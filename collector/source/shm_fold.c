@@ -91,7 +91,7 @@ void shm_fold__ring(struct shm_fold *f, struct seg_view *v)
 				bool ctx = !span__id_is_zero(lg.trace_id, 16);
 
 				logs__write(f->logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text, n,
-					    true, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+					    lg.cut != 2, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
 			}
 		}
 		if (d.n < d.max)

@@ -47,7 +47,7 @@ start_obs() {
 }
 stop_obs() { kill -INT $OPID; wait $OPID 2>/dev/null; }
 
-# 1. attach, default features: nothing kept; syscalls still counted after the drop
+# 1. attach without TLS probes: nothing kept; syscalls still counted after the drop
 K=300 M=200
 mkfifo "$TMP/in"
 "$TARGETS/worker" 0 0 $K $M <"$TMP/in" >"$TMP/worker.out" &
@@ -56,8 +56,8 @@ PIDS+=($WPID)
 exec 3>"$TMP/in"
 wait_for 5 grep -q ready "$TMP/worker.out" || { bad "worker did not start"; finish; }
 P=$(free_port)
-start_obs attach attach --pid $WPID --listen 127.0.0.1:$P
-assert_kept "attach" $OPID "$(mask "${EBPF_BASE[@]}")"
+start_obs attach attach --no-tls --pid $WPID --listen 127.0.0.1:$P
+assert_kept "attach --no-tls" $OPID "$(mask "${EBPF_BASE[@]}")"
 printf g >&3
 wait_for 30 grep -q done "$TMP/worker.out" || { bad "worker did not finish"; finish; }
 sleep 0.5
@@ -66,6 +66,16 @@ check "attach: getppid counted after the drop (parent K + forked child M)" $((K 
 	"$(metric "$TMP/m.attach" 'obsprobe_syscall_duration_seconds_count{service="worker",syscall="getppid"}')"
 exec 3>&-
 stop_obs
+
+# 1b. attach with its defaults: TLS uprobes go on children forked later, which takes what --func keeps
+sleep 60 &
+SPID=$!
+PIDS+=($SPID)
+P=$(free_port)
+start_obs attach_tls attach --pid $SPID --listen 127.0.0.1:$P
+assert_kept "attach (TLS uprobes on)" $OPID "$(mask "${EBPF_BASE[@]}" $PERFMON $SYS_ADMIN $SYS_PTRACE $DAC_READ_SEARCH)"
+stop_obs
+kill $SPID 2>/dev/null
 
 # 2. --func: uprobes on children forked after the drop (a prefork server's workers) still attach
 P=$(free_port) HP=$(free_port)
@@ -104,7 +114,7 @@ check "run --user nobody -- id -u prints nobody's uid" 65534 \
 mkfifo "$TMP/in2"
 exec 3<>"$TMP/in2" # read-write: opening it does not wait for the reader
 P=$(free_port)
-OBS_STDIN=$TMP/in2 start_obs user run --user nobody --listen 127.0.0.1:$P -- "$TARGETS/worker" 0 0 $K $M
+OBS_STDIN=$TMP/in2 start_obs user run --user nobody --no-tls --listen 127.0.0.1:$P -- "$TARGETS/worker" 0 0 $K $M
 wait_for 5 grep -q ready "$TMP/user.out" || { bad "run --user: worker did not start"; finish; }
 WPID=$(awk '/ready/ { print $2 }' "$TMP/user.out")
 check "run --user: CMD's uid" 65534 "$(awk '$1 == "Uid:" { print $2 }' /proc/$WPID/status)"

@@ -259,6 +259,13 @@ START_TEST(corpus_never_leaks)
 		"{\"log\":\"{\\\"password\\\":\\\"%s\\\"}\"}",
 		"postgres://admin:%s@db:5432",
 		"password:\n  %s\n",
+		/* database connection strings (issue 12's corpus) */
+		"postgresql://app:%s@127.0.0.1:5432/prod?sslmode=require",
+		"redis://default:%s@localhost:6379/0",
+		"rediss://:%s@cache.internal:6380",
+		"mysql://root:%s@db/x",
+		"host=db port=5432 user=app password=%s dbname=prod",
+		"DATABASE_URL=postgres://u:%s@h/db",
 	};
 	char in[512], out[2048];
 
