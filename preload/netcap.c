@@ -242,7 +242,7 @@ void netcap__fd_closed(int fd)
 
 	if (fd < 0 || fd >= OBS_FD_MAX || !(cls = netcap_fd_class[fd]))
 		return;
-	if ((cls & 0xf) == OBS_FD_TCP)
+	if ((cls & 0xf) == OBS_FD_TCP && !(cls & OBS_FD_INHERITED))
 		seg__count_conn(false, cls & OBS_FD_INBOUND ? SEG_INBOUND : SEG_OUTBOUND);
 	netcap_fd_class[fd] = 0;
 }
@@ -281,7 +281,11 @@ void netcap__conn_close(int fd)
 
 void netcap__atfork_child(void)
 {
-	memset(netcap_fd_class, 0, sizeof(netcap_fd_class));
+	/* a prefork server's child serves what its parent accepted (postgres backends, TLS included): it keeps the
+	 * classes, but the connections were counted opened by the parent, which counts their close too */
+	for (int fd = 0; fd < OBS_FD_MAX; fd++)
+		if (netcap_fd_class[fd])
+			netcap_fd_class[fd] |= OBS_FD_INHERITED;
 	/* the child's copy of the pool is its own and its connections stay (it may serve them), but a lock
 	 * another thread of the parent held at the fork would never be released here */
 	if (pool)

@@ -25,9 +25,10 @@ enum {
 	OBS_FD_TCP = 1,
 	OBS_FD_UDP = 2,
 	OBS_FD_UNIX = 3,
-	OBS_FD_INBOUND = 0x10,	/* accepted */
-	OBS_FD_OUTBOUND = 0x20, /* connected */
-	OBS_FD_TLS = 0x40,	/* its bytes are TLS records: never parsed raw (its plaintext is, from tlscap.c) */
+	OBS_FD_INBOUND = 0x10,	 /* accepted */
+	OBS_FD_OUTBOUND = 0x20,	 /* connected */
+	OBS_FD_TLS = 0x40,	 /* its bytes are TLS records: never parsed raw (its plaintext is, from tlscap.c) */
+	OBS_FD_INHERITED = 0x80, /* opened before this process forked: its close is the opener's to count */
 };
 extern uint8_t netcap_fd_class[OBS_FD_MAX];
 extern int16_t netcap_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1; 0 = none */

@@ -26,6 +26,7 @@ PKGS=(
 	libcap-dev libcap2-bin
 	libyaml-dev libgnutls28-dev libcrypt-dev openssl apache2-utils
 	gnutls-bin # gnutls-cli: a GnuTLS client for the eBPF TLS test
+	postgresql postgresql-client-15 # test_postgres.sh: postgres, initdb, pg_isready, pgbench, psql
 )
 
 missing=()

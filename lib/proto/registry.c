@@ -9,7 +9,8 @@
 /* clang-format off */
 #define PROTOCOLS(X) \
 	X(http1) \
-	X(redis)
+	X(redis) \
+	X(postgres)
 /* clang-format on */
 
 #define DECLARE(name) extern const struct proto proto_##name;

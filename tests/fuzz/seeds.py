@@ -115,6 +115,66 @@ put("fuzz_proto_conn", "tls", data("out", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\
 put("fuzz_proto_conn", "stray-then-get", data("in", "tail of a body") + gap("in", 50) + data("out", "GE") +
     gap("in", 10) + data("in", REQS["get"]) + data("out", RESPS["200-length"]) + CLOSE)
 
+# ---- fuzz_postgres: mode 0 + the operations of fuzz_httpconn (out: the client's messages), or mode odd + SQL
+def pgmsg(t, body=b""):
+    body = body.encode("latin-1") if isinstance(body, str) else body
+    return (t.encode() if t else b"") + struct.pack("!i", 4 + len(body)) + body
+
+
+PG_STARTUP = pgmsg("", struct.pack("!i", 196608) + b"user\0alice\0database\0shop\0\0")
+PG_READY = pgmsg("R", b"\0\0\0\0") + pgmsg("S", "server_version\x0015.5\0") + pgmsg("K", b"\0\0\0\1\0\0\0\2") + \
+    pgmsg("Z", "I")
+
+
+def pgput(name, ops):
+    put("fuzz_postgres", name, b"\0" + ops)
+
+
+pg = data
+BIG_ROW = pgmsg("D", "\0\1\0\0\x17\x70" + "x" * 6000)
+PG_PARSE = lambda name, q: pgmsg("P", name + "\0" + q + "\0\0\0")
+PG_BIND = lambda portal, stmt: pgmsg("B", portal + "\0" + stmt + "\0\0\0\0\1\0\0\0\3abc\0\0")
+PG_EXEC = lambda portal: pgmsg("E", portal + "\0\0\0\0\0")
+PG_SYNC = pgmsg("S")
+pgput("simple", pg("out", PG_STARTUP) + pg("in", PG_READY) +
+      pg("out", pgmsg("Q", "SELECT a FROM t WHERE b = 'x' AND c = 5\0")) +
+      pg("in", pgmsg("T", "\0\1a\0" + "\0" * 18) + pgmsg("D", "\0\1\0\0\0\1x") + pgmsg("C", "SELECT 1\0") +
+         pgmsg("Z", "I")) + CLOSE)
+pgput("server-errors", pg("in", PG_STARTUP) + pg("out", PG_READY) + pg("in", pgmsg("Q", "SELECT * FROM nope\0")) +
+      pg("out", pgmsg("E", "SERROR\0C42P01\0Mno\0\0") + pgmsg("Z", "I")))
+pgput("extended-pipeline", pg("out", PG_STARTUP) + pg("in", PG_READY) +
+      pg("out", PG_PARSE("", "INSERT INTO a VALUES ($1)") + PG_BIND("", "") + PG_EXEC("") +
+         PG_PARSE("s1", "UPDATE b SET x = $1") + PG_BIND("p", "s1") + PG_EXEC("p") + PG_SYNC +
+         PG_BIND("", "s1") + PG_EXEC("") + PG_SYNC) +
+      pg("in", pgmsg("1") + pgmsg("2") + pgmsg("C", "INSERT 0 1\0") + pgmsg("E", "SERROR\0C23505\0\0") +
+         pgmsg("Z", "E") + pgmsg("2") + pgmsg("C", "UPDATE 2\0") + pgmsg("Z", "I")))
+pgput("copy", pg("out", PG_STARTUP) + pg("in", PG_READY) + pg("out", pgmsg("Q", "COPY t FROM STDIN\0")) +
+      pg("in", pgmsg("G", "\0\0\1\0\0")) + pg("out", pgmsg("d", "Z\0\0\0\5I\n") + pgmsg("c")) +
+      pg("in", pgmsg("C", "COPY 1\0") + pgmsg("Z", "I")) + pg("out", pgmsg("Q", "COPY t TO STDOUT\0")) +
+      pg("in", pgmsg("H", "\0\0\1\0\0") + pgmsg("d", "1\n") + pgmsg("c") + pgmsg("C", "COPY 1\0") + pgmsg("Z", "I")))
+pgput("datarow-gaps", pg("out", PG_STARTUP) + pg("in", PG_READY) + pg("out", pgmsg("Q", "SELECT b FROM f\0")) +
+      pg("in", BIG_ROW[:2047], len(BIG_ROW) - 2047) + pg("in", BIG_ROW[:5], len(BIG_ROW) - 5) +
+      pg("in", pgmsg("C", "SELECT 2\0") + pgmsg("Z", "I")))
+pgput("ssl-s", pg("out", pgmsg("", struct.pack("!i", 80877103))) + pg("in", "S") +
+      pg("out", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03") + pg("in", "\x16\x03\x03\x00\x7a\x02"))
+pgput("ssl-n", pg("out", pgmsg("", struct.pack("!i", 80877103))) + pg("in", "N") + pg("out", PG_STARTUP) +
+      pg("in", PG_READY) + pg("out", pgmsg("Q", "SHOW x\0")) + pg("in", pgmsg("C", "SHOW\0") + pgmsg("Z", "I")))
+pgput("password", pg("out", PG_STARTUP) + pg("in", pgmsg("R", b"\0\0\0\3")) + pg("out", pgmsg("p", "secret\0")) +
+      pg("in", PG_READY) + pg("out", pgmsg("Q", "\0")) + pg("in", pgmsg("I") + pgmsg("Z", "I")))
+pgput("framing-lost", pg("out", PG_STARTUP) + pg("in", PG_READY) + pg("out", pgmsg("Q", "SELECT 1\0")) +
+      pg("in", (pgmsg("D", "\0\1\0\0\0\1x") * 300)[:2047], 300 * 12 - 2047) +
+      pg("in", pgmsg("C", "SELECT 300\0") + pgmsg("Z", "I")) + pg("out", pgmsg("Q", "SELECT 2\0")) +
+      pg("in", pgmsg("C", "SELECT 1\0") + pgmsg("Z", "I")))
+pgput("cancel", pg("out", pgmsg("", struct.pack("!iii", 80877102, 1, 2))) + CLOSE)
+for k in ("simple", "extended-pipeline", "ssl-n"):  # through the registry too
+    with open(os.path.join(CORPUS, "fuzz_postgres", "seed-" + k), "rb") as f:
+        put("fuzz_proto_conn", "postgres-" + k, f.read()[1:])
+for k, q in {"literals": "SELECT 'a''b', E'\\'', $$x$$, $t$y$t$, 1.5e3, 0x1f, $1 FROM \"T\" -- c\n/* d /* e */ */",
+             "insert": "INSERT INTO pgbench_history (tid, aid) VALUES (1, -5)",
+             "unterminated": "SELECT 'never closed", "ident": "SELECT \"a\"\"b\", U&'x', B'01', X'ff', N'n'",
+             "create": "CREATE UNIQUE INDEX i ON t (a)"}.items():
+    put("fuzz_postgres", "sql-" + k, bytes([255]) + q.encode())
+
 # ---- fuzz_tracectx: header lines
 TC = {
     "w3c": [TP, "tracestate: congo=t61rcWkgMzE", "tracestate: rojo=00f067aa0ba902b7", "baggage: user=alice,tenant=1"],
