@@ -4,7 +4,7 @@
 usage: check-queries.py --prometheus http://127.0.0.1:9090 [--expect-nonempty FILE] [--rate-interval 1m]
 Exit status 1 when any expression errors, or an expression listed in FILE (one panel title or rule name
 per line) returns no data."""
-import argparse, glob, json, os, sys, urllib.parse, urllib.request
+import argparse, glob, json, os, re, sys, urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,10 +44,10 @@ def exprs():
 
 
 def substitute(expr, rate):
-    for k, v in (("$__rate_interval", rate), ("$__interval", rate), ("$__range", "1h"),
-                 ('"$service"', '".*"'), ('"$function"', '".*"'), ('"$syscall"', '".*"')):
+    for k, v in (("$__rate_interval", rate), ("$__interval", rate), ("$__range", "1h")):
         expr = expr.replace(k, v)
-    return expr
+    # every template variable as its "All" (allValue ".*"): "$service", "$db_system", "${server_address}"
+    return re.sub(r'"\$\{?[A-Za-z]\w*\}?"', '".*"', expr)
 
 
 def main():
