@@ -1,6 +1,7 @@
 /* app.c -- a tracing session: picks the capture path, starts its sources on the targets, serves, tears down */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,20 @@ static void poll_locked(struct app *a)
 		logs__tick(a->out.logs, false);
 	outputs__poll(&a->out, a->m);
 	targets__sweep(&a->targets);
+}
+
+void app__nap(struct app *a, int ms)
+{
+	struct pollfd p[8];
+	int fds[8], n;
+
+	pthread_mutex_lock(&a->lock);
+	n = source_set__wait_fds(&a->sources, fds, 8);
+	pthread_mutex_unlock(&a->lock);
+	for (int i = 0; i < n; i++)
+		p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	if (poll(p, n, ms) < 0 && errno != EINTR)
+		usleep(ms * 1000);
 }
 
 void app__drain(struct app *a)

@@ -63,6 +63,8 @@ int app__start(struct app *a);
 void app__poll(struct app *a);
 /* only the event rings: cheap, between polls */
 void app__drain(struct app *a);
+/* sleep up to @ms, less when a source has something that wants handling now (see source.h wait_fd) */
+void app__nap(struct app *a, int ms);
 int app__nalive(struct app *a);
 const char *app__url(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */

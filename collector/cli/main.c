@@ -84,21 +84,25 @@ static struct app_opts app_opts(const struct env *env)
 	};
 }
 
+#define POLL_NS (200 * 1000 * 1000ull)
+
 /* attach and serve: the shared loop of attach/run/serve. @child is run's CMD (or 0). */
 static int serve_loop(struct app *a, const struct env *env, pid_t child, int *child_status)
 {
 	double start = mono_ns() / 1e9;
 	bool said_gone = false;
 
-	for (unsigned tick = 1;; tick++) {
-		struct timespec nap = { 0, 20 * 1000 * 1000 };
+	uint64_t next_poll = mono_ns() + POLL_NS;
 
-		/* rings every 20 ms (they must not fill), everything else every 200 ms */
-		nanosleep(&nap, NULL);
-		if (tick % 10) {
+	for (;;) {
+		/* rings every 20 ms (they must not fill) or at once when a process forked or exec'd (its uprobes are
+		 * attached before it runs far), everything else every 200 ms */
+		app__nap(a, 20);
+		if (mono_ns() < next_poll) {
 			app__drain(a);
 			continue;
 		}
+		next_poll = mono_ns() + POLL_NS;
 		app__poll(a);
 		if (child) {
 			int st;

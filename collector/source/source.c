@@ -64,6 +64,16 @@ void source_set__drain(struct source_set *set)
 			set->ops[i]->drain(set->s[i]);
 }
 
+int source_set__wait_fds(struct source_set *set, int *fds, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < set->n && n < max; i++)
+		if (set->ops[i]->wait_fd && (fds[n] = set->ops[i]->wait_fd(set->s[i])) >= 0)
+			n++;
+	return n;
+}
+
 void source_set__poll(struct source_set *set)
 {
 	for (int i = 0; i < set->n; i++)

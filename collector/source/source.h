@@ -93,6 +93,9 @@ struct source_ops {
 	void (*report)(void *s);
 	/* a BPF map of traced tgids that sources made after it may filter on; -1 when none */
 	int (*traced_fd)(void *s);
+	/* optional: a descriptor that polls readable when something wants handling now rather than at the next
+	 * drain (a process forked: its uprobes must be attached before it runs far), or -1 */
+	int (*wait_fd)(void *s);
 	/* calibration: obsprobe_probe_overhead_seconds{probe} of the probe it times on the helper's @loop */
 	const char *probe;
 	enum calib_loop loop;
@@ -117,6 +120,8 @@ void *source_set__find(const struct source_set *set, const struct source_ops *op
 int source_set__add_target(struct source_set *set, pid_t pid, bool initial, char *err, size_t errlen);
 void source_set__on_process(struct source_set *set, enum proc_change what, pid_t pid);
 void source_set__drain(struct source_set *set);
+/* the sources' wait_fd()s into @fds (at most @max); their number */
+int source_set__wait_fds(struct source_set *set, int *fds, int max);
 void source_set__poll(struct source_set *set);
 void source_set__baseline(struct source_set *set);
 void source_set__totals(struct source_set *set, struct source_totals *t);

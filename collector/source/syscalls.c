@@ -362,7 +362,7 @@ bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len)
 		snprintf(out, len, "off (needs payload capture; --no-tls)");
 		return false;
 	}
-	e = tls__attach(t->tls, pid);
+	e = tls__attach(t->tls, pid, true);
 	path = tls__path(t->tls, pid, 0);
 	if (e)
 		snprintf(out, len, "uprobe attach failed: %s", tls__error(t->tls));
@@ -466,7 +466,7 @@ static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t
 	if (e)
 		snprintf(err, errlen, "attach: cannot trace pid %d: %s", pid, strerror(-e));
 	else if (t->tls)
-		tls__attach(t->tls, pid); /* a failure is counted and said at exit: syscalls still work */
+		tls__attach(t->tls, pid, true); /* a failure is counted and said at exit: syscalls still work */
 	return e ? -1 : 0;
 }
 
@@ -478,7 +478,7 @@ static void source_on_process(void *s, enum proc_change what, pid_t pid)
 		return;
 	switch (what) {
 	case PROC_CHANGE_FORK: /* the parent's maps: its libssl, if any */
-		tls__attach(t->tls, pid);
+		tls__attach(t->tls, pid, false);
 		break;
 	case PROC_CHANGE_EXEC:
 		tls__on_exec(t->tls, pid);
@@ -524,6 +524,14 @@ static void source_needs(void *s, struct privs_need *need)
 	need->uprobes |= ((struct systrace *)s)->tls != NULL;
 }
 
+/* process changes wake the session at once (the proc ring wakes its readers; the payload ring never does) */
+static int source_wait_fd(void *s)
+{
+	struct systrace *t = s;
+
+	return bpf_map__fd(t->skel->maps.events);
+}
+
 static int source_traced_fd(void *s)
 {
 	return systrace__traced_fd(s);
@@ -557,6 +565,7 @@ const struct source_ops syscalls_source = {
 	.describe = source_describe,
 	.report = source_report,
 	.traced_fd = source_traced_fd,
+	.wait_fd = source_wait_fd,
 	.probe = "syscall",
 	.loop = CALIB_SYSCALLS,
 	.calibrate_on = source_calibrate_on,

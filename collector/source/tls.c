@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "lib/clock.h"
+#include "source/linkreap.h"
 #include "source/symbols.h"
 #include "source/tls.h"
 
@@ -85,8 +86,9 @@ struct tls {
 	struct recheck *re; /* processes that exec'd: their maps are read until a library shows up, or until */
 	int nre, capre;
 	struct tls_lib libs[NLIBS];
-	int next_lib;	 /* the slot a new library takes (round robin) */
-	uint64_t failed; /* attach failures (said at exit) */
+	int next_lib;	       /* the slot a new library takes (round robin) */
+	uint64_t failed;       /* attach failures (said at exit) */
+	struct linkreap *reap; /* detaching waits for the kernel: off this thread */
 	char last_err[512];
 };
 
@@ -103,13 +105,16 @@ struct tls *tls__new(const struct tls_progs *p)
 	t->prog[P_WRITE_EX] = p->write_ex;
 	t->prog[P_HANDSHAKE] = p->handshake;
 	t->prog[P_FREE] = p->free;
+	t->reap = linkreap__new();
 	return t;
 }
 
-static void unlink_pid(struct tls_pid *tp)
+/* entries go first, returns last (the reaper destroys the last put first: returns, then entries; a return
+ * never seen heals in BPF) */
+static void unlink_pid(struct tls *t, struct tls_pid *tp)
 {
 	for (int i = NL - 1; i >= 0; i--) {
-		bpf_link__destroy(tp->l[i]);
+		linkreap__put(t->reap, tp->l[i]);
 		tp->l[i] = NULL;
 	}
 }
@@ -119,7 +124,8 @@ void tls__free(struct tls *t)
 	if (!t)
 		return;
 	for (int i = 0; i < t->n; i++)
-		unlink_pid(&t->v[i]);
+		unlink_pid(t, &t->v[i]);
+	linkreap__free(t->reap);
 	free(t->v);
 	free(t->re);
 	free(t);
@@ -230,6 +236,7 @@ static int link_pid(struct tls *t, struct tls_pid *tp)
 		t->failed++;
 		return -ENOENT;
 	}
+	linkreap__busy(t->reap); /* no detach now: it would hold these attaches (linkreap.h) */
 	for (int i = 0; i < def->nl; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = def->prog[i] == P_RET);
 
@@ -240,7 +247,7 @@ static int link_pid(struct tls *t, struct tls_pid *tp)
 
 			snprintf(t->last_err, sizeof(t->last_err), "%s in %s for pid %d: %s", def->fn[i], tp->path,
 				 (int)tp->pid, strerror(-e));
-			unlink_pid(tp);
+			unlink_pid(t, tp);
 			t->failed++;
 			return e;
 		}
@@ -251,14 +258,14 @@ static int link_pid(struct tls *t, struct tls_pid *tp)
 }
 
 /* attach @pid to the @kind library it maps, or the host's; 0, or -errno */
-static int attach_kind(struct tls *t, pid_t pid, int kind)
+static int attach_kind(struct tls *t, pid_t pid, int kind, bool host)
 {
 	const struct tls_libdef *def = &libdefs[kind];
 	struct tls_pid *tp = find(t, pid, kind), nt = { .pid = pid, .kind = kind };
 	int e;
 
 	nt.mapped = mapped_lib(pid, def->soname, nt.path, sizeof(nt.path), &nt.dev, &nt.ino);
-	if (!nt.mapped && (!def->host || !host_lib(def->soname, nt.path, sizeof(nt.path), &nt.dev, &nt.ino)))
+	if (!nt.mapped && (!def->host || !host || !host_lib(def->soname, nt.path, sizeof(nt.path), &nt.dev, &nt.ino)))
 		return 0; /* none to attach to (yet) */
 	if (tp && tp->dev == nt.dev && tp->ino == nt.ino) {
 		/* the same file: its probes stay (they follow the process through exec, on the file) */
@@ -278,7 +285,7 @@ static int attach_kind(struct tls *t, pid_t pid, int kind)
 		tp = &t->v[t->n++];
 		*tp = (struct tls_pid){ .pid = pid, .kind = kind };
 	}
-	unlink_pid(tp);
+	unlink_pid(t, tp);
 	*tp = nt;
 	e = link_pid(t, tp);
 	if (e) /* forget it: a later exec or recheck tries again */
@@ -286,12 +293,12 @@ static int attach_kind(struct tls *t, pid_t pid, int kind)
 	return e;
 }
 
-int tls__attach(struct tls *t, pid_t pid)
+int tls__attach(struct tls *t, pid_t pid, bool host)
 {
 	int e = 0;
 
 	for (int k = 0; k < NKINDS; k++) {
-		int ek = attach_kind(t, pid, k);
+		int ek = attach_kind(t, pid, k, host);
 
 		e = e ? e : ek;
 	}
@@ -311,7 +318,7 @@ static bool any_mapped(struct tls *t, pid_t pid)
 
 void tls__on_exec(struct tls *t, pid_t pid)
 {
-	tls__attach(t, pid);
+	tls__attach(t, pid, false);
 	if (any_mapped(t, pid))
 		return;
 	for (int i = 0; i < t->nre; i++)
@@ -335,7 +342,7 @@ void tls__detach(struct tls *t, pid_t pid)
 {
 	for (int i = 0; i < t->n;)
 		if (t->v[i].pid == pid) {
-			unlink_pid(&t->v[i]);
+			unlink_pid(t, &t->v[i]);
 			t->v[i] = t->v[--t->n];
 		} else {
 			i++;
@@ -361,7 +368,7 @@ void tls__drain(struct tls *t)
 			t->re[i] = t->re[--t->nre];
 			continue;
 		}
-		tls__attach(t, pid);
+		tls__attach(t, pid, false);
 		if (any_mapped(t, pid)) {
 			t->re[i] = t->re[--t->nre];
 			continue;

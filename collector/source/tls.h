@@ -26,8 +26,12 @@ struct tls;
 struct tls *tls__new(const struct tls_progs *p);
 void tls__free(struct tls *t);
 
-/* a traced process (named, child, forked): 0, or -errno when its uprobes could not attach */
-int tls__attach(struct tls *t, pid_t pid);
+/* a traced process (named, child, forked): 0, or -errno when its uprobes could not attach.  @host: also before
+ * it maps a library, on the host's copy (the processes named at the start: python imports ssl later); a forked
+ * child has its parent's maps, an exec'd image maps its libraries within moments (tls__on_exec looks again
+ * for RECHECK_NS): attaching every short-lived child to libraries it never maps would cost a detach each
+ * (~80 ms of the kernel's tracing mutex, see linkreap.h) */
+int tls__attach(struct tls *t, pid_t pid, bool host);
 /* it exec'd a new image; it exited */
 void tls__on_exec(struct tls *t, pid_t pid);
 void tls__detach(struct tls *t, pid_t pid);
