@@ -31,6 +31,7 @@ enum obs_proc_event_type {
 	OBS_PROC_FORK = 1,
 	OBS_PROC_EXEC = 2,
 	OBS_PROC_EXIT = 3,
+	OBS_PROC_MAPEXEC = 4, /* it mapped a file executable (the loader or dlopen: a TLS library may have come) */
 };
 
 /* ring buffer record: process lifecycle of traced processes */

@@ -462,6 +462,8 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 	return 0;
 }
 
+static __always_inline void emit(__u32 type, __u32 pid, __u32 ppid);
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -492,6 +494,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			goto errors;
 		}
 	}
+	/* an executable file mapped (a library loaded, dlopen too): user space looks for a TLS library to probe */
+	if (cfg_tls && nr == 9 && (unsigned long)ret < (unsigned long)-4095L &&
+	    (PT_REGS_PARM3_CORE_SYSCALL(regs) & 4 /* PROT_EXEC */) && (long)PT_REGS_PARM5_CORE_SYSCALL(regs) >= 0)
+		emit(OBS_PROC_MAPEXEC, bpf_get_current_pid_tgid() >> 32, 0);
 	if (cfg_net) {
 		if (ret >= 0)
 			sock_io(regs, nr, ret, st_ts, now, st);

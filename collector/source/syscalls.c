@@ -63,6 +63,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	case OBS_PROC_EXIT:
 		t->opts.on_proc(t->opts.ctx, PROC_CHANGE_EXIT, e->pid, 0, comm);
 		break;
+	case OBS_PROC_MAPEXEC: /* a library loaded: a TLS one gets its probes now, before the program uses it */
+		if (t->tls)
+			tls__attach(t->tls, e->pid, false);
+		break;
 	}
 	return 0;
 }
@@ -466,7 +470,7 @@ static int source_add_target(void *s, pid_t pid, bool initial, char *err, size_t
 	if (e)
 		snprintf(err, errlen, "attach: cannot trace pid %d: %s", pid, strerror(-e));
 	else if (t->tls)
-		tls__attach(t->tls, pid, true); /* a failure is counted and said at exit: syscalls still work */
+		tls__attach(t->tls, pid, false); /* a failure is counted and said at exit: syscalls still work */
 	return e ? -1 : 0;
 }
 
