@@ -146,7 +146,7 @@ $(OUT)/libobsshim.so: $(SHIM_OBJS) $(wildcard preload/*.map)
 		-ldl -lpthread -lrt -o $@
 
 # ---- tests -------------------------------------------------------------------
-$(OUT)/tests/%: tests/unit/%.c $(COLL_LIB) $(HDRS)
+$(OUT)/tests/%: tests/unit/%.c $(COLL_LIB) $(HDRS) $(wildcard tests/unit/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) $< $(COLL_LIB) \
