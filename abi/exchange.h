@@ -16,6 +16,8 @@ enum obs_proto {
 	OBS_PROTO_HTTP1 = 1,
 	OBS_PROTO_REDIS = 2,
 	OBS_PROTO_POSTGRES = 3,
+	OBS_PROTO_HTTP2 = 4, /* an HTTP/2 request that is not gRPC (strings as HTTP/1's; version 2) */
+	OBS_PROTO_GRPC = 5,  /* a gRPC call over HTTP/2 (strings below) */
 	OBS_PROTO__COUNT,
 };
 
@@ -66,6 +68,9 @@ struct obs_exchange {
 	char tracestate[OBS_X_TRACESTATE_MAX]; /* W3C tracestate passed on with the request */
 	char code[OBS_X_CODE_MAX];	       /* a status that is a word, not a number (SQLSTATE, a Redis error's
 						* prefix), or "" */
+	uint32_t stream;		       /* HTTP/2 stream id; 0 for protocols without streams */
+	uint32_t request_msgs, response_msgs;  /* gRPC: length-prefixed messages each way (counted, not decoded) */
+	uint32_t pad2;
 };
 
 /* What the strings hold for a database protocol (Redis, PostgreSQL), never a value the program sent:
@@ -73,7 +78,17 @@ struct obs_exchange {
  *   target  db.query.text with every literal and argument replaced by '?' ("SET ? ?", "SELECT * FROM t WHERE a = ?")
  *   host    db.namespace (the database name; Redis: the db index when a SELECT was seen), or ""
  *   agent   db.collection.name when the statement makes it obvious, or ""
- *   code    db.response.status_code (SQLSTATE "42P01"; Redis "ERR", "WRONGTYPE"); @error set with it */
+ *   code    db.response.status_code (SQLSTATE "42P01"; Redis "ERR", "WRONGTYPE"); @error set with it
+ *
+ * What they hold for HTTP/2 (OBS_PROTO_HTTP2: as HTTP/1, from the pseudo-headers; version 2) and gRPC:
+ *   op      the HTTP method (":method", "POST")
+ *   target  ":path", "/package.Service/Method"
+ *   host    ":authority"
+ *   agent   "user-agent"
+ *   status  ":status" (0: none came)
+ *   code    gRPC: "grpc-status" as decimal text ("0", "14"), from the trailers or a trailers-only response;
+ *           "" when none came (the call ended without one: an error); @error set when it is not "0"
+ *   stream  the stream id; request_msgs/response_msgs: gRPC messages each way; *_bytes: DATA payload bytes */
 
 _Static_assert(sizeof(struct obs_addr) == 20, "obs_addr layout");
 _Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs_exchange, pid) == 16 &&
@@ -81,6 +96,7 @@ _Static_assert(offsetof(struct obs_exchange, status) == 8 && offsetof(struct obs
 		       offsetof(struct obs_exchange, local) == 88 && offsetof(struct obs_exchange, op) == 128 &&
 		       offsetof(struct obs_exchange, tracestate) == 752 && offsetof(struct obs_exchange, code) == 944,
 	       "obs_exchange layout (it crosses the shim segment: change OBS_SEG_VERSION with it)");
-_Static_assert(sizeof(struct obs_exchange) == 960, "obs_exchange size");
+_Static_assert(offsetof(struct obs_exchange, stream) == 960, "obs_exchange layout");
+_Static_assert(sizeof(struct obs_exchange) == 976, "obs_exchange size");
 
 #endif

@@ -29,7 +29,15 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 		c->sink->on_exchange(c->ctx, x);
 }
 
-static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange };
+static void on_h2(void *ctx, const struct h2_ev *ev, const void *block)
+{
+	struct proto_conn *c = ctx;
+
+	if (c->sink && c->sink->on_h2)
+		c->sink->on_h2(c->ctx, ev, block);
+}
+
+static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange, .on_h2 = on_h2 };
 
 void proto_conn__init(struct proto_conn *c, const struct proto_sink *sink, void *ctx)
 {

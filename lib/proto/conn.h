@@ -20,7 +20,7 @@
 #include "abi/exchange.h"
 #include "lib/proto/proto.h"
 
-#define PROTO_STATE_MAX 10592 /* the largest parser state (HTTP/1: two parsers, 4 pipelined exchanges: 10592) */
+#define PROTO_STATE_MAX 10656 /* the largest parser state (HTTP/1: two parsers, 4 pipelined exchanges: 10656) */
 #define PROTO_STRIKES 2
 
 enum proto_verdict {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "abi/exchange.h"
+#include "lib/proto/h2.h"
 #include "lib/tracectx.h"
 
 /* bytes the traced side read (in) or wrote (out) */
@@ -30,10 +31,14 @@ enum proto_guess {
 /* Where a parser's exchanges go.  on_request: a request is complete enough to be served (HTTP: its
  * head); the receiver gives it ids (trace, span, parent, sampled) from the context @in the request
  * carried and from what the thread is doing.  on_exchange: the response ended, or the request was
- * given up (incomplete; status 0 when unanswered).  proto_conn fills proto, local and peer before. */
+ * given up (incomplete; status 0 when unanswered).  proto_conn fills proto, local and peer before.
+ * on_h2: HTTP/2's framed events, whose exchanges the receiver makes (HPACK lives in the collector). */
 struct proto_sink {
 	void (*on_request)(void *ctx, struct obs_exchange *x, const struct trace_ctx *in);
 	void (*on_exchange)(void *ctx, struct obs_exchange *x);
+	/* HTTP/2 only (lib/proto/h2.h): a framed event and, for H2_EV_HEADERS, its header block (@len
+	 * bytes, valid during the call).  The receiver decodes HPACK and makes the exchanges; NULL: ignored. */
+	void (*on_h2)(void *ctx, const struct h2_ev *ev, const void *block);
 };
 
 /* how sure a parser is of its connection */

@@ -55,7 +55,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	FUZZ_CHECK(s->exchanges <= s->requests);
 }
 
-static const struct proto_sink cb = { on_request, on_exchange };
+static const struct proto_sink cb = { .on_request = on_request, .on_exchange = on_exchange };
 
 static void check_conn(const struct http1_conn *c, const struct seen *s)
 {

@@ -106,7 +106,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	s->sum = mix(s->sum, &x->error, 1);
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 /* ---- the normaliser ---- */
 

@@ -101,7 +101,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	}
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 static void start(struct proto_conn *pc, struct http1_conn *old, struct seen *sn, struct seen *so)
 {

@@ -105,7 +105,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	check_describe(x);
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 static void start(struct proto_conn *pc, struct seen *s, struct fz *in, uint64_t now)
 {

@@ -43,7 +43,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 		 x->target, x->host, x->status ? x->status : '0', x->code, x->incomplete ? "!" : "");
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 static struct proto_conn pc;
 static struct seen sn;
 

@@ -272,7 +272,7 @@ static void x_exchange(void *ctx, struct obs_exchange *x)
 	s->exchanges++;
 }
 
-static const struct proto_sink xcb = { x_request, x_exchange };
+static const struct proto_sink xcb = { .on_request = x_request, .on_exchange = x_exchange };
 
 START_TEST(conn_pairs_pipelined_and_head)
 {

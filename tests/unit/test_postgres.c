@@ -120,7 +120,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 		 x->status, x->error ? "|err" : "", x->incomplete ? "|inc" : "");
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 static struct pg_conn pc;
 
 /* the conversation into a fresh parser, as a client (@client) or a server, each write in pieces of

@@ -41,7 +41,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	s->n++;
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 /* ---- detection ---- */
 

@@ -34,7 +34,7 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	snprintf(s->log + n, sizeof(s->log) - n, "%d %d %s;", x->kind, x->status, x->target);
 }
 
-static const struct proto_sink sink = { on_request, on_exchange };
+static const struct proto_sink sink = { .on_request = on_request, .on_exchange = on_exchange };
 
 static enum proto_verdict feed(struct proto_conn *c, enum proto_dir dir, const char *s)
 {
