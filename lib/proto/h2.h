@@ -4,9 +4,10 @@
  *
  * The framer turns a connection's bytes, each direction on its own, into a sequence of struct h2_ev,
  * given to the sink's on_h2() (proto.h) in the order the bytes crossed the socket.  A header block
- * (HEADERS or PUSH_PROMISE and its CONTINUATIONs) is one H2_EV_HEADERS event with the block's bytes
- * (padding and priority fields removed), because HPACK state advances block by block and every block
- * of a direction must reach the decoder in order, or the decoder's state is lost (H2_EV_LOST). */
+ * (HEADERS or PUSH_PROMISE and its CONTINUATIONs) comes as H2_EV_HEADERS pieces, as its bytes arrive
+ * (padding and priority fields removed; the framer buffers nothing but frame heads): H2_EVF_MORE on every
+ * piece but the last.  The receiver assembles the block and decodes it: HPACK state advances block by
+ * block and every block of a direction must reach the decoder in order, or that state is lost (H2_EV_LOST). */
 #ifndef OBSPROBE_H2_H
 #define OBSPROBE_H2_H
 
@@ -16,10 +17,11 @@
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
 #define H2_FRAME_HEAD 9
-#define H2_BLOCK_MAX 16384 /* a header block longer than this is cut (H2_EVF_CUT): its direction is lost */
+#define H2_BLOCK_MAX 65536 /* the longest header block the collector assembles; longer: its direction is lost */
 
 enum h2_ev_type {
-	H2_EV_HEADERS = 1,  /* a whole header block: @stream, @len bytes of block follow, H2_EVF_END_STREAM */
+	H2_EV_HEADERS = 1,  /* a piece of a header block of @stream: @len bytes given with it; H2_EVF_MORE: the
+			     * block goes on; on the last piece H2_EVF_END_STREAM as the HEADERS frame said */
 	H2_EV_DATA = 2,	    /* a DATA frame: @len payload bytes (not passed on), H2_EVF_END_STREAM; @value: gRPC
 			     * messages whose 5-byte prefix began in it (H2_EVF_MSGS_UNSURE: a prefix fell in a gap) */
 	H2_EV_RST = 3,	    /* RST_STREAM of @stream, error code @value */
@@ -33,7 +35,7 @@ enum h2_ev_type {
 #define H2_EVF_END_STREAM 1u
 #define H2_EVF_PUSH 2u	      /* H2_EV_HEADERS from a PUSH_PROMISE: @value is the promised stream */
 #define H2_EVF_MSGS_UNSURE 4u /* H2_EV_DATA: the message count may be short */
-#define H2_EVF_CUT 8u	      /* H2_EV_HEADERS: the block was longer than H2_BLOCK_MAX and is cut */
+#define H2_EVF_MORE 8u	      /* H2_EV_HEADERS: more pieces of this block follow */
 
 struct h2_ev {
 	uint8_t type;  /* enum h2_ev_type */
@@ -41,7 +43,7 @@ struct h2_ev {
 	uint8_t flags; /* H2_EVF_* */
 	uint8_t pad;
 	uint32_t stream;
-	uint32_t len;	/* H2_EV_HEADERS: block bytes given with the event; H2_EV_DATA: payload bytes */
+	uint32_t len;	/* H2_EV_HEADERS: bytes of the block given with the event; H2_EV_DATA: payload bytes */
 	uint32_t value; /* see the types */
 	uint64_t ts_ns; /* CLOCK_MONOTONIC of the read/write that completed the frame */
 };

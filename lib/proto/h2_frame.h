@@ -1,0 +1,57 @@
+/* h2_frame.h -- HTTP/2 framing (RFC 9113 4, 6) of one connection, both directions: bytes in, struct h2_ev out
+ * (lib/proto/h2.h).  Pure and fixed-size (it runs in the shim and in a proto_conn's state): it keeps frame
+ * heads and per-stream gRPC message boundaries, never payloads. */
+#ifndef OBSPROBE_H2_FRAME_H
+#define OBSPROBE_H2_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto/h2.h"
+#include "lib/proto/proto.h"
+
+#define H2_FRAME_STREAMS 32 /* streams per direction whose gRPC message boundaries are followed */
+
+typedef void (*h2_emit_fn)(void *ctx, const struct h2_ev *ev, const void *block);
+
+struct h2_msg_track {
+	uint32_t stream; /* 0 = free */
+	uint32_t left;	 /* bytes of the current message still to come; 0: a 5-byte prefix is next */
+	uint8_t have;	 /* prefix bytes seen so far (0..4) */
+	uint8_t prefix[5];
+	uint8_t pad[2];
+};
+
+struct h2_frame_dir {
+	uint8_t lost;		      /* H2_EV_LOST said: the rest of this direction is ignored */
+	uint8_t preface_left;	      /* client preface bytes still to match (OUT from a client / IN at a server) */
+	uint8_t head_have;	      /* bytes of the current frame head collected */
+	uint8_t head[H2_FRAME_HEAD];  /* the frame head being collected */
+	uint8_t type, flags, pad_len; /* the current frame's */
+	uint8_t skip_prefix;	      /* pad length / priority bytes still to drop at its payload start */
+	uint32_t stream;	      /* the current frame's stream */
+	uint32_t left;		      /* payload bytes of the current frame still to come */
+	uint32_t block_stream;	      /* != 0: inside a header block, CONTINUATION expected next */
+	uint8_t block_end_stream, block_push;
+	uint8_t pad[2];
+	uint32_t promised;
+	struct h2_msg_track msgs[H2_FRAME_STREAMS];
+};
+
+struct h2_frame {
+	struct h2_frame_dir d[2]; /* by enum proto_dir */
+	uint64_t errors;	  /* framing errors (each one is an H2_EV_LOST) */
+	bool sure;		  /* a whole frame or the preface was framed */
+};
+
+/* Could @len first bytes of a connection in direction @dir be HTTP/2?  YES for the client preface (or a
+ * prefix of it: MAYBE when cut short), MAYBE for a plausible frame head (a connection seen mid-way). */
+enum proto_guess h2_frame__detect(const void *buf, size_t len, enum proto_dir dir);
+/* @preface: the bytes start at the client preface (detect said so); false: seen mid-way, frames start */
+void h2_frame__init(struct h2_frame *f, bool preface, enum proto_dir preface_dir);
+/* @len bytes captured of @total that crossed in @dir at @now_ns (len 0: a gap of @total): events out */
+void h2_frame__feed(struct h2_frame *f, enum proto_dir dir, const void *buf, size_t len, uint64_t total,
+		    uint64_t now_ns, h2_emit_fn emit, void *ctx);
+
+#endif
