@@ -41,7 +41,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf libelf zlib libmicrohttpd libcjson libcurl libcap yaml-0.1 gnutls libcrypt
+PKGS      := libbpf libelf zlib libmicrohttpd libcjson libcurl libcap yaml-0.1 gnutls libcrypt libnghttp2
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

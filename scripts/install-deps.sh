@@ -27,6 +27,8 @@ PKGS=(
 	libyaml-dev libgnutls28-dev libcrypt-dev openssl apache2-utils
 	gnutls-bin # gnutls-cli: a GnuTLS client for the eBPF TLS test
 	postgresql postgresql-client-15 # test_postgres.sh: postgres, initdb, pg_isready, pgbench, psql
+	libnghttp2-dev # HPACK decoding of captured HTTP/2 header blocks (the collector only; the shim stays free of it)
+	python3-grpcio python3-grpc-tools python3-protobuf # gRPC test programs and the OTLP/gRPC test receiver
 )
 
 missing=()
