@@ -128,6 +128,8 @@ void options__print(FILE *out, unsigned cmds)
 						 : "",
 			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(out, "  %-26s", left);
+		if (strlen(left) >= 26) /* no room for a space: the help starts on the next line */
+			fprintf(out, "\n  %-26s", "");
 		for (h = o->help; *h; h++) {
 			fputc(*h, out);
 			if (*h == '\n')
