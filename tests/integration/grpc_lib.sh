@@ -34,7 +34,7 @@ grpc_stubs() {
 
 # _grpc_bg NAME MODE ARGS...: start grpc_app.py MODE in the background, wait up to 15 s for "ready"
 _grpc_bg() {
-	local name=$1 i
+	local name=$1
 	shift
 	: >"$TMP/$name.out"
 	# shellcheck disable=SC2086
@@ -42,7 +42,7 @@ _grpc_bg() {
 	GRPC_PID=$!
 	GRPC_PIDS[$name]=$GRPC_PID
 	PIDS+=("$GRPC_PID")
-	for i in $(seq 1 150); do
+	for _ in $(seq 1 150); do
 		grep -qx ready "$TMP/$name.out" && return 0
 		kill -0 "$GRPC_PID" 2>/dev/null || break
 		sleep 0.1
@@ -64,10 +64,10 @@ grpc_front_start() { # NAME PORT GRPC_HOST:PORT [http-front args...]
 }
 
 grpc_stop() { # NAME -> the program's exit status (0 after a clean SIGTERM)
-	local pid=${GRPC_PIDS[$1]:-} i
+	local pid=${GRPC_PIDS[$1]:-}
 	[ -n "$pid" ] || return 1
 	kill "$pid" 2>/dev/null
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -87,4 +87,58 @@ else
 	bad "openssl could not make a certificate"
 fi
 
+# ---- nginx over HTTP/2 (h2c and TLS) and curl: the counts in nginx's access log are the requests made ----
+if command -v nginx >/dev/null && command -v curl >/dev/null && command -v h2load >/dev/null; then
+	source "$(dirname "$0")/h2_nginx.sh"
+	HP=$(free_port) HT=$(free_port)
+	if h2_nginx_start "$HP" "$HT"; then
+		for mode in h2c tls; do
+			port=$HP client=h2load conns="" # curl 7.88 cannot reuse an h2c connection (h2_nginx.sh)
+			[ $mode = tls ] && port=$HT client=curl conns=1
+			m=$(h2_nginx_lines)
+			h2_curl $mode 7
+			check "nginx $mode: one curl, 7 URLs: client status" 0 $?
+			check "nginx $mode: one curl, 7 URLs: client" $client $H2_CLIENT
+			check "nginx $mode: one curl, 7 URLs: HTTP/2 200 answers" 7 $H2_OK
+			check "nginx $mode: one curl, 7 URLs: connections curl opened" "$conns" "$H2_CONNECTS"
+			check "nginx $mode: one curl, 7 URLs: HTTP/2.0 lines logged" 7 "$(h2_nginx_wait_count "$m" 7 HTTP/2.0 "$port")"
+			check "nginx $mode: one curl, 7 URLs: one nginx connection" 1 "$(h2_nginx_conns "$m" "$port")"
+			m=$(h2_nginx_lines)
+			h2_curl_each $mode 3 /big.bin
+			check "nginx $mode: 3 curls: curl status" 0 $?
+			check "nginx $mode: 3 curls: HTTP/2 200 answers" 3 $H2_OK
+			check "nginx $mode: 3 curls: HTTP/2.0 lines logged" 3 "$(h2_nginx_wait_count "$m" 3 HTTP/2.0 "$port")"
+			check "nginx $mode: 3 curls: three connections" 3 "$(h2_nginx_conns "$m" "$port")"
+			check "nginx $mode: 3 curls: body bytes sent" 120000 \
+				"$(awk -v from="$m" 'NR > from { n += $9 } END { print n + 0 }' "$H2_ACCESS_LOG")"
+			m=$(h2_nginx_lines)
+			h2_curl_parallel $mode 5
+			check "nginx $mode: 5 parallel: client status" 0 $?
+			check "nginx $mode: 5 parallel: HTTP/2 200 answers" 5 $H2_OK
+			check "nginx $mode: 5 parallel: HTTP/2.0 lines logged" 5 "$(h2_nginx_wait_count "$m" 5 HTTP/2.0 "$port")"
+			check "nginx $mode: 5 parallel: one connection" 1 "$(h2_nginx_conns "$m" "$port")"
+		done
+		m=$(h2_nginx_lines)
+		h2_curl h2c 1 /big.bin
+		check "nginx h2c: one curl, one URL: curl status" 0 $?
+		check "nginx h2c: one curl, one URL: client" curl $H2_CLIENT
+		check "nginx h2c: one curl, one URL: HTTP/2 200 answers" 1 $H2_OK
+		check "nginx h2c: one curl, one URL: HTTP/2.0 lines logged" 1 "$(h2_nginx_wait_count "$m" 1 HTTP/2.0 "$HP")"
+		m=$(h2_nginx_lines)
+		h2_h2load tls 6 3 /big.bin
+		check "nginx tls: h2load 6 requests, 3 at once: status" 0 $?
+		check "nginx tls: h2load 6 requests, 3 at once: HTTP/2.0 lines logged" 6 "$(h2_nginx_wait_count "$m" 6 HTTP/2.0 "$HT")"
+		check "nginx tls: h2load 6 requests, 3 at once: one connection" 1 "$(h2_nginx_conns "$m" "$HT")"
+		check "nginx: only HTTP/2.0 in the log" 0 "$(awk '$1 != "HTTP/2.0"' "$H2_ACCESS_LOG" | wc -l)"
+		check "nginx: every request 200" 0 "$(awk '$2 != "200"' "$H2_ACCESS_LOG" | wc -l)"
+		check "nginx: total lines" 37 "$(h2_nginx_lines)"
+		h2_nginx_stop
+		check "nginx: graceful stop" 0 $?
+	else
+		bad "nginx (h2c + h2 over TLS) did not start"
+	fi
+else
+	bad "nginx, curl or h2load (nghttp2-client) missing: scripts/install-deps.sh installs them"
+fi
+
 finish
