@@ -214,7 +214,7 @@ def metrics_lines(req):
                             for le, c in zip(bounds, dp["bucketCounts"]):
                                 cum += int(c)
                                 lines.append("%s_bucket%s %d" % (name, labels(dp, [("le", le)]), cum))
-                            lines.append("%s_sum%s %r" % (name, labels(dp), float(dp["sum"])))
+                            lines.append("%s_sum%s %r" % (name, labels(dp), float(dp.get("sum", 0))))
                             lines.append("%s_count%s %d" % (name, labels(dp), int(dp["count"])))
                             for e in dp.get("exemplars", []):
                                 exemplars.append("# exemplar %s%s %s %s %r" % (name, labels(dp), e["traceId"],
