@@ -57,7 +57,7 @@ struct exporter_stats {
 	uint64_t logs_export_failed;
 	uint64_t metric_points_exported; /* data points of pushes the receiver took */
 	uint64_t metric_points_export_failed;
-	uint64_t metric_pushes;		    /* pushes attempted (encoded and sent, whatever the outcome) */
+	uint64_t metric_pushes;		    /* snapshots taken to push (one with no data point sends nothing) */
 	uint64_t spans_queued, logs_queued; /* waiting now (including the batch being sent) */
 	uint64_t requests;		    /* HTTP requests made, retries included */
 	uint64_t retries;
