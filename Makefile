@@ -211,6 +211,11 @@ $(OUT)/bench/spawn_time: tests/bench/spawn_time.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
 
+$(OUT)/bench/scrape_bench: tests/bench/scrape_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
