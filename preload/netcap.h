@@ -41,6 +41,9 @@ struct netcap_serving {
 };
 extern __thread struct netcap_serving netcap_serving;
 
+/* the sampling decision of the request this thread serves */
+uint8_t netcap__serving_sampled(void);
+
 /* the wrappers' recursion guard (shim.c, tlscap.c): raised around capture work, so the capture code's own calls,
  * and a signal handler's made meanwhile, pass straight through */
 extern __thread int in_shim;

@@ -170,8 +170,11 @@ uint64_t shm_fold__segment(struct shm_fold *f, struct seg_view *v, const struct 
 		v->last.expired = now->expired;
 	}
 	for (int o = 0; o < SEG_INJ__COUNT; o++) {
-		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room",   "cut",
-									    "no_slot",	"not_exact", "failed" };
+		static const char *const inject_outcome[SEG_INJ__COUNT] = {
+			"injected",	   "no_room",	       "cut",
+			"no_slot",	   "not_exact",	       "failed",
+			"h2_continuation", "h2_frame_too_big", "h2_frame_not_whole"
+		};
 
 		if (now->inject[o] == v->last.inject[o])
 			continue;

@@ -1,0 +1,16 @@
+/* netutil.h -- small socket facts for the shim's capture (netcap.c, h2cap.c) */
+#ifndef OBSPROBE_PRELOAD_NETUTIL_H
+#define OBSPROBE_PRELOAD_NETUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "abi/exchange.h"
+
+/* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
+void netutil__addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len);
+/* Will the kernel take @need more bytes on TCP socket @fd in one call without waiting? */
+bool netutil__room_for(int fd, size_t need);
+
+#endif
