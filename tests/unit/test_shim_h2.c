@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/tracectx.h"
+#include "preload/h2cap.h"
 #include "preload/inject_h2.h"
 #include "preload/netcap.h"
 #include "preload/seg.h"
@@ -607,6 +608,111 @@ START_TEST(through_netcap_while_serving)
 }
 END_TEST
 
+/* ---- h2cap.c: events into OBS_REC_H2 records ---- */
+
+static bool rec_next(struct obs_seg_h2 *r, uint32_t *len)
+{
+	struct obs_seg_rec raw;
+
+	if (!obs_seg_ring_get(s, &raw))
+		return false;
+	ck_assert_uint_eq(raw.type, OBS_REC_H2);
+	ck_assert_uint_ge(raw.len, OBS_SEG_H2_HEAD);
+	memset(r, 0, sizeof(*r));
+	memcpy(r, raw.data, raw.len);
+	*len = raw.len;
+	return true;
+}
+
+START_TEST(records_split_context_lost_close)
+{
+	static struct h2cap_conn h, h2;
+	struct obs_addr local = { .family = 2, .port = 7300 }, peer = { .family = 2, .port = 7399 };
+	struct h2_ev ev = { .type = H2_EV_HEADERS, .dir = 1, .flags = H2_EVF_END_STREAM, .stream = 1, .len = 2000 };
+	struct obs_seg_h2 r;
+	uint8_t block[2000], got[2000];
+	uint32_t len, off = 0, ids[2];
+	int n = 0;
+
+	for (int i = 0; i < 2000; i++)
+		block[i] = (uint8_t)(i * 7);
+	h2cap__open(&h, &local, &peer, 1);
+	netcap_serving.active = true;
+	memset(netcap_serving.trace_id, 0xab, 16);
+	memset(netcap_serving.span_id, 0xcd, 8);
+	h2cap__event(&h, &local, &peer, &ev, block);
+	while (rec_next(&r, &len)) {
+		ck_assert_uint_eq(len, OBS_SEG_H2_HEAD + r.ev.len);
+		ck_assert_uint_eq(r.ev.type, H2_EV_HEADERS);
+		ck_assert_uint_eq(r.ev.stream, 1);
+		ck_assert_uint_eq(r.conn, h.id);
+		ck_assert_int_eq(r.pid, getpid());
+		ck_assert_uint_eq(r.local.port, 7300);
+		ck_assert_uint_eq(r.peer.port, 7399);
+		ck_assert_uint_eq(r.trace_id[0], 0xab);
+		ck_assert_uint_eq(r.parent_id[7], 0xcd);
+		ck_assert_uint_eq(r.span_id[0], 0); /* nothing injected on it */
+		ck_assert_uint_eq(r.ev.flags, n < 2 ? H2_EVF_MORE : H2_EVF_END_STREAM);
+		memcpy(got + off, r.block, r.ev.len);
+		off += r.ev.len;
+		n++;
+	}
+	ck_assert_int_eq(n, 3); /* 888 + 888 + 224 */
+	ck_assert_uint_eq(off, 2000);
+	ck_assert_int_eq(memcmp(got, block, 2000), 0);
+	ids[0] = (uint32_t)h.id;
+	/* the stream a traceparent went out on: its span id with the block */
+	h.inj_pending = 1;
+	h.inj_stream = 3;
+	memset(h.inj_span_id, 0x5a, 8);
+	memset(h.inj_trace_id, 0x11, 16);
+	ev.stream = 3;
+	ev.len = 10;
+	h2cap__event(&h, &local, &peer, &ev, block);
+	ck_assert(rec_next(&r, &len));
+	ck_assert_uint_eq(r.span_id[0], 0x5a);
+	ck_assert_uint_eq(r.trace_id[0], 0x11);
+	ck_assert_uint_eq(h.inj_pending, 0);
+	/* a DATA event carries no bytes; an incoming block no context */
+	ev = (struct h2_ev){ .type = H2_EV_DATA, .dir = 0, .stream = 3, .len = 5000, .value = 2 };
+	h2cap__event(&h, &local, &peer, &ev, NULL);
+	ck_assert(rec_next(&r, &len));
+	ck_assert_uint_eq(len, OBS_SEG_H2_HEAD);
+	ck_assert_uint_eq(r.ev.len, 5000);
+	ck_assert_uint_eq(r.ev.value, 2);
+	/* another connection: another id */
+	h2cap__open(&h2, &local, &peer, 1);
+	h2cap__event(&h2, &local, &peer, &ev, NULL);
+	ck_assert(rec_next(&r, &len));
+	ids[1] = (uint32_t)r.conn;
+	ck_assert_uint_ne(ids[0], ids[1]);
+	/* the ring full: the record is lost (counted), then LOST both ways once there is room, nothing more */
+	s->h.ring_head += OBS_SEG_RING;
+	h2cap__event(&h, &local, &peer, &ev, NULL);
+	ck_assert_uint_eq(s->h.lost[SEG_LOST_RING_FULL], 1);
+	s->h.ring_head -= OBS_SEG_RING;
+	h2cap__event(&h, &local, &peer, &ev, NULL);
+	for (int dir = 0; dir < 2; dir++) {
+		ck_assert(rec_next(&r, &len));
+		ck_assert_uint_eq(r.ev.type, H2_EV_LOST);
+		ck_assert_uint_eq(r.ev.dir, dir);
+		ck_assert_uint_eq(r.conn, ids[0]);
+	}
+	ck_assert(!rec_next(&r, &len));
+	h2cap__event(&h, &local, &peer, &ev, NULL);
+	ck_assert(!rec_next(&r, &len));
+	/* the close: one record, and a connection that never had an event sends none */
+	h2cap__close(&h, &local, &peer, 9);
+	ck_assert(rec_next(&r, &len));
+	ck_assert_uint_eq(r.ev.type, OBS_SEG_H2_CLOSE);
+	ck_assert_uint_eq(r.conn, ids[0]);
+	ck_assert_uint_eq(r.ev.ts_ns, 9);
+	h2cap__close(&h, &local, &peer, 10);
+	ck_assert(!rec_next(&r, &len));
+	netcap_serving.active = false;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("shim_h2");
@@ -622,6 +728,7 @@ int main(void)
 	tcase_add_test(tc, skips_its_own_traceparent);
 	tcase_add_test(tc, skips_what_it_may_not_change);
 	tcase_add_test(tc, through_netcap_while_serving);
+	tcase_add_test(tc, records_split_context_lost_close);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
