@@ -87,6 +87,16 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 			traces__random_id(x->span_id, 8);
 		return;
 	}
+	if (x->kind == OBS_X_CLIENT) {
+		/* no context from the shim: the request's own or a new trace, never what the collector thinks this
+		 * thread serves (a gRPC poller thread reads one call's request and writes another's) */
+		int32_t tid = x->tid;
+
+		x->tid = 0;
+		traces__start_exchange(e->h->t, x, in);
+		x->tid = tid;
+		return;
+	}
 	traces__start_exchange(e->h->t, x, in);
 }
 
