@@ -179,6 +179,8 @@ bool h2cap__inject_plan(struct h2cap_conn *h, const struct iovec *mine, int iovc
 	int nrem = 0;
 	long got;
 
+	if (__atomic_load_n(&h->out_missed, __ATOMIC_RELAXED))
+		h->out.state = INJH2_DEAD;
 	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have || h->dead)
 		return false;
 	if (!(b = buf_get())) {

@@ -24,6 +24,7 @@ struct h2cap_conn {
 	uint8_t dead;	     /* LOST sent (or owed): nothing more of it goes out but the close */
 	uint8_t inj_pending; /* a traceparent went out in the HEADERS frame of @inj_stream */
 	uint8_t inj_sampled;
+	uint8_t out_missed; /* written bytes went by unseen (another thread held the connection): set unlocked */
 	uint32_t inj_stream;
 	uint8_t inj_trace_id[16], inj_parent_id[8], inj_span_id[8];
 	struct inject_h2_track out; /* the program's outgoing bytes */
@@ -39,8 +40,15 @@ void h2cap__close(struct h2cap_conn *h, const struct obs_addr *local, const stru
 /* @len bytes the program wrote on it (@buf NULL: a gap) */
 static inline void h2cap__out(struct h2cap_conn *h, const void *buf, size_t len)
 {
+	if (__atomic_load_n(&h->out_missed, __ATOMIC_RELAXED))
+		h->out.state = INJH2_DEAD;
 	if (h->out.state != INJH2_DEAD)
 		inject_h2__track(&h->out, buf, len);
+}
+/* bytes it wrote were not seen (called without the connection's lock): frames are no longer followed */
+static inline void h2cap__missed(struct h2cap_conn *h)
+{
+	__atomic_store_n(&h->out_missed, 1, __ATOMIC_RELAXED);
 }
 
 /* Plan a write of the program's @mine (@iovcnt, copied) while this thread serves @trace_id/@span_id: true with

@@ -257,6 +257,17 @@ static struct shim_conn *lock_conn(int fd)
 	return c;
 }
 
+/* ... for bytes that crossed it in @dir: written bytes it cannot take are a gap in what HTTP/2 injection follows */
+static struct shim_conn *lock_io(int fd, int dir)
+{
+	struct shim_conn *c = lock_conn(fd);
+	int idx;
+
+	if (!c && dir && fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
+		h2cap__missed(&pool[idx - 1].h2);
+	return c;
+}
+
 static void unlock_conn(struct shim_conn *c)
 {
 	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
@@ -348,7 +359,7 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
@@ -359,7 +370,7 @@ void netcap__gap(int fd, int dir, size_t n)
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir)))
 		return;
 	parser_feed(c, dir, NULL, 0, n, mono_ns());
 	unlock_conn(c);
@@ -389,7 +400,7 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_conn(fd); /* busy: counted there */
+	c = lock_io(fd, dir); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
@@ -579,7 +590,7 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	struct shim_conn *c;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_conn(fd)))
+	if (!sent || !(c = lock_io(fd, 1)))
 		return;
 	memcpy(c->inj_trace_id, meta->trace_id, 16);
 	memcpy(c->inj_span_id, meta->span_id, 8);

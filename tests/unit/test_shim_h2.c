@@ -594,7 +594,22 @@ START_TEST(through_netcap_while_serving)
 	tracectx__format_traceparent(tp, sizeof(tp), netcap_serving.trace_id, netcap_serving.span_id, true);
 	ck_assert_int_ne(memcmp(sn.tp + 36, tp + 36, 16), 0); /* not the server span's own id either */
 	ck_assert_str_eq(sn.tp + 52, "-01");
-	/* the same stream's next frames, and a second request on a connection that is not serving: unchanged */
+	/* written bytes the shim could not follow (another thread held the connection): never again on it */
+	cli_request(c, w, NULL, NULL);
+	p = netcap__inject_plan(cli, &(struct iovec){ w->b, w->n }, 1); /* holds the connection ... */
+	ck_assert_ptr_nonnull(p);
+	{
+		struct iovec other = { ping, np };
+
+		netcap__data(cli, 1, &other, 1, np); /* ... while "another thread" wrote a PING */
+		ck_assert_uint_eq(s->h.lost[SEG_LOST_BUSY], 1);
+	}
+	r = netcap__inject_done(cli, writev(cli, p->iov, p->iovcnt));
+	ck_assert_int_eq(r, (ssize_t)w->n);
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 2);
+	cli_request(c, w, NULL, NULL);
+	ck_assert_ptr_null(netcap__inject_plan(cli, &(struct iovec){ w->b, w->n }, 1));
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 2);
 	netcap_serving.active = false;
 	ck_assert(!netcap__injectable(cli));
 	forget(cli);
