@@ -30,6 +30,8 @@ struct h2cap_conn {
 	struct inject_h2_track out; /* the program's outgoing bytes */
 };
 
+/* a forked child: its pid and thread ids are its own */
+void h2cap__atfork_child(void);
 /* the connection (re)starts: a previous one's session is closed first */
 void h2cap__open(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer, uint64_t now_ns);
 /* its parser's event (proto_sink.on_h2) */

@@ -28,6 +28,7 @@ struct shim_conn {
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
+	uint32_t skipped[2];  /* bytes of chunks skipped while another thread held it: a gap for the next one */
 	struct h2cap_conn h2; /* HTTP/2: its records, its outgoing frames followed (h2cap.c) */
 	struct proto_conn pc;
 };
@@ -194,6 +195,7 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	c->inject_pending = 0;
 	c->not_h1 = 0;
 	c->tls = 0;
+	c->skipped[0] = c->skipped[1] = 0;
 	memset(&local, 0, sizeof(local));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
 		netutil__addr_of(&local, (struct sockaddr *)&ss, len);
@@ -257,14 +259,28 @@ static struct shim_conn *lock_conn(int fd)
 	return c;
 }
 
-/* ... for bytes that crossed it in @dir: written bytes it cannot take are a gap in what HTTP/2 injection follows */
-static struct shim_conn *lock_io(int fd, int dir)
+/* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
+ * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
+ * and written bytes it cannot see end HTTP/2 injection on it */
+static struct shim_conn *lock_io(int fd, int dir, size_t n)
 {
 	struct shim_conn *c = lock_conn(fd);
 	int idx;
 
-	if (!c && dir && fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
-		h2cap__missed(&pool[idx - 1].h2);
+	if (!c) {
+		if (fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE))) {
+			if (dir)
+				h2cap__missed(&pool[idx - 1].h2);
+			__atomic_add_fetch(&pool[idx - 1].skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
+		}
+		return NULL;
+	}
+	for (int d = 0; d < 2; d++) {
+		uint32_t k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
+
+		if (k)
+			parser_feed(c, d, NULL, 0, k, mono_ns());
+	}
 	return c;
 }
 
@@ -297,6 +313,7 @@ void netcap__atfork_child(void)
 	if (pool)
 		for (int i = 0; i < NETCAP_CONNS; i++)
 			pool[i].lock = 0;
+	h2cap__atfork_child();
 }
 
 static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n, uint64_t t)
@@ -359,7 +376,7 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
@@ -370,7 +387,7 @@ void netcap__gap(int fd, int dir, size_t n)
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
 		return;
 	parser_feed(c, dir, NULL, 0, n, mono_ns());
 	unlock_conn(c);
@@ -400,7 +417,7 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_io(fd, dir); /* busy: counted there */
+	c = lock_io(fd, dir, n); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
@@ -590,7 +607,7 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	struct shim_conn *c;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_io(fd, 1)))
+	if (!sent || !(c = lock_io(fd, 1, meta->n)))
 		return;
 	memcpy(c->inj_trace_id, meta->trace_id, 16);
 	memcpy(c->inj_span_id, meta->span_id, 8);
