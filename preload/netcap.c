@@ -20,7 +20,7 @@
 #include "preload/vmread.h"
 
 struct shim_conn {
-	int lock; /* two threads on one connection: bytes wait briefly (NETCAP_BUSY_WAIT_NS), then skip a chunk */
+	int lock; /* try-lock: a connection used by two threads at once skips a chunk */
 	int used;
 	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
 	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
@@ -244,41 +244,27 @@ void netcap__fd_closed(int fd)
 	netcap_fd_class[fd] = 0;
 }
 
-/* @fd's connection, locked; busy: skipped at once, or after trying for up to @wait_ns (yielding the CPU) */
-static struct shim_conn *lock_conn_for(int fd, uint64_t wait_ns)
+static struct shim_conn *lock_conn(int fd)
 {
-	uint64_t until = 0;
+	int idx, zero = 0;
 	struct shim_conn *c;
-	int idx;
 
 	if (fd < 0 || fd >= OBS_FD_MAX || !(idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
 		return NULL;
 	c = &pool[idx - 1];
-	for (int zero = 0;; zero = 0) {
-		if (__atomic_compare_exchange_n(&c->lock, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return c;
-		if (!wait_ns || (until && mono_ns() >= until))
-			break;
-		if (!until)
-			until = mono_ns() + wait_ns;
-		syscall(SYS_sched_yield);
+	if (!__atomic_compare_exchange_n(&c->lock, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		seg__count_lost(SEG_LOST_BUSY);
+		return NULL;
 	}
-	seg__count_lost(SEG_LOST_BUSY);
-	return NULL;
+	return c;
 }
 
-static struct shim_conn *lock_conn(int fd)
-{
-	return lock_conn_for(fd, 0);
-}
-
-/* ... for @n bytes that crossed it in @dir: another thread parsing a chunk of it (HTTP/2: gRPC reads and writes
- * one connection from several threads) is waited for, briefly.  Still busy: the chunk is skipped, and told as a gap of its length before
+/* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
  * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
  * and written bytes it cannot see end HTTP/2 injection on it */
 static struct shim_conn *lock_io(int fd, int dir, size_t n)
 {
-	struct shim_conn *c = lock_conn_for(fd, NETCAP_BUSY_WAIT_NS);
+	struct shim_conn *c = lock_conn(fd);
 	int idx;
 
 	if (!c) {

@@ -4,7 +4,7 @@
  * Injection is planned here and written by the wrapper: netcap__inject_plan() says what to write instead of the
  * program's iovecs (or NULL: write them unchanged), the wrapper makes the real call, and netcap__inject_done()
  * turns its result into what the program must be told (its own bytes only), counts the outcome and feeds the
- * parser.  The connection stays locked between the two (another thread's bytes wait for it at most NETCAP_BUSY_WAIT_NS, then skip). */
+ * parser.  The connection stays locked between the two (a try-lock: another thread skips, never waits). */
 #ifndef OBSPROBE_PRELOAD_NETCAP_H
 #define OBSPROBE_PRELOAD_NETCAP_H
 
@@ -19,7 +19,6 @@
 #define OBS_FD_MAX 65536
 #define NETCAP_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
 #define NETCAP_INJECT_IOV_MAX (INJECT_IOV_MAX - 2) /* the program's iovecs a write injected into may have */
-#define NETCAP_BUSY_WAIT_NS 200000 /* how long a thread's bytes wait for another thread parsing the same connection */
 
 /* netcap_fd_class[fd]: 0 = not a socket we saw open; else a protocol | a direction */
 enum {
