@@ -221,7 +221,7 @@ bench: check-root
 		$(OUT)/bench/spawn_time && \
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && echo && bash tests/bench/shim_start.sh && \
-		echo && bash tests/bench/spine_timing.sh; fi
+		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root
