@@ -33,6 +33,7 @@ struct app_opts {
 	int nredact_patterns;
 	const char *otlp_endpoint; /* or NULL */
 	bool otlp_json;
+	bool otlp_grpc;
 	char *const *otlp_headers;
 	int notlp_headers;
 	int otlp_timeout_ms;

@@ -24,7 +24,9 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 	}
 	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs)) {
 		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
-					    .protocol = opts->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .protocol = opts->otlp_grpc	  ? OTLP_GRPC
+							: opts->otlp_json ? OTLP_HTTP_JSON
+									  : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)opts->otlp_headers,
 					    .nheaders = opts->notlp_headers,
 					    .timeout_ms = opts->otlp_timeout_ms };

@@ -26,8 +26,9 @@ const struct optdef options[] = {
 	  "127.0.0.1, 0.0.0.0:PORT every interface, [::1]:PORT IPv6" },
 	{ "service", 1, OPT_SERVICE, C_TRACE, "NAME", "'service' label and service.name (default: the target's comm)" },
 	{ "otlp-endpoint", 1, OPT_OTLP_ENDPOINT, C_TRACE, "URL",
-	  "OTLP/HTTP base URL, e.g. http://127.0.0.1:4318 (default\n$OTEL_EXPORTER_OTLP_ENDPOINT, else no export)" },
-	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default) or http/json" },
+	  "OTLP base URL, e.g. http://127.0.0.1:4318 (grpc: :4317) (default\n$OTEL_EXPORTER_OTLP_ENDPOINT, else no "
+	  "export)" },
+	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default), http/json or grpc" },
 	{ "otlp-header", 1, OPT_OTLP_HEADER, C_TRACE, "K=V", "extra header on every export (auth); repeatable" },
 	{ "otlp-timeout", 1, OPT_OTLP_TIMEOUT, C_TRACE, "MS",
 	  "one export request's time limit in ms (default 10000,\n$OTEL_EXPORTER_OTLP_TIMEOUT); slower is a failed try" },
@@ -252,12 +253,10 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			env->otlp_endpoint[n - 1] = '\0'; /* "/v1/traces" is appended */
 		return 0;
 	case OPT_OTLP_PROTOCOL:
-		if (!strcmp(arg, "grpc"))
-			BAD("%s: 'grpc' is not supported (obsprobe exports OTLP/HTTP: http/protobuf or http/json)",
-			    what);
-		if (strcmp(arg, "http/protobuf") && strcmp(arg, "http/json"))
-			BAD("%s: '%s' is not http/protobuf or http/json", what, arg);
+		if (strcmp(arg, "http/protobuf") && strcmp(arg, "http/json") && strcmp(arg, "grpc"))
+			BAD("%s: '%s' is not http/protobuf, http/json or grpc", what, arg);
 		env->otlp_json = !strcmp(arg, "http/json");
+		env->otlp_grpc = !strcmp(arg, "grpc");
 		return 0;
 	case OPT_OTLP_HEADER:
 		if ((why = optval_header(arg))) /* the value may be a secret: never echo it */
