@@ -34,6 +34,7 @@ struct app_opts {
 	const char *otlp_endpoint; /* or NULL */
 	bool otlp_json;
 	bool otlp_grpc;
+	bool otlp_no_gzip;
 	char *const *otlp_headers;
 	int notlp_headers;
 	int otlp_timeout_ms;

@@ -29,7 +29,8 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 									  : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)opts->otlp_headers,
 					    .nheaders = opts->notlp_headers,
-					    .timeout_ms = opts->otlp_timeout_ms };
+					    .timeout_ms = opts->otlp_timeout_ms,
+					    .no_gzip = opts->otlp_no_gzip };
 
 		o->exp = exporter__new(&eo);
 		if (!o->exp)

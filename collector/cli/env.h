@@ -43,6 +43,7 @@ struct env {
 	char *otlp_endpoint;		     /* --otlp-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else NULL */
 	bool otlp_json;			     /* --otlp-protocol http/json */
 	bool otlp_grpc;			     /* --otlp-protocol grpc */
+	bool otlp_no_gzip;		     /* --otlp-compression none */
 	int otlp_timeout_ms;		     /* --otlp-timeout, else $OTEL_EXPORTER_OTLP_TIMEOUT; 0 = 10000 */
 	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
 	int notlp_headers;

@@ -30,6 +30,8 @@ const struct optdef options[] = {
 	  "export)" },
 	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default), http/json or grpc" },
 	{ "otlp-header", 1, OPT_OTLP_HEADER, C_TRACE, "K=V", "extra header on every export (auth); repeatable" },
+	{ "otlp-compression", 1, OPT_OTLP_COMPRESSION, C_TRACE, "C",
+	  "gzip (default) or none: export bodies compressed or not\n($OTEL_EXPORTER_OTLP_COMPRESSION)" },
 	{ "otlp-timeout", 1, OPT_OTLP_TIMEOUT, C_TRACE, "MS",
 	  "one export request's time limit in ms (default 10000,\n$OTEL_EXPORTER_OTLP_TIMEOUT); slower is a failed try" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
@@ -266,6 +268,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 3600000)
 			BAD("%s: '%s' is not a whole number of milliseconds from 1 to 3600000 (e.g. 10000)", what, arg);
 		env->otlp_timeout_ms = (int)l;
+		return 0;
+	case OPT_OTLP_COMPRESSION:
+		if (strcmp(arg, "gzip") && strcmp(arg, "none"))
+			BAD("%s: '%s' is not gzip or none", what, arg);
+		env->otlp_no_gzip = !strcmp(arg, "none");
 		return 0;
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);

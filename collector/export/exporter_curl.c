@@ -181,7 +181,6 @@ int exporter_send__setup_curl(struct exporter *e)
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
 	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-	if (getenv("OBS_CURL_DEBUG")) curl_easy_setopt(e->curl, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "obsprobe/" OBSPROBE_VERSION);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, keep_body);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);

@@ -164,7 +164,7 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 		/* the URL was checked to be http(s): this is an answer that is not HTTP/1.x (HTTP/0.9 refused), or
 		 * (gRPC) not HTTP/2 */
 		snprintf(why, whylen, "%s",
-			 e->grpc ? curl_easy_strerror(rc)
+			 e->grpc ? "the receiver did not answer HTTP/2 (is it OTLP/gRPC? OTLP/HTTP listens on 4318)"
 				 : "the receiver did not answer HTTP (is it OTLP/HTTP? OTLP/gRPC listens on 4317)");
 		pthread_mutex_lock(&e->lock);
 		e->last_status = -1;
@@ -172,7 +172,11 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 		return SEND_FAIL;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+		/* libcurl's HTTP/2 says "nothing" when an HTTP/1.x server answers the preface: a hint, and retried
+		 * as a gRPC client would (UNAVAILABLE) */
+		snprintf(why, whylen, "%s%s", curl_easy_strerror(rc),
+			 e->grpc && rc == CURLE_GOT_NOTHING ? " (is it an HTTP/2 server? OTLP/gRPC listens on 4317)"
+							    : "");
 		pthread_mutex_lock(&e->lock);
 		e->last_status = -1;
 		pthread_mutex_unlock(&e->lock);

@@ -149,10 +149,12 @@ static int any_retry_info(const uint8_t *p, size_t len, long *ms)
 	if (!is_retry)
 		return 0;
 	*ms = 0; /* a RetryInfo without retry_delay: retry, with our backoff's first delay */
-	for (v = val, vend = val + vlen; val && (r = pb_next(&v, vend, &f)) == 1;)
+	if (!val)
+		return 0;
+	for (v = val, vend = val + vlen; (r = pb_next(&v, vend, &f)) == 1;)
 		if (f.num == 1 && f.wire == 2 && duration_ms(f.b, (size_t)f.v, ms))
 			return -1;
-	return val && r ? -1 : 0;
+	return r ? -1 : 0;
 }
 
 int otlp_grpc__retry_info(const uint8_t *p, size_t len, long *delay_ms)

@@ -428,6 +428,13 @@ START_TEST(otlp)
 		 "obsprobe: --otlp-protocol: 'json' is not http/protobuf, http/json or grpc");
 	ck_usage(&env, "serve --otlp-protocol GRPC",
 		 "obsprobe: --otlp-protocol: 'GRPC' is not http/protobuf, http/json or grpc");
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression none"), 0);
+	ck_assert(env.otlp_no_gzip);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression gzip"), 0);
+	ck_assert(!env.otlp_no_gzip);
+	env__free(&env);
+	ck_usage(&env, "serve --otlp-compression zstd", "obsprobe: --otlp-compression: 'zstd' is not gzip or none");
 
 	ck_assert_int_eq(parsev(&env, (const char *[]){ "serve", "--otlp-header", "Authorization=Bearer abc=", NULL }),
 			 0);
@@ -780,6 +787,14 @@ START_TEST(environment)
 	ck_assert_int_eq(parse(&env, "serve --otlp-protocol http/protobuf"), 0); /* a flag replaces it */
 	ck_assert(!env.otlp_grpc);
 	env__free(&env);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert(env.otlp_no_gzip);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression gzip"), 0); /* a flag replaces it */
+	ck_assert(!env.otlp_no_gzip);
+	env__free(&env);
+	unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "h2", 1);
 	ck_usage_has(&env, "serve", "$OTEL_EXPORTER_OTLP_PROTOCOL: 'h2' is not http/protobuf, http/json or grpc");
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
