@@ -111,16 +111,18 @@ static enum send_result grpc_result(struct exporter *e, long status, char *why, 
 			 "the receiver did not answer HTTP/2 (is it OTLP/gRPC? OTLP/HTTP listens on 4318)");
 		return SEND_FAIL;
 	}
-	if (status != 200) {
+	if (status != 200 && code < 0) { /* the mapping is only for an answer without grpc-status */
 		code = otlp_grpc__from_http(status);
 		snprintf(why, whylen, "HTTP %ld (gRPC %s)", status, otlp_grpc__code_name(code, nb, sizeof(nb)));
 		return otlp_grpc__retryable(code, false) ? SEND_RETRY : SEND_FAIL;
 	}
-	if (e->resp_cut) {
+	if (status != 200 && code == GRPC_OK)
+		code = GRPC_UNKNOWN; /* an intermediary's error with a status that says otherwise */
+	if (status == 200 && e->resp_cut) {
 		snprintf(why, whylen, "the response is longer than %d bytes", RESP_MAX);
 		return SEND_FAIL;
 	}
-	if (code < 0 || !ct || strncasecmp(ct, "application/grpc", 16)) {
+	if (status == 200 && (code < 0 || !ct || strncasecmp(ct, "application/grpc", 16))) {
 		snprintf(why, whylen, "the receiver answered %s",
 			 code < 0 ? "without a grpc-status" : "not application/grpc");
 		return SEND_FAIL;

@@ -47,7 +47,7 @@ int otlp_grpc__timeout_header(char *out, size_t len, long ms);
  * the empty line are ignored).  Names are matched without case. */
 void otlp_grpc__header(struct grpc_status *st, const char *line, size_t len);
 
-/* The gRPC status a non-200 HTTP status means (gRPC's HTTP to gRPC status mapping). */
+/* The gRPC status a non-200 HTTP status without grpc-status means (gRPC's HTTP to gRPC status mapping). */
 int otlp_grpc__from_http(long http_status);
 
 /* OTLP's rule: retry CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS, and
