@@ -123,8 +123,9 @@ static enum send_result grpc_result(struct exporter *e, long status, char *why, 
 		return SEND_FAIL;
 	}
 	if (status == 200 && (code < 0 || !ct || strncasecmp(ct, "application/grpc", 16))) {
-		snprintf(why, whylen, "the receiver answered %s",
-			 code < 0 ? "without a grpc-status" : "not application/grpc");
+		snprintf(why, whylen, "%s",
+			 code < 0 ? "the receiver answered without a grpc-status"
+				  : "the answer is not application/grpc");
 		return SEND_FAIL;
 	}
 	if (code == GRPC_OK)
