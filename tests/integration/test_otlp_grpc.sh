@@ -173,7 +173,9 @@ while time.monotonic() < end:
     c.settimeout(2)
     try:
         c.recv(65536)
-        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        while c.recv(65536):  # until the client gives up: no reset racing its send
+            pass
     except OSError:
         pass
     c.close()
