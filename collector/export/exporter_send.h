@@ -16,7 +16,7 @@
 
 /* The OTLP signals: where each goes over OTLP/HTTP and OTLP/gRPC.  A new signal is one more entry (and its
  * queue and encoder). */
-enum otlp_signal_id { SIG_TRACES, SIG_LOGS, SIG_COUNT };
+enum otlp_signal_id { SIG_TRACES, SIG_LOGS, SIG_METRICS, SIG_COUNT };
 struct otlp_signal {
 	const char *what;	 /* "spans", "log records": for messages */
 	const char *http_path;	 /* appended to the endpoint's base URL */
@@ -53,6 +53,10 @@ struct exporter {
 	uint64_t flush_deadline_ns;
 
 	struct queue spans, logs;
+	struct queue metrics;	  /* no slots: a push encodes a snapshot (o.metrics_collect); url and counters */
+	uint64_t metrics_next_ns; /* the next periodic push (monotonic) */
+	bool metrics_final_done;  /* the push at shutdown */
+	uint64_t metric_pushes;
 	struct exporter_opts o; /* with defaults filled in; pointers not kept */
 	char host[256];
 	bool json, gzip, grpc;
