@@ -1,168 +1,12 @@
 /* test_shim_h2.c -- the shim's HTTP/2 traceparent injection (preload/inject_h2.c) on real frames from libnghttp2:
  * a client session writes them, the plan rewrites one, a server session decodes what went out (the field there,
- * every header of the program's intact, the dynamic tables still in step); every skip reason; byte counts; and the
- * whole path through netcap.c on a loopback connection while a thread serves a traced HTTP/1 request */
-#include <arpa/inet.h>
+ * every header of the program's intact, the dynamic tables still in step); every skip reason; byte counts.  The path
+ * through netcap.c and h2cap.c's records: test_shim_h2_capture.c */
 #include <check.h>
-#include <netinet/in.h>
-#include <nghttp2/nghttp2.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "lib/tracectx.h"
-#include "preload/h2cap.h"
-#include "preload/inject_h2.h"
-#include "preload/netcap.h"
-#include "preload/seg.h"
-
-#define BUF 65536
-
-/* ---- a client session: each nghttp2_session_send() is one write ---- */
-
-struct wbuf {
-	uint8_t b[BUF];
-	size_t n;
-};
-
-static ssize_t send_cb(nghttp2_session *ss, const uint8_t *data, size_t len, int flags, void *ud)
-{
-	struct wbuf *w = ud;
-
-	(void)ss, (void)flags;
-	ck_assert_uint_le(w->n + len, sizeof(w->b));
-	memcpy(w->b + w->n, data, len);
-	w->n += len;
-	return (ssize_t)len;
-}
-
-static size_t pad_to;
-
-static ssize_t pad_cb(nghttp2_session *ss, const nghttp2_frame *f, size_t max, void *ud)
-{
-	(void)ss, (void)ud;
-	return f->hd.type == NGHTTP2_HEADERS && f->hd.length + pad_to <= max ? (ssize_t)(f->hd.length + pad_to)
-									     : (ssize_t)f->hd.length;
-}
-
-static nghttp2_session *client(struct wbuf *w, bool padded)
-{
-	nghttp2_session_callbacks *cb;
-	nghttp2_session *ss;
-
-	ck_assert_int_eq(nghttp2_session_callbacks_new(&cb), 0);
-	nghttp2_session_callbacks_set_send_callback(cb, send_cb);
-	if (padded)
-		nghttp2_session_callbacks_set_select_padding_callback(cb, pad_cb);
-	ck_assert_int_eq(nghttp2_session_client_new(&ss, cb, w), 0);
-	nghttp2_session_callbacks_del(cb);
-	return ss;
-}
-
-/* the preface and SETTINGS: the first write */
-static void cli_start(nghttp2_session *ss, struct wbuf *w)
-{
-	w->n = 0;
-	ck_assert_int_eq(nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, NULL, 0), 0);
-	ck_assert_int_eq(nghttp2_session_send(ss), 0);
-	ck_assert_uint_gt(w->n, H2_PREFACE_LEN);
-}
-
-#define NV(n, v)                                                                               \
-	{                                                                                      \
-		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE \
-	}
-
-/* a gRPC-like request (@extra: one more field, NULL none): its HEADERS frame, one write */
-static int32_t cli_request(nghttp2_session *ss, struct wbuf *w, const nghttp2_nv *extra,
-			   const nghttp2_priority_spec *pri)
-{
-	nghttp2_nv nv[8] = {
-		NV(":method", "POST"),
-		NV(":scheme", "http"),
-		NV(":path", "/pkg.Echo/Say"),
-		NV(":authority", "127.0.0.1:7300"),
-		NV("content-type", "application/grpc"),
-		NV("te", "trailers"),
-	};
-	int n = 6;
-	int32_t id;
-
-	if (extra)
-		nv[n++] = *extra;
-	w->n = 0;
-	id = nghttp2_submit_request(ss, pri, nv, n, NULL, NULL);
-	ck_assert_int_gt(id, 0);
-	ck_assert_int_eq(nghttp2_session_send(ss), 0);
-	return id;
-}
-
-/* ---- a server session decoding what went out ---- */
-
-struct seen {
-	int headers;	  /* header fields of the last block */
-	int blocks;	  /* complete header blocks */
-	char tp[128];	  /* the last traceparent value, "" none */
-	char path[64];	  /* the last :path */
-	int traceparents; /* traceparent fields seen in all */
-};
-
-static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl, const uint8_t *value,
-		     size_t vl, uint8_t flags, void *ud)
-{
-	struct seen *sn = ud;
-
-	(void)ss, (void)f, (void)flags;
-	sn->headers++;
-	if (nl == 11 && !memcmp(name, "traceparent", 11)) {
-		snprintf(sn->tp, sizeof(sn->tp), "%.*s", (int)vl, value);
-		sn->traceparents++;
-	}
-	if (nl == 5 && !memcmp(name, ":path", 5))
-		snprintf(sn->path, sizeof(sn->path), "%.*s", (int)vl, value);
-	return 0;
-}
-
-static int on_begin(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
-{
-	struct seen *sn = ud;
-
-	(void)ss, (void)f;
-	sn->headers = 0;
-	sn->tp[0] = '\0';
-	return 0;
-}
-
-static int on_frame(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
-{
-	struct seen *sn = ud;
-
-	(void)ss;
-	if (f->hd.type == NGHTTP2_HEADERS)
-		sn->blocks++;
-	return 0;
-}
-
-static nghttp2_session *server(struct seen *sn)
-{
-	nghttp2_session_callbacks *cb;
-	nghttp2_session *ss;
-
-	ck_assert_int_eq(nghttp2_session_callbacks_new(&cb), 0);
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
-	ck_assert_int_eq(nghttp2_session_server_new(&ss, cb, sn), 0);
-	nghttp2_session_callbacks_del(cb);
-	return ss;
-}
-
-static void srv_recv(nghttp2_session *ss, const uint8_t *b, size_t n)
-{
-	ck_assert_int_eq(nghttp2_session_mem_recv(ss, b, n), (ssize_t)n);
-}
+#include "h2_inject_wire.h"
 
 /* the planned write, flat */
 static size_t flatten(const struct inject_h2_plan *p, uint8_t *out)
@@ -191,6 +35,17 @@ static enum injh2_result plan1(struct inject_h2_plan *p, const struct inject_h2_
 
 static struct inject_h2_plan plan;
 static uint8_t out[BUF];
+
+/* a tracker past the preface and SETTINGS */
+static void proven(struct inject_h2_track *t)
+{
+	uint8_t b[64];
+
+	inject_h2__track_init(t);
+	inject_h2__track(t, (const uint8_t *)H2_PREFACE, H2_PREFACE_LEN);
+	inject_h2__track(t, b, frame(b, 4, 0, 0, NULL, 0));
+	ck_assert(inject_h2__proven(t));
+}
 
 /* RFC 7541 Appendix B: the codes of the letters of "traceparent" (code, bits), packed MSB first, EOS-padded */
 START_TEST(huffman_name_from_the_rfc_table)
@@ -321,33 +176,6 @@ START_TEST(byte_counts)
 }
 END_TEST
 
-/* a frame by hand at @o: its length */
-static size_t frame(uint8_t *o, uint8_t type, uint8_t flags, uint32_t stream, const void *payload, size_t len)
-{
-	o[0] = (uint8_t)(len >> 16), o[1] = (uint8_t)(len >> 8), o[2] = (uint8_t)len;
-	o[3] = type, o[4] = flags;
-	o[5] = (uint8_t)(stream >> 24), o[6] = (uint8_t)(stream >> 16), o[7] = (uint8_t)(stream >> 8);
-	o[8] = (uint8_t)stream;
-	memcpy(o + H2_FRAME_HEAD, payload, len);
-	return H2_FRAME_HEAD + len;
-}
-
-/* :method GET, :scheme http, :path / (static table), then a literal field of the given name form */
-static const uint8_t lit_block[] = { 0x82, 0x86, 0x84, 0x00, 0x0b, 't', 'r',  'a', 'c', 'e',
-				     'p',  'a',	 'r',  'e',  'n',  't', 0x03, 'a', 'b', 'c' };
-static const uint8_t plain_block[] = { 0x82, 0x86, 0x84 };
-
-/* a tracker past the preface and SETTINGS */
-static void proven(struct inject_h2_track *t)
-{
-	uint8_t b[64];
-
-	inject_h2__track_init(t);
-	inject_h2__track(t, (const uint8_t *)H2_PREFACE, H2_PREFACE_LEN);
-	inject_h2__track(t, b, frame(b, 4, 0, 0, NULL, 0));
-	ck_assert(inject_h2__proven(t));
-}
-
 START_TEST(skips_its_own_traceparent)
 {
 	struct wbuf *w = calloc(1, sizeof(*w));
@@ -471,263 +299,6 @@ START_TEST(skips_what_it_may_not_change)
 }
 END_TEST
 
-/* ---- through netcap.c, on loopback, as shim.c's wrappers drive it ---- */
-
-static struct obs_segment *s;
-
-static void setup(void)
-{
-	s = calloc(1, sizeof(*s));
-	ck_assert_ptr_nonnull(s);
-	s->h.magic = OBS_SEG_MAGIC;
-	s->h.version = OBS_SEG_VERSION;
-	s->h.header_size = sizeof(s->h);
-	s->h.total_size = sizeof(*s);
-	s->h.pid = getpid();
-	s->h.nslots = SEG_NSLOTS;
-	unsetenv("OBSPROBE_BUCKETS");
-	seg__use(s);
-	memset(&netcap_serving, 0, sizeof(netcap_serving));
-}
-
-static void teardown(void)
-{
-	seg__use(NULL);
-	free(s);
-}
-
-static void tcp_pair(int *cli, int *srv)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(l, 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(l, 4), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
-	*cli = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
-	*srv = accept(l, NULL, NULL);
-	ck_assert_int_ge(*srv, 0);
-	close(l);
-	netcap__opened(*cli, OBS_FD_OUTBOUND, (struct sockaddr *)&a, sizeof(a));
-	netcap__opened(*srv, OBS_FD_INBOUND, NULL, 0);
-}
-
-static void forget(int fd)
-{
-	netcap__fd_closed(fd);
-	netcap__conn_close(fd);
-	close(fd);
-}
-
-/* the program's write of @b (@n bytes) on @fd, seen by the shim */
-static void program_write(int fd, const uint8_t *b, size_t n)
-{
-	struct iovec v = { (void *)b, n };
-
-	ck_assert_int_eq(write(fd, b, n), (ssize_t)n);
-	netcap__data(fd, 1, &v, 1, n);
-}
-
-static size_t recv_all(int fd, uint8_t *b, size_t want)
-{
-	size_t got = 0;
-
-	while (got < want) {
-		ssize_t k = recv(fd, b + got, want - got, 0);
-
-		ck_assert_int_gt(k, 0);
-		got += (size_t)k;
-	}
-	return got;
-}
-
-START_TEST(through_netcap_while_serving)
-{
-	static const char in[] = "GET /in HTTP/1.1\r\nHost: a\r\n"
-				 "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
-	struct wbuf *w = calloc(1, sizeof(*w));
-	nghttp2_session *c = client(w, false);
-	struct seen sn = { 0 };
-	nghttp2_session *sv = server(&sn);
-	const struct inject_plan *p;
-	uint8_t *wire = calloc(1, BUF), ping[32];
-	struct iovec iov[2];
-	int up, srv, cli, peer;
-	size_t np, want;
-	ssize_t r;
-	char tp[64];
-	struct iovec v = { (void *)in, sizeof(in) - 1 };
-
-	tcp_pair(&up, &srv);
-	tcp_pair(&cli, &peer);
-	netcap__data(srv, 0, &v, 1, v.iov_len); /* this thread serves a traced request now */
-	ck_assert(netcap_serving.active);
-	ck_assert(netcap__injectable(cli));
-	cli_start(c, w);
-	program_write(cli, w->b, w->n); /* the preface: the connection is proven HTTP/2 */
-	ck_assert_uint_eq(recv_all(peer, wire, w->n), w->n);
-	srv_recv(sv, wire, w->n);
-	/* a PING and the HEADERS frame in one write of two iovecs, the frame in the second */
-	np = frame(ping, 6, 0, 0, "12345678", 8);
-	cli_request(c, w, NULL, NULL);
-	iov[0] = (struct iovec){ ping, np };
-	iov[1] = (struct iovec){ w->b, w->n };
-	p = netcap__inject_plan(cli, iov, 2);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(p->line, np);
-	ck_assert_uint_eq(p->hdrlen, INJH2_FIELD_LEN);
-	r = netcap__inject_done(cli, writev(cli, p->iov, p->iovcnt));
-	ck_assert_int_eq(r, (ssize_t)(np + w->n)); /* the program told its own bytes */
-	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 1);
-	want = np + w->n + INJH2_FIELD_LEN;
-	ck_assert_uint_eq(recv_all(peer, wire, want), want);
-	srv_recv(sv, wire, want);
-	ck_assert_int_eq(sn.blocks, 1);
-	ck_assert_int_eq(sn.headers, 7);
-	/* the serving trace, a span id of its own (the client exchange's), sampled */
-	ck_assert_uint_eq(strlen(sn.tp), 55);
-	ck_assert_int_eq(memcmp(sn.tp, "00-0af7651916cd43dd8448eb211c80319c-", 36), 0);
-	ck_assert_int_ne(memcmp(sn.tp + 36, "b7ad6b7169203331", 16), 0);
-	tracectx__format_traceparent(tp, sizeof(tp), netcap_serving.trace_id, netcap_serving.span_id, true);
-	ck_assert_int_ne(memcmp(sn.tp + 36, tp + 36, 16), 0); /* not the server span's own id either */
-	ck_assert_str_eq(sn.tp + 52, "-01");
-	/* written bytes the shim could not follow (another thread held the connection): never again on it */
-	cli_request(c, w, NULL, NULL);
-	p = netcap__inject_plan(cli, &(struct iovec){ w->b, w->n }, 1); /* holds the connection ... */
-	ck_assert_ptr_nonnull(p);
-	{
-		struct iovec other = { ping, np };
-
-		netcap__data(cli, 1, &other, 1, np); /* ... while "another thread" wrote a PING */
-		ck_assert_uint_eq(s->h.lost[SEG_LOST_BUSY], 1);
-	}
-	r = netcap__inject_done(cli, writev(cli, p->iov, p->iovcnt));
-	ck_assert_int_eq(r, (ssize_t)w->n);
-	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 2);
-	cli_request(c, w, NULL, NULL);
-	ck_assert_ptr_null(netcap__inject_plan(cli, &(struct iovec){ w->b, w->n }, 1));
-	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 2);
-	netcap_serving.active = false;
-	ck_assert(!netcap__injectable(cli));
-	forget(cli);
-	forget(peer);
-	forget(up);
-	forget(srv);
-	nghttp2_session_del(c);
-	nghttp2_session_del(sv);
-	free(wire);
-	free(w);
-}
-END_TEST
-
-/* ---- h2cap.c: events into OBS_REC_H2 records ---- */
-
-static bool rec_next(struct obs_seg_h2 *r, uint32_t *len)
-{
-	struct obs_seg_rec raw;
-
-	if (!obs_seg_ring_get(s, &raw))
-		return false;
-	ck_assert_uint_eq(raw.type, OBS_REC_H2);
-	ck_assert_uint_ge(raw.len, OBS_SEG_H2_HEAD);
-	memset(r, 0, sizeof(*r));
-	memcpy(r, raw.data, raw.len);
-	*len = raw.len;
-	return true;
-}
-
-START_TEST(records_split_context_lost_close)
-{
-	static struct h2cap_conn h, h2;
-	struct obs_addr local = { .family = 2, .port = 7300 }, peer = { .family = 2, .port = 7399 };
-	struct h2_ev ev = { .type = H2_EV_HEADERS, .dir = 1, .flags = H2_EVF_END_STREAM, .stream = 1, .len = 2000 };
-	struct obs_seg_h2 r;
-	uint8_t block[2000], got[2000];
-	uint32_t len, off = 0, ids[2];
-	int n = 0;
-
-	for (int i = 0; i < 2000; i++)
-		block[i] = (uint8_t)(i * 7);
-	h2cap__open(&h, &local, &peer, 1);
-	netcap_serving.active = true;
-	memset(netcap_serving.trace_id, 0xab, 16);
-	memset(netcap_serving.span_id, 0xcd, 8);
-	h2cap__event(&h, &local, &peer, &ev, block);
-	while (rec_next(&r, &len)) {
-		ck_assert_uint_eq(len, OBS_SEG_H2_HEAD + r.ev.len);
-		ck_assert_uint_eq(r.ev.type, H2_EV_HEADERS);
-		ck_assert_uint_eq(r.ev.stream, 1);
-		ck_assert_uint_eq(r.conn, h.id);
-		ck_assert_int_eq(r.pid, getpid());
-		ck_assert_uint_eq(r.local.port, 7300);
-		ck_assert_uint_eq(r.peer.port, 7399);
-		ck_assert_uint_eq(r.trace_id[0], 0xab);
-		ck_assert_uint_eq(r.parent_id[7], 0xcd);
-		ck_assert_uint_eq(r.span_id[0], 0); /* nothing injected on it */
-		ck_assert_uint_eq(r.ev.flags, n < 2 ? H2_EVF_MORE : H2_EVF_END_STREAM);
-		memcpy(got + off, r.block, r.ev.len);
-		off += r.ev.len;
-		n++;
-	}
-	ck_assert_int_eq(n, 3); /* 888 + 888 + 224 */
-	ck_assert_uint_eq(off, 2000);
-	ck_assert_int_eq(memcmp(got, block, 2000), 0);
-	ids[0] = (uint32_t)h.id;
-	/* the stream a traceparent went out on: its span id with the block */
-	h.inj_pending = 1;
-	h.inj_stream = 3;
-	memset(h.inj_span_id, 0x5a, 8);
-	memset(h.inj_trace_id, 0x11, 16);
-	ev.stream = 3;
-	ev.len = 10;
-	h2cap__event(&h, &local, &peer, &ev, block);
-	ck_assert(rec_next(&r, &len));
-	ck_assert_uint_eq(r.span_id[0], 0x5a);
-	ck_assert_uint_eq(r.trace_id[0], 0x11);
-	ck_assert_uint_eq(h.inj_pending, 0);
-	/* a DATA event carries no bytes; an incoming block no context */
-	ev = (struct h2_ev){ .type = H2_EV_DATA, .dir = 0, .stream = 3, .len = 5000, .value = 2 };
-	h2cap__event(&h, &local, &peer, &ev, NULL);
-	ck_assert(rec_next(&r, &len));
-	ck_assert_uint_eq(len, OBS_SEG_H2_HEAD);
-	ck_assert_uint_eq(r.ev.len, 5000);
-	ck_assert_uint_eq(r.ev.value, 2);
-	/* another connection: another id */
-	h2cap__open(&h2, &local, &peer, 1);
-	h2cap__event(&h2, &local, &peer, &ev, NULL);
-	ck_assert(rec_next(&r, &len));
-	ids[1] = (uint32_t)r.conn;
-	ck_assert_uint_ne(ids[0], ids[1]);
-	/* the ring full: the record is lost (counted), then LOST both ways once there is room, nothing more */
-	s->h.ring_head += OBS_SEG_RING;
-	h2cap__event(&h, &local, &peer, &ev, NULL);
-	ck_assert_uint_eq(s->h.lost[SEG_LOST_RING_FULL], 1);
-	s->h.ring_head -= OBS_SEG_RING;
-	h2cap__event(&h, &local, &peer, &ev, NULL);
-	for (int dir = 0; dir < 2; dir++) {
-		ck_assert(rec_next(&r, &len));
-		ck_assert_uint_eq(r.ev.type, H2_EV_LOST);
-		ck_assert_uint_eq(r.ev.dir, dir);
-		ck_assert_uint_eq(r.conn, ids[0]);
-	}
-	ck_assert(!rec_next(&r, &len));
-	h2cap__event(&h, &local, &peer, &ev, NULL);
-	ck_assert(!rec_next(&r, &len));
-	/* the close: one record, and a connection that never had an event sends none */
-	h2cap__close(&h, &local, &peer, 9);
-	ck_assert(rec_next(&r, &len));
-	ck_assert_uint_eq(r.ev.type, OBS_SEG_H2_CLOSE);
-	ck_assert_uint_eq(r.conn, ids[0]);
-	ck_assert_uint_eq(r.ev.ts_ns, 9);
-	h2cap__close(&h, &local, &peer, 10);
-	ck_assert(!rec_next(&r, &len));
-	netcap_serving.active = false;
-}
-END_TEST
-
 int main(void)
 {
 	Suite *su = suite_create("shim_h2");
@@ -735,15 +306,12 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, huffman_name_from_the_rfc_table);
 	tcase_add_test(tc, injects_plain);
 	tcase_add_test(tc, injects_padded_with_priority);
 	tcase_add_test(tc, byte_counts);
 	tcase_add_test(tc, skips_its_own_traceparent);
 	tcase_add_test(tc, skips_what_it_may_not_change);
-	tcase_add_test(tc, through_netcap_while_serving);
-	tcase_add_test(tc, records_split_context_lost_close);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
