@@ -327,12 +327,6 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 	}
 }
 
-void netcap__tls_mark(int fd)
-{
-	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
-		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
-}
-
 /* socket I/O on @fd: false when its bytes are not to be parsed -- it happened inside an OpenSSL call (the fd is
  * that SSL's), or the socket carries TLS records */
 static bool raw_bytes(int fd)
@@ -352,20 +346,11 @@ static bool raw_bytes(int fd)
 static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int iovcnt, size_t n)
 {
 	uint8_t b[6];
-	size_t k = 0;
+	size_t k;
 
 	if (c->pc.proto || c->pc.off || c->tls)
 		return false;
-	for (int i = 0; i < iovcnt && k < sizeof(b) && k < n; i++) {
-		size_t m = iov[i].iov_len;
-
-		if (m > sizeof(b) - k)
-			m = sizeof(b) - k;
-		if (m > n - k)
-			m = n - k;
-		memcpy(b + k, iov[i].iov_base, m);
-		k += m;
-	}
+	k = netutil__first_bytes(b, sizeof(b), iov, iovcnt, n);
 	if (!netcap__tls_record(b, k))
 		return false;
 	netcap__tls_mark(fd);

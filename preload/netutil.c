@@ -62,3 +62,26 @@ bool netcap__tls_record(const uint8_t *b, size_t n)
 		return false;
 	return n < 6 || b[5] == 1 || b[5] == 2;
 }
+
+void netcap__tls_mark(int fd)
+{
+	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
+		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
+}
+
+size_t netutil__first_bytes(uint8_t *b, size_t cap, const struct iovec *iov, int iovcnt, size_t n)
+{
+	size_t k = 0;
+
+	for (int i = 0; i < iovcnt && k < cap && k < n; i++) {
+		size_t m = iov[i].iov_len;
+
+		if (m > cap - k)
+			m = cap - k;
+		if (m > n - k)
+			m = n - k;
+		memcpy(b + k, iov[i].iov_base, m);
+		k += m;
+	}
+	return k;
+}
