@@ -274,3 +274,100 @@ ssize_t h2cap__inject_done(struct h2cap_conn *h, int fd, ssize_t r)
 	h2cap__inject_drop();
 	return told;
 }
+
+/* ---- inside TLS ---- */
+
+size_t h2cap__tls_plan(struct h2cap_conn *h, const void *buf, size_t n, char *out, size_t cap, bool partial,
+		       const uint8_t trace_id[16], const uint8_t span_id[8], bool sampled, struct netcap_tls_inj *meta)
+{
+	static const enum obs_seg_inject counted[] = {
+		[INJH2_CONTINUATION] = SEG_INJ_H2_CONTINUATION,
+		[INJH2_TOO_BIG] = SEG_INJ_H2_TOO_BIG,
+		[INJH2_NOT_WHOLE] = SEG_INJ_H2_NOT_WHOLE,
+	};
+	struct iovec one = { (void *)buf, n };
+	enum obs_seg_inject refused = SEG_INJ__COUNT;
+	const struct inject_h2_plan *p;
+	enum injh2_result res;
+	struct h2cap_buf *b;
+	uint8_t our_span[8];
+	size_t total = 0, len, pad;
+	const uint8_t *f;
+
+	if (__atomic_load_n(&h->out_missed, __ATOMIC_RELAXED))
+		h->out.state = INJH2_DEAD;
+	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have || h->dead || !n)
+		return 0;
+	if (!(b = buf_get())) {
+		seg__count_inject(SEG_INJ_NO_SLOT);
+		return 0;
+	}
+	p = &b->plan;
+	if (n > sizeof(b->copy) || !vmread__copy(b->copy, buf, n))
+		goto done; /* longer than any stable buffer, or a bad pointer: as it is */
+	randid__fill(our_span, 8);
+	res = inject_h2__plan(&b->plan, &h->out, &one, 1, b->copy, n, trace_id, our_span, sampled);
+	if (res != INJH2_OK) {
+		if (res < sizeof(counted) / sizeof(counted[0]) && res >= INJH2_CONTINUATION)
+			refused = counted[res];
+		goto done;
+	}
+	if (partial) {
+		refused = SEG_INJ_NOT_EXACT;
+		goto done;
+	}
+	if (!out || n > cap || cap - n < p->flen - p->plen) {
+		refused = SEG_INJ_NO_SLOT;
+		goto done;
+	}
+	/* the program's bytes with our frame for its own; where the field went, and the length it had */
+	memcpy(out, b->copy, p->at);
+	memcpy(out + p->at, p->frame, p->flen);
+	memcpy(out + p->at + p->flen, b->copy + p->at + p->plen, n - p->at - p->plen);
+	f = b->copy + p->at;
+	len = p->plen - H2_FRAME_HEAD;
+	pad = f[4] & 0x8 ? f[H2_FRAME_HEAD] : 0;
+	memset(meta, 0, sizeof(*meta));
+	meta->n = n;
+	meta->line = p->at + H2_FRAME_HEAD + len - pad;
+	meta->hdrlen = p->flen - p->plen;
+	memcpy(meta->trace_id, trace_id, 16);
+	memcpy(meta->span_id, our_span, 8);
+	memcpy(meta->parent_id, span_id, 8);
+	meta->sampled = sampled;
+	meta->h2 = 1;
+	memcpy(meta->h2_len, f, 3);
+	meta->h2_at = (uint32_t)p->at;
+	meta->h2_stream = p->stream;
+	total = n + meta->hdrlen;
+done:
+	__atomic_store_n(&b->used, 0, __ATOMIC_RELEASE);
+	if (refused != SEG_INJ__COUNT)
+		seg__count_inject(refused);
+	return total;
+}
+
+int h2cap__tls_mine(const struct netcap_tls_inj *meta, const char *flat, struct iovec mine[4])
+{
+	int k = 0;
+
+	if (meta->h2) { /* its frame head with its own length */
+		mine[k++] = (struct iovec){ (void *)flat, meta->h2_at };
+		mine[k++] = (struct iovec){ (void *)meta->h2_len, 3 };
+		mine[k++] = (struct iovec){ (void *)(flat + meta->h2_at + 3), meta->line - meta->h2_at - 3 };
+	} else {
+		mine[k++] = (struct iovec){ (void *)flat, meta->line };
+	}
+	mine[k++] = (struct iovec){ (void *)(flat + meta->line + meta->hdrlen), meta->n - meta->line };
+	return k;
+}
+
+void h2cap__tls_done(struct h2cap_conn *h, const struct netcap_tls_inj *meta)
+{
+	memcpy(h->inj_trace_id, meta->trace_id, 16);
+	memcpy(h->inj_parent_id, meta->parent_id, 8);
+	memcpy(h->inj_span_id, meta->span_id, 8);
+	h->inj_sampled = meta->sampled;
+	h->inj_stream = meta->h2_stream;
+	h->inj_pending = 1;
+}

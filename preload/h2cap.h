@@ -63,4 +63,15 @@ ssize_t h2cap__inject_done(struct h2cap_conn *h, int fd, ssize_t r);
 /* give the held buffer back unused (the write was not made) */
 void h2cap__inject_drop(void);
 
+/* ---- inside TLS (netcap__tls_inject_plan's rules; the write built flat in tlscap.c's stable buffer) ---- */
+struct netcap_tls_inj;
+/* Plan an SSL write of the program's @buf (@n bytes, unread) with our field, built in @out (@cap; NULL: none):
+ * the bytes to write (@n + the field) or 0, counted when the rules admitted it (no_slot, not_exact when @partial) */
+size_t h2cap__tls_plan(struct h2cap_conn *h, const void *buf, size_t n, char *out, size_t cap, bool partial,
+		       const uint8_t trace_id[16], const uint8_t span_id[8], bool sampled, struct netcap_tls_inj *meta);
+/* the program's bytes in a planned @flat write (HTTP/1 or HTTP/2): iovecs into @mine (4), their count */
+int h2cap__tls_mine(const struct netcap_tls_inj *meta, const char *flat, struct iovec mine[4]);
+/* a planned write went out whole: the stream it opened carries our span id */
+void h2cap__tls_done(struct h2cap_conn *h, const struct netcap_tls_inj *meta);
+
 #endif

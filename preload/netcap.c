@@ -549,6 +549,11 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	if (!netcap__tls_injectable(fd) || !n || !(c = lock_conn(fd)))
 		return 0;
 	tls_switch(c);
+	if (inject_h2__proven(&c->h2.out)) { /* HTTP/2: h2cap.c plans and counts */
+		total = h2cap__tls_plan(&c->h2, buf, n, out, cap, partial, netcap_serving.trace_id,
+					netcap_serving.span_id, cur_sampled, meta);
+		goto out;
+	}
 	if (!parser_injectable(c) || !vmread__copy(inj.head, buf, head))
 		goto out;
 	memcpy(inj.ids.trace_id, netcap_serving.trace_id, 16);
@@ -587,18 +592,22 @@ out:
 
 void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const char *flat, bool sent)
 {
-	struct iovec mine[2] = { { (void *)flat, meta->line },
-				 { (void *)(flat + meta->line + meta->hdrlen), meta->n - meta->line } };
+	struct iovec mine[4];
+	int k = h2cap__tls_mine(meta, flat, mine); /* the program's bytes in @flat */
 	struct shim_conn *c;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
 	if (!sent || !(c = lock_io(fd, 1, meta->n)))
 		return;
-	memcpy(c->inj_trace_id, meta->trace_id, 16);
-	memcpy(c->inj_span_id, meta->span_id, 8);
-	c->inj_sampled = meta->sampled;
-	c->inject_pending = 1;
+	if (meta->h2) {
+		h2cap__tls_done(&c->h2, meta);
+	} else {
+		memcpy(c->inj_trace_id, meta->trace_id, 16);
+		memcpy(c->inj_span_id, meta->span_id, 8);
+		c->inj_sampled = meta->sampled;
+		c->inject_pending = 1;
+	}
 	tls_switch(c);
-	feed(c, 1, mine, 2, meta->n, mono_ns());
+	feed(c, 1, mine, k, meta->n, mono_ns());
 	unlock_conn(c);
 }

@@ -4,6 +4,7 @@
  * h2cap.c's OBS_REC_H2 records (a block split over records, the context, ids, LOST after a full ring, close) */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "preload/h2cap.h"
 #include "preload/netcap.h"
 #include "preload/seg.h"
+#include "preload/tlscap.h"
 
 /* ---- through netcap.c, on loopback, as shim.c's wrappers drive it ---- */
 
@@ -274,6 +276,100 @@ START_TEST(records_split_context_lost_close)
 }
 END_TEST
 
+/* ---- inside TLS: a fake libssl (tlscap__use_real), its socket I/O reported as shim.c's wrappers would ---- */
+
+struct fake_ssl {
+	int fd, writes, want; /* @want: the next writes return WANT_WRITE (-1, EAGAIN) */
+	uint8_t got[BUF];     /* what the last write was given */
+	size_t got_len;
+};
+
+static int f_write(SSL *ssl, const void *buf, int num)
+{
+	struct fake_ssl *f = (struct fake_ssl *)ssl;
+	struct iovec v = { (void *)"\x17\x03\x03\x00\x10", 5 }; /* an application data record on the socket */
+
+	f->writes++;
+	ck_assert_int_le(num, (int)sizeof(f->got));
+	memcpy(f->got, buf, (size_t)num);
+	f->got_len = (size_t)num;
+	netcap__data(f->fd, 1, &v, 1, v.iov_len);
+	if (f->want) {
+		f->want--;
+		errno = EAGAIN;
+		return -1;
+	}
+	return num;
+}
+
+static int f_get_fd(const SSL *ssl)
+{
+	return ((const struct fake_ssl *)ssl)->fd;
+}
+
+static long f_ctrl(SSL *ssl, int cmd, long larg, void *parg)
+{
+	(void)ssl, (void)cmd, (void)larg, (void)parg;
+	return 0; /* SSL_CTRL_MODE: no partial writes */
+}
+
+static const struct tlscap_real fake_lib = { .write = f_write, .get_fd = f_get_fd, .ctrl = f_ctrl };
+
+START_TEST(inside_tls_while_serving)
+{
+	static const char in[] = "GET /in HTTP/1.1\r\nHost: a\r\n"
+				 "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
+	struct iovec v = { (void *)in, sizeof(in) - 1 };
+	static struct fake_ssl f;
+	struct wbuf *w = calloc(1, sizeof(*w));
+	nghttp2_session *c = client(w, true); /* padded HEADERS: the field goes before the padding */
+	struct seen sn = { 0 };
+	nghttp2_session *sv = server(&sn);
+	int up, srv, peer;
+	int r;
+
+	pad_to = 7;
+	tlscap__use_real(&fake_lib);
+	tcp_pair(&up, &srv);
+	tcp_pair(&f.fd, &peer);
+	netcap__data(srv, 0, &v, 1, v.iov_len); /* this thread serves a traced request */
+	cli_start(c, w);
+	ck_assert_int_eq(SSL_write((SSL *)&f, w->b, (int)w->n), (int)w->n); /* the preface: plain, TLS marked */
+	srv_recv(sv, f.got, f.got_len);
+	ck_assert(netcap__tls_injectable(f.fd));
+	/* the request: our field inside the frame, the program told its own count; a WANT_WRITE retry first */
+	cli_request(c, w, NULL, NULL);
+	f.want = 1;
+	ck_assert_int_eq(SSL_write((SSL *)&f, w->b, (int)w->n), -1);
+	ck_assert_int_eq(tlscap__slots_held(), 1);
+	r = SSL_write((SSL *)&f, w->b, (int)w->n); /* the retry OpenSSL requires: the same bytes */
+	ck_assert_int_eq(r, (int)w->n);
+	ck_assert_int_eq(tlscap__slots_held(), 0);
+	ck_assert_uint_eq(f.got_len, w->n + INJH2_FIELD_LEN);
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 1);
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_FAILED], 0); /* the retry was known as the same write */
+	srv_recv(sv, f.got, f.got_len);
+	ck_assert_int_eq(sn.blocks, 1);
+	ck_assert_int_eq(sn.headers, 7);
+	ck_assert_int_eq(memcmp(sn.tp, "00-0af7651916cd43dd8448eb211c80319c-", 36), 0);
+	/* the program's bytes were followed (its own frame length): the next request is injected too */
+	cli_request(c, w, NULL, NULL);
+	ck_assert_int_eq(SSL_write((SSL *)&f, w->b, (int)w->n), (int)w->n);
+	ck_assert_uint_eq(s->h.inject[SEG_INJ_DONE], 2);
+	srv_recv(sv, f.got, f.got_len);
+	ck_assert_int_eq(sn.blocks, 2);
+	ck_assert_int_eq(sn.traceparents, 2);
+	tlscap__use_real(NULL);
+	forget(f.fd);
+	forget(peer);
+	forget(up);
+	forget(srv);
+	nghttp2_session_del(c);
+	nghttp2_session_del(sv);
+	free(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("shim_h2_capture");
@@ -284,6 +380,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, through_netcap_while_serving);
 	tcase_add_test(tc, records_split_context_lost_close);
+	tcase_add_test(tc, inside_tls_while_serving);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
