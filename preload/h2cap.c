@@ -9,6 +9,7 @@
 #include "abi/segment.h"
 #include "preload/h2cap.h"
 #include "preload/netcap.h"
+#include "preload/netutil.h"
 #include "lib/proto/proto.h"
 #include "lib/randid.h"
 #include "preload/seg.h"
@@ -175,7 +176,7 @@ void h2cap__inject_drop(void)
 	held = NULL;
 }
 
-bool h2cap__inject_plan(struct h2cap_conn *h, const struct iovec *mine, int iovcnt, const uint8_t trace_id[16],
+bool h2cap__inject_plan(struct h2cap_conn *h, int fd, const struct iovec *mine, int iovcnt, const uint8_t trace_id[16],
 			const uint8_t span_id[8], bool sampled, struct inject_plan *out)
 {
 	static const enum obs_seg_inject counted[] = {
@@ -216,6 +217,10 @@ bool h2cap__inject_plan(struct h2cap_conn *h, const struct iovec *mine, int iovc
 	if (res != INJH2_OK) {
 		if (res < sizeof(counted) / sizeof(counted[0]) && res >= INJH2_CONTINUATION)
 			seg__count_inject(counted[res]);
+		goto no;
+	}
+	if (!netutil__room_for(fd, b->plan.at + b->plan.flen)) {
+		seg__count_inject(SEG_INJ_NO_ROOM); /* the program's bytes go out as they are */
 		goto no;
 	}
 	memcpy(out->iov, b->plan.iov, b->plan.iovcnt * sizeof(b->plan.iov[0]));

@@ -53,10 +53,11 @@ static inline void h2cap__missed(struct h2cap_conn *h)
 	__atomic_store_n(&h->out_missed, 1, __ATOMIC_RELAXED);
 }
 
-/* Plan a write of the program's @mine (@iovcnt, copied) while this thread serves @trace_id/@span_id: true with
+/* Plan a write of the program's @mine (@iovcnt, copied) on @fd while this thread serves @trace_id/@span_id (the
+ * socket's room checked first, else counted no_room): true with
  * the write to make in @out->iov/iovcnt (@out->line: the program's bytes before our frame, @out->need: through
  * its end, @out->hdrlen: the bytes we add).  A buffer is held until h2cap__inject_done() (same thread). */
-bool h2cap__inject_plan(struct h2cap_conn *h, const struct iovec *mine, int iovcnt, const uint8_t trace_id[16],
+bool h2cap__inject_plan(struct h2cap_conn *h, int fd, const struct iovec *mine, int iovcnt, const uint8_t trace_id[16],
 			const uint8_t span_id[8], bool sampled, struct inject_plan *out);
 /* the planned write on @fd returned @r: what the program is told; the outcome counted, the buffer given back */
 ssize_t h2cap__inject_done(struct h2cap_conn *h, int fd, ssize_t r);

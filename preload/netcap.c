@@ -442,18 +442,11 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 	inj.h2 = inject_h2__proven(&c->h2.out);
 	if ((!inj.h2 && !parser_injectable(c)) || !vmread__copy(inj.mine, iov, iovcnt * sizeof(*iov)))
 		goto skip;
-	if (inj.h2) { /* a connection this process opened with the HTTP/2 preface */
-		if (!h2cap__inject_plan(&c->h2, inj.mine, iovcnt, netcap_serving.trace_id, netcap_serving.span_id,
+	if (inj.h2) { /* a connection this process opened with the HTTP/2 preface: h2cap.c plans and counts */
+		if (!h2cap__inject_plan(&c->h2, fd, inj.mine, iovcnt, netcap_serving.trace_id, netcap_serving.span_id,
 					cur_sampled, &inj.plan))
 			goto skip;
-		if (!netutil__room_for(fd, inj.plan.need)) {
-			h2cap__inject_drop();
-			seg__count_inject(SEG_INJ_NO_ROOM);
-			goto skip;
-		}
-		inj.c = c;
-		inj.iovcnt = iovcnt;
-		return &inj.plan;
+		goto planned;
 	}
 	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
 	for (int i = 0; i < iovcnt && want < sizeof(inj.head); i++) {
@@ -480,6 +473,7 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 		seg__count_inject(SEG_INJ_NO_ROOM); /* the program's bytes go out as they are */
 		goto skip;
 	}
+planned:
 	inj.c = c;
 	inj.iovcnt = iovcnt;
 	return &inj.plan;
@@ -497,11 +491,7 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 
 	if (inj.h2) {
 		told = h2cap__inject_done(&c->h2, fd, r);
-		if (told > 0)
-			feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
-		inj.c = NULL;
-		unlock_conn(c);
-		return told;
+		goto fed;
 	}
 	told = inject__count(p, r, &cut);
 	if (cut) {
@@ -529,6 +519,7 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 		c->inj_sampled = inj.ids.sampled;
 		c->inject_pending = 1;
 	}
+fed:
 	if (told > 0)
 		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
