@@ -102,4 +102,10 @@ void pg_conn__init(struct pg_conn *c, const struct proto_sink *cb, void *cb_ctx)
 void pg_conn__data(struct pg_conn *c, enum proto_dir dir, const void *buf, size_t len, uint64_t total, uint64_t now_ns);
 void pg_conn__close(struct pg_conn *c, uint64_t now_ns);
 
+/* inside the parser: postgres_frame.c hands whole messages to postgres_wire.c */
+void pg_wire__frontend(struct pg_conn *c, struct pg_stream *s);
+void pg_wire__backend(struct pg_conn *c, struct pg_stream *s);
+void pg_wire__lose_frontend(struct pg_conn *c); /* the frontend framing is lost: the parser gives up */
+void pg_wire__end_all(struct pg_conn *c);	/* every pending exchange ends */
+
 #endif
