@@ -22,10 +22,10 @@ struct h2_stream {
 
 struct h2_dir {
 	nghttp2_hd_inflater *inf;
-	bool lost; /* HPACK state unknown: no preface seen, framing lost, a block cut or undecodable */
-	bool cut;  /* the block being assembled is over H2_BLOCK_MAX */
-	uint8_t *block;
-	size_t blen;
+	bool lost;	/* HPACK state unknown: no preface seen, framing lost, a block cut or undecodable */
+	bool cut;	/* the block being assembled is over H2_BLOCK_MAX (or memory ran out) */
+	uint8_t *block; /* a block that came in pieces, assembled (grown as needed, up to H2_BLOCK_MAX) */
+	size_t blen, bcap;
 };
 
 struct h2_session {
@@ -53,8 +53,7 @@ struct h2_session *h2_session__new(const struct proto_sink *sink, void *ctx, con
 	s->req_dir = -1;
 	for (int i = 0; i < 2; i++) {
 		s->d[i].lost = true; /* until the preface says the connection starts here */
-		s->d[i].block = malloc(H2_BLOCK_MAX);
-		if (!s->d[i].block || nghttp2_hd_inflate_new(&s->d[i].inf)) {
+		if (nghttp2_hd_inflate_new(&s->d[i].inf)) {
 			h2_session__free(s);
 			return NULL;
 		}
@@ -136,11 +135,8 @@ static void block_lost(struct h2_session *s, uint32_t stream)
 
 /* the whole block through the inflater (always: the dynamic table advances with every block), its fields to
  * @f (NULL: decoded and dropped); false on a decode error */
-static bool inflate_block(struct h2_dir *d, struct h2_fields *f)
+static bool inflate_block(struct h2_dir *d, const uint8_t *in, size_t left, struct h2_fields *f)
 {
-	uint8_t *in = d->block;
-	size_t left = d->blen;
-
 	for (;;) {
 		nghttp2_nv nv;
 		int flags = 0;
@@ -182,7 +178,7 @@ static void request_head(struct h2_session *s, const struct h2_ev *ev, struct h2
 		s->sink->on_request(s->ctx, &st->x, &in);
 }
 
-static void block_done(struct h2_session *s, const struct h2_ev *ev)
+static void block_done(struct h2_session *s, const struct h2_ev *ev, const uint8_t *in, size_t len)
 {
 	struct h2_dir *d = &s->d[ev->dir];
 	bool request = (int)ev->dir == s->req_dir && !(ev->flags & H2_EVF_PUSH);
@@ -196,7 +192,9 @@ static void block_done(struct h2_session *s, const struct h2_ev *ev)
 	}
 	h2_fields__init(&f);
 	/* a pushed request and blocks of streams not followed are decoded for the table's sake only */
-	if (!inflate_block(d, (request && !st) || (!request && st && !st->lost) ? &f : NULL)) {
+	if (!inflate_block(d, in, len,
+			   (request && !st) || (!request && !(ev->flags & H2_EVF_PUSH) && st && !st->lost) ? &f
+													   : NULL)) {
 		d->lost = true; /* the table is unknown from here */
 		block_lost(s, ev->stream);
 		return;
@@ -208,20 +206,45 @@ static void block_done(struct h2_session *s, const struct h2_ev *ev)
 		st->final_headers |= h2_fields__response(&f, &st->x);
 }
 
+/* a piece of a block after the ones before it; false when the block would pass H2_BLOCK_MAX */
+static bool assemble(struct h2_dir *d, const void *piece, size_t len)
+{
+	if (len > H2_BLOCK_MAX - d->blen)
+		return false;
+	if (d->blen + len > d->bcap) {
+		size_t cap = d->bcap ? d->bcap : 1024;
+		uint8_t *b;
+
+		while (cap < d->blen + len)
+			cap *= 2;
+		if (cap > H2_BLOCK_MAX)
+			cap = H2_BLOCK_MAX;
+		b = realloc(d->block, cap);
+		if (!b)
+			return false;
+		d->block = b;
+		d->bcap = cap;
+	}
+	if (len)
+		memcpy(d->block + d->blen, piece, len);
+	d->blen += len;
+	return true;
+}
+
 static void on_headers(struct h2_session *s, const struct h2_ev *ev, const void *block)
 {
 	struct h2_dir *d = &s->d[ev->dir];
 	struct h2_stream *st;
 
-	if (ev->len > H2_BLOCK_MAX - d->blen)
-		d->cut = true;
-	else if (ev->len)
-		memcpy(d->block + d->blen, block, ev->len);
-	if (!d->cut)
-		d->blen += ev->len;
-	if (ev->flags & H2_EVF_MORE)
-		return;
-	block_done(s, ev);
+	if (!d->blen && !d->cut && !(ev->flags & H2_EVF_MORE)) {
+		block_done(s, ev, block, ev->len); /* in one piece: decoded where it is */
+	} else {
+		if (!d->cut && !d->lost && !assemble(d, block, ev->len))
+			d->cut = true;
+		if (ev->flags & H2_EVF_MORE)
+			return;
+		block_done(s, ev, d->block, d->blen);
+	}
 	d->blen = 0;
 	d->cut = false;
 	if (!(ev->flags & H2_EVF_END_STREAM) || (ev->flags & H2_EVF_PUSH))

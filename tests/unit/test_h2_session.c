@@ -29,6 +29,7 @@ struct pair {
 	struct chunk log[CHUNKS];
 	int n, fed; /* chunks sent, chunks given to the peer */
 	bool sending_client;
+	bool deaf; /* the server gets nothing more (what it would refuse is still on the wire) */
 };
 
 static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *user)
@@ -57,6 +58,8 @@ static void pump(struct pair *p)
 		for (; p->fed < p->n; p->fed++) {
 			struct chunk *c = &p->log[p->fed];
 
+			if (p->deaf && c->from_client)
+				continue;
 			ck_assert_int_eq(nghttp2_session_mem_recv(c->from_client ? p->srv : p->cli, c->data, c->len),
 					 (ssize_t)c->len);
 		}
@@ -76,6 +79,7 @@ static void pair_open(struct pair *p, const nghttp2_settings_entry *srv_settings
 	ck_assert_int_eq(nghttp2_option_new(&opt), 0);
 	if (deflate_max)
 		nghttp2_option_set_max_deflate_dynamic_table_size(opt, deflate_max);
+	nghttp2_option_set_max_send_header_block_length(opt, 200000); /* (over H2_BLOCK_MAX: it is counted) */
 	ck_assert_int_eq(nghttp2_session_client_new2(&p->cli, cbs, p, opt), 0);
 	nghttp2_option_del(opt);
 	ck_assert_int_eq(nghttp2_session_server_new(&p->srv, cbs, p), 0);
@@ -483,6 +487,45 @@ START_TEST(midway_counted_lost)
 }
 END_TEST
 
+/* a head of 20000 bytes crosses as HEADERS + CONTINUATION (assembled: the call is whole, the field cut to fit);
+ * one of 80000 is over H2_BLOCK_MAX: counted, and its direction decodes nothing more */
+START_TEST(continuation_and_cut_block)
+{
+	static char big[40001];
+	nghttp2_nv extra[] = { { (uint8_t *)"user-agent", (uint8_t *)big, 10, 20000, NGHTTP2_NV_FLAG_NO_INDEX },
+			       { (uint8_t *)"x-more", (uint8_t *)big, 6, 40000, NGHTTP2_NV_FLAG_NO_INDEX } };
+	struct h2_session_stats st;
+	struct h2_session *s;
+	struct pair p;
+	int32_t id;
+
+	memset(big, '~', sizeof(big) - 1); /* (its Huffman code is longer than a byte: sent raw) */
+	pair_open(&p, NULL, 0, 0);
+	id = call_start(&p, "/pkg.Echo/Say", extra, 1);
+	call_answer(&p, id, 1, "0");
+	s = replay(&p, 0, true, &st);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_uint_eq(st.blocks_lost, 0);
+	ck_assert_uint_eq(got[0].stream, 1);
+	ck_assert_str_eq(got[0].target, "/pkg.Echo/Say");
+	ck_assert_uint_eq(strlen(got[0].agent), OBS_X_AGENT_MAX - 1);
+	ck_assert_int_eq(got[0].agent[0], '~');
+	ck_assert_int_eq(got[0].truncated, 1);
+	ck_assert_str_eq(got[0].code, "0");
+	h2_session__free(s);
+
+	extra[0].valuelen = 40000; /* 80000 bytes of fields (nghttp2 sends no single field over 64 KiB) */
+	p.deaf = true;
+	id = call_start(&p, "/pkg.Echo/Say", extra, 2);
+	s = replay(&p, 0, true, &st);
+	ck_assert_int_eq(ngot, 1); /* the first call only */
+	ck_assert_uint_eq(st.blocks_lost, 1);
+	ck_assert_uint_eq(st.streams_lost, 1);
+	h2_session__free(s);
+	pair_close(&p);
+}
+END_TEST
+
 /* plain HTTP/2 (not gRPC): HTTP/1's strings, version 2 */
 START_TEST(plain_http2)
 {
@@ -659,6 +702,7 @@ int main(void)
 	tcase_add_test(tc, goaway);
 	tcase_add_test(tc, table_size_change);
 	tcase_add_test(tc, midway_counted_lost);
+	tcase_add_test(tc, continuation_and_cut_block);
 	tcase_add_test(tc, plain_http2);
 	tcase_add_test(tc, grpc_trace_bin);
 	tcase_add_test(tc, describe_grpc);
