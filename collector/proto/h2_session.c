@@ -23,6 +23,7 @@ struct h2_stream {
 struct h2_dir {
 	nghttp2_hd_inflater *inf;
 	bool lost;	/* HPACK state unknown: no preface seen, framing lost, a block cut or undecodable */
+	bool broken;	/* lost for good: its framing was lost (before the preface too) */
 	bool cut;	/* the block being assembled is over H2_BLOCK_MAX (or memory ran out) */
 	uint8_t *block; /* a block that came in pieces, assembled (grown as needed, up to H2_BLOCK_MAX) */
 	size_t blen, bcap;
@@ -294,7 +295,7 @@ void h2_session__event(struct h2_session *s, const struct h2_ev *ev, const void 
 		/* the connection starts here: both tables are empty and known */
 		s->req_dir = ev->dir;
 		for (int i = 0; i < 2; i++) {
-			s->d[i].lost = false;
+			s->d[i].lost = s->d[i].broken;
 			s->d[i].blen = 0;
 			s->d[i].cut = false;
 		}
@@ -315,12 +316,12 @@ void h2_session__event(struct h2_session *s, const struct h2_ev *ev, const void 
 		break;
 	case H2_EV_SETTINGS:
 		/* a table size the sender of SETTINGS allows bounds the other side's encoder: the blocks that
-		 * come the other way */
-		if (!s->d[!ev->dir].lost && nghttp2_hd_inflate_change_table_size(s->d[!ev->dir].inf, ev->value) != 0)
-			s->d[!ev->dir].lost = true;
+		 * come the other way (told even before the preface: a server may send its SETTINGS first) */
+		if (nghttp2_hd_inflate_change_table_size(s->d[!ev->dir].inf, ev->value) != 0)
+			s->d[!ev->dir].broken = s->d[!ev->dir].lost = true;
 		break;
 	case H2_EV_LOST:
-		s->d[ev->dir].lost = true;
+		s->d[ev->dir].broken = s->d[ev->dir].lost = true;
 		s->d[ev->dir].blen = 0;
 		break;
 	default:

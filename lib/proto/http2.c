@@ -35,15 +35,27 @@ static void emit(void *ctx, const struct h2_ev *ev, const void *block)
 		c->sink->on_h2(c->ctx, ev, block);
 }
 
+/* a SETTINGS frame (not an ACK) on stream 0: how a server's side of a connection begins (RFC 9113 3.4) */
+static bool server_preface(const uint8_t *p, size_t len)
+{
+	return len >= H2_FRAME_HEAD && p[3] == 4 && !(p[4] & 1) && !(p[5] & 0x7f) && !p[6] && !p[7] && !p[8] &&
+	       (p[0] << 16 | p[1] << 8 | p[2]) % 6 == 0;
+}
+
 static void feed(void *state, enum proto_dir dir, const void *buf, size_t len, uint64_t total, uint64_t now_ns)
 {
 	struct http2_conn *c = state;
 
 	if (!c->started) {
-		/* the chunk detection claimed: at the client preface, or frames of a connection seen mid-way */
-		bool preface = len && h2_frame__detect(buf, len, dir) == PROTO_YES;
-
-		h2_frame__init(&c->f, preface, dir);
+		/* the chunk detection claimed: the client preface; or a server's SETTINGS written (or read) before
+		 * the client's preface came the other way (a server need not wait for it); else frames of a
+		 * connection seen mid-way */
+		if (len && h2_frame__detect(buf, len, dir) == PROTO_YES)
+			h2_frame__init(&c->f, true, dir);
+		else if (server_preface(buf, len))
+			h2_frame__init(&c->f, true, !dir);
+		else
+			h2_frame__init(&c->f, false, dir);
 		c->started = true;
 	}
 	h2_frame__feed(&c->f, dir, buf, len, total, now_ns, emit, c);
