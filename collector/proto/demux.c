@@ -363,9 +363,10 @@ void demux__flush(struct demux *d, bool all)
 
 	reorder__pop(d->q, limit, process, d);
 	logs__tick(d->opts.logs, all);
-	if (all && (d->h2_lost.blocks_lost || d->h2_lost.streams_overflow))
+	if (all && (d->h2_lost.blocks_lost || d->h2_lost.streams_lost || d->h2_lost.streams_overflow))
 		elog("WARNING: HTTP/2: %llu header blocks not decoded (connections seen mid-way or framing lost), %llu "
-		     "streams lost with them, %llu over the %s (obsprobe_events_lost_total)",
+		     "streams lost (their head or answer could not be followed), %llu over the %s "
+		     "(obsprobe_events_lost_total)",
 		     (unsigned long long)d->h2_lost.blocks_lost, (unsigned long long)d->h2_lost.streams_lost,
 		     (unsigned long long)d->h2_lost.streams_overflow, "concurrent-stream cap");
 }

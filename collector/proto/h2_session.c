@@ -27,6 +27,7 @@ struct h2_dir {
 	bool cut;	/* the block being assembled is over H2_BLOCK_MAX (or memory ran out) */
 	uint8_t *block; /* a block that came in pieces, assembled (grown as needed, up to H2_BLOCK_MAX) */
 	size_t blen, bcap;
+	uint32_t bstream; /* the stream of the block being assembled, 0: none */
 };
 
 struct h2_session {
@@ -100,9 +101,16 @@ static void stream_end(struct h2_session *s, struct h2_stream *st, bool incomple
 
 	stream_find(s, st->id, &at);
 	s->streams[at] = s->streams[--s->nstreams];
-	if (st->lost) {
+	if (st->lost && !st->started) {
 		s->st.streams_lost++;
 	} else if (st->started) {
+		/* a request whose answer was lost ends unanswered: nothing of its outcome is guessed (describe()
+		 * counts it lost), and the thread that served it is told it ended */
+		if (st->lost) {
+			st->x.status = 0;
+			st->x.code[0] = '\0';
+			incomplete = true;
+		}
 		st->x.end_ns = now_ns;
 		st->x.incomplete = incomplete;
 		h2_fields__finish(&st->x);
@@ -173,6 +181,10 @@ static void request_head(struct h2_session *s, const struct h2_ev *ev, struct h2
 	st->x.peer = s->peer;
 	st->x.stream = ev->stream;
 	st->x.start_ns = ev->ts_ns;
+	if (s->d[!ev->dir].broken) { /* its answer cannot be followed: counted when it ends */
+		st->lost = true;
+		return;
+	}
 	h2_fields__request(f, &st->x, &in);
 	st->started = true;
 	if (s->sink->on_request)
@@ -242,11 +254,13 @@ static void on_headers(struct h2_session *s, const struct h2_ev *ev, const void 
 	} else {
 		if (!d->cut && !d->lost && !assemble(d, block, ev->len))
 			d->cut = true;
+		d->bstream = ev->stream;
 		if (ev->flags & H2_EVF_MORE)
 			return;
 		block_done(s, ev, d->block, d->blen);
 	}
 	d->blen = 0;
+	d->bstream = 0;
 	d->cut = false;
 	if (!(ev->flags & H2_EVF_END_STREAM) || (ev->flags & H2_EVF_PUSH))
 		return;
@@ -282,6 +296,22 @@ static void on_goaway(struct h2_session *s, const struct h2_ev *ev)
 		if (st->id > ev->stream && ((int)ev->dir != s->req_dir) == (st->id & 1))
 			stream_end(s, st, true, ev->ts_ns);
 	}
+}
+
+/* the framing of @dir is lost for good: a block it was assembling is counted, and no stream still open that
+ * way can be followed to its end */
+static void on_lost(struct h2_session *s, const struct h2_ev *ev)
+{
+	struct h2_dir *d = &s->d[ev->dir];
+
+	if (d->bstream && !d->lost)
+		block_lost(s, d->bstream);
+	d->broken = d->lost = true;
+	d->blen = 0;
+	d->bstream = 0;
+	for (int i = 0; i < s->nstreams; i++)
+		if (!s->streams[i]->end[ev->dir])
+			s->streams[i]->lost = true;
 }
 
 void h2_session__event(struct h2_session *s, const struct h2_ev *ev, const void *block)
@@ -321,8 +351,7 @@ void h2_session__event(struct h2_session *s, const struct h2_ev *ev, const void 
 			s->d[!ev->dir].broken = s->d[!ev->dir].lost = true;
 		break;
 	case H2_EV_LOST:
-		s->d[ev->dir].broken = s->d[ev->dir].lost = true;
-		s->d[ev->dir].blen = 0;
+		on_lost(s, ev);
 		break;
 	default:
 		break;

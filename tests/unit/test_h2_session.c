@@ -72,6 +72,8 @@ static void write_seed(const struct pair *p, int from, bool traced_server, bool 
 	fclose(f);
 }
 
+static int gap_chunk = -1; /* this chunk's bytes cross uncaptured (a gap) */
+
 /* the log from chunk @from on through a framer and a session, seen from the server (or the client) */
 static struct h2_session *replay(struct pair *p, int from, bool traced_server, struct h2_session_stats *st)
 {
@@ -94,7 +96,8 @@ static struct h2_session *replay(struct pair *p, int from, bool traced_server, s
 			write_seed(p, from, traced_server, preface);
 			started = true;
 		}
-		h2_frame__feed(&f, dir, c->data, c->len, c->len, 1000 * (i + 1), emit, s);
+		h2_frame__feed(&f, dir, i == gap_chunk ? NULL : c->data, i == gap_chunk ? 0 : c->len, c->len,
+			       1000 * (i + 1), emit, s);
 	}
 	h2_session__close(s, 1000000);
 	h2_session__stats(s, st);
@@ -290,6 +293,37 @@ START_TEST(table_size_change)
 		ck_assert_uint_eq(st.blocks_lost, 0);
 		h2_session__free(s);
 	}
+	pair_close(&p);
+}
+END_TEST
+
+/* the server's answer to the first call crosses uncaptured (a gap over its frame heads): its direction is
+ * lost; the first call ends unanswered (its outcome never guessed), the second is counted lost */
+START_TEST(response_direction_lost)
+{
+	struct h2_session_stats st;
+	struct h2_session *s;
+	struct pair p;
+	int32_t id;
+
+	pair_open(&p, NULL, 0, 0);
+	id = call_start(&p, "/pkg.Echo/Say", NULL, 0);
+	gap_chunk = p.n; /* the first chunk the server sends next: the answer's HEADERS */
+	call_answer(&p, id, 1, "0");
+	ck_assert(!p.log[gap_chunk].from_client);
+	id = call_start(&p, "/pkg.Echo/Say", NULL, 0);
+	call_answer(&p, id, 1, "0");
+	s = replay(&p, 0, true, &st);
+	gap_chunk = -1;
+	ck_assert_int_eq(nreq, 1);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_uint_eq(got[0].stream, 1);
+	ck_assert_int_eq(got[0].status, 0);
+	ck_assert_int_eq(got[0].incomplete, 1);
+	ck_assert_str_eq(got[0].code, "");
+	ck_assert_uint_eq(st.streams_lost, 1);
+	ck_assert_uint_eq(st.blocks, 2); /* the two requests */
+	h2_session__free(s);
 	pair_close(&p);
 }
 END_TEST
@@ -537,6 +571,7 @@ int main(void)
 	tcase_add_test(tc, goaway);
 	tcase_add_test(tc, table_size_change);
 	tcase_add_test(tc, midway_counted_lost);
+	tcase_add_test(tc, response_direction_lost);
 	tcase_add_test(tc, continuation_and_cut_block);
 	tcase_add_test(tc, plain_http2);
 	tcase_add_test(tc, grpc_trace_bin);
