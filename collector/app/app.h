@@ -36,6 +36,8 @@ struct app_opts {
 	char *const *otlp_headers;
 	int notlp_headers;
 	int otlp_timeout_ms;
+	bool otlp_metrics; /* push the registry over OTLP too */
+	int otlp_metrics_interval_ms;
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	long max_spans_per_second;

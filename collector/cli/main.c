@@ -67,6 +67,8 @@ static struct app_opts app_opts(const struct env *env)
 		.otlp_headers = env->otlp_headers,
 		.notlp_headers = env->notlp_headers,
 		.otlp_timeout_ms = env->otlp_timeout_ms,
+		.otlp_metrics = env->otlp_metrics,
+		.otlp_metrics_interval_ms = env->otlp_metrics_interval_ms,
 		.spans_file = env->spans_file,
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,

@@ -31,6 +31,10 @@ const struct optdef options[] = {
 	{ "otlp-header", 1, OPT_OTLP_HEADER, C_TRACE, "K=V", "extra header on every export (auth); repeatable" },
 	{ "otlp-timeout", 1, OPT_OTLP_TIMEOUT, C_TRACE, "MS",
 	  "one export request's time limit in ms (default 10000,\n$OTEL_EXPORTER_OTLP_TIMEOUT); slower is a failed try" },
+	{ "otlp-metrics", 0, OPT_OTLP_METRICS, C_TRACE, NULL,
+	  "also push the /metrics families over OTLP (/v1/metrics): cumulative,\nexemplars from sampled spans" },
+	{ "otlp-metrics-interval", 1, OPT_OTLP_METRICS_INTERVAL, C_TRACE, "MS",
+	  "--otlp-metrics: push every MS ms and at exit (default 60000,\n$OTEL_METRIC_EXPORT_INTERVAL)" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
 	{ "log-file", 1, OPT_LOG_FILE, C_TRACE, "PATH", "write trace-tagged log records as JSON lines ('-' = stdout)" },
 	{ "sample-ratio", 1, OPT_SAMPLE_RATIO, C_TRACE, "R", "head sampling of new traces, 0..1 (default 1)" },
@@ -124,6 +128,8 @@ void options__print(FILE *out, unsigned cmds)
 						 : "",
 			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(out, "  %-26s", left);
+		if (strlen(left) >= 26) /* no room for a space: the help starts on the next line */
+			fprintf(out, "\n  %-26s", "");
 		for (h = o->help; *h; h++) {
 			fputc(*h, out);
 			if (*h == '\n')
@@ -196,6 +202,9 @@ void options__set_flag(struct env *env, int val, bool on)
 	case OPT_NO_LOGS:
 		env->no_logs = on;
 		break;
+	case OPT_OTLP_METRICS:
+		env->otlp_metrics = on;
+		break;
 	case OPT_PRELOAD:
 		env->preload = on;
 		break;
@@ -267,6 +276,12 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 3600000)
 			BAD("%s: '%s' is not a whole number of milliseconds from 1 to 3600000 (e.g. 10000)", what, arg);
 		env->otlp_timeout_ms = (int)l;
+		return 0;
+	case OPT_OTLP_METRICS_INTERVAL:
+		if (optval_long(arg, &l) || l < 100 || l > 86400000)
+			BAD("%s: '%s' is not a whole number of milliseconds from 100 to 86400000 (e.g. 60000)", what,
+			    arg);
+		env->otlp_metrics_interval_ms = (int)l;
 		return 0;
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);

@@ -1,4 +1,4 @@
-/* exporter.c -- OTLP/HTTP exporter: bounded queues filled by capture, one sender thread (exporter_send.c) */
+/* exporter.c -- OTLP/HTTP exporter: bounded queues filled by capture, metrics pushes, one sender thread (exporter_send.c) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 #define DEF_BACKOFF_MS 500
 #define DEF_MAX_BACKOFF_MS 10000
 #define DEF_FLUSH_TIMEOUT_MS 3000
+#define DEF_METRICS_INTERVAL_MS 60000 /* as OTEL_METRIC_EXPORT_INTERVAL */
 
 /* ---- options ---------------------------------------------------------------------------------------- */
 
@@ -94,6 +95,9 @@ void exporter__stats(struct exporter *e, struct exporter_stats *out)
 		.logs_exported = e->logs.exported,
 		.logs_queue_full = e->logs.queue_full,
 		.logs_export_failed = e->logs.export_failed,
+		.metric_points_exported = e->metrics.exported,
+		.metric_points_export_failed = e->metrics.export_failed,
+		.metric_pushes = e->metric_pushes,
 		.spans_queued = e->spans.count,
 		.logs_queued = e->logs.count,
 		.requests = e->requests,
@@ -124,6 +128,8 @@ static int queue_init(struct queue *q, const char *what, size_t item_size, size_
 	q->item_size = item_size;
 	q->cap = cap;
 	q->map_len = cap * item_size;
+	if (!cap) /* the metrics signal: nothing queued */
+		return 0;
 	q->slots = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->slots == MAP_FAILED) {
 		q->slots = NULL;
@@ -172,6 +178,8 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	e->o.backoff_ms = pick(opts->backoff_ms, DEF_BACKOFF_MS);
 	e->o.max_backoff_ms = pick(opts->max_backoff_ms, DEF_MAX_BACKOFF_MS);
 	e->o.flush_timeout_ms = pick(opts->flush_timeout_ms, DEF_FLUSH_TIMEOUT_MS);
+	e->o.metrics_interval_ms = pick(opts->metrics_interval_ms, DEF_METRICS_INTERVAL_MS);
+	e->metrics_next_ns = mono_ns() + ms_ns(e->o.metrics_interval_ms);
 	e->json = opts->protocol == OTLP_HTTP_JSON;
 	e->gzip = !opts->no_gzip;
 	e->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)e;
@@ -192,6 +200,8 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		rc = queue_init(&e->logs, "log records", sizeof(struct log_record), (size_t)e->o.log_queue,
 				opts->endpoint, "/v1/logs");
 	if (!rc)
+		rc = queue_init(&e->metrics, "metric data points", 0, 0, opts->endpoint, "/v1/metrics");
+	if (!rc)
 		rc = exporter_send__setup_curl(e);
 	if (!rc) {
 		rc = -pthread_create(&e->thread, NULL, exporter_send__main, e);
@@ -204,7 +214,8 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		errno = -rc;
 		return NULL;
 	}
-	vlog("otlp: exporting to %s and %s (%s%s)", e->spans.url, e->logs.url, e->json ? "http/json" : "http/protobuf",
+	vlog("otlp: exporting to %s and %s%s%s (%s%s)", e->spans.url, e->logs.url, opts->metrics_collect ? " and " : "",
+	     opts->metrics_collect ? e->metrics.url : "", e->json ? "http/json" : "http/protobuf",
 	     e->gzip ? ", gzip" : "");
 	return e;
 }

@@ -1,4 +1,5 @@
-/* exporter.h -- OTLP/HTTP export of spans and log records: bounded queues, batching, gzip, retries, never blocking */
+/* exporter.h -- OTLP/HTTP export of spans, log records and metrics: bounded queues, batching, gzip, retries, never
+ * blocking */
 #ifndef OBSPROBE_EXPORTER_H
 #define OBSPROBE_EXPORTER_H
 
@@ -6,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export/otlp.h"
 #include "export/span.h"
 
 #define EXPORTER_MAX_HEADERS 16
@@ -14,6 +16,11 @@ enum otlp_protocol {
 	OTLP_HTTP_PROTOBUF = 0, /* application/x-protobuf (default) */
 	OTLP_HTTP_JSON = 1,	/* application/json */
 };
+
+/* The metrics signal's producer: encode the current values of every metric into @out (OTLP protobuf, or
+ * OTLP/JSON when @json), with @host as host.name; the number of data points in @npoints; 0 or -errno.
+ * Called on the sender thread: it must take no lock of the capture path for long. */
+typedef int (*exporter_collect_fn)(void *ctx, struct otlp_buf *out, bool json, const char *host, size_t *npoints);
 
 /* Zero means "the default" for every number; a zero-initialised struct plus .endpoint is a working set-up. */
 struct exporter_opts {
@@ -33,6 +40,11 @@ struct exporter_opts {
 	int backoff_ms;	       /* first retry delay, doubled each time, with jitter; default 500 */
 	int max_backoff_ms;    /* cap of the doubling backoff; default 10000 (Retry-After is obeyed as given) */
 	int flush_timeout_ms;  /* exporter__shutdown()/free() deadline; default 3000 */
+	/* metrics (/v1/metrics): pushed every metrics_interval_ms (default 60000) and once more at shutdown,
+	 * after the spans and log records queued then; NULL = no metrics signal */
+	exporter_collect_fn metrics_collect;
+	void *metrics_ctx;
+	int metrics_interval_ms;
 };
 
 struct exporter_stats {
@@ -43,6 +55,9 @@ struct exporter_stats {
 	uint64_t logs_exported;
 	uint64_t logs_queue_full;
 	uint64_t logs_export_failed;
+	uint64_t metric_points_exported; /* data points of pushes the receiver took */
+	uint64_t metric_points_export_failed;
+	uint64_t metric_pushes;		    /* snapshots taken to push (one with no data point sends nothing) */
 	uint64_t spans_queued, logs_queued; /* waiting now (including the batch being sent) */
 	uint64_t requests;		    /* HTTP requests made, retries included */
 	uint64_t retries;

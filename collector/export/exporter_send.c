@@ -420,6 +420,33 @@ static void export_batch(struct exporter *e, struct queue *q)
 	}
 }
 
+/* Push the metrics once: encode what the producer gives now, send it like a batch (its items are data points);
+ * called and returns with the lock held. */
+static void export_metrics(struct exporter *e)
+{
+	size_t n = 0, rejected = 0;
+	bool ok = false;
+	int err;
+
+	e->metric_pushes++;
+	pthread_mutex_unlock(&e->lock);
+	otlp_buf__reset(&e->body);
+	err = e->o.metrics_collect(e->o.metrics_ctx, &e->body, e->json, e->host, &n);
+	if (!err && n && e->gzip)
+		err = gzip_body(&e->gz, &e->body);
+	if (err)
+		elog("otlp: encoding %zu metric data points: %s", n, strerror(-err));
+	else if (n)
+		ok = send_batch(e, &e->metrics, n, &rejected);
+	pthread_mutex_lock(&e->lock);
+	if (ok) {
+		e->metrics.exported += n - rejected;
+		e->metrics.export_failed += rejected;
+	} else {
+		e->metrics.export_failed += n;
+	}
+}
+
 static bool batch_ready(const struct exporter *e, const struct queue *q, uint64_t now)
 {
 	if (!q->count)
@@ -434,21 +461,31 @@ void *exporter_send__main(void *arg)
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
 		uint64_t now = mono_ns(), wake = UINT64_MAX;
-		bool spans_ready, logs_ready;
+		bool spans_ready, logs_ready, metrics_due;
 
 		if (e->stopping && now >= e->flush_deadline_ns)
 			break;
 		spans_ready = batch_ready(e, &e->spans, now);
 		logs_ready = batch_ready(e, &e->logs, now);
+		/* periodically, and once at shutdown when the spans and log records queued then are out */
+		metrics_due = e->o.metrics_collect && !e->metrics_final_done &&
+			      (e->stopping ? !e->spans.count && !e->logs.count : now >= e->metrics_next_ns);
 		if (spans_ready)
 			export_batch(e, &e->spans);
 		if (logs_ready)
 			export_batch(e, &e->logs);
-		if (spans_ready || logs_ready)
+		if (metrics_due) {
+			e->metrics_final_done = e->stopping;
+			export_metrics(e);
+			e->metrics_next_ns = mono_ns() + ms_ns(e->o.metrics_interval_ms);
+		}
+		if (spans_ready || logs_ready || metrics_due)
 			continue;
 		if (e->stopping) /* and nothing queued */
 			break;
-		if (e->spans.count)
+		if (e->o.metrics_collect)
+			wake = e->metrics_next_ns;
+		if (e->spans.count && e->spans.first_ns + ms_ns(e->o.batch_delay_ms) < wake)
 			wake = e->spans.first_ns + ms_ns(e->o.batch_delay_ms);
 		if (e->logs.count && e->logs.first_ns + ms_ns(e->o.batch_delay_ms) < wake)
 			wake = e->logs.first_ns + ms_ns(e->o.batch_delay_ms);
@@ -463,6 +500,8 @@ void *exporter_send__main(void *arg)
 	if (e->spans.count || e->logs.count)
 		elog("otlp: shutdown: %zu spans and %zu log records not sent in %d ms, counted as export_failed",
 		     e->spans.count, e->logs.count, e->o.flush_timeout_ms);
+	if (e->o.metrics_collect && !e->metrics_final_done)
+		elog("otlp: shutdown: the final metrics push was not made in %d ms", e->o.flush_timeout_ms);
 	e->spans.count = e->logs.count = 0;
 	e->spans.head = e->logs.head = 0;
 	pthread_mutex_unlock(&e->lock);

@@ -42,6 +42,10 @@ struct exporter {
 	uint64_t flush_deadline_ns;
 
 	struct queue spans, logs;
+	struct queue metrics;	  /* no slots: a push encodes a snapshot (o.metrics_collect); url and counters */
+	uint64_t metrics_next_ns; /* the next periodic push (monotonic) */
+	bool metrics_final_done;  /* the push at shutdown */
+	uint64_t metric_pushes;
 	struct exporter_opts o; /* with defaults filled in; pointers not kept */
 	char host[256];
 	bool json, gzip;
