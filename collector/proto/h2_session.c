@@ -27,7 +27,8 @@ struct h2_dir {
 	bool cut;	/* the block being assembled is over H2_BLOCK_MAX (or memory ran out) */
 	uint8_t *block; /* a block that came in pieces, assembled (grown as needed, up to H2_BLOCK_MAX) */
 	size_t blen, bcap;
-	uint32_t bstream; /* the stream of the block being assembled, 0: none */
+	bool bopen; /* a block is being assembled (of stream bstream) */
+	uint32_t bstream;
 };
 
 struct h2_session {
@@ -153,8 +154,10 @@ static bool inflate_block(struct h2_dir *d, const uint8_t *in, size_t left, stru
 
 		if (n < 0)
 			return false;
-		in += n;
-		left -= n;
+		if (n) { /* (an empty block may come as NULL) */
+			in += n;
+			left -= n;
+		}
 		if ((flags & NGHTTP2_HD_INFLATE_EMIT) && f)
 			h2_fields__add(f, (const char *)nv.name, nv.namelen, (const char *)nv.value, nv.valuelen);
 		if (flags & NGHTTP2_HD_INFLATE_FINAL) {
@@ -254,13 +257,14 @@ static void on_headers(struct h2_session *s, const struct h2_ev *ev, const void 
 	} else {
 		if (!d->cut && !d->lost && !assemble(d, block, ev->len))
 			d->cut = true;
+		d->bopen = true;
 		d->bstream = ev->stream;
 		if (ev->flags & H2_EVF_MORE)
 			return;
 		block_done(s, ev, d->block, d->blen);
 	}
 	d->blen = 0;
-	d->bstream = 0;
+	d->bopen = false;
 	d->cut = false;
 	if (!(ev->flags & H2_EVF_END_STREAM) || (ev->flags & H2_EVF_PUSH))
 		return;
@@ -304,11 +308,11 @@ static void on_lost(struct h2_session *s, const struct h2_ev *ev)
 {
 	struct h2_dir *d = &s->d[ev->dir];
 
-	if (d->bstream && !d->lost)
+	if (d->bopen) /* begun, never finished: counted as the finished ones of a lost direction are */
 		block_lost(s, d->bstream);
 	d->broken = d->lost = true;
 	d->blen = 0;
-	d->bstream = 0;
+	d->bopen = false;
 	for (int i = 0; i < s->nstreams; i++)
 		if (!s->streams[i]->end[ev->dir])
 			s->streams[i]->lost = true;

@@ -10,7 +10,7 @@
  * format when OBS_H2_SEEDS names a directory.)
  * Checked: every exchange is one that was requested, comes out once, with a known protocol, terminated
  * strings and its stream; after the close every requested exchange has come out; counts only grow; each
- * header block the framer finished is either decoded or counted lost. */
+ * header block the framer finished (or began, then lost its direction) is either decoded or counted lost. */
 #include <stdlib.h>
 
 #include "fuzz_util.h"
@@ -20,7 +20,8 @@
 #define MARK 0x5eed
 
 struct seen {
-	uint64_t requests, exchanges, blocks_done;
+	uint64_t requests, exchanges, blocks_done; /* blocks finished, or begun when their direction was lost */
+	bool open[2];				   /* a block of that direction has begun */
 	struct h2_session *s;
 };
 
@@ -64,8 +65,15 @@ static void emit(void *ctx, const struct h2_ev *ev, const void *block)
 	FUZZ_CHECK(ev->type >= H2_EV_HEADERS && ev->type <= H2_EV_PREFACE);
 	FUZZ_CHECK(ev->dir <= PROTO_OUT);
 	FUZZ_CHECK(ev->type != H2_EV_HEADERS || !ev->len || block);
-	if (ev->type == H2_EV_HEADERS && !(ev->flags & H2_EVF_MORE))
+	if (ev->type == H2_EV_HEADERS) {
+		sn->open[ev->dir] = ev->flags & H2_EVF_MORE;
+		if (!(ev->flags & H2_EVF_MORE))
+			sn->blocks_done++;
+	}
+	if (ev->type == H2_EV_LOST && sn->open[ev->dir]) {
+		sn->open[ev->dir] = false;
 		sn->blocks_done++;
+	}
 	h2_session__event(sn->s, ev, block);
 }
 
