@@ -153,7 +153,8 @@ static int32_t call_start(struct pair *p, const char *path, const nghttp2_nv *ex
 	nghttp2_data_provider prd = { .source.ptr = &req_body, .read_callback = body_read };
 	int32_t id;
 
-	memcpy(nva + 7, extra, nextra * sizeof(*extra));
+	if (nextra)
+		memcpy(nva + 7, extra, nextra * sizeof(*extra));
 	req_body = (struct body){ .p = req_msg, .len = grpc_msgs(req_msg, 1, 10) };
 	id = nghttp2_submit_request(p->cli, NULL, nva, 7 + nextra, &prd, NULL);
 	ck_assert_int_gt(id, 0);
