@@ -2,7 +2,8 @@
 # scrape_bench.sh -- /metrics with SERIES (default 10,000) distinct HTTP routes, each a histogram series: the
 # median time of one scrape seen by curl (text 0.0.4 and OpenMetrics), and the collector's RSS and peak RSS after
 # them; then the render alone (build/bench/scrape_bench: same label sets, a writer observing meanwhile).
-# The goal (issue 13): <= 50 ms per scrape.  OBSPROBE=path runs another build; HP/LP pick the ports.
+# The goal (issue 13): <= 50 ms per scrape.  OBSPROBE=path and SCRAPE_BENCH=path run another build's collector and
+# render bench; HP/LP pick the ports.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
@@ -51,6 +52,7 @@ printf '| /metrics, %d histogram series (%d lines, %d bytes), median of %d | ms 
 	"$SERIES" "$lines" "$bytes" "$SCRAPES"
 awk -v t="$text" -v o="$om" 'BEGIN { printf "| text 0.0.4 (curl time_total) | %.1f |\n| OpenMetrics (curl time_total) | %.1f |\n", t * 1000, o * 1000 }'
 printf '| collector RSS after the scrapes / peak | %d / %d KiB |\n' "$rss" "$hwm"
-if [ -x "$B/bench/scrape_bench" ]; then
-	"$B/bench/scrape_bench" "$SERIES" "$SCRAPES" | awk '{ printf "| render alone, text / OpenMetrics (scrape_bench, a writer observing meanwhile) | %s / %s |\n| the writer'"'"'s longest wait on the registry during the scrapes | %s us |\n", $8, $10, $12 }'
+SB=${SCRAPE_BENCH:-$B/bench/scrape_bench}
+if [ -x "$SB" ]; then
+	"$SB" "$SERIES" "$SCRAPES" | awk '{ printf "| render alone, text / OpenMetrics (scrape_bench, a writer observing meanwhile) | %s / %s |\n| the writer'"'"'s longest wait on the registry during the scrapes | %s us |\n", $8, $10, $12 }'
 fi
