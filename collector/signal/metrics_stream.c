@@ -99,15 +99,19 @@ static bool extend_order(struct metrics *m, int f, struct series **all, int n)
 
 struct metrics_stream *metrics__stream(struct metrics *m, bool openmetrics)
 {
-	struct metrics_stream *st = calloc(1, sizeof(*st));
+	struct metrics_stream *st = malloc(sizeof(*st));
 	bool ok = true;
 	int total = 0;
 
 	if (!st)
 		return NULL;
+	/* written here, not by calloc's untouched pages: no page fault while the chunks are copied under the lock */
+	memset(st, 0, sizeof(*st));
 	st->m = m;
 	st->om = openmetrics;
-	st->ex = openmetrics ? calloc((size_t)STREAM_CHUNK * OBS_HIST_SLOTS, sizeof(*st->ex)) : NULL;
+	st->ex = openmetrics ? malloc((size_t)STREAM_CHUNK * OBS_HIST_SLOTS * sizeof(*st->ex)) : NULL;
+	if (st->ex)
+		memset(st->ex, 0, (size_t)STREAM_CHUNK * OBS_HIST_SLOTS * sizeof(*st->ex));
 	st->expo = expo__new(metrics__defs(), &m->bounds, openmetrics, stream_next, st);
 	pthread_mutex_lock(&m->order_lock);
 	/* the series there are now: counted, then their pointers copied (a family only grows, by appending) */

@@ -54,7 +54,9 @@ static void *writer_run(void *arg)
 		dt = now_s() - t0;
 		if (dt > w->max_wait)
 			w->max_wait = dt;
-		w->observed++;
+		/* about 500,000 a second at most: far above a collector's event rate, yet the lock is mostly free */
+		if (++w->observed % 64 == 0)
+			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 	}
 	return NULL;
 }

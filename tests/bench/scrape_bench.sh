@@ -43,16 +43,27 @@ done
 curl -sf "http://127.0.0.1:$LP/metrics" >"$TMP/m"
 lines=$(wc -l <"$TMP/m") bytes=$(wc -c <"$TMP/m")
 one() { curl -sf -o /dev/null -w '%{time_total}\n' "$@" "http://127.0.0.1:$LP/metrics"; }
+cpu() { awk '{ print $14 + $15 }' /proc/$O/stat; } # the collector's user + system time, in clock ticks
+c0=$(cpu)
 text=$(for i in $(seq 1 "$SCRAPES"); do one; done | median)
+c1=$(cpu)
 om=$(for i in $(seq 1 "$SCRAPES"); do one -H 'Accept: application/openmetrics-text'; done | median)
+c2=$(cpu)
 rss=$(awk '/^VmRSS/{print $2}' /proc/$O/status) hwm=$(awk '/^VmHWM/{print $2}' /proc/$O/status)
 kill -INT $O
 wait $O 2>/dev/null
 printf '| /metrics, %d histogram series (%d lines, %d bytes), median of %d | ms per scrape |\n|---|---|\n' \
 	"$SERIES" "$lines" "$bytes" "$SCRAPES"
 awk -v t="$text" -v o="$om" 'BEGIN { printf "| text 0.0.4 (curl time_total) | %.1f |\n| OpenMetrics (curl time_total) | %.1f |\n", t * 1000, o * 1000 }'
+awk -v a=$((c1 - c0)) -v b=$((c2 - c1)) -v n="$SCRAPES" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	printf "| the collector'"'"'s CPU per scrape (user + system, sending included), text / OpenMetrics | %.1f / %.1f |\n",
+		a * 1000 / hz / n, b * 1000 / hz / n }'
 printf '| collector RSS after the scrapes / peak | %d / %d KiB |\n' "$rss" "$hwm"
 SB=${SCRAPE_BENCH:-$B/bench/scrape_bench}
 if [ -x "$SB" ]; then
-	"$SB" "$SERIES" "$SCRAPES" | awk '{ printf "| render alone, text / OpenMetrics (scrape_bench, a writer observing meanwhile) | %s / %s |\n| the writer'"'"'s longest wait on the registry during the scrapes | %s us |\n", $8, $10, $12 }'
+	"$SB" "$SERIES" "$SCRAPES" | awk '{
+		printf "| render alone, text / OpenMetrics (scrape_bench, a writer observing meanwhile) | %s / %s |\n", $8, $10
+		if ($21 == "text_cpu_ms") printf "| render alone, CPU time, text / OpenMetrics | %s / %s |\n", $22, $24
+		printf "| the writer'"'"'s longest wait on the registry while scrapes ran / while none ran | %s / %s us |\n", $12,
+			$13 == "without_scrapes_us" ? $14 : "n/a" }'
 fi
