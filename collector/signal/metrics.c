@@ -284,13 +284,16 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
 	return s;
 }
 
-/* Series ops take the registry lock: the HTTP thread renders while sources write. */
+/* Series ops take the registry lock (writers on several threads); each change is also a write section of the
+ * series' sequence count, so that /metrics reads the series without the lock (metrics_impl.h). */
 #define WITH_LOCK(s, body)                           \
 	do {                                         \
 		if (!(s))                            \
 			break;                       \
 		pthread_mutex_lock(&(s)->m->lock);   \
+		series_write_begin(s);               \
 		body;                                \
+		series_write_end(s);                 \
 		pthread_mutex_unlock(&(s)->m->lock); \
 	} while (0)
 

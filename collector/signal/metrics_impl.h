@@ -3,11 +3,15 @@
 #define OBSPROBE_METRICS_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "signal/expo.h"
 #include "signal/metrics.h"
 
 struct series {
+	/* odd while a writer changes the numbers below (under the registry lock): a reader that does not hold the
+	 * lock copies them, then retries if the count was odd or moved meanwhile (a seqlock) */
+	atomic_uint seq;
 	char *values[METRICS_MAX_LABELS];
 	uint64_t hash;
 	struct metrics *m;
@@ -41,6 +45,18 @@ struct metrics {
 	struct series **order[FAM__COUNT];
 	int norder[FAM__COUNT];
 };
+
+/* the writer's side of the sequence count, with the registry lock held */
+static inline void series_write_begin(struct series *s)
+{
+	atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release); /* odd before any number changes */
+}
+
+static inline void series_write_end(struct series *s)
+{
+	atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1, memory_order_release);
+}
 
 /* the table of every family (metrics.c) */
 const struct family_def *metrics__defs(void);

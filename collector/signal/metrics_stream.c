@@ -1,6 +1,8 @@
 /* metrics_stream.c -- /metrics as a stream over the registry: the series there are when it begins (their sorted order
  * kept between scrapes), each one's numbers copied under the registry lock a chunk at a time, formatted by expo.c */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +10,7 @@
 #include "signal/metrics.h"
 #include "signal/metrics_impl.h"
 
-/* series copied per registry lock hold: the longest a writer waits on a scrape is one such copy */
+/* series copied per call: the memory a stream holds besides its list of series */
 #define STREAM_CHUNK 64
 
 struct metrics_stream {
@@ -36,7 +38,41 @@ static int series_cmp(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-/* expo_next_fn: the next few series of the current family, their numbers copied under the lock */
+/* @s's numbers into @c without the registry lock: copied between two reads of its sequence count, again until
+ * no writer was in between (a writer holds the lock for a few instructions; if it is preempted meanwhile, the
+ * scrape waits, never the capture path) */
+static void copy_series(struct metrics_stream *st, const struct series *s, struct snap *c, int j)
+{
+	size_t nb = st->m->bounds.n + 1;
+
+	c->values = s->values; /* never change */
+	for (unsigned tries = 1;; tries++) {
+		unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		const struct exemplar *ex;
+
+		if (!(seq & 1)) {
+			c->counter = s->counter; /* the whole union */
+			c->ex = NULL;
+			if (s->hist) {
+				c->hist.count = s->hist->count;
+				c->hist.sum_ns = s->hist->sum_ns;
+				memcpy(c->hist.buckets, s->hist->buckets, nb * sizeof(uint64_t));
+			}
+			ex = s->ex;
+			if (st->ex && ex) {
+				c->ex = st->ex + (size_t)j * OBS_HIST_SLOTS;
+				memcpy(c->ex, ex, nb * sizeof(*ex));
+			}
+			atomic_thread_fence(memory_order_acquire); /* the copies before the second read */
+			if (atomic_load_explicit(&s->seq, memory_order_relaxed) == seq)
+				return;
+		}
+		if (tries % 64 == 0)
+			sched_yield(); /* the writer was preempted inside its section */
+	}
+}
+
+/* expo_next_fn: the next few series of the current family, their numbers copied */
 static int stream_next(void *ctx, enum family_id *fam, const struct snap **out)
 {
 	struct metrics_stream *st = ctx;
@@ -51,25 +87,8 @@ static int stream_next(void *ctx, enum family_id *fam, const struct snap **out)
 	k = st->off[st->f + 1] - st->off[st->f] - st->i;
 	if (k > STREAM_CHUNK)
 		k = STREAM_CHUNK;
-	pthread_mutex_lock(&st->m->lock);
-	for (int j = 0; j < k; j++) {
-		const struct series *s = st->all[st->off[st->f] + st->i + j];
-		struct snap *c = &st->chunk[j];
-
-		c->values = s->values;
-		c->counter = s->counter; /* the whole union */
-		c->ex = NULL;
-		if (s->hist) {
-			c->hist.count = s->hist->count;
-			c->hist.sum_ns = s->hist->sum_ns;
-			memcpy(c->hist.buckets, s->hist->buckets, (st->m->bounds.n + 1) * sizeof(uint64_t));
-		}
-		if (st->ex && s->ex) {
-			c->ex = st->ex + (size_t)j * OBS_HIST_SLOTS;
-			memcpy(c->ex, s->ex, (st->m->bounds.n + 1) * sizeof(*s->ex));
-		}
-	}
-	pthread_mutex_unlock(&st->m->lock);
+	for (int j = 0; j < k; j++)
+		copy_series(st, st->all[st->off[st->f] + st->i + j], &st->chunk[j], j);
 	*fam = st->f;
 	*out = st->chunk;
 	st->i += k;

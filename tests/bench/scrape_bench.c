@@ -8,13 +8,16 @@
  *
  * usage: scrape_bench [SERIES] [SCRAPES]
  * prints "series N lines L bytes B text_ms_median X om_ms_median Y max_observe_wait_us W without_scrapes_us I
- * observed O rss_kb R hwm_kb H text_cpu_ms C om_cpu_ms D": W the writer's longest single observation while scrapes
- * ran, I its longest while none ran (as long: the machine's own noise), C and D the median CPU time of a scrape */
+ * observed O rss_kb R hwm_kb H text_cpu_ms C om_cpu_ms D max_lock_wait_us L": W the writer's longest single
+ * observation while scrapes ran, I its longest while none ran (as long: the machine's own noise), C and D the median
+ * CPU time of a scrape, L the longest observation in which the writer slept on the registry lock while scrapes ran
+ * (W can be a preemption: two vCPUs, the scrape taking one) */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "signal/metrics.h"
@@ -36,7 +39,8 @@ struct writer {
 	struct series **s;
 	int n;
 	atomic_bool stop;
-	double max_wait;
+	double max_wait;  /* the longest single observation */
+	double max_block; /* the longest one in which the writer slept (the registry lock was held by another) */
 	unsigned long observed;
 };
 
@@ -49,12 +53,19 @@ static void *writer_run(void *arg)
 	while (!atomic_load(&w->stop)) {
 		double t0, dt;
 
+		struct rusage r0, r1;
+
 		x = x * 1103515245u + 12345u;
+		getrusage(RUSAGE_THREAD, &r0);
 		t0 = now_s();
 		series__observe_ns(w->s[(x >> 8) % w->n], 1000 + (x >> 12) % 5000000);
 		dt = now_s() - t0;
+		getrusage(RUSAGE_THREAD, &r1);
 		if (dt > w->max_wait)
 			w->max_wait = dt;
+		/* a voluntary switch inside the call: it slept on the lock (a preemption is an involuntary one) */
+		if (r1.ru_nvcsw > r0.ru_nvcsw && dt > w->max_block)
+			w->max_block = dt;
 		/* about 500,000 a second at most: far above a collector's event rate, yet the lock is mostly free */
 		if (++w->observed % 64 == 0)
 			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
@@ -183,7 +194,7 @@ int main(int argc, char **argv)
 	w.max_wait = 0;
 	nanosleep(&(struct timespec){ (time_t)nap, (long)((nap - (time_t)nap) * 1e9) }, NULL);
 	idle_wait = w.max_wait;
-	w.max_wait = 0;
+	w.max_wait = w.max_block = 0;
 	text_ms = median_scrape(m, false, scrapes, &cpu[0]) * 1e3;
 	om_ms = median_scrape(m, true, scrapes, &cpu[1]) * 1e3;
 	atomic_store(&w.stop, true);
@@ -191,9 +202,10 @@ int main(int argc, char **argv)
 	status_kb("VmRSS:", &rss);
 	status_kb("VmHWM:", &hwm);
 	printf("series %d lines %ld bytes %zu text_ms_median %.1f om_ms_median %.1f max_observe_wait_us %.0f "
-	       "without_scrapes_us %.0f observed %lu rss_kb %ld hwm_kb %ld text_cpu_ms %.1f om_cpu_ms %.1f\n",
+	       "without_scrapes_us %.0f observed %lu rss_kb %ld hwm_kb %ld text_cpu_ms %.1f om_cpu_ms %.1f "
+	       "max_lock_wait_us %.0f\n",
 	       nseries, lines, len, text_ms, om_ms, w.max_wait * 1e6, idle_wait * 1e6, w.observed, rss, hwm,
-	       cpu[0] * 1e3, cpu[1] * 1e3);
+	       cpu[0] * 1e3, cpu[1] * 1e3, w.max_block * 1e6);
 	free(w.s);
 	metrics__free(m);
 	return 0;

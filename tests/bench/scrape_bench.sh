@@ -64,6 +64,7 @@ if [ -x "$SB" ]; then
 	"$SB" "$SERIES" "$SCRAPES" | awk '{
 		printf "| render alone, text / OpenMetrics (scrape_bench, a writer observing meanwhile) | %s / %s |\n", $8, $10
 		if ($21 == "text_cpu_ms") printf "| render alone, CPU time, text / OpenMetrics | %s / %s |\n", $22, $24
-		printf "| the writer'"'"'s longest wait on the registry while scrapes ran / while none ran | %s / %s us |\n", $12,
-			$13 == "without_scrapes_us" ? $14 : "n/a" }'
+		printf "| the writer'"'"'s longest observation while scrapes ran / while none ran | %s / %s us |\n", $12,
+			$13 == "without_scrapes_us" ? $14 : "n/a"
+		if ($25 == "max_lock_wait_us") printf "| ... of which the longest spent asleep on the registry lock | %s us |\n", $26 }'
 fi
