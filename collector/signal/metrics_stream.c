@@ -143,6 +143,7 @@ struct metrics_stream *metrics__stream(struct metrics *m, bool openmetrics)
 	pthread_mutex_unlock(&m->lock);
 	st->all = malloc((total ? total : 1) * sizeof(*st->all));
 	if (st->all) {
+		memset(st->all, 0, total * sizeof(*st->all)); /* its pages touched before the lock is taken */
 		pthread_mutex_lock(&m->lock);
 		for (int f = 0; f < FAM__COUNT; f++)
 			memcpy(st->all + st->off[f], m->fam[f].all, (st->off[f + 1] - st->off[f]) * sizeof(*st->all));

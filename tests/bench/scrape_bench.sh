@@ -59,6 +59,20 @@ awk -v a=$((c1 - c0)) -v b=$((c2 - c1)) -v n="$SCRAPES" -v hz="$(getconf CLK_TCK
 	printf "| the collector'"'"'s CPU per scrape (user + system, sending included), text / OpenMetrics | %.1f / %.1f |\n",
 		a * 1000 / hz / n, b * 1000 / hz / n }'
 printf '| collector RSS after the scrapes / peak | %d / %d KiB |\n' "$rss" "$hwm"
+# the floor under the curl figures: the same bytes from a file, served by nginx (when installed) to the same curl
+if command -v nginx >/dev/null; then
+	NP=${NP:-$(port)}
+	mkdir -p "$TMP/www" && cp "$TMP/m" "$TMP/www/metrics" && chmod -R a+rX "$TMP" # nginx's workers: nobody
+	printf 'worker_processes 1; pid %s/nginx.pid; error_log %s/nginx.err; events { worker_connections 16; }
+http { access_log off; server { listen 127.0.0.1:%s; root %s/www; } }\n' "$TMP" "$TMP" "$NP" "$TMP" >"$TMP/nginx.conf"
+	if nginx -c "$TMP/nginx.conf" -p "$TMP" 2>/dev/null && up "http://127.0.0.1:$NP/metrics"; then
+		floor=$(for i in $(seq 1 "$SCRAPES"); do
+			curl -sf -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$NP/metrics"
+		done | median)
+		awk -v t="$floor" 'BEGIN { printf "| the same bytes from a file served by nginx (the transfer to curl alone) | %.1f |\n", t * 1000 }'
+	fi
+	[ -s "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+fi
 SB=${SCRAPE_BENCH:-$B/bench/scrape_bench}
 if [ -x "$SB" ]; then
 	"$SB" "$SERIES" "$SCRAPES" | awk '{
