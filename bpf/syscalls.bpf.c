@@ -32,6 +32,9 @@ const volatile bool cfg_logs = false;
 /* OpenSSL plaintext through the ssl_* uprobes (payloads on, not --no-tls) */
 const volatile bool cfg_tls = false;
 
+/* runtime switches (SC_SHED_*): .bss, so user space changes them after load */
+volatile __u32 rt_shed;
+
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
 const volatile __s64 cfg_skip_nr = -1;
 
@@ -203,6 +206,14 @@ static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
 	return so->sk;
 }
 
+/* SC_SHED_PAYLOAD: is this connection one of those whose payloads are still copied (its ports decide) */
+static __always_inline bool shed_keeps(__u64 sk)
+{
+	struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
+
+	return SC_SHED_KEEPS((__u32)c->skc_num << 16 | c->skc_dport);
+}
+
 /* SC_TCP/UDP/UNIX, or -1 for other families (netlink, packet...) */
 static __always_inline int sock_proto(struct sock *sk)
 {
@@ -323,7 +334,7 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 #include "bpf/ssl.bpf.h"
 
 static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 start, __u64 now,
-				    struct sc_start *st)
+				    struct sc_start *st, __u32 rt)
 {
 	__u64 delta = now - start;
 	__u32 dir, key;
@@ -368,6 +379,8 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 
 		if (len)
 			max = SC_CAPV_SOCKET(*len) < SC_CAP - 1 ? SC_CAPV_SOCKET(*len) : SC_CAP - 1;
+		else if ((rt & SC_SHED_PAYLOAD) && !shed_keeps(key))
+			max = 0; /* shed: a socket without a verdict yet is sampled */
 		if (max)
 			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
@@ -470,7 +483,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct sc_start *st;
 	struct obs_hist *h;
 	__u64 now, delta, st_ts;
-	__u32 nr;
+	__u32 nr, rt;
 
 	/* only tasks that entered while traced have storage: no tgid lookup */
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0, 0);
@@ -483,10 +496,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	st->ts = 0;
 	if (nr >= SC_MAX_NR)
 		return 0;
-	h = bpf_map_lookup_elem(&hists, &nr);
-	if (h)
-		hist_add(h, delta);
-	if (cfg_logs && ret > 0 && (nr == 1 || nr == 20)) { /* write writev */
+	rt = rt_shed;
+	if (!(rt & SC_SHED_SYSCALLS)) {
+		h = bpf_map_lookup_elem(&hists, &nr);
+		if (h)
+			hist_add(h, delta);
+	}
+	if (cfg_logs && !(rt & SC_SHED_LOGS) && ret > 0 && (nr == 1 || nr == 20)) { /* write writev */
 		long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 
 		if (fd == 1 || fd == 2) {
@@ -500,11 +516,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		emit(OBS_PROC_MAPEXEC, bpf_get_current_pid_tgid() >> 32, 0);
 	if (cfg_net) {
 		if (ret >= 0)
-			sock_io(regs, nr, ret, st_ts, now, st);
+			sock_io(regs, nr, ret, st_ts, now, st, rt);
 		conn_open(regs, nr, ret);
 	}
 errors:
-	if (ret < 0 && ret >= -4095) {
+	if (ret < 0 && ret >= -4095 && !(rt & SC_SHED_SYSCALLS)) {
 		__u32 key = SC_ERRKEY(nr, -ret);
 		__u64 one = 1, *cnt = bpf_map_lookup_elem(&errors, &key);
 

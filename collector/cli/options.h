@@ -59,6 +59,7 @@ enum {
 	OPT_MAX_SERVICES,
 	OPT_MAX_SEGS_PER_UID,
 	OPT_MAX_REJECTED,
+	OPT_MAX_OVERHEAD,
 	OPT_REDACT, /* config file only */
 };
 

@@ -10,6 +10,7 @@
 struct summary_totals {
 	uint64_t events;
 	uint64_t lost;
+	const char *shed; /* what the overhead budget shed ("" or NULL: nothing) */
 };
 
 void summary__print(FILE *out, struct metrics *m, int top_syscalls, const struct summary_totals *t);
