@@ -240,6 +240,19 @@ static void add_shed(struct overhead *o, enum shed_step step, const char *what, 
 	snprintf(o->shed + at, sizeof(o->shed) - at, "%s%s (after %.0f s)", at ? "; " : "", what, at_s);
 }
 
+struct try_ctx {
+	struct source_set *set;
+	char what[256];
+};
+
+static int try_step(void *ctx, enum shed_step step)
+{
+	struct try_ctx *t = ctx;
+
+	t->what[0] = '\0';
+	return source_set__shed(t->set, step, t->what, sizeof(t->what));
+}
+
 static void judge(struct overhead *o, struct source_set *set, uint64_t now, uint64_t span)
 {
 	double tick_ns = 1e9 / (double)o->tck;
@@ -251,14 +264,15 @@ static void judge(struct overhead *o, struct source_set *set, uint64_t now, uint
 		.target_ns = (uint64_t)((double)(o->target_ticks - o->w_target_ticks) * tick_ns),
 		.min_target_ns = (uint64_t)(MIN_TARGET_TICKS * tick_ns),
 	};
-	char what[256];
+	struct try_ctx t = { .set = set };
+	int step;
 
 	for (int i = 0; i < o->nprocs; i++) {
 		o->procs[i].pct = (double)(o->procs[i].now - o->procs[i].win) * tick_ns * 100 / (double)span;
 		o->procs[i].win = o->procs[i].now;
 	}
 	o->last_calls_per_s = (double)w.uprobe_hits * 1e9 / (double)span;
-	budget__decide(o->max_pct, &w, o->left, &o->last);
+	step = budget__step(o->max_pct, &w, &o->left, try_step, &t, &o->last);
 	o->judged = true;
 	if (o->nfuncs_probes && !o->said_rate) {
 		o->said_rate = true;
@@ -266,21 +280,11 @@ static void judge(struct overhead *o, struct source_set *set, uint64_t now, uint
 		     o->last_calls_per_s, span / 1e9, (double)(w.uprobe_run_ns + o->last.trap_ns) * 100 / (double)span,
 		     o->last.pct >= 0 ? "see /api/v1/targets" : "the traced processes were idle");
 	}
-	while (o->last.over && o->last.step >= 0) {
-		enum shed_step step = o->last.step;
-
-		what[0] = '\0';
-		if (source_set__shed(set, step, what, sizeof(what))) {
-			elog("overhead budget: the probes used %.1f%% of the traced processes' CPU over the last %.1f s (--max-overhead %g): shedding %s",
-			     o->last.pct, span / 1e9, o->max_pct, what);
-			add_shed(o, step, what, (now - o->t0) / 1e9);
-			break;
-		}
-		/* nothing (more) of this kind: the next step, in the same window */
-		o->left &= ~(1u << step);
-		budget__decide(o->max_pct, &w, o->left, &o->last);
-	}
-	if (o->last.over && o->last.step < 0 && !o->said_empty) {
+	if (step >= 0) {
+		elog("overhead budget: the probes used %.1f%% of the traced processes' CPU over the last %.1f s (--max-overhead %g): shedding %s",
+		     o->last.pct, span / 1e9, o->max_pct, t.what);
+		add_shed(o, step, t.what, (now - o->t0) / 1e9);
+	} else if (o->last.over && !o->said_empty) {
 		o->said_empty = true;
 		elog("overhead budget: the probes still use %.1f%% of the traced processes' CPU (--max-overhead %g) and nothing is left to shed: what remains is the cost of tracing syscalls at all",
 		     o->last.pct, o->max_pct);

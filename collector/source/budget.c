@@ -36,3 +36,16 @@ void budget__decide(double max_pct, const struct budget_window *w, unsigned left
 			return;
 		}
 }
+
+int budget__step(double max_pct, const struct budget_window *w, unsigned *left,
+		 int (*try_step)(void *ctx, enum shed_step step), void *ctx, struct budget_verdict *v)
+{
+	budget__decide(max_pct, w, *left, v);
+	while (v->over && v->step >= 0) {
+		if (try_step(ctx, v->step))
+			return v->step;
+		*left &= ~(1u << v->step);
+		budget__decide(max_pct, w, *left, v);
+	}
+	return -1;
+}

@@ -41,4 +41,10 @@ struct budget_verdict {
  * possible (bit 1 << enum shed_step). */
 void budget__decide(double max_pct, const struct budget_window *w, unsigned left, struct budget_verdict *v);
 
+/* One window's step: budget__decide, then @try_step(@ctx, step) on the step it names; a step that has nothing
+ * (more) to shed (@try_step returns 0) leaves @left and the next one is tried, in the same window.  Returns the
+ * step shed, or -1 (under budget, idle, or nothing left: @v says which). */
+int budget__step(double max_pct, const struct budget_window *w, unsigned *left,
+		 int (*try_step)(void *ctx, enum shed_step step), void *ctx, struct budget_verdict *v);
+
 #endif
