@@ -399,11 +399,9 @@ static int start_ebpf(struct app *a)
 	if (check_ebpf_prereqs() || start_demux(a))
 		return 1;
 	/* the kernel's run-time statistics: before the privilege drop, on for the whole session */
-	a->ovh = overhead__new(a->m, opt->max_overhead, err, sizeof(err));
-	if (!a->ovh) {
-		elog("--max-overhead: %s", err[0] ? err : "out of memory");
+	a->ovh = overhead__new(a->m, opt->max_overhead);
+	if (!a->ovh)
 		return 1;
-	}
 	cal = calibration__start();
 	o = source_opts(a, NULL, 0);
 	if (source_set__start(&a->sources, source_table, SOURCE_EBPF, &o, err, sizeof(err))) {
@@ -583,15 +581,10 @@ void app__finish(struct app *a, int summary)
 		t.events = st.events;
 		t.lost = st.lost;
 		t.shed = overhead__shed_list(a->ovh, shed, sizeof(shed));
-		if (summary && !a->opts.quiet && a->opts.cmd != APP_SERVE) {
+		if (summary && !a->opts.quiet && a->opts.cmd != APP_SERVE)
 			summary__print(stderr, a->m, 10, &t);
-		} else {
-			if (t.lost)
-				elog("WARNING: %llu events were lost (obsprobe_events_lost_total)",
-				     (unsigned long long)t.lost);
-			if (t.shed[0])
-				elog("the overhead budget shed: %s (obsprobe_shed_total)", t.shed);
-		}
+		else
+			summary__warn(&t);
 	}
 	server__free(a->srv);
 	demux__free(a->cap);

@@ -54,14 +54,16 @@ struct overhead {
 	bool judged, said_empty, said_rate;
 };
 
-struct overhead *overhead__new(struct metrics *m, double max_pct, char *err, size_t errlen)
+struct overhead *overhead__new(struct metrics *m, double max_pct)
 {
 	struct overhead *o = calloc(1, sizeof(*o));
 	struct procstat self;
+	char err[256];
 
-	err[0] = '\0';
-	if (!o)
+	if (!o) {
+		elog("out of memory");
 		return NULL;
+	}
 	o->m = m;
 	o->max_pct = max_pct;
 	o->tck = sysconf(_SC_CLK_TCK);
@@ -71,14 +73,14 @@ struct overhead *overhead__new(struct metrics *m, double max_pct, char *err, siz
 	o->last_calls_per_s = -1;
 	if (procstat__read(0, &self) >= PROCSTAT_STARTTIME)
 		o->self_start = self.starttime;
-	o->stats_fd = progstats__enable(err, errlen);
+	o->stats_fd = progstats__enable(err, sizeof(err));
 	if (o->stats_fd < 0) {
-		if (max_pct > 0) {
+		if (max_pct > 0) { /* a budget without the numbers it judges on */
+			elog("--max-overhead: %s", err);
 			free(o);
-			return NULL; /* a budget without the numbers it judges on */
+			return NULL;
 		}
 		vlog("%s: obsprobe_probe_cpu_seconds_total stays empty", err);
-		err[0] = '\0';
 	}
 	return o;
 }

@@ -15,9 +15,9 @@
 struct overhead;
 
 /* Turn the kernel's statistics on (before the privilege drop: it needs CAP_SYS_ADMIN) for a budget of
- * @max_pct (0: no budget, only the metrics).  NULL with @err set when the statistics cannot be had and a
- * budget needs them; NULL with @err empty when out of memory. */
-struct overhead *overhead__new(struct metrics *m, double max_pct, char *err, size_t errlen);
+ * @max_pct (0: no budget, only the metrics).  NULL after saying why: out of memory, or a budget without the
+ * statistics it judges on. */
+struct overhead *overhead__new(struct metrics *m, double max_pct);
 void overhead__free(struct overhead *o);
 
 /* each source's calibrated cost per hit (calibration.h), for the uprobe trap estimate; and what the start line

@@ -14,5 +14,7 @@ struct summary_totals {
 };
 
 void summary__print(FILE *out, struct metrics *m, int top_syscalls, const struct summary_totals *t);
+/* without the summary (-q, serve): the events lost and what the overhead budget shed, when there were any */
+void summary__warn(const struct summary_totals *t);
 
 #endif

@@ -44,6 +44,7 @@ struct funclat {
 	int nlinks, caplinks;
 	uint64_t last_stats[FL_STAT__COUNT];
 	uint64_t events, lost;
+	uint64_t calls; /* of traced functions (not the calibration): the uprobe hits the budget counts */
 	bool baseline;
 };
 
@@ -348,15 +349,6 @@ int funclat__nfuncs(const struct funclat *fl)
 	return fl->nfuncs - 1;
 }
 
-int funclat__nprobes_of(const struct funclat *fl, int id)
-{
-	int n = 0;
-
-	for (int i = 0; i < fl->nlinks; i++)
-		n += fl->links[i].id == (uint32_t)id;
-	return n;
-}
-
 int funclat__nprobes(const struct funclat *fl, pid_t pid)
 {
 	int n = 0;
@@ -387,6 +379,7 @@ void funclat__poll(struct funclat *fl)
 		if (percpu_hist_sum(fd, id, &fl->hbuf, &now, nslots) || now.count == f->last.count)
 			continue;
 		hist_delta(&f->last, &now, &d, nslots);
+		fl->calls += id ? d.count : 0;
 		if (id == 0 || fl->baseline)
 			continue;
 		fl->events += d.count;
@@ -427,25 +420,17 @@ void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost)
 	*lost = fl->lost;
 }
 
-uint64_t funclat__calls(const struct funclat *fl)
-{
-	uint64_t n = 0;
-
-	for (int id = 1; id < fl->nfuncs; id++)
-		n += fl->funcs[id].last.count;
-	return n;
-}
-
 int funclat__shed_hottest(struct funclat *fl, char *what, size_t len)
 {
 	int hot = 0, j = 0, nl = 0;
 	uint64_t heat = 0;
 
-	for (int id = 1; id < fl->nfuncs; id++) {
-		struct func *f = &fl->funcs[id];
+	/* among the functions attached somewhere (links of id 0 are the calibration's) */
+	for (int i = 0; i < fl->nlinks; i++) {
+		struct func *f = &fl->funcs[fl->links[i].id];
 
-		if (!f->shed && funclat__nprobes_of(fl, id) && (!hot || f->last.count - f->mark > heat)) {
-			hot = id;
+		if (fl->links[i].id && (!hot || f->last.count - f->mark > heat)) {
+			hot = fl->links[i].id;
 			heat = f->last.count - f->mark;
 		}
 	}
@@ -568,7 +553,7 @@ static int source_progs(void *s, int *fds, int max)
 
 static uint64_t source_uprobe_hits(void *s)
 {
-	return funclat__calls(s);
+	return ((struct funclat *)s)->calls;
 }
 
 static int source_shed(void *s, enum shed_step step, char *what, size_t len)

@@ -47,9 +47,6 @@ void funclat__detach_calibration(struct funclat *fl);
 
 int funclat__nfuncs(const struct funclat *fl);		   /* distinct functions traced */
 int funclat__nprobes(const struct funclat *fl, pid_t pid); /* links held for @pid (0 = all) */
-int funclat__nprobes_of(const struct funclat *fl, int id); /* links held for function @id */
-/* calls of traced functions counted so far (the calibration's not included) */
-uint64_t funclat__calls(const struct funclat *fl);
 /* the overhead budget: detach the function called most since the last time it asked (never attached again);
  * 1 with @what saying which, 0 when none is attached */
 int funclat__shed_hottest(struct funclat *fl, char *what, size_t len);
