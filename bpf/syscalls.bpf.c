@@ -331,10 +331,24 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 	emit_data(d, PT_REGS_PARM1_CORE_SYSCALL(regs), sk, dir, stream, enter_ns, exit_ns, ret, n);
 }
 
+/* The first bytes copied of a socket user space has given no verdict yet: remember, as the default verdict
+ * (copy everything), that its bytes are being captured, so that a later SC_SHED_PAYLOAD keeps it captured; once
+ * payload capture is shed, a socket seen for the first time is sampled (1 in 8 kept) and the choice remembered
+ * the same way.  One map update per connection.  Returns the capture value in force. */
+static __always_inline __u32 capture_first(__u64 sk)
+{
+	__u32 v = SC_CAPV(SC_CAP - 1, SC_CAP - 1);
+
+	if ((rt_shed & SC_SHED_PAYLOAD) && !shed_keeps(sk))
+		v = 0;
+	bpf_map_update_elem(&capture, &sk, &v, BPF_NOEXIST);
+	return v;
+}
+
 #include "bpf/ssl.bpf.h"
 
 static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __u64 start, __u64 now,
-				    struct sc_start *st, __u32 rt)
+				    struct sc_start *st)
 {
 	__u64 delta = now - start;
 	__u32 dir, key;
@@ -379,8 +393,8 @@ static __always_inline void sock_io(struct pt_regs *regs, __u32 nr, long ret, __
 
 		if (len)
 			max = SC_CAPV_SOCKET(*len) < SC_CAP - 1 ? SC_CAPV_SOCKET(*len) : SC_CAP - 1;
-		else if ((rt & SC_SHED_PAYLOAD) && !shed_keeps(key))
-			max = 0; /* shed: a socket without a verdict yet is sampled */
+		else
+			max = SC_CAPV_SOCKET(capture_first(key));
 		if (max)
 			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
@@ -516,7 +530,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		emit(OBS_PROC_MAPEXEC, bpf_get_current_pid_tgid() >> 32, 0);
 	if (cfg_net) {
 		if (ret >= 0)
-			sock_io(regs, nr, ret, st_ts, now, st, rt);
+			sock_io(regs, nr, ret, st_ts, now, st);
 		conn_open(regs, nr, ret);
 	}
 errors:

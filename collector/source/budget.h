@@ -8,7 +8,7 @@
 
 /* what the budget sheds, in this order, one step per window while over */
 enum shed_step {
-	SHED_PAYLOAD,  /* payload capture sampled per connection (1 in 8 of those without a verdict yet) */
+	SHED_PAYLOAD,  /* payload capture sampled per connection (1 in 8 of those not captured yet) */
 	SHED_LOGS,     /* stdout/stderr log capture */
 	SHED_SYSCALLS, /* per-syscall histograms and errno counts (socket counters stay) */
 	SHED_FUNC,     /* the hottest --func function's uprobes (one function per step; the step repeats) */

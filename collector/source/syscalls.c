@@ -559,7 +559,7 @@ static int source_shed(void *s, enum shed_step step, char *what, size_t len)
 	case SHED_PAYLOAD:
 		if (ro->cfg_payload)
 			bit = SC_SHED_PAYLOAD;
-		snprintf(what, len, "payload capture: connections without a verdict yet sampled, 1 in 8 kept");
+		snprintf(what, len, "payload capture of new connections (1 in 8 kept)");
 		break;
 	case SHED_LOGS:
 		if (ro->cfg_logs)

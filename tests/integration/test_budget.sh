@@ -98,7 +98,7 @@ scrape $P2 >"$TMP/m2"
 check "budget: payload shed once" 1 "$(metric "$TMP/m2" 'obsprobe_shed_total{what="payload"}')"
 check "budget: log capture was off: not a step" "" "$(metric "$TMP/m2" 'obsprobe_shed_total{what="logs"}')"
 check "budget: /api/v1/targets lists the steps" "['payload', 'syscalls']" "$(targets_field $P2 "r['overhead']['shed']")"
-grep -q "overhead budget: the probes used .* (--max-overhead 5): shedding payload capture" "$TMP/obs.err" &&
+grep -q "overhead budget: the probes used .* (--max-overhead 5): shedding payload capture of new connections" "$TMP/obs.err" &&
 	ok "budget: a line when shedding" || bad "budget: no shedding line: $(cat "$TMP/obs.err")"
 # per-syscall counting stopped at the step: the read count is below what the loop made, and stays put
 stop_loop
@@ -137,6 +137,73 @@ stop_obs
 grep -q "shedding --func bench_target (loop)" "$TMP/obs.err" && ok "func: a line when detaching" || bad "func: no detach line"
 grep -q "the overhead budget shed (--max-overhead, obsprobe_shed_total): .*--func bench_target" "$TMP/obs.err" &&
 	ok "func: the exit line names the function" || bad "func: exit line: $(tail -3 "$TMP/obs.err")"
+
+# ---- 4. payload capture sampled per connection: what stays is exact ----
+# An HTTP server and the read loop (for CPU) traced together. One keep-alive connection is captured before the
+# step; after it, that connection stays captured and of new connections (from known client ports) exactly those
+# whose ports pass the kernel's sampling hash (SC_SHED_KEEPS in abi/syscalls.h) are parsed.
+P4=7713
+HP=7720
+"$TARGETS/httpd" $HP 1 >/dev/null 2>"$TMP/httpd.err" &
+HPID=$!
+PIDS+=($HPID)
+wait_for 5 curl -sf "http://127.0.0.1:$HP/" || bad "httpd did not start"
+start_loop sys
+"$OBSPROBE" attach --pid $LPID --pid $HPID --listen 127.0.0.1:$P4 --max-overhead 1 --log-file "$TMP/logs.jsonl" \
+	>"$TMP/obs.out" 2>"$TMP/obs.err" 7>&- &
+OPID=$!
+PIDS+=($OPID)
+wait_for 20 curl -sf "http://127.0.0.1:$P4/health/ready" || bad "obsprobe not ready: $(cat "$TMP/obs.err")"
+cat >"$TMP/client.py" <<'PY'
+import socket, sys, os, time
+port, go = int(sys.argv[1]), sys.argv[2]
+def get(s, close):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + (b"Connection: close\r\n" if close else b"") + b"\r\n")
+    data = b""
+    while b"hello" not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    assert b" 200 " in data, data
+a = socket.create_connection(("127.0.0.1", port))
+get(a, False)                      # captured: before the step
+print("first", flush=True)
+for _ in range(300):               # until the test says the step was taken (bounded: 30 s)
+    if os.path.exists(go):
+        break
+    time.sleep(0.1)
+get(a, False); get(a, False)       # the same connection, after the step
+a.close()
+for lp in range(7740, 7780):       # new connections from known ports
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", lp))
+    s.connect(("127.0.0.1", port))
+    get(s, True)
+    s.close()
+print("done", flush=True)
+PY
+/usr/bin/python3 "$TMP/client.py" $HP "$TMP/go" >"$TMP/client.out" 2>&1 &
+CPID=$!
+PIDS+=($CPID)
+wait_for 10 grep -q first "$TMP/client.out" || bad "client: $(cat "$TMP/client.out")"
+printf x >&7 # the loop's CPU puts the probes over 1%
+wait_for 30 shed_seen $P4 payload && ok "sampling: payload shed" || bad "sampling: not shed"
+touch "$TMP/go"
+wait_for 30 grep -q done "$TMP/client.out" || bad "client did not finish: $(cat "$TMP/client.out")"
+kept=$(/usr/bin/python3 -c "
+print(sum(1 for p in range(7740, 7780)
+          if ((((($HP << 16) | ((p & 0xff) << 8) | (p >> 8)) * 0x9E3779B97F4A7C15) % 2**64) >> 61) == 0))")
+want=$((3 + kept))
+key='http_server_request_duration_seconds_count{service="loop",http_request_method="GET",http_response_status_code="200",http_route="/"}'
+wait_for 10 bash -c "curl -sf http://127.0.0.1:$P4/metrics | grep -qF '$key $want'"
+scrape $P4 >"$TMP/m5"
+check "sampling: 3 on the captured connection + the $kept of 40 new ones the hash keeps" "$want" "$(metric "$TMP/m5" "$key")"
+wait_for 30 shed_seen $P4 logs && ok "sampling: then logs (--log-file on)" || bad "logs not shed"
+stop_loop
+stop_obs
+grep -q "shedding log capture" "$TMP/obs.err" && ok "logs: a line when shedding" || bad "logs: no line"
 
 # ---- usage ----
 "$OBSPROBE" attach --pid $$ --max-overhead 0 >/dev/null 2>"$TMP/u.err"
