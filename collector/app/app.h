@@ -33,9 +33,13 @@ struct app_opts {
 	int nredact_patterns;
 	const char *otlp_endpoint; /* or NULL */
 	bool otlp_json;
+	bool otlp_grpc;
+	bool otlp_no_gzip;
 	char *const *otlp_headers;
 	int notlp_headers;
 	int otlp_timeout_ms;
+	bool otlp_metrics; /* push the registry over OTLP too */
+	int otlp_metrics_interval_ms;
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */

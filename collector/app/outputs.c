@@ -4,6 +4,7 @@
 
 #include "app/outputs.h"
 #include "base/log.h"
+#include "export/otlp_metrics.h"
 
 int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source)
 {
@@ -22,12 +23,18 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 		elog("config: redact_patterns: %s", err);
 		return 2;
 	}
-	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs)) {
+	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs || opts->otlp_metrics)) {
 		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
-					    .protocol = opts->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .protocol = opts->otlp_grpc	  ? OTLP_GRPC
+							: opts->otlp_json ? OTLP_HTTP_JSON
+									  : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)opts->otlp_headers,
 					    .nheaders = opts->notlp_headers,
-					    .timeout_ms = opts->otlp_timeout_ms };
+					    .timeout_ms = opts->otlp_timeout_ms,
+					    .no_gzip = opts->otlp_no_gzip,
+					    .metrics_collect = opts->otlp_metrics ? otlp_metrics__collect : NULL,
+					    .metrics_ctx = m,
+					    .metrics_interval_ms = opts->otlp_metrics_interval_ms };
 
 		o->exp = exporter__new(&eo);
 		if (!o->exp)
@@ -62,9 +69,26 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 	return 0;
 }
 
+/* the metrics signal's outcomes into obsprobe_metric_points_total (the exporter's counts only grow) */
+static void fold_metric_points(struct outputs *o, struct metrics *m)
+{
+	struct exporter_stats es;
+
+	if (!o->exp)
+		return;
+	exporter__stats(o->exp, &es);
+	if (!es.metric_pushes)
+		return;
+	series__set_total(metrics__series(m, FAM_METRIC_POINTS, (const char *[]){ "exported" }),
+			  es.metric_points_exported);
+	series__set_total(metrics__series(m, FAM_METRIC_POINTS, (const char *[]){ "export_failed" }),
+			  es.metric_points_export_failed);
+}
+
 void outputs__poll(struct outputs *o, struct metrics *m)
 {
 	metrics__fold_redactor(m, o->red);
+	fold_metric_points(o, m);
 	if (o->tr)
 		traces__poll(o->tr);
 	if (o->logs)
@@ -87,6 +111,13 @@ void outputs__report_drops(struct outputs *o)
 	if (es.logs_queue_full + es.logs_export_failed)
 		elog("WARNING: log records not exported: %llu queue full, %llu export failed (obsprobe_log_records_total)",
 		     (unsigned long long)es.logs_queue_full, (unsigned long long)es.logs_export_failed);
+	if (es.metric_points_export_failed)
+		elog("WARNING: metric data points not exported: %llu export failed, in %llu pushes "
+		     "(obsprobe_metric_points_total)",
+		     (unsigned long long)es.metric_points_export_failed, (unsigned long long)es.metric_pushes);
+	else if (es.metric_pushes)
+		vlog("otlp: %llu metric pushes, %llu data points exported", (unsigned long long)es.metric_pushes,
+		     (unsigned long long)es.metric_points_exported);
 	if (ts.unredactable)
 		elog("WARNING: %llu span attributes dropped: they could not be scanned for secrets",
 		     (unsigned long long)ts.unredactable);

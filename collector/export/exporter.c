@@ -1,9 +1,11 @@
-/* exporter.c -- OTLP/HTTP exporter: bounded queues filled by capture, one sender thread (exporter_send.c) */
+/* exporter.c -- OTLP/HTTP and OTLP/gRPC exporter: bounded queues filled by capture, metrics pushes, one sender
+ * thread (exporter_send.c) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #define DEF_BACKOFF_MS 500
 #define DEF_MAX_BACKOFF_MS 10000
 #define DEF_FLUSH_TIMEOUT_MS 3000
+#define DEF_METRICS_INTERVAL_MS 60000 /* as OTEL_METRIC_EXPORT_INTERVAL */
 
 /* ---- options ---------------------------------------------------------------------------------------- */
 
@@ -94,6 +97,9 @@ void exporter__stats(struct exporter *e, struct exporter_stats *out)
 		.logs_exported = e->logs.exported,
 		.logs_queue_full = e->logs.queue_full,
 		.logs_export_failed = e->logs.export_failed,
+		.metric_points_exported = e->metrics.exported,
+		.metric_points_export_failed = e->metrics.export_failed,
+		.metric_pushes = e->metric_pushes,
 		.spans_queued = e->spans.count,
 		.logs_queued = e->logs.count,
 		.requests = e->requests,
@@ -112,18 +118,28 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int queue_init(struct queue *q, const char *what, size_t item_size, size_t cap, const char *base,
-		      const char *path)
+/* The URL of @sig: OTLP/HTTP: base + /v1/<signal>; OTLP/gRPC: scheme://authority + /<service>/Export.  An
+ * http:// endpoint without a port gets its protocol's OTLP port (https:// keeps 443: hosted receivers). */
+static int queue_init(struct queue *q, enum otlp_signal_id sig, size_t item_size, size_t cap, const char *base,
+		      bool grpc)
 {
-	size_t blen = strlen(base);
+	const struct otlp_signal *s = &exporter_signals[sig];
+	bool has_port;
+	size_t origin = url__origin(base, &has_port), blen = strlen(base);
+	char port[8] = "";
 
-	while (blen && base[blen - 1] == '/')
+	while (blen > origin && base[blen - 1] == '/')
 		blen--;
-	snprintf(q->url, sizeof(q->url), "%.*s%s", (int)blen, base, path);
-	q->what = what;
+	if (!has_port && !strncasecmp(base, "http://", 7))
+		snprintf(port, sizeof(port), ":%d", grpc ? OTLP_GRPC_PORT : OTLP_HTTP_PORT);
+	snprintf(q->url, sizeof(q->url), "%.*s%s%.*s%s", (int)origin, base, port, grpc ? 0 : (int)(blen - origin),
+		 base + origin, grpc ? s->grpc_method : s->http_path);
+	q->what = s->what;
 	q->item_size = item_size;
 	q->cap = cap;
 	q->map_len = cap * item_size;
+	if (!cap) /* the metrics signal: nothing queued */
+		return 0;
 	q->slots = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->slots == MAP_FAILED) {
 		q->slots = NULL;
@@ -172,7 +188,10 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	e->o.backoff_ms = pick(opts->backoff_ms, DEF_BACKOFF_MS);
 	e->o.max_backoff_ms = pick(opts->max_backoff_ms, DEF_MAX_BACKOFF_MS);
 	e->o.flush_timeout_ms = pick(opts->flush_timeout_ms, DEF_FLUSH_TIMEOUT_MS);
+	e->o.metrics_interval_ms = pick(opts->metrics_interval_ms, DEF_METRICS_INTERVAL_MS);
+	e->metrics_next_ns = mono_ns() + ms_ns(e->o.metrics_interval_ms);
 	e->json = opts->protocol == OTLP_HTTP_JSON;
+	e->grpc = opts->protocol == OTLP_GRPC;
 	e->gzip = !opts->no_gzip;
 	e->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)e;
 	if (!e->rng)
@@ -187,10 +206,12 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
 
-	rc = queue_init(&e->spans, "spans", sizeof(struct span), (size_t)e->o.span_queue, opts->endpoint, "/v1/traces");
+	rc = queue_init(&e->spans, SIG_TRACES, sizeof(struct span), (size_t)e->o.span_queue, opts->endpoint, e->grpc);
 	if (!rc)
-		rc = queue_init(&e->logs, "log records", sizeof(struct log_record), (size_t)e->o.log_queue,
-				opts->endpoint, "/v1/logs");
+		rc = queue_init(&e->logs, SIG_LOGS, sizeof(struct log_record), (size_t)e->o.log_queue, opts->endpoint,
+				e->grpc);
+	if (!rc)
+		rc = queue_init(&e->metrics, SIG_METRICS, 0, 0, opts->endpoint, e->grpc);
 	if (!rc)
 		rc = exporter_send__setup_curl(e);
 	if (!rc) {
@@ -204,7 +225,11 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		errno = -rc;
 		return NULL;
 	}
-	vlog("otlp: exporting to %s and %s (%s%s)", e->spans.url, e->logs.url, e->json ? "http/json" : "http/protobuf",
+	vlog("otlp: exporting to %s and %s%s%s (%s%s)", e->spans.url, e->logs.url, opts->metrics_collect ? " and " : "",
+	     opts->metrics_collect ? e->metrics.url : "",
+	     e->grpc   ? "grpc"
+	     : e->json ? "http/json"
+		       : "http/protobuf",
 	     e->gzip ? ", gzip" : "");
 	return e;
 }
@@ -236,8 +261,10 @@ void exporter__free(struct exporter *e)
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->hdrs);
+	curl_slist_free_all(e->call_hdrs);
 	otlp_buf__free(&e->body);
 	otlp_buf__free(&e->gz);
+	otlp_buf__free(&e->frame);
 	if (e->spans.slots)
 		munmap(e->spans.slots, e->spans.map_len);
 	if (e->logs.slots)

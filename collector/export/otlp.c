@@ -8,19 +8,11 @@
 
 #include "export/otlp.h"
 #include "export/otlp_group.h"
-
-/*
- * Why a hand-written protobuf writer and not protobuf-c: protobuf-c needs C code generated from the
- * .proto files at build time (protoc-c plus the OTLP schema in the tree or fetched), and a runtime
- * library, to encode about ten message types one way.  Encoding is four primitives -- varint,
- * fixed32/fixed64 and length-delimited -- and the schema is a handful of field numbers, written out
- * below next to each message.  The unit test decodes what we write with `protoc --decode` against
- * the .proto files under tests/otlp/, so the field numbers are checked by a real protobuf parser.
- */
+#include "export/otlp_pb.h"
 
 /* ---- growable buffer ------------------------------------------------------------------------------ */
 
-static int buf_reserve(struct otlp_buf *b, size_t extra)
+int otlp_buf__reserve(struct otlp_buf *b, size_t extra)
 {
 	size_t need, cap;
 	uint8_t *p;
@@ -43,7 +35,7 @@ static int buf_reserve(struct otlp_buf *b, size_t extra)
 
 int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n)
 {
-	if (buf_reserve(b, n))
+	if (otlp_buf__reserve(b, n))
 		return -ENOMEM;
 	if (n)
 		memcpy(b->data + b->len, p, n);
@@ -63,154 +55,6 @@ void otlp_buf__free(struct otlp_buf *b)
 	b->len = b->cap = 0;
 }
 
-/* ---- protobuf writer ------------------------------------------------------------------------------ */
-
-enum { PB_VARINT = 0, PB_FIXED64 = 1, PB_LEN = 2, PB_FIXED32 = 5 };
-#define PB_LEN_RESERVE 5 /* a length-delimited field's size prefix, patched when the field closes */
-
-struct pb {
-	struct otlp_buf *b;
-	int err;
-};
-
-static void pb_raw(struct pb *w, const void *p, size_t n)
-{
-	if (!w->err && otlp_buf__append(w->b, p, n))
-		w->err = -ENOMEM;
-}
-
-static size_t varint_encode(uint8_t *out, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		out[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	out[n++] = (uint8_t)v;
-	return n;
-}
-
-static void pb_varint(struct pb *w, uint64_t v)
-{
-	uint8_t tmp[10];
-
-	pb_raw(w, tmp, varint_encode(tmp, v));
-}
-
-static void pb_tag(struct pb *w, unsigned field, unsigned wire)
-{
-	pb_varint(w, (uint64_t)field << 3 | wire);
-}
-
-/* varint field, omitted when 0 (proto3 default) */
-static void pb_uint(struct pb *w, unsigned field, uint64_t v)
-{
-	if (!v)
-		return;
-	pb_tag(w, field, PB_VARINT);
-	pb_varint(w, v);
-}
-
-static void pb_fixed64(struct pb *w, unsigned field, uint64_t v)
-{
-	uint8_t le[8];
-
-	if (!v)
-		return;
-	for (int i = 0; i < 8; i++)
-		le[i] = (uint8_t)(v >> (8 * i));
-	pb_tag(w, field, PB_FIXED64);
-	pb_raw(w, le, 8);
-}
-
-static void pb_fixed32(struct pb *w, unsigned field, uint32_t v)
-{
-	uint8_t le[4];
-
-	if (!v)
-		return;
-	for (int i = 0; i < 4; i++)
-		le[i] = (uint8_t)(v >> (8 * i));
-	pb_tag(w, field, PB_FIXED32);
-	pb_raw(w, le, 4);
-}
-
-static void pb_bytes(struct pb *w, unsigned field, const void *p, size_t n)
-{
-	pb_tag(w, field, PB_LEN);
-	pb_varint(w, n);
-	pb_raw(w, p, n);
-}
-
-/* string field from a (possibly unterminated) char array of @max bytes; @always writes "" too
- * (needed inside a oneof, where presence matters) */
-static void pb_string(struct pb *w, unsigned field, const char *s, size_t max, bool always)
-{
-	size_t n = otlp_group__utf8_clean(NULL, s, max);
-
-	if (!n && !always)
-		return;
-	pb_tag(w, field, PB_LEN);
-	pb_varint(w, n);
-	if (w->err || buf_reserve(w->b, n)) {
-		w->err = -ENOMEM;
-		return;
-	}
-	otlp_group__utf8_clean((char *)w->b->data + w->b->len, s, max);
-	w->b->len += n;
-}
-
-/* Open a length-delimited (message) field; returns where its content starts. */
-static size_t pb_open(struct pb *w, unsigned field)
-{
-	static const uint8_t zeros[PB_LEN_RESERVE];
-
-	pb_tag(w, field, PB_LEN);
-	pb_raw(w, zeros, PB_LEN_RESERVE);
-	return w->err ? 0 : w->b->len;
-}
-
-/* Close it: write the real size prefix and slide the content down over the unused reserve. */
-static void pb_close(struct pb *w, size_t start)
-{
-	uint8_t tmp[10];
-	size_t len, k;
-	uint8_t *base;
-
-	if (w->err)
-		return;
-	len = w->b->len - start;
-	k = varint_encode(tmp, len);
-	base = w->b->data + start - PB_LEN_RESERVE;
-	memcpy(base, tmp, k);
-	memmove(base + k, w->b->data + start, len);
-	w->b->len = start - PB_LEN_RESERVE + k + len;
-}
-
-/* KeyValue { key = 1; AnyValue value = 2 }  AnyValue { string_value = 1; int_value = 3 } */
-static void pb_kv_str(struct pb *w, unsigned field, const char *key, const char *val, size_t max)
-{
-	size_t kv = pb_open(w, field), av;
-
-	pb_string(w, 1, key, SIZE_MAX, true);
-	av = pb_open(w, 2);
-	pb_string(w, 1, val, max, true);
-	pb_close(w, av);
-	pb_close(w, kv);
-}
-
-static void pb_kv_int(struct pb *w, unsigned field, const char *key, int64_t val)
-{
-	size_t kv = pb_open(w, field), av;
-
-	pb_string(w, 1, key, SIZE_MAX, true);
-	av = pb_open(w, 2);
-	pb_tag(w, 3, PB_VARINT); /* inside the oneof: written even when 0 */
-	pb_varint(w, (uint64_t)val);
-	pb_close(w, av);
-	pb_close(w, kv);
-}
 /* ---- protobuf: traces and logs ------------------------------------------------------------------- */
 
 struct pb_ctx {

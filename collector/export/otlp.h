@@ -21,6 +21,8 @@ struct otlp_buf {
 
 void otlp_buf__reset(struct otlp_buf *b); /* len = 0, keep the memory */
 void otlp_buf__free(struct otlp_buf *b);
+/* room for @extra more bytes (and a NUL after them): 0, or -ENOMEM */
+int otlp_buf__reserve(struct otlp_buf *b, size_t extra);
 int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n);
 
 /* Spans are grouped by their resource (service, pid, executable) into one ResourceSpans each,

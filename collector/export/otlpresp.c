@@ -71,7 +71,7 @@ static void partial_field(void *ctx, uint64_t field, int wire, uint64_t v, const
 {
 	struct partial *ps = ctx;
 
-	if (field == 1 && wire == 0) { /* rejected_spans / rejected_log_records (int64) */
+	if (field == 1 && wire == 0) { /* rejected_spans / _log_records / _data_points (int64) */
 		ps->rejected = v;
 		ps->bad |= (int64_t)v < 0;
 	} else if (field == 2 && wire == 2) /* error_message */
@@ -104,6 +104,8 @@ static int parse_json(const void *body, size_t len, uint64_t *rejected, char *ms
 	r = cJSON_GetObjectItemCaseSensitive(p, "rejectedSpans");
 	if (!r)
 		r = cJSON_GetObjectItemCaseSensitive(p, "rejectedLogRecords");
+	if (!r)
+		r = cJSON_GetObjectItemCaseSensitive(p, "rejectedDataPoints");
 	if (cJSON_IsString(r)) {
 		char *end;
 

@@ -1,4 +1,5 @@
 /* metrics.c -- the metric registry: families, series, the overflow fold, and the snapshot exposition renders */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,16 @@ static const struct family_def families[FAM__COUNT] = {
 			      HISTOGRAM,
 			      "Duration of database operations (Redis commands, PostgreSQL statements).",
 			      { "service", "db_system_name", "db_operation_name", "server_address", "error_type" } },
+	[FAM_RPC_SERVER_DURATION] = { "rpc_server_duration_seconds",
+				      HISTOGRAM,
+				      "Duration of RPCs served (gRPC calls).",
+				      { "service", "rpc_system", "rpc_service", "rpc_method",
+					"rpc_grpc_status_code" } },
+	[FAM_RPC_CLIENT_DURATION] = { "rpc_client_duration_seconds",
+				      HISTOGRAM,
+				      "Duration of RPCs made (gRPC calls).",
+				      { "service", "rpc_system", "rpc_service", "rpc_method",
+					"rpc_grpc_status_code" } },
 	[FAM_EXCHANGES] = { "obsprobe_exchanges",
 			    COUNTER,
 			    "Exchanges (request and response) parsed, by protocol and transport (tcp, tls).",
@@ -105,6 +116,10 @@ static const struct family_def families[FAM__COUNT] = {
 			    "(without it: held over a second, the process gone, bytes not captured, or at exit), evicted (without it, "
 			    "early: too many partial lines at once).",
 			    { "outcome" } },
+	[FAM_METRIC_POINTS] = { "obsprobe_metric_points",
+				COUNTER,
+				"Metric data points pushed over OTLP (--otlp-metrics), by outcome: exported, export_failed.",
+				{ "outcome" } },
 	[FAM_PROBE_CPU] = { "obsprobe_probe_cpu_seconds",
 			    COUNTER,
 			    "CPU the loaded BPF programs used, by program, from the kernel's run-time statistics (uprobe traps not "
@@ -147,8 +162,17 @@ struct metrics {
 	pthread_mutex_t lock;
 	struct hist_bounds bounds;
 	int max_series;
+	uint64_t start_unix_ns;
 	struct family fam[FAM__COUNT];
 };
+
+static uint64_t unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 int metrics__nlabels(enum family_id fam)
 {
@@ -169,6 +193,7 @@ struct metrics *metrics__new(const struct metrics_opts *opts)
 	m->bounds.n = opts->nbounds;
 	memcpy(m->bounds.ns, opts->bounds_ns, sizeof(uint64_t) * opts->nbounds);
 	m->max_series = opts->max_series > 0 ? opts->max_series : 2000;
+	m->start_unix_ns = unix_ns();
 	for (int f = 0; f < FAM__COUNT; f++)
 		m->fam[f].nlabels = metrics__nlabels(f);
 	return m;
@@ -428,6 +453,34 @@ void metrics__fold_redactor(struct metrics *m, const struct redactor *r)
 		fold_total(m, FAM_REDACTIONS, redact__rule_name(i), st.rules[i]);
 	fold_total(m, FAM_REDACTED_TEXTS, "truncated", st.truncated);
 	fold_total(m, FAM_REDACTED_TEXTS, "failed", st.dropped);
+}
+
+int metrics__snapshot(struct metrics *m, struct metrics_snapshot *out)
+{
+	bool oom = false;
+
+	*out = (struct metrics_snapshot){ .defs = families, .bounds = m->bounds, .start_unix_ns = m->start_unix_ns };
+	pthread_mutex_lock(&m->lock);
+	out->unix_ns = unix_ns();
+	for (int f = 0; f < FAM__COUNT; f++)
+		out->sn[f] = snapshot_family(m, f, true, &out->n[f], &oom);
+	pthread_mutex_unlock(&m->lock);
+	if (oom) {
+		metrics_snapshot__free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void metrics_snapshot__free(struct metrics_snapshot *s)
+{
+	for (int f = 0; f < FAM__COUNT; f++) {
+		for (int i = 0; i < s->n[f]; i++)
+			free(s->sn[f][i].ex);
+		free(s->sn[f]);
+		s->sn[f] = NULL;
+		s->n[f] = 0;
+	}
 }
 
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)

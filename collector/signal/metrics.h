@@ -22,6 +22,8 @@ enum family_id {
 	FAM_HTTP_SERVER_DURATION, /* service, http_request_method, http_response_status_code, http_route */
 	FAM_HTTP_CLIENT_DURATION, /* service, http_request_method, http_response_status_code, server_address */
 	FAM_DB_DURATION,	  /* service, db_system_name, db_operation_name, server_address, error_type */
+	FAM_RPC_SERVER_DURATION,  /* service, rpc_system, rpc_service, rpc_method, rpc_grpc_status_code */
+	FAM_RPC_CLIENT_DURATION,  /* service, rpc_system, rpc_service, rpc_method, rpc_grpc_status_code */
 	FAM_EXCHANGES,		  /* service, protocol, transport: exchanges parsed, by protocol, over tcp or tls */
 	FAM_EVENTS,		  /* source */
 	FAM_EVENTS_LOST,	  /* source, reason */
@@ -35,6 +37,7 @@ enum family_id {
 	FAM_REDACTIONS,		  /* rule: secrets replaced (signal/redact.h) */
 	FAM_REDACTED_TEXTS,	  /* outcome: texts redaction cut (truncated) or refused (failed) */
 	FAM_LOG_LINES,		  /* outcome: lines assembled from stdout/stderr writes (signal/logline.h) */
+	FAM_METRIC_POINTS,	  /* outcome: data points pushed over OTLP (--otlp-metrics) */
 	FAM_PROBE_CPU,		  /* program: BPF run time (kernel statistics), counted in ns, shown in seconds */
 	FAM_PROBE_RUNS,		  /* program */
 	FAM_SHED,		  /* what: steps the overhead budget took (--max-overhead) */
@@ -92,6 +95,22 @@ void metrics__foreach_hist(struct metrics *m, enum family_id fam, metrics_hist_c
  * appears once its count is not 0. */
 struct redactor;
 void metrics__fold_redactor(struct metrics *m, const struct redactor *r);
+
+/* Every family's series (with their exemplars) copied under the lock in one go, for an encoder that runs
+ * outside it (export/otlp_metrics.h).  The label values stay the registry's: valid until metrics__free(). */
+struct family_def;
+struct snap;
+struct metrics_snapshot {
+	const struct family_def *defs; /* [FAM__COUNT] */
+	struct snap *sn[FAM__COUNT];   /* family f's series, n[f] of them, in creation order */
+	int n[FAM__COUNT];
+	struct hist_bounds bounds;
+	uint64_t start_unix_ns; /* when the registry began counting (the start of every cumulative value) */
+	uint64_t unix_ns;	/* when the copy was taken */
+};
+/* 0, or -ENOMEM (nothing to free then) */
+int metrics__snapshot(struct metrics *m, struct metrics_snapshot *out);
+void metrics_snapshot__free(struct metrics_snapshot *s);
 
 /* Render everything in Prometheus text 0.0.4, or OpenMetrics 1.0.0 (with
  * exemplars and "# EOF").  Returns a malloc'd NUL-terminated buffer. */

@@ -24,7 +24,7 @@
 
 #define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
 #define JOIN_SLOTS 4096	   /* direct-mapped: connection 4-tuple -> the client span on it */
-#define JOIN_KEY 37
+#define JOIN_KEY 41	   /* family, ports, addresses; the HTTP/2 stream (0 for protocols without streams) */
 
 struct serving {
 	uint64_t key;		   /* pid << 32 | tid; 0 = free */
@@ -132,14 +132,17 @@ void traces__forget_pid(struct traces *t, int pid)
 			t->threads[i].key = 0;
 }
 
-/* the client's view of a connection: family, client port, server port, client addr, server addr */
-static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const struct obs_addr *server)
+/* the client's view of a connection: family, client port, server port, client addr, server addr; and the
+ * stream on it (HTTP/2 multiplexes exchanges: each stream is its own client span's) */
+static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const struct obs_addr *server,
+		     uint32_t stream)
 {
 	key[0] = client->family;
 	memcpy(key + 1, &client->port, 2);
 	memcpy(key + 3, &server->port, 2);
 	memcpy(key + 5, client->addr, 16);
 	memcpy(key + 21, server->addr, 16);
+	memcpy(key + 37, &stream, 4);
 }
 
 static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
@@ -163,7 +166,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 
 		/* a traced client on this host is the closest parent: it wins over headers it passed on */
 		if (x->peer.family && x->local.family) {
-			join_key(key, &x->peer, &x->local);
+			join_key(key, &x->peer, &x->local, x->stream);
 			j = join_slot(t, key);
 			if (j->used && !memcmp(j->key, key, JOIN_KEY) && x->start_ns + 1000000000ull >= j->start_ns &&
 			    x->start_ns < j->start_ns + JOIN_MAX_AGE_NS) {
@@ -206,7 +209,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 		}
 	}
 	if (x->peer.family && x->local.family) {
-		join_key(key, &x->local, &x->peer);
+		join_key(key, &x->local, &x->peer, x->stream);
 		j = join_slot(t, key);
 		memcpy(j->key, key, JOIN_KEY);
 		j->used = 1;
@@ -267,6 +270,8 @@ static const struct {
 	 * there too (service tells the two apart) */
 	[OBS_PROTO_REDIS] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
 	[OBS_PROTO_POSTGRES] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
+	[OBS_PROTO_HTTP2] = { true, FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
+	[OBS_PROTO_GRPC] = { true, FAM_RPC_SERVER_DURATION, FAM_RPC_CLIENT_DURATION },
 };
 
 void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
@@ -338,7 +343,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	sp->resource = *res;
 	span__copy_str(sp->trace_state, sizeof(sp->trace_state), x->tracestate);
 	span__copy_str(sp->name, sizeof(sp->name), d->name);
-	if (d->error || x->error)
+	/* gRPC: describe() says which codes are a server's errors (x->error is every code but OK) */
+	if (d->error || (x->error && x->proto != OBS_PROTO_GRPC))
 		sp->status_code = SPAN_STATUS_ERROR;
 	for (int i = 0; i < d->nattrs; i++) {
 		if (d->attrs[i].str)

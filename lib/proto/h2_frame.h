@@ -20,28 +20,35 @@ struct h2_msg_track {
 	uint32_t left;	 /* bytes of the current message still to come; 0: a 5-byte prefix is next */
 	uint8_t have;	 /* prefix bytes seen so far (0..4) */
 	uint8_t prefix[5];
-	uint8_t pad[2];
+	uint8_t lost; /* a prefix fell in a gap or the stream began unseen: counts are unsure */
+	uint8_t pad;
 };
 
 struct h2_frame_dir {
 	uint8_t lost;		      /* H2_EV_LOST said: the rest of this direction is ignored */
 	uint8_t preface_left;	      /* client preface bytes still to match (OUT from a client / IN at a server) */
-	uint8_t head_have;	      /* bytes of the current frame head collected */
+	uint8_t head_have;	      /* bytes of the current frame head collected (9: in its payload) */
 	uint8_t head[H2_FRAME_HEAD];  /* the frame head being collected */
 	uint8_t type, flags, pad_len; /* the current frame's */
-	uint8_t skip_prefix;	      /* pad length / priority bytes still to drop at its payload start */
+	uint8_t fixed;		      /* its fields before the body: pad length, priority, promised id, codes */
 	uint32_t stream;	      /* the current frame's stream */
-	uint32_t left;		      /* payload bytes of the current frame still to come */
-	uint32_t block_stream;	      /* != 0: inside a header block, CONTINUATION expected next */
-	uint8_t block_end_stream, block_push;
-	uint8_t pad[2];
-	uint32_t promised;
-	struct h2_msg_track msgs[H2_FRAME_STREAMS];
+	uint32_t len, pos;	      /* its payload length, bytes of it seen */
+	uint32_t acc, code;	      /* fixed fields collected: promised/last stream id, error code */
+	uint8_t ent[6];		      /* SETTINGS: the entry cut by a read */
+	uint8_t ent_have, has_table;  /* SETTINGS: its bytes; HEADER_TABLE_SIZE was in the frame */
+	uint32_t table_size;	      /* SETTINGS: its value */
+	uint8_t slot;		      /* DATA: its stream's msgs[] index, H2_FRAME_STREAMS: none */
+	uint8_t unsure;		      /* DATA: its message count may be short */
+	uint8_t block_end_stream, block_push; /* the open header block's */
+	uint32_t msgs;			      /* DATA: message prefixes that began in it */
+	uint32_t block_stream;		      /* != 0: inside a header block, CONTINUATION expected next */
+	uint32_t promised;		      /* the open block's promised stream (PUSH_PROMISE) */
+	struct h2_msg_track track[H2_FRAME_STREAMS];
 };
 
 struct h2_frame {
 	struct h2_frame_dir d[2]; /* by enum proto_dir */
-	uint64_t errors;	  /* framing errors (each one is an H2_EV_LOST) */
+	uint64_t errors;	  /* framing errors: garbage, impossible frames (each one is an H2_EV_LOST) */
 	bool sure;		  /* a whole frame or the preface was framed */
 };
 

@@ -1,4 +1,4 @@
-/* fuzz-srcs: collector/export/otlp.c collector/export/otlp_group.c collector/export/otlp_json.c */
+/* fuzz-srcs: collector/export/otlp.c collector/export/otlp_pb.c collector/export/otlp_group.c collector/export/otlp_json.c */
 /* fuzz_otlp.c -- the OTLP encoders: spans and log records built from the input, encoded, decoded back.
  *
  * Input: consumed field by field (zeros past its end): a host name, 1..4 spans (ids, name and

@@ -204,7 +204,7 @@ print(" ".join(sorted(x["labels"]["service"] + "/" + x["labels"]["db_system_name
 check "ObsprobeDatabaseErrorRatioHigh on the live Prometheus" "redis-server/redis/pending" "$pend"
 # the rules loaded into the real Prometheus
 curl -sf "http://127.0.0.1:$PPORT/api/v1/rules" | python3 -c "import json,sys; g=json.load(sys.stdin)['data']['groups']; n=sum(len(x['rules']) for x in g); sys.exit(0 if n==18 else 1)" \
-	&& ok "Prometheus loaded all 18 rules" || bad "rules not loaded"
+	&& ok "Prometheus loaded all 19 rules" || bad "rules not loaded"
 bash "$ROOT/scripts/stack.sh" down >/dev/null
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1
 finish

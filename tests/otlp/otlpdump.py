@@ -4,9 +4,15 @@
     otlpdump.py spans DIR|FILE    DIR: a receiver.py directory (protobuf decoded with protoc against the
                                   OpenTelemetry schema in tests/otlp, or OTLP/JSON); FILE: a --spans-file
     otlpdump.py logs DIR|FILE     FILE: a --log-file
+    otlpdump.py metrics FILE      FILE: one /v1/metrics request body a receiver.py stored (K-metrics.bin/.json)
 
 Span lines:  trace_id span_id parent_id kind name status attr=value ...
 Log lines:   trace_id span_id severity_text body
+Metric lines: the samples a Prometheus exposition of the request would have, read back by the OpenTelemetry
+  compatibility rules (unit "s" adds "_seconds", a monotonic cumulative Sum "_total", histogram buckets become
+  cumulative "le" samples, "_sum", "_count"):  name{k="v",...} value;  then one line per exemplar:
+  "# exemplar name{k="v",...} trace_id span_id value".  A data point whose "service" attribute is not its
+  resource's service.name, or a Sum/Histogram that is not cumulative, is an error (exit 1).
 Ids are lowercase hex ("-" when empty).  Exits 1 when a payload does not decode.
 """
 import codecs
@@ -21,6 +27,8 @@ MSG = {
               "opentelemetry/proto/collector/trace/v1/trace_service.proto", "traces"),
     "logs": ("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest",
              "opentelemetry/proto/collector/logs/v1/logs_service.proto", "logs"),
+    "metrics": ("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest",
+                "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", "metrics"),
 }
 
 
@@ -128,8 +136,102 @@ def logs_from_json(req):
                            severity=r.get("severityText", ""), body=json_value(r.get("body", {})))
 
 
+def pb_metrics_to_json(data):
+    """protoc --decode of a metrics request -> the OTLP/JSON shape (the subset obsprobe writes)"""
+    out = subprocess.run(["protoc", "--decode", MSG["metrics"][0], "-I", HERE, MSG["metrics"][1]], input=data,
+                         capture_output=True, check=True).stdout.decode("latin-1")
+    req = parse_text(out)
+
+    def attrs(lst):
+        return [{"key": text_value({"string_value": [a["key"][0]]}), "value": {"stringValue": text_value(a["value"][0])}}
+                for a in lst]
+
+    def point(dp):
+        d = {"attributes": attrs(dp.get("attributes", []))}
+        for k, j in (("as_int", "asInt"), ("as_double", "asDouble"), ("count", "count"), ("sum", "sum")):
+            if k in dp:
+                d[j] = dp[k][0]
+        if "bucket_counts" in dp:
+            d["bucketCounts"] = dp["bucket_counts"]
+            d["explicitBounds"] = [float(x) for x in dp.get("explicit_bounds", [])]
+        d["exemplars"] = [{"traceId": unescape(e["trace_id"][0][1]), "spanId": unescape(e["span_id"][0][1]),
+                           "asDouble": float(e["as_double"][0])} for e in dp.get("exemplars", [])]
+        return d
+
+    temporality = {"AGGREGATION_TEMPORALITY_CUMULATIVE": 2, "AGGREGATION_TEMPORALITY_DELTA": 1}
+    res = []
+    for rm in req.get("resource_metrics", []):
+        r = {"resource": {"attributes": attrs(rm.get("resource", [{}])[0].get("attributes", []))}, "scopeMetrics": []}
+        for sm in rm.get("scope_metrics", []):
+            ms = []
+            for m in sm.get("metrics", []):
+                j = {"name": text_value({"string_value": m["name"]}),
+                     "unit": text_value({"string_value": m.get("unit", [("", "")])})}
+                for kind in ("sum", "gauge", "histogram"):
+                    if kind in m:
+                        body = m[kind][0]
+                        j[kind] = {"dataPoints": [point(dp) for dp in body.get("data_points", [])],
+                                   "aggregationTemporality": temporality.get(first(body, "aggregation_temporality"), 0),
+                                   "isMonotonic": first(body, "is_monotonic") == "true"}
+                ms.append(j)
+            r["scopeMetrics"].append({"metrics": ms})
+        res.append(r)
+    return {"resourceMetrics": res}
+
+
+def metrics_lines(req):
+    """an OTLP/JSON metrics request -> exposition sample lines, and exemplar lines"""
+    lines, exemplars = [], []
+
+    def labels(dp, extra=()):
+        kv = [(a["key"], json_value(a["value"])) for a in dp.get("attributes", [])] + list(extra)
+        return "{" + ",".join('%s="%s"' % (k, v) for k, v in kv) + "}" if kv else ""
+
+    for rm in req.get("resourceMetrics", []):
+        service = {a["key"]: json_value(a["value"]) for a in rm["resource"]["attributes"]}.get("service.name")
+        for sm in rm.get("scopeMetrics", []):
+            for m in sm.get("metrics", []):
+                name = m["name"] + ("_seconds" if m.get("unit") == "s" else "")
+                for kind in ("sum", "gauge", "histogram"):
+                    body = m.get(kind)
+                    if body is None:
+                        continue
+                    if kind != "gauge" and body.get("aggregationTemporality") != 2:
+                        sys.exit("%s is not cumulative" % name)
+                    if kind == "sum" and not body.get("isMonotonic"):
+                        sys.exit("%s is not a monotonic sum" % name)
+                    for dp in body.get("dataPoints", []):
+                        attrs = {a["key"]: json_value(a["value"]) for a in dp.get("attributes", [])}
+                        if "service" in attrs and attrs["service"] != service:
+                            sys.exit("%s: service %s under resource %s" % (name, attrs["service"], service))
+                        if kind == "sum":
+                            lines.append("%s_total%s %d" % (name, labels(dp), int(dp["asInt"])))
+                        elif kind == "gauge":
+                            lines.append("%s%s %r" % (name, labels(dp), float(dp["asDouble"])))
+                        else:
+                            cum = 0
+                            bounds = [repr(float(b)) for b in dp["explicitBounds"]] + ["+Inf"]
+                            for le, c in zip(bounds, dp["bucketCounts"]):
+                                cum += int(c)
+                                lines.append("%s_bucket%s %d" % (name, labels(dp, [("le", le)]), cum))
+                            lines.append("%s_sum%s %r" % (name, labels(dp), float(dp.get("sum", 0))))
+                            lines.append("%s_count%s %d" % (name, labels(dp), int(dp["count"])))
+                            for e in dp.get("exemplars", []):
+                                exemplars.append("# exemplar %s%s %s %s %r" % (name, labels(dp), e["traceId"],
+                                                                               e["spanId"], float(e["asDouble"])))
+    return lines + exemplars
+
+
 def main():
     what, path = sys.argv[1], sys.argv[2]
+    if what == "metrics":
+        if path.endswith(".json"):
+            req = json.load(open(path))
+        else:
+            req = pb_metrics_to_json(open(path, "rb").read())
+        for line in metrics_lines(req):
+            print(line)
+        return
     items = []
     if os.path.isdir(path):
         suffix = MSG[what][2]

@@ -7,11 +7,11 @@
 
 Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
 --port-file (atomically, once listening).  The first N POSTs are answered with --status (and a
-Retry-After header when --retry-after is given); after that every POST to /v1/traces or /v1/logs gets
-200 with an empty OTLP response.  A body sent with Content-Encoding: gzip is decompressed first.
+Retry-After header when --retry-after is given); after that every POST to /v1/traces, /v1/logs or
+/v1/metrics gets 200 with an empty OTLP response.  A body sent with Content-Encoding: gzip is decompressed first.
 
 In DIR, accepted request number K (from 1) leaves:
-    K-traces.bin / K-logs.bin   (application/x-protobuf)  or  K-traces.json / K-logs.json
+    K-traces.bin / K-logs.bin / K-metrics.bin   (application/x-protobuf)  or  K-traces.json / ...
     K-traces.headers             the request headers as received, one "Name: value" per line
 and every request, accepted or not, appends "STATUS PATH CONTENT-TYPE ENCODING BYTES" to DIR/requests.log.
 It exits by itself after --max-seconds so a crashed test never leaves it behind.
@@ -125,7 +125,7 @@ def main():
                 if state["fail"] > 0:
                     state["fail"] -= 1
                     status = args.status
-                elif self.path not in ("/v1/traces", "/v1/logs"):
+                elif self.path not in ("/v1/traces", "/v1/logs", "/v1/metrics"):
                     status = 404
                 else:
                     status = 200
@@ -140,7 +140,7 @@ def main():
                 if status == 200 and not args.discard:
                     state["accepted"] += 1
                     k = state["accepted"]
-                    kind = "traces" if self.path.endswith("traces") else "logs"
+                    kind = self.path.rsplit("/", 1)[1]
                     ext = "json" if ctype.startswith("application/json") else "bin"
                     base = os.path.join(args.dir, "%d-%s" % (k, kind))
                     with open(base + ".headers", "w") as f:
@@ -154,7 +154,7 @@ def main():
                 json_reply = ctype.startswith("application/json")
                 body = b"{}" if json_reply else b""
                 if args.partial is not None:
-                    kind = "Spans" if self.path.endswith("traces") else "LogRecords"
+                    kind = {"/v1/traces": "Spans", "/v1/logs": "LogRecords"}.get(self.path, "DataPoints")
                     if json_reply:
                         body = ('{"partialSuccess":{"rejected%s":"%d","errorMessage":"too old"}}'
                                 % (kind, args.partial)).encode()

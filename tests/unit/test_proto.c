@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/proto/conn.h"
+#include "lib/proto/h2_frame.h"
 #include "lib/proto/http1_conn.h"
 #include "lib/proto/registry.h"
 
@@ -68,6 +69,46 @@ START_TEST(registry)
 	ck_assert_int_eq(h->detect("\x16\x03\x01\x00\xa5", 5, PROTO_OUT), PROTO_NO);
 	ck_assert_int_eq(h->detect("GET /\r\n", 7, PROTO_OUT), PROTO_NO); /* HTTP/0.9: the parser refuses it too */
 	ck_assert_int_eq(h->detect("HTTP/1.1 20x OK\r\n", 17, PROTO_IN), PROTO_NO);
+}
+END_TEST
+
+/* HTTP/2's first bytes and the other protocols' are told apart both ways: the preface, a server's SETTINGS and a
+ * client's HEADERS seen mid-way are no other protocol's; HTTP/1, Redis, PostgreSQL and TLS first bytes are not
+ * HTTP/2's (a PostgreSQL startup message of 257 bytes reads as a HEADERS head of stream 0x03000075) */
+START_TEST(h2_detection_disjoint)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} h2[] = { { H2_PREFACE, 24 },
+		   { "\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x10\x00", 15 },
+		   { "\x00\x00\x05\x01\x04\x00\x00\x00\x01\x82\x84\x86\x41\x8a", 14 } },
+	  other[] = { { "GET / HTTP/1.1\r\n", 16 },
+		      { "HTTP/1.1 200 OK\r\n", 17 },
+		      { "PRI * HTTP/1.1\r\n", 16 },
+		      { "*1\r\n$4\r\nPING\r\n", 14 },
+		      { "+OK\r\n", 5 },
+		      { "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8 },
+		      { "\x00\x00\x01\x01\x00\x03\x00\x00user\0", 13 },
+		      { "\x00\x00\x01\x04\x00\x03\x00\x00user\0", 13 },
+		      { "R\x00\x00\x00\x08\x00\x00\x00\x00", 9 },
+		      { "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1", 9 } };
+
+	for (size_t i = 0; i < sizeof(h2) / sizeof(h2[0]); i++) {
+		ck_assert_int_eq(h2_frame__detect(h2[i].s, h2[i].len, PROTO_IN), i ? PROTO_MAYBE : PROTO_YES);
+		for (int k = 0; proto_registry[k]; k++) {
+			const struct proto *p = proto_registry[k];
+
+			if (p->id != OBS_PROTO_HTTP2 && p->id != OBS_PROTO_GRPC)
+				ck_assert_msg(p->detect(h2[i].s, h2[i].len, PROTO_IN) == PROTO_NO &&
+						      p->detect(h2[i].s, h2[i].len, PROTO_OUT) == PROTO_NO,
+					      "%s claims HTTP/2 bytes %zu", p->name, i);
+		}
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		ck_assert_msg(h2_frame__detect(other[i].s, other[i].len, PROTO_IN) == PROTO_NO &&
+				      h2_frame__detect(other[i].s, other[i].len, PROTO_OUT) == PROTO_NO,
+			      "HTTP/2 claims %zu", i);
 }
 END_TEST
 
@@ -236,6 +277,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, registry);
+	tcase_add_test(tc, h2_detection_disjoint);
 	tcase_add_test(tc, http_is_claimed);
 	tcase_add_test(tc, ssh_and_tls_turn_capture_off);
 	tcase_add_test(tc, same_verdict_as_before);

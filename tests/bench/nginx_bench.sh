@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# nginx_bench.sh -- issue 13's nginx table: what each tracer takes from nginx's request rate on this machine.
+# nginx (master + WORKERS workers, a 700-byte page, keep-alive) under `wrk -t1 -cCONNS -dDs`; setups: untraced, the
+# kernel floor (empty tp_btf sys_enter/sys_exit on every task), obsprobe attach with its defaults, the same with each
+# feature off in turn, bpftrace's syscall latency histogram for nginx's pids, nginx under libobsshim.so + `obsprobe
+# serve`. ROUNDS interleaved rounds (the order rotates each round); a setup's loss is taken against the untraced
+# figure of the same round; the table gives the median loss, its spread and the ratio to the floor's median loss.
+# The tool's CPU per request (utime+stime over the measured run / wrk's requests) and its peak RSS (VmHWM) are read
+# from /proc; a last eBPF-defaults run (not in the table) has kernel.bpf_stats_enabled=1 for the measured window:
+# run time per BPF program. Nothing is pinned: the tool's CPU is taken from nginx and wrk as it would be in
+# production. Prints markdown and writes it to build/bench/nginx.md. Reports, never fails on a figure.
+# Environment: ROUNDS (5), D (seconds per wrk run, 5), WARM (warm-up seconds, 1), CONNS (16), WORKERS (2),
+# SETUPS (a subset, in order), BPF_STATS (1; 0 skips the stats run), PORT_BASE/PORT_SPAN (7850/50).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/build
+PY=/usr/bin/python3
+ROUNDS=${ROUNDS:-5}
+D=${D:-5}
+WARM=${WARM:-1}
+CONNS=${CONNS:-16}
+WORKERS=${WORKERS:-2}
+PORT_BASE=${PORT_BASE:-7850}
+PORT_SPAN=${PORT_SPAN:-50}
+BPF_STATS=${BPF_STATS:-1}
+ALL="untraced floor ebpf ebpf-no-http ebpf-no-logs ebpf-no-net ebpf-no-syscalls ebpf-no-tls bpftrace shim"
+SETUPS=${SETUPS:-$ALL}
+MD=$B/bench/nginx.md
+
+for t in nginx wrk bpftool; do command -v $t >/dev/null || { echo "(nginx bench: $t missing, skipped)"; exit 0; }; done
+for f in "$B/obsprobe" "$B/libobsshim.so" "$B/bench/floor" "$B/bench/floor.bpf.o"; do
+	[ -e "$f" ] || { echo "nginx_bench: $f missing (make bench builds it)" >&2; exit 1; }
+done
+case " $SETUPS " in *" untraced "*) ;; *) SETUPS="untraced $SETUPS" ;; esac # every loss needs its round's base
+
+TMP=$(mktemp -d /tmp/obsprobe-nginxbench.XXXXXX)
+chmod 755 "$TMP"
+STATS_ORIG=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+OURS=() # every pid this script started: the only ones it ever signals
+cleanup() {
+	local p
+	sysctl -q -w kernel.bpf_stats_enabled="$STATS_ORIG" 2>/dev/null
+	for p in "${OURS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+head -c 700 /dev/zero | tr '\0' x >"$TMP/page.html"
+
+PORT_I=0
+next_port() { # -> NEXT_PORT: the next port of our range nobody listens on
+	local i p
+	for i in $(seq 1 "$PORT_SPAN"); do
+		p=$((PORT_BASE + PORT_I % PORT_SPAN))
+		PORT_I=$((PORT_I + 1))
+		[ -z "$(ss -ltnH "sport = :$p" 2>/dev/null)" ] && { NEXT_PORT=$p; return 0; }
+	done
+	return 1
+}
+up() { local i; for i in $(seq 1 150); do curl -sf -o /dev/null -m 1 "$1" && return 0; sleep 0.1; done; return 1; }
+waitgrep() { local i; for i in $(seq 1 150); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+stop() { # PID SIGNAL: signal, wait up to 10 s, then SIGKILL; always reaps
+	[ -n "$1" ] || return 0
+	kill -"$2" "$1" 2>/dev/null
+	local i
+	for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+cpu_ticks() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+wrk_run() { # SECONDS URL OUTFILE
+	timeout -k 5 $(($1 + 30)) wrk -t1 -c"$CONNS" -d"$1s" --timeout 5s "$2" >"$3" 2>&1
+}
+progs() { # PID -> "id name run_time_ns run_cnt" of the BPF programs that process holds (prog_id in its fdinfo:
+	# the fds of its programs and links; this bpftool has no pid column)
+	local ids
+	ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | sort -un | jq -sc .)
+	bpftool prog show -j 2>/dev/null | jq -r --argjson ids "${ids:-[]}" \
+		'.[] | select(.id as $i | any($ids[]; . == $i)) | "\(.id) \(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
+nginx_conf() { # DIR PORT
+	mkdir -p "$1/logs"
+	cat >"$1/nginx.conf" <<NGX
+worker_processes $WORKERS;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 256; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	client_body_temp_path $1/b; proxy_temp_path $1/p; fastcgi_temp_path $1/f; uwsgi_temp_path $1/u; scgi_temp_path $1/s;
+	server {
+		listen 127.0.0.1:$2;
+		root $TMP;
+		location / { try_files /page.html =404; }
+	}
+}
+NGX
+}
+
+# give_up WHY LOG: one()'s setup failed: say why, stop what it started (one()'s locals, by bash's dynamic scope)
+give_up() {
+	echo "nginx_bench: $s: $1: $(head -3 "$2" 2>/dev/null)" >&2
+	[ -n "$floorw" ] && exec 8>&-
+	stop "$tool" INT
+	stop "$master" QUIT
+}
+
+# one SETUP ROUND [stats]: one nginx, one tool, a warm-up, then the measured wrk run; appends
+# "ROUND SETUP REQ/S REQUESTS ERRORS TOOL_CPU_US_PER_REQ TOOL_HWM_KB" to $TMP/res ("-" where there is no tool)
+one() {
+	local s=$1 r=$2 stats=${3:-} d=$TMP/$1.$2 np lp master="" tool="" floorw="" workers pids url i c0 c1 hwm
+	local flags=() cpu="-" mem="-"
+	next_port || { echo "nginx_bench: no free port in $PORT_BASE+$PORT_SPAN" >&2; return 1; }
+	np=$NEXT_PORT
+	next_port || return 1
+	lp=$NEXT_PORT
+	url="http://127.0.0.1:$np/"
+	rm -rf "$d"
+	nginx_conf "$d" "$np"
+	if [ "$s" = shim ]; then
+		mkdir -p "$d/rt" && chmod 1777 "$d/rt" # the workers run as nobody and make their own segments
+		OBSPROBE_RUNTIME_DIR=$d/rt "$B/obsprobe" serve --listen 127.0.0.1:$lp --spans-file /dev/null -q 2>"$d/tool.err" &
+		tool=$!
+		OURS+=("$tool")
+		up "http://127.0.0.1:$lp/health/live" || { give_up "serve did not start" "$d/tool.err"; return 1; }
+		OBSPROBE_RUNTIME_DIR=$d/rt OBSPROBE_SERVICE=nginx LD_PRELOAD=$B/libobsshim.so \
+			nginx -c "$d/nginx.conf" -p "$d" 2>>"$d/nginx.err" &
+	else
+		nginx -c "$d/nginx.conf" -p "$d" 2>>"$d/nginx.err" &
+	fi
+	master=$!
+	OURS+=("$master")
+	up "$url" || { give_up "nginx did not serve" "$d/nginx.err"; return 1; }
+	for i in $(seq 1 50); do
+		workers=$(pgrep -P $master | tr '\n' ' ')
+		[ "$(echo $workers | wc -w)" -ge "$WORKERS" ] && break
+		sleep 0.1
+	done
+	pids="$master $workers"
+	case $s in
+	floor)
+		mkfifo "$d/fin"
+		"$B/bench/floor" sys "$B/bench/floor.bpf.o" <"$d/fin" >"$d/tool.err" 2>&1 &
+		tool=$!
+		OURS+=("$tool")
+		exec 8>"$d/fin"
+		floorw=1
+		waitgrep attached "$d/tool.err" || { give_up "not attached" "$d/tool.err"; return 1; } ;;
+	ebpf*)
+		[ "$s" != ebpf ] && flags=("--${s#ebpf-}")
+		"$B/obsprobe" attach --pid "$(echo $pids | tr ' ' ,)" --listen 127.0.0.1:$lp --spans-file /dev/null -q \
+			"${flags[@]}" 2>"$d/tool.err" &
+		tool=$!
+		OURS+=("$tool")
+		up "http://127.0.0.1:$lp/health/ready" || { give_up "obsprobe not ready" "$d/tool.err"; return 1; } ;;
+	bpftrace)
+		local pred
+		pred=$(for p in $pids; do printf 'pid == %s || ' $p; done)
+		bpftrace -e "tracepoint:raw_syscalls:sys_enter /${pred% || }/ { @s[tid] = nsecs; }
+			tracepoint:raw_syscalls:sys_exit /@s[tid]/ { @h[args->id] = hist(nsecs - @s[tid]); delete(@s[tid]); }" \
+			>"$d/tool.err" 2>&1 &
+		tool=$!
+		OURS+=("$tool")
+		waitgrep Attaching "$d/tool.err" || { give_up "not attached" "$d/tool.err"; return 1; }
+		sleep 0.5 ;; # "Attaching" comes before the probes are on
+	shim) up "http://127.0.0.1:$lp/health/ready" || { give_up "serve not ready" "$d/tool.err"; return 1; } ;;
+	esac
+	[ "$WARM" != 0 ] && wrk_run "$WARM" "$url" "$d/warm"
+	if [ -n "$stats" ]; then
+		sysctl -q -w kernel.bpf_stats_enabled=1
+		progs $tool >"$d/progs.0"
+	fi
+	[ -n "$tool" ] && c0=$(cpu_ticks $tool)
+	wrk_run "$D" "$url" "$d/wrk"
+	[ -n "$tool" ] && c1=$(cpu_ticks $tool) && hwm=$(hwm_kb $tool)
+	if [ -n "$stats" ]; then
+		progs $tool >"$d/progs.1"
+		sysctl -q -w kernel.bpf_stats_enabled="$STATS_ORIG"
+	fi
+	[ -n "$floorw" ] && exec 8>&-
+	stop $master QUIT
+	stop "$tool" INT
+	local rps reqs errs
+	rps=$(awk '/^Requests\/sec/ { print $2 }' "$d/wrk")
+	reqs=$(awk '/requests in/ { print $1 }' "$d/wrk")
+	errs=$(awk '/Non-2xx/ { e += $NF }
+		/Socket errors/ { gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) e += $i } END { print e + 0 }' "$d/wrk")
+	[ -n "$rps" ] && [ -n "$reqs" ] || { echo "nginx_bench: $s: wrk gave no rate: $(head -3 "$d/wrk")" >&2
+		return 1; }
+	if [ -n "$tool" ] && [ -n "${c0:-}" ] && [ -n "${c1:-}" ]; then
+		cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { printf "%.3f", (b - a) / hz * 1e6 / n }')
+		mem=${hwm:--}
+	fi
+	if [ -n "$stats" ]; then
+		echo "$reqs" >"$TMP/stats.reqs"
+		cp "$d/progs.0" "$TMP/stats.progs.0"
+		cp "$d/progs.1" "$TMP/stats.progs.1"
+	else
+		echo "$r $s $rps $reqs $errs $cpu $mem" >>"$TMP/res"
+	fi
+}
+
+read -r -a SET <<<"$SETUPS"
+N=${#SET[@]}
+printf 'nginx bench: %s rounds x %s setups, wrk %ss each after a %ss warm-up (about %s min)\n' \
+	"$ROUNDS" "$N" "$D" "$WARM" \
+	$(((ROUNDS * N * (D + WARM + 4) + 59) / 60)) >&2
+for r in $(seq 1 "$ROUNDS"); do
+	for i in $(seq 0 $((N - 1))); do
+		s=${SET[$(((i + r - 1) % N))]}
+		one "$s" "$r" || echo "nginx_bench: round $r: $s failed (left out)" >&2
+	done
+done
+if [ "$BPF_STATS" = 1 ] && [[ " $SETUPS " == *" ebpf "* ]]; then
+	one ebpf stats stats || echo "nginx_bench: the BPF stats run failed" >&2
+fi
+
+{
+	printf 'nginx bench, %s, %s, kernel %s, %s CPUs (%s), %s\n' "$(date -u '+%F %H:%M UTC')" "$(uname -m)" "$(uname -r)" \
+		"$(nproc)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$(nginx -v 2>&1 | sed 's/.*: //')"
+	printf 'nginx: master + %s workers, a 700-byte page, keep-alive; `wrk -t1 -c%s -d%ss` after a %ss warm-up; ' \
+		"$WORKERS" "$CONNS" "$D" "$WARM"
+	printf 'nothing pinned; %s interleaved rounds\n\n' "$ROUNDS"
+	touch "$TMP/res"
+	"$PY" - "$TMP" "$ROUNDS" "$SETUPS" <<'PY'
+import os, statistics, sys
+tmp, rounds, setups = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+label = {
+    "untraced": "untraced",
+    "floor": "kernel floor: empty `tp_btf` sys_enter/sys_exit on every task",
+    "ebpf": "obsprobe attach, defaults (syscalls, net, HTTP spans, logs, TLS)",
+    "bpftrace": "bpftrace syscall latency histogram for nginx's pids",
+    "shim": "nginx under libobsshim.so + `obsprobe serve`",
+}
+for f in ("http", "logs", "net", "syscalls", "tls"):
+    label["ebpf-no-" + f] = "obsprobe attach `--no-%s`" % f
+res = {}  # setup -> round -> (rps, requests, errors, cpu_us, hwm_kb)
+for line in open(os.path.join(tmp, "res")):
+    r, s, rps, reqs, errs, cpu, mem = line.split()
+    res.setdefault(s, {})[r] = (float(rps), int(reqs), int(errs), None if cpu == "-" else float(cpu),
+                                None if mem == "-" else int(mem))
+base = res.get("untraced", {})
+def losses(s):
+    return [100.0 * (1 - v[0] / base[r][0]) for r, v in sorted(res.get(s, {}).items()) if r in base]
+def med(xs):
+    return statistics.median(xs) if xs else None
+loss = {s: med(losses(s)) for s in setups}
+def ratio(a, b):
+    return "%.2fx" % (a / b) if a is not None and b is not None and b > 0 else "n/a"
+print("| setup | req/s (median) | loss vs untraced (median) | spread (min..max) | loss / floor's | "
+      "tool CPU us/request | tool max RSS MB |")
+print("|---|---|---|---|---|---|---|")
+notes = []
+for s in setups:
+    rows = res.get(s, {})
+    rps = med([v[0] for v in rows.values()])
+    cpu = med([v[3] for v in rows.values() if v[3] is not None])
+    mem = [v[4] for v in rows.values() if v[4] is not None]
+    ls = losses(s)
+    name = label.get(s, s)
+    if len(rows) < rounds:
+        name += " (%d of %d rounds)" % (len(rows), rounds)
+    if sum(v[2] for v in rows.values()):
+        notes.append("%s: wrk counted %d errors or non-2xx answers" % (s, sum(v[2] for v in rows.values())))
+    if s == "untraced":
+        print("| %s | %s | | | | | |" % (name, "%.0f" % rps if rps else "n/a"))
+        continue
+    print("| %s | %s | %s | %s | %s | %s | %s |" % (
+        name, "%.0f" % rps if rps else "n/a",
+        "%.1f%%" % loss[s] if loss[s] is not None else "n/a",
+        "%.1f%% .. %.1f%%" % (min(ls), max(ls)) if ls else "n/a",
+        ratio(loss[s], loss.get("floor")) if s != "floor" else "1.00x",
+        "%.2f" % cpu if cpu is not None else "", "%.1f" % (max(mem) / 1024) if mem else ""))
+print()
+for n in notes:
+    print("- " + n)
+# goals (issue 13)
+e = res.get("ebpf", {})
+def goal(what, fig, lim, fmt):
+    if fig is None:
+        print("- %s: n/a (goal <= %s)" % (what, fmt % lim))
+    else:
+        print("- %s: %s (goal <= %s): %s" % (what, fmt % fig, fmt % lim, "met" if fig <= lim else "not met"))
+print("Goals (issue 13):")
+lf, le, lb = loss.get("floor"), loss.get("ebpf"), loss.get("bpftrace")
+goal("eBPF defaults, loss / floor's loss", le / lf if le is not None and lf and lf > 0 else None, 1.2, "%.2fx")
+goal("eBPF defaults, loss / bpftrace's loss", le / lb if le is not None and lb and lb > 0 else None, 1 / 3, "%.2f")
+goal("shim, loss", loss.get("shim"), 3.0, "%.1f%%")
+goal("collector CPU per HTTP request (eBPF defaults)", med([v[3] for v in e.values() if v[3] is not None]), 0.5,
+     "%.2f us")
+goal("collector max RSS (eBPF defaults)", max([v[4] for v in e.values() if v[4] is not None], default=0) / 1024 or None,
+     30.0, "%.1f MB")
+# BPF programs' run time (kernel.bpf_stats_enabled=1 for the stats run's measured window only)
+def progs(f):
+    p = os.path.join(tmp, f)
+    out = {}
+    if os.path.exists(p):
+        for line in open(p):
+            i, n, t, c = line.split()
+            out[i] = (n, int(t), int(c))
+    return out
+p0, p1 = progs("stats.progs.0"), progs("stats.progs.1")
+if p1:
+    reqs = int(open(os.path.join(tmp, "stats.reqs")).read())
+    print("\nBPF programs of the eBPF-defaults collector (a separate run, kernel.bpf_stats_enabled=1 for its %d"
+          " requests; runs count every task's events the program sees):\n" % reqs)
+    print("| program | runs | runs/request | ns/run | ns/request |")
+    print("|---|---|---|---|---|")
+    tt = tc = 0
+    for i, (n, t, c) in sorted(p1.items(), key=lambda kv: -(kv[1][1] - p0.get(kv[0], ("", 0, 0))[1])):
+        dt, dc = t - p0.get(i, ("", 0, 0))[1], c - p0.get(i, ("", 0, 0))[2]
+        if dc <= 0:
+            continue
+        tt, tc = tt + dt, tc + dc
+        print("| %s | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
+    print("| all | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a", tt / reqs))
+    idle = sorted(set(n for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0))
+    if idle:
+        print("\n%d more programs held by the collector did not run in that window: %s" % (
+            sum(1 for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0), ", ".join(idle)))
+print("\nreq/s per round (the order rotates each round):\n")
+print("| setup | " + " | ".join("r%d" % r for r in range(1, rounds + 1)) + " |")
+print("|---|" + "---|" * rounds)
+for s in setups:
+    rows = res.get(s, {})
+    cells = ("%.0f" % rows[str(r)][0] if str(r) in rows else "-" for r in range(1, rounds + 1))
+    print("| %s | %s |" % (s, " | ".join(cells)))
+PY
+} >"$TMP/nginx.md"
+mkdir -p "$(dirname "$MD")"
+cp "$TMP/nginx.md" "$MD"
+cat "$MD"
+exit 0
