@@ -462,8 +462,12 @@ static __always_inline void conn_open(struct pt_regs *regs, __u32 nr, long ret)
 	c = bpf_map_lookup_elem(&conn_stats, &dir);
 	if (c)
 		c->opened++;
-	if (cfg_payload)
+	if (cfg_payload) {
+		/* a new connection has no verdict yet, whatever an earlier one on this struct sock left (a copy racing
+		 * its close, a verdict written late) */
+		bpf_map_delete_elem(&capture, &key);
 		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
+	}
 }
 
 /* any path to TCP_CLOSE (close, exit, reset) ends a connection we counted */

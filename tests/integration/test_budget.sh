@@ -205,6 +205,25 @@ stop_loop
 stop_obs
 grep -q "shedding log capture" "$TMP/obs.err" && ok "logs: a line when shedding" || bad "logs: no line"
 
+# ---- 5. the shim's own work: 1 in 64 calls of a thread timed, counted 64 times ----
+SHIM=$ROOT/build/libobsshim.so
+RT=$TMP/rt
+mkdir -p "$RT" && chmod 1777 "$RT"
+printf x | OBSPROBE_RUNTIME_DIR=$RT LD_PRELOAD=$SHIM "$TARGETS/loop" write 10000 >"$TMP/sloop.out"
+check "shim: the loop made its writes" 10000 "$(awk '/^calls/{print $2}' "$TMP/sloop.out")"
+P5=7714
+OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen 127.0.0.1:$P5 -q 2>"$TMP/serve.err" &
+SPID=$!
+PIDS+=($SPID)
+wait_for 10 bash -c "curl -sf http://127.0.0.1:$P5/metrics | grep -q 'program=\"shim\"'"
+scrape $P5 >"$TMP/m6"
+shim_s=$(metric "$TMP/m6" 'obsprobe_probe_cpu_seconds_total{program="shim"}')
+shim_ns=$(num "$shim_s")
+[ -n "$shim_s" ] && [ "$shim_ns" -gt 0 ] && ok "shim: its own work counted ($shim_s s)" || bad "shim: '$shim_s'"
+check "shim: a whole number of 64-fold samples" 0 $((shim_ns % 64))
+kill $SPID
+wait $SPID 2>/dev/null
+
 # ---- usage ----
 "$OBSPROBE" attach --pid $$ --max-overhead 0 >/dev/null 2>"$TMP/u.err"
 check "usage: --max-overhead 0 exits 2" 2 $?
