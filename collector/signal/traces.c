@@ -241,12 +241,13 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 	return true;
 }
 
-static void emit_span(struct traces *t, const struct span *sp)
+/* false: the rate limit dropped it */
+static bool emit_span(struct traces *t, const struct span *sp)
 {
 	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
 		t->st.rate_limited++;
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
-		return;
+		return false;
 	}
 	if (t->spans_file) {
 		otlp_buf__reset(&t->line);
@@ -258,6 +259,7 @@ static void emit_span(struct traces *t, const struct span *sp)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
 	else if (t->spans_file)
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
+	return true;
 }
 
 /* the RED histogram families of each protocol (labels: service, then its describe()'s PROTO_LABELS) */
@@ -325,11 +327,6 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	hex__encode(tid_hex, x->trace_id, 16);
-	hex__encode(sid_hex, x->span_id, 8);
-	if (se)
-		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
-
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return;
@@ -352,7 +349,12 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 		else
 			span__add_int(sp, d->attrs[i].key, d->attrs[i].num);
 	}
-	emit_span(t, sp);
+	/* an exemplar only for a span that leaves: one the rate limit dropped would point nowhere */
+	if (emit_span(t, sp) && se) {
+		hex__encode(tid_hex, x->trace_id, 16);
+		hex__encode(sid_hex, x->span_id, 8);
+		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
+	}
 	free(sp);
 }
 
