@@ -264,11 +264,12 @@ static void put_one(struct expo *e, const struct snap *s)
 	if (fd->type == HISTOGRAM) {
 		put_histogram(e, s);
 	} else if (fd->type == COUNTER) {
-		if (!reserve(&e->out, e->name_len + 6 + e->prefix.len + 2 + U64_MAX_DIGITS + 1))
+		if (!reserve(&e->out, e->name_len + 6 + e->prefix.len + 2 + SECONDS_MAX_LEN + 1))
 			return;
 		p = put_series(e, e->out.p + e->out.len, "_total", 6);
 		*p++ = ' ';
-		p = put_u64(p, s->counter);
+		/* a counter kept in nanoseconds is exposed in seconds */
+		p = fd->ns ? put_seconds(p, s->counter) : put_u64(p, s->counter);
 		*p++ = '\n';
 		e->out.len = p - e->out.p;
 	} else {

@@ -202,6 +202,23 @@ START_TEST(series_copied_whole_while_written)
 }
 END_TEST
 
+START_TEST(ns_counter_in_seconds)
+{
+	struct metrics *m = new_registry(10);
+	char *text;
+
+	series__add(metrics__series(m, FAM_PROBE_CPU, (const char *[]){ "x" }), 1500000001);
+	series__add(metrics__series(m, FAM_PROBE_CPU, (const char *[]){ "y" }), 3000000000);
+	series__add(metrics__series(m, FAM_PROBE_RUNS, (const char *[]){ "x" }), 7);
+	text = metrics__render(m, false, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_probe_cpu_seconds_total{program=\"x\"} 1.500000001\n"
+					   "obsprobe_probe_cpu_seconds_total{program=\"y\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nobsprobe_probe_runs_total{program=\"x\"} 7\n"));
+	free(text);
+	metrics__free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("metrics_stream");
@@ -213,6 +230,7 @@ int main(void)
 	tcase_add_test(tc, pieces_equal_render);
 	tcase_add_test(tc, series_fixed_at_start_and_order_merged);
 	tcase_add_test(tc, series_copied_whole_while_written);
+	tcase_add_test(tc, ns_counter_in_seconds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
