@@ -19,9 +19,17 @@
 #include "preload/seg.h"
 #include "preload/vmread.h"
 
+/* The connection's try-lock: bits of who holds it.  WHOLE: everything (detection, close, reuse, HTTP/1's parser,
+ * which both directions share); IN/OUT: one direction of a connection HTTP/2 claimed (h2dir), whose two directions
+ * are framed apart (lib/proto/h2_frame.c), so a read and a write of it proceed at once.  A thread that cannot take
+ * what it needs skips its chunk (counted busy, a gap for the next one): the shim never waits. */
+#define LK_WHOLE 1
+#define LK_DIR(dir) (2 << ((dir)&1))
+
 struct shim_conn {
-	int lock; /* try-lock: a connection used by two threads at once skips a chunk */
+	int lock; /* LK_ bits */
 	int used;
+	uint8_t h2dir;		/* HTTP/2 claimed it: its directions lock apart (set and cleared under LK_WHOLE) */
 	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
 	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
 	uint8_t tls;		/* its parser sees TLS plaintext (started afresh at the first) */
@@ -152,7 +160,7 @@ static bool parser_injectable(struct shim_conn *c)
 {
 	const struct proto_conn *pc = &c->pc;
 
-	if (c->not_h1 || pc->off)
+	if (c->not_h1 || __atomic_load_n(&pc->off, __ATOMIC_RELAXED))
 		return false;
 	if (!pc->proto)
 		return !pc->strikes; /* nothing sent or received yet */
@@ -183,10 +191,15 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	for (i = 0; i < NETCAP_CONNS; i++) {
 		int zero = 0;
 
-		if (__atomic_compare_exchange_n(&pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		if (!__atomic_compare_exchange_n(&pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		/* held by a thread that found it before its close (a stale fd): passed over, never waited for */
+		if (__atomic_compare_exchange_n(&pool[i].lock, &zero, LK_WHOLE, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
 			c = &pool[i];
 			break;
 		}
+		__atomic_store_n(&pool[i].used, 0, __ATOMIC_RELEASE);
 	}
 	if (!c) {
 		seg__count_lost(SEG_LOST_CONNS_FULL);
@@ -194,7 +207,8 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	}
 	c->inject_pending = 0;
 	c->not_h1 = 0;
-	c->tls = 0;
+	__atomic_store_n(&c->tls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
 	c->skipped[0] = c->skipped[1] = 0;
 	memset(&local, 0, sizeof(local));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
@@ -210,6 +224,7 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 			netutil__addr_of(&remote, (struct sockaddr *)&ss, len);
 	}
 	parser_open(c, &local, &remote);
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
 }
 
@@ -244,60 +259,129 @@ void netcap__fd_closed(int fd)
 	netcap_fd_class[fd] = 0;
 }
 
-static struct shim_conn *lock_conn(int fd)
+static struct shim_conn *conn_of(int fd)
 {
-	int idx, zero = 0;
-	struct shim_conn *c;
+	int idx;
 
 	if (fd < 0 || fd >= OBS_FD_MAX || !(idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
 		return NULL;
-	c = &pool[idx - 1];
-	if (!__atomic_compare_exchange_n(&c->lock, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+	return &pool[idx - 1];
+}
+
+/* take @want (LK_WHOLE, or LK_DIR: the other direction's holder may stay), never waiting */
+static bool take(struct shim_conn *c, int want)
+{
+	int old = want == LK_WHOLE ? 0 : __atomic_load_n(&c->lock, __ATOMIC_RELAXED);
+
+	if (want == LK_WHOLE)
+		return __atomic_compare_exchange_n(&c->lock, &old, LK_WHOLE, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	for (int tries = 0; tries < 4; tries++) { /* (a CAS fails when the other direction came or went) */
+		if (old & (LK_WHOLE | want))
+			return false;
+		if (__atomic_compare_exchange_n(&c->lock, &old, old | want, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/* the connection of @fd for an operation in @dir (-1: on the whole of it), what was taken in @held.  A direction
+ * alone when HTTP/2 claimed it (and for TLS plaintext, @tls, once its parser started on it) */
+static struct shim_conn *lock_dir(int fd, int dir, bool tls, int *held)
+{
+	struct shim_conn *c = conn_of(fd);
+
+	if (!c)
+		return NULL;
+	if (dir >= 0 && __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) &&
+	    (!tls || __atomic_load_n(&c->tls, __ATOMIC_RELAXED))) {
+		if (!take(c, LK_DIR(dir))) {
+			seg__count_lost(SEG_LOST_BUSY);
+			return NULL;
+		}
+		/* both change under LK_WHOLE only, which cannot come while this is held: checked again */
+		if (__atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) &&
+		    (!tls || __atomic_load_n(&c->tls, __ATOMIC_RELAXED))) {
+			*held = LK_DIR(dir);
+			return c;
+		}
+		__atomic_fetch_and(&c->lock, ~LK_DIR(dir), __ATOMIC_RELEASE); /* reset meanwhile: whole, below */
+	}
+	if (!take(c, LK_WHOLE)) {
 		seg__count_lost(SEG_LOST_BUSY);
 		return NULL;
 	}
+	*held = LK_WHOLE;
 	return c;
+}
+
+static struct shim_conn *lock_conn(int fd, int *held)
+{
+	return lock_dir(fd, -1, false, held);
 }
 
 /* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
  * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
  * and written bytes it cannot see end HTTP/2 injection on it */
-static struct shim_conn *lock_io(int fd, int dir, size_t n)
+static struct shim_conn *lock_io(int fd, int dir, bool tls, size_t n, int *held)
 {
-	struct shim_conn *c = lock_conn(fd);
-	int idx;
+	struct shim_conn *c = lock_dir(fd, dir, tls, held);
 
 	if (!c) {
-		if (fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE))) {
+		if ((c = conn_of(fd))) {
 			if (dir)
-				h2cap__missed(&pool[idx - 1].h2);
-			__atomic_add_fetch(&pool[idx - 1].skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
+				h2cap__missed(&c->h2);
+			__atomic_add_fetch(&c->skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
 		}
 		return NULL;
 	}
 	for (int d = 0; d < 2; d++) {
-		uint32_t k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
+		uint32_t k;
 
+		if (*held != LK_WHOLE && d != dir)
+			continue; /* the other direction's: its holder may be feeding it now */
+		k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
 		if (k)
 			parser_feed(c, d, NULL, 0, k, mono_ns());
 	}
 	return c;
 }
 
-static void unlock_conn(struct shim_conn *c)
+/* A parser HTTP/2 claimed under the whole lock: from now on its directions are locked apart.  An answer held
+ * (h2cap.c) goes once its request is recorded: by the reader, or by the writer that recorded it (taking the
+ * incoming side if it is free; if not, its holder sees the request when it checks after letting go) */
+static void unlock_conn(struct shim_conn *c, int held)
 {
-	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+	int in;
+
+	if (held == LK_WHOLE && !c->h2dir && c->pc.proto && c->pc.proto->id == OBS_PROTO_HTTP2 &&
+	    !__atomic_load_n(&c->pc.off, __ATOMIC_RELAXED)) {
+		h2cap__claim(&c->h2);
+		__atomic_store_n(&c->h2dir, 1, __ATOMIC_RELEASE);
+	}
+	if (held != LK_DIR(1) && h2cap__holding(&c->h2))
+		h2cap__settle(&c->h2);
+	__atomic_fetch_and(&c->lock, ~held, __ATOMIC_SEQ_CST);
+	if (!h2cap__holding(&c->h2))
+		return;
+	in = __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) ? LK_DIR(0) : LK_WHOLE;
+	if (!take(c, in))
+		return; /* its holder settles them */
+	if (in == LK_WHOLE || __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE))
+		h2cap__settle(&c->h2);
+	__atomic_fetch_and(&c->lock, ~in, __ATOMIC_SEQ_CST);
 }
 
 void netcap__conn_close(int fd)
 {
-	struct shim_conn *c = lock_conn(fd);
+	int held;
+	struct shim_conn *c = lock_conn(fd, &held);
 
 	if (!c)
 		return;
 	__atomic_store_n(&netcap_conn_of[fd], 0, __ATOMIC_RELEASE);
 	parser_close(c, mono_ns());
-	unlock_conn(c);
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
 
@@ -360,35 +444,39 @@ static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int 
 void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, false, n, &held)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c);
+	unlock_conn(c, held);
 }
 
 void netcap__gap(int fd, int dir, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, false, n, &held)))
 		return;
 	parser_feed(c, dir, NULL, 0, n, mono_ns());
-	unlock_conn(c);
+	unlock_conn(c, held);
 }
 
 /* ---- TLS plaintext ---- */
 
-/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S') */
+/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S'); only
+ * a whole-lock holder finds it not yet done (lock_dir) */
 static void tls_switch(struct shim_conn *c)
 {
 	struct obs_addr local = c->pc.local, peer = c->pc.peer;
 
-	if (c->tls)
+	if (__atomic_load_n(&c->tls, __ATOMIC_RELAXED))
 		return;
 	parser_open(c, &local, &peer);
-	c->tls = 1;
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tls, 1, __ATOMIC_RELAXED);
 	c->not_h1 = 0;
 	c->inject_pending = 0;
 }
@@ -396,18 +484,19 @@ static void tls_switch(struct shim_conn *c)
 bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
 	if (fd < 0 || fd >= OBS_FD_MAX || !netcap_conn_of[fd] || (netcap_fd_class[fd] & 0xf) != OBS_FD_TCP) {
 		seg__count_lost(SEG_LOST_TLS_NO_SOCKET);
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_io(fd, dir, n); /* busy: counted there */
+	c = lock_io(fd, dir, true, n, &held); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
 	feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c);
+	unlock_conn(c, held);
 	return true;
 }
 
@@ -417,6 +506,7 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
  * the program's iovecs and head copied out, the ids put in, the write built */
 static __thread struct {
 	struct shim_conn *c;
+	int held; /* c's lock bits: the outgoing direction alone on an HTTP/2 connection */
 	int iovcnt;
 	bool h2; /* the write carries our HTTP/2 frame (h2cap.c holds its buffer) */
 	struct inject_ids ids;
@@ -435,7 +525,7 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 
 	if (!netcap_serving.active || iovcnt < 1 || iovcnt > NETCAP_INJECT_IOV_MAX)
 		return NULL;
-	c = lock_conn(fd);
+	c = lock_dir(fd, 1, false, &inj.held);
 	if (!c)
 		return NULL;
 	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
@@ -478,7 +568,7 @@ planned:
 	inj.iovcnt = iovcnt;
 	return &inj.plan;
 skip:
-	unlock_conn(c);
+	unlock_conn(c, inj.held);
 	return NULL;
 }
 
@@ -523,7 +613,7 @@ fed:
 	if (told > 0)
 		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
-	unlock_conn(c);
+	unlock_conn(c, inj.held);
 	return told;
 }
 
@@ -536,8 +626,9 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	struct shim_conn *c;
 	size_t head = n < sizeof(inj.head) ? n : sizeof(inj.head), total = 0;
 	enum obs_seg_inject refused = SEG_INJ__COUNT;
+	int held;
 
-	if (!netcap__tls_injectable(fd) || !n || !(c = lock_conn(fd)))
+	if (!netcap__tls_injectable(fd) || !n || !(c = lock_dir(fd, 1, true, &held)))
 		return 0;
 	tls_switch(c);
 	if (inject_h2__proven(&c->h2.out)) { /* HTTP/2: h2cap.c plans and counts */
@@ -575,7 +666,7 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	meta->sampled = inj.ids.sampled;
 	total = n + inj.plan.hdrlen;
 out:
-	unlock_conn(c);
+	unlock_conn(c, held);
 	if (refused != SEG_INJ__COUNT)
 		seg__count_inject(refused);
 	return total;
@@ -586,9 +677,10 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	struct iovec mine[4];
 	int k = h2cap__tls_mine(meta, flat, mine); /* the program's bytes in @flat */
 	struct shim_conn *c;
+	int held;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_io(fd, 1, meta->n)))
+	if (!sent || !(c = lock_io(fd, 1, true, meta->n, &held)))
 		return;
 	if (meta->h2) {
 		h2cap__tls_done(&c->h2, meta);
@@ -600,5 +692,5 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	}
 	tls_switch(c);
 	feed(c, 1, mine, k, meta->n, mono_ns());
-	unlock_conn(c);
+	unlock_conn(c, held);
 }
