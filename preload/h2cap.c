@@ -30,11 +30,11 @@ static void rec_head(struct obs_seg_h2 *r, struct h2cap_conn *h, const struct ob
 {
 	memset(r, 0, OBS_SEG_H2_HEAD);
 	r->conn = h->id;
-	if (!my_pid)
-		my_pid = (int32_t)syscall(SYS_getpid);
+	if (!__atomic_load_n(&my_pid, __ATOMIC_RELAXED)) /* (every thread finds the same) */
+		__atomic_store_n(&my_pid, (int32_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
 	if (!my_tid)
 		my_tid = (int32_t)syscall(SYS_gettid);
-	r->pid = my_pid;
+	r->pid = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
 	r->tid = my_tid;
 	r->local = *local;
 	r->peer = *peer;

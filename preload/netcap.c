@@ -15,31 +15,10 @@
 #include "lib/sampler.h"
 #include "preload/h2cap.h"
 #include "preload/netcap.h"
+#include "preload/netlock.h"
 #include "preload/netutil.h"
 #include "preload/seg.h"
 #include "preload/vmread.h"
-
-/* The connection's try-lock: bits of who holds it.  WHOLE: everything (detection, close, reuse, HTTP/1's parser,
- * which both directions share); IN/OUT: one direction of a connection HTTP/2 claimed (h2dir), whose two directions
- * are framed apart (lib/proto/h2_frame.c), so a read and a write of it proceed at once.  A thread that cannot take
- * what it needs skips its chunk (counted busy, a gap for the next one): the shim never waits. */
-#define LK_WHOLE 1
-#define LK_DIR(dir) (2 << ((dir)&1))
-
-struct shim_conn {
-	int lock; /* LK_ bits */
-	int used;
-	uint8_t h2dir;		/* HTTP/2 claimed it: its directions lock apart (set and cleared under LK_WHOLE) */
-	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
-	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
-	uint8_t tls;		/* its parser sees TLS plaintext (started afresh at the first) */
-	uint8_t inj_trace_id[16];
-	uint8_t inj_span_id[8];
-	uint8_t inj_sampled;
-	uint32_t skipped[2];  /* bytes of chunks skipped while another thread held it: a gap for the next one */
-	struct h2cap_conn h2; /* HTTP/2: its records, its outgoing frames followed (h2cap.c) */
-	struct proto_conn pc;
-};
 
 uint8_t netcap_fd_class[OBS_FD_MAX];
 int16_t netcap_conn_of[OBS_FD_MAX];
@@ -47,7 +26,6 @@ __thread struct netcap_serving netcap_serving;
 __thread int in_shim;
 __thread struct netcap_tls_call netcap_tls_call;
 
-static struct shim_conn *pool; /* NETCAP_CONNS entries, mmap'd at first use */
 static double sample_ratio = 1.0;
 
 /* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
@@ -142,7 +120,7 @@ static void parser_open(struct shim_conn *c, const struct obs_addr *local, const
 	c->pc.peer = *peer;
 }
 
-static void parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
+void netcap__parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
 {
 	if (dir)
 		h2cap__out(&c->h2, len ? buf : NULL, len ? len : total);
@@ -178,28 +156,29 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	struct shim_conn *c = NULL;
 	int i;
 
-	if (!pool) {
-		void *p = mmap(NULL, NETCAP_CONNS * sizeof(*pool), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+	if (!netcap_pool) {
+		void *p = mmap(NULL, NETCAP_CONNS * sizeof(*netcap_pool), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct shim_conn *none = NULL;
 
 		if (p == MAP_FAILED)
 			return;
-		if (!__atomic_compare_exchange_n(&pool, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			munmap(p, NETCAP_CONNS * sizeof(*pool));
+		if (!__atomic_compare_exchange_n(&netcap_pool, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			munmap(p, NETCAP_CONNS * sizeof(*netcap_pool));
 	}
 	for (i = 0; i < NETCAP_CONNS; i++) {
 		int zero = 0;
 
-		if (!__atomic_compare_exchange_n(&pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (!__atomic_compare_exchange_n(&netcap_pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
 			continue;
 		/* held by a thread that found it before its close (a stale fd): passed over, never waited for */
-		if (__atomic_compare_exchange_n(&pool[i].lock, &zero, LK_WHOLE, false, __ATOMIC_ACQUIRE,
+		if (__atomic_compare_exchange_n(&netcap_pool[i].lock, &zero, LK_WHOLE, false, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED)) {
-			c = &pool[i];
+			c = &netcap_pool[i];
 			break;
 		}
-		__atomic_store_n(&pool[i].used, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&netcap_pool[i].used, 0, __ATOMIC_RELEASE);
 	}
 	if (!c) {
 		seg__count_lost(SEG_LOST_CONNS_FULL);
@@ -225,7 +204,7 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	}
 	parser_open(c, &local, &remote);
 	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
+	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - netcap_pool + 1), __ATOMIC_RELEASE);
 }
 
 void netcap__opened(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t plen)
@@ -259,122 +238,10 @@ void netcap__fd_closed(int fd)
 	netcap_fd_class[fd] = 0;
 }
 
-static struct shim_conn *conn_of(int fd)
-{
-	int idx;
-
-	if (fd < 0 || fd >= OBS_FD_MAX || !(idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
-		return NULL;
-	return &pool[idx - 1];
-}
-
-/* take @want (LK_WHOLE, or LK_DIR: the other direction's holder may stay), never waiting */
-static bool take(struct shim_conn *c, int want)
-{
-	int old = want == LK_WHOLE ? 0 : __atomic_load_n(&c->lock, __ATOMIC_RELAXED);
-
-	if (want == LK_WHOLE)
-		return __atomic_compare_exchange_n(&c->lock, &old, LK_WHOLE, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-	for (int tries = 0; tries < 4; tries++) { /* (a CAS fails when the other direction came or went) */
-		if (old & (LK_WHOLE | want))
-			return false;
-		if (__atomic_compare_exchange_n(&c->lock, &old, old | want, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return true;
-	}
-	return false;
-}
-
-/* the connection of @fd for an operation in @dir (-1: on the whole of it), what was taken in @held.  A direction
- * alone when HTTP/2 claimed it (and for TLS plaintext, @tls, once its parser started on it) */
-static struct shim_conn *lock_dir(int fd, int dir, bool tls, int *held)
-{
-	struct shim_conn *c = conn_of(fd);
-
-	if (!c)
-		return NULL;
-	if (dir >= 0 && __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) &&
-	    (!tls || __atomic_load_n(&c->tls, __ATOMIC_RELAXED))) {
-		if (!take(c, LK_DIR(dir))) {
-			seg__count_lost(SEG_LOST_BUSY);
-			return NULL;
-		}
-		/* both change under LK_WHOLE only, which cannot come while this is held: checked again */
-		if (__atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) &&
-		    (!tls || __atomic_load_n(&c->tls, __ATOMIC_RELAXED))) {
-			*held = LK_DIR(dir);
-			return c;
-		}
-		__atomic_fetch_and(&c->lock, ~LK_DIR(dir), __ATOMIC_RELEASE); /* reset meanwhile: whole, below */
-	}
-	if (!take(c, LK_WHOLE)) {
-		seg__count_lost(SEG_LOST_BUSY);
-		return NULL;
-	}
-	*held = LK_WHOLE;
-	return c;
-}
-
-static struct shim_conn *lock_conn(int fd, int *held)
-{
-	return lock_dir(fd, -1, false, held);
-}
-
-/* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
- * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
- * and written bytes it cannot see end HTTP/2 injection on it */
-static struct shim_conn *lock_io(int fd, int dir, bool tls, size_t n, int *held)
-{
-	struct shim_conn *c = lock_dir(fd, dir, tls, held);
-
-	if (!c) {
-		if ((c = conn_of(fd))) {
-			if (dir)
-				h2cap__missed(&c->h2);
-			__atomic_add_fetch(&c->skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
-		}
-		return NULL;
-	}
-	for (int d = 0; d < 2; d++) {
-		uint32_t k;
-
-		if (*held != LK_WHOLE && d != dir)
-			continue; /* the other direction's: its holder may be feeding it now */
-		k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
-		if (k)
-			parser_feed(c, d, NULL, 0, k, mono_ns());
-	}
-	return c;
-}
-
-/* A parser HTTP/2 claimed under the whole lock: from now on its directions are locked apart.  An answer held
- * (h2cap.c) goes once its request is recorded: by the reader, or by the writer that recorded it (taking the
- * incoming side if it is free; if not, its holder sees the request when it checks after letting go) */
-static void unlock_conn(struct shim_conn *c, int held)
-{
-	int in;
-
-	if (held == LK_WHOLE && !c->h2dir && c->pc.proto && c->pc.proto->id == OBS_PROTO_HTTP2 &&
-	    !__atomic_load_n(&c->pc.off, __ATOMIC_RELAXED)) {
-		h2cap__claim(&c->h2);
-		__atomic_store_n(&c->h2dir, 1, __ATOMIC_RELEASE);
-	}
-	if (held != LK_DIR(1) && h2cap__holding(&c->h2))
-		h2cap__settle(&c->h2);
-	__atomic_fetch_and(&c->lock, ~held, __ATOMIC_SEQ_CST);
-	if (!h2cap__holding(&c->h2))
-		return;
-	in = __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE) ? LK_DIR(0) : LK_WHOLE;
-	if (!take(c, in))
-		return; /* its holder settles them */
-	if (in == LK_WHOLE || __atomic_load_n(&c->h2dir, __ATOMIC_ACQUIRE))
-		h2cap__settle(&c->h2);
-	__atomic_fetch_and(&c->lock, ~in, __ATOMIC_SEQ_CST);
-}
-
 void netcap__conn_close(int fd)
 {
 	int held;
-	struct shim_conn *c = lock_conn(fd, &held);
+	struct shim_conn *c = netlock__conn(fd, &held);
 
 	if (!c)
 		return;
@@ -394,9 +261,9 @@ void netcap__atfork_child(void)
 			netcap_fd_class[fd] |= OBS_FD_INHERITED;
 	/* the child's copy of the pool is its own and its connections stay (it may serve them), but a lock
 	 * another thread of the parent held at the fork would never be released here */
-	if (pool)
+	if (netcap_pool)
 		for (int i = 0; i < NETCAP_CONNS; i++)
-			pool[i].lock = 0;
+			netcap_pool[i].lock = 0;
 	h2cap__atfork_child();
 }
 
@@ -406,7 +273,7 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
 
 		if (k)
-			parser_feed(c, dir, iov[i].iov_base, k, k, t);
+			netcap__parser_feed(c, dir, iov[i].iov_base, k, k, t);
 		n -= k;
 	}
 }
@@ -446,11 +313,11 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 	struct shim_conn *c;
 	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, false, n, &held)))
+	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c, held);
+	netlock__unlock(c, held);
 }
 
 void netcap__gap(int fd, int dir, size_t n)
@@ -458,10 +325,10 @@ void netcap__gap(int fd, int dir, size_t n)
 	struct shim_conn *c;
 	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, false, n, &held)))
+	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
-	parser_feed(c, dir, NULL, 0, n, mono_ns());
-	unlock_conn(c, held);
+	netcap__parser_feed(c, dir, NULL, 0, n, mono_ns());
+	netlock__unlock(c, held);
 }
 
 /* ---- TLS plaintext ---- */
@@ -491,12 +358,12 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_io(fd, dir, true, n, &held); /* busy: counted there */
+	c = netlock__io(fd, dir, true, n, &held); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
 	feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c, held);
+	netlock__unlock(c, held);
 	return true;
 }
 
@@ -525,7 +392,7 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 
 	if (!netcap_serving.active || iovcnt < 1 || iovcnt > NETCAP_INJECT_IOV_MAX)
 		return NULL;
-	c = lock_dir(fd, 1, false, &inj.held);
+	c = netlock__dir(fd, 1, false, &inj.held);
 	if (!c)
 		return NULL;
 	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
@@ -568,7 +435,7 @@ planned:
 	inj.iovcnt = iovcnt;
 	return &inj.plan;
 skip:
-	unlock_conn(c, inj.held);
+	netlock__unlock(c, inj.held);
 	return NULL;
 }
 
@@ -613,7 +480,7 @@ fed:
 	if (told > 0)
 		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
-	unlock_conn(c, inj.held);
+	netlock__unlock(c, inj.held);
 	return told;
 }
 
@@ -628,7 +495,7 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	enum obs_seg_inject refused = SEG_INJ__COUNT;
 	int held;
 
-	if (!netcap__tls_injectable(fd) || !n || !(c = lock_dir(fd, 1, true, &held)))
+	if (!netcap__tls_injectable(fd) || !n || !(c = netlock__dir(fd, 1, true, &held)))
 		return 0;
 	tls_switch(c);
 	if (inject_h2__proven(&c->h2.out)) { /* HTTP/2: h2cap.c plans and counts */
@@ -666,7 +533,7 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	meta->sampled = inj.ids.sampled;
 	total = n + inj.plan.hdrlen;
 out:
-	unlock_conn(c, held);
+	netlock__unlock(c, held);
 	if (refused != SEG_INJ__COUNT)
 		seg__count_inject(refused);
 	return total;
@@ -680,7 +547,7 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	int held;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_io(fd, 1, true, meta->n, &held)))
+	if (!sent || !(c = netlock__io(fd, 1, true, meta->n, &held)))
 		return;
 	if (meta->h2) {
 		h2cap__tls_done(&c->h2, meta);
@@ -692,5 +559,5 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	}
 	tls_switch(c);
 	feed(c, 1, mine, k, meta->n, mono_ns());
-	unlock_conn(c, held);
+	netlock__unlock(c, held);
 }
