@@ -472,7 +472,7 @@ END_TEST
 START_TEST(retries_503_then_delivers)
 {
 	const char *args[] = { "--fail", "3", "--status", "503", NULL };
-	struct exporter_opts o = { .batch_delay_ms = 20, .backoff_ms = 50 };
+	struct exporter_opts o = { .batch_max = 20, .batch_delay_ms = 60000, .backoff_ms = 50 }; /* one full batch */
 	struct exporter_stats st;
 	struct receiver r;
 	struct span s;
