@@ -11,6 +11,7 @@
 
 #include "abi/hist.h"
 #include "abi/exchange.h"
+#include "lib/proto/h2.h"
 
 #define OBS_SEG_MAGIC 0x3130474553424f00ull /* "\0OBSSEG01" little-endian */
 /* Bump when the meaning of a field changes while the layout stays (a unit, an enum's order, the syscall a slot
@@ -64,9 +65,12 @@ enum obs_seg_inject {
 	SEG_INJ_DONE,
 	SEG_INJ_NO_ROOM,
 	SEG_INJ_CUT,
-	SEG_INJ_NO_SLOT,   /* TLS: no stable buffer for the write (all in use, or the write larger than one) */
-	SEG_INJ_NOT_EXACT, /* TLS: the program's byte counts could not be kept exact (partial-write mode) */
-	SEG_INJ_FAILED,	   /* TLS: the write carrying the lines did not complete (the program gave it up) */
+	SEG_INJ_NO_SLOT,	 /* TLS: no stable buffer for the write (all in use, or the write larger than one) */
+	SEG_INJ_NOT_EXACT,	 /* TLS: the program's byte counts could not be kept exact (partial-write mode) */
+	SEG_INJ_FAILED,		 /* TLS: the write carrying the lines did not complete (the program gave it up) */
+	SEG_INJ_H2_CONTINUATION, /* HTTP/2: the header block goes on in CONTINUATION frames */
+	SEG_INJ_H2_TOO_BIG,	 /* HTTP/2: the HEADERS frame would pass 16384 bytes with the field */
+	SEG_INJ_H2_NOT_WHOLE,	 /* HTTP/2: the HEADERS frame does not end in the write */
 	SEG_INJ__COUNT
 };
 
@@ -85,6 +89,7 @@ enum obs_seg_lost {
 enum obs_seg_rec_type {
 	OBS_REC_EXCHANGE = 1, /* struct obs_exchange (abi/exchange.h): times CLOCK_MONOTONIC */
 	OBS_REC_LOG = 2,      /* struct obs_seg_log: bytes a thread wrote to stdout/stderr */
+	OBS_REC_H2 = 3,	      /* struct obs_seg_h2: an HTTP/2 connection's framed event (HPACK is the collector's) */
 };
 
 struct obs_seg_hist {
@@ -122,6 +127,37 @@ struct obs_seg_log {
 	uint16_t pad;
 	uint32_t len;
 	char text[OBS_SEG_LOG_TEXT];
+};
+
+/* One framed HTTP/2 event of a shim's connection (lib/proto/h2.h), in the order the bytes crossed it.  The
+ * collector keeps one h2_session per (segment, @conn) and decodes the header blocks.
+ *
+ * @ev.type H2_EV_HEADERS: @ev.len bytes of the block follow in @block (at most OBS_SEG_H2_BLOCK); a piece longer
+ * than that goes in several records, H2_EVF_MORE on every one but the block's last.  Other events carry no bytes.
+ * @ev.type OBS_SEG_H2_CLOSE: the connection closed (or its parser started afresh): the collector ends its
+ * streams and frees the session; a later event of @conn starts a new one.  When a record of a connection could
+ * not be written (ring full, counted lost), the shim sends H2_EV_LOST for both directions as soon as it can and
+ * nothing more of it but the close: the collector's HPACK state of it is gone.
+ *
+ * @trace_id/@parent_id/@sampled: what the writing thread served when it wrote a header block (zero: nothing):
+ * a client stream the block opens is that span's child.  @span_id != 0: the shim put a traceparent with this
+ * span id into the HEADERS frame of @ev.stream (preload/inject_h2.c): the client exchange takes it as its own,
+ * so the server's span names it as parent. */
+#define OBS_SEG_H2_CLOSE 0x80 /* ev.type: the connection closed; not one of h2.h's events */
+#define OBS_SEG_H2_HEAD 120
+#define OBS_SEG_H2_BLOCK (OBS_SEG_REC - 16 - OBS_SEG_H2_HEAD)
+
+struct obs_seg_h2 {
+	uint64_t conn; /* the shim's connection id: never repeats within the segment's life (never 0) */
+	int32_t pid, tid;
+	struct obs_addr local, peer;
+	struct h2_ev ev;
+	uint8_t trace_id[16];
+	uint8_t parent_id[8];
+	uint8_t span_id[8];
+	uint8_t sampled;
+	uint8_t pad[7];
+	uint8_t block[OBS_SEG_H2_BLOCK];
 };
 
 struct obs_seg_header {
@@ -180,6 +216,12 @@ struct obs_segment {
 	X(56, offsetof(struct obs_seg_log, cut)) X(57, offsetof(struct obs_seg_log, len))                              \
 	X(58, offsetof(struct obs_seg_log, text))                                                                      \
 	X(60, sizeof(struct obs_exchange))                                                                            \
+	X(61, sizeof(struct obs_seg_h2)) X(62, offsetof(struct obs_seg_h2, pid))                                       \
+	X(63, offsetof(struct obs_seg_h2, local)) X(64, offsetof(struct obs_seg_h2, peer))                             \
+	X(65, offsetof(struct obs_seg_h2, ev)) X(66, offsetof(struct obs_seg_h2, trace_id))                            \
+	X(67, offsetof(struct obs_seg_h2, parent_id)) X(68, offsetof(struct obs_seg_h2, span_id))                      \
+	X(69, offsetof(struct obs_seg_h2, sampled)) X(111, offsetof(struct obs_seg_h2, block))                          \
+	X(112, sizeof(struct h2_ev)) X(113, OBS_SEG_H2_CLOSE)                                                            \
 	X(70, sizeof(struct obs_seg_header)) X(71, offsetof(struct obs_seg_header, version))                           \
 	X(72, offsetof(struct obs_seg_header, header_size)) X(73, offsetof(struct obs_seg_header, total_size))         \
 	X(74, offsetof(struct obs_seg_header, pid)) X(75, offsetof(struct obs_seg_header, ppid))                       \
@@ -214,7 +256,15 @@ _Static_assert(sizeof(struct obs_seg_log) == OBS_SEG_REC - 16 && offsetof(struct
 		       offsetof(struct obs_seg_log, len) == 44 && offsetof(struct obs_seg_log, text) == 48,
 	       "log record layout");
 _Static_assert(sizeof(struct obs_exchange) <= OBS_SEG_REC - 16, "an exchange fits a record");
-_Static_assert(sizeof(struct obs_seg_header) == 560 && sizeof(struct obs_seg_header) % 8 == 0 &&
+_Static_assert(sizeof(struct obs_seg_h2) == OBS_SEG_REC - 16 && offsetof(struct obs_seg_h2, pid) == 8 &&
+		       offsetof(struct obs_seg_h2, local) == 16 && offsetof(struct obs_seg_h2, peer) == 36 &&
+		       offsetof(struct obs_seg_h2, ev) == 56 && offsetof(struct obs_seg_h2, trace_id) == 80 &&
+		       offsetof(struct obs_seg_h2, parent_id) == 96 && offsetof(struct obs_seg_h2, span_id) == 104 &&
+		       offsetof(struct obs_seg_h2, sampled) == 112 &&
+		       offsetof(struct obs_seg_h2, block) == OBS_SEG_H2_HEAD && OBS_SEG_H2_BLOCK == 888,
+	       "h2 record layout");
+_Static_assert(OBS_SEG_H2_CLOSE > H2_EV_PREFACE, "the close marker is none of h2.h's events");
+_Static_assert(sizeof(struct obs_seg_header) == 584 && sizeof(struct obs_seg_header) % 8 == 0 &&
 		       offsetof(struct obs_seg_header, version) == 8 &&
 		       offsetof(struct obs_seg_header, total_size) == 16,
 	       "header layout");
@@ -226,10 +276,10 @@ _Static_assert(offsetof(struct obs_seg_header, nbounds) == 128 && offsetof(struc
 		       offsetof(struct obs_seg_header, ring_head) == 480 &&
 		       offsetof(struct obs_seg_header, ring_tail) == 488 &&
 		       offsetof(struct obs_seg_header, inject) == 504 &&
-		       offsetof(struct obs_seg_header, reserved) == 552,
+		       offsetof(struct obs_seg_header, reserved) == 576,
 	       "header fields the collector reads");
 _Static_assert(offsetof(struct obs_segment, hist) == sizeof(struct obs_seg_header) &&
-		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483632,
+		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483656,
 	       "segment layout");
 _Static_assert(OBS_SEG_VERSION >> 24 == OBS_SEG_EPOCH, "the epoch reads in the version");
 

@@ -251,12 +251,13 @@ static __always_inline __u64 cap_mask(__u64 x)
 	return x;
 }
 
-/* copy up to @max (< SC_CAP) of @total bytes spread over @cnt iovecs */
+/* copy up to @max (< SC_CAP) of @total bytes spread over @cnt iovecs (the first 64: gRPC's C core writes a
+ * frame head, each HPACK piece and each message as iovecs of their own, 20 and more in one sendmsg) */
 static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 total, __u32 max)
 {
 	__u32 off = 0;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 64; i++) {
 		struct iovec v;
 		__u64 n;
 

@@ -1,14 +1,9 @@
 /* netcap.c -- the shim's network capture: socket classes, HTTP/1 exchanges parsed in-process, traceparent planned */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <linux/sock_diag.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,7 +13,9 @@
 #include "lib/randid.h"
 #include "lib/proto/http1_conn.h"
 #include "lib/sampler.h"
+#include "preload/h2cap.h"
 #include "preload/netcap.h"
+#include "preload/netutil.h"
 #include "preload/seg.h"
 #include "preload/vmread.h"
 
@@ -31,6 +28,8 @@ struct shim_conn {
 	uint8_t inj_trace_id[16];
 	uint8_t inj_span_id[8];
 	uint8_t inj_sampled;
+	uint32_t skipped[2];  /* bytes of chunks skipped while another thread held it: a gap for the next one */
+	struct h2cap_conn h2; /* HTTP/2: its records, its outgoing frames followed (h2cap.c) */
 	struct proto_conn pc;
 };
 
@@ -113,10 +112,23 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 
 /* ---- the parser (lib/proto): the only code that names it ---- */
 
-static const struct proto_sink shim_cb = { .on_request = on_request, .on_exchange = on_exchange };
+static void on_h2(void *ctx, const struct h2_ev *ev, const void *block)
+{
+	struct shim_conn *c = ctx;
+
+	h2cap__event(&c->h2, &c->pc.local, &c->pc.peer, ev, block);
+}
+
+static const struct proto_sink shim_cb = { .on_request = on_request, .on_exchange = on_exchange, .on_h2 = on_h2 };
+
+uint8_t netcap__serving_sampled(void)
+{
+	return cur_sampled;
+}
 
 static void parser_open(struct shim_conn *c, const struct obs_addr *local, const struct obs_addr *peer)
 {
+	h2cap__open(&c->h2, &c->pc.local, &c->pc.peer, mono_ns());
 	proto_conn__init(&c->pc, &shim_cb, c);
 	c->pc.local = *local;
 	c->pc.peer = *peer;
@@ -124,12 +136,15 @@ static void parser_open(struct shim_conn *c, const struct obs_addr *local, const
 
 static void parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
 {
+	if (dir)
+		h2cap__out(&c->h2, len ? buf : NULL, len ? len : total);
 	proto_conn__feed(&c->pc, dir ? PROTO_OUT : PROTO_IN, buf, len, total, t);
 }
 
 static void parser_close(struct shim_conn *c, uint64_t t)
 {
 	proto_conn__close(&c->pc, t);
+	h2cap__close(&c->h2, &c->pc.local, &c->pc.peer, t);
 }
 
 /* The connection's outgoing bytes have been HTTP/1 requests so far, none cut off, and the next is ours */
@@ -145,25 +160,6 @@ static bool parser_injectable(struct shim_conn *c)
 }
 
 /* ---- connections ---- */
-
-/* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
-static void addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len)
-{
-	memset(out, 0, sizeof(*out));
-	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
-
-		out->family = AF_INET;
-		out->port = ntohs(in->sin_port);
-		memcpy(out->addr, &in->sin_addr, 4);
-	} else if (len >= offsetof(struct sockaddr_in6, sin6_scope_id) && a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
-
-		out->family = AF_INET6;
-		out->port = ntohs(in6->sin6_port);
-		memcpy(out->addr, &in6->sin6_addr, 16);
-	}
-}
 
 /* a parser for the TCP connection @fd; @peer: the address the program connected to, NULL when accepted */
 static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
@@ -199,18 +195,19 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	c->inject_pending = 0;
 	c->not_h1 = 0;
 	c->tls = 0;
+	c->skipped[0] = c->skipped[1] = 0;
 	memset(&local, 0, sizeof(local));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
-		addr_of(&local, (struct sockaddr *)&ss, len);
+		netutil__addr_of(&local, (struct sockaddr *)&ss, len);
 	/* the peer: the address the program connected to (the kernel checked @plen), else asked again; an
 	 * accepting caller's buffer is never read (the kernel's length may exceed it when the address was cut) */
 	memset(&remote, 0, sizeof(remote));
 	if (peer) {
-		addr_of(&remote, peer, plen);
+		netutil__addr_of(&remote, peer, plen);
 	} else {
 		len = sizeof(ss);
 		if (!getpeername(fd, (struct sockaddr *)&ss, &len))
-			addr_of(&remote, (struct sockaddr *)&ss, len);
+			netutil__addr_of(&remote, (struct sockaddr *)&ss, len);
 	}
 	parser_open(c, &local, &remote);
 	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
@@ -262,6 +259,31 @@ static struct shim_conn *lock_conn(int fd)
 	return c;
 }
 
+/* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
+ * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
+ * and written bytes it cannot see end HTTP/2 injection on it */
+static struct shim_conn *lock_io(int fd, int dir, size_t n)
+{
+	struct shim_conn *c = lock_conn(fd);
+	int idx;
+
+	if (!c) {
+		if (fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE))) {
+			if (dir)
+				h2cap__missed(&pool[idx - 1].h2);
+			__atomic_add_fetch(&pool[idx - 1].skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
+		}
+		return NULL;
+	}
+	for (int d = 0; d < 2; d++) {
+		uint32_t k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
+
+		if (k)
+			parser_feed(c, d, NULL, 0, k, mono_ns());
+	}
+	return c;
+}
+
 static void unlock_conn(struct shim_conn *c)
 {
 	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
@@ -291,6 +313,7 @@ void netcap__atfork_child(void)
 	if (pool)
 		for (int i = 0; i < NETCAP_CONNS; i++)
 			pool[i].lock = 0;
+	h2cap__atfork_child();
 }
 
 static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n, uint64_t t)
@@ -302,12 +325,6 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 			parser_feed(c, dir, iov[i].iov_base, k, k, t);
 		n -= k;
 	}
-}
-
-void netcap__tls_mark(int fd)
-{
-	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
-		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
 }
 
 /* socket I/O on @fd: false when its bytes are not to be parsed -- it happened inside an OpenSSL call (the fd is
@@ -325,35 +342,15 @@ static bool raw_bytes(int fd)
 	return !(netcap_fd_class[fd] & OBS_FD_TLS);
 }
 
-/* The first bytes of a connection are a TLS handshake record (ClientHello, ServerHello): content type 22, version
- * 3.x, a record length TLS allows, then the handshake type.  A read of the 5-byte record header alone counts. */
-bool netcap__tls_record(const uint8_t *b, size_t n)
-{
-	if (n < 3 || b[0] != 0x16 || b[1] != 3 || b[2] > 4)
-		return false;
-	if (n >= 5 && (size_t)(b[3] << 8 | b[4]) > 16384 + 2048)
-		return false;
-	return n < 6 || b[5] == 1 || b[5] == 2;
-}
-
 /* a first chunk nothing claimed: TLS records (a library not interposed) leave the socket's raw bytes alone */
 static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int iovcnt, size_t n)
 {
 	uint8_t b[6];
-	size_t k = 0;
+	size_t k;
 
 	if (c->pc.proto || c->pc.off || c->tls)
 		return false;
-	for (int i = 0; i < iovcnt && k < sizeof(b) && k < n; i++) {
-		size_t m = iov[i].iov_len;
-
-		if (m > sizeof(b) - k)
-			m = sizeof(b) - k;
-		if (m > n - k)
-			m = n - k;
-		memcpy(b + k, iov[i].iov_base, m);
-		k += m;
-	}
+	k = netutil__first_bytes(b, sizeof(b), iov, iovcnt, n);
 	if (!netcap__tls_record(b, k))
 		return false;
 	netcap__tls_mark(fd);
@@ -364,7 +361,7 @@ void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
@@ -375,7 +372,7 @@ void netcap__gap(int fd, int dir, size_t n)
 {
 	struct shim_conn *c;
 
-	if (!raw_bytes(fd) || !(c = lock_conn(fd)))
+	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
 		return;
 	parser_feed(c, dir, NULL, 0, n, mono_ns());
 	unlock_conn(c);
@@ -405,7 +402,7 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_conn(fd); /* busy: counted there */
+	c = lock_io(fd, dir, n); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
@@ -421,32 +418,12 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 static __thread struct {
 	struct shim_conn *c;
 	int iovcnt;
+	bool h2; /* the write carries our HTTP/2 frame (h2cap.c holds its buffer) */
 	struct inject_ids ids;
 	struct iovec mine[NETCAP_INJECT_IOV_MAX];
 	char head[INJECT_HEAD_MAX];
 	struct inject_plan plan;
 } inj;
-
-/* Will the kernel take @need more bytes in one call without waiting?  TCP queues a write while the
- * memory it has queued (SO_MEMINFO: what tcp_sendmsg checks before each new buffer) is under the send
- * buffer size, and, with TCP_NOTSENT_LOWAT set, while the unsent bytes are under it.  Each buffer costs up
- * to ~2 KiB besides its bytes; a buffer holds at least ~512 bytes. */
-static bool room_for(int fd, size_t need)
-{
-	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
-	socklen_t len = sizeof(mi), ll = sizeof(int);
-	int lowat = 0, unsent = 0;
-	size_t slack = 2048 * (need / 512 + 2);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) || len <= SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t))
-		return false;
-	if (mi[SK_MEMINFO_WMEM_QUEUED] >= mi[SK_MEMINFO_SNDBUF] ||
-	    mi[SK_MEMINFO_SNDBUF] - mi[SK_MEMINFO_WMEM_QUEUED] < need + slack)
-		return false;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &ll) || lowat == 0 || lowat == -1)
-		return true;
-	return !ioctl(fd, SIOCOUTQNSD, &unsent) && unsent >= 0 && (size_t)unsent + need + slack < (unsigned)lowat;
-}
 
 const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, int iovcnt)
 {
@@ -462,8 +439,15 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 	if (!c)
 		return NULL;
 	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
-	if (!parser_injectable(c) || !vmread__copy(inj.mine, iov, iovcnt * sizeof(*iov)))
+	inj.h2 = inject_h2__proven(&c->h2.out);
+	if ((!inj.h2 && !parser_injectable(c)) || !vmread__copy(inj.mine, iov, iovcnt * sizeof(*iov)))
 		goto skip;
+	if (inj.h2) { /* a connection this process opened with the HTTP/2 preface: h2cap.c plans and counts */
+		if (!h2cap__inject_plan(&c->h2, fd, inj.mine, iovcnt, netcap_serving.trace_id, netcap_serving.span_id,
+					cur_sampled, &inj.plan))
+			goto skip;
+		goto planned;
+	}
 	/* the head's bytes, copied as the kernel would read them (a bad pointer fails here, not in the host) */
 	for (int i = 0; i < iovcnt && want < sizeof(inj.head); i++) {
 		size_t k = inj.mine[i].iov_len < sizeof(inj.head) - want ? inj.mine[i].iov_len
@@ -485,10 +469,11 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 	inj.ids.baggage = cur_baggage;
 	if (!inject__plan(&inj.plan, inj.mine, iovcnt, inj.head, (size_t)got, &inj.ids))
 		goto skip; /* not a whole HTTP/1 request head, or it carries its own traceparent */
-	if (!room_for(fd, inj.plan.need)) {
+	if (!netutil__room_for(fd, inj.plan.need)) {
 		seg__count_inject(SEG_INJ_NO_ROOM); /* the program's bytes go out as they are */
 		goto skip;
 	}
+planned:
 	inj.c = c;
 	inj.iovcnt = iovcnt;
 	return &inj.plan;
@@ -504,6 +489,10 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 	ssize_t told;
 	bool cut;
 
+	if (inj.h2) {
+		told = h2cap__inject_done(&c->h2, fd, r);
+		goto fed;
+	}
 	told = inject__count(p, r, &cut);
 	if (cut) {
 		/* the kernel took less than it had room for (memory pressure): finish our lines if it takes them
@@ -530,6 +519,7 @@ ssize_t netcap__inject_done(int fd, ssize_t r)
 		c->inj_sampled = inj.ids.sampled;
 		c->inject_pending = 1;
 	}
+fed:
 	if (told > 0)
 		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
@@ -550,6 +540,11 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	if (!netcap__tls_injectable(fd) || !n || !(c = lock_conn(fd)))
 		return 0;
 	tls_switch(c);
+	if (inject_h2__proven(&c->h2.out)) { /* HTTP/2: h2cap.c plans and counts */
+		total = h2cap__tls_plan(&c->h2, buf, n, out, cap, partial, netcap_serving.trace_id,
+					netcap_serving.span_id, cur_sampled, meta);
+		goto out;
+	}
 	if (!parser_injectable(c) || !vmread__copy(inj.head, buf, head))
 		goto out;
 	memcpy(inj.ids.trace_id, netcap_serving.trace_id, 16);
@@ -588,18 +583,22 @@ out:
 
 void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const char *flat, bool sent)
 {
-	struct iovec mine[2] = { { (void *)flat, meta->line },
-				 { (void *)(flat + meta->line + meta->hdrlen), meta->n - meta->line } };
+	struct iovec mine[4];
+	int k = h2cap__tls_mine(meta, flat, mine); /* the program's bytes in @flat */
 	struct shim_conn *c;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_conn(fd)))
+	if (!sent || !(c = lock_io(fd, 1, meta->n)))
 		return;
-	memcpy(c->inj_trace_id, meta->trace_id, 16);
-	memcpy(c->inj_span_id, meta->span_id, 8);
-	c->inj_sampled = meta->sampled;
-	c->inject_pending = 1;
+	if (meta->h2) {
+		h2cap__tls_done(&c->h2, meta);
+	} else {
+		memcpy(c->inj_trace_id, meta->trace_id, 16);
+		memcpy(c->inj_span_id, meta->span_id, 8);
+		c->inj_sampled = meta->sampled;
+		c->inject_pending = 1;
+	}
 	tls_switch(c);
-	feed(c, 1, mine, 2, meta->n, mono_ns());
+	feed(c, 1, mine, k, meta->n, mono_ns());
 	unlock_conn(c);
 }

@@ -41,6 +41,9 @@ struct netcap_serving {
 };
 extern __thread struct netcap_serving netcap_serving;
 
+/* the sampling decision of the request this thread serves */
+uint8_t netcap__serving_sampled(void);
+
 /* the wrappers' recursion guard (shim.c, tlscap.c): raised around capture work, so the capture code's own calls,
  * and a signal handler's made meanwhile, pass straight through */
 extern __thread int in_shim;
@@ -91,9 +94,13 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
 /* what a TLS write carrying our header lines needs kept until it completes (tlscap.c's stable buffer) */
 struct netcap_tls_inj {
 	size_t n;      /* the program's bytes */
-	size_t line;   /* its request line, CRLF included: our lines follow it */
-	size_t hdrlen; /* our lines */
+	size_t line;   /* its request line, CRLF included: our lines follow it (HTTP/2: where our field goes) */
+	size_t hdrlen; /* our lines (HTTP/2: our field) */
 	uint8_t trace_id[16], span_id[8], sampled;
+	/* HTTP/2 (h2cap.c): the HEADERS frame at @h2_at had its length (@h2_len, the program's) raised by @hdrlen */
+	uint8_t h2, h2_len[3];
+	uint32_t h2_at, h2_stream;
+	uint8_t parent_id[8];
 };
 
 /* Plan an SSL write of the program's @buf (@n bytes, unread: any pointer may be bad) on @fd with our header lines

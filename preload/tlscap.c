@@ -186,8 +186,14 @@ static bool same_write(struct tls_slot *sl, const void *buf, size_t n)
 {
 	const struct netcap_tls_inj *m = &sl->meta;
 
-	return n == m->n && vmread__copy(sl->scratch, buf, n) && !memcmp(sl->scratch, sl->buf, m->line) &&
-	       !memcmp(sl->scratch + m->line, sl->buf + m->line + m->hdrlen, n - m->line);
+	if (n != m->n || !vmread__copy(sl->scratch, buf, n))
+		return false;
+	if (m->h2 && (memcmp(sl->scratch + m->h2_at, m->h2_len, 3) || memcmp(sl->scratch, sl->buf, m->h2_at) ||
+		      memcmp(sl->scratch + m->h2_at + 3, sl->buf + m->h2_at + 3, m->line - m->h2_at - 3)))
+		return false; /* HTTP/2: the frame's length is ours in @sl->buf */
+	if (!m->h2 && memcmp(sl->scratch, sl->buf, m->line))
+		return false;
+	return !memcmp(sl->scratch + m->line, sl->buf + m->line + m->hdrlen, n - m->line);
 }
 
 /* what the program is told of @w bytes of @sl's write: its own bytes only (the rule of inject__count) */

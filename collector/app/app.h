@@ -33,6 +33,8 @@ struct app_opts {
 	int nredact_patterns;
 	const char *otlp_endpoint; /* or NULL */
 	bool otlp_json;
+	bool otlp_grpc;
+	bool otlp_no_gzip;
 	char *const *otlp_headers;
 	int notlp_headers;
 	int otlp_timeout_ms;

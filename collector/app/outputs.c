@@ -25,10 +25,13 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 	}
 	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs || opts->otlp_metrics)) {
 		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
-					    .protocol = opts->otlp_json ? OTLP_HTTP_JSON : OTLP_HTTP_PROTOBUF,
+					    .protocol = opts->otlp_grpc	  ? OTLP_GRPC
+							: opts->otlp_json ? OTLP_HTTP_JSON
+									  : OTLP_HTTP_PROTOBUF,
 					    .headers = (const char *const *)opts->otlp_headers,
 					    .nheaders = opts->notlp_headers,
 					    .timeout_ms = opts->otlp_timeout_ms,
+					    .no_gzip = opts->otlp_no_gzip,
 					    .metrics_collect = opts->otlp_metrics ? otlp_metrics__collect : NULL,
 					    .metrics_ctx = m,
 					    .metrics_interval_ms = opts->otlp_metrics_interval_ms };

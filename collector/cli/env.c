@@ -86,8 +86,9 @@ void env__usage(FILE *out, enum command cmd)
 	fprintf(out,
 		"\nenvironment:\n"
 		"  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS,\n"
-		"  OTEL_EXPORTER_OTLP_TIMEOUT  defaults for --otlp-endpoint, --otlp-protocol, --otlp-header,\n"
-		"                              --otlp-timeout\n"
+		"  OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_COMPRESSION\n"
+		"                              defaults for --otlp-endpoint, --otlp-protocol, --otlp-header,\n"
+		"                              --otlp-timeout, --otlp-compression\n"
 		"  OTEL_METRIC_EXPORT_INTERVAL default for --otlp-metrics-interval\n"
 		"  OBSPROBE_RUNTIME_DIR        where shim segments live (default /dev/shm)\n"
 		"\nexit status: 0 ok, 1 failure, 2 usage error; run: CMD's exit status\n"
@@ -132,11 +133,13 @@ static void env_defaults(struct env *env)
 	env->runtime_dir = strdup(rt && *rt ? rt : "/dev/shm");
 }
 
-/* OTEL_EXPORTER_OTLP_{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT}, OTEL_METRIC_EXPORT_INTERVAL for what neither flags nor the file set (@set) */
+/* OTEL_EXPORTER_OTLP_{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}, OTEL_METRIC_EXPORT_INTERVAL for what neither
+ * flags nor the file set (@set) */
 static int env_otel(struct env *env, uint64_t set)
 {
 	const char *ep = getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), *proto = getenv("OTEL_EXPORTER_OTLP_PROTOCOL");
 	const char *hdrs = getenv("OTEL_EXPORTER_OTLP_HEADERS"), *tmo = getenv("OTEL_EXPORTER_OTLP_TIMEOUT");
+	const char *comp = getenv("OTEL_EXPORTER_OTLP_COMPRESSION");
 	const char *mi = getenv("OTEL_METRIC_EXPORT_INTERVAL");
 	char h[1024];
 	int rc;
@@ -159,6 +162,9 @@ static int env_otel(struct env *env, uint64_t set)
 		return rc;
 	if (!(set & options__bit(OPT_OTLP_TIMEOUT)) && tmo && *tmo &&
 	    (rc = options__apply(env, OPT_OTLP_TIMEOUT, tmo, "$OTEL_EXPORTER_OTLP_TIMEOUT")))
+		return rc;
+	if (!(set & options__bit(OPT_OTLP_COMPRESSION)) && comp && *comp &&
+	    (rc = options__apply(env, OPT_OTLP_COMPRESSION, comp, "$OTEL_EXPORTER_OTLP_COMPRESSION")))
 		return rc;
 	if (set & options__bit(OPT_OTLP_HEADER) || !hdrs)
 		return 0;

@@ -42,6 +42,8 @@ struct env {
 	char *service;			     /* --service, NULL = target's comm */
 	char *otlp_endpoint;		     /* --otlp-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else NULL */
 	bool otlp_json;			     /* --otlp-protocol http/json */
+	bool otlp_grpc;			     /* --otlp-protocol grpc */
+	bool otlp_no_gzip;		     /* --otlp-compression none */
 	int otlp_timeout_ms;		     /* --otlp-timeout, else $OTEL_EXPORTER_OTLP_TIMEOUT; 0 = 10000 */
 	bool otlp_metrics;		     /* --otlp-metrics */
 	int otlp_metrics_interval_ms;	     /* --otlp-metrics-interval, else $OTEL_METRIC_EXPORT_INTERVAL; 0 = 60000 */

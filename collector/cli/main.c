@@ -64,6 +64,8 @@ static struct app_opts app_opts(const struct env *env)
 		.nredact_patterns = env->nredact_patterns,
 		.otlp_endpoint = env->otlp_endpoint,
 		.otlp_json = env->otlp_json,
+		.otlp_grpc = env->otlp_grpc,
+		.otlp_no_gzip = env->otlp_no_gzip,
 		.otlp_headers = env->otlp_headers,
 		.notlp_headers = env->notlp_headers,
 		.otlp_timeout_ms = env->otlp_timeout_ms,

@@ -26,9 +26,12 @@ const struct optdef options[] = {
 	  "127.0.0.1, 0.0.0.0:PORT every interface, [::1]:PORT IPv6" },
 	{ "service", 1, OPT_SERVICE, C_TRACE, "NAME", "'service' label and service.name (default: the target's comm)" },
 	{ "otlp-endpoint", 1, OPT_OTLP_ENDPOINT, C_TRACE, "URL",
-	  "OTLP/HTTP base URL, e.g. http://127.0.0.1:4318 (default\n$OTEL_EXPORTER_OTLP_ENDPOINT, else no export)" },
-	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default) or http/json" },
+	  "OTLP base URL, e.g. http://127.0.0.1:4318 (grpc: :4317) (default\n$OTEL_EXPORTER_OTLP_ENDPOINT, else no "
+	  "export)" },
+	{ "otlp-protocol", 1, OPT_OTLP_PROTOCOL, C_TRACE, "P", "http/protobuf (default), http/json or grpc" },
 	{ "otlp-header", 1, OPT_OTLP_HEADER, C_TRACE, "K=V", "extra header on every export (auth); repeatable" },
+	{ "otlp-compression", 1, OPT_OTLP_COMPRESSION, C_TRACE, "C",
+	  "gzip (default) or none: export bodies compressed or not\n($OTEL_EXPORTER_OTLP_COMPRESSION)" },
 	{ "otlp-timeout", 1, OPT_OTLP_TIMEOUT, C_TRACE, "MS",
 	  "one export request's time limit in ms (default 10000,\n$OTEL_EXPORTER_OTLP_TIMEOUT); slower is a failed try" },
 	{ "otlp-metrics", 0, OPT_OTLP_METRICS, C_TRACE, NULL,
@@ -261,12 +264,10 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			env->otlp_endpoint[n - 1] = '\0'; /* "/v1/traces" is appended */
 		return 0;
 	case OPT_OTLP_PROTOCOL:
-		if (!strcmp(arg, "grpc"))
-			BAD("%s: 'grpc' is not supported (obsprobe exports OTLP/HTTP: http/protobuf or http/json)",
-			    what);
-		if (strcmp(arg, "http/protobuf") && strcmp(arg, "http/json"))
-			BAD("%s: '%s' is not http/protobuf or http/json", what, arg);
+		if (strcmp(arg, "http/protobuf") && strcmp(arg, "http/json") && strcmp(arg, "grpc"))
+			BAD("%s: '%s' is not http/protobuf, http/json or grpc", what, arg);
 		env->otlp_json = !strcmp(arg, "http/json");
+		env->otlp_grpc = !strcmp(arg, "grpc");
 		return 0;
 	case OPT_OTLP_HEADER:
 		if ((why = optval_header(arg))) /* the value may be a secret: never echo it */
@@ -276,6 +277,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 3600000)
 			BAD("%s: '%s' is not a whole number of milliseconds from 1 to 3600000 (e.g. 10000)", what, arg);
 		env->otlp_timeout_ms = (int)l;
+		return 0;
+	case OPT_OTLP_COMPRESSION:
+		if (strcmp(arg, "gzip") && strcmp(arg, "none"))
+			BAD("%s: '%s' is not gzip or none", what, arg);
+		env->otlp_no_gzip = !strcmp(arg, "none");
 		return 0;
 	case OPT_OTLP_METRICS_INTERVAL:
 		if (optval_long(arg, &l) || l < 100 || l > 86400000)

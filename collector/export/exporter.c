@@ -1,9 +1,11 @@
-/* exporter.c -- OTLP/HTTP exporter: bounded queues filled by capture, metrics pushes, one sender thread (exporter_send.c) */
+/* exporter.c -- OTLP/HTTP and OTLP/gRPC exporter: bounded queues filled by capture, metrics pushes, one sender
+ * thread (exporter_send.c) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,15 +118,23 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int queue_init(struct queue *q, const char *what, size_t item_size, size_t cap, const char *base,
-		      const char *path)
+/* The URL of @sig: OTLP/HTTP: base + /v1/<signal>; OTLP/gRPC: scheme://authority + /<service>/Export.  An
+ * http:// endpoint without a port gets its protocol's OTLP port (https:// keeps 443: hosted receivers). */
+static int queue_init(struct queue *q, enum otlp_signal_id sig, size_t item_size, size_t cap, const char *base,
+		      bool grpc)
 {
-	size_t blen = strlen(base);
+	const struct otlp_signal *s = &exporter_signals[sig];
+	bool has_port;
+	size_t origin = url__origin(base, &has_port), blen = strlen(base);
+	char port[8] = "";
 
-	while (blen && base[blen - 1] == '/')
+	while (blen > origin && base[blen - 1] == '/')
 		blen--;
-	snprintf(q->url, sizeof(q->url), "%.*s%s", (int)blen, base, path);
-	q->what = what;
+	if (!has_port && !strncasecmp(base, "http://", 7))
+		snprintf(port, sizeof(port), ":%d", grpc ? OTLP_GRPC_PORT : OTLP_HTTP_PORT);
+	snprintf(q->url, sizeof(q->url), "%.*s%s%.*s%s", (int)origin, base, port, grpc ? 0 : (int)(blen - origin),
+		 base + origin, grpc ? s->grpc_method : s->http_path);
+	q->what = s->what;
 	q->item_size = item_size;
 	q->cap = cap;
 	q->map_len = cap * item_size;
@@ -181,6 +191,7 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	e->o.metrics_interval_ms = pick(opts->metrics_interval_ms, DEF_METRICS_INTERVAL_MS);
 	e->metrics_next_ns = mono_ns() + ms_ns(e->o.metrics_interval_ms);
 	e->json = opts->protocol == OTLP_HTTP_JSON;
+	e->grpc = opts->protocol == OTLP_GRPC;
 	e->gzip = !opts->no_gzip;
 	e->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)e;
 	if (!e->rng)
@@ -195,12 +206,12 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
 
-	rc = queue_init(&e->spans, "spans", sizeof(struct span), (size_t)e->o.span_queue, opts->endpoint, "/v1/traces");
+	rc = queue_init(&e->spans, SIG_TRACES, sizeof(struct span), (size_t)e->o.span_queue, opts->endpoint, e->grpc);
 	if (!rc)
-		rc = queue_init(&e->logs, "log records", sizeof(struct log_record), (size_t)e->o.log_queue,
-				opts->endpoint, "/v1/logs");
+		rc = queue_init(&e->logs, SIG_LOGS, sizeof(struct log_record), (size_t)e->o.log_queue, opts->endpoint,
+				e->grpc);
 	if (!rc)
-		rc = queue_init(&e->metrics, "metric data points", 0, 0, opts->endpoint, "/v1/metrics");
+		rc = queue_init(&e->metrics, SIG_METRICS, 0, 0, opts->endpoint, e->grpc);
 	if (!rc)
 		rc = exporter_send__setup_curl(e);
 	if (!rc) {
@@ -215,7 +226,10 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		return NULL;
 	}
 	vlog("otlp: exporting to %s and %s%s%s (%s%s)", e->spans.url, e->logs.url, opts->metrics_collect ? " and " : "",
-	     opts->metrics_collect ? e->metrics.url : "", e->json ? "http/json" : "http/protobuf",
+	     opts->metrics_collect ? e->metrics.url : "",
+	     e->grpc   ? "grpc"
+	     : e->json ? "http/json"
+		       : "http/protobuf",
 	     e->gzip ? ", gzip" : "");
 	return e;
 }
@@ -247,8 +261,10 @@ void exporter__free(struct exporter *e)
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->hdrs);
+	curl_slist_free_all(e->call_hdrs);
 	otlp_buf__free(&e->body);
 	otlp_buf__free(&e->gz);
+	otlp_buf__free(&e->frame);
 	if (e->spans.slots)
 		munmap(e->spans.slots, e->spans.map_len);
 	if (e->logs.slots)

@@ -1,4 +1,5 @@
-/* exporter_send.c -- the exporter's sender thread: batches encoded, gzipped and POSTed over libcurl, with retries */
+/* exporter_send.c -- the exporter's sender thread: batches encoded, gzipped and POSTed over libcurl (OTLP/HTTP, or
+ * OTLP/gRPC's unary calls over HTTP/2), with retries */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -16,65 +17,18 @@
 #include "base/log.h"
 #include "export/otlp.h"
 #include "export/otlp_json.h"
+#include "export/otlp_grpc.h"
 #include "export/otlpresp.h"
 #include "lib/clock.h"
 
-/* "K=V" -> "K: V" for libcurl; the name must be an HTTP token, the value a single line */
-static int header_line(const char *kv, char *out, size_t outlen)
-{
-	const char *eq = strchr(kv, '='), *p;
-
-	if (!eq || eq == kv)
-		return -1;
-	for (p = kv; p < eq; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-			return -1;
-	if (strpbrk(eq + 1, "\r\n"))
-		return -1;
-	if (snprintf(out, outlen, "%.*s: %s", (int)(eq - kv), kv, eq + 1) >= (int)outlen)
-		return -1;
-	return 0;
-}
+const struct otlp_signal exporter_signals[SIG_COUNT] = {
+	[SIG_TRACES] = { "spans", "/v1/traces", "/opentelemetry.proto.collector.trace.v1.TraceService/Export" },
+	[SIG_LOGS] = { "log records", "/v1/logs", "/opentelemetry.proto.collector.logs.v1.LogsService/Export" },
+	[SIG_METRICS] = { "metric data points", "/v1/metrics",
+			  "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export" },
+};
 
 /* ---- HTTP ------------------------------------------------------------------------------------------- */
-
-/* keep the start of the body (a partial_success is small); a body past RESP_MAX ends the transfer, so an
- * endless answer cannot hold the sender until its timeout */
-static size_t keep_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct exporter *e = ud;
-	size_t n = size * nmemb;
-
-	if (n > RESP_MAX - e->resp_len) {
-		e->resp_cut = true;
-		return 0;
-	}
-	memcpy(e->resp + e->resp_len, ptr, n);
-	e->resp_len += n;
-	return n;
-}
-
-/* "Retry-After: <seconds>" (the HTTP-date form is ignored: the backoff applies) */
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct exporter *e = ud;
-	size_t n = size * nmemb;
-	char tmp[64];
-
-	if (n > 12 && n < sizeof(tmp) && !strncasecmp(ptr, "Retry-After:", 12)) {
-		char *end;
-		long v;
-
-		memcpy(tmp, ptr + 12, n - 12);
-		tmp[n - 12] = '\0';
-		v = strtol(tmp, &end, 10);
-		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
-			end++;
-		if (end != tmp && !*end && v >= 0)
-			e->retry_after_s = v;
-	}
-	return n;
-}
 
 static bool curl_error_retryable(CURLcode rc)
 {
@@ -144,15 +98,61 @@ static CURLcode perform(struct exporter *e)
 	return rc;
 }
 
+/* A gRPC call's outcome from its HTTP status, headers and trailers (the OTLP retry rules) */
+static enum send_result grpc_result(struct exporter *e, long status, char *why, size_t whylen)
+{
+	char *ct = NULL, nb[16];
+	long ver = 0;
+	int code = e->gst.code;
+	const char *name;
+
+	curl_easy_getinfo(e->curl, CURLINFO_HTTP_VERSION, &ver);
+	curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ct);
+	if (ver != CURL_HTTP_VERSION_2_0) {
+		snprintf(why, whylen,
+			 "the receiver did not answer HTTP/2 (is it OTLP/gRPC? OTLP/HTTP listens on 4318)");
+		return SEND_FAIL;
+	}
+	if (status != 200 && code < 0) { /* the mapping is only for an answer without grpc-status */
+		code = otlp_grpc__from_http(status);
+		snprintf(why, whylen, "HTTP %ld (gRPC %s)", status, otlp_grpc__code_name(code, nb, sizeof(nb)));
+		return otlp_grpc__retryable(code, false) ? SEND_RETRY : SEND_FAIL;
+	}
+	if (status != 200 && code == GRPC_OK)
+		code = GRPC_UNKNOWN; /* an intermediary's error with a status that says otherwise */
+	if (status == 200 && e->resp_cut) {
+		snprintf(why, whylen, "the response is longer than %d bytes", RESP_MAX);
+		return SEND_FAIL;
+	}
+	if (status == 200 && (code < 0 || !ct || strncasecmp(ct, "application/grpc", 16))) {
+		snprintf(why, whylen, "%s",
+			 code < 0 ? "the receiver answered without a grpc-status"
+				  : "the answer is not application/grpc");
+		return SEND_FAIL;
+	}
+	if (code == GRPC_OK)
+		return SEND_OK;
+	name = otlp_grpc__code_name(code, nb, sizeof(nb));
+	snprintf(why, whylen, "gRPC %s%s%.160s%s", name, e->gst.msg[0] ? ": " : "", e->gst.msg,
+		 e->gst.bad_details ? " (grpc-status-details-bin does not decode)" : "");
+	e->retry_after_ms = e->gst.retry_delay_ms;
+	return otlp_grpc__retryable(code, e->gst.retry_delay_ms >= 0) ? SEND_RETRY : SEND_FAIL;
+}
+
 static enum send_result http_post(struct exporter *e, const char *url, const void *body, size_t len, long timeout_ms,
 				  char *why, size_t whylen)
 {
 	long status = 0;
 	CURLcode rc;
 
-	e->retry_after_s = -1;
+	e->retry_after_ms = -1;
 	e->resp_len = 0;
 	e->resp_cut = false;
+	otlp_grpc__status_reset(&e->gst);
+	if (e->grpc && exporter_send__grpc_headers(e, timeout_ms)) {
+		snprintf(why, whylen, "out of memory");
+		return SEND_RETRY;
+	}
 	curl_easy_setopt(e->curl, CURLOPT_URL, url);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -160,21 +160,28 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	rc = perform(e);
 	if (rc == CURLE_WRITE_ERROR && e->resp_cut)
-		rc = CURLE_OK; /* the status came; a body past RESP_MAX is not needed */
+		rc = CURLE_OK; /* the status came; a body past RESP_MAX is not needed (gRPC: its trailers are) */
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(why, whylen, "shutdown deadline reached");
 		return SEND_FAIL;
 	}
-	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY) {
-		/* the URL was checked to be http(s): this is an answer that is not HTTP/1.x (HTTP/0.9 refused) */
-		snprintf(why, whylen, "the receiver did not answer HTTP (is it OTLP/HTTP? OTLP/gRPC listens on 4317)");
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY || (e->grpc && rc == CURLE_HTTP2)) {
+		/* the URL was checked to be http(s): this is an answer that is not HTTP/1.x (HTTP/0.9 refused), or
+		 * (gRPC) not HTTP/2 */
+		snprintf(why, whylen, "%s",
+			 e->grpc ? "the receiver did not answer HTTP/2 (is it OTLP/gRPC? OTLP/HTTP listens on 4318)"
+				 : "the receiver did not answer HTTP (is it OTLP/HTTP? OTLP/gRPC listens on 4317)");
 		pthread_mutex_lock(&e->lock);
 		e->last_status = -1;
 		pthread_mutex_unlock(&e->lock);
 		return SEND_FAIL;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+		/* libcurl's HTTP/2 says "nothing" when an HTTP/1.x server answers the preface: a hint, and retried
+		 * as a gRPC client would (UNAVAILABLE) */
+		snprintf(why, whylen, "%s%s", curl_easy_strerror(rc),
+			 e->grpc && rc == CURLE_GOT_NOTHING ? " (is it an HTTP/2 server? OTLP/gRPC listens on 4317)"
+							    : "");
 		pthread_mutex_lock(&e->lock);
 		e->last_status = -1;
 		pthread_mutex_unlock(&e->lock);
@@ -184,44 +191,12 @@ static enum send_result http_post(struct exporter *e, const char *url, const voi
 	pthread_mutex_lock(&e->lock);
 	e->last_status = (int)status;
 	pthread_mutex_unlock(&e->lock);
+	if (e->grpc)
+		return grpc_result(e, status, why, whylen);
 	if (status >= 200 && status < 300)
 		return SEND_OK;
 	snprintf(why, whylen, "HTTP %ld", status);
 	return status_retryable(status) ? SEND_RETRY : SEND_FAIL;
-}
-
-static int gzip_body(struct otlp_buf *out, const struct otlp_buf *in)
-{
-	z_stream zs = { 0 };
-	uLong bound;
-	int err = -ENOMEM;
-
-	otlp_buf__reset(out);
-	/* windowBits 15 + 16: a gzip wrapper, which is what Content-Encoding: gzip means */
-	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	bound = deflateBound(&zs, (uLong)in->len);
-	if (out->cap < bound + 1) { /* grow once to the worst case */
-		uint8_t *p = realloc(out->data, bound + 1);
-
-		if (!p)
-			goto cleanup;
-		out->data = p;
-		out->cap = bound + 1;
-	}
-	zs.next_in = in->data;
-	zs.avail_in = (uInt)in->len;
-	zs.next_out = out->data;
-	zs.avail_out = (uInt)bound;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
-		err = -EIO;
-		goto cleanup;
-	}
-	out->len = zs.total_out;
-	err = 0;
-cleanup:
-	deflateEnd(&zs);
-	return err;
 }
 
 /* ---- the sender ------------------------------------------------------------------------------------- */
@@ -254,11 +229,18 @@ static size_t rejected_items(struct exporter *e, struct queue *q, size_t n)
 	char *ct = NULL;
 	uint64_t rej = 0;
 	bool json = e->json;
+	uint8_t tmp[RESP_MAX];
+	const uint8_t *body = (const uint8_t *)e->resp;
+	size_t len = e->resp_len;
+	int bad = e->resp_cut;
 
-	if (curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+	if (!e->grpc && curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
 		json = !strncasecmp(ct, "application/json", 16);
-	if (e->resp_cut || otlpresp__parse(e->resp, e->resp_len, json, &rej, msg, sizeof(msg))) {
-		vlog("otlp: %s answered 2xx with a body that is not an export response: taken as accepted", q->url);
+	if (e->grpc)
+		bad = bad || exporter_send__grpc_message(e, tmp, &body, &len);
+	if (bad || otlpresp__parse(body, len, json, &rej, msg, sizeof(msg))) {
+		vlog("otlp: %s answered %s with a body that is not an export response: taken as accepted", q->url,
+		     e->grpc ? "OK" : "2xx");
 		return 0;
 	}
 	if (!rej) {
@@ -282,7 +264,7 @@ static size_t rejected_items(struct exporter *e, struct queue *q, size_t n)
  * items it turned down all the same (partial success: never retried) in @rejected. */
 static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *rejected)
 {
-	const struct otlp_buf *body = e->gzip ? &e->gz : &e->body;
+	const struct otlp_buf *body = e->grpc ? &e->frame : e->gzip ? &e->gz : &e->body;
 	uint64_t start = mono_ns(), budget_end = start + ms_ns(e->o.retry_budget_ms),
 		 backoff = (uint64_t)e->o.backoff_ms;
 	char why[256] = "";
@@ -321,8 +303,8 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *re
 		if (r == SEND_FAIL || attempt >= e->o.max_attempts)
 			break;
 		/* the receiver's Retry-After wins over our backoff; the retry budget bounds both */
-		if (e->retry_after_s >= 0)
-			delay_ms = (uint64_t)(e->retry_after_s > 3600 ? 3600 : e->retry_after_s) * 1000;
+		if (e->retry_after_ms >= 0)
+			delay_ms = (uint64_t)(e->retry_after_ms > 3600000 ? 3600000 : e->retry_after_ms);
 		else
 			delay_ms = jitter(e, backoff);
 		backoff = backoff * 2 > (uint64_t)e->o.max_backoff_ms ? (uint64_t)e->o.max_backoff_ms : backoff * 2;
@@ -350,6 +332,21 @@ static bool send_batch(struct exporter *e, struct queue *q, size_t n, size_t *re
 	return false;
 }
 
+/* e->body encoded: gzip it when gzip is on, and (gRPC) make it one length-prefixed message, flagged when compressed */
+static int finish_body(struct exporter *e)
+{
+	const struct otlp_buf *m = e->gzip ? &e->gz : &e->body;
+	uint8_t prefix[GRPC_PREFIX];
+	int err = e->gzip ? exporter_send__gzip(&e->gz, &e->body) : 0;
+
+	if (err || !e->grpc)
+		return err;
+	otlp_grpc__prefix(prefix, e->gzip, (uint32_t)m->len);
+	otlp_buf__reset(&e->frame);
+	err = otlp_buf__append(&e->frame, prefix, sizeof(prefix));
+	return err ? err : otlp_buf__append(&e->frame, m->data, m->len);
+}
+
 static int encode(struct exporter *e, struct queue *q, const void *items, size_t n)
 {
 	int err;
@@ -361,9 +358,7 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 	else
 		err = e->json ? otlp__logs_json(&e->body, items, n, e->host)
 			      : otlp__logs_pb(&e->body, items, n, e->host);
-	if (!err && e->gzip)
-		err = gzip_body(&e->gz, &e->body);
-	return err;
+	return err ? err : finish_body(e);
 }
 
 /* An empty ring gives back the pages past its first @keep slots (they read as zeros when touched again). */
@@ -432,8 +427,8 @@ static void export_metrics(struct exporter *e)
 	pthread_mutex_unlock(&e->lock);
 	otlp_buf__reset(&e->body);
 	err = e->o.metrics_collect(e->o.metrics_ctx, &e->body, e->json, e->host, &n);
-	if (!err && n && e->gzip)
-		err = gzip_body(&e->gz, &e->body);
+	if (!err && n)
+		err = finish_body(e);
 	if (err)
 		elog("otlp: encoding %zu metric data points: %s", n, strerror(-err));
 	else if (n)
@@ -506,41 +501,4 @@ void *exporter_send__main(void *arg)
 	e->spans.head = e->logs.head = 0;
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
-}
-
-int exporter_send__setup_curl(struct exporter *e)
-{
-	char line[1024];
-
-	e->curl = curl_easy_init();
-	e->multi = curl_multi_init();
-	if (!e->curl || !e->multi)
-		return -ENOMEM;
-	e->hdrs = curl_slist_append(NULL, e->json ? "Content-Type: application/json"
-						  : "Content-Type: application/x-protobuf");
-	if (e->gzip)
-		e->hdrs = curl_slist_append(e->hdrs, "Content-Encoding: gzip");
-	e->hdrs = curl_slist_append(e->hdrs, "Expect:"); /* no 100-continue round trip for big bodies */
-	for (int i = 0; i < e->o.nheaders; i++) {
-		if (header_line(e->o.headers[i], line, sizeof(line))) {
-			elog("otlp: header '%.*s' is not Key=Value with an HTTP token as key and a one-line value",
-			     (int)strcspn(e->o.headers[i], "\r\n"), e->o.headers[i]);
-			return -EINVAL;
-		}
-		e->hdrs = curl_slist_append(e->hdrs, line);
-	}
-	if (!e->hdrs)
-		return -ENOMEM;
-	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
-	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "obsprobe/" OBSPROBE_VERSION);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	return 0;
 }

@@ -10,8 +10,19 @@
 
 #include "export/exporter.h"
 #include "export/otlp.h"
+#include "export/otlp_grpc.h"
 
 #define RESP_MAX 16384 /* response body kept for partial_success; a longer one ends the transfer */
+
+/* The OTLP signals: where each goes over OTLP/HTTP and OTLP/gRPC.  A new signal is one more entry (and its
+ * queue and encoder). */
+enum otlp_signal_id { SIG_TRACES, SIG_LOGS, SIG_METRICS, SIG_COUNT };
+struct otlp_signal {
+	const char *what;	 /* "spans", "log records": for messages */
+	const char *http_path;	 /* appended to the endpoint's base URL */
+	const char *grpc_method; /* the endpoint's scheme://authority + this */
+};
+extern const struct otlp_signal exporter_signals[SIG_COUNT];
 
 /*
  * A ring of fixed-size items.  Producers copy into [head+count) under the exporter's mutex; the sender
@@ -48,17 +59,18 @@ struct exporter {
 	uint64_t metric_pushes;
 	struct exporter_opts o; /* with defaults filled in; pointers not kept */
 	char host[256];
-	bool json, gzip;
+	bool json, gzip, grpc;
 
 	/* the sender's own state (no lock needed) */
 	CURL *curl;
 	CURLM *multi;
-	struct curl_slist *hdrs;
-	struct otlp_buf body, gz;
-	long retry_after_s;  /* from the last response, -1 = none */
-	bool failing;	     /* the last batch failed: log recovery once */
-	bool rejecting;	     /* a partial_success rejection was said already */
-	char resp[RESP_MAX]; /* the last response body, cut at RESP_MAX */
+	struct curl_slist *hdrs, *call_hdrs; /* call_hdrs: gRPC's, with this call's grpc-timeout */
+	struct otlp_buf body, gz, frame;     /* the request: encoded, gzipped, gRPC-framed */
+	long retry_after_ms;		     /* from the last response (Retry-After, RetryInfo), -1 = none */
+	struct grpc_status gst;		     /* the last gRPC call's status */
+	bool failing;			     /* the last batch failed: log recovery once */
+	bool rejecting;			     /* a partial_success rejection was said already */
+	char resp[RESP_MAX];		     /* the last response body, cut at RESP_MAX */
 	size_t resp_len;
 	bool resp_cut;
 	uint64_t rng;
@@ -73,9 +85,19 @@ static inline uint64_t ms_ns(long ms)
 	return (uint64_t)ms * 1000000ull;
 }
 
-/* The libcurl handles and the request headers (Content-Type, gzip, the user's "K=V" headers) of @e.
+/* The libcurl handles and the request headers (Content-Type, gzip, gRPC's, the user's "K=V" headers) of @e.
  * 0, -ENOMEM, or -EINVAL after one "otlp: header ..." line. */
 int exporter_send__setup_curl(struct exporter *e);
+
+/* gRPC: this call's headers (the fixed ones and grpc-timeout for @timeout_ms) set on the handle; 0 or -1 */
+int exporter_send__grpc_headers(struct exporter *e, long timeout_ms);
+
+/* gzip @in into @out (Content-Encoding: gzip, grpc-encoding: gzip); 0, -ENOMEM or -EIO */
+int exporter_send__gzip(struct otlp_buf *out, const struct otlp_buf *in);
+
+/* gRPC: the response message of e->resp out of its frame, gunzipped into @tmp (RESP_MAX bytes) when the receiver
+ * compressed it; 0, or -1 when the body is not one message */
+int exporter_send__grpc_message(struct exporter *e, uint8_t *tmp, const uint8_t **msg, size_t *len);
 
 /* The sender thread (pthread_create start routine, @arg is the exporter): sends batches until the
  * exporter stops and its queues are empty or the flush deadline has passed. */

@@ -82,3 +82,21 @@ const char *url__check(const char *s)
 		return "is not a URL: the port is not 1 to 65535 (expected http://host:port)";
 	return NULL;
 }
+
+size_t url__origin(const char *s, bool *has_port)
+{
+	const char *a = strstr(s, "://"), *end, *h, *at;
+
+	a = a ? a + 3 : s;
+	end = a + strcspn(a, "/");
+	at = memchr(a, '@', (size_t)(end - a));
+	h = at ? at + 1 : a;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		*has_port = rb && rb + 1 < end && rb[1] == ':';
+	} else {
+		*has_port = memchr(h, ':', (size_t)(end - h)) != NULL;
+	}
+	return (size_t)(end - s);
+}

@@ -20,6 +20,10 @@
  * ("is not a URL (expected http://host:port)"). */
 const char *url__check(const char *s);
 
+/* The length of @s's "scheme://authority" (what precedes the path), and whether the authority gives a port.
+ * @s follows url__check's rule. */
+size_t url__origin(const char *s, bool *has_port);
+
 /* the pieces, shared with --listen's ADDR:PORT (cli/optval.c) */
 bool url__is_hostname(const char *h, size_t len);   /* letters, digits, '-', '.'; 1..253 */
 bool url__is_ip(int af, const char *h, size_t len); /* an address of family @af (AF_INET, AF_INET6), %zone ignored */

@@ -6,8 +6,10 @@
 
 #include "abi/syscalls.h"
 #include "lib/clock.h"
+#include "base/log.h"
 #include "lib/proto/conn.h"
 #include "proto/demux.h"
+#include "proto/h2_session.h"
 #include "proto/reorder.h"
 
 struct conn {
@@ -17,6 +19,8 @@ struct conn {
 	bool tls;     /* the TLS plaintext of socket sk (OBS_STREAM_TLS), not its own bytes */
 	bool cipher;  /* its own bytes are TLS records: ignored, never parsed */
 	struct demux *d;
+	struct h2_session *h2;		 /* HTTP/2: its streams and HPACK tables, from the first framed event */
+	struct h2_session_stats h2_seen; /* what of its stats is counted already */
 	struct proto_conn pc;
 };
 
@@ -25,6 +29,7 @@ struct demux {
 	struct reorder *q;
 	struct conn **conns;
 	int nconns;
+	struct h2_session_stats h2_lost; /* all connections' (said at exit) */
 };
 
 /* ---- connections ---- */
@@ -51,7 +56,51 @@ static void on_exchange(void *ctx, struct obs_exchange *x)
 	traces__end_exchange(cn->d->opts.traces, x, &res);
 }
 
-static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange };
+/* what an HTTP/2 session could not decode or follow: obsprobe_events_lost_total */
+static void h2_count(struct conn *cn)
+{
+	struct demux *d = cn->d;
+	struct h2_session_stats now;
+	const struct {
+		uint64_t now, seen;
+		uint64_t *total;
+		const char *reason;
+	} r[] = {
+		{ 0, cn->h2_seen.blocks_lost, &d->h2_lost.blocks_lost, "http2_hpack_lost" },
+		{ 0, cn->h2_seen.streams_lost, &d->h2_lost.streams_lost, "http2_stream_lost" },
+		{ 0, cn->h2_seen.streams_overflow, &d->h2_lost.streams_overflow, "http2_stream_overflow" },
+	};
+	uint64_t vals[3];
+
+	h2_session__stats(cn->h2, &now);
+	vals[0] = now.blocks_lost, vals[1] = now.streams_lost, vals[2] = now.streams_overflow;
+	for (int i = 0; i < 3; i++)
+		if (vals[i] > r[i].seen) {
+			series__add(metrics__series(d->opts.metrics, FAM_EVENTS_LOST,
+						    (const char *[]){ "ebpf", r[i].reason }),
+				    vals[i] - r[i].seen);
+			*r[i].total += vals[i] - r[i].seen;
+		}
+	cn->h2_seen = now;
+}
+
+static const struct proto_sink h2_sink = { .on_request = on_request, .on_exchange = on_exchange };
+
+/* HTTP/2's framed events: the connection's session makes the exchanges */
+static void on_h2(void *ctx, const struct h2_ev *ev, const void *block)
+{
+	struct conn *cn = ctx;
+
+	if (!cn->h2) {
+		cn->h2 = h2_session__new(&h2_sink, cn, &cn->pc.local, &cn->pc.peer);
+		if (!cn->h2)
+			return;
+	}
+	h2_session__event(cn->h2, ev, block);
+	h2_count(cn);
+}
+
+static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange, .on_h2 = on_h2 };
 
 static void conn_drop(struct demux *d, int i, bool close)
 {
@@ -59,6 +108,12 @@ static void conn_drop(struct demux *d, int i, bool close)
 
 	if (close)
 		proto_conn__close(&cn->pc, cn->last_ns);
+	if (cn->h2) {
+		if (close)
+			h2_session__close(cn->h2, cn->last_ns);
+		h2_count(cn);
+		h2_session__free(cn->h2);
+	}
 	free(cn);
 	d->conns[i] = d->conns[--d->nconns];
 }
@@ -308,6 +363,12 @@ void demux__flush(struct demux *d, bool all)
 
 	reorder__pop(d->q, limit, process, d);
 	logs__tick(d->opts.logs, all);
+	if (all && (d->h2_lost.blocks_lost || d->h2_lost.streams_lost || d->h2_lost.streams_overflow))
+		elog("WARNING: HTTP/2: %llu header blocks not decoded (connections seen mid-way or framing lost), %llu "
+		     "streams lost (their head or answer could not be followed), %llu over the %s "
+		     "(obsprobe_events_lost_total)",
+		     (unsigned long long)d->h2_lost.blocks_lost, (unsigned long long)d->h2_lost.streams_lost,
+		     (unsigned long long)d->h2_lost.streams_overflow, "concurrent-stream cap");
 }
 
 void demux__forget_pid(struct demux *d, int pid)

@@ -22,6 +22,8 @@ enum family_id {
 	FAM_HTTP_SERVER_DURATION, /* service, http_request_method, http_response_status_code, http_route */
 	FAM_HTTP_CLIENT_DURATION, /* service, http_request_method, http_response_status_code, server_address */
 	FAM_DB_DURATION,	  /* service, db_system_name, db_operation_name, server_address, error_type */
+	FAM_RPC_SERVER_DURATION,  /* service, rpc_system, rpc_service, rpc_method, rpc_grpc_status_code */
+	FAM_RPC_CLIENT_DURATION,  /* service, rpc_system, rpc_service, rpc_method, rpc_grpc_status_code */
 	FAM_EXCHANGES,		  /* service, protocol, transport: exchanges parsed, by protocol, over tcp or tls */
 	FAM_EVENTS,		  /* source */
 	FAM_EVENTS_LOST,	  /* source, reason */

@@ -24,7 +24,7 @@
 
 #define THREAD_SLOTS 16384 /* direct-mapped: (pid, tid) -> the request it serves */
 #define JOIN_SLOTS 4096	   /* direct-mapped: connection 4-tuple -> the client span on it */
-#define JOIN_KEY 37
+#define JOIN_KEY 41	   /* family, ports, addresses; the HTTP/2 stream (0 for protocols without streams) */
 
 struct serving {
 	uint64_t key;		   /* pid << 32 | tid; 0 = free */
@@ -132,14 +132,17 @@ void traces__forget_pid(struct traces *t, int pid)
 			t->threads[i].key = 0;
 }
 
-/* the client's view of a connection: family, client port, server port, client addr, server addr */
-static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const struct obs_addr *server)
+/* the client's view of a connection: family, client port, server port, client addr, server addr; and the
+ * stream on it (HTTP/2 multiplexes exchanges: each stream is its own client span's) */
+static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const struct obs_addr *server,
+		     uint32_t stream)
 {
 	key[0] = client->family;
 	memcpy(key + 1, &client->port, 2);
 	memcpy(key + 3, &server->port, 2);
 	memcpy(key + 5, client->addr, 16);
 	memcpy(key + 21, server->addr, 16);
+	memcpy(key + 37, &stream, 4);
 }
 
 static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
@@ -163,7 +166,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 
 		/* a traced client on this host is the closest parent: it wins over headers it passed on */
 		if (x->peer.family && x->local.family) {
-			join_key(key, &x->peer, &x->local);
+			join_key(key, &x->peer, &x->local, x->stream);
 			j = join_slot(t, key);
 			if (j->used && !memcmp(j->key, key, JOIN_KEY) && x->start_ns + 1000000000ull >= j->start_ns &&
 			    x->start_ns < j->start_ns + JOIN_MAX_AGE_NS) {
@@ -206,7 +209,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 		}
 	}
 	if (x->peer.family && x->local.family) {
-		join_key(key, &x->local, &x->peer);
+		join_key(key, &x->local, &x->peer, x->stream);
 		j = join_slot(t, key);
 		memcpy(j->key, key, JOIN_KEY);
 		j->used = 1;
@@ -238,12 +241,13 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 	return true;
 }
 
-static void emit_span(struct traces *t, const struct span *sp)
+/* false: the rate limit dropped it */
+static bool emit_span(struct traces *t, const struct span *sp)
 {
 	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
 		t->st.rate_limited++;
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
-		return;
+		return false;
 	}
 	if (t->spans_file) {
 		otlp_buf__reset(&t->line);
@@ -255,6 +259,7 @@ static void emit_span(struct traces *t, const struct span *sp)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
 	else if (t->spans_file)
 		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
+	return true;
 }
 
 /* the RED histogram families of each protocol (labels: service, then its describe()'s PROTO_LABELS) */
@@ -267,6 +272,8 @@ static const struct {
 	 * there too (service tells the two apart) */
 	[OBS_PROTO_REDIS] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
 	[OBS_PROTO_POSTGRES] = { true, FAM_DB_DURATION, FAM_DB_DURATION },
+	[OBS_PROTO_HTTP2] = { true, FAM_HTTP_SERVER_DURATION, FAM_HTTP_CLIENT_DURATION },
+	[OBS_PROTO_GRPC] = { true, FAM_RPC_SERVER_DURATION, FAM_RPC_CLIENT_DURATION },
 };
 
 void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
@@ -320,11 +327,6 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	hex__encode(tid_hex, x->trace_id, 16);
-	hex__encode(sid_hex, x->span_id, 8);
-	if (se)
-		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
-
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return;
@@ -338,7 +340,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	sp->resource = *res;
 	span__copy_str(sp->trace_state, sizeof(sp->trace_state), x->tracestate);
 	span__copy_str(sp->name, sizeof(sp->name), d->name);
-	if (d->error || x->error)
+	/* gRPC: describe() says which codes are a server's errors (x->error is every code but OK) */
+	if (d->error || (x->error && x->proto != OBS_PROTO_GRPC))
 		sp->status_code = SPAN_STATUS_ERROR;
 	for (int i = 0; i < d->nattrs; i++) {
 		if (d->attrs[i].str)
@@ -346,7 +349,12 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 		else
 			span__add_int(sp, d->attrs[i].key, d->attrs[i].num);
 	}
-	emit_span(t, sp);
+	/* an exemplar only for a span that leaves: one the rate limit dropped would point nowhere */
+	if (emit_span(t, sp) && se) {
+		hex__encode(tid_hex, x->trace_id, 16);
+		hex__encode(sid_hex, x->span_id, 8);
+		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
+	}
 	free(sp);
 }
 

@@ -1,6 +1,8 @@
 /* shm_fold.c -- folds a read segment's counters and ring records into the registry, traces and logs */
 #include <stdint.h>
 
+#include "lib/clock.h"
+
 #include "signal/names.h"
 #include "source/seg_guard.h"
 #include "source/shm_fold.h"
@@ -92,6 +94,10 @@ void shm_fold__ring(struct shm_fold *f, struct seg_view *v)
 
 				logs__write(f->logs, v->pid, v->pid ? lg.tid : 0, lg.stream, lg.time_ns, lg.text, n,
 					    lg.cut != 2, ctx ? lg.trace_id : NULL, ctx ? lg.span_id : NULL, &res);
+			} else if (f->h2 && f->batch[i].type == OBS_REC_H2) {
+				if (!v->h2_id)
+					v->h2_id = ++f->h2_ids;
+				shm_h2__record(f->h2, v->h2_id, &f->batch[i], &res);
 			}
 		}
 		if (d.n < d.max)
@@ -170,8 +176,11 @@ uint64_t shm_fold__segment(struct shm_fold *f, struct seg_view *v, const struct 
 		v->last.expired = now->expired;
 	}
 	for (int o = 0; o < SEG_INJ__COUNT; o++) {
-		static const char *const inject_outcome[SEG_INJ__COUNT] = { "injected", "no_room",   "cut",
-									    "no_slot",	"not_exact", "failed" };
+		static const char *const inject_outcome[SEG_INJ__COUNT] = {
+			"injected",	   "no_room",	       "cut",
+			"no_slot",	   "not_exact",	       "failed",
+			"h2_continuation", "h2_frame_too_big", "h2_frame_not_whole"
+		};
 
 		if (now->inject[o] == v->last.inject[o])
 			continue;
@@ -187,6 +196,8 @@ uint64_t shm_fold__segment(struct shm_fold *f, struct seg_view *v, const struct 
 
 void shm_fold__close(struct shm_fold *f, struct seg_view *v)
 {
+	if (f->h2 && v->h2_id) /* its HTTP/2 connections end with it */
+		shm_h2__forget(f->h2, v->h2_id, mono_ns());
 	for (int c = 0; c < SEG_NCONNS; c++) {
 		const char *lv[] = { v->service, conn_name[c] };
 

@@ -13,6 +13,7 @@
 #include "signal/traces.h"
 #include "source/seg_reader.h"
 #include "source/seg_trust.h"
+#include "source/shm_h2.h"
 
 #define SHM_FOLD_BATCH 64 /* ring records copied out per guarded pass */
 
@@ -32,6 +33,7 @@ struct seg_view {
 	char service[65], comm[17];
 	struct seg_counters last;
 	uint64_t events;
+	uint64_t h2_id;		       /* names it to shm_h2 (0 until its first HTTP/2 record) */
 	struct seg_view *next, *hnext; /* the list; the chain of its hash bucket */
 };
 
@@ -40,6 +42,8 @@ struct shm_fold {
 	struct metrics *metrics;
 	struct traces *traces;	   /* HTTP exchanges (NULL: dropped) */
 	struct logs *logs;	   /* stdout/stderr writes (NULL: dropped) */
+	struct shm_h2 *h2;	   /* HTTP/2 records' sessions (NULL when there are no traces) */
+	uint64_t h2_ids;	   /* the last seg_view.h2_id given */
 	struct seg_counters now;   /* scratch */
 	struct obs_seg_rec *batch; /* SHM_FOLD_BATCH records */
 	uint64_t events, lost;	   /* over every segment */

@@ -98,8 +98,9 @@ struct shm_source *shm_source__new(const struct shm_source_opts *opts)
 	s->services = calloc(s->opts.max_services, sizeof(*s->services));
 	s->fold = (struct shm_fold){ .metrics = opts->metrics, .traces = opts->traces, .logs = opts->logs };
 	s->fold.batch = calloc(SHM_FOLD_BATCH, sizeof(*s->fold.batch));
+	s->fold.h2 = opts->traces ? shm_h2__new(opts->metrics, opts->traces) : NULL;
 	d = opendir(opts->runtime_dir);
-	if (!s->pids || !seen_ok || !s->services || !s->fold.batch || !d) {
+	if (!s->pids || !seen_ok || !s->services || !s->fold.batch || (opts->traces && !s->fold.h2) || !d) {
 		if (d)
 			closedir(d);
 		shm_source__free(s);
@@ -132,6 +133,7 @@ void shm_source__free(struct shm_source *s)
 	seg_seen__free(&s->seen);
 	free(s->services);
 	free(s->fold.batch);
+	shm_h2__free(s->fold.h2);
 	free(s->pids);
 	free(s);
 }

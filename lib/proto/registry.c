@@ -10,7 +10,9 @@
 #define PROTOCOLS(X) \
 	X(http1) \
 	X(redis) \
-	X(postgres)
+	X(postgres) \
+	X(http2) \
+	X(grpc)
 /* clang-format on */
 
 #define DECLARE(name) extern const struct proto proto_##name;

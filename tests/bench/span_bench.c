@@ -1,7 +1,8 @@
 /* span_bench.c -- spans exported per second: HTTP exchanges through traces (RED metrics, redaction, span build)
- * and the OTLP exporter (protobuf, gzip, libcurl) into an in-process libmicrohttpd sink; run pinned to one core.
+ * and the OTLP exporter (protobuf, gzip, libcurl) into an in-process sink: libmicrohttpd for OTLP/HTTP, an nghttp2 h2c
+ * server (h2sink.c) for OTLP/gRPC; run pinned to one core.
  *
- * usage: span_bench N   prints "spans_per_sec X exported Y" */
+ * usage: span_bench N [grpc]   prints "spans_per_sec X exported Y dropped Z protocol P" */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "export/exporter.h"
+#include "h2sink.h"
 #include "signal/metrics.h"
 #include "signal/redact.h"
 #include "signal/traces.h"
@@ -48,6 +50,8 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
+	bool grpc = argc > 2 && !strcmp(argv[2], "grpc");
+	int port;
 	uint64_t bounds[] = { 1000, 10000, 100000, 1000000 };
 	struct metrics_opts mo = { .bounds_ns = bounds, .nbounds = 4 };
 	struct metrics *m = metrics__new(&mo);
@@ -64,7 +68,13 @@ int main(int argc, char **argv)
 	struct exporter_stats st;
 	double t0, t1;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", info->port);
+	port = grpc ? h2sink__start() : (int)info->port;
+	if (port < 0) {
+		fprintf(stderr, "span_bench: no gRPC sink\n");
+		return 1;
+	}
+	eo.protocol = grpc ? OTLP_GRPC : OTLP_HTTP_PROTOBUF;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	e = exporter__new(&eo);
 	to = (struct traces_opts){ .metrics = m,
 				   .exporter = e,
@@ -107,9 +117,9 @@ int main(int argc, char **argv)
 	exporter__shutdown(e);
 	t1 = now_s();
 	exporter__stats(e, &st);
-	printf("spans_per_sec %.0f exported %llu dropped %llu\n", st.spans_exported / (t1 - t0),
+	printf("spans_per_sec %.0f exported %llu dropped %llu protocol %s\n", st.spans_exported / (t1 - t0),
 	       (unsigned long long)st.spans_exported,
-	       (unsigned long long)(st.spans_queue_full + st.spans_export_failed));
+	       (unsigned long long)(st.spans_queue_full + st.spans_export_failed), grpc ? "grpc" : "http/protobuf");
 	traces__free(t);
 	exporter__free(e);
 	redactor__free(red);

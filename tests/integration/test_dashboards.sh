@@ -2,11 +2,15 @@
 # test_dashboards.sh -- collectors trace real programs under traffic, a real Prometheus scrapes them, and every
 # PromQL expression of every dashboard panel and rule evaluates without error; the panels the traffic
 # fills must return data. Programs: the httpd target (HTTP, --func), redis-server and PostgreSQL (commands
-# and statements, some failing), a python HTTPS server under curl (HTTP over TLS); what the collectors count
+# and statements, some failing), a python HTTPS server under curl (HTTP over TLS), a python grpcio server
+# (Unary calls, and Fail calls answered UNAVAILABLE); what the collectors count
 # is checked against what the programs say they did (INFO commandstats/errorstats, the statement log, the
 # request log).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/grpc_lib.sh"
 need_root
+grpc_need
+grpc_stubs || { bad "gRPC stubs could not be generated"; finish; }
 command -v prometheus >/dev/null || { bad "prometheus missing"; finish; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { bad "redis-server/redis-cli missing (scripts/install-deps.sh)"; finish; }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v psql >/dev/null || { bad "postgresql missing (scripts/install-deps.sh)"; finish; }
@@ -67,9 +71,16 @@ wait_for 30 curl -sf "http://127.0.0.1:$M2PORT/health/ready" || { bad "obsprobe 
 wait_for 30 curl -sf "http://127.0.0.1:$M3PORT/health/ready" || { bad "obsprobe (https): $(cat "$TMP/obs3.err")"; finish; }
 wait_for 30 curl -sf "http://127.0.0.1:$M4PORT/health/ready" || { bad "obsprobe (postgres): $(cat "$TMP/obs4.err")"; finish; }
 PGLOG0=$(wc -l <"$PGDIR/log") # what postgres logged before it was traced
+# a grpcio server (tests/targets/grpc/grpc_app.py), traced by a fifth collector; it records every call it serves
+GPORT=$(free_port) M5PORT=$(free_port)
+grpc_server_start gs $GPORT --record "$TMP/gs.rec" || { bad "gRPC server did not start"; finish; }
+GSPID=$GRPC_PID
+"$OBSPROBE" attach --pid $GSPID --service grpcdemo --listen 127.0.0.1:$M5PORT -q 2>"$TMP/obs5.err" &
+PIDS+=($!)
+wait_for 30 curl -sf "http://127.0.0.1:$M5PORT/health/ready" || { bad "obsprobe (grpc): $(cat "$TMP/obs5.err")"; finish; }
 
 export OBSPROBE_STACK_DIR=$TMP/stack PROM_PORT=$PPORT SCRAPE_INTERVAL=1s
-bash "$ROOT/scripts/stack.sh" up 127.0.0.1:$MPORT 127.0.0.1:$M2PORT 127.0.0.1:$M3PORT 127.0.0.1:$M4PORT >"$TMP/stack.out" 2>&1 || { bad "stack up: $(cat "$TMP/stack.out")"; finish; }
+bash "$ROOT/scripts/stack.sh" up 127.0.0.1:$MPORT 127.0.0.1:$M2PORT 127.0.0.1:$M3PORT 127.0.0.1:$M4PORT 127.0.0.1:$M5PORT >"$TMP/stack.out" 2>&1 || { bad "stack up: $(cat "$TMP/stack.out")"; finish; }
 PIDS+=($(cat "$TMP/stack/prometheus.pid"))
 
 # traffic for 8 s (bounded: 8 rounds of 60 requests), so rate() windows have several scrapes
@@ -93,6 +104,9 @@ for round in $(seq 1 8); do
 		-c "SELECT * FROM nope" -c "INSERT INTO items VALUES (1, 'dup')" -c "DELETE FROM items WHERE id = 0" 2>/dev/null
 	# 5 HTTPS requests (one TLS connection each: http.server answers HTTP/1.0)
 	for i in $(seq 1 5); do curl -sk --max-time 5 -o /dev/null "https://127.0.0.1:$TPORT/index.html"; done
+	# 90 gRPC calls on one connection: 40 Unary, 50 Fail (UNAVAILABLE); the alert is per method: Fail's 400 in
+	# all are over its minimum (1/s over 5m: 300), Unary's 320 never fail
+	grpc_client --target 127.0.0.1:$GPORT --unary 40 --fail 50 >>"$TMP/grpc.json" || bad "gRPC client round $round"
 	sleep 1
 done
 sleep 2
@@ -137,6 +151,10 @@ Database latency p95 by service and server
 Database time share by operation (top 10)
 Database latency heatmap
 ObsprobeDatabaseErrorRatioHigh
+gRPC calls/s by method (server)
+gRPC error ratio by method (server, status != OK)
+gRPC latency p50 / p99 by method (server)
+ObsprobeGrpcErrorRatioHigh
 X
 python3 "$ROOT/scripts/check-queries.py" --prometheus "http://127.0.0.1:$PPORT" --expect-nonempty "$TMP/expect" \
 	--rate-interval 5s >"$TMP/q.out" 2>&1
@@ -193,7 +211,7 @@ r = json.load(urllib.request.urlopen(sys.argv[1] + "/api/v1/query?" + urllib.par
 print(" ".join(sorted(f"{x['metric'].get('service')}={float(x['value'][1]):g}" for x in r["data"]["result"])))
 PY
 )
-check "overview TLS share per service" "$(printf '%s\n' "httpd=0" "postgres=0" "redis-server=0" "$TCOMM=1" | sort | tr '\n' ' ' | sed 's/ $//')" "$share"
+check "overview TLS share per service" "$(printf '%s\n' "grpcdemo=0" "httpd=0" "postgres=0" "redis-server=0" "$TCOMM=1" | sort | tr '\n' ' ' | sed 's/ $//')" "$share"
 # the real Prometheus evaluates the database alert on these series: pending (for: 5m) for redis-server only
 # (postgres fails 2 statements in 7 too, but at 0.2 operations/s over 5m: under the minimum)
 pend=$(curl -sf "http://127.0.0.1:$PPORT/api/v1/alerts" | python3 -c '
@@ -202,8 +220,20 @@ a = json.load(sys.stdin)["data"]["alerts"]
 print(" ".join(sorted(x["labels"]["service"] + "/" + x["labels"]["db_system_name"] + "/" + x["state"]
                       for x in a if x["labels"]["alertname"] == "ObsprobeDatabaseErrorRatioHigh")))')
 check "ObsprobeDatabaseErrorRatioHigh on the live Prometheus" "redis-server/redis/pending" "$pend"
+# gRPC: the calls the server recorded = rpc_server_duration_seconds_count, by method and status
+scrape $M5PORT >"$TMP/m5"
+rpcn() { metric "$TMP/m5" "rpc_server_duration_seconds_count{service=\"grpcdemo\",rpc_system=\"grpc\",rpc_service=\"obsdemo.Demo\",rpc_method=\"$1\",rpc_grpc_status_code=\"$2\"}"; }
+check "grpc server: calls it recorded (8 rounds of 40 Unary + 50 Fail)" "320 400" \
+	"$(grpc_json "$TMP/gs.rec" "sum(1 for x in L if x['method'] == '/obsdemo.Demo/Unary')") $(grpc_json "$TMP/gs.rec" "sum(1 for x in L if x['method'] == '/obsdemo.Demo/Fail')")"
+check "grpc server: rpc_server_duration_seconds_count Unary OK, Fail UNAVAILABLE = calls recorded" "320 400" "$(rpcn Unary 0) $(rpcn Fail 14)"
+pend=$(curl -sf "http://127.0.0.1:$PPORT/api/v1/alerts" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["data"]["alerts"]
+print(" ".join(sorted(x["labels"]["service"] + "/" + x["labels"]["rpc_method"] + "/" + x["state"]
+                      for x in a if x["labels"]["alertname"] == "ObsprobeGrpcErrorRatioHigh")))')
+check "ObsprobeGrpcErrorRatioHigh on the live Prometheus" "grpcdemo/Fail/pending" "$pend"
 # the rules loaded into the real Prometheus
-curl -sf "http://127.0.0.1:$PPORT/api/v1/rules" | python3 -c "import json,sys; g=json.load(sys.stdin)['data']['groups']; n=sum(len(x['rules']) for x in g); sys.exit(0 if n==18 else 1)" \
+curl -sf "http://127.0.0.1:$PPORT/api/v1/rules" | python3 -c "import json,sys; g=json.load(sys.stdin)['data']['groups']; n=sum(len(x['rules']) for x in g); sys.exit(0 if n==19 else 1)" \
 	&& ok "Prometheus loaded all 19 rules" || bad "rules not loaded"
 bash "$ROOT/scripts/stack.sh" down >/dev/null
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1

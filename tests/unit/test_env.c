@@ -421,11 +421,20 @@ START_TEST(otlp)
 	ck_assert_int_eq(parse(&env, "serve --otlp-protocol http/protobuf"), 0);
 	ck_assert(!env.otlp_json);
 	env__free(&env);
-	ck_usage(&env, "serve --otlp-protocol grpc",
-		 "obsprobe: --otlp-protocol: 'grpc' is not supported "
-		 "(obsprobe exports OTLP/HTTP: http/protobuf or http/json)");
+	ck_assert_int_eq(parse(&env, "serve --otlp-protocol grpc"), 0);
+	ck_assert(env.otlp_grpc && !env.otlp_json);
+	env__free(&env);
 	ck_usage(&env, "serve --otlp-protocol json",
-		 "obsprobe: --otlp-protocol: 'json' is not http/protobuf or http/json");
+		 "obsprobe: --otlp-protocol: 'json' is not http/protobuf, http/json or grpc");
+	ck_usage(&env, "serve --otlp-protocol GRPC",
+		 "obsprobe: --otlp-protocol: 'GRPC' is not http/protobuf, http/json or grpc");
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression none"), 0);
+	ck_assert(env.otlp_no_gzip);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression gzip"), 0);
+	ck_assert(!env.otlp_no_gzip);
+	env__free(&env);
+	ck_usage(&env, "serve --otlp-compression zstd", "obsprobe: --otlp-compression: 'zstd' is not gzip or none");
 
 	ck_assert_int_eq(parsev(&env, (const char *[]){ "serve", "--otlp-header", "Authorization=Bearer abc=", NULL }),
 			 0);
@@ -772,7 +781,23 @@ START_TEST(environment)
 	env__free(&env);
 	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317", 1);
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
-	ck_usage_has(&env, "serve", "$OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' is not supported");
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert(env.otlp_grpc);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-protocol http/protobuf"), 0); /* a flag replaces it */
+	ck_assert(!env.otlp_grpc);
+	env__free(&env);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	ck_assert_int_eq(parse(&env, "serve"), 0);
+	ck_assert(env.otlp_no_gzip);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "serve --otlp-compression gzip"), 0); /* a flag replaces it */
+	ck_assert(!env.otlp_no_gzip);
+	env__free(&env);
+	unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "h2", 1);
+	ck_usage_has(&env, "serve", "$OTEL_EXPORTER_OTLP_PROTOCOL: 'h2' is not http/protobuf, http/json or grpc");
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
 	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 	ck_assert_int_eq(parse(&env, "serve"), 0); /* no export: the protocol does not matter */
 	ck_assert_ptr_null(env.otlp_endpoint);

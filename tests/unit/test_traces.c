@@ -214,6 +214,46 @@ START_TEST(unanswered_and_unknown)
 }
 END_TEST
 
+/* --max-spans-per-second 1: of three requests in the same bucket, the first span leaves and is the bucket's
+ * exemplar; the two the limit drops leave no exemplar (it would point at a trace nobody has) */
+START_TEST(exemplar_only_for_spans_that_leave)
+{
+	struct traces_opts to = { .metrics = m,
+				  .redactor = red,
+				  .spans_file = path,
+				  .host_name = "h",
+				  .source = "ebpf",
+				  .sample_ratio = 1.0,
+				  .max_spans_per_second = 1 };
+	struct obs_exchange sx[3];
+	struct traces_stats st;
+	char err[128], *text, *ex;
+	size_t len;
+
+	traces__free(t);
+	t = traces__new(&to, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	for (int i = 0; i < 3; i++) {
+		sx[i] = exchange(OBS_X_SERVER, 2, 22, 1000 + i * 10000, v4(2, 8080), v4(1, 40010 + i));
+		traces__start_exchange(t, &sx[i], &none);
+		sx[i].status = 200;
+		sx[i].end_ns = sx[i].start_ns + 5000;
+		traces__end_exchange(t, &sx[i], &res);
+	}
+	traces__stats(t, &st);
+	ck_assert_uint_eq(st.rate_limited, 2);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "200", "/api/users/{id}"), 3);
+	text = metrics__render(m, true, &len);
+	ex = strstr(text, "# {trace_id=");
+	ck_assert_msg(ex != NULL, "no exemplar in\n%s", text);
+	ck_assert(strstr(ex, hex(sx[0].span_id, 8)) != NULL);
+	ck_assert(strstr(text, hex(sx[1].span_id, 8)) == NULL);
+	ck_assert(strstr(text, hex(sx[2].span_id, 8)) == NULL);
+	ck_assert(strstr(ex + 1, "# {trace_id=") == NULL); /* one bucket, one exemplar */
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("traces");
@@ -225,6 +265,7 @@ int main(void)
 	tcase_add_test(tc, four_tuple_join);
 	tcase_add_test(tc, join_beats_headers_within_its_age);
 	tcase_add_test(tc, unanswered_and_unknown);
+	tcase_add_test(tc, exemplar_only_for_spans_that_leave);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

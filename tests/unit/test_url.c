@@ -88,6 +88,35 @@ START_TEST(pieces)
 }
 END_TEST
 
+/* scheme://authority and whether it gives a port: where the exporter adds 4317/4318 and OTLP/gRPC's method */
+START_TEST(origin)
+{
+	static const struct {
+		const char *url;
+		size_t len;
+		bool port;
+	} cases[] = {
+		{ "http://h", 8, false },
+		{ "http://h:4318", 13, true },
+		{ "http://h/pre/fix", 8, false },
+		{ "https://h:443/p", 13, true },
+		{ "http://u:pw@h/p", 13, false }, /* the ':' of userinfo is no port */
+		{ "http://u:pw@h:1/p", 15, true },
+		{ "http://[::1]", 12, false },
+		{ "http://[::1]:4317/x", 17, true },
+		{ "HTTP://H", 8, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool port = !cases[i].port;
+
+		ck_assert_msg(!url__check(cases[i].url), "%s", cases[i].url);
+		ck_assert_msg(url__origin(cases[i].url, &port) == cases[i].len, "%s", cases[i].url);
+		ck_assert_msg(port == cases[i].port, "%s", cases[i].url);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("url");
@@ -97,6 +126,7 @@ int main(void)
 
 	tcase_add_test(tc, one_rule);
 	tcase_add_test(tc, pieces);
+	tcase_add_test(tc, origin);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
