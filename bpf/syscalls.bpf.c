@@ -352,8 +352,8 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 
 #include "bpf/ssl.bpf.h"
 
-static __always_inline void sock_io(struct task_struct *task, struct pt_regs *regs, __u32 nr, long ret,
-				    __u64 start, __u64 now, struct sc_start *st)
+static __always_inline void sock_io(struct task_struct *task, struct pt_regs *regs, __u32 nr, long ret, __u64 start,
+				    __u64 now, struct sc_start *st)
 {
 	__u64 delta = now - start;
 	__u32 dir, key;
@@ -528,8 +528,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	/* an executable file mapped (a library loaded, dlopen too): user space looks for a TLS library to probe */
-	if (cfg_tls && nr == 9 && (unsigned long)ret < (unsigned long)-4095L &&
-	    (SC_ARG3(regs) & 4 /* PROT_EXEC */) && (long)SC_ARG5(regs) >= 0)
+	if (cfg_tls && nr == 9 && (unsigned long)ret < (unsigned long)-4095L && (SC_ARG3(regs) & 4 /* PROT_EXEC */) &&
+	    (long)SC_ARG5(regs) >= 0)
 		emit(OBS_PROC_MAPEXEC, bpf_get_current_pid_tgid() >> 32, 0);
 	if (cfg_net) {
 		if (ret >= 0)

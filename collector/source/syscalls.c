@@ -41,7 +41,7 @@ struct systrace {
 	struct sc_conns last_conns[SC_NCONNS];
 	struct percpu_buf sbuf, cbuf;
 	uint64_t events, lost;
-	bool baseline; /* the next poll records, but does not report */
+	bool baseline;			/* the next poll records, but does not report */
 	volatile uint8_t *traced_bytes; /* the BPF map traced_bytes, mmapped: a byte per tgid below traced_max */
 	size_t traced_len;
 };
