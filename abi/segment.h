@@ -17,10 +17,11 @@
 /* Bump when the meaning of a field changes while the layout stays (a unit, an enum's order, the syscall a slot
  * is): the layout itself is in OBS_SEG_VERSION already (OBS_SEG_LAYOUT, below). */
 #define OBS_SEG_EPOCH 5
-#define OBS_SEG_STRIPES 16 /* threads hash onto stripes: no shared cache line per update */
-#define OBS_SEG_ERRS 256   /* distinct (syscall, errno) pairs */
-#define OBS_SEG_RING 8192  /* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
-#define OBS_SEG_REC 1024   /* bytes per event record */
+#define OBS_SEG_STRIPES 16     /* threads hash onto stripes: no shared cache line per update */
+#define OBS_SEG_WORK_SAMPLE 64 /* the shim times its own work on 1 in this many of a thread's calls */
+#define OBS_SEG_ERRS 256       /* distinct (syscall, errno) pairs */
+#define OBS_SEG_RING 8192      /* event records: HTTP exchanges, log writes (8 MiB: ~0.4 s of a busy server) */
+#define OBS_SEG_REC 1024       /* bytes per event record */
 
 /* the syscalls the shim sees, as this architecture's kernel numbers them (<asm/unistd.h>: the numbers the eBPF
  * path reads and the collector's syscall table names), so both paths label alike */
@@ -181,6 +182,9 @@ struct obs_seg_header {
 	uint64_t ring_tail;		   /* next position to read (the collector) */
 	uint64_t expired_segments;	   /* unread segments of exited processes this shim removed (and theirs) */
 	uint64_t inject[SEG_INJ__COUNT];   /* traceparent injection outcomes (obsprobe_context_injections_total) */
+	/* the shim's own work after the real calls (recording, parsing, logs), ns, per stripe: 1 in
+	 * OBS_SEG_WORK_SAMPLE calls of a thread timed, counted that many times (obsprobe_probe_cpu_seconds_total) */
+	uint64_t work_ns[OBS_SEG_STRIPES];
 	uint8_t reserved[8];
 };
 
@@ -233,6 +237,7 @@ struct obs_segment {
 	X(86, offsetof(struct obs_seg_header, ring_head)) X(87, offsetof(struct obs_seg_header, ring_tail))            \
 	X(88, offsetof(struct obs_seg_header, expired_segments)) X(89, offsetof(struct obs_seg_header, inject))        \
 	X(90, offsetof(struct obs_seg_header, reserved)) X(91, SEG_LOST__COUNT) X(92, SEG_INJ__COUNT)                  \
+	X(93, offsetof(struct obs_seg_header, work_ns)) X(94, OBS_SEG_WORK_SAMPLE)                                     \
 	X(100, sizeof(struct obs_segment)) X(101, offsetof(struct obs_segment, hist))                                  \
 	X(102, offsetof(struct obs_segment, sock)) X(103, offsetof(struct obs_segment, errs))                          \
 	X(104, offsetof(struct obs_segment, ring)) X(105, OBS_SEG_STRIPES) X(106, SEG_NSLOTS)                          \
@@ -264,7 +269,7 @@ _Static_assert(sizeof(struct obs_seg_h2) == OBS_SEG_REC - 16 && offsetof(struct 
 		       offsetof(struct obs_seg_h2, block) == OBS_SEG_H2_HEAD && OBS_SEG_H2_BLOCK == 888,
 	       "h2 record layout");
 _Static_assert(OBS_SEG_H2_CLOSE > H2_EV_PREFACE, "the close marker is none of h2.h's events");
-_Static_assert(sizeof(struct obs_seg_header) == 584 && sizeof(struct obs_seg_header) % 8 == 0 &&
+_Static_assert(sizeof(struct obs_seg_header) == 712 && sizeof(struct obs_seg_header) % 8 == 0 &&
 		       offsetof(struct obs_seg_header, version) == 8 &&
 		       offsetof(struct obs_seg_header, total_size) == 16,
 	       "header layout");
@@ -276,10 +281,11 @@ _Static_assert(offsetof(struct obs_seg_header, nbounds) == 128 && offsetof(struc
 		       offsetof(struct obs_seg_header, ring_head) == 480 &&
 		       offsetof(struct obs_seg_header, ring_tail) == 488 &&
 		       offsetof(struct obs_seg_header, inject) == 504 &&
-		       offsetof(struct obs_seg_header, reserved) == 576,
+		       offsetof(struct obs_seg_header, work_ns) == 576 &&
+		       offsetof(struct obs_seg_header, reserved) == 704,
 	       "header fields the collector reads");
 _Static_assert(offsetof(struct obs_segment, hist) == sizeof(struct obs_seg_header) &&
-		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483656,
+		       offsetof(struct obs_segment, ring) % 8 == 0 && sizeof(struct obs_segment) == 8483784,
 	       "segment layout");
 _Static_assert(OBS_SEG_VERSION >> 24 == OBS_SEG_EPOCH, "the epoch reads in the version");
 

@@ -98,6 +98,16 @@ struct obs_conn_event {
 	__u8 raddr[16];
 };
 
+/* Runtime switches: syscalls.bpf.c's global `rt_shed` (its .bss map, written by user space through the mmapped
+ * map while the programs run; rodata is frozen at load): what the overhead budget shed (--max-overhead, SPEC.md
+ * "Overhead budget"). One load per event, no map lookup. */
+#define SC_SHED_PAYLOAD 1u  /* sockets not captured yet: payloads copied for 1 in 8 of them */
+#define SC_SHED_LOGS 2u	    /* no stdout/stderr copies */
+#define SC_SHED_SYSCALLS 4u /* no per-syscall histograms, no errno counts (socket counters stay) */
+/* the connections payload capture keeps when SC_SHED_PAYLOAD is on: 1 in 8, by a hash of @ports (local port << 16
+ * | remote port as the socket holds them) */
+#define SC_SHED_KEEPS(ports) ((((__u64)(ports)*0x9E3779B97F4A7C15ull) >> 61) == 0)
+
 /* per-CPU loss counters, index by enum sc_stat */
 enum sc_stat {
 	SC_STAT_RINGBUF_FULL,

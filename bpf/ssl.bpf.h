@@ -151,6 +151,8 @@ int BPF_KRETPROBE(ssl_return, long ret)
 	len = bpf_map_lookup_elem(&capture, &sk);
 	if (len)
 		max = SC_CAPV_TLS(*len) < SC_CAP - 1 ? SC_CAPV_TLS(*len) : SC_CAP - 1;
+	else
+		max = SC_CAPV_TLS(capture_first(sk));
 	if (!max || !(d = bpf_map_lookup_elem(&scratch, &zero)))
 		return 0;
 	if (n < max)

@@ -32,6 +32,9 @@ const volatile bool cfg_logs = false;
 /* OpenSSL plaintext through the ssl_* uprobes (payloads on, not --no-tls) */
 const volatile bool cfg_tls = false;
 
+/* runtime switches (SC_SHED_*): .bss, so user space changes them after load */
+volatile __u32 rt_shed;
+
 /* a syscall our own probes cause (x86's uretprobe trampoline): not the program's */
 const volatile __s64 cfg_skip_nr = -1;
 
@@ -232,6 +235,14 @@ static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
 	return so->sk;
 }
 
+/* SC_SHED_PAYLOAD: is this connection one of those whose payloads are still copied (its ports decide) */
+static __always_inline bool shed_keeps(__u64 sk)
+{
+	struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
+
+	return SC_SHED_KEEPS((__u32)c->skc_num << 16 | c->skc_dport);
+}
+
 /* SC_TCP/UDP/UNIX, or -1 for other families (netlink, packet...) */
 static __always_inline int sock_proto(struct sock *sk)
 {
@@ -350,6 +361,20 @@ static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long re
 	emit_data(d, SC_ARG1(regs), sk, dir, stream, enter_ns, exit_ns, ret, n);
 }
 
+/* The first bytes copied of a socket user space has given no verdict yet: remember, as the default verdict
+ * (copy everything), that its bytes are being captured, so that a later SC_SHED_PAYLOAD keeps it captured; once
+ * payload capture is shed, a socket seen for the first time is sampled (1 in 8 kept) and the choice remembered
+ * the same way.  One map update per connection.  Returns the capture value in force. */
+static __always_inline __u32 capture_first(__u64 sk)
+{
+	__u32 v = SC_CAPV(SC_CAP - 1, SC_CAP - 1);
+
+	if ((rt_shed & SC_SHED_PAYLOAD) && !shed_keeps(sk))
+		v = 0;
+	bpf_map_update_elem(&capture, &sk, &v, BPF_NOEXIST);
+	return v;
+}
+
 #include "bpf/ssl.bpf.h"
 
 static __always_inline void sock_io(struct task_struct *task, struct pt_regs *regs, __u32 nr, long ret, __u64 start,
@@ -398,6 +423,8 @@ static __always_inline void sock_io(struct task_struct *task, struct pt_regs *re
 
 		if (len)
 			max = SC_CAPV_SOCKET(*len) < SC_CAP - 1 ? SC_CAPV_SOCKET(*len) : SC_CAP - 1;
+		else
+			max = SC_CAPV_SOCKET(capture_first(key));
 		if (max)
 			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
@@ -464,8 +491,12 @@ static __always_inline void conn_open(struct task_struct *task, struct pt_regs *
 	c = bpf_map_lookup_elem(&conn_stats, &dir);
 	if (c)
 		c->opened++;
-	if (cfg_payload)
+	if (cfg_payload) {
+		/* a new connection has no verdict yet, whatever an earlier one on this struct sock left (a copy racing
+		 * its close, a verdict written late) */
+		bpf_map_delete_elem(&capture, &key);
 		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
+	}
 }
 
 /* any path to TCP_CLOSE (close, exit, reset) ends a connection we counted */
@@ -501,7 +532,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct sc_start *st;
 	struct obs_hist *h;
 	__u64 now, delta, st_ts;
-	__u32 nr;
+	__u32 nr, rt;
 
 	/* an untraced task leaves as at entry (cheaper than its task storage's miss) */
 	if (!is_traced(task->tgid))
@@ -516,10 +547,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	st->ts = 0;
 	if (nr >= SC_MAX_NR)
 		return 0;
-	h = bpf_map_lookup_elem(&hists, &nr);
-	if (h)
-		hist_add(h, delta);
-	if (cfg_logs && ret > 0 && (nr == 1 || nr == 20)) { /* write writev */
+	rt = rt_shed;
+	if (!(rt & SC_SHED_SYSCALLS)) {
+		h = bpf_map_lookup_elem(&hists, &nr);
+		if (h)
+			hist_add(h, delta);
+	}
+	if (cfg_logs && !(rt & SC_SHED_LOGS) && ret > 0 && (nr == 1 || nr == 20)) { /* write writev */
 		long fd = SC_ARG1(regs);
 
 		if (fd == 1 || fd == 2) {
@@ -537,7 +571,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		conn_open(task, regs, nr, ret);
 	}
 errors:
-	if (ret < 0 && ret >= -4095) {
+	if (ret < 0 && ret >= -4095 && !(rt & SC_SHED_SYSCALLS)) {
 		__u32 key = SC_ERRKEY(nr, -ret);
 		__u64 one = 1, *cnt = bpf_map_lookup_elem(&errors, &key);
 

@@ -30,11 +30,11 @@ static void rec_head(struct obs_seg_h2 *r, struct h2cap_conn *h, const struct ob
 {
 	memset(r, 0, OBS_SEG_H2_HEAD);
 	r->conn = h->id;
-	if (!my_pid)
-		my_pid = (int32_t)syscall(SYS_getpid);
+	if (!__atomic_load_n(&my_pid, __ATOMIC_RELAXED)) /* (every thread finds the same) */
+		__atomic_store_n(&my_pid, (int32_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
 	if (!my_tid)
 		my_tid = (int32_t)syscall(SYS_gettid);
-	r->pid = my_pid;
+	r->pid = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
 	r->tid = my_tid;
 	r->local = *local;
 	r->peer = *peer;
@@ -51,16 +51,77 @@ static bool owe_lost(struct h2cap_conn *h, const struct obs_addr *local, const s
 	struct obs_seg_h2 r;
 
 	for (int dir = 0; dir < 2; dir++) {
-		if (!(h->lost & (1u << dir)))
+		uint8_t bit = (uint8_t)(1u << dir);
+
+		/* taken before it is sent: a thread of the other direction owing it too sends it not again */
+		if (!(__atomic_fetch_and(&h->lost, (uint8_t)~bit, __ATOMIC_ACQ_REL) & bit))
 			continue;
 		rec_head(&r, h, local, peer);
 		r.ev.type = H2_EV_LOST;
 		r.ev.dir = (uint8_t)dir;
 		r.ev.ts_ns = now_ns;
-		if (!put(&r, 0))
+		if (!put(&r, 0)) {
+			__atomic_fetch_or(&h->lost, bit, __ATOMIC_ACQ_REL); /* still owed */
 			return false;
-		h->lost &= (uint8_t) ~(1u << dir);
+		}
 	}
+	return true;
+}
+
+/* the held records into the segment, in order (@all: whatever they wait for) */
+static void release_held(struct h2cap_conn *h, bool all)
+{
+	int i = 0;
+
+	if (!h->nheld || (!all && __atomic_load_n(&h->out_top, __ATOMIC_SEQ_CST) < h->held_need))
+		return;
+	for (; i < h->nheld; i++)
+		if (!__atomic_load_n(&h->dead, __ATOMIC_ACQUIRE) && !put(&h->held[i], h->held_len[i])) {
+			__atomic_fetch_or(&h->lost, 3, __ATOMIC_ACQ_REL);
+			__atomic_store_n(&h->dead, 1, __ATOMIC_RELEASE);
+		}
+	h->nheld = 0;
+	h->held_need = 0;
+	__atomic_store_n(&h->held_any, 0, __ATOMIC_SEQ_CST);
+}
+
+bool h2cap__settle(struct h2cap_conn *h)
+{
+	release_held(h, false);
+	return h->nheld;
+}
+
+/* @r (@nblock bytes of block) into the segment, or held: an answer read before its request was recorded */
+static bool put_or_hold(struct h2cap_conn *h, const struct obs_seg_h2 *r, uint32_t nblock)
+{
+	const struct h2_ev *ev = &r->ev;
+
+	if (ev->dir == PROTO_OUT) {
+		if (!put((struct obs_seg_h2 *)r, nblock))
+			return false;
+		if (ev->type == H2_EV_LOST) /* its requests will not come: nothing waits for them */
+			__atomic_store_n(&h->out_top, ~0u, __ATOMIC_SEQ_CST);
+		else if (ev->type == H2_EV_HEADERS && !(ev->flags & (H2_EVF_MORE | H2_EVF_PUSH)) &&
+			 ev->stream > __atomic_load_n(&h->out_top, __ATOMIC_RELAXED))
+			__atomic_store_n(&h->out_top, ev->stream, __ATOMIC_SEQ_CST);
+		return true;
+	}
+	release_held(h, false);
+	/* a client's, or one whose preface is not recorded yet (a server's SETTINGS and answer may be read before
+	 * the write of the preface and the request is recorded) */
+	if (!h->nheld && !(__atomic_load_n(&h->role, __ATOMIC_RELAXED) != 2 && ev->type == H2_EV_HEADERS &&
+			   !(ev->flags & H2_EVF_PUSH) && (ev->stream & 1) &&
+			   ev->stream > __atomic_load_n(&h->out_top, __ATOMIC_SEQ_CST)))
+		return put((struct obs_seg_h2 *)r, nblock);
+	if (h->nheld == H2CAP_HELD) { /* too many: out as they are (its request may come after them) */
+		release_held(h, true);
+		return put((struct obs_seg_h2 *)r, nblock);
+	}
+	memcpy(&h->held[h->nheld], r, OBS_SEG_H2_HEAD + nblock);
+	h->held_len[h->nheld++] = nblock;
+	if (ev->type == H2_EV_HEADERS && (ev->stream & 1) && ev->stream > h->held_need)
+		h->held_need = ev->stream;
+	__atomic_store_n(&h->held_any, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
 
@@ -68,8 +129,14 @@ void h2cap__open(struct h2cap_conn *h, const struct obs_addr *local, const struc
 {
 	if (h->id)
 		h2cap__close(h, local, peer, now_ns);
-	memset(h, 0, sizeof(*h));
+	memset(h, 0, offsetof(struct h2cap_conn, held)); /* (the held records: only as many as nheld says) */
 	inject_h2__track_init(&h->out);
+}
+
+void h2cap__claim(struct h2cap_conn *h)
+{
+	if (!h->id)
+		h->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 }
 
 void h2cap__close(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer, uint64_t now_ns)
@@ -78,6 +145,7 @@ void h2cap__close(struct h2cap_conn *h, const struct obs_addr *local, const stru
 
 	if (!h->id)
 		return;
+	release_held(h, true);
 	rec_head(&r, h, local, peer);
 	r.ev.type = OBS_SEG_H2_CLOSE;
 	r.ev.ts_ns = now_ns;
@@ -94,13 +162,14 @@ void h2cap__event(struct h2cap_conn *h, const struct obs_addr *local, const stru
 	struct obs_seg_h2 r;
 	bool ours;
 
-	if (!h->id)
-		h->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
-	if (h->dead) {
-		if (h->lost)
+	h2cap__claim(h); /* (set already once the directions are fed apart) */
+	if (__atomic_load_n(&h->dead, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&h->lost, __ATOMIC_ACQUIRE))
 			owe_lost(h, local, peer, ev->ts_ns);
 		return;
 	}
+	if (ev->type == H2_EV_PREFACE)
+		__atomic_store_n(&h->role, ev->dir == PROTO_OUT ? 1 : 2, __ATOMIC_RELAXED);
 	rec_head(&r, h, local, peer);
 	r.ev = *ev;
 	ours = ev->type == H2_EV_HEADERS && ev->dir == PROTO_OUT;
@@ -125,9 +194,9 @@ void h2cap__event(struct h2cap_conn *h, const struct obs_addr *local, const stru
 			r.ev.flags = (uint8_t)((ev->flags & ~H2_EVF_END_STREAM) | H2_EVF_MORE);
 		if (n)
 			memcpy(r.block, b, n);
-		if (!put(&r, n)) {
-			h->dead = 1;
-			h->lost = 3;
+		if (!put_or_hold(h, &r, n)) {
+			__atomic_fetch_or(&h->lost, 3, __ATOMIC_ACQ_REL);
+			__atomic_store_n(&h->dead, 1, __ATOMIC_RELEASE);
 			return;
 		}
 		b += n;
@@ -194,7 +263,8 @@ bool h2cap__inject_plan(struct h2cap_conn *h, int fd, const struct iovec *mine, 
 
 	if (__atomic_load_n(&h->out_missed, __ATOMIC_RELAXED))
 		h->out.state = INJH2_DEAD;
-	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have || h->dead)
+	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have ||
+	    __atomic_load_n(&h->dead, __ATOMIC_RELAXED))
 		return false;
 	if (!(b = buf_get())) {
 		seg__count_inject(SEG_INJ_NO_SLOT);
@@ -301,7 +371,8 @@ size_t h2cap__tls_plan(struct h2cap_conn *h, const void *buf, size_t n, char *ou
 
 	if (__atomic_load_n(&h->out_missed, __ATOMIC_RELAXED))
 		h->out.state = INJH2_DEAD;
-	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have || h->dead || !n)
+	if (!inject_h2__proven(&h->out) || h->out.own_tp || h->out.head_have ||
+	    __atomic_load_n(&h->dead, __ATOMIC_RELAXED) || !n)
 		return 0;
 	if (!(b = buf_get())) {
 		seg__count_inject(SEG_INJ_NO_SLOT);

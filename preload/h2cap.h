@@ -2,7 +2,10 @@
  * outgoing bytes followed for traceparent injection (inject_h2.h), and that injection planned and finished.
  *
  * netcap.c owns the connection (struct shim_conn, its lock) and embeds a struct h2cap_conn in it; everything
- * here runs with that connection locked.  No allocation: the injection's buffers are a small pool mapped once. */
+ * here runs with that connection locked: open, close and h2cap__claim whole; once claimed, an event, the outgoing
+ * bytes and injection with one direction's lock only (the other direction may run at once): id is fixed by then,
+ * lost/dead are atomic, the rest is the outgoing direction's alone.  No allocation: the injection's buffers are a
+ * small pool mapped once. */
 #ifndef OBSPROBE_PRELOAD_H2CAP_H
 #define OBSPROBE_PRELOAD_H2CAP_H
 
@@ -12,31 +15,53 @@
 #include <sys/uio.h>
 
 #include "abi/exchange.h"
+#include "abi/segment.h"
 #include "lib/proto/h2.h"
 #include "preload/inject.h"
 #include "preload/inject_h2.h"
 
 #define H2CAP_BUFS 8 /* injections being written at once per process (threads past that skip, counted no_slot) */
+#define H2CAP_HELD 6 /* a client's answer records held until its request's are out (see h2cap__settle) */
 
 struct h2cap_conn {
-	uint64_t id;	     /* the connection id its records carry; 0 until its first record */
-	uint8_t lost;	     /* a record could not be written: H2_EV_LOST owed for the directions not yet sent (bits) */
-	uint8_t dead;	     /* LOST sent (or owed): nothing more of it goes out but the close */
-	uint8_t inj_pending; /* a traceparent went out in the HEADERS frame of @inj_stream */
+	uint64_t id;	     /* the connection id its records carry; 0 until its first record or h2cap__claim */
+	uint8_t lost;	     /* a record could not be written: H2_EV_LOST owed for the directions not yet sent (bits,
+			      * atomic) */
+	uint8_t dead;	     /* LOST sent (or owed): nothing more of it goes out but the close (atomic) */
+	uint8_t inj_pending; /* a traceparent went out in the HEADERS frame of @inj_stream (outgoing direction's) */
 	uint8_t inj_sampled;
 	uint8_t out_missed; /* written bytes went by unseen (another thread held the connection): set unlocked */
 	uint32_t inj_stream;
 	uint8_t inj_trace_id[16], inj_parent_id[8], inj_span_id[8];
 	struct inject_h2_track out; /* the program's outgoing bytes */
+	/* A client connection's request goes into the segment after its write returned, and its answer may be read
+	 * (by another thread) before that: an answer to a request not yet recorded is held here, with what is read
+	 * after it, until the request is recorded (the collector pairs them in the order records come) */
+	uint8_t role;	    /* atomic: 1 a client (the preface went out), 2 a server (it came in), 0 not yet known */
+	uint8_t held_any;   /* atomic: records are held */
+	uint8_t nheld;	    /* the incoming direction's (or whole-lock holder's) */
+	uint32_t out_top;   /* atomic: the highest stream whose request block went out whole (~0: wait for none) */
+	uint32_t held_need; /* the stream whose request the held records wait for */
+	uint32_t held_len[H2CAP_HELD];
+	struct obs_seg_h2 held[H2CAP_HELD];
 };
 
 /* a forked child: its pid and thread ids are its own */
 void h2cap__atfork_child(void);
 /* the connection (re)starts: a previous one's session is closed first */
 void h2cap__open(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer, uint64_t now_ns);
+/* its parser claimed it (whole lock held): its id is fixed now, before its directions are fed apart */
+void h2cap__claim(struct h2cap_conn *h);
 /* its parser's event (proto_sink.on_h2) */
 void h2cap__event(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer,
 		  const struct h2_ev *ev, const void *block);
+/* records held that may go now (incoming direction's or whole lock held): true when some are still held */
+bool h2cap__settle(struct h2cap_conn *h);
+/* records are held */
+static inline bool h2cap__holding(const struct h2cap_conn *h)
+{
+	return __atomic_load_n(&h->held_any, __ATOMIC_SEQ_CST);
+}
 /* the connection closed at @now_ns: the collector frees its session */
 void h2cap__close(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer, uint64_t now_ns);
 /* @len bytes the program wrote on it (@buf NULL: a gap) */

@@ -15,23 +15,10 @@
 #include "lib/sampler.h"
 #include "preload/h2cap.h"
 #include "preload/netcap.h"
+#include "preload/netlock.h"
 #include "preload/netutil.h"
 #include "preload/seg.h"
 #include "preload/vmread.h"
-
-struct shim_conn {
-	int lock; /* try-lock: a connection used by two threads at once skips a chunk */
-	int used;
-	uint8_t inject_pending; /* ids for the next client request were put in its traceparent */
-	uint8_t not_h1;		/* its outgoing bytes stopped being HTTP/1 requests (CONNECT): never inject */
-	uint8_t tls;		/* its parser sees TLS plaintext (started afresh at the first) */
-	uint8_t inj_trace_id[16];
-	uint8_t inj_span_id[8];
-	uint8_t inj_sampled;
-	uint32_t skipped[2];  /* bytes of chunks skipped while another thread held it: a gap for the next one */
-	struct h2cap_conn h2; /* HTTP/2: its records, its outgoing frames followed (h2cap.c) */
-	struct proto_conn pc;
-};
 
 uint8_t netcap_fd_class[OBS_FD_MAX];
 int16_t netcap_conn_of[OBS_FD_MAX];
@@ -39,7 +26,6 @@ __thread struct netcap_serving netcap_serving;
 __thread int in_shim;
 __thread struct netcap_tls_call netcap_tls_call;
 
-static struct shim_conn *pool; /* NETCAP_CONNS entries, mmap'd at first use */
 static double sample_ratio = 1.0;
 
 /* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
@@ -134,7 +120,7 @@ static void parser_open(struct shim_conn *c, const struct obs_addr *local, const
 	c->pc.peer = *peer;
 }
 
-static void parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
+void netcap__parser_feed(struct shim_conn *c, int dir, const void *buf, size_t len, size_t total, uint64_t t)
 {
 	if (dir)
 		h2cap__out(&c->h2, len ? buf : NULL, len ? len : total);
@@ -152,7 +138,7 @@ static bool parser_injectable(struct shim_conn *c)
 {
 	const struct proto_conn *pc = &c->pc;
 
-	if (c->not_h1 || pc->off)
+	if (c->not_h1 || __atomic_load_n(&pc->off, __ATOMIC_RELAXED))
 		return false;
 	if (!pc->proto)
 		return !pc->strikes; /* nothing sent or received yet */
@@ -170,23 +156,29 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	struct shim_conn *c = NULL;
 	int i;
 
-	if (!pool) {
-		void *p = mmap(NULL, NETCAP_CONNS * sizeof(*pool), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+	if (!netcap_pool) {
+		void *p = mmap(NULL, NETCAP_CONNS * sizeof(*netcap_pool), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct shim_conn *none = NULL;
 
 		if (p == MAP_FAILED)
 			return;
-		if (!__atomic_compare_exchange_n(&pool, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			munmap(p, NETCAP_CONNS * sizeof(*pool));
+		if (!__atomic_compare_exchange_n(&netcap_pool, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			munmap(p, NETCAP_CONNS * sizeof(*netcap_pool));
 	}
 	for (i = 0; i < NETCAP_CONNS; i++) {
 		int zero = 0;
 
-		if (__atomic_compare_exchange_n(&pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			c = &pool[i];
+		if (!__atomic_compare_exchange_n(&netcap_pool[i].used, &zero, 1, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		/* held by a thread that found it before its close (a stale fd): passed over, never waited for */
+		if (__atomic_compare_exchange_n(&netcap_pool[i].lock, &zero, LK_WHOLE, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
+			c = &netcap_pool[i];
 			break;
 		}
+		__atomic_store_n(&netcap_pool[i].used, 0, __ATOMIC_RELEASE);
 	}
 	if (!c) {
 		seg__count_lost(SEG_LOST_CONNS_FULL);
@@ -194,7 +186,8 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 	}
 	c->inject_pending = 0;
 	c->not_h1 = 0;
-	c->tls = 0;
+	__atomic_store_n(&c->tls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
 	c->skipped[0] = c->skipped[1] = 0;
 	memset(&local, 0, sizeof(local));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
@@ -210,7 +203,8 @@ static void conn_open(int fd, const struct sockaddr *peer, socklen_t plen)
 			netutil__addr_of(&remote, (struct sockaddr *)&ss, len);
 	}
 	parser_open(c, &local, &remote);
-	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - pool + 1), __ATOMIC_RELEASE);
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&netcap_conn_of[fd], (int16_t)(c - netcap_pool + 1), __ATOMIC_RELEASE);
 }
 
 void netcap__opened(int fd, uint8_t dir, const struct sockaddr *peer, socklen_t plen)
@@ -244,60 +238,17 @@ void netcap__fd_closed(int fd)
 	netcap_fd_class[fd] = 0;
 }
 
-static struct shim_conn *lock_conn(int fd)
-{
-	int idx, zero = 0;
-	struct shim_conn *c;
-
-	if (fd < 0 || fd >= OBS_FD_MAX || !(idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE)))
-		return NULL;
-	c = &pool[idx - 1];
-	if (!__atomic_compare_exchange_n(&c->lock, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-		seg__count_lost(SEG_LOST_BUSY);
-		return NULL;
-	}
-	return c;
-}
-
-/* ... for @n bytes that crossed it in @dir.  Busy: the chunk is skipped, and told as a gap of its length before
- * the next one (a parser that knows of a gap resynchronises or gives up, counted; one that does not would misparse),
- * and written bytes it cannot see end HTTP/2 injection on it */
-static struct shim_conn *lock_io(int fd, int dir, size_t n)
-{
-	struct shim_conn *c = lock_conn(fd);
-	int idx;
-
-	if (!c) {
-		if (fd >= 0 && fd < OBS_FD_MAX && (idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE))) {
-			if (dir)
-				h2cap__missed(&pool[idx - 1].h2);
-			__atomic_add_fetch(&pool[idx - 1].skipped[dir & 1], (uint32_t)n, __ATOMIC_RELAXED);
-		}
-		return NULL;
-	}
-	for (int d = 0; d < 2; d++) {
-		uint32_t k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
-
-		if (k)
-			parser_feed(c, d, NULL, 0, k, mono_ns());
-	}
-	return c;
-}
-
-static void unlock_conn(struct shim_conn *c)
-{
-	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
-}
-
 void netcap__conn_close(int fd)
 {
-	struct shim_conn *c = lock_conn(fd);
+	int held;
+	struct shim_conn *c = netlock__conn(fd, &held);
 
 	if (!c)
 		return;
 	__atomic_store_n(&netcap_conn_of[fd], 0, __ATOMIC_RELEASE);
 	parser_close(c, mono_ns());
-	unlock_conn(c);
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->used, 0, __ATOMIC_RELEASE);
 }
 
@@ -310,9 +261,9 @@ void netcap__atfork_child(void)
 			netcap_fd_class[fd] |= OBS_FD_INHERITED;
 	/* the child's copy of the pool is its own and its connections stay (it may serve them), but a lock
 	 * another thread of the parent held at the fork would never be released here */
-	if (pool)
+	if (netcap_pool)
 		for (int i = 0; i < NETCAP_CONNS; i++)
-			pool[i].lock = 0;
+			netcap_pool[i].lock = 0;
 	h2cap__atfork_child();
 }
 
@@ -322,7 +273,7 @@ static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovc
 		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
 
 		if (k)
-			parser_feed(c, dir, iov[i].iov_base, k, k, t);
+			netcap__parser_feed(c, dir, iov[i].iov_base, k, k, t);
 		n -= k;
 	}
 }
@@ -360,35 +311,39 @@ static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int 
 void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
+	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c);
+	netlock__unlock(c, held);
 }
 
 void netcap__gap(int fd, int dir, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
-	if (!raw_bytes(fd) || !(c = lock_io(fd, dir, n)))
+	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
-	parser_feed(c, dir, NULL, 0, n, mono_ns());
-	unlock_conn(c);
+	netcap__parser_feed(c, dir, NULL, 0, n, mono_ns());
+	netlock__unlock(c, held);
 }
 
 /* ---- TLS plaintext ---- */
 
-/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S') */
+/* @c's parser starts afresh on its first plaintext (before: a clear prefix, a PostgreSQL SSLRequest and 'S'); only
+ * a whole-lock holder finds it not yet done (lock_dir) */
 static void tls_switch(struct shim_conn *c)
 {
 	struct obs_addr local = c->pc.local, peer = c->pc.peer;
 
-	if (c->tls)
+	if (__atomic_load_n(&c->tls, __ATOMIC_RELAXED))
 		return;
 	parser_open(c, &local, &peer);
-	c->tls = 1;
+	__atomic_store_n(&c->h2dir, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tls, 1, __ATOMIC_RELAXED);
 	c->not_h1 = 0;
 	c->inject_pending = 0;
 }
@@ -396,18 +351,19 @@ static void tls_switch(struct shim_conn *c)
 bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct shim_conn *c;
+	int held;
 
 	if (fd < 0 || fd >= OBS_FD_MAX || !netcap_conn_of[fd] || (netcap_fd_class[fd] & 0xf) != OBS_FD_TCP) {
 		seg__count_lost(SEG_LOST_TLS_NO_SOCKET);
 		return false;
 	}
 	netcap__tls_mark(fd);
-	c = lock_io(fd, dir, n); /* busy: counted there */
+	c = netlock__io(fd, dir, true, n, &held); /* busy: counted there */
 	if (!c)
 		return true;
 	tls_switch(c);
 	feed(c, dir, iov, iovcnt, n, mono_ns());
-	unlock_conn(c);
+	netlock__unlock(c, held);
 	return true;
 }
 
@@ -417,6 +373,7 @@ bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size
  * the program's iovecs and head copied out, the ids put in, the write built */
 static __thread struct {
 	struct shim_conn *c;
+	int held; /* c's lock bits: the outgoing direction alone on an HTTP/2 connection */
 	int iovcnt;
 	bool h2; /* the write carries our HTTP/2 frame (h2cap.c holds its buffer) */
 	struct inject_ids ids;
@@ -435,7 +392,7 @@ const struct inject_plan *netcap__inject_plan(int fd, const struct iovec *iov, i
 
 	if (!netcap_serving.active || iovcnt < 1 || iovcnt > NETCAP_INJECT_IOV_MAX)
 		return NULL;
-	c = lock_conn(fd);
+	c = netlock__dir(fd, 1, false, &inj.held);
 	if (!c)
 		return NULL;
 	/* cheap checks first: a body being written, or a connection that is not plain HTTP/1, is left alone */
@@ -478,7 +435,7 @@ planned:
 	inj.iovcnt = iovcnt;
 	return &inj.plan;
 skip:
-	unlock_conn(c);
+	netlock__unlock(c, inj.held);
 	return NULL;
 }
 
@@ -523,7 +480,7 @@ fed:
 	if (told > 0)
 		feed(c, 1, inj.mine, inj.iovcnt, told, mono_ns());
 	inj.c = NULL;
-	unlock_conn(c);
+	netlock__unlock(c, inj.held);
 	return told;
 }
 
@@ -536,8 +493,9 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	struct shim_conn *c;
 	size_t head = n < sizeof(inj.head) ? n : sizeof(inj.head), total = 0;
 	enum obs_seg_inject refused = SEG_INJ__COUNT;
+	int held;
 
-	if (!netcap__tls_injectable(fd) || !n || !(c = lock_conn(fd)))
+	if (!netcap__tls_injectable(fd) || !n || !(c = netlock__dir(fd, 1, true, &held)))
 		return 0;
 	tls_switch(c);
 	if (inject_h2__proven(&c->h2.out)) { /* HTTP/2: h2cap.c plans and counts */
@@ -575,7 +533,7 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 	meta->sampled = inj.ids.sampled;
 	total = n + inj.plan.hdrlen;
 out:
-	unlock_conn(c);
+	netlock__unlock(c, held);
 	if (refused != SEG_INJ__COUNT)
 		seg__count_inject(refused);
 	return total;
@@ -586,9 +544,10 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	struct iovec mine[4];
 	int k = h2cap__tls_mine(meta, flat, mine); /* the program's bytes in @flat */
 	struct shim_conn *c;
+	int held;
 
 	seg__count_inject(sent ? SEG_INJ_DONE : SEG_INJ_FAILED);
-	if (!sent || !(c = lock_io(fd, 1, meta->n)))
+	if (!sent || !(c = netlock__io(fd, 1, true, meta->n, &held)))
 		return;
 	if (meta->h2) {
 		h2cap__tls_done(&c->h2, meta);
@@ -600,5 +559,5 @@ void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const ch
 	}
 	tls_switch(c);
 	feed(c, 1, mine, k, meta->n, mono_ns());
-	unlock_conn(c);
+	netlock__unlock(c, held);
 }

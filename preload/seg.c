@@ -13,6 +13,7 @@ int seg_state;
 int seg_staging_dirty;
 struct seg_bounds seg_bounds;
 __thread int seg_stripe = -1;
+__thread unsigned seg_work_tick;
 
 static bool seg_quiet;	      /* a forked child: its parent already said what fails */
 static uint64_t seg_given_up; /* calls skipped while another thread made the segment */

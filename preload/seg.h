@@ -101,6 +101,26 @@ static inline void seg__record(enum obs_seg_slot slot, uint64_t t0, long ret, in
 		seg__record_error(s, obs_seg_slot_nr[slot], err);
 }
 
+/* the shim's own work after a real call: timed on 1 in OBS_SEG_WORK_SAMPLE calls of a thread (0: not this one) */
+extern __thread unsigned seg_work_tick;
+
+static inline uint64_t seg__work_begin(void)
+{
+	return __builtin_expect(++seg_work_tick % OBS_SEG_WORK_SAMPLE, 1) ? 0 : tsc__now();
+}
+
+static inline void seg__work_end(uint64_t t1)
+{
+	struct obs_segment *s;
+
+	if (__builtin_expect(!t1, 1))
+		return;
+	s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE);
+	if (s && seg_stripe >= 0)
+		__atomic_fetch_add(&s->h.work_ns[seg_stripe], tsc__ns(tsc__now() - t1) * OBS_SEG_WORK_SAMPLE,
+				   __ATOMIC_RELAXED);
+}
+
 /* socket bytes and I/O time of @slot on a socket of protocol @proto (enum obs_seg_proto; -1: not a socket the
  * shim saw accepted or connected, only the call is recorded) */
 void seg__record_sock(enum obs_seg_slot slot, int proto, uint64_t t0, long ret);

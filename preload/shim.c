@@ -133,7 +133,7 @@ __attribute__((constructor)) static void shim_init(void)
 /* time the real call, then record it with @rec (sees t0, r, saved); errno and r are the real call's */
 #define TIMED_CALL(type, call, rec)           \
 	do {                                  \
-		uint64_t t0;                  \
+		uint64_t t0, t1;              \
 		type r;                       \
 		int saved;                    \
 		if (!seg__armed() || in_shim) \
@@ -142,7 +142,9 @@ __attribute__((constructor)) static void shim_init(void)
 		r = call;                     \
 		saved = errno;                \
 		in_shim++;                    \
+		t1 = seg__work_begin();       \
 		rec;                          \
+		seg__work_end(t1);            \
 		in_shim--;                    \
 		errno = saved;                \
 		return r;                     \

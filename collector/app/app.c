@@ -12,6 +12,7 @@
 
 #include "app/app.h"
 #include "app/outputs.h"
+#include "app/overhead.h"
 #include "app/run.h"
 #include "app/targets.h"
 #include "base/log.h"
@@ -41,6 +42,7 @@ struct app {
 	struct systrace *sys;	   /* the eBPF syscall source, for the payload verdict (demux) */
 	struct outputs out;	   /* redactor, exporter, spans, logs */
 	struct demux *cap;	   /* eBPF payloads -> exchanges, log lines */
+	struct overhead *ovh;	   /* eBPF: the probes' CPU, the --max-overhead budget */
 	struct targets targets;
 	char service[128];
 	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
@@ -226,8 +228,10 @@ static void targets_json(void *ctx, cJSON *arr)
 	struct app *a = ctx;
 
 	pthread_mutex_lock(&a->lock);
-	if (a->mode == MODE_EBPF)
+	if (a->mode == MODE_EBPF) {
 		targets__json_ebpf(&a->targets, &a->sources, arr);
+		overhead__annotate(a->ovh, arr);
+	}
 	source_set__targets(&a->sources, arr);
 	if (a->mode == MODE_PRELOAD)
 		targets__json_waiting(&a->targets, &a->sources, arr);
@@ -267,6 +271,7 @@ static void poll_locked(struct app *a)
 	else
 		logs__tick(a->out.logs, false);
 	outputs__poll(&a->out, a->m);
+	overhead__tick(a->ovh, &a->sources, &a->targets);
 	targets__sweep(&a->targets);
 }
 
@@ -393,6 +398,10 @@ static int start_ebpf(struct app *a)
 
 	if (check_ebpf_prereqs() || start_demux(a))
 		return 1;
+	/* the kernel's run-time statistics: before the privilege drop, on for the whole session */
+	a->ovh = overhead__new(a->m, opt->max_overhead);
+	if (!a->ovh)
+		return 1;
 	cal = calibration__start();
 	o = source_opts(a, NULL, 0);
 	if (source_set__start(&a->sources, source_table, SOURCE_EBPF, &o, err, sizeof(err))) {
@@ -425,6 +434,7 @@ static int start_ebpf(struct app *a)
 	/* counts so far are calibration traffic: start from here */
 	source_set__baseline(&a->sources);
 	report_calibration(a, per_hit);
+	overhead__calibrated(a->ovh, &a->sources, per_hit);
 	return 0;
 fail:
 	calibration__finish(cal, NULL, per_hit);
@@ -532,6 +542,10 @@ int app__start(struct app *a)
 	series__add(metrics__series(a->m, FAM_EVENTS, (const char *[]){ source }), 0);
 	pthread_mutex_lock(&a->lock);
 	rc = outputs__start(&a->out, &a->opts, a->m, source);
+	if (!rc && a->opts.max_overhead > 0 && a->mode != MODE_EBPF) {
+		elog("--max-overhead sheds eBPF probes: it needs eBPF capture (root, without --preload)");
+		rc = 1;
+	}
 	if (!rc)
 		rc = a->mode == MODE_EBPF && a->opts.cmd != APP_SERVE ? start_ebpf(a) : start_preload(a);
 	a->started = rc == 0;
@@ -553,6 +567,7 @@ void app__finish(struct app *a, int summary)
 	if (a->started) {
 		struct source_totals st;
 		struct summary_totals t = { 0 };
+		char shed[768];
 
 		app__poll(a);
 		if (a->cap)
@@ -565,15 +580,17 @@ void app__finish(struct app *a, int summary)
 		source_set__totals(&a->sources, &st);
 		t.events = st.events;
 		t.lost = st.lost;
+		t.shed = overhead__shed_list(a->ovh, shed, sizeof(shed));
 		if (summary && !a->opts.quiet && a->opts.cmd != APP_SERVE)
 			summary__print(stderr, a->m, 10, &t);
-		else if (t.lost)
-			elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t.lost);
+		else
+			summary__warn(&t);
 	}
 	server__free(a->srv);
 	demux__free(a->cap);
 	outputs__free(&a->out);
 	source_set__free(&a->sources);
+	overhead__free(a->ovh); /* after the programs: the statistics stop with it */
 	metrics__free(a->m);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

@@ -42,6 +42,7 @@ struct app_opts {
 	int otlp_metrics_interval_ms;
 	const char *spans_file, *log_file;
 	double sample_ratio;
+	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */
 	long max_spans_per_second;
 	/* shim segments */
 	int max_services, max_segments_per_uid, max_rejected_segments;

@@ -347,6 +347,9 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 		if ((rc = options__apply(env, o->val, flags[i].arg ? flags[i].arg : "", what)))
 			return rc;
 	}
+	if (env->max_overhead > 0 && env->preload)
+		BAD("%s: --max-overhead sheds eBPF probes; the shim (--preload) has none to shed (drop one of them)",
+		    cmd);
 	if (!!env->tls_cert != !!env->tls_key)
 		BAD("%s: --tls-cert and --tls-key go together (give both, or neither for plain HTTP)", cmd);
 	if (env->web_config && (env->metrics_auth || env->tls_cert))

@@ -44,6 +44,9 @@ const struct optdef options[] = {
 	{ "max-spans-per-second", 1, OPT_MAX_SPS, C_TRACE, "N", "cap on exported spans (default 10000)" },
 	{ "max-series", 1, OPT_MAX_SERIES, C_TRACE, "N",
 	  "series per metric family before new ones fold into __overflow__\n(default 2000)" },
+	{ "max-overhead", 1, OPT_MAX_OVERHEAD, C_PROBE, "PCT",
+	  "eBPF: when the probes use more than PCT% (0 < PCT <= 100) of the traced\n"
+	  "processes' CPU over a 2 s window, shed work step by step (default off)" },
 	{ "max-services", 1, OPT_MAX_SERVICES, C_TRACE, "N",
 	  "shim: distinct service names segments may bring; past it their\nservice label is __overflow__ (default 256)" },
 	{ "max-segments-per-uid", 1, OPT_MAX_SEGS_PER_UID, C_TRACE, "N",
@@ -319,6 +322,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
 		env->max_series = (int)l;
+		return 0;
+	case OPT_MAX_OVERHEAD:
+		if (optval_double(arg, &d) || !(d > 0) || d > 100)
+			BAD("%s: '%s' is not a percentage above 0 and at most 100 (e.g. 5)", what, arg);
+		env->max_overhead = d;
 		return 0;
 	case OPT_MAX_SERVICES:
 	case OPT_MAX_SEGS_PER_UID:

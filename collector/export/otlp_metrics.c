@@ -237,7 +237,9 @@ static void pb_point(void *ctx, const struct family_def *d, int nlabels, const s
 	if (d->type != GAUGE)
 		pb_fixed64(w, 2, s->start_unix_ns);
 	pb_fixed64(w, 3, s->unix_ns);
-	if (d->type == COUNTER) {
+	if (d->type == COUNTER && d->ns) {
+		pb_double(w, 4, (double)p->counter / 1e9); /* kept in ns, shown in seconds as /metrics does */
+	} else if (d->type == COUNTER) {
 		pb_sfixed64(w, 6, (int64_t)p->counter);
 	} else if (d->type == GAUGE) {
 		pb_double(w, 4, p->gauge);
@@ -389,6 +391,10 @@ static void j_point(void *ctx, const struct family_def *d, int nlabels, const st
 	if (d->type != GAUGE)
 		ju64(c, dp, "startTimeUnixNano", s->start_unix_ns);
 	ju64(c, dp, "timeUnixNano", s->unix_ns);
+	if (d->type == COUNTER && d->ns) {
+		jnum(c, dp, "asDouble", (double)p->counter / 1e9);
+		return;
+	}
 	if (d->type == COUNTER) {
 		ju64(c, dp, "asInt", p->counter);
 		return;

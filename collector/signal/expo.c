@@ -120,7 +120,14 @@ static void render_family(const struct family_def *fd, const struct hist_bounds 
 		if (fd->type == COUNTER) {
 			bprintf(b, "%s_total", fd->name);
 			put_labels(b, fd, p, NULL);
-			bprintf(b, " %llu\n", (unsigned long long)p->counter);
+			if (fd->ns) {
+				char v[32];
+
+				fmt_seconds(v, sizeof(v), p->counter);
+				bprintf(b, " %s\n", v);
+			} else {
+				bprintf(b, " %llu\n", (unsigned long long)p->counter);
+			}
 		} else if (fd->type == GAUGE) {
 			bprintf(b, "%s", fd->name);
 			put_labels(b, fd, p, NULL);

@@ -17,6 +17,7 @@ struct family_def {
 	enum metric_type type;
 	const char *help;
 	const char *labels[METRICS_MAX_LABELS];
+	bool ns; /* a counter kept in nanoseconds, exposed in seconds */
 };
 
 struct exemplar {

@@ -120,6 +120,20 @@ static const struct family_def families[FAM__COUNT] = {
 				COUNTER,
 				"Metric data points pushed over OTLP (--otlp-metrics), by outcome: exported, export_failed.",
 				{ "outcome" } },
+	[FAM_PROBE_CPU] = { "obsprobe_probe_cpu_seconds",
+			    COUNTER,
+			    "CPU the loaded BPF programs used, by program, from the kernel's run-time statistics (uprobe traps not "
+			    "included: see obsprobe_probe_overhead_seconds).",
+			    { "program" },
+			    .ns = true },
+	[FAM_PROBE_RUNS] = { "obsprobe_probe_runs",
+			     COUNTER,
+			     "Runs of the loaded BPF programs, by program, from the kernel's run-time statistics.",
+			     { "program" } },
+	[FAM_SHED] = { "obsprobe_shed",
+		       COUNTER,
+		       "Work the overhead budget (--max-overhead) shed, by what: payload, logs, syscalls, functions.",
+		       { "what" } },
 };
 
 struct series {

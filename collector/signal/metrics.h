@@ -38,6 +38,9 @@ enum family_id {
 	FAM_REDACTED_TEXTS,	  /* outcome: texts redaction cut (truncated) or refused (failed) */
 	FAM_LOG_LINES,		  /* outcome: lines assembled from stdout/stderr writes (signal/logline.h) */
 	FAM_METRIC_POINTS,	  /* outcome: data points pushed over OTLP (--otlp-metrics) */
+	FAM_PROBE_CPU,		  /* program: BPF run time (kernel statistics), counted in ns, shown in seconds */
+	FAM_PROBE_RUNS,		  /* program */
+	FAM_SHED,		  /* what: steps the overhead budget took (--max-overhead) */
 	FAM__COUNT,
 };
 

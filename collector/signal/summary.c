@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "signal/summary.h"
 
 struct row {
@@ -131,7 +132,17 @@ void summary__print(FILE *out, struct metrics *m, int top_syscalls, const struct
 		fprintf(out, "\n%llu events recorded, %llu lost%s\n", (unsigned long long)t->events,
 			(unsigned long long)t->lost,
 			t->lost ? " -- WARNING: some data was dropped (obsprobe_events_lost_total)" : "");
+	if (t && t->shed && t->shed[0])
+		fprintf(out, "the overhead budget shed (--max-overhead, obsprobe_shed_total): %s\n", t->shed);
 	free(fn.v);
 	free(kf.v);
 	free(sc.v);
+}
+
+void summary__warn(const struct summary_totals *t)
+{
+	if (t->lost)
+		elog("WARNING: %llu events were lost (obsprobe_events_lost_total)", (unsigned long long)t->lost);
+	if (t->shed && t->shed[0])
+		elog("the overhead budget shed (--max-overhead, obsprobe_shed_total): %s", t->shed);
 }

@@ -57,6 +57,19 @@ int percpu_u64_sum(int fd, const void *key, struct percpu_buf *b, uint64_t *out)
 	return 0;
 }
 
+int bpf_object_prog_fds(const struct bpf_object *obj, int *fds, int max)
+{
+	struct bpf_program *p;
+	int n = 0;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		if (n < max && bpf_program__fd(p) >= 0)
+			fds[n++] = bpf_program__fd(p);
+	}
+	return n;
+}
+
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	char buf[512];

@@ -23,6 +23,10 @@ int percpu_hist_sum(int fd, uint32_t key, struct percpu_buf *b, struct hist *out
 /* Sum per-CPU __u64 at @key. */
 int percpu_u64_sum(int fd, const void *key, struct percpu_buf *b, uint64_t *out);
 
+struct bpf_object;
+/* the fds of @obj's loaded programs into @fds (at most @max); how many */
+int bpf_object_prog_fds(const struct bpf_object *obj, int *fds, int max);
+
 /* libbpf messages go to vlog/dlog; set once */
 void bpfutil_setup_libbpf_logging(void);
 

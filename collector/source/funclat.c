@@ -23,6 +23,8 @@ struct func {
 	char object[64]; /* basename of the binary/library */
 	uint64_t offset;
 	struct hist last;
+	uint64_t mark; /* last.count when the budget last looked: the calls since are its heat */
+	bool shed;     /* detached by the overhead budget: never attached again */
 };
 
 struct probe_link {
@@ -42,6 +44,7 @@ struct funclat {
 	int nlinks, caplinks;
 	uint64_t last_stats[FL_STAT__COUNT];
 	uint64_t events, lost;
+	uint64_t calls; /* of traced functions (not the calibration): the uprobe hits the budget counts */
 	bool baseline;
 };
 
@@ -144,6 +147,8 @@ static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = id);
 	struct probe_link l = { .pid = pid, .id = id };
 
+	if (fl->funcs[id].shed)
+		return 0; /* the budget took it off */
 	for (int i = 0; i < fl->nlinks; i++)
 		if (fl->links[i].pid == pid && fl->links[i].id == id)
 			return 0; /* already attached */
@@ -374,6 +379,7 @@ void funclat__poll(struct funclat *fl)
 		if (percpu_hist_sum(fd, id, &fl->hbuf, &now, nslots) || now.count == f->last.count)
 			continue;
 		hist_delta(&f->last, &now, &d, nslots);
+		fl->calls += id ? d.count : 0;
 		if (id == 0 || fl->baseline)
 			continue;
 		fl->events += d.count;
@@ -412,6 +418,40 @@ void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost)
 {
 	*events = fl->events;
 	*lost = fl->lost;
+}
+
+int funclat__shed_hottest(struct funclat *fl, char *what, size_t len)
+{
+	int hot = 0, j = 0, nl = 0;
+	uint64_t heat = 0;
+
+	/* among the functions attached somewhere (links of id 0 are the calibration's) */
+	for (int i = 0; i < fl->nlinks; i++) {
+		struct func *f = &fl->funcs[fl->links[i].id];
+
+		if (fl->links[i].id && (!hot || f->last.count - f->mark > heat)) {
+			hot = fl->links[i].id;
+			heat = f->last.count - f->mark;
+		}
+	}
+	for (int id = 1; id < fl->nfuncs; id++)
+		fl->funcs[id].mark = fl->funcs[id].last.count;
+	if (!hot)
+		return 0;
+	fl->funcs[hot].shed = true;
+	for (int i = 0; i < fl->nlinks; i++) {
+		if (fl->links[i].id == (uint32_t)hot) {
+			bpf_link__destroy(fl->links[i].entry);
+			bpf_link__destroy(fl->links[i].exit);
+			nl++;
+			continue;
+		}
+		fl->links[j++] = fl->links[i];
+	}
+	fl->nlinks = j;
+	snprintf(what, len, "--func %s (%s): %llu calls since the last look, %d uprobe pair%s detached",
+		 fl->funcs[hot].name, fl->funcs[hot].object, (unsigned long long)heat, nl, nl == 1 ? "" : "s");
+	return 1;
 }
 
 /* ---- the session's view (source.h) ---- */
@@ -506,6 +546,21 @@ static void source_needs(void *s, struct privs_need *need)
 	need->uprobes |= ((struct funclat *)s)->opts.nspecs > 0;
 }
 
+static int source_progs(void *s, int *fds, int max)
+{
+	return bpf_object_prog_fds(((struct funclat *)s)->skel->obj, fds, max);
+}
+
+static uint64_t source_uprobe_hits(void *s)
+{
+	return ((struct funclat *)s)->calls;
+}
+
+static int source_shed(void *s, enum shed_step step, char *what, size_t len)
+{
+	return step == SHED_FUNC ? funclat__shed_hottest(s, what, len) : 0;
+}
+
 /* the uprobe on obsprobe's own calibration function, in the helper */
 static int source_calibrate_on(void *s, pid_t helper)
 {
@@ -536,6 +591,9 @@ const struct source_ops funclat_source = {
 	.nprobes = source_nprobes,
 	.describe = source_describe,
 	.needs = source_needs,
+	.progs = source_progs,
+	.uprobe_hits = source_uprobe_hits,
+	.shed = source_shed,
 	.probe = "uprobe",
 	.loop = CALIB_CALLS,
 	.calibrate_on = source_calibrate_on,

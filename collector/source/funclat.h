@@ -47,6 +47,9 @@ void funclat__detach_calibration(struct funclat *fl);
 
 int funclat__nfuncs(const struct funclat *fl);		   /* distinct functions traced */
 int funclat__nprobes(const struct funclat *fl, pid_t pid); /* links held for @pid (0 = all) */
+/* the overhead budget: detach the function called most since the last time it asked (never attached again);
+ * 1 with @what saying which, 0 when none is attached */
+int funclat__shed_hottest(struct funclat *fl, char *what, size_t len);
 void funclat__poll(struct funclat *fl);
 void funclat__baseline(struct funclat *fl);
 void funclat__totals(struct funclat *fl, uint64_t *events, uint64_t *lost);

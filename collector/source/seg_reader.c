@@ -46,6 +46,9 @@ void seg_reader__counters(const struct obs_segment *s, int nslots, struct seg_co
 	out->expired = __atomic_load_n(&s->h.expired_segments, __ATOMIC_RELAXED);
 	for (int o = 0; o < SEG_INJ__COUNT; o++)
 		out->inject[o] = __atomic_load_n(&s->h.inject[o], __ATOMIC_RELAXED);
+	out->work_ns = 0;
+	for (int st = 0; st < OBS_SEG_STRIPES; st++)
+		out->work_ns += __atomic_load_n(&s->h.work_ns[st], __ATOMIC_RELAXED);
 }
 
 int seg_reader__drain(struct obs_segment *s, struct obs_seg_rec *out, int max)

@@ -20,6 +20,7 @@ struct seg_counters {
 	uint64_t opened[SEG_NCONNS], closed[SEG_NCONNS];
 	uint64_t expired;
 	uint64_t inject[SEG_INJ__COUNT];
+	uint64_t work_ns; /* the shim's own work (sampled, scaled) */
 };
 
 /* @map points at @len bytes: 0 when they are a segment this collector reads (then the header is as written by

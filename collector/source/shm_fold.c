@@ -189,6 +189,10 @@ uint64_t shm_fold__segment(struct shm_fold *f, struct seg_view *v, const struct 
 			    now->inject[o] - v->last.inject[o]);
 		v->last.inject[o] = now->inject[o];
 	}
+	if (now->work_ns > v->last.work_ns) /* the shim's own CPU, beside the BPF programs' */
+		series__add(metrics__series(m, FAM_PROBE_CPU, (const char *[]){ "shim" }),
+			    now->work_ns - v->last.work_ns);
+	v->last.work_ns = now->work_ns;
 	add_sockets(f, v, now, nslots);
 	shm_fold__ring(f, v);
 	return expired;

@@ -156,6 +156,24 @@ void source_set__report(struct source_set *set)
 			set->ops[i]->report(set->s[i]);
 }
 
+int source_set__progs(struct source_set *set, int *fds, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < set->n && n < max; i++)
+		if (set->ops[i]->progs)
+			n += set->ops[i]->progs(set->s[i], fds + n, max - n);
+	return n;
+}
+
+int source_set__shed(struct source_set *set, enum shed_step step, char *what, size_t len)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->ops[i]->shed && set->ops[i]->shed(set->s[i], step, what, len))
+			return 1;
+	return 0;
+}
+
 /* in reverse: a source may use what an earlier one made (the traced-process map) */
 void source_set__free(struct source_set *set)
 {

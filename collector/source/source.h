@@ -12,6 +12,7 @@
 
 #include "abi/funclat.h"
 #include "base/privs.h"
+#include "source/budget.h"
 #include "signal/hist.h"
 #include "signal/logs.h"
 #include "signal/metrics.h"
@@ -96,6 +97,13 @@ struct source_ops {
 	/* optional: a descriptor that polls readable when something wants handling now rather than at the next
 	 * drain (a process forked: its uprobes must be attached before it runs far), or -1 */
 	int (*wait_fd)(void *s);
+	/* overhead: the BPF programs it loaded (their fds into @fds, at most @max; how many), and the uprobe hits it
+	 * counted so far (the trap cost the programs' own run time does not include) */
+	int (*progs)(void *s, int *fds, int max);
+	uint64_t (*uprobe_hits)(void *s);
+	/* the budget: shed @step if this source has it to shed, saying what in @what; 1 when it did, 0 when it has
+	 * nothing (more) of that kind */
+	int (*shed)(void *s, enum shed_step step, char *what, size_t len);
 	/* calibration: obsprobe_probe_overhead_seconds{probe} of the probe it times on the helper's @loop */
 	const char *probe;
 	enum calib_loop loop;
@@ -132,6 +140,10 @@ int source_set__ntargets(struct source_set *set);
 void source_set__describe(struct source_set *set, char *out, size_t len);
 void source_set__needs(struct source_set *set, struct privs_need *need);
 void source_set__report(struct source_set *set);
+/* the BPF program fds of every source (at most @max); how many */
+int source_set__progs(struct source_set *set, int *fds, int max);
+/* @step in the first source that has it; 1 when one did (@what says what), 0 when none has it */
+int source_set__shed(struct source_set *set, enum shed_step step, char *what, size_t len);
 void source_set__free(struct source_set *set);
 
 #endif

@@ -575,6 +575,45 @@ static int source_traced_fd(void *s)
 	return systrace__traced_fd(s);
 }
 
+static int source_progs(void *s, int *fds, int max)
+{
+	struct systrace *t = s;
+
+	return bpf_object_prog_fds(t->skel->obj, fds, max);
+}
+
+/* the budget's switches: one bit of the programs' .bss each (abi/syscalls.h, SC_SHED_*) */
+static int source_shed(void *s, enum shed_step step, char *what, size_t len)
+{
+	struct systrace *t = s;
+	const struct syscalls_bpf__rodata *ro = t->skel->rodata;
+	uint32_t bit = 0, now = __atomic_load_n(&t->skel->bss->rt_shed, __ATOMIC_RELAXED);
+
+	switch (step) {
+	case SHED_PAYLOAD:
+		if (ro->cfg_payload)
+			bit = SC_SHED_PAYLOAD;
+		snprintf(what, len, "payload capture of new connections (1 in 8 kept)");
+		break;
+	case SHED_LOGS:
+		if (ro->cfg_logs)
+			bit = SC_SHED_LOGS;
+		snprintf(what, len, "log capture (stdout/stderr writes)");
+		break;
+	case SHED_SYSCALLS:
+		if (t->opts.syscalls)
+			bit = SC_SHED_SYSCALLS;
+		snprintf(what, len, "per-syscall detail (duration histograms, errno counts)");
+		break;
+	default:
+		break;
+	}
+	if (!bit || (now & bit))
+		return 0;
+	__atomic_fetch_or(&t->skel->bss->rt_shed, bit, __ATOMIC_RELAXED);
+	return 1;
+}
+
 static int source_calibrate_on(void *s, pid_t helper)
 {
 	struct systrace *t = s;
@@ -604,6 +643,8 @@ const struct source_ops syscalls_source = {
 	.report = source_report,
 	.traced_fd = source_traced_fd,
 	.wait_fd = source_wait_fd,
+	.progs = source_progs,
+	.shed = source_shed,
 	.probe = "syscall",
 	.loop = CALIB_SYSCALLS,
 	.calibrate_on = source_calibrate_on,

@@ -63,9 +63,9 @@ static const struct proto *detect(const void *buf, size_t len, enum proto_dir di
 
 static enum proto_verdict strike(struct proto_conn *c, enum proto_dir dir)
 {
-	c->struck |= 1u << dir;
+	__atomic_fetch_or(&c->struck, (uint8_t)(1u << dir), __ATOMIC_RELAXED);
 	if (c->strikes + 1 >= PROTO_STRIKES) {
-		c->off = 1;
+		__atomic_store_n(&c->off, 1, __ATOMIC_RELAXED);
 		return PROTO_OFF;
 	}
 	c->strikes++;
@@ -78,11 +78,13 @@ enum proto_verdict proto_conn__feed(struct proto_conn *c, enum proto_dir dir, co
 	enum proto_verdict v = PROTO_GOING;
 	struct proto_progress pr;
 
-	if (c->off)
+	/* After the claim a caller may feed the two directions at once (the shim, HTTP/2: preload/netcap.c): what
+	 * both read and either writes (off, struck) is atomic; proto and strikes change only before the claim */
+	if (__atomic_load_n(&c->off, __ATOMIC_RELAXED))
 		return PROTO_OFF;
 	if (!len && !total)
 		return PROTO_GOING;
-	if (!len && (c->struck & 1u << dir))
+	if (!len && (__atomic_load_n(&c->struck, __ATOMIC_RELAXED) & 1u << dir))
 		return PROTO_GOING; /* the rest of bytes nobody claimed: no parser waits for them */
 	if (!c->proto) {
 		const struct proto *p;
@@ -96,12 +98,12 @@ enum proto_verdict proto_conn__feed(struct proto_conn *c, enum proto_dir dir, co
 		p->init(c->state, &conn_sink, c);
 		v = PROTO_CLAIMED;
 	}
-	if (len)
-		c->struck &= ~(1u << dir);
+	if (len && (__atomic_load_n(&c->struck, __ATOMIC_RELAXED) & 1u << dir))
+		__atomic_fetch_and(&c->struck, (uint8_t) ~(1u << dir), __ATOMIC_RELAXED);
 	c->proto->feed(c->state, dir, buf, len, total, now_ns);
 	c->proto->progress(c->state, &pr);
 	if (!pr.sure && c->strikes + pr.errors >= PROTO_STRIKES) {
-		c->off = 1;
+		__atomic_store_n(&c->off, 1, __ATOMIC_RELAXED);
 		return PROTO_OFF;
 	}
 	return v;
@@ -114,6 +116,6 @@ enum proto_verdict proto_conn__gap(struct proto_conn *c, enum proto_dir dir, uin
 
 void proto_conn__close(struct proto_conn *c, uint64_t now_ns)
 {
-	if (c->proto && !c->off)
+	if (c->proto && !__atomic_load_n(&c->off, __ATOMIC_RELAXED))
 		c->proto->close(c->state, now_ns);
 }

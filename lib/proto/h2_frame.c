@@ -63,7 +63,8 @@ static void lose(struct out *o, struct h2_frame_dir *d, bool error)
 	if (d->lost)
 		return;
 	d->lost = 1;
-	o->f->errors += error;
+	if (error)
+		__atomic_store_n(&d->errors, d->errors + 1, __ATOMIC_RELAXED);
 	emit(o, H2_EV_LOST, 0, 0, 0, 0, NULL);
 }
 
@@ -141,6 +142,31 @@ static void track(struct h2_frame_dir *d, struct h2_msg_track *t, const uint8_t 
 	}
 	if (t->lost)
 		d->unsure = 1;
+}
+
+/* the other direction reset @stream: @d frees its slot at its next feed (never touched from here: the two
+ * directions may be fed at once) */
+static void rst_post(struct h2_frame_dir *d, uint32_t stream)
+{
+	uint32_t head = __atomic_load_n(&d->rst_head, __ATOMIC_RELAXED);
+
+	if (head - __atomic_load_n(&d->rst_tail, __ATOMIC_ACQUIRE) >= H2_FRAME_RSTS)
+		return; /* full: the slot stays until a new stream takes it (the oldest goes first) */
+	__atomic_store_n(&d->rst[head % H2_FRAME_RSTS], stream, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->rst_head, head + 1, __ATOMIC_RELEASE);
+}
+
+/* resets the other direction posted: their slots here are freed */
+static void rst_take(struct h2_frame_dir *d)
+{
+	uint32_t tail = __atomic_load_n(&d->rst_tail, __ATOMIC_RELAXED);
+	uint32_t head = __atomic_load_n(&d->rst_head, __ATOMIC_ACQUIRE);
+
+	if (tail == head)
+		return;
+	for (; tail != head; tail++)
+		slot_free(d, __atomic_load_n(&d->rst[tail % H2_FRAME_RSTS], __ATOMIC_RELAXED));
+	__atomic_store_n(&d->rst_tail, tail, __ATOMIC_RELEASE);
 }
 
 /* ---- frames ------------------------------------------------------------------------------------- */
@@ -250,7 +276,8 @@ static void finish_frame(struct out *o, struct h2_frame_dir *d)
 	uint8_t flags = 0;
 
 	d->head_have = 0;
-	o->f->sure = true;
+	if (!d->sure)
+		__atomic_store_n(&d->sure, 1, __ATOMIC_RELAXED);
 	switch (d->type) {
 	case T_DATA:
 		if (d->slot != NO_SLOT && d->track[d->slot].lost)
@@ -272,8 +299,8 @@ static void finish_frame(struct out *o, struct h2_frame_dir *d)
 		break;
 	case T_RST:
 		emit(o, H2_EV_RST, 0, d->stream, 0, d->acc, NULL);
-		slot_free(&o->f->d[0], d->stream);
-		slot_free(&o->f->d[1], d->stream);
+		slot_free(d, d->stream);
+		rst_post(&o->f->d[!o->dir], d->stream);
 		break;
 	case T_GOAWAY:
 		emit(o, H2_EV_GOAWAY, 0, d->acc & 0x7fffffffu, 0, d->code, NULL);
@@ -404,7 +431,7 @@ static uint64_t step(struct out *o, struct h2_frame_dir *d, const uint8_t *p, ui
 		}
 		d->preface_left -= k;
 		if (!d->preface_left) {
-			o->f->sure = true;
+			__atomic_store_n(&d->sure, 1, __ATOMIC_RELAXED);
 			emit(o, H2_EV_PREFACE, 0, 0, 0, 0, NULL);
 		}
 		return k;
@@ -444,6 +471,7 @@ void h2_frame__feed(struct h2_frame *f, enum proto_dir dir, const void *buf, siz
 
 	if (!buf)
 		len = 0;
+	rst_take(d);
 	gap = total > len ? total - len : 0;
 	while (len && !d->lost) {
 		uint64_t k = step(&o, d, p, len);

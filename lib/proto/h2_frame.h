@@ -12,6 +12,7 @@
 #include "lib/proto/proto.h"
 
 #define H2_FRAME_STREAMS 32 /* streams per direction whose gRPC message boundaries are followed */
+#define H2_FRAME_RSTS 8	    /* resets the other direction may post before this one's next feed */
 
 typedef void (*h2_emit_fn)(void *ctx, const struct h2_ev *ev, const void *block);
 
@@ -44,13 +45,33 @@ struct h2_frame_dir {
 	uint32_t block_stream;		      /* != 0: inside a header block, CONTINUATION expected next */
 	uint32_t promised;		      /* the open block's promised stream (PUSH_PROMISE) */
 	struct h2_msg_track track[H2_FRAME_STREAMS];
+	/* Written by this direction's feeds only and read (atomically) by the other's: the shim feeds the two
+	 * directions of one connection from two threads at once (preload/netcap.c) */
+	uint32_t errors; /* framing errors: garbage, impossible frames (each one is an H2_EV_LOST) */
+	uint8_t sure;	 /* a whole frame or the preface was framed this way */
+	/* streams the other direction reset (RST_STREAM ends both ways): their slots are freed at this
+	 * direction's next feed.  One producer (the other direction), one consumer (this one); full: the
+	 * slot stays until a new stream takes it */
+	uint32_t rst[H2_FRAME_RSTS];
+	uint32_t rst_head, rst_tail;
 };
 
 struct h2_frame {
-	struct h2_frame_dir d[2]; /* by enum proto_dir */
-	uint64_t errors;	  /* framing errors: garbage, impossible frames (each one is an H2_EV_LOST) */
-	bool sure;		  /* a whole frame or the preface was framed */
+	struct h2_frame_dir d[2]; /* by enum proto_dir; each written only by its own direction's feeds */
 };
+
+/* framing errors of both directions */
+static inline uint64_t h2_frame__errors(const struct h2_frame *f)
+{
+	return (uint64_t)__atomic_load_n(&f->d[0].errors, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&f->d[1].errors, __ATOMIC_RELAXED);
+}
+
+/* a whole frame or the preface was framed, either way */
+static inline bool h2_frame__sure(const struct h2_frame *f)
+{
+	return __atomic_load_n(&f->d[0].sure, __ATOMIC_RELAXED) || __atomic_load_n(&f->d[1].sure, __ATOMIC_RELAXED);
+}
 
 /* Could @len first bytes of a connection in direction @dir be HTTP/2?  YES for the client preface (or a
  * prefix of it: MAYBE when cut short), MAYBE for a plausible frame head (a connection seen mid-way). */

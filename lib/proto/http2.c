@@ -71,8 +71,8 @@ static void progress(const void *state, struct proto_progress *out)
 {
 	const struct http2_conn *c = state;
 
-	out->sure = c->f.sure;
-	out->errors = c->f.errors;
+	out->sure = h2_frame__sure(&c->f); /* each direction's own, read atomically: both may be fed at once */
+	out->errors = h2_frame__errors(&c->f);
 }
 
 /* HTTP/1's labels and span (OpenTelemetry's HTTP conventions are the same for both versions), version "2" */

@@ -166,7 +166,8 @@ static size_t frame(uint8_t *o, uint8_t type, uint8_t flags, uint32_t stream, co
 	o[3] = type, o[4] = flags;
 	o[5] = (uint8_t)(stream >> 24), o[6] = (uint8_t)(stream >> 16), o[7] = (uint8_t)(stream >> 8);
 	o[8] = (uint8_t)stream;
-	memcpy(o + H2_FRAME_HEAD, payload, len);
+	if (len) /* an empty frame may come with no payload pointer */
+		memcpy(o + H2_FRAME_HEAD, payload, len);
 	return H2_FRAME_HEAD + len;
 }
 

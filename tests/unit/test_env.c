@@ -477,6 +477,33 @@ START_TEST(otlp)
 }
 END_TEST
 
+START_TEST(max_overhead)
+{
+	struct env env;
+
+	ck_assert_int_eq(parse(&env, "attach --pid 1"), 0);
+	ck_assert(env.max_overhead == 0); /* off */
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "attach --pid 1 --max-overhead 5"), 0);
+	ck_assert(env.max_overhead == 5);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "run --max-overhead 100 -- true"), 0);
+	ck_assert(env.max_overhead == 100);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "attach --pid 1 --max-overhead 0.5"), 0);
+	ck_assert(env.max_overhead == 0.5);
+	env__free(&env);
+	ck_usage(&env, "attach --pid 1 --max-overhead 0",
+		 "obsprobe: --max-overhead: '0' is not a percentage above 0 and at most 100 (e.g. 5)");
+	ck_usage_has(&env, "attach --pid 1 --max-overhead 101", "'101' is not a percentage");
+	ck_usage_has(&env, "attach --pid 1 --max-overhead -5", "'-5' is not a percentage");
+	ck_usage_has(&env, "attach --pid 1 --max-overhead 5%", "'5%' is not a percentage");
+	ck_usage_has(&env, "attach --pid 1 --max-overhead nan", "'nan' is not a percentage");
+	ck_usage_has(&env, "run --preload --max-overhead 5 -- true", "the shim (--preload) has none to shed");
+	ck_usage_has(&env, "serve --max-overhead 5", "--max-overhead does not apply");
+}
+END_TEST
+
 START_TEST(numbers)
 {
 	struct env env;
@@ -936,6 +963,7 @@ int main(void)
 	tcase_add_test(tc, config_text);
 	tcase_add_test(tc, environment);
 	tcase_add_test(tc, usage);
+	tcase_add_test(tc, max_overhead);
 	tcase_add_test(tc, segment_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -133,8 +133,8 @@ static void check_call(const struct wire *cli, const struct wire *srv, size_t fi
 	inflate(inf, s.block[PROTO_IN], s.block_len[PROTO_IN], fields, sizeof(fields));
 	ck_assert_str_eq(fields, ":status=200;content-type=application/grpc;grpc-status=5;grpc-message=not found;");
 	nghttp2_hd_inflate_del(inf);
-	ck_assert_uint_eq(f.errors, 0);
-	ck_assert(f.sure);
+	ck_assert_uint_eq(h2_frame__errors(&f), 0);
+	ck_assert(h2_frame__sure(&f));
 }
 
 START_TEST(grpc_call_whole_and_split)
@@ -207,7 +207,7 @@ START_TEST(padded_priority_continuation_push)
 			ck_assert_uint_eq(s.block_len[0], 2 * blk_len); /* no padding, priority or promised id */
 			ck_assert_mem_eq(s.block[0], blk, blk_len);
 			ck_assert_mem_eq(s.block[0] + blk_len, blk, blk_len);
-			ck_assert_uint_eq(f.errors, 0);
+			ck_assert_uint_eq(h2_frame__errors(&f), 0);
 		}
 	}
 }
@@ -278,7 +278,7 @@ START_TEST(grpc_messages_across_frames)
 						"1 RST s5 e8\n"
 						"1 D s5 len8 m0 unsure\n"
 						"1 GOAWAY last5 e11\n");
-			ck_assert_uint_eq(f.errors, 0);
+			ck_assert_uint_eq(h2_frame__errors(&f), 0);
 		}
 	}
 }
@@ -340,7 +340,7 @@ START_TEST(gaps)
 				"0 D s1 len30 m0 unsure\n" /* the stream's boundaries are gone */
 				"0 D s1 len30 m0 unsure\n"
 				"0 H s3 v0\n");
-	ck_assert_uint_eq(f.errors, 0);
+	ck_assert_uint_eq(h2_frame__errors(&f), 0);
 
 	/* a gap over message bodies only: exact */
 	memset(&s, 0, sizeof(s));
@@ -358,7 +358,7 @@ START_TEST(gaps)
 	ck_assert_str_eq(s.log, "0 H s1 v0\n"
 				"0 D s1 len112 m2\n"
 				"0 LOST\n");
-	ck_assert_uint_eq(f.errors, 0); /* a gap, not an error */
+	ck_assert_uint_eq(h2_frame__errors(&f), 0); /* a gap, not an error */
 
 	/* a gap in a header block: lost; the other direction goes on */
 	memset(&s, 0, sizeof(s));
@@ -385,8 +385,8 @@ static void expect_at(int line, const void *b, size_t len, bool preface, const c
 	h2_frame__feed(&f, PROTO_IN, b, len, len, 1, on_ev, &s);
 	if (f.d[PROTO_IN].lost) /* the rest is ignored */
 		h2_frame__feed(&f, PROTO_IN, b, len, len, 1, on_ev, &s);
-	ck_assert_msg(!strcmp(s.log, log) && f.errors == errors, "line %d: log \"%s\", %lu errors", line, s.log,
-		      (unsigned long)f.errors);
+	ck_assert_msg(!strcmp(s.log, log) && h2_frame__errors(&f) == errors, "line %d: log \"%s\", %lu errors", line,
+		      s.log, (unsigned long)h2_frame__errors(&f));
 }
 
 START_TEST(garbage)

@@ -105,7 +105,7 @@ START_TEST(concurrent_streams)
 			at += k;
 		}
 		ck_assert_uint_eq(t.lost, 0);
-		ck_assert_uint_eq(f.errors, 0);
+		ck_assert_uint_eq(h2_frame__errors(&f), 0);
 		ck_assert_msg(t.switches > CALLS, "DATA of the streams not interleaved: %s", t.order);
 		exact = 0;
 		for (int i = 0; i < CALLS; i++) {
