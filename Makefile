@@ -211,6 +211,11 @@ $(OUT)/bench/spawn_time: tests/bench/spawn_time.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
 
+$(OUT)/bench/scrape_bench: tests/bench/scrape_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c tests/bench/h2sink.c tests/bench/h2sink.h $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -222,7 +227,8 @@ bench: check-root
 		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && taskset -c 0 $(OUT)/bench/span_bench 300000 grpc && \
 		echo && bash tests/bench/shim_start.sh && \
-		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh; fi
+		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \
+		echo && $(MAKE) $(OUT)/bench/scrape_bench && bash tests/bench/scrape_bench.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root

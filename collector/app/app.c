@@ -254,11 +254,22 @@ static void refresh(void *ctx)
 	app__poll(ctx);
 }
 
-static char *render(void *ctx, bool openmetrics, size_t *len)
+/* /metrics: a stream of the registry (metrics.h), read without a->lock */
+static void *metrics_open(void *ctx, bool openmetrics)
 {
 	struct app *a = ctx;
 
-	return metrics__render(a->m, openmetrics, len);
+	return metrics__stream(a->m, openmetrics);
+}
+
+static long metrics_read(void *stream, char *dst, size_t max)
+{
+	return metrics_stream__read(stream, dst, max);
+}
+
+static void metrics_close(void *stream)
+{
+	metrics_stream__free(stream);
 }
 
 /* ---- polling ---- */
@@ -522,7 +533,9 @@ int app__start(struct app *a)
 				  .targets = targets_json,
 				  .ready = ready_checks,
 				  .refresh = refresh,
-				  .render = render,
+				  .metrics_open = metrics_open,
+				  .metrics_read = metrics_read,
+				  .metrics_close = metrics_close,
 				  .ctx = a };
 	const char *source = a->mode == MODE_EBPF ? "ebpf" : "preload";
 	char err[512];

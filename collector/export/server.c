@@ -76,17 +76,12 @@ static bool authorized(struct server *s, struct MHD_Connection *c)
 	return ok;
 }
 
-static enum MHD_Result reply(struct server *s, struct MHD_Connection *c, unsigned code, const char *type, char *body,
-			     size_t len)
+static enum MHD_Result queue(struct server *s, struct MHD_Connection *c, unsigned code, const char *type,
+			     struct MHD_Response *r)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	const char *name, *value;
 	enum MHD_Result ret;
 
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
 	MHD_add_response_header(r, "Content-Type", type);
 	for (int i = 0; webconfig__header(s->web, i, &name, &value); i++)
 		MHD_add_response_header(r, name, value);
@@ -95,6 +90,62 @@ static enum MHD_Result reply(struct server *s, struct MHD_Connection *c, unsigne
 	ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct server *s, struct MHD_Connection *c, unsigned code, const char *type, char *body,
+			     size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	return queue(s, c, code, type, r);
+}
+
+/* /metrics is formatted as libmicrohttpd sends it (chunked, or until the connection closes for HTTP/1.0): the
+ * server thread formats one buffer's worth at a time, between its other connections, and a slow scraper costs
+ * its stream (the list of series and one chunk), never a lock held or the whole text in memory */
+#define METRICS_BLOCK (64 * 1024)
+
+struct metrics_body {
+	struct server *s;
+	void *stream;
+};
+
+static ssize_t metrics_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct metrics_body *b = cls;
+	long n = b->s->opts.metrics_read(b->stream, buf, max);
+
+	(void)pos;
+	if (n < 0) {
+		elog("/metrics: out of memory while formatting: the response is cut short");
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void metrics_body_free(void *cls)
+{
+	struct metrics_body *b = cls;
+
+	b->s->opts.metrics_close(b->stream);
+	free(b);
+}
+
+static enum MHD_Result reply_stream(struct server *s, struct MHD_Connection *c, const char *type,
+				    struct metrics_body *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, METRICS_BLOCK, metrics_reader,
+								   body, metrics_body_free);
+
+	if (!r) {
+		metrics_body_free(body);
+		return MHD_NO;
+	}
+	return queue(s, c, MHD_HTTP_OK, type, r);
 }
 
 static enum MHD_Result reply_json(struct server *s, struct MHD_Connection *c, unsigned code, cJSON *j)
@@ -188,18 +239,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!strcmp(url, "/metrics")) {
 		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 		bool om = accept && strstr(accept, "application/openmetrics-text");
-		size_t len = 0;
-		char *text;
+		struct metrics_body *body = malloc(sizeof(*body));
 
 		if (s->opts.refresh)
 			s->opts.refresh(s->opts.ctx);
-		text = s->opts.render(s->opts.ctx, om, &len);
-		if (!text)
+		if (body)
+			*body = (struct metrics_body){ s, s->opts.metrics_open(s->opts.ctx, om) };
+		if (!body || !body->stream) {
+			free(body);
 			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-		return reply(s, c, MHD_HTTP_OK,
-			     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-				: "text/plain; version=0.0.4; charset=utf-8",
-			     text, len);
+		}
+		return reply_stream(s, c,
+				    om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+				       : "text/plain; version=0.0.4; charset=utf-8",
+				    body);
 	}
 	if (!strcmp(url, "/api/v1/targets")) {
 		cJSON *arr = cJSON_CreateArray();

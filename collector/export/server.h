@@ -28,9 +28,12 @@ struct server_opts {
 	void (*ready)(void *ctx, cJSON *checks);
 	/* called before /metrics renders, to fold in fresh counts */
 	void (*refresh)(void *ctx);
-	/* the /metrics body: malloc'd text of *@len bytes (Prometheus text 0.0.4, or OpenMetrics when
-	 * @openmetrics), or NULL when out of memory; called from the server thread */
-	char *(*render)(void *ctx, bool openmetrics, size_t *len);
+	/* the /metrics body (Prometheus text 0.0.4, or OpenMetrics when @openmetrics) as a stream, sent as it is
+	 * read: metrics_open gives a handle (NULL when out of memory), metrics_read up to @max bytes of it (0 at the
+	 * end, -1 on an error: the response is cut short), metrics_close frees it; all from the server thread */
+	void *(*metrics_open)(void *ctx, bool openmetrics);
+	long (*metrics_read)(void *stream, char *dst, size_t max);
+	void (*metrics_close)(void *stream);
 	void *ctx;
 };
 

@@ -40,9 +40,17 @@ struct snap {
 	struct exemplar *ex; /* a copy, only for OpenMetrics; NULL: none */
 };
 
-/* the whole exposition of @defs[FAM__COUNT], family f's series being @sn[f] (@n[f] of them, sorted here), then
- * the collector's own process_* (and "# EOF" for OpenMetrics); malloc'd, NULL when out of memory */
-char *expo__render(const struct family_def *defs, struct snap *const *sn, const int *n,
-		   const struct hist_bounds *bounds, bool om, size_t *len);
+/* The exposition as a stream, formatted a series at a time into the caller's buffer.  @next hands over the series
+ * in exposition order, a few at a time: family by family (enum order), each family's series sorted by label values;
+ * it returns how many are in *@sn (all of family *@fam; valid until the next call), 0 at the end, -1 when out of
+ * memory.  After the families come the collector's own process_* (read then) and, for OpenMetrics, "# EOF". */
+typedef int (*expo_next_fn)(void *ctx, enum family_id *fam, const struct snap **sn);
+struct expo;
+struct expo *expo__new(const struct family_def *defs, const struct hist_bounds *bounds, bool om, expo_next_fn next,
+		       void *ctx);
+/* up to @max bytes of the text into @dst: how many (less than @max only at the end; 0: nothing left), or -1 out of
+ * memory (the text is then cut short) */
+long expo__read(struct expo *e, char *dst, size_t max);
+void expo__free(struct expo *e);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "signal/expo.h"
 #include "signal/metrics.h"
+#include "signal/metrics_impl.h"
 #include "signal/redact.h"
 
 static const struct family_def families[FAM__COUNT] = {
@@ -136,35 +137,10 @@ static const struct family_def families[FAM__COUNT] = {
 		       { "what" } },
 };
 
-struct series {
-	char *values[METRICS_MAX_LABELS];
-	uint64_t hash;
-	struct metrics *m;
-	union {
-		uint64_t counter;
-		double gauge;
-	};
-	struct hist *hist;
-	struct exemplar *ex; /* per bucket, lazily allocated */
-	struct series *next; /* hash chain */
-};
-
-#define NBUCKETS_HASH 1024
-
-struct family {
-	struct series **all;
-	int n, cap;
-	struct series *hash[NBUCKETS_HASH];
-	int nlabels;
-};
-
-struct metrics {
-	pthread_mutex_t lock;
-	struct hist_bounds bounds;
-	int max_series;
-	uint64_t start_unix_ns;
-	struct family fam[FAM__COUNT];
-};
+const struct family_def *metrics__defs(void)
+{
+	return families;
+}
 
 static uint64_t unix_ns(void)
 {
@@ -190,6 +166,7 @@ struct metrics *metrics__new(const struct metrics_opts *opts)
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->order_lock, NULL);
 	m->bounds.n = opts->nbounds;
 	memcpy(m->bounds.ns, opts->bounds_ns, sizeof(uint64_t) * opts->nbounds);
 	m->max_series = opts->max_series > 0 ? opts->max_series : 2000;
@@ -214,7 +191,9 @@ void metrics__free(struct metrics *m)
 			free(s);
 		}
 		free(m->fam[f].all);
+		free(m->order[f]);
 	}
+	pthread_mutex_destroy(&m->order_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -319,13 +298,16 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
 	return s;
 }
 
-/* Series ops take the registry lock: the HTTP thread renders while sources write. */
+/* Series ops take the registry lock (writers on several threads); each change is also a write section of the
+ * series' sequence count, so that /metrics reads the series without the lock (metrics_impl.h). */
 #define WITH_LOCK(s, body)                           \
 	do {                                         \
 		if (!(s))                            \
 			break;                       \
 		pthread_mutex_lock(&(s)->m->lock);   \
+		series_write_begin(s);               \
 		body;                                \
+		series_write_end(s);                 \
 		pthread_mutex_unlock(&(s)->m->lock); \
 	} while (0)
 
@@ -481,25 +463,4 @@ void metrics_snapshot__free(struct metrics_snapshot *s)
 		s->sn[f] = NULL;
 		s->n[f] = 0;
 	}
-}
-
-char *metrics__render(struct metrics *m, bool openmetrics, size_t *len)
-{
-	struct snap *sn[FAM__COUNT] = { 0 };
-	int n[FAM__COUNT] = { 0 };
-	bool oom = false;
-	char *out;
-
-	/* only the copy under the lock; sorting and formatting outside it */
-	pthread_mutex_lock(&m->lock);
-	for (int f = 0; f < FAM__COUNT; f++)
-		sn[f] = snapshot_family(m, f, openmetrics, &n[f], &oom);
-	pthread_mutex_unlock(&m->lock);
-	out = oom ? NULL : expo__render(families, sn, n, &m->bounds, openmetrics, len);
-	for (int f = 0; f < FAM__COUNT; f++) {
-		for (int i = 0; i < n[f]; i++)
-			free(sn[f][i].ex);
-		free(sn[f]);
-	}
-	return out;
 }

@@ -112,8 +112,18 @@ struct metrics_snapshot {
 int metrics__snapshot(struct metrics *m, struct metrics_snapshot *out);
 void metrics_snapshot__free(struct metrics_snapshot *s);
 
-/* Render everything in Prometheus text 0.0.4, or OpenMetrics 1.0.0 (with
- * exemplars and "# EOF").  Returns a malloc'd NUL-terminated buffer. */
+/* The exposition, Prometheus text 0.0.4 or OpenMetrics 1.0.0 (with exemplars and "# EOF"), as a stream that
+ * /metrics sends as it is read: the series are those there are when it starts; each one's numbers are copied whole
+ * when the stream reaches it, without the registry lock (a sequence count per series), then formatted.  So a slow
+ * reader makes no writer wait, and memory is the list of series and one chunk, whatever the output's size.
+ * metrics__stream: NULL when out of memory.  _read: up to @max bytes, 0 at the end, -1 out of memory.
+ * Not thread-safe: one reader per stream (the registry may be written meanwhile). */
+struct metrics_stream;
+struct metrics_stream *metrics__stream(struct metrics *m, bool openmetrics);
+long metrics_stream__read(struct metrics_stream *st, char *dst, size_t max);
+void metrics_stream__free(struct metrics_stream *st);
+
+/* The whole exposition at once (tests, summaries): a malloc'd NUL-terminated buffer, NULL when out of memory. */
 char *metrics__render(struct metrics *m, bool openmetrics, size_t *len);
 
 #endif
