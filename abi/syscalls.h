@@ -4,8 +4,10 @@
 
 #include "abi/hist.h"
 
-#define SC_MAX_NR 512	    /* syscall numbers tracked: [0, SC_MAX_NR) */
-#define SC_MAX_TGIDS 16384  /* traced processes at once */
+#define SC_MAX_NR 512	   /* syscall numbers tracked: [0, SC_MAX_NR) */
+#define SC_MAX_TGIDS 16384 /* traced processes at once */
+/* syscalls.bpf.c's traced_bytes: a byte per tgid below pid_max, 8 to a word; at most PID_MAX_LIMIT (2^22) */
+#define SC_TRACED_WORDS_MAX (4194304 / 8)
 #define SC_MAX_ERRKEYS 4096 /* distinct (syscall, errno) pairs */
 
 /* socket I/O: [direction][protocol] */

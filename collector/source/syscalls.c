@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -40,8 +41,24 @@ struct systrace {
 	struct sc_conns last_conns[SC_NCONNS];
 	struct percpu_buf sbuf, cbuf;
 	uint64_t events, lost;
-	bool baseline; /* the next poll records, but does not report */
+	bool baseline;			/* the next poll records, but does not report */
+	volatile uint8_t *traced_bytes; /* the BPF map traced_bytes, mmapped: a byte per tgid below traced_max */
+	size_t traced_len;
 };
+
+/* pid_max now (the traced_bytes table covers it; a pid above, after pid_max is raised, falls back to the hash) */
+static size_t pid_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 0 && v <= SC_TRACED_WORDS_MAX * 8 ? (size_t)v : SC_TRACED_WORDS_MAX * 8;
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -138,10 +155,19 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
 		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
 	}
+	bpf_map__set_max_entries(t->skel->maps.traced_bytes, (pid_max() + 7) / 8);
 	e = syscalls_bpf__load(t->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the syscall BPF programs: %s%s", strerror(-e),
 			 e == -EPERM ? " (run as root, or use the shim: obsprobe run --preload)" : "");
+		goto fail;
+	}
+	t->traced_len = (size_t)bpf_map__max_entries(t->skel->maps.traced_bytes) * 8;
+	t->traced_bytes = mmap(NULL, t->traced_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       bpf_map__fd(t->skel->maps.traced_bytes), 0);
+	if (t->traced_bytes == MAP_FAILED) {
+		t->traced_bytes = NULL;
+		snprintf(err, errlen, "cannot map the traced-process table: %s", strerror(errno));
 		goto fail;
 	}
 	e = syscalls_bpf__attach(t->skel);
@@ -183,6 +209,8 @@ void systrace__free(struct systrace *t)
 		return;
 	ring_buffer__free(t->rb);
 	tls__free(t->tls);
+	if (t->traced_bytes)
+		munmap((void *)t->traced_bytes, t->traced_len);
 	syscalls_bpf__destroy(t->skel);
 	percpu_buf__free(&t->hbuf);
 	percpu_buf__free(&t->ubuf);
@@ -196,13 +224,19 @@ int systrace__add_pid(struct systrace *t, pid_t pid)
 	uint32_t key = pid;
 	uint8_t one = 1;
 
-	return bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY))
+		return -errno;
+	if ((size_t)pid < t->traced_len)
+		t->traced_bytes[pid] = 1; /* after the hash: the BPF side's fast answer never runs ahead of it */
+	return 0;
 }
 
 int systrace__remove_pid(struct systrace *t, pid_t pid)
 {
 	uint32_t key = pid;
 
+	if ((size_t)pid < t->traced_len)
+		t->traced_bytes[pid] = 0;
 	return bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key) ? -errno : 0;
 }
 
