@@ -125,7 +125,9 @@ if command -v redis-server >/dev/null; then
 	SP=$!
 	PIDS+=($SP)
 	wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready" || bad "obsprobe serve did not start again"
-	OBSPROBE_SERVICE=redis shim redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no \
+	# env, not the shim() function: a function in the background runs in a subshell, whose pid $! would be,
+	# and redis-server would outlive the kill below
+	env OBSPROBE_RUNTIME_DIR="$RT" LD_PRELOAD="$SHIM" OBSPROBE_SERVICE=redis redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no \
 		--logfile '' --daemonize no --dir "$TMP" >"$TMP/redis.out" 2>&1 &
 	RPID=$!
 	PIDS+=($RPID)
