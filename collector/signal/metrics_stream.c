@@ -146,7 +146,9 @@ struct metrics_stream *metrics__stream(struct metrics *m, bool openmetrics)
 		memset(st->all, 0, total * sizeof(*st->all)); /* its pages touched before the lock is taken */
 		pthread_mutex_lock(&m->lock);
 		for (int f = 0; f < FAM__COUNT; f++)
-			memcpy(st->all + st->off[f], m->fam[f].all, (st->off[f + 1] - st->off[f]) * sizeof(*st->all));
+			if (st->off[f + 1] > st->off[f]) /* an empty family may have no array yet */
+				memcpy(st->all + st->off[f], m->fam[f].all,
+				       (st->off[f + 1] - st->off[f]) * sizeof(*st->all));
 		pthread_mutex_unlock(&m->lock);
 		/* label values never change: sorted outside the lock */
 		for (int f = 0; f < FAM__COUNT && ok; f++) {
