@@ -7,11 +7,12 @@ need_root
 command -v bpftrace >/dev/null || { echo "SKIP: bpftrace missing"; exit 77; }
 
 # bt_start COMM SYSCALL OUTFILE: a bpftrace counter in the background; its pid in BT
+# (bpftrace prints "Attaching" before its probes are live, and runs BEGIN once they are: "ready" is the sign)
 bt_start() {
-	bpftrace -e "tracepoint:syscalls:sys_enter_$2 /comm == \"$1\"/ { @n = count(); }" >"$3" 2>&1 &
+	bpftrace -e "BEGIN { printf(\"ready\\n\"); } tracepoint:syscalls:sys_enter_$2 /comm == \"$1\"/ { @n = count(); }" >"$3" 2>&1 &
 	BT=$!
 }
-bt_wait() { wait_for 120 grep -q Attaching "$1" || bad "bpftrace did not attach in 120 s: $(head -c 300 "$1")"; sleep 1; }
+bt_wait() { wait_for 120 grep -qx ready "$1" || bad "bpftrace did not attach in 120 s: $(head -c 300 "$1")"; }
 bt_stop() { kill -INT "$1"; wait "$1" 2>/dev/null; sleep 0.2; awk '/^@n:/{print $2}' "$2"; }
 obs_start() { # PID PORT [args]: attach in the background, wait until ready
 	local pid=$1 port=$2
