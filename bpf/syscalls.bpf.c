@@ -146,9 +146,11 @@ static __always_inline void stat_inc(__u32 idx)
  * dup2/dup3 onto it, close_range, exec's close-on-exec; an install only fills an empty slot), so every traced
  * removal bumps the fd's generation (fd_gen, shared by all processes: a collision only costs a refill), at the
  * syscall's entry and again at its exit (a cache filled while the slot changed is refused either way).  close_range,
- * exec and io_uring_enter (its IORING_OP_CLOSE) bump fd_epoch: every cache refills.  Known gap: an fd table shared
- * with an untraced process (CLONE_FILES without CLONE_THREAD) changed there.  cap_gen: bumped by user space after
- * each write to the `capture` map (collector/source/capctl.c) and here when a connection's verdict is deleted. */
+ * exec and io_uring_enter (its IORING_OP_CLOSE) bump fd_epoch: every cache refills.  Known gaps: an fd table shared
+ * with an untraced process (CLONE_FILES without CLONE_THREAD) changed there, a seccomp supervisor's ADDFD_FLAG_SETFD,
+ * an io_uring close completing after its io_uring_enter returned.  cap_gen: bumped by user space after each write
+ * to the `capture` map (systrace__capture) and here when a connection's verdict is deleted; an entry the LRU map
+ * evicts stays in force for the fds that cached it (the map holds SC_MAX_CONNS). */
 #define SC_FDGEN 1024
 __u32 fd_gen[SC_FDGEN];
 __u32 fd_epoch;

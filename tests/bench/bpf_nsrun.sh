@@ -8,6 +8,7 @@
 # runs: N for the loop, the traced syscall count from obsprobe's /metrics for nginx): other helpers' tasks on the
 # host no longer drown the figure.  With OBSPROBE_B, a second traced instance "t2" runs beside "t" on the same
 # syscalls (before/after of a change in one run: each program's ns/run is its own).
+# ARGS_B: t2's attach options in (c) instead of --spans-file /dev/null (e.g. "--no-http": what payloads cost).
 # Env: N (loop reads, 2000000), D (wrk seconds, 5), CPU (the loop's CPU, 1), NONGINX, PORT_BASE (7900: uses +1..+9).
 set -uo pipefail
 B=$(cd "$(dirname "$0")/../.." && pwd)/build
@@ -102,7 +103,7 @@ up http://127.0.0.1:$((PB+3))/ || { cat $T/ng.err; exit 1; }
 sleep 0.3; W=$(pgrep -P $NG | tr '\n' ,)
 attach u $OBS $((PB+6)) $SL --spans-file /dev/null
 attach t $OBS $((PB+4)) $NG,${W%,} --spans-file /dev/null
-[ -n "$OBS2" ] && attach t2 $OBS2 $((PB+7)) $NG,${W%,} --spans-file /dev/null
+[ -n "$OBS2" ] && attach t2 $OBS2 $((PB+7)) $NG,${W%,} ${ARGS_B:---spans-file /dev/null}
 wrk -t1 -c16 -d1s http://127.0.0.1:$((PB+3))/ >/dev/null
 sleep 1.5; S0=$(scount $((PB+4)))
 sysctl -q -w kernel.bpf_stats_enabled=1; snap >$T/c0
