@@ -192,7 +192,7 @@ one() {
 		progs $tool >"$d/progs.0"
 		progs $sfloor >"$d/fprogs.0"
 	fi
-	[ "$s" = shim ] && w0=$(shim_work_ns $lp)
+	[ "$s" = shim ] && w0=$(shim_work_ns $lp) && w0=${w0:-0} # no series yet: no work yet
 	[ -n "$tool" ] && c0=$(cpu_ticks $tool)
 	wrk_run "$D" "$url" "$d/wrk"
 	[ -n "$tool" ] && c1=$(cpu_ticks $tool) && hwm=$(hwm_kb $tool)
