@@ -73,22 +73,22 @@ pstat() { # PID -> "name run_time_ns run_cnt" of its programs
 	bpftool prog show -j | jq -r --argjson ids "$ids" '.[] | select(.id as $i | any($ids[]; . == $i)) |
 		"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
-mkfifo "$T/ffin" "$T/cfin"
-"$B/bench/floor" sys "$B/bench/floor.bpf.o" stats <"$T/ffin" >"$T/floor.log" 2>&1 &
+mkfifo "$T/kfin" "$T/cfin"
+"$B/bench/floor" sys "$B/bench/floor.bpf.o" stats <"$T/kfin" >"$T/kfloor.log" 2>&1 &
 FL=$!
 OURS+=($FL)
-exec 8>"$T/ffin"
+exec 8>"$T/kfin"
 "$B/bench/floor" clock "$B/bench/floor.bpf.o" <"$T/cfin" >"$T/clock.log" 2>&1 &
 CL=$!
 OURS+=($CL)
 exec 5>"$T/cfin"
-if waitgrep attached "$T/floor.log" && waitgrep attached "$T/clock.log"; then
+if waitgrep attached "$T/kfloor.log" && waitgrep attached "$T/clock.log"; then
 	{ pstat $FL; pstat $CL; } >"$T/k0"
 	taskset -c "$CPU" "$B/bench/stats_cost" 3 "$CHUNK" >/dev/null # reads (its own descriptor changes nothing here)
 	{ pstat $FL; pstat $CL; } >"$T/k1"
 	join <(sort "$T/k0") <(sort "$T/k1") | awk '{ if ($5 > $3) printf "%s %.1f %d\n", $1, ($4 - $2) / ($5 - $3), $5 - $3 }' >"$T/kns"
 else
-	echo "stats_cost: the clock programs did not attach: $(cat "$T/floor.log" "$T/clock.log")" >&2
+	echo "stats_cost: the clock programs did not attach: $(cat "$T/kfloor.log" "$T/clock.log")" >&2
 fi
 exec 8>&- 5>&-
 wait $FL $CL
