@@ -79,6 +79,22 @@ grep -qE '^obsprobe_probe_(cpu_seconds|runs)_total' "$TMP/m0" && bad "defaults: 
 	ok "defaults: no obsprobe_probe_cpu_seconds_total / obsprobe_probe_runs_total series"
 stop_obs
 
+# --func without the statistics: the calibrated cost per call at start, the measured call rate after a window
+P0F=$((PB + 7))
+start_loop func
+start_obs $P0F --func bench_target --no-syscalls
+holds_stats $OPID && bad "defaults, --func: the statistics held" || ok "defaults, --func: no descriptor held"
+grep -q -- "--func: 1 uprobe pair; one call of a traced function costs about" "$TMP/obs.err" &&
+	ok "defaults, --func: the calibrated cost said at start" || bad "defaults, --func: $(cat "$TMP/obs.err")"
+printf x >&7
+wait_for 20 grep -q -- "--func: [0-9]* calls/s measured over the first" "$TMP/obs.err" &&
+	ok "defaults, --func: the measured rate said" || bad "defaults, --func: no rate: $(cat "$TMP/obs.err")"
+rate=$(targets_field $P0F "r['overhead']['uprobe_calls_per_second']")
+[ -n "$rate" ] && [ "$rate" != 0 ] && [ "$rate" != 0.0 ] && ok "defaults, --func: the call rate on /api/v1/targets ($rate/s)" ||
+	bad "defaults, --func: rate '$rate'"
+stop_loop
+stop_obs
+
 # ---- 1. --probe-stats, no budget: the statistics are there, nothing is shed, the per-syscall counts are exact ----
 P1=$PB
 start_loop sys
