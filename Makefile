@@ -186,7 +186,7 @@ deps:
 
 # test_symbols reads build/targets/ (plain C programs: no BTF needed either)
 unit: $(UNIT_BINS) $(TARGET_BINS)
-	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
+	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} $$t || exit 1; done
 
 test: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && \
