@@ -161,6 +161,12 @@ void run__push_start(struct run_push *rp, struct app *a)
 		     st.url);
 }
 
+void run__push_stop(struct run_push *rp)
+{
+	if (rp)
+		pusher__stop(rp->p);
+}
+
 void run__push_at_finish(void *ctx)
 {
 	struct run_push *rp = ctx;

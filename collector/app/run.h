@@ -20,6 +20,8 @@ struct run_push *run__push_new(const char *gateway, const char *job, const char 
 /* the session to push, its interval pushes started (call after app__start); give it run__push_at_finish as
  * app_opts.at_finish, so that the last push carries the final values */
 void run__push_start(struct run_push *rp, struct app *a);
+/* the interval pushes stopped (before app__finish: its last poll and flush then run alone) */
+void run__push_stop(struct run_push *rp);
 /* app_opts.at_finish: the interval pushes stopped, the last push, one line on stderr */
 void run__push_at_finish(void *rp);
 void run__push_free(struct run_push *rp);

@@ -242,6 +242,7 @@ static int cmd_run(struct env *env)
 cleanup:
 	if (gate[1] >= 0)
 		close(gate[1]);
+	run__push_stop(push);
 	app__finish(a, err == 0); /* the last push, when --pushgateway */
 	run__push_free(push);
 	if (err)
