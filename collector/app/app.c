@@ -327,6 +327,11 @@ const char *app__url(struct app *a)
 	return a->srv ? server__url(a->srv) : "";
 }
 
+struct metrics *app__metrics(struct app *a)
+{
+	return a->m;
+}
+
 /* ---- start ---- */
 
 static int check_ebpf_prereqs(void)
@@ -589,6 +594,8 @@ void app__finish(struct app *a, int summary)
 		exporter__shutdown(a->out.exp); /* sends what is queued, up to its deadline */
 		app__poll(a);
 		outputs__report_drops(&a->out);
+		if (a->opts.at_finish)
+			a->opts.at_finish(a->opts.at_finish_ctx);
 		source_set__report(&a->sources);
 		source_set__totals(&a->sources, &st);
 		t.events = st.events;

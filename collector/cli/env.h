@@ -77,8 +77,11 @@ struct env {
 	char *binary; /* symbols --binary PATH */
 	char *glob;   /* symbols [GLOB] */
 	/* run */
-	char *run_user; /* run --user NAME: CMD runs as this user */
-	char **argv;	/* run -- CMD ARGS (points into the process argv) */
+	char *run_user;	      /* run --user NAME: CMD runs as this user */
+	char *pushgateway;    /* run --pushgateway URL, or NULL */
+	char *push_job;	      /* run --push-job NAME, NULL = CMD's name */
+	double push_interval; /* run --push-interval SEC, 0 = only at exit */
+	char **argv;	      /* run -- CMD ARGS (points into the process argv) */
 	int argc;
 };
 
