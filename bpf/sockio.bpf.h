@@ -35,6 +35,18 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } data_events SEC(".maps");
 
+struct data_scratch {
+	struct obs_data_event h;
+	__u8 data[2 * SC_CAP]; /* offsets and lengths are masked to SC_CAP - 1: the verifier sees the bound */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_scratch);
+} scratch SEC(".maps");
+
 /* user space's verdict per socket: bytes of each read/write to copy (< SC_CAP); 0: none (no protocol it
  * parses, or its parser gave up).  Absent: SC_CAP - 1, until user space has seen the first bytes. */
 struct {
@@ -83,123 +95,110 @@ static __always_inline int sock_proto(struct sock *sk)
 	return type == SOCK_STREAM ? SC_TCP : type == SOCK_DGRAM ? SC_UDP : -1;
 }
 
-/* Payload records are copied once, from the process straight into a ring reservation of their exact size
- * (header + min(bytes moved, verdict)): a ring dynptr and the bpf_probe_read_user_dynptr kfunc (Linux 6.16+), whose
- * offsets and lengths the kernel checks at run time.  No per-CPU scratch, no second copy by bpf_ringbuf_output. */
-extern int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u32 off, __u32 size, const void *src) __ksym;
+/* x & (SC_CAP - 1), in a way clang cannot drop: the verifier needs to see the bound */
+static __always_inline __u64 cap_mask(__u64 x)
+{
+	asm volatile("%[x] &= %[m]" : [x] "+r"(x) : [m] "i"(SC_CAP - 1));
+	return x;
+}
 
-enum data_src {
-	SRC_BUF, /* @src: the bytes */
-	SRC_IOV, /* @src: an iovec array of @cnt */
-	SRC_MSG, /* @src: a struct user_msghdr (its iovecs) */
-};
-
-/* copy @n bytes spread over @cnt iovecs (the first 64: gRPC's C core writes a frame head, each HPACK piece and each
- * message as iovecs of their own, 20 and more in one sendmsg) into @dp after the header; returns the bytes copied */
-static __always_inline __u32 copy_iov(struct bpf_dynptr *dp, const struct iovec *iov, __u64 cnt, __u32 n)
+/* copy up to @max (< SC_CAP) of @total bytes spread over @cnt iovecs (the first 64: gRPC's C core writes a
+ * frame head, each HPACK piece and each message as iovecs of their own, 20 and more in one sendmsg) */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 total, __u32 max)
 {
 	__u32 off = 0;
 
 	for (int i = 0; i < 64; i++) {
 		struct iovec v;
-		__u64 len;
+		__u64 n;
 
-		if (i >= cnt || off >= n)
+		if (i >= cnt || off >= total || off >= max)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		len = v.iov_len;
-		if (len > n - off)
-			len = n - off;
-		if (bpf_probe_read_user_dynptr(dp, sizeof(struct obs_data_event) + off, len, v.iov_base))
+		n = v.iov_len;
+		if (n > total - off)
+			n = total - off;
+		if (n > max - off)
+			n = max - off;
+		if (bpf_probe_read_user(dst + cap_mask(off), cap_mask(n), v.iov_base))
 			break;
-		off += len;
+		off += n;
 	}
 	return off;
 }
 
-/* a payload record: the header (the 4-tuple from @sk), then the first min(@total, @max) bytes the I/O moved, read
- * from @src (enum data_src @kind); caplen says how many of them were readable */
-static __always_inline void emit_data(long fd, __u64 sk, __u32 dir, __u8 stream, __u64 enter_ns, __u64 exit_ns,
-				      __u64 total, __u32 max, __u32 kind, const void *src, __u64 cnt)
+/* the header of a payload event (the 4-tuple from @sk), then its @n bytes already in d->data, into the ring */
+static __always_inline void emit_data(struct data_scratch *d, long fd, __u64 sk, __u32 dir, __u8 stream, __u64 enter_ns,
+				      __u64 exit_ns, __u64 total, __u32 n)
 {
-	__u32 n = total < max ? total : max, got = 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct obs_data_event *h;
-	struct bpf_dynptr dp;
 
-	if (bpf_ringbuf_reserve_dynptr(&data_events, sizeof(*h) + n, 0, &dp)) {
-		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
-		bpf_ringbuf_discard_dynptr(&dp, 0); /* a failed reservation is released too */
-		return;
-	}
-	if (kind == SRC_BUF) {
-		if (!bpf_probe_read_user_dynptr(&dp, sizeof(*h), n, src))
-			got = n;
-	} else if (kind == SRC_IOV) {
-		got = copy_iov(&dp, src, cnt, n);
-	} else {
-		struct user_msghdr m;
-
-		if (!bpf_probe_read_user(&m, sizeof(m), src))
-			got = copy_iov(&dp, m.msg_iov, m.msg_iovlen, n);
-	}
-	h = bpf_dynptr_data(&dp, 0, sizeof(*h));
-	if (!h) {
-		bpf_ringbuf_discard_dynptr(&dp, 0);
-		return;
-	}
-	h->type = OBS_EV_DATA;
-	h->pid = id >> 32;
-	h->tid = (__u32)id;
-	h->fd = fd;
-	h->sk = sk;
-	h->enter_ns = enter_ns;
-	h->exit_ns = exit_ns;
-	h->total = total;
-	h->caplen = got;
-	h->dir = dir;
-	h->stream = stream;
-	h->pad = 0;
-	h->family = 0;
-	h->lport = h->rport = 0;
+	d->h.type = OBS_EV_DATA;
+	d->h.pid = id >> 32;
+	d->h.tid = (__u32)id;
+	d->h.fd = fd;
+	d->h.sk = sk;
+	d->h.enter_ns = enter_ns;
+	d->h.exit_ns = exit_ns;
+	d->h.total = total;
+	d->h.caplen = n;
+	d->h.dir = dir;
+	d->h.stream = stream;
+	d->h.pad = 0;
+	d->h.family = 0;
 	if (sk) {
 		struct sock_common *c = &KCAST((struct sock *)sk, struct sock)->__sk_common;
 
-		h->family = c->skc_family;
-		h->lport = c->skc_num;
-		h->rport = __builtin_bswap16(c->skc_dport);
-		if (h->family == AF_INET) {
-			__builtin_memcpy(h->laddr, &c->skc_rcv_saddr, 4);
-			__builtin_memcpy(h->raddr, &c->skc_daddr, 4);
+		d->h.family = c->skc_family;
+		d->h.lport = c->skc_num;
+		d->h.rport = __builtin_bswap16(c->skc_dport);
+		if (d->h.family == AF_INET) {
+			__builtin_memcpy(d->h.laddr, &c->skc_rcv_saddr, 4);
+			__builtin_memcpy(d->h.raddr, &c->skc_daddr, 4);
 		} else {
-			bpf_probe_read_kernel(h->laddr, 16, &c->skc_v6_rcv_saddr);
-			bpf_probe_read_kernel(h->raddr, 16, &c->skc_v6_daddr);
+			bpf_probe_read_kernel(d->h.laddr, 16, &c->skc_v6_rcv_saddr);
+			bpf_probe_read_kernel(d->h.raddr, 16, &c->skc_v6_daddr);
 		}
 	}
-	bpf_ringbuf_submit_dynptr(&dp, BPF_RB_NO_WAKEUP);
+	if (bpf_ringbuf_output(&data_events, d, sizeof(d->h) + cap_mask(n), BPF_RB_NO_WAKEUP))
+		stat_inc(SC_STAT_DATA_RINGBUF_FULL);
 }
 
-/* the bytes a successful I/O syscall moved (at most @max of them): into the payload ring */
+/* the bytes a successful I/O syscall moved (at most @max < SC_CAP of them): into the payload ring */
 static __always_inline void copy_payload(struct pt_regs *regs, __u32 nr, long ret, __u64 sk, __u32 dir, __u8 stream,
 					 __u64 enter_ns, __u64 exit_ns, __u32 max)
 {
-	__u32 kind;
+	__u32 zero = 0, n = 0;
+	struct data_scratch *d = bpf_map_lookup_elem(&scratch, &zero);
+	void *buf = (void *)SC_ARG2(regs);
 
+	if (!d)
+		return;
 	switch (nr) {
+	case 0:
+	case 1:
+	case 44:
+	case 45: /* read write sendto recvfrom */
+		n = ret < max ? ret : max;
+		if (bpf_probe_read_user(d->data, cap_mask(n), buf))
+			n = 0;
+		break;
 	case 19:
 	case 20: /* readv writev */
-		kind = SRC_IOV;
+		n = copy_iov(d->data, buf, SC_ARG3(regs), ret, max);
 		break;
 	case 46:
-	case 47: /* sendmsg recvmsg */
-		kind = SRC_MSG;
+	case 47: { /* sendmsg recvmsg */
+		struct user_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), buf))
+			break;
+		n = copy_iov(d->data, m.msg_iov, m.msg_iovlen, ret, max);
 		break;
-	default: /* read write sendto recvfrom */
-		kind = SRC_BUF;
 	}
-	emit_data(SC_ARG1(regs), sk, dir, stream, enter_ns, exit_ns, ret, max, kind, (void *)SC_ARG2(regs),
-		  SC_ARG3(regs));
+	}
+	emit_data(d, SC_ARG1(regs), sk, dir, stream, enter_ns, exit_ns, ret, n);
 }
 
 /* The first bytes copied of a socket user space has given no verdict yet: remember, as the default verdict

@@ -118,7 +118,8 @@ SEC("uretprobe")
 int BPF_KRETPROBE(ssl_return, long ret)
 {
 	struct sc_start *st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0, 0);
-	__u32 max = SC_CAP - 1, *len;
+	struct data_scratch *d;
+	__u32 zero = 0, max = SC_CAP - 1, *len;
 	__u64 n = (int)ret, sk;
 	struct ssl_key key;
 	long fd;
@@ -152,9 +153,13 @@ int BPF_KRETPROBE(ssl_return, long ret)
 		max = SC_CAPV_TLS(*len) < SC_CAP - 1 ? SC_CAPV_TLS(*len) : SC_CAP - 1;
 	else
 		max = SC_CAPV_TLS(capture_first(sk));
-	if (max)
-		emit_data(fd, sk, st->ssl_dir, OBS_STREAM_TLS, st->ssl_ts, bpf_ktime_get_ns(), n, max, SRC_BUF,
-			  (void *)st->ssl_buf, 0);
+	if (!max || !(d = bpf_map_lookup_elem(&scratch, &zero)))
+		return 0;
+	if (n < max)
+		max = n;
+	if (bpf_probe_read_user(d->data, cap_mask(max), (void *)st->ssl_buf))
+		max = 0;
+	emit_data(d, fd, sk, st->ssl_dir, OBS_STREAM_TLS, st->ssl_ts, bpf_ktime_get_ns(), n, max);
 	return 0;
 }
 
