@@ -206,6 +206,11 @@ $(OUT)/bench/floor: tests/bench/floor.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+$(OUT)/bench/stats_cost: tests/bench/stats_cost.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
 $(OUT)/bench/spawn_time: tests/bench/spawn_time.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -234,8 +239,8 @@ $(OUT)/bench/http_pair: tests/bench/http_pair.c
 
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
-		$(OUT)/bench/spawn_time && \
-		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
+		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost && \
+		bash tests/bench/run.sh && echo && bash tests/bench/stats_cost.sh && echo && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && taskset -c 0 $(OUT)/bench/span_bench 300000 grpc && \
 		echo && bash tests/bench/shim_start.sh && \
 		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \

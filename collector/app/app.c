@@ -409,8 +409,8 @@ static int start_ebpf(struct app *a)
 
 	if (check_ebpf_prereqs() || start_demux(a))
 		return 1;
-	/* the kernel's run-time statistics: before the privilege drop, on for the whole session */
-	a->ovh = overhead__new(a->m, opt->max_overhead);
+	/* the kernel's run-time statistics (--probe-stats, --max-overhead): before the privilege drop */
+	a->ovh = overhead__new(a->m, opt->max_overhead, opt->probe_stats);
 	if (!a->ovh)
 		return 1;
 	cal = calibration__start();

@@ -52,6 +52,7 @@ struct env {
 	char *spans_file;			 /* --spans-file */
 	char *log_file;				 /* --log-file ("-" = stdout) */
 	double max_overhead;			 /* --max-overhead PCT, 0 = off */
+	bool probe_stats;			 /* --probe-stats */
 	double sample_ratio;			 /* --sample-ratio, default 1.0, 0..1 */
 	long max_spans_per_second;		 /* default 10000 */
 	int max_series;				 /* default 2000 */

@@ -47,6 +47,10 @@ const struct optdef options[] = {
 	{ "max-overhead", 1, OPT_MAX_OVERHEAD, C_PROBE, "PCT",
 	  "eBPF: when the probes use more than PCT% (0 < PCT <= 100) of the traced\n"
 	  "processes' CPU over a 2 s window, shed work step by step (default off)" },
+	{ "probe-stats", 0, OPT_PROBE_STATS, C_PROBE, NULL,
+	  "eBPF: turn on the kernel's BPF run-time statistics for the session\n"
+	  "(obsprobe_probe_cpu_seconds_total); they cost every BPF program on\n"
+	  "the host two clock reads per run (default: only with --max-overhead)" },
 	{ "max-services", 1, OPT_MAX_SERVICES, C_TRACE, "N",
 	  "shim: distinct service names segments may bring; past it their\nservice label is __overflow__ (default 256)" },
 	{ "max-segments-per-uid", 1, OPT_MAX_SEGS_PER_UID, C_TRACE, "N",
@@ -210,6 +214,9 @@ void options__set_flag(struct env *env, int val, bool on)
 		break;
 	case OPT_OTLP_METRICS:
 		env->otlp_metrics = on;
+		break;
+	case OPT_PROBE_STATS:
+		env->probe_stats = on;
 		break;
 	case OPT_PRELOAD:
 		env->preload = on;

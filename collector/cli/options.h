@@ -63,6 +63,7 @@ enum {
 	OPT_OTLP_METRICS,
 	OPT_OTLP_METRICS_INTERVAL,
 	OPT_MAX_OVERHEAD,
+	OPT_PROBE_STATS,
 	OPT_REDACT, /* config file only */
 };
 
