@@ -41,10 +41,11 @@ CASES=(
 LP=7910 # this test's ports: 7910-7917
 declare -A PORT MASTER
 args=()
+p=7910
 for c in "${CASES[@]}"; do
 	IFS='|' read -r name path id uid <<<"$c"
 	mkdir -p "$BASE/$path" || { bad "mkdir $BASE/$path"; finish; }
-	p=$((7911 + ${#PORT[@]}))
+	p=$((p + 1))
 	# the shell moves itself into the cgroup, then becomes httpd: master and workers start inside it
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" 1' sh "$BASE/$path" "$TARGETS/httpd" "$p" \
 		>/dev/null 2>"$TMP/$name.err" &
