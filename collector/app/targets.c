@@ -1,41 +1,10 @@
 /* targets.c -- the session's process table: named targets, followed children, and their /api/v1/targets rows */
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app/targets.h"
-#include "source/cgroup.h"
+#include "source/container.h"
 #include "source/procs.h"
-
-_Static_assert(SPAN_CONTAINER_ID_LEN == CGROUP_ID_LEN && SPAN_POD_UID_LEN == CGROUP_POD_UID_LEN &&
-		       SPAN_CGROUP_LEN == CGROUP_LINE_LEN,
-	       "span_container holds a cgroup_ident's strings");
-
-/* the container @pid runs in; unchanged when its /proc/PID/cgroup cannot be read (it exited) */
-static void read_container(pid_t pid, struct span_container *c)
-{
-	char path[32], buf[8192];
-	struct cgroup_ident id;
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf)); /* a proc file: one read gives it whole up to a page */
-		close(fd);
-	}
-	if (n <= 0)
-		return;
-	if (cgroup__parse_proc(buf, (size_t)n, &id)) {
-		memset(c, 0, sizeof(*c));
-		return;
-	}
-	memcpy(c->id, id.container_id, sizeof(c->id));
-	memcpy(c->pod_uid, id.pod_uid, sizeof(c->pod_uid));
-	memcpy(c->cgroup, id.line, sizeof(c->cgroup));
-}
 
 struct target *targets__find(struct targets *ts, pid_t pid)
 {
@@ -67,7 +36,7 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 	t->dead_polls = 0;
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
-	read_container(pid, &t->ctr);
+	container__read(pid, &t->ctr);
 	return t;
 }
 

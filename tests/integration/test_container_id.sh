@@ -38,7 +38,7 @@ CASES=(
 	"none|user.slice/session-1.scope||"
 )
 
-LP=7910 # this test's ports: 7910-7917
+LP=7910 # this test's ports: 7910-7920
 declare -A PORT MASTER
 args=()
 p=7910
@@ -114,4 +114,31 @@ done
 kill -INT $OBS
 wait $OBS
 check "obsprobe exit status" 0 $?
+
+# the shim path: an httpd with libobsshim.so in a CRI-O container's cgroup, read by obsprobe serve
+RT=$TMP/rt
+mkdir -p "$RT"
+SID=$(id64 shim)
+SPATH="kubepods.slice/kubepods-pod${UID1//-/_}.slice/crio-$SID.scope"
+mkdir -p "$BASE/$SPATH"
+OBSPROBE_RUNTIME_DIR=$RT OBSPROBE_SERVICE=shimctr LD_PRELOAD=$ROOT/build/libobsshim.so \
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" 1' sh "$BASE/$SPATH" "$TARGETS/httpd" 7919 \
+	>/dev/null 2>"$TMP/shim.err" &
+SHIMD=$!
+PIDS+=($SHIMD)
+wait_for 5 curl -sf "http://127.0.0.1:7919/" || { bad "shim httpd did not start"; finish; }
+OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen 127.0.0.1:7920 --spans-file "$TMP/shim.jsonl" -q \
+	2>"$TMP/serve.err" &
+SERVE=$!
+PIDS+=($SERVE)
+wait_for 10 curl -sf "http://127.0.0.1:7920/health" || { bad "serve not ready"; cat "$TMP/serve.err"; finish; }
+for k in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:7919/api/users/9$k"; done
+wait_for 10 test "$(grep -c 'api/users/9' "$TMP/shim.jsonl" 2>/dev/null)" -ge 3
+cp "$TMP/shim.jsonl" "$TMP/spans.jsonl"
+line="0::$OWN/obsprobe-test-$$/$SPATH"
+check "shim: 3 spans, one resource, its container.id, k8s.pod.uid, cgroup" "3|$SID|$UID1|$line|1" "$(summary 9)"
+curl -sf "http://127.0.0.1:7920/api/v1/targets" >"$TMP/targets.json"
+# the segment's process is the worker (the first to record), a child of the master
+worker=$(pgrep -P "$SHIMD" | head -1)
+check "shim: /api/v1/targets row" "$SID|$UID1|$line" "$(row "$worker")"
 finish
