@@ -163,7 +163,11 @@ check("DaemonSet: its ServiceAccount exists", True,
 scrape = yaml.safe_load(open(os.path.join(deploy, "prometheus/kubernetes-scrape.yml")))["scrape_configs"][0]
 keys = {r.get("source_labels", [None])[-1] for r in scrape["relabel_configs"]}
 check("kubernetes-scrape.yml: reads the annotations the DaemonSet sets", True,
-      all("__meta_kubernetes_pod_annotation_" + re.sub(r"[^a-zA-Z0-9_]", "_", a) in keys for a in ann))
+      all("__meta_kubernetes_pod_annotation_" + re.sub(r"[^a-zA-Z0-9_]", "_", a) in keys
+          for a in ann if a.startswith("prometheus.io/")))
+check("DaemonSet: AppArmor off both ways (field, pre-1.30 annotation)", ("Unconfined", "unconfined"),
+      (sc.get("appArmorProfile", {}).get("type"),
+       ann.get("container.apparmor.security.beta.kubernetes.io/" + ctr["name"])))
 otel = yaml.safe_load(open(os.path.join(deploy, "otelcol/otelcol.yaml")))
 oport = otel["receivers"]["otlp"]["protocols"]["http"]["endpoint"].rsplit(":", 1)[1]
 check("otelcol: its OTLP/HTTP port is the one both configs export to", [oport, oport],
