@@ -261,24 +261,27 @@ static struct series *insert(struct metrics *m, enum family_id fam, const char *
 	return s;
 }
 
-static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values)
+static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values, bool *was_folded)
 {
 	struct family *fm = &m->fam[fam];
 	const char *folded[METRICS_MAX_LABELS];
 	uint64_t h = hash_values(values, fm->nlabels);
 	struct series *s = lookup(fm, values, h);
 
+	*was_folded = false;
 	if (s)
 		return s;
 	if (fm->n < m->max_series || fam == FAM_SERIES_OVERFLOW)
 		return insert(m, fam, values, h);
+	*was_folded = true;
 
 	/* fold: keep "service", replace every other label with __overflow__ */
 	for (int l = 0; l < fm->nlabels; l++)
 		folded[l] = strcmp(families[fam].labels[l], "service") ? METRICS_OVERFLOW_VALUE : values[l];
 	{
 		const char *name[1] = { families[fam].name };
-		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name);
+		bool ov_folded;
+		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name, &ov_folded);
 
 		if (ov)
 			ov->counter++;
@@ -288,14 +291,21 @@ static struct series *series_locked(struct metrics *m, enum family_id fam, const
 	return s ? s : insert(m, fam, folded, h); /* the overflow series may exceed the cap by one */
 }
 
-struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
+struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded)
 {
 	struct series *s;
 
 	pthread_mutex_lock(&m->lock);
-	s = series_locked(m, fam, values);
+	s = series_locked(m, fam, values, folded);
 	pthread_mutex_unlock(&m->lock);
 	return s;
+}
+
+struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
+{
+	bool folded;
+
+	return metrics__series_folded(m, fam, values, &folded);
 }
 
 /* Series ops take the registry lock (writers on several threads); each change is also a write section of the

@@ -3,6 +3,7 @@
  * says, plus the ids, times and resource) */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "lib/hex.h"
 #include "lib/randid.h"
 #include "lib/sampler.h"
+#include "signal/redact_memo.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
 
@@ -45,6 +47,22 @@ struct join {
 
 #define JOIN_MAX_AGE_NS (10 * 1000000000ull)
 
+/* the last peer address given as text: a connection's exchanges come one after another */
+struct addr_text {
+	uint8_t family; /* 0: none formatted yet */
+	uint8_t addr[16];
+	char text[INET6_ADDRSTRLEN];
+};
+
+/* a series found once and kept (series are never removed; one that folded into __overflow__ is looked up
+ * each time, as each fold is counted) */
+enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS__COUNT };
+
+struct exchanges_series {
+	struct series *s;
+	char service[SPAN_RES_STR_LEN];
+};
+
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
@@ -54,6 +72,11 @@ struct traces {
 	struct exporter_stats last_exp;
 	struct traces_stats st;
 	struct otlp_buf line;
+	struct redact_memo *memo;
+	struct addr_text peer;
+	struct series *spans[SPANS__COUNT];
+	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
+	struct span span; /* the one being built (emit_span copies it or writes it out) */
 };
 
 static int64_t mono_to_unix_offset;
@@ -77,11 +100,18 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 		return NULL;
 	}
 	t->opts = *opts;
+	t->memo = redact_memo__new(opts->redactor);
+	if (!t->memo) {
+		snprintf(err, errlen, "out of memory");
+		free(t);
+		return NULL;
+	}
 	mono_to_unix_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	ratelimit__init(&t->limit, opts->max_spans_per_second);
 	if (opts->spans_file) {
 		t->spans_file = privs__open_output(opts->spans_file, "--spans-file", err, errlen);
 		if (!t->spans_file) {
+			redact_memo__free(t->memo);
 			free(t);
 			return NULL;
 		}
@@ -97,6 +127,7 @@ void traces__free(struct traces *t)
 	if (t->spans_file)
 		fclose(t->spans_file);
 	otlp_buf__free(&t->line);
+	redact_memo__free(t->memo);
 	free(t);
 }
 
@@ -220,13 +251,72 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 	}
 }
 
-static void addr_str(const struct obs_addr *a, char *out, size_t len)
+/* dotted quad, as inet_ntop writes it (without its stdio) */
+static void ipv4_text(const uint8_t a[4], char *out)
 {
-	out[0] = '\0';
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
+/* @a as text ("" when unknown); formatted again only when the address changes */
+static const char *addr_str(struct traces *t, const struct obs_addr *a)
+{
+	struct addr_text *c = &t->peer;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return "";
+	if (c->family == a->family && !memcmp(c->addr, a->addr, a->family == AF_INET ? 4 : 16))
+		return c->text;
+	c->family = 0;
 	if (a->family == AF_INET)
-		inet_ntop(AF_INET, a->addr, out, len);
-	else if (a->family == AF_INET6)
-		inet_ntop(AF_INET6, a->addr, out, len);
+		ipv4_text(a->addr, c->text);
+	else if (!inet_ntop(AF_INET6, a->addr, c->text, sizeof(c->text)))
+		return "";
+	c->family = a->family;
+	memcpy(c->addr, a->addr, 16);
+	return c->text;
+}
+
+/* a series of FAM_SPANS by outcome, found once */
+static struct series *spans_series(struct traces *t, int which)
+{
+	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited" };
+	struct series *se;
+	bool folded;
+
+	if (t->spans[which])
+		return t->spans[which];
+	se = metrics__series_folded(t->opts.metrics, FAM_SPANS, (const char *[]){ outcome[which] }, &folded);
+	if (!folded)
+		t->spans[which] = se;
+	return se;
+}
+
+/* obsprobe_exchanges_total{service, protocol, transport}: looked up again only when the service changes */
+static struct series *exchanges_series(struct traces *t, const struct proto *p, bool tls, const char *service)
+{
+	struct exchanges_series *c = &t->exchanges[p->id][tls];
+	struct series *se;
+	bool folded;
+
+	if (c->s && !strcmp(c->service, service))
+		return c->s;
+	se = metrics__series_folded(t->opts.metrics, FAM_EXCHANGES,
+				    (const char *[]){ service, p->name, tls ? "tls" : "tcp" }, &folded);
+	c->s = NULL;
+	if (!folded && strlen(service) < sizeof(c->service)) {
+		strcpy(c->service, service);
+		c->s = se;
+	}
+	return se;
 }
 
 /* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
@@ -234,11 +324,21 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
 	struct traces *t = ctx;
 
-	if (redact__text(t->opts.redactor, in, strlen(in), out, outlen) < 0) {
+	if (redact_memo__text(t->memo, in, strlen(in), out, outlen) < 0) {
 		t->st.unredactable++;
 		return false;
 	}
 	return true;
+}
+
+/* the traces' one span, empty (attributes past nattrs are never read: not cleared) */
+static struct span *new_span(struct traces *t)
+{
+	struct span *sp = &t->span;
+
+	memset(sp, 0, offsetof(struct span, attrs));
+	sp->dropped_attrs = 0;
+	return sp;
 }
 
 /* false: the rate limit dropped it */
@@ -246,7 +346,7 @@ static bool emit_span(struct traces *t, const struct span *sp)
 {
 	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
 		t->st.rate_limited++;
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
+		series__add(spans_series(t, SPANS_RATE_LIMITED), 1);
 		return false;
 	}
 	if (t->spans_file) {
@@ -258,7 +358,7 @@ static bool emit_span(struct traces *t, const struct span *sp)
 	if (t->opts.exporter)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
 	else if (t->spans_file)
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
+		series__add(spans_series(t, SPANS_EXPORTED), 1);
 	return true;
 }
 
@@ -281,8 +381,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	const struct proto *p = proto__by_id(x->proto);
 	uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
 	bool server = x->kind == SPAN_KIND_SERVER, want_span;
-	char tid_hex[33], sid_hex[17], peer[64];
-	struct proto_text text = { .clean = clean, .ctx = t, .peer = peer };
+	char tid_hex[33], sid_hex[17];
+	struct proto_text text = { .clean = clean, .ctx = t };
 	struct proto_desc desc, *d = &desc;
 	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;
@@ -299,7 +399,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
 	want_span = x->sampled && (x->parent_remote || sampler__keep(t->opts.sample_ratio, x->trace_id));
-	addr_str(&x->peer, peer, sizeof(peer));
+	text.peer = addr_str(t, &x->peer);
 	p->describe(x, &text, want_span && (t->opts.exporter || t->spans_file), d);
 	if (d->lost) {
 		t->st.incomplete++;
@@ -308,10 +408,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 			    1);
 		return;
 	}
-	series__add(metrics__series(t->opts.metrics, FAM_EXCHANGES,
-				    (const char *[]){ res->service_name, p->name,
-						      x->flags & OBS_X_F_TLS ? "tls" : "tcp" }),
-		    1);
+	series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
@@ -322,14 +419,12 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 
 	if (!want_span) {
 		t->st.sampled_out++;
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "sampled_out" }), 1);
+		series__add(spans_series(t, SPANS_SAMPLED_OUT), 1);
 		return;
 	}
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return;
+	sp = new_span(t);
 	memcpy(sp->trace_id, x->trace_id, 16);
 	memcpy(sp->span_id, x->span_id, 8);
 	memcpy(sp->parent_span_id, x->parent_id, 8);
@@ -355,7 +450,6 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 		hex__encode(sid_hex, x->span_id, 8);
 		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
 	}
-	free(sp);
 }
 
 void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_t end_ns, const char *function,
@@ -368,9 +462,7 @@ void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_
 		return;
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return;
+	sp = new_span(t);
 	memcpy(sp->trace_id, s->trace_id, 16);
 	memcpy(sp->parent_span_id, s->span_id, 8);
 	traces__random_id(sp->span_id, 8);
@@ -384,7 +476,6 @@ void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_
 	span__add_str(sp, "code.namespace", object);
 	span__add_int(sp, "thread.id", tid);
 	emit_span(t, sp);
-	free(sp);
 }
 
 void traces__poll(struct traces *t)

@@ -1,5 +1,6 @@
 /* http1_route.c -- http_route: a request path with its variable segments folded, so routes stay few */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/proto/http1_route.h"
@@ -26,10 +27,21 @@ static bool is_uuid(const char *s, size_t n)
 	return true;
 }
 
+/* letters, digits and "._~!$&'()*+,;=:@-" (RFC 3986 pchar without the %-escape) */
 static bool plain_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("._~!$&'()*+,;=:@-", c));
+	static const uint64_t mark[2] = {
+		/* 0x20-0x3f: ! $ & ' ( ) * + , - . 0-9 : ; = */
+		(1ull << '!') | (1ull << '$') | (1ull << '&') | (1ull << '\'') | (1ull << '(') | (1ull << ')') |
+			(1ull << '*') | (1ull << '+') | (1ull << ',') | (1ull << '-') | (1ull << '.') |
+			(0x3ffull << '0') | (1ull << ':') | (1ull << ';') | (1ull << '='),
+		/* 0x40-0x7f: @ A-Z _ a-z ~ */
+		(1ull << ('@' - 64)) | (0x3ffffffull << ('A' - 64)) | (1ull << ('_' - 64)) |
+			(0x3ffffffull << ('a' - 64)) | (1ull << ('~' - 64)),
+	};
+	unsigned char u = (unsigned char)c;
+
+	return u < 128 && (mark[u >> 6] >> (u & 63) & 1);
 }
 
 /* does segment @s look like a value rather than a name? */
