@@ -203,16 +203,26 @@ const struct hist_bounds *metrics__bounds(const struct metrics *m)
 	return &m->bounds;
 }
 
+/* eight bytes a step; each value's length goes in too, so ("ab", "c") and ("a", "bc") differ */
 static uint64_t hash_values(const char *const *values, int n)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = 0x9e3779b97f4a7c15ull, w;
 
 	for (int i = 0; i < n; i++) {
-		for (const char *p = values[i] ? values[i] : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
+		const char *p = values[i] ? values[i] : "";
+		size_t len = strlen(p), j = 0;
+
+		for (; j + 8 <= len; j += 8) {
+			memcpy(&w, p + j, 8);
+			h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+			h ^= h >> 29;
+		}
+		w = len << 56;
+		memcpy(&w, p + j, len - j);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
 	}
-	return h;
+	return h ^ (h >> 32);
 }
 
 static struct series *lookup(struct family *fm, const char *const *values, uint64_t h)

@@ -178,10 +178,13 @@ static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const
 
 static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = key[JOIN_KEY - 1], w;
 
-	for (int i = 0; i < JOIN_KEY; i++)
-		h = (h ^ key[i]) * 1099511628211ull;
+	for (int i = 0; i + 8 <= JOIN_KEY; i += 8) { /* five words and the last byte */
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+	}
 	return &t->joins[h % JOIN_SLOTS];
 }
 

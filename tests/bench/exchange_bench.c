@@ -54,7 +54,7 @@ static void fill(struct obs_exchange *x, long i, bool client)
 	x->peer.port = client ? 7650 : (uint16_t)(40000 + (i & 15));
 }
 
-/* the loop callgrind counts (--toggle-collect=run) */
+/* the loop (exchange_bench.sh counts the two traces__ calls in it) */
 __attribute__((noinline)) void run(struct traces *t, long n, bool client, const struct span_resource *res)
 {
 	struct obs_exchange x;

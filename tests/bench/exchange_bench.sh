@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-12s %12s\n' mode instr/exchange
 for mode in nosink sampled_out client file; do
-	valgrind --tool=callgrind --toggle-collect=run --callgrind-out-file="$tmp/cg.$mode" "$BIN" "$N" "$mode" \
+	valgrind --tool=callgrind --toggle-collect=traces__start_exchange --toggle-collect=traces__end_exchange --callgrind-out-file="$tmp/cg.$mode" "$BIN" "$N" "$mode" \
 		>/dev/null 2>"$tmp/err.$mode" || { echo "$mode: failed ($(tail -1 "$tmp/err.$mode"))"; continue; }
 	ir=$(sed -n 's/^summary: *//p' "$tmp/cg.$mode")
 	# the warm-up loop (64 exchanges) is inside run() too
