@@ -63,6 +63,19 @@ struct exchanges_series {
 	char service[SPAN_RES_STR_LEN];
 };
 
+/* the RED histogram series by family and label values (direct-mapped): a repeat costs a hash and a compare,
+ * not the registry's lock and lookup */
+#define RED_SLOTS 256
+#define RED_KEY_MAX 240 /* the values, each with its NUL; a longer set is looked up each time */
+
+struct red_series {
+	struct series *s; /* NULL: free */
+	uint64_t hash;
+	uint16_t len;
+	uint8_t fam;
+	char key[RED_KEY_MAX];
+};
+
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
@@ -76,6 +89,7 @@ struct traces {
 	struct addr_text peer;
 	struct series *spans[SPANS__COUNT];
 	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
+	struct red_series red[RED_SLOTS];
 	struct span span; /* the one being built (emit_span copies it or writes it out) */
 };
 
@@ -322,6 +336,57 @@ static struct series *exchanges_series(struct traces *t, const struct proto *p, 
 	return se;
 }
 
+static uint64_t hash_key(const char *k, size_t n, unsigned fam)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (fam + 1), w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	w = (uint64_t)n << 56;
+	memcpy(&w, k + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 32);
+}
+
+/* metrics__series(fam, @labels), kept while it does not fold into __overflow__ (series are never removed) */
+static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels)
+{
+	char key[RED_KEY_MAX];
+	struct red_series *c;
+	size_t len = 0;
+	uint64_t h;
+	struct series *se;
+	bool folded;
+	int n = metrics__nlabels(fam);
+
+	for (int i = 0; i < n; i++) {
+		const char *v = labels[i] ? labels[i] : ""; /* as the registry reads a NULL */
+		size_t l = strlen(v) + 1;
+
+		if (len + l > sizeof(key))
+			return metrics__series(t->opts.metrics, fam, labels);
+		memcpy(key + len, v, l);
+		len += l;
+	}
+	h = hash_key(key, len, fam);
+	c = &t->red[h % RED_SLOTS];
+	if (c->s && c->hash == h && c->fam == fam && c->len == len && !memcmp(c->key, key, len))
+		return c->s;
+	se = metrics__series_folded(t->opts.metrics, fam, labels, &folded);
+	if (se && !folded) {
+		c->s = se;
+		c->hash = h;
+		c->fam = (uint8_t)fam;
+		c->len = (uint16_t)len;
+		memcpy(c->key, key, len);
+	}
+	return se;
+}
+
 /* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
 static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
@@ -415,8 +480,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
-		se = metrics__series(t->opts.metrics,
-				     server ? red_family[x->proto].server : red_family[x->proto].client, labels);
+		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels);
 		series__observe_ns(se, dur);
 	}
 
