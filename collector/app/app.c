@@ -304,6 +304,8 @@ void app__drain(struct app *a)
 {
 	pthread_mutex_lock(&a->lock);
 	source_set__drain(&a->sources);
+	if (a->cap)
+		demux__drain(a->cap); /* what is past the window: the queue stays small and warm */
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -364,6 +366,7 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 		.kfuncs = opt->kfuncs,
 		.nkfuncs = opt->nkfuncs,
 		.run_exe = a->run_exe,
+		.payload_ring_mb = opt->payload_ring_mb,
 		.on_proc = on_proc,
 		.on_data = on_data,
 		.on_call = a->cap && opt->nfuncs ? on_call : NULL,

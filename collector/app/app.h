@@ -43,6 +43,7 @@ struct app_opts {
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */
+	int payload_ring_mb; /* --payload-ring-mb, 0 = the default */
 	long max_spans_per_second;
 	/* shim segments */
 	int max_services, max_segments_per_uid, max_rejected_segments;

@@ -372,6 +372,11 @@ static void process(void *ctx, const void *rec, size_t size)
 	}
 }
 
+void demux__drain(struct demux *d)
+{
+	reorder__pop(d->q, mono_ns() - d->opts.window_ns, process, d);
+}
+
 void demux__flush(struct demux *d, bool all)
 {
 	uint64_t limit = all ? UINT64_MAX : mono_ns() - d->opts.window_ns;

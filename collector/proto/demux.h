@@ -41,8 +41,11 @@ void demux__event(struct demux *d, const void *rec, size_t size);
 /* a finished --func call */
 void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object);
 
-/* Process what is older than the window (@all: everything, at exit). */
+/* Process what is older than the window (@all: everything, at exit), and tick the log lines. */
 void demux__flush(struct demux *d, bool all);
+/* Only process what is older than the window: after each ring drain, so that the queue holds about a window of
+ * records rather than a poll period's. */
+void demux__drain(struct demux *d);
 
 void demux__forget_pid(struct demux *d, int pid);
 
