@@ -12,7 +12,7 @@
 
 #define DEFAULT_MAX 200000
 #define CHUNK_BYTES (256 * 1024) /* a record is at most a few KB: a chunk holds a hundred or more */
-#define SPARE_CHUNKS 32		 /* emptied chunks kept for reuse (8 MB); past that they are freed */
+#define SPARE_CHUNKS 8		 /* emptied chunks kept for reuse (2 MB); past that they are freed */
 
 struct chunk {
 	struct chunk *next; /* the free list */
