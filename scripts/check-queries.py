@@ -20,6 +20,8 @@ def exprs():
                 inner = q[len("label_values("):-1].rsplit(",", 1)[0]
                 yield os.path.basename(path), "variable " + v["name"], inner
         for p in d.get("panels", []):
+            if p.get("datasource", {}).get("type", "prometheus") != "prometheus":
+                continue  # the Trace panel: a trace datasource's query, not PromQL
             for t in p.get("targets", []):
                 yield os.path.basename(path), p["title"], t["expr"]
     import re

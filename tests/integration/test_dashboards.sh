@@ -5,9 +5,14 @@
 # and statements, some failing), a python HTTPS server under curl (HTTP over TLS), a python grpcio server
 # (Unary calls, and Fail calls answered UNAVAILABLE); what the collectors count
 # is checked against what the programs say they did (INFO commandstats/errorstats, the statement log, the
-# request log).
+# request log). The dashboards' own promises (dashboards_lint.py: an instance variable filtering every selector,
+# exemplars on every latency target, the DS_TRACES input) are checked first; the instance variable then on the
+# live Prometheus: it lists the five collectors, and one (or two) of them selected keep only their series.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/grpc_lib.sh"
+python3 "$ROOT/tests/integration/dashboards_lint.py" "$ROOT/dashboards" >"$TMP/lint.out" 2>&1 &&
+	ok "dashboards: instance variable on every selector, exemplars on every latency target, DS_TRACES ($(tail -1 "$TMP/lint.out"))" ||
+	bad "dashboards lint: $(grep -v '^[0-9]* dashboards' "$TMP/lint.out" | head -20)"
 need_root
 grpc_need
 grpc_stubs || { bad "gRPC stubs could not be generated"; finish; }
@@ -115,6 +120,7 @@ sleep 2
 # the panels (and rules) this traffic must fill: function, syscall, socket and TCP families, HTTP (plain and over
 # TLS), Redis operations with errors (13% of them, at over 1/s: the database alert's expression has its series)
 cat >"$TMP/expect" <<'X'
+variable instance
 Request rate
 Request latency p50 / p95 / p99
 variable service
@@ -207,12 +213,44 @@ share=$(python3 - "http://127.0.0.1:$PPORT" "$ROOT/dashboards/obsprobe-overview.
 import json, sys, urllib.parse, urllib.request
 d = json.load(open(sys.argv[2]))
 e = [p for p in d["panels"] if p["title"] == "Share of exchanges over TLS"][0]["targets"][0]["expr"]
-e = e.replace('"$service"', '".*"').replace("$__rate_interval", "1m")
+e = e.replace('"$service"', '".*"').replace('"$instance"', '".*"').replace("$__rate_interval", "1m")
 r = json.load(urllib.request.urlopen(sys.argv[1] + "/api/v1/query?" + urllib.parse.urlencode({"query": e}), timeout=10))
 print(" ".join(sorted(f"{x['metric'].get('service')}={float(x['value'][1]):g}" for x in r["data"]["result"])))
 PY
 )
 check "overview TLS share per service" "$(printf '%s\n' "grpcdemo=0" "httpd=0" "postgres=0" "redis-server=0" "$TCOMM=1" | sort | tr '\n' ' ' | sed 's/ $//')" "$share"
+# the instance variable across the five collectors: its query lists them all; one collector selected (as Grafana
+# writes a multi-value variable into a regex matcher: dots escaped, values joined by |) keeps only the series of
+# the services it traces, two keep both
+inst=$(python3 - "http://127.0.0.1:$PPORT" "$ROOT/dashboards" $MPORT $M2PORT $M3PORT $M4PORT $M5PORT <<'PY'
+import glob, json, re, sys, urllib.parse, urllib.request
+prom, ddir, ports = sys.argv[1], sys.argv[2], sys.argv[3:]
+def get(path, **q):
+    return json.load(urllib.request.urlopen(prom + path + "?" + urllib.parse.urlencode(q, doseq=True), timeout=10))["data"]
+out = []
+for path in sorted(glob.glob(ddir + "/*.json")):
+    v = [x for x in json.load(open(path))["templating"]["list"] if x["name"] == "instance"][0]
+    sel = v["query"]["query"][len("label_values("):-1].rsplit(",", 1)[0]
+    got = sorted({s["instance"] for s in get("/api/v1/series", **{"match[]": sel.replace('"$instance"', '".*"')})})
+    out.append(" ".join(got))
+print("same on every dashboard" if len(set(out)) == 1 else "differs: " + " / ".join(out))
+print(out[0])
+d = json.load(open(ddir + "/obsprobe-overview.json"))
+e = [p for p in d["panels"] if p["title"] == "Syscall rate"][0]["targets"][0]["expr"]
+def services(*inst):
+    rx = "(" + "|".join(re.escape(i) for i in inst) + ")" if len(inst) > 1 else re.escape(inst[0])
+    q = e.replace('"$service"', '".*"').replace('"$instance"', '"' + rx.replace("\\", "\\\\") + '"')
+    q = q.replace("$__rate_interval", "1m")
+    return ",".join(sorted(r["metric"]["service"] for r in get("/api/v1/query", query=q)["result"]))
+print(services("127.0.0.1:" + ports[0]), services("127.0.0.1:" + ports[1]),
+      services("127.0.0.1:" + ports[0], "127.0.0.1:" + ports[1]))
+PY
+)
+check "instance variable: the same query on every dashboard" "same on every dashboard" "$(echo "$inst" | sed -n 1p)"
+check "instance variable: the five collectors" "$(printf '127.0.0.1:%s\n' $MPORT $M2PORT $M3PORT $M4PORT $M5PORT | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')" \
+	"$(echo "$inst" | sed -n 2p)"
+check "instance variable selects: httpd's collector, redis-server's, both (overview Syscall rate)" \
+	"httpd redis-server httpd,redis-server" "$(echo "$inst" | sed -n 3p)"
 # the real Prometheus evaluates the database alert on these series: pending (for: 5m) for redis-server only
 # (postgres fails 2 statements in 7 too, but at 0.2 operations/s over 5m: under the minimum)
 pend=$(curl -sf "http://127.0.0.1:$PPORT/api/v1/alerts" | python3 -c '
