@@ -306,7 +306,7 @@ void app__drain(struct app *a)
 	pthread_mutex_lock(&a->lock);
 	source_set__drain(&a->sources);
 	if (a->cap)
-		demux__drain(a->cap); /* what is past the window: the queue stays small and warm */
+		demux__drain(a->cap); /* under heavy traffic, what is past the window: memory stays bounded */
 	pthread_mutex_unlock(&a->lock);
 }
 

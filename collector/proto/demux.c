@@ -374,7 +374,8 @@ static void process(void *ctx, const void *rec, size_t size)
 
 void demux__drain(struct demux *d)
 {
-	reorder__pop(d->q, mono_ns() - d->opts.window_ns, process, d);
+	if (reorder__bytes(d->q) > DEMUX_DRAIN_BYTES)
+		reorder__pop(d->q, mono_ns() - d->opts.window_ns, process, d);
 }
 
 void demux__flush(struct demux *d, bool all)

@@ -31,6 +31,7 @@ struct held {
 struct reorder {
 	struct held *q; /* sorted by key, ties by arrival: [head, n) live */
 	size_t head, n, cap, max;
+	size_t bytes;	     /* of the records held */
 	struct chunk *cur;   /* where new records go */
 	struct chunk *spare; /* emptied chunks */
 	size_t nspare;
@@ -181,6 +182,7 @@ bool reorder__push(struct reorder *q, uint64_t key, const void *head, size_t hle
 		memmove(q->q + at + 1, q->q + at, (q->n - at) * sizeof(*q->q));
 	q->q[at] = (struct held){ .key = key, .c = c, .rec = rec, .size = hlen + tlen };
 	q->n++;
+	q->bytes += hlen + tlen;
 	return true;
 }
 
@@ -191,6 +193,7 @@ size_t reorder__pop(struct reorder *q, uint64_t limit, reorder_fn fn, void *ctx)
 	while (q->head < q->n && q->q[q->head].key <= limit) {
 		struct held h = q->q[q->head++];
 
+		q->bytes -= h.size;
 		fn(ctx, h.rec, h.size);
 		chunk_release(q, h.c);
 		n++;
@@ -203,4 +206,9 @@ size_t reorder__pop(struct reorder *q, uint64_t limit, reorder_fn fn, void *ctx)
 size_t reorder__len(const struct reorder *q)
 {
 	return q->n - q->head;
+}
+
+size_t reorder__bytes(const struct reorder *q)
+{
+	return q->bytes;
 }

@@ -170,6 +170,7 @@ START_TEST(long_run_matches_a_stable_sort)
 	}
 	reorder__pop(q, UINT64_MAX, take_rec, NULL);
 	ck_assert_uint_eq(reorder__len(q), 0);
+	ck_assert_uint_eq(reorder__bytes(q), 0);
 	ck_assert_uint_eq(run.n, N);
 	qsort(want, N, sizeof(*want), cmp_rec);
 	for (size_t i = 0; i < N; i++)
@@ -180,6 +181,7 @@ START_TEST(long_run_matches_a_stable_sort)
 	ck_assert(reorder__push(q, 5, &want[0], sizeof(want[0]), NULL, 0));
 	ck_assert(reorder__push(q, 4, &want[1], sizeof(want[1]), NULL, 0));
 	ck_assert_uint_eq(reorder__len(q), 2);
+	ck_assert_uint_eq(reorder__bytes(q), 2 * sizeof(want[0]));
 	reorder__free(q); /* with records still held */
 	free(want);
 	free(run.got);
