@@ -30,6 +30,7 @@ PKGS=(
 	libnghttp2-dev # HPACK decoding of captured HTTP/2 header blocks (the collector only; the shim stays free of it)
 	python3-grpcio python3-grpc-tools python3-protobuf # gRPC test programs and the OTLP/gRPC test receiver
 	nghttp2-client # h2load: h2c requests on one connection (curl 7.88 cannot reuse an h2c connection) for the HTTP/2 tests
+	valgrind # callgrind: make bench counts the ingest path's instructions per HTTP exchange (tests/bench/ingest_bench.sh)
 )
 
 missing=()
