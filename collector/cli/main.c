@@ -76,6 +76,7 @@ static struct app_opts app_opts(const struct env *env)
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,
 		.max_overhead = env->max_overhead,
+		.payload_ring_mb = env->payload_ring_mb,
 		.probe_stats = env->probe_stats,
 		.max_spans_per_second = env->max_spans_per_second,
 		.max_services = env->max_services,
@@ -297,7 +298,7 @@ int main(int argc, char **argv)
 		rc = symbols_cmd_list(env.npids ? env.pids[0] : 0, env.binary, env.glob, stdout);
 		break;
 	case CMD_CHECK:
-		rc = check_cmd(stdout);
+		rc = check_cmd(stdout, env.json);
 		break;
 	case CMD_VERSION:
 		printf("obsprobe %s (libbpf %s)\n", OBSPROBE_VERSION, libbpf_version_str());

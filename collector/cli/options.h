@@ -16,6 +16,7 @@
 #define C_RUN (1u << CMD_RUN)
 #define C_SERVE (1u << CMD_SERVE)
 #define C_SYMBOLS (1u << CMD_SYMBOLS)
+#define C_CHECK (1u << CMD_CHECK)
 #define C_TRACE (C_ATTACH | C_RUN | C_SERVE)
 #define C_PROBE (C_ATTACH | C_RUN) /* serve reads the shim only: no probes */
 #define C_ALL (~0u)
@@ -43,6 +44,7 @@ enum {
 	OPT_SAMPLE_RATIO,
 	OPT_MAX_SPS,
 	OPT_MAX_SERIES,
+	OPT_PAYLOAD_RING_MB,
 	OPT_BUCKETS,
 	OPT_DURATION,
 	OPT_METRICS_AUTH,
@@ -68,6 +70,7 @@ enum {
 	OPT_PUSH_JOB,
 	OPT_PUSH_INTERVAL,
 	OPT_REDACT, /* config file only */
+	OPT_JSON,
 };
 
 struct optdef {
