@@ -196,7 +196,7 @@ test: check-root
 demo: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all && bash scripts/demo.sh; fi
 
-$(OUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(OUT)/vmlinux.h
+$(OUT)/bench/floor.bpf.o $(OUT)/bench/touch.bpf.o: $(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
