@@ -49,6 +49,7 @@ struct env {
 	int otlp_metrics_interval_ms;	     /* --otlp-metrics-interval, else $OTEL_METRIC_EXPORT_INTERVAL; 0 = 60000 */
 	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
 	int notlp_headers;
+	char *service_instance_id;		 /* --service-instance-id, NULL = a random UUID */
 	char *spans_file;			 /* --spans-file */
 	char *log_file;				 /* --log-file ("-" = stdout) */
 	double max_overhead;			 /* --max-overhead PCT, 0 = off */

@@ -71,6 +71,7 @@ static struct app_opts app_opts(const struct env *env)
 		.otlp_timeout_ms = env->otlp_timeout_ms,
 		.otlp_metrics = env->otlp_metrics,
 		.otlp_metrics_interval_ms = env->otlp_metrics_interval_ms,
+		.service_instance_id = env->service_instance_id,
 		.spans_file = env->spans_file,
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,

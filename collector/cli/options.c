@@ -7,6 +7,7 @@
 
 #include "cli/optval.h"
 #include "cli/options.h"
+#include "export/exporter.h"
 #include "export/url.h"
 
 const struct optdef options[] = {
@@ -38,6 +39,8 @@ const struct optdef options[] = {
 	  "also push the /metrics families over OTLP (/v1/metrics): cumulative,\nexemplars from sampled spans" },
 	{ "otlp-metrics-interval", 1, OPT_OTLP_METRICS_INTERVAL, C_TRACE, "MS",
 	  "--otlp-metrics: push every MS ms and at exit (default 60000,\n$OTEL_METRIC_EXPORT_INTERVAL)" },
+	{ "service-instance-id", 1, OPT_SERVICE_INSTANCE_ID, C_TRACE, "ID",
+	  "OTLP: service.instance.id on every resource (default: a random UUID,\nsaid at start)" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
 	{ "log-file", 1, OPT_LOG_FILE, C_TRACE, "PATH", "write trace-tagged log records as JSON lines ('-' = stdout)" },
 	{ "sample-ratio", 1, OPT_SAMPLE_RATIO, C_TRACE, "R", "head sampling of new traces, 0..1 (default 1)" },
@@ -150,6 +153,15 @@ void options__print(FILE *out, unsigned cmds)
 }
 
 /* ---- applying one value ------------------------------------------------------- */
+
+/* printable ASCII without quotes or backslashes (an id said in messages and JSON as is) */
+static bool printable_id(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
 
 static int set_str(char **dst, const char *v, const char *what)
 {
@@ -299,6 +311,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			    arg);
 		env->otlp_metrics_interval_ms = (int)l;
 		return 0;
+	case OPT_SERVICE_INSTANCE_ID:
+		if (!*arg || strlen(arg) > EXPORTER_INSTANCE_ID_MAX || !printable_id(arg))
+			BAD("%s: '%s' is not 1 to %d printable ASCII characters (no space, quote or backslash)", what,
+			    arg, EXPORTER_INSTANCE_ID_MAX);
+		return set_str(&env->service_instance_id, arg, what);
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);
 	case OPT_LOG_FILE:

@@ -564,19 +564,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < nl; i++)
 		fill_log(&in, &logs[i]);
 
-	FUZZ_CHECK(otlp__traces_pb(&b, spans, ns, host) == 0);
+	FUZZ_CHECK(otlp__traces_pb(&b, spans, ns, &(struct otlp_host){ .name = host }) == 0);
 	check_request(&b, spans, ns, sizeof(*spans), true, host);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__logs_pb(&b, logs, nl, host) == 0);
+	FUZZ_CHECK(otlp__logs_pb(&b, logs, nl, &(struct otlp_host){ .name = host }) == 0);
 	check_request(&b, logs, nl, sizeof(*logs), false, host);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__traces_json(&b, spans, ns, host) == 0);
+	FUZZ_CHECK(otlp__traces_json(&b, spans, ns, &(struct otlp_host){ .name = host }) == 0);
 	check_json(&b, spans, ns, true);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__logs_json(&b, logs, nl, host) == 0);
+	FUZZ_CHECK(otlp__logs_json(&b, logs, nl, &(struct otlp_host){ .name = host }) == 0);
 	check_json(&b, logs, nl, false);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__span_line(&b, spans, host) == 0);
+	FUZZ_CHECK(otlp__span_line(&b, spans, &(struct otlp_host){ .name = host }) == 0);
 	FUZZ_CHECK(b.len > 1 && b.data[b.len - 1] == '\n' && !memchr(b.data, '\n', b.len - 1));
 cleanup:
 	otlp_buf__free(&b);
