@@ -54,6 +54,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
+	__sync_fetch_and_add(&fd_epoch, 1); /* close-on-exec fds are gone: every fd cache refills */
 	emit(OBS_PROC_EXEC, tgid, 0);
 	return 0;
 }

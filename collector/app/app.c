@@ -199,6 +199,8 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 	span__copy_str(out->service_name, sizeof(out->service_name), a->service);
 	span__copy_str(out->executable_name, sizeof(out->executable_name), t ? t->comm : "");
 	out->pid = pid;
+	if (t)
+		out->ctr = t->ctr;
 }
 
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */
@@ -325,6 +327,11 @@ int app__nalive(struct app *a)
 const char *app__url(struct app *a)
 {
 	return a->srv ? server__url(a->srv) : "";
+}
+
+struct metrics *app__metrics(struct app *a)
+{
+	return a->m;
 }
 
 /* ---- start ---- */
@@ -589,6 +596,8 @@ void app__finish(struct app *a, int summary)
 		exporter__shutdown(a->out.exp); /* sends what is queued, up to its deadline */
 		app__poll(a);
 		outputs__report_drops(&a->out);
+		if (a->opts.at_finish)
+			a->opts.at_finish(a->opts.at_finish_ctx);
 		source_set__report(&a->sources);
 		source_set__totals(&a->sources, &st);
 		t.events = st.events;

@@ -55,6 +55,9 @@ struct app_opts {
 	const char *metrics_auth, *tls_cert, *tls_key;
 	/* run */
 	const char *run_user; /* --user, or NULL */
+	/* run --pushgateway: called once by app__finish with the final values, before the exit summary */
+	void (*at_finish)(void *ctx);
+	void *at_finish_ctx;
 };
 
 /* NULL after printing why */
@@ -74,6 +77,8 @@ void app__drain(struct app *a);
 void app__nap(struct app *a, int ms);
 int app__nalive(struct app *a);
 const char *app__url(struct app *a);
+/* the session's registry (run --pushgateway renders it and counts its pushes in it) */
+struct metrics *app__metrics(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */
 void app__finish(struct app *a, int summary);
 

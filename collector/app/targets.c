@@ -1,7 +1,9 @@
 /* targets.c -- the session's process table: named targets, followed children, and their /api/v1/targets rows */
 #include <stdio.h>
+#include <string.h>
 
 #include "app/targets.h"
+#include "source/container.h"
 #include "source/procs.h"
 
 struct target *targets__find(struct targets *ts, pid_t pid)
@@ -27,12 +29,14 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 		} else {
 			t = &ts->t[ts->n++];
 		}
+		memset(&t->ctr, 0, sizeof(t->ctr));
 	}
 	t->pid = pid;
 	t->alive = true;
 	t->dead_polls = 0;
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	container__read(pid, &t->ctr);
 	return t;
 }
 
@@ -63,6 +67,9 @@ void targets__json_ebpf(struct targets *ts, struct source_set *set, cJSON *array
 		cJSON_AddStringToObject(o, "mode", "ebpf");
 		cJSON_AddBoolToObject(o, "alive", t->alive);
 		cJSON_AddNumberToObject(o, "probes", source_set__nprobes(set, t->pid));
+		cJSON_AddStringToObject(o, "container_id", t->ctr.id);
+		cJSON_AddStringToObject(o, "k8s_pod_uid", t->ctr.pod_uid);
+		cJSON_AddStringToObject(o, "cgroup", t->ctr.cgroup);
 		cJSON_AddItemToArray(array, o);
 	}
 }

@@ -26,7 +26,7 @@ static const char *const synopsis[] = {
 	[CMD_RUN] = "obsprobe run [options] -- CMD [ARG...]",
 	[CMD_SERVE] = "obsprobe serve [options]",
 	[CMD_SYMBOLS] = "obsprobe symbols (--pid PID | --binary PATH) [GLOB]",
-	[CMD_CHECK] = "obsprobe check",
+	[CMD_CHECK] = "obsprobe check [--json]",
 	[CMD_VERSION] = "obsprobe version",
 	[CMD_HELP] = "obsprobe help [COMMAND]",
 };
@@ -350,6 +350,9 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 	if (env->max_overhead > 0 && env->preload)
 		BAD("%s: --max-overhead sheds eBPF probes; the shim (--preload) has none to shed (drop one of them)",
 		    cmd);
+	if (env->cmd == CMD_RUN && !env->pushgateway && (env->push_job || env->push_interval > 0))
+		BAD("%s: --%s goes with --pushgateway URL (give it too)", cmd,
+		    env->push_job ? "push-job" : "push-interval");
 	if (!!env->tls_cert != !!env->tls_key)
 		BAD("%s: --tls-cert and --tls-key go together (give both, or neither for plain HTTP)", cmd);
 	if (env->web_config && (env->metrics_auth || env->tls_cert))
@@ -480,5 +483,7 @@ void env__free(struct env *env)
 	free(env->binary);
 	free(env->glob);
 	free(env->run_user);
+	free(env->pushgateway);
+	free(env->push_job);
 	memset(env, 0, sizeof(*env));
 }

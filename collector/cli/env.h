@@ -70,6 +70,7 @@ struct env {
 	bool follow_children;			 /* default true; --no-follow-children */
 	int verbose;				 /* -v count */
 	bool quiet;				 /* -q */
+	bool json;				 /* check --json */
 	char *runtime_dir;			 /* $OBSPROBE_RUNTIME_DIR, default /dev/shm */
 	char *redact_patterns[ENV_MAX_PATTERNS]; /* config file "redact_patterns": [..] */
 	int nredact_patterns;
@@ -78,8 +79,11 @@ struct env {
 	char *binary; /* symbols --binary PATH */
 	char *glob;   /* symbols [GLOB] */
 	/* run */
-	char *run_user; /* run --user NAME: CMD runs as this user */
-	char **argv;	/* run -- CMD ARGS (points into the process argv) */
+	char *run_user;	      /* run --user NAME: CMD runs as this user */
+	char *pushgateway;    /* run --pushgateway URL, or NULL */
+	char *push_job;	      /* run --push-job NAME, NULL = CMD's name */
+	double push_interval; /* run --push-interval SEC, 0 = only at exit */
+	char **argv;	      /* run -- CMD ARGS (points into the process argv) */
 	int argc;
 };
 

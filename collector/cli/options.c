@@ -74,6 +74,11 @@ const struct optdef options[] = {
 	  "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
 	{ "user", 1, OPT_USER, C_RUN, "NAME",
 	  "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
+	{ "pushgateway", 1, OPT_PUSHGATEWAY, C_RUN, "URL",
+	  "when CMD ends, PUT the metrics to this Prometheus Pushgateway\n(e.g. http://127.0.0.1:9091), grouped by job and instance" },
+	{ "push-job", 1, OPT_PUSH_JOB, C_RUN, "NAME", "--pushgateway: the job label (default: CMD's name)" },
+	{ "push-interval", 1, OPT_PUSH_INTERVAL, C_RUN, "SEC",
+	  "--pushgateway: also push every SEC seconds while CMD runs\n(default: only when it ends)" },
 	{ "no-follow-children", 0, OPT_NO_FOLLOW, C_TRACE, NULL, "do not trace forked/exec'd children" },
 	{ "config", 1, OPT_CONFIG, C_ALL, "FILE",
 	  "options as a JSON object whose keys are the long option names\n"
@@ -83,6 +88,7 @@ const struct optdef options[] = {
 	{ "help", 0, OPT_HELP, C_ALL, NULL, "this help; obsprobe COMMAND --help for one command" },
 	{ "version", 0, OPT_VERSION, C_ALL, NULL, NULL },
 	{ "redact-patterns", 1, OPT_REDACT, C_FILE_ONLY, NULL, NULL },
+	{ "json", 0, OPT_JSON, C_CHECK, NULL, "check: one JSON object, with what a deployment must grant" },
 };
 const int noptions = (int)(sizeof(options) / sizeof(options[0]));
 _Static_assert(sizeof(options) / sizeof(options[0]) <= OPTIONS_MAX, "option sets are 64-bit masks");
@@ -236,6 +242,9 @@ void options__set_flag(struct env *env, int val, bool on)
 	case OPT_NO_FOLLOW:
 		env->follow_children = !on;
 		break;
+	case OPT_JSON:
+		env->json = on;
+		break;
 	case OPT_QUIET:
 		env->quiet = on;
 		break;
@@ -372,6 +381,20 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_double(arg, &d) || d <= 0 || d > 1e9)
 			BAD("%s: '%s' is not a positive number of seconds (e.g. 30 or 0.5)", what, arg);
 		env->duration = d;
+		return 0;
+	case OPT_PUSHGATEWAY:
+		if ((why = url__check(arg)))
+			BAD("%s: '%s' %s", what, arg, why);
+		return set_str(&env->pushgateway, arg, what);
+	case OPT_PUSH_JOB:
+		for (const char *c = arg; *c; c++)
+			if (iscntrl((unsigned char)*c))
+				BAD("%s: the name has a control character", what);
+		return set_str(&env->push_job, arg, what);
+	case OPT_PUSH_INTERVAL:
+		if (optval_double(arg, &d) || d < 0.1 || d > 86400)
+			BAD("%s: '%s' is not a number of seconds from 0.1 to 86400 (e.g. 30)", what, arg);
+		env->push_interval = d;
 		return 0;
 	case OPT_REDACT: {
 		regex_t re;
