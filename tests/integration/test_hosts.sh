@@ -24,6 +24,7 @@ hosts_down() {
 	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done # their veths go with them
 }
 trap 'cleanup; hosts_down' EXIT
+trap 'exit 1' INT TERM # the EXIT trap then runs too
 
 in_ns() { local ns=$1; shift; nsenter --net=/run/netns/$ns -- "$@"; }
 # on_host NS NAME [VAR=VALUE...] CMD... &: CMD in the host's network namespace with a UTS namespace of its own
@@ -187,10 +188,14 @@ IID_B=$(grep -oP 'otlp: service.instance.id \K[0-9a-f-]{36}(?= \(random)' "$TMP/
 [ -n "$IID_A" ] && [ -n "$IID_B" ] && [ "$IID_A" != "$IID_B" ] && ok "eBPF collectors said their random instance ids ($IID_A, $IID_B)" ||
 	bad "instance ids at start: '$IID_A' '$IID_B'"
 for p in $SERVE_A $SERVE_B $ATTACH_A $ATTACH_B; do kill -INT $p; done
+codes=
 for p in $SERVE_A $SERVE_B $ATTACH_A $ATTACH_B; do
 	for _ in $(seq 1 100); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
-	kill -0 $p 2>/dev/null && bad "collector $p still running 10 s after SIGINT"
+	kill -0 $p 2>/dev/null && { bad "collector $p still running 10 s after SIGINT"; continue; }
+	wait $p
+	codes="$codes $?"
 done
+check "the four collectors exit 0 on SIGINT" " 0 0 0 0" "$codes"
 $PY "$H/spans.py" "$TMP/rcv" >"$TMP/spans"
 check "no span export refused" 0 "$(grep ' /v1/traces ' "$TMP/rcv/requests.log" | grep -vc '^200 ')"
 # HOST INSTANCE SERVICE KIND TRACE SPAN PARENT PATH
