@@ -23,7 +23,11 @@ hosts_down() {
 	local ns
 	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done # their veths go with them
 }
-trap 'cleanup; hosts_down' EXIT
+stack_down() { # what stack.sh started, by the pids it wrote (also when the test ends inside stack.sh up)
+	local f
+	for f in "$TMP"/stack/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+}
+trap 'stack_down; cleanup; hosts_down' EXIT
 trap 'exit 1' INT TERM # the EXIT trap then runs too
 
 in_ns() { local ns=$1; shift; nsenter --net=/run/netns/$ns -- "$@"; }
@@ -119,7 +123,7 @@ ok "four collectors ready, each reached from the observer namespace across the b
 : >"$TMP/beta/backend.log"
 
 # ---- Prometheus in the observer namespace scrapes every collector ----
-export OBSPROBE_STACK_DIR=$TMP/stack PROM_PORT=9090 SCRAPE_INTERVAL=1s
+export OBSPROBE_STACK_DIR=$TMP/stack PROM_PORT=9090 SCRAPE_INTERVAL=1s ALERTMANAGER=0
 in_ns $NS_OBS bash "$ROOT/scripts/stack.sh" up $A:9464 $B:9464 $A:9465 $B:9465 >"$TMP/stack.out" 2>&1 ||
 	{ bad "stack up: $(cat "$TMP/stack.out")"; finish; }
 PIDS+=($(cat "$TMP/stack/prometheus.pid"))
