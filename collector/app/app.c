@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/app.h"
+#include "app/discsess.h"
 #include "app/outputs.h"
 #include "app/overhead.h"
 #include "app/run.h"
@@ -44,6 +45,7 @@ struct app {
 	struct demux *cap;	   /* eBPF payloads -> exchanges, log lines */
 	struct overhead *ovh;	   /* eBPF: the probes' CPU, the --max-overhead budget */
 	struct targets targets;
+	struct disc_session ds; /* attach --exe/--port/--cgroup */
 	char service[128];
 	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
 	bool started;
@@ -72,7 +74,13 @@ struct app *app__new(const struct app_opts *opts)
 	a->mode = (geteuid() == 0 && !opts->preload && opts->cmd != APP_SERVE) ? MODE_EBPF : MODE_PRELOAD;
 	if (opts->service)
 		snprintf(a->service, sizeof(a->service), "%s", opts->service);
+	if (disc_session__init(&a->ds, opts, a->mode == MODE_EBPF, &a->targets, &a->sources, a->service,
+			       sizeof(a->service)))
+		goto fail;
 	return a;
+fail:
+	app__finish(a, 0);
+	return NULL;
 }
 
 int app__add_initial(struct app *a, pid_t pid)
@@ -148,6 +156,7 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		if (!t)
 			return;
 		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		disc_session__rematch(&a->ds, t); /* a new image: is it still its binary that matched */
 		if (t->exec_pending) {
 			t->exec_pending = false;
 			return;
@@ -163,6 +172,14 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		break;
 	}
 	source_set__on_process(&a->sources, what, pid);
+}
+
+/* discovery: an untraced process exec'd, listened, or changed cgroup (called under a->lock) */
+static void on_candidate(void *ctx, uint32_t why, pid_t pid, uint32_t port)
+{
+	struct app *a = ctx;
+
+	disc_session__candidate(&a->ds, why, pid, port);
 }
 
 /* ---- eBPF payloads and calls -> demux -> exchanges and log lines (called under a->lock) ---- */
@@ -365,6 +382,8 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 		.nkfuncs = opt->nkfuncs,
 		.run_exe = a->run_exe,
 		.on_proc = on_proc,
+		.discover = disc_session__events(&a->ds),
+		.on_candidate = on_candidate,
 		.on_data = on_data,
 		.on_call = a->cap && opt->nfuncs ? on_call : NULL,
 		.runtime_dir = opt->runtime_dir,
@@ -420,11 +439,13 @@ static int start_ebpf(struct app *a)
 		goto fail;
 	}
 	a->sys = source_set__find(&a->sources, &syscalls_source);
+	disc_session__start(&a->ds); /* after the exec tracepoint: none is missed in between */
 	/* the targets and, when following, the children they already have (nginx workers) */
 	for (int i = 0, n = a->targets.n; i < n; i++) {
 		pid_t pid = a->targets.t[i].pid;
 
-		if (source_set__add_target(&a->sources, pid, true, err, sizeof(err))) {
+		if (source_set__add_target(&a->sources, pid, a->targets.t[i].initial, err, sizeof(err)) &&
+		    a->targets.t[i].initial) {
 			elog("%s", err);
 			goto fail;
 		}
@@ -435,6 +456,8 @@ static int start_ebpf(struct app *a)
 			for (int k = 0; k < nk; k++) {
 				char comm[64] = "";
 
+				if (targets__find(&a->targets, kids[k]))
+					continue; /* matched by a selector itself */
 				proc_comm(kids[k], comm, sizeof(comm));
 				targets__add(&a->targets, kids[k], comm, false);
 				source_set__add_target(&a->sources, kids[k], false, err, sizeof(err));
@@ -480,7 +503,9 @@ static void start_line(struct app *a)
 	}
 	if (a->opts.cmd == APP_SERVE)
 		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", a->opts.runtime_dir);
-	else if (initial == 1)
+	else if (disc_session__who(&a->ds, who, sizeof(who))) {
+		/* the selectors, and how many processes they matched */
+	} else if (initial == 1)
 		snprintf(who, sizeof(who), "%s (pid %d%s%.0d%s)", first->comm, first->pid, children ? " + " : "",
 			 children, children ? (children == 1 ? " child" : " children") : "");
 	else
@@ -603,6 +628,7 @@ void app__finish(struct app *a, int summary)
 	demux__free(a->cap);
 	outputs__free(&a->out);
 	source_set__free(&a->sources);
+	disc_session__free(&a->ds);
 	overhead__free(a->ovh); /* after the programs: the statistics stop with it */
 	metrics__free(a->m);
 	pthread_mutex_destroy(&a->lock);

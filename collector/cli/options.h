@@ -64,6 +64,9 @@ enum {
 	OPT_OTLP_METRICS_INTERVAL,
 	OPT_MAX_OVERHEAD,
 	OPT_REDACT, /* config file only */
+	OPT_EXE,
+	OPT_PORT,
+	OPT_CGROUP,
 };
 
 struct optdef {
