@@ -301,22 +301,21 @@ static void load_listeners(struct discover *d, const char *netdir)
 	}
 }
 
-/* the selected ports @pid listens on (its fds that are LISTEN sockets of the last load_listeners) */
-static int pid_ports(const struct discover *d, pid_t pid, int *ports, int max)
+#define DISC_MAX_SOCKS 1024 /* sockets of one process looked at */
+
+/* the selected ports @pid listens on: its socket fds that are LISTEN sockets of @netdir's tables (NULL: the
+ * tables load_listeners read last); the tables are read only when it holds a socket */
+static int pid_ports(struct discover *d, pid_t pid, const char *netdir, int *ports, int max)
 {
 	char dir[64], link[PATH_MAX], target[64];
+	unsigned long *socks = malloc(DISC_MAX_SOCKS * sizeof(*socks));
 	DIR *fd;
 	struct dirent *de;
-	int n = 0;
+	int n = 0, ns = 0;
 
-	if (!d->nls)
-		return 0;
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	fd = opendir(dir);
-	if (!fd)
-		return 0;
-	while ((de = readdir(fd)) && n < max) {
-		unsigned long ino;
+	fd = socks ? opendir(dir) : NULL;
+	while (fd && (de = readdir(fd)) && ns < DISC_MAX_SOCKS) {
 		ssize_t k;
 
 		if (de->d_name[0] == '.')
@@ -326,20 +325,35 @@ static int pid_ports(const struct discover *d, pid_t pid, int *ports, int max)
 		if (k <= 0)
 			continue;
 		target[k] = '\0';
-		if (sscanf(target, "socket:[%lu]", &ino) != 1)
-			continue;
+		if (sscanf(target, "socket:[%lu]", &socks[ns]) == 1)
+			ns++;
+	}
+	if (fd)
+		closedir(fd);
+	if (ns && netdir)
+		load_listeners(d, netdir);
+	for (int s = 0; s < ns && n < max; s++)
 		for (int i = 0; i < d->nls; i++)
-			if (d->ls[i].inode == ino) {
+			if (d->ls[i].inode == socks[s]) {
 				ports[n++] = d->ls[i].port;
 				break;
 			}
-	}
-	closedir(fd);
+	free(socks);
 	return n;
 }
 
-/* exe, comm, cgroup and (from the last load_listeners) ports of @pid, then the match */
-static bool check_pid(struct discover *d, pid_t pid, uint32_t port, char *why, size_t len, bool *by_binary)
+static bool any_exe(const struct disc_sel *s, const char *exe, const char *comm)
+{
+	for (int i = 0; i < s->nexes; i++)
+		if (disc__glob_exe(s->exes[i], exe, comm) != DISC_NO)
+			return true;
+	return false;
+}
+
+/* exe, comm, cgroup and ports (see pid_ports for @netdir) of @pid, then the match; the cheap facts first: a
+ * process ruled out by them costs no socket lookups (every exec on the host comes here) */
+static bool check_pid(struct discover *d, pid_t pid, const char *netdir, uint32_t port, char *why, size_t len,
+		      bool *by_binary)
 {
 	char p[64], exe[PATH_MAX], comm[32] = "", cg[4096];
 	int ports[DISC_MAX_PORTS], n;
@@ -358,14 +372,18 @@ static bool check_pid(struct discover *d, pid_t pid, uint32_t port, char *why, s
 		comm[strcspn(comm, "\n")] = '\0';
 		f.comm = comm;
 	}
+	if (d->sel.nexes && !any_exe(&d->sel, f.exe, f.comm))
+		return false;
 	if (d->sel.ncgroups) {
 		snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
 		n = read_file(p, cg, sizeof(cg));
 		if (n > 0 && !cgroup__parse_proc(cg, n, &id) && !strncmp(id.line, "0::", 3))
 			f.cgroup = id.line + 3;
+		if (!f.cgroup)
+			return false;
 	}
 	if (d->sel.nports) {
-		f.nports = pid_ports(d, pid, ports, DISC_MAX_PORTS - 1);
+		f.nports = pid_ports(d, pid, netdir, ports, DISC_MAX_PORTS - 1);
 		if (port && port_selected(d, port))
 			ports[f.nports++] = (int)port; /* listen() just now: maybe not in /proc/net/tcp yet */
 	}
@@ -388,7 +406,7 @@ int discover__scan(struct discover *d, void (*found)(void *ctx, pid_t pid, const
 		pid_t pid = (pid_t)atoi(de->d_name);
 		bool bin;
 
-		if (pid <= 0 || pid == self || !check_pid(d, pid, 0, why, sizeof(why), &bin))
+		if (pid <= 0 || pid == self || !check_pid(d, pid, NULL, 0, why, sizeof(why), &bin))
 			continue;
 		found(ctx, pid, why, bin);
 		n++;
@@ -399,15 +417,12 @@ int discover__scan(struct discover *d, void (*found)(void *ctx, pid_t pid, const
 
 bool discover__check(struct discover *d, pid_t pid, uint32_t port, char *why, size_t len, bool *by_binary)
 {
+	char net[64];
+
 	if (pid == getpid())
 		return false;
-	if (d->sel.nports) {
-		char net[64];
-
-		snprintf(net, sizeof(net), "/proc/%d/net", pid); /* its own network namespace */
-		load_listeners(d, net);
-	}
-	return check_pid(d, pid, port, why, len, by_binary);
+	snprintf(net, sizeof(net), "/proc/%d/net", pid); /* its own network namespace */
+	return check_pid(d, pid, net, port, why, len, by_binary);
 }
 
 void discover__describe(const struct discover *d, char *out, size_t len)

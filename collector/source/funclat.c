@@ -15,6 +15,7 @@
 #include "abi/funclat.h"
 #include "source/funcbin.h"
 #include "source/funclat.h"
+#include "source/funcspec.h"
 #include "funclat.skel.h"
 #include "base/log.h"
 #include "source/procs.h"
@@ -201,49 +202,6 @@ static bool binary_probed(const struct funclat *fl, const struct stat *bin)
 	return false;
 }
 
-/* split "[OBJ:]GLOB"; a ':' inside the glob part alone (C++ "ns::f*") is not an object */
-static void split_spec(const char *spec, char *obj, size_t objlen, const char **glob)
-{
-	const char *colon = strchr(spec, ':');
-
-	obj[0] = '\0';
-	*glob = spec;
-	if (colon && colon != spec && colon[1] != ':' && colon[1]) {
-		snprintf(obj, objlen, "%.*s", (int)(colon - spec), spec);
-		*glob = colon + 1;
-	}
-}
-
-/* resolve the object of a spec: the main binary, a path, or a library by name */
-static int resolve_object(pid_t pid, const char *exe, const char *obj, char *path, size_t len)
-{
-	if (!obj[0]) {
-		if (exe) {
-			snprintf(path, len, "%s", exe);
-			return 0;
-		}
-		return proc_exe(pid, path, len);
-	}
-	if (strchr(obj, '/')) {
-		snprintf(path, len, "%s", obj);
-		return 0;
-	}
-	if (pid > 0 && !exe && proc_find_object(pid, obj, path, len) == 0)
-		return 0;
-	return lib_find_path(obj, path, len);
-}
-
-/* "/proc/812/root/usr/sbin/nginx" reads as "/usr/sbin/nginx" in messages */
-static const char *shown(const char *path)
-{
-	const char *p;
-
-	if (strncmp(path, "/proc/", 6))
-		return path;
-	p = strstr(path + 6, "/root/");
-	return p ? p + 5 : path;
-}
-
 static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool strict, char *err, size_t errlen)
 {
 	/* discovery: a binary only targets run gets its probes once, for the whole file (docs/SPEC.md) */
@@ -251,15 +209,15 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 	int attached = 0;
 
 	for (int s = 0; s < fl->opts.nspecs; s++) {
-		char obj[PATH_MAX], path[PATH_MAX], serr[256], lib[256];
+		char obj[PATH_MAX], path[PATH_MAX], serr[256];
 		const char *glob;
 		struct elf_syms *syms;
 		struct sym_match *m = NULL;
 		struct stat bin, *binp = NULL;
 		int n = 0;
 
-		split_spec(fl->opts.specs[s], obj, sizeof(obj), &glob);
-		if (resolve_object(pid, exe, obj, path, sizeof(path))) {
+		funcspec_split(fl->opts.specs[s], obj, sizeof(obj), &glob);
+		if (funcspec_resolve(pid, exe, obj, path, sizeof(path))) {
 			if (!strict)
 				continue;
 			snprintf(err, errlen,
@@ -276,22 +234,7 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 		}
 		if (elf_syms__match(syms, glob, &m, &n) || n == 0) {
 			if (strict) {
-				if (elf_syms__stripped(syms))
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s, which is stripped: only its exported functions can be traced (install its debug symbols, or list them: obsprobe symbols --binary %s)",
-						 glob, shown(path), shown(path));
-				else if (exe || obj[0])
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --binary %s '%s')",
-						 glob, shown(path), shown(path), glob);
-				else if (symbols_find_in_libs(pid, glob, lib, sizeof(lib)) > 0)
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s, but %s has some: use --func '%s:%s'",
-						 glob, shown(path), lib, lib, glob);
-				else
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --pid %d '%s')",
-						 glob, shown(path), pid, glob);
+				funcspec_no_match(syms, glob, path, pid, exe || obj[0], err, errlen);
 				free(m);
 				elf_syms__free(syms);
 				return -1;
@@ -316,7 +259,7 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 			if (e) {
 				if (strict) {
 					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s",
-						 m[i].name, shown(path), strerror(-e));
+						 m[i].name, funcspec_shown(path), strerror(-e));
 					free(m);
 					elf_syms__free(syms);
 					return -1;
