@@ -186,7 +186,7 @@ deps:
 
 # test_symbols reads build/targets/ (plain C programs: no BTF needed either)
 unit: $(UNIT_BINS) $(TARGET_BINS)
-	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal $$t || exit 1; done
+	$(Q)for t in $(UNIT_BINS); do CK_VERBOSITY=minimal CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} $$t || exit 1; done
 
 test: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && \
@@ -202,6 +202,11 @@ $(OUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(OUT)/vmlinux.h
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/bench/floor: tests/bench/floor.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUT)/bench/stats_cost: tests/bench/stats_cost.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
@@ -223,8 +228,8 @@ $(OUT)/bench/span_bench: tests/bench/span_bench.c tests/bench/h2sink.c tests/ben
 
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
-		$(OUT)/bench/spawn_time && \
-		bash tests/bench/run.sh && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
+		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost && \
+		bash tests/bench/run.sh && echo && bash tests/bench/stats_cost.sh && echo && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && taskset -c 0 $(OUT)/bench/span_bench 300000 grpc && \
 		echo && bash tests/bench/shim_start.sh && \
 		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \

@@ -29,6 +29,7 @@ PKGS=(
 	postgresql postgresql-client-15 # test_postgres.sh: postgres, initdb, pg_isready, pgbench, psql
 	libnghttp2-dev # HPACK decoding of captured HTTP/2 header blocks (the collector only; the shim stays free of it)
 	python3-grpcio python3-grpc-tools python3-protobuf # gRPC test programs and the OTLP/gRPC test receiver
+	prometheus-pushgateway prometheus-alertmanager # run --pushgateway's test; stack.sh's Alertmanager and its webhook test
 	nghttp2-client # h2load: h2c requests on one connection (curl 7.88 cannot reuse an h2c connection) for the HTTP/2 tests
 )
 
@@ -49,7 +50,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts services on install; obsprobe's tests start their own.
-for s in nginx redis-server prometheus prometheus-node-exporter; do
+for s in nginx redis-server prometheus prometheus-node-exporter prometheus-pushgateway prometheus-alertmanager; do
 	systemctl stop "$s" >/dev/null 2>&1 || true
 	systemctl disable "$s" >/dev/null 2>&1 || true
 done

@@ -27,14 +27,16 @@ run() { # name command...
 
 # the tree follows .clang-format (make format fixes what this reports)
 run "lint/format" make -s format-check
+# Check kills a test after CK_DEFAULT_TIMEOUT seconds (its default is 4): a hang guard, not a timing assert;
+# 60 so a loaded machine does not fail a test that is only slow
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
-	run "unit/$(basename "$t")" env CK_VERBOSITY=normal "$t"
+	run "unit/$(basename "$t")" env CK_VERBOSITY=normal CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60} "$t"
 done
 # the same unit tests built with ASan + UBSan (make asan): any report fails the test
 for t in build/asan/tests/test_*; do
 	[ -x "$t" ] || continue
-	run "asan/$(basename "$t")" env CK_VERBOSITY=normal UBSAN_OPTIONS=print_stacktrace=1 "$t"
+	run "asan/$(basename "$t")" env CK_VERBOSITY=normal CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60} UBSAN_OPTIONS=print_stacktrace=1 "$t"
 done
 # each libFuzzer harness (make fuzz-build): its corpus replayed, then $FUZZ_TEST_SECONDS (10) of fuzzing
 for t in build/fuzz/fuzz_*; do

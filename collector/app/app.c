@@ -344,6 +344,11 @@ const char *app__url(struct app *a)
 	return a->srv ? server__url(a->srv) : "";
 }
 
+struct metrics *app__metrics(struct app *a)
+{
+	return a->m;
+}
+
 /* ---- start ---- */
 
 static int check_ebpf_prereqs(void)
@@ -428,8 +433,8 @@ static int start_ebpf(struct app *a)
 
 	if (check_ebpf_prereqs() || start_demux(a))
 		return 1;
-	/* the kernel's run-time statistics: before the privilege drop, on for the whole session */
-	a->ovh = overhead__new(a->m, opt->max_overhead);
+	/* the kernel's run-time statistics (--probe-stats, --max-overhead): before the privilege drop */
+	a->ovh = overhead__new(a->m, opt->max_overhead, opt->probe_stats);
 	if (!a->ovh)
 		return 1;
 	cal = calibration__start();
@@ -614,6 +619,8 @@ void app__finish(struct app *a, int summary)
 		exporter__shutdown(a->out.exp); /* sends what is queued, up to its deadline */
 		app__poll(a);
 		outputs__report_drops(&a->out);
+		if (a->opts.at_finish)
+			a->opts.at_finish(a->opts.at_finish_ctx);
 		source_set__report(&a->sources);
 		source_set__totals(&a->sources, &st);
 		t.events = st.events;

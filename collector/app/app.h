@@ -45,6 +45,7 @@ struct app_opts {
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */
+	bool probe_stats;    /* --probe-stats: the kernel's BPF statistics on without a budget */
 	long max_spans_per_second;
 	/* shim segments */
 	int max_services, max_segments_per_uid, max_rejected_segments;
@@ -55,6 +56,9 @@ struct app_opts {
 	const char *metrics_auth, *tls_cert, *tls_key;
 	/* run */
 	const char *run_user; /* --user, or NULL */
+	/* run --pushgateway: called once by app__finish with the final values, before the exit summary */
+	void (*at_finish)(void *ctx);
+	void *at_finish_ctx;
 };
 
 /* NULL after printing why */
@@ -74,6 +78,8 @@ void app__drain(struct app *a);
 void app__nap(struct app *a, int ms);
 int app__nalive(struct app *a);
 const char *app__url(struct app *a);
+/* the session's registry (run --pushgateway renders it and counts its pushes in it) */
+struct metrics *app__metrics(struct app *a);
 /* final poll, exit summary (when @summary and not -q), teardown */
 void app__finish(struct app *a, int summary);
 

@@ -54,7 +54,7 @@ struct overhead {
 	bool judged, said_empty, said_rate;
 };
 
-struct overhead *overhead__new(struct metrics *m, double max_pct)
+struct overhead *overhead__new(struct metrics *m, double max_pct, bool stats)
 {
 	struct overhead *o = calloc(1, sizeof(*o));
 	struct procstat self;
@@ -73,6 +73,11 @@ struct overhead *overhead__new(struct metrics *m, double max_pct)
 	o->last_calls_per_s = -1;
 	if (procstat__read(0, &self) >= PROCSTAT_STARTTIME)
 		o->self_start = self.starttime;
+	o->stats_fd = -1;
+	if (!stats && !(max_pct > 0)) {
+		ilog("probe CPU (obsprobe_probe_cpu_seconds_total): off; --probe-stats turns the kernel's BPF statistics on (they add two clock reads to every BPF program run on the host)");
+		return o;
+	}
 	o->stats_fd = progstats__enable(err, sizeof(err));
 	if (o->stats_fd < 0) {
 		if (max_pct > 0) { /* a budget without the numbers it judges on */
@@ -132,7 +137,9 @@ static void read_progs(struct overhead *o, struct source_set *set)
 		if (!set->ops[i]->progs)
 			continue;
 		k = set->ops[i]->progs(set->s[i], fds + n, MAX_PROGS - n);
-		if (set->ops[i]->uprobe_hits) {
+		if (set->ops[i]->uprobe_hits && o->stats_fd < 0) {
+			o->hits += set->ops[i]->uprobe_hits(set->s[i]);
+		} else if (set->ops[i]->uprobe_hits) {
 			struct prog_stat us[MAX_PROGS];
 			int nu = progstats__read(fds + n, k, us);
 
@@ -142,6 +149,8 @@ static void read_progs(struct overhead *o, struct source_set *set)
 		}
 		n += k;
 	}
+	if (o->stats_fd < 0)
+		return;
 	ns = progstats__read(fds, n, st);
 	for (int i = 0; i < ns; i++) {
 		int t = 0;
@@ -276,7 +285,11 @@ static void judge(struct overhead *o, struct source_set *set, uint64_t now, uint
 	o->last_calls_per_s = (double)w.uprobe_hits * 1e9 / (double)span;
 	step = budget__step(o->max_pct, &w, &o->left, try_step, &t, &o->last);
 	o->judged = true;
-	if (o->nfuncs_probes && !o->said_rate) {
+	if (o->nfuncs_probes && !o->said_rate && o->stats_fd < 0 && o->hit_ns < 0) {
+		o->said_rate = true;
+		ilog("--func: %.0f calls/s measured over the first %.0f s (their cost is unknown: not calibrated, no --probe-stats)",
+		     o->last_calls_per_s, span / 1e9);
+	} else if (o->nfuncs_probes && !o->said_rate) {
 		o->said_rate = true;
 		ilog("--func: %.0f calls/s measured over the first %.0f s: about %.1f%% of a CPU in uprobes (%s)",
 		     o->last_calls_per_s, span / 1e9, (double)(w.uprobe_run_ns + o->last.trap_ns) * 100 / (double)span,
@@ -297,7 +310,7 @@ void overhead__tick(struct overhead *o, struct source_set *set, const struct tar
 {
 	uint64_t now = mono_ns();
 
-	if (!o || o->stats_fd < 0 || (o->last_read && now - o->last_read < READ_NS))
+	if (!o || (o->last_read && now - o->last_read < READ_NS))
 		return;
 	o->last_read = now;
 	read_progs(o, set);
@@ -320,7 +333,7 @@ void overhead__annotate(struct overhead *o, cJSON *rows)
 {
 	cJSON *row;
 
-	if (!o || o->stats_fd < 0)
+	if (!o)
 		return;
 	cJSON_ArrayForEach(row, rows)
 	{
@@ -335,9 +348,10 @@ void overhead__annotate(struct overhead *o, cJSON *rows)
 			continue;
 		/* the session's figures (the probes are not told apart by process) */
 		ov = cJSON_AddObjectToObject(row, "overhead");
-		if (o->last.pct >= 0)
+		cJSON_AddBoolToObject(ov, "probe_stats", o->stats_fd >= 0);
+		if (o->stats_fd >= 0 && o->last.pct >= 0)
 			cJSON_AddNumberToObject(ov, "probe_cpu_percent_of_targets", o->last.pct);
-		else
+		else if (o->stats_fd >= 0)
 			cJSON_AddNullToObject(ov, "probe_cpu_percent_of_targets");
 		cJSON_AddNumberToObject(ov, "window_seconds", WINDOW_NS / 1e9);
 		cJSON_AddNumberToObject(ov, "uprobe_calls_per_second", o->last_calls_per_s);

@@ -4,6 +4,7 @@
 #ifndef OBSPROBE_OVERHEAD_H
 #define OBSPROBE_OVERHEAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -14,10 +15,12 @@
 
 struct overhead;
 
-/* Turn the kernel's statistics on (before the privilege drop: it needs CAP_SYS_ADMIN) for a budget of
- * @max_pct (0: no budget, only the metrics).  NULL after saying why: out of memory, or a budget without the
- * statistics it judges on. */
-struct overhead *overhead__new(struct metrics *m, double max_pct);
+/* A budget of @max_pct (0: none).  With a budget or @stats (--probe-stats), turn the kernel's statistics on
+ * (before the privilege drop: it needs CAP_SYS_ADMIN); without either they stay off (they cost every BPF
+ * program on the host two clock reads per run), which the start says: the traced processes' CPU and the uprobe
+ * call rate are still measured.  NULL after saying why: out of memory, or a budget without the statistics it
+ * judges on. */
+struct overhead *overhead__new(struct metrics *m, double max_pct, bool stats);
 void overhead__free(struct overhead *o);
 
 /* each source's calibrated cost per hit (calibration.h), for the uprobe trap estimate; and what the start line

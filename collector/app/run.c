@@ -1,4 +1,5 @@
-/* run.c -- `obsprobe run`: find CMD as execvp would, and give it the shim's environment (--preload) */
+/* run.c -- `obsprobe run`: find CMD as execvp would, give it the shim's environment (--preload), push its metrics
+ * to a Pushgateway (--pushgateway) */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,9 @@
 
 #include "app/run.h"
 #include "base/log.h"
+#include "export/push.h"
 #include "signal/hist.h"
+#include "signal/metrics.h"
 #include "source/symbols.h"
 
 /* the shim next to the binary (build/), or under PREFIX/lib/obsprobe when installed */
@@ -88,4 +91,114 @@ int run__shim_env(const char *exe, const char *service, const struct app_opts *o
 	}
 	setenv("OBSPROBE_BUCKETS", buckets, 1);
 	return 0;
+}
+
+/* ---- --pushgateway ---- */
+
+struct run_push {
+	struct pusher *p;
+	struct app *a;
+	bool done;
+};
+
+/* the pushes so far into obsprobe_pushgateway_pushes_total */
+static void fold_pushes(struct run_push *rp)
+{
+	struct metrics *m = app__metrics(rp->a);
+	struct push_stats st;
+
+	pusher__stats(rp->p, &st);
+	series__set_total(metrics__series(m, FAM_PUSHES, (const char *[]){ "pushed" }), st.pushed);
+	series__set_total(metrics__series(m, FAM_PUSHES, (const char *[]){ "failed" }), st.failed);
+}
+
+/* push_render_fn: the values of now (a poll first, as a scrape does), as /metrics serves them */
+static char *render(void *ctx, size_t *len)
+{
+	struct run_push *rp = ctx;
+
+	app__poll(rp->a);
+	fold_pushes(rp);
+	return metrics__render(app__metrics(rp->a), false, len);
+}
+
+struct run_push *run__push_new(const char *gateway, const char *job, const char *cmd, double interval_s)
+{
+	struct run_push *rp = calloc(1, sizeof(*rp));
+	char host[256] = "", err[512];
+	struct push_opts po;
+
+	if (!rp) {
+		elog("out of memory");
+		return NULL;
+	}
+	if (gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "localhost");
+	po = (struct push_opts){ .gateway = gateway,
+				 .job = job ? job : (strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd),
+				 .instance = host,
+				 .interval_ms = (int)(interval_s * 1000 + 0.5),
+				 .render = render,
+				 .ctx = rp };
+	rp->p = pusher__new(&po, err, sizeof(err));
+	if (!rp->p) {
+		elog("--pushgateway: %s", err);
+		free(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+void run__push_start(struct run_push *rp, struct app *a)
+{
+	struct push_stats st;
+
+	rp->a = a;
+	fold_pushes(rp); /* both outcomes at 0 on /metrics from the start */
+	pusher__stats(rp->p, &st);
+	if (pusher__start(rp->p))
+		elog("WARNING: --push-interval: cannot start the push thread; the metrics go to %s only when the command ends",
+		     st.url);
+}
+
+void run__push_stop(struct run_push *rp)
+{
+	if (rp)
+		pusher__stop(rp->p);
+}
+
+void run__push_at_finish(void *ctx)
+{
+	struct run_push *rp = ctx;
+	struct push_stats st;
+	uint64_t total;
+	int rc;
+
+	if (!rp || !rp->a || rp->done)
+		return;
+	rp->done = true;
+	pusher__stop(rp->p);
+	rc = pusher__push(rp->p);
+	fold_pushes(rp);
+	pusher__stats(rp->p, &st);
+	total = st.pushed + st.failed;
+	if (rc)
+		elog("WARNING: push to %s failed: %s (%llu of %llu pushes failed: obsprobe_pushgateway_pushes_total)",
+		     st.url, st.last_error, (unsigned long long)st.failed, (unsigned long long)total);
+	else if (st.failed)
+		elog("WARNING: pushed %llu samples to %s, but %llu of %llu pushes failed, the last one that did: %s "
+		     "(obsprobe_pushgateway_pushes_total)",
+		     (unsigned long long)st.last_samples, st.url, (unsigned long long)st.failed,
+		     (unsigned long long)total, st.last_error);
+	else
+		ilog("pushed %llu samples to %s (%llu push%s)", (unsigned long long)st.last_samples, st.url,
+		     (unsigned long long)total, total == 1 ? "" : "es");
+}
+
+void run__push_free(struct run_push *rp)
+{
+	if (!rp)
+		return;
+	pusher__free(rp->p);
+	free(rp);
 }

@@ -361,6 +361,9 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 	if (env->max_overhead > 0 && env->preload)
 		BAD("%s: --max-overhead sheds eBPF probes; the shim (--preload) has none to shed (drop one of them)",
 		    cmd);
+	if (env->cmd == CMD_RUN && !env->pushgateway && (env->push_job || env->push_interval > 0))
+		BAD("%s: --%s goes with --pushgateway URL (give it too)", cmd,
+		    env->push_job ? "push-job" : "push-interval");
 	if (!!env->tls_cert != !!env->tls_key)
 		BAD("%s: --tls-cert and --tls-key go together (give both, or neither for plain HTTP)", cmd);
 	if (env->web_config && (env->metrics_auth || env->tls_cert))
@@ -490,5 +493,7 @@ void env__free(struct env *env)
 	free(env->binary);
 	free(env->glob);
 	free(env->run_user);
+	free(env->pushgateway);
+	free(env->push_job);
 	memset(env, 0, sizeof(*env));
 }

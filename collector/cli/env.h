@@ -58,6 +58,7 @@ struct env {
 	char *spans_file;			 /* --spans-file */
 	char *log_file;				 /* --log-file ("-" = stdout) */
 	double max_overhead;			 /* --max-overhead PCT, 0 = off */
+	bool probe_stats;			 /* --probe-stats */
 	double sample_ratio;			 /* --sample-ratio, default 1.0, 0..1 */
 	long max_spans_per_second;		 /* default 10000 */
 	int max_series;				 /* default 2000 */
@@ -82,8 +83,11 @@ struct env {
 	char *binary; /* symbols --binary PATH */
 	char *glob;   /* symbols [GLOB] */
 	/* run */
-	char *run_user; /* run --user NAME: CMD runs as this user */
-	char **argv;	/* run -- CMD ARGS (points into the process argv) */
+	char *run_user;	      /* run --user NAME: CMD runs as this user */
+	char *pushgateway;    /* run --pushgateway URL, or NULL */
+	char *push_job;	      /* run --push-job NAME, NULL = CMD's name */
+	double push_interval; /* run --push-interval SEC, 0 = only at exit */
+	char **argv;	      /* run -- CMD ARGS (points into the process argv) */
 	int argc;
 };
 

@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "app/discover.h"
+#include "app/run.h"
 #include "source/bpfutil.h"
 #include "cli/check.h"
 #include "cli/env.h"
@@ -76,6 +77,7 @@ static struct app_opts app_opts(const struct env *env)
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,
 		.max_overhead = env->max_overhead,
+		.probe_stats = env->probe_stats,
 		.max_spans_per_second = env->max_spans_per_second,
 		.max_services = env->max_services,
 		.max_segments_per_uid = env->max_segments_per_uid,
@@ -173,6 +175,7 @@ static int cmd_run(struct env *env)
 {
 	struct app_opts ao = app_opts(env);
 	struct app *a = NULL;
+	struct run_push *push = NULL;
 	int gate[2] = { -1, -1 }, status = 0, err = 1;
 	struct run_user user;
 	char c = 'g', why[256];
@@ -189,9 +192,18 @@ static int cmd_run(struct env *env)
 			return 2;
 		}
 	}
+	if (env->pushgateway) {
+		push = run__push_new(env->pushgateway, env->push_job, env->argv[0], env->push_interval);
+		if (!push)
+			return 1;
+		ao.at_finish = run__push_at_finish;
+		ao.at_finish_ctx = push;
+	}
 	a = app__new(&ao);
-	if (!a)
+	if (!a) {
+		run__push_free(push);
 		return 1;
+	}
 	if (app__prepare_run(a, env->argv[0]))
 		goto cleanup;
 	if (pipe2(gate, O_CLOEXEC)) {
@@ -223,6 +235,8 @@ static int cmd_run(struct env *env)
 		waitpid(child, NULL, 0);
 		goto cleanup;
 	}
+	if (push)
+		run__push_start(push, a);
 	install_signals();
 	if (write(gate[1], &c, 1) != 1) {
 		elog("run: cannot start '%s': %s", env->argv[0], strerror(errno));
@@ -240,7 +254,9 @@ static int cmd_run(struct env *env)
 cleanup:
 	if (gate[1] >= 0)
 		close(gate[1]);
-	app__finish(a, err == 0);
+	run__push_stop(push);
+	app__finish(a, err == 0); /* the last push, when --pushgateway */
+	run__push_free(push);
 	if (err)
 		return 1;
 	if (WIFSIGNALED(status))

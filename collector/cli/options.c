@@ -54,6 +54,10 @@ const struct optdef options[] = {
 	{ "max-overhead", 1, OPT_MAX_OVERHEAD, C_PROBE, "PCT",
 	  "eBPF: when the probes use more than PCT% (0 < PCT <= 100) of the traced\n"
 	  "processes' CPU over a 2 s window, shed work step by step (default off)" },
+	{ "probe-stats", 0, OPT_PROBE_STATS, C_PROBE, NULL,
+	  "eBPF: turn on the kernel's BPF run-time statistics for the session\n"
+	  "(obsprobe_probe_cpu_seconds_total); they cost every BPF program on\n"
+	  "the host two clock reads per run (default: only with --max-overhead)" },
 	{ "max-services", 1, OPT_MAX_SERVICES, C_TRACE, "N",
 	  "shim: distinct service names segments may bring; past it their\nservice label is __overflow__ (default 256)" },
 	{ "max-segments-per-uid", 1, OPT_MAX_SEGS_PER_UID, C_TRACE, "N",
@@ -74,6 +78,11 @@ const struct optdef options[] = {
 	  "use the LD_PRELOAD shim instead of eBPF (attach: the target runs\nwith it already)" },
 	{ "user", 1, OPT_USER, C_RUN, "NAME",
 	  "run CMD as this user, with its groups (obsprobe stays root to trace it)" },
+	{ "pushgateway", 1, OPT_PUSHGATEWAY, C_RUN, "URL",
+	  "when CMD ends, PUT the metrics to this Prometheus Pushgateway\n(e.g. http://127.0.0.1:9091), grouped by job and instance" },
+	{ "push-job", 1, OPT_PUSH_JOB, C_RUN, "NAME", "--pushgateway: the job label (default: CMD's name)" },
+	{ "push-interval", 1, OPT_PUSH_INTERVAL, C_RUN, "SEC",
+	  "--pushgateway: also push every SEC seconds while CMD runs\n(default: only when it ends)" },
 	{ "no-follow-children", 0, OPT_NO_FOLLOW, C_TRACE, NULL, "do not trace forked/exec'd children" },
 	{ "config", 1, OPT_CONFIG, C_ALL, "FILE",
 	  "options as a JSON object whose keys are the long option names\n"
@@ -218,6 +227,9 @@ void options__set_flag(struct env *env, int val, bool on)
 		break;
 	case OPT_OTLP_METRICS:
 		env->otlp_metrics = on;
+		break;
+	case OPT_PROBE_STATS:
+		env->probe_stats = on;
 		break;
 	case OPT_PRELOAD:
 		env->preload = on;
@@ -372,6 +384,20 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_double(arg, &d) || d <= 0 || d > 1e9)
 			BAD("%s: '%s' is not a positive number of seconds (e.g. 30 or 0.5)", what, arg);
 		env->duration = d;
+		return 0;
+	case OPT_PUSHGATEWAY:
+		if ((why = url__check(arg)))
+			BAD("%s: '%s' %s", what, arg, why);
+		return set_str(&env->pushgateway, arg, what);
+	case OPT_PUSH_JOB:
+		for (const char *c = arg; *c; c++)
+			if (iscntrl((unsigned char)*c))
+				BAD("%s: the name has a control character", what);
+		return set_str(&env->push_job, arg, what);
+	case OPT_PUSH_INTERVAL:
+		if (optval_double(arg, &d) || d < 0.1 || d > 86400)
+			BAD("%s: '%s' is not a number of seconds from 0.1 to 86400 (e.g. 30)", what, arg);
+		env->push_interval = d;
 		return 0;
 	case OPT_REDACT: {
 		regex_t re;

@@ -135,6 +135,10 @@ static const struct family_def families[FAM__COUNT] = {
 		       COUNTER,
 		       "Work the overhead budget (--max-overhead) shed, by what: payload, logs, syscalls, functions.",
 		       { "what" } },
+	[FAM_PUSHES] = { "obsprobe_pushgateway_pushes",
+			 COUNTER,
+			 "Pushes of the metrics to a Prometheus Pushgateway (run --pushgateway), by outcome: pushed, failed.",
+			 { "outcome" } },
 };
 
 const struct family_def *metrics__defs(void)

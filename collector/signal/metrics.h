@@ -41,6 +41,7 @@ enum family_id {
 	FAM_PROBE_CPU,		  /* program: BPF run time (kernel statistics), counted in ns, shown in seconds */
 	FAM_PROBE_RUNS,		  /* program */
 	FAM_SHED,		  /* what: steps the overhead budget took (--max-overhead) */
+	FAM_PUSHES,		  /* outcome: pushes to a Pushgateway (run --pushgateway) */
 	FAM__COUNT,
 };
 

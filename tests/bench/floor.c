@@ -1,22 +1,45 @@
 /* floor.c -- loads floor.bpf.o: "floor sys" attaches the empty syscall programs (all tasks),
- * "floor func BIN OFFSET PID" the empty uprobe pair; runs until stdin closes. */
+ * "floor func BIN OFFSET PID" the empty uprobe pair; "floor stats" loads nothing and holds a BPF_ENABLE_STATS
+ * descriptor (the kernel's run-time statistics on, as obsprobe --probe-stats has them; "floor sys OBJ stats" does
+ * both); "floor clock OBJ" attaches a sys_enter program that reads the clock twice; runs until stdin closes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj;
 	struct bpf_program *p;
-	int func = argc > 1 && !strcmp(argv[1], "func");
+	int func = argc > 1 && !strcmp(argv[1], "func"), clock = argc > 1 && !strcmp(argv[1], "clock");
 	char c;
 
+	if (argc > 1 && !strcmp(argv[1], "stats")) {
+		int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+		if (fd < 0) {
+			fprintf(stderr, "floor: BPF_ENABLE_STATS: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("attached\n");
+		fflush(stdout);
+		while (read(0, &c, 1) > 0)
+			;
+		close(fd);
+		return 0;
+	}
+	/* "floor sys OBJ stats": the statistics on too, for as long as the programs are attached */
+	if (!func && argc > 3 && !strcmp(argv[3], "stats") && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0) {
+		fprintf(stderr, "floor: BPF_ENABLE_STATS: %s\n", strerror(errno));
+		return 1;
+	}
 	if (argc < 3 || (func && argc < 6)) {
-		fprintf(stderr, "usage: floor OBJ sys | floor OBJ func BIN OFFSET PID\n");
+		fprintf(stderr,
+			"usage: floor sys OBJ [stats] | floor func OBJ BIN OFFSET PID | floor clock OBJ | floor stats\n");
 		return 2;
 	}
 	obj = bpf_object__open_file(argv[2], NULL);
@@ -25,9 +48,10 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(p, obj)
 	{
 		const char *name = bpf_program__name(p);
-		int is_uprobe = strstr(name, "uprobe") || strstr(name, "uretprobe");
+		int is_uprobe = strstr(name, "uprobe") || strstr(name, "uretprobe"),
+		    is_clock = !strncmp(name, "clock", 5);
 
-		bpf_program__set_autoload(p, func ? is_uprobe : !is_uprobe);
+		bpf_program__set_autoload(p, func ? is_uprobe : clock ? is_clock : !is_uprobe && !is_clock);
 	}
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "floor: load: %s\n", strerror(errno));

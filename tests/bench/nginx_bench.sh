@@ -6,9 +6,13 @@
 # serve`. ROUNDS interleaved rounds (the order rotates each round); a setup's loss is taken against the untraced
 # figure of the same round; the table gives the median loss, its spread and the ratio to the floor's median loss.
 # The tool's CPU per request (utime+stime over the measured run / wrk's requests) and its peak RSS (VmHWM) are read
-# from /proc; a last eBPF-defaults run (not in the table) has kernel.bpf_stats_enabled=1 for the measured window:
-# run time per BPF program. Nothing is pinned: the tool's CPU is taken from nginx and wrk as it would be in
-# production. Prints markdown and writes it to build/bench/nginx.md. Reports, never fails on a figure.
+# from /proc; a last eBPF-defaults run (not in the table) has the floor's empty programs attached beside obsprobe's
+# and the kernel's run-time statistics on (a BPF_ENABLE_STATS descriptor the floor holds): run time per BPF program,
+# obsprobe's next to the floor's in the same run. The shim rounds read the shim's own measured work
+# (obsprobe_probe_cpu_seconds_total{program="shim"}) per request. A goals table (issue 13) closes: each goal's
+# figure, the median and spread of its per-round values. Nothing is pinned: the tool's CPU is taken from nginx and
+# wrk as it would be in production. Prints markdown and writes it to build/bench/nginx.md. Reports, never fails on
+# a figure.
 # Environment: ROUNDS (5), D (seconds per wrk run, 5), WARM (warm-up seconds, 1), CONNS (16), WORKERS (2),
 # SETUPS (a subset, in order), BPF_STATS (1; 0 skips the stats run), PORT_BASE/PORT_SPAN (7850/50).
 set -uo pipefail
@@ -35,11 +39,9 @@ case " $SETUPS " in *" untraced "*) ;; *) SETUPS="untraced $SETUPS" ;; esac # ev
 
 TMP=$(mktemp -d /tmp/obsprobe-nginxbench.XXXXXX)
 chmod 755 "$TMP"
-STATS_ORIG=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 OURS=() # every pid this script started: the only ones it ever signals
 cleanup() {
 	local p
-	sysctl -q -w kernel.bpf_stats_enabled="$STATS_ORIG" 2>/dev/null
 	for p in "${OURS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$TMP"
@@ -107,15 +109,21 @@ NGX
 give_up() {
 	echo "nginx_bench: $s: $1: $(head -3 "$2" 2>/dev/null)" >&2
 	[ -n "$floorw" ] && exec 8>&-
+	[ -n "$sfloor" ] && exec 6>&-
 	stop "$tool" INT
+	stop "$sfloor" INT
 	stop "$master" QUIT
+}
+shim_work_ns() { # PORT -> the shim's own measured work so far, ns (sampled: see docs/SPEC.md "Overhead budget")
+	curl -sf -m 5 "http://127.0.0.1:$1/metrics" |
+		awk '$1 == "obsprobe_probe_cpu_seconds_total{program=\"shim\"}" { printf "%.0f", $2 * 1e9 }'
 }
 
 # one SETUP ROUND [stats]: one nginx, one tool, a warm-up, then the measured wrk run; appends
 # "ROUND SETUP REQ/S REQUESTS ERRORS TOOL_CPU_US_PER_REQ TOOL_HWM_KB" to $TMP/res ("-" where there is no tool)
 one() {
-	local s=$1 r=$2 stats=${3:-} d=$TMP/$1.$2 np lp master="" tool="" floorw="" workers pids url i c0 c1 hwm
-	local flags=() cpu="-" mem="-"
+	local s=$1 r=$2 stats=${3:-} d=$TMP/$1.$2 np lp master="" tool="" floorw="" sfloor="" workers pids url i c0 c1 hwm
+	local flags=() cpu="-" mem="-" w0="" w1=""
 	next_port || { echo "nginx_bench: no free port in $PORT_BASE+$PORT_SPAN" >&2; return 1; }
 	np=$NEXT_PORT
 	next_port || return 1
@@ -171,17 +179,29 @@ one() {
 		sleep 0.5 ;; # "Attaching" comes before the probes are on
 	shim) up "http://127.0.0.1:$lp/health/ready" || { give_up "serve not ready" "$d/tool.err"; return 1; } ;;
 	esac
+	if [ -n "$stats" ]; then # the floor's programs beside obsprobe's, and the statistics on, held by the floor
+		mkfifo "$d/sfin"
+		"$B/bench/floor" sys "$B/bench/floor.bpf.o" stats <"$d/sfin" >"$d/sfloor.log" 2>&1 &
+		sfloor=$!
+		OURS+=("$sfloor")
+		exec 6>"$d/sfin"
+		waitgrep attached "$d/sfloor.log" || { give_up "floor (stats) not attached" "$d/sfloor.log"; return 1; }
+	fi
 	[ "$WARM" != 0 ] && wrk_run "$WARM" "$url" "$d/warm"
 	if [ -n "$stats" ]; then
-		sysctl -q -w kernel.bpf_stats_enabled=1
 		progs $tool >"$d/progs.0"
+		progs $sfloor >"$d/fprogs.0"
 	fi
+	[ "$s" = shim ] && w0=$(shim_work_ns $lp) && w0=${w0:-0} # no series yet: no work yet
 	[ -n "$tool" ] && c0=$(cpu_ticks $tool)
 	wrk_run "$D" "$url" "$d/wrk"
 	[ -n "$tool" ] && c1=$(cpu_ticks $tool) && hwm=$(hwm_kb $tool)
+	[ "$s" = shim ] && w1=$(shim_work_ns $lp)
 	if [ -n "$stats" ]; then
 		progs $tool >"$d/progs.1"
-		sysctl -q -w kernel.bpf_stats_enabled="$STATS_ORIG"
+		progs $sfloor >"$d/fprogs.1"
+		exec 6>&-
+		stop "$sfloor" INT
 	fi
 	[ -n "$floorw" ] && exec 8>&-
 	stop $master QUIT
@@ -202,7 +222,10 @@ one() {
 		echo "$reqs" >"$TMP/stats.reqs"
 		cp "$d/progs.0" "$TMP/stats.progs.0"
 		cp "$d/progs.1" "$TMP/stats.progs.1"
+		cp "$d/fprogs.0" "$TMP/stats.fprogs.0"
+		cp "$d/fprogs.1" "$TMP/stats.fprogs.1"
 	else
+		[ -n "$w0" ] && [ -n "$w1" ] && echo "$r $(((w1 - w0) / reqs))" >>"$TMP/shimwork"
 		echo "$r $s $rps $reqs $errs $cpu $mem" >>"$TMP/res"
 	fi
 }
@@ -281,23 +304,37 @@ for s in setups:
 print()
 for n in notes:
     print("- " + n)
-# goals (issue 13)
+# the goals (issue 13): each figure from the medians, its per-round values' median and spread
+def per_round(a, b):  # a's loss / b's loss, round by round
+    la = {r: 100.0 * (1 - v[0] / base[r][0]) for r, v in res.get(a, {}).items() if r in base}
+    lb = {r: 100.0 * (1 - v[0] / base[r][0]) for r, v in res.get(b, {}).items() if r in base}
+    return [la[r] / lb[r] for r in sorted(la) if r in lb and lb[r] > 0]
+def row(what, fig, vals, lim, fmt, note=""):
+    spread = "%s .. %s" % (fmt % min(vals), fmt % max(vals)) if vals else "n/a"
+    m = fmt % med(vals) if vals else "n/a"
+    verdict = "n/a" if fig is None else ("met" if fig <= lim else "not met")
+    print("| %s | %s | %s | %s | <= %s | %s |%s" % (what, fmt % fig if fig is not None else "n/a", m, spread,
+                                                     fmt % lim, verdict, " " + note if note else ""))
 e = res.get("ebpf", {})
-def goal(what, fig, lim, fmt):
-    if fig is None:
-        print("- %s: n/a (goal <= %s)" % (what, fmt % lim))
-    else:
-        print("- %s: %s (goal <= %s): %s" % (what, fmt % fig, fmt % lim, "met" if fig <= lim else "not met"))
-print("Goals (issue 13):")
 lf, le, lb = loss.get("floor"), loss.get("ebpf"), loss.get("bpftrace")
-goal("eBPF defaults, loss / floor's loss", le / lf if le is not None and lf and lf > 0 else None, 1.2, "%.2fx")
-goal("eBPF defaults, loss / bpftrace's loss", le / lb if le is not None and lb and lb > 0 else None, 1 / 3, "%.2f")
-goal("shim, loss", loss.get("shim"), 3.0, "%.1f%%")
-goal("collector CPU per HTTP request (eBPF defaults)", med([v[3] for v in e.values() if v[3] is not None]), 0.5,
-     "%.2f us")
-goal("collector max RSS (eBPF defaults)", max([v[4] for v in e.values() if v[4] is not None], default=0) / 1024 or None,
-     30.0, "%.1f MB")
-# BPF programs' run time (kernel.bpf_stats_enabled=1 for the stats run's measured window only)
+print("\nGoals (issue 13; figure: from the median losses; per round: the same quantity round by round):\n")
+print("| goal | figure | per-round median | per-round spread | goal | |")
+print("|---|---|---|---|---|---|")
+row("eBPF defaults loss / floor's loss", le / lf if le is not None and lf and lf > 0 else None,
+    per_round("ebpf", "floor"), 1.2, "%.2fx")
+row("eBPF defaults loss / bpftrace's loss", le / lb if le is not None and lb and lb > 0 else None,
+    per_round("ebpf", "bpftrace"), 1 / 3, "%.2f")
+row("shim loss (%)", loss.get("shim"), losses("shim"), 3.0, "%.1f")
+cpus = [v[3] for v in e.values() if v[3] is not None]
+row("collector CPU per request, eBPF defaults (us)", med(cpus), cpus, 0.5, "%.2f")
+hwms = [v[4] / 1024 for v in e.values() if v[4] is not None]
+row("collector VmHWM, eBPF defaults (MB; figure: the largest)", max(hwms) if hwms else None, hwms, 30.0, "%.1f")
+sw = os.path.join(tmp, "shimwork")
+if os.path.exists(sw):
+    ns = [int(l.split()[1]) for l in open(sw)]
+    print("\nshim: its own measured work (obsprobe_probe_cpu_seconds_total{program=\"shim\"}, sampled 1 in 64) per"
+          " request: %d ns (median of %d rounds, %d .. %d)" % (med(ns), len(ns), min(ns), max(ns)))
+# BPF programs' run time: the stats run (the floor's empty programs attached beside obsprobe's, the statistics on)
 def progs(f):
     p = os.path.join(tmp, f)
     out = {}
@@ -306,25 +343,43 @@ def progs(f):
             i, n, t, c = line.split()
             out[i] = (n, int(t), int(c))
     return out
+def deltas(a, b):  # -> [(name, runs, ns)] of the programs that ran in the window, most time first
+    out = []
+    for i, (n, t, c) in b.items():
+        dt, dc = t - a.get(i, ("", 0, 0))[1], c - a.get(i, ("", 0, 0))[2]
+        if dc > 0:
+            out.append((n, dc, dt))
+    return sorted(out, key=lambda x: -x[2])
 p0, p1 = progs("stats.progs.0"), progs("stats.progs.1")
+f0, f1 = progs("stats.fprogs.0"), progs("stats.fprogs.1")
 if p1:
     reqs = int(open(os.path.join(tmp, "stats.reqs")).read())
-    print("\nBPF programs of the eBPF-defaults collector (a separate run, kernel.bpf_stats_enabled=1 for its %d"
-          " requests; runs count every task's events the program sees):\n" % reqs)
+    print("\nBPF programs, a separate eBPF-defaults run with the floor's empty programs attached beside obsprobe's and the"
+          " kernel's run-time statistics on for its %d requests (runs count every task's events the program sees; the"
+          " statistics add their own two clock reads per run, outside run_time_ns):\n" % reqs)
     print("| program | runs | runs/request | ns/run | ns/request |")
     print("|---|---|---|---|---|")
     tt = tc = 0
-    for i, (n, t, c) in sorted(p1.items(), key=lambda kv: -(kv[1][1] - p0.get(kv[0], ("", 0, 0))[1])):
-        dt, dc = t - p0.get(i, ("", 0, 0))[1], c - p0.get(i, ("", 0, 0))[2]
-        if dc <= 0:
-            continue
+    for n, dc, dt in deltas(p0, p1):
         tt, tc = tt + dt, tc + dc
         print("| %s | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
-    print("| all | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a", tt / reqs))
+    print("| all of obsprobe's | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a", tt / reqs))
+    ft = fc = 0
+    for n, dc, dt in deltas(f0, f1):
+        ft, fc = ft + dt, fc + dc
+        print("| floor: %s (empty) | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
+    if fc:
+        print("| all of the floor's | %d | %.2f | %.0f | %.0f |" % (fc, fc / reqs, ft / fc, ft / reqs))
+        se = {n: (dc, dt) for n, dc, dt in deltas(p0, p1)}
+        fl = {n: (dc, dt) for n, dc, dt in deltas(f0, f1)}
+        if "sys_enter" in se and "sys_exit" in se and "floor_enter" in fl and "floor_exit" in fl:
+            o = se["sys_enter"][1] + se["sys_exit"][1]
+            f = fl["floor_enter"][1] + fl["floor_exit"][1]
+            print("\nsys_enter+sys_exit: %.0f ns per request, the floor's empty pair %.0f: %.0f ns per request above the"
+                  " floor's programs (%.2fx their run time)" % (o / reqs, f / reqs, (o - f) / reqs, o / f if f else 0))
     idle = sorted(set(n for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0))
     if idle:
-        print("\n%d more programs held by the collector did not run in that window: %s" % (
-            sum(1 for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0), ", ".join(idle)))
+        print("\n%d more programs held by the collector did not run in that window: %s" % (len(idle), ", ".join(idle)))
 print("\nreq/s per round (the order rotates each round):\n")
 print("| setup | " + " | ".join("r%d" % r for r in range(1, rounds + 1)) + " |")
 print("|---|" + "---|" * rounds)

@@ -2,12 +2,15 @@
 # run.sh -- make bench: what each tracer adds per traced event, measured in one run, as ratios.
 # Workloads: read(/dev/zero, 1 byte) in a loop; a loop calling one traced function.
 # Tools: none (baseline), the kernel floor (empty BPF programs on the same hooks), obsprobe,
-# bpftrace doing the equivalent histogram, strace -c (syscalls, shorter run).
+# bpftrace doing the equivalent histogram, strace -c (syscalls, shorter run). REPS interleaved rounds (the order of
+# the tools rotates each round); the goals of issue 13 (syscall path <= 1.3x the floor's added cost, function timing
+# <= 1.05x the empty uprobe pair's) from the medians, with the per-round ratios' median and spread. Reports, never
+# fails on a figure.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
 TMP=$(mktemp -d /tmp/obsprobe-bench.XXXXXX)
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 NSYS=${NSYS:-2000000}
 NSTRACE=${NSTRACE:-20000}
 NFUNC=${NFUNC:-200000}
@@ -71,26 +74,31 @@ one_run() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-measure() { # TOOL MODE N
-	local i
-	for i in $(seq 1 "$REPS"); do one_run "$@"; done | median
-}
 
 printf 'obsprobe bench, %s, %s, kernel %s, %d CPUs\n' "$(date -u +%F)" "$(uname -m)" "$(uname -r)" "$(nproc)"
-printf '(ns per operation, median of %d runs; "+ns" is what the tool adds; ratio = added / floor added)\n\n' "$REPS"
+printf '(ns per operation, median of %d interleaved rounds (the order rotates each round); "+ns" is what the tool adds; ratio = added / floor added)\n\n' "$REPS"
 
-declare -A R
+# V[MODE,TOOL,REP]: ns per op of that round's run; R[MODE,TOOL]: the median over the rounds
+declare -A R V
 for mode in ${MODES:-sys func}; do
 	n=$NSYS; [ $mode = func ] && n=$NFUNC
-	R[$mode,none]=$(measure none $mode $n)
-	R[$mode,floor]=$(measure floor $mode $n)
-	R[$mode,obsprobe]=$(measure obsprobe $mode $n)
-	[ $mode = sys ] && R[$mode,nonet]=$(measure obsprobe-nonet $mode $n)
-	[ -z "${NO_BPFTRACE:-}" ] && R[$mode,bpftrace]=$(measure bpftrace $mode $n)
+	tools=(none floor obsprobe)
+	[ $mode = sys ] && tools+=(obsprobe-nonet)
+	[ -z "${NO_BPFTRACE:-}" ] && tools+=(bpftrace)
+	for rep in $(seq 1 "$REPS"); do
+		for i in $(seq 0 $((${#tools[@]} - 1))); do
+			t=${tools[$(((i + rep - 1) % ${#tools[@]}))]}
+			V[$mode,$t,$rep]=$(one_run $t $mode $n)
+		done
+	done
+	for t in "${tools[@]}"; do
+		k=$t; [ $t = obsprobe-nonet ] && k=nonet
+		R[$mode,$k]=$(for rep in $(seq 1 "$REPS"); do echo "${V[$mode,$t,$rep]}"; done | grep . | median)
+	done
 done
 if [ -z "${NO_STRACE:-}" ]; then
-	R[sys,strace]=$(REPS=1 measure strace sys $NSTRACE)
-	R[sysshort,none]=$(measure none sys $NSTRACE)
+	R[sys,strace]=$(one_run strace sys $NSTRACE)
+	R[sysshort,none]=$(for i in $(seq 1 "$REPS"); do one_run none sys $NSTRACE; done | median)
 fi
 
 add() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="" || b=="") print "n/a"; else printf "%+.0f", a-b }'; }
@@ -109,5 +117,21 @@ for mode in ${MODES:-sys func}; do
 done
 [ -n "${R[sys,nonet]:-}" ] && printf '\nobsprobe --no-net (syscalls only, no socket classification) on the read loop: %s ns/op, %s, %s the floor\n' \
 	"${R[sys,nonet]}" "$(add "${R[sys,nonet]}" "${R[sys,none]}")" "$(ratio "${R[sys,nonet]}" "${R[sys,floor]}" "${R[sys,none]}")"
+
+# goals (issue 13): the figure from the medians; per round, (obsprobe - untraced) / (floor - untraced) of that round
+goal() { # MODE WHAT LIMIT
+	local per
+	per=$(for rep in $(seq 1 "$REPS"); do
+		awk -v t="${V[$1,obsprobe,$rep]:-}" -v f="${V[$1,floor,$rep]:-}" -v b="${V[$1,none,$rep]:-}" \
+			'BEGIN { if (t != "" && f != "" && b != "" && f - b > 0) printf "%.3f\n", (t - b) / (f - b) }'
+	done | sort -n)
+	awk -v fig="$(ratio "${R[$1,obsprobe]:-}" "${R[$1,floor]:-}" "${R[$1,none]:-}")" -v what="$2" -v lim="$3" \
+		-v per="$(echo $per)" 'BEGIN { n = split(per, p, " "); f = fig; sub(/x$/, "", f)
+		printf "- %s: %s (goal <= %.2fx): %s; per round: ", what, fig, lim, fig == "n/a" ? "n/a" : (f + 0 <= lim ? "met" : "not met")
+		if (n) printf "median %.2fx, %.2fx .. %.2fx over %d rounds\n", p[int((n + 1) / 2)], p[1], p[n], n; else print "n/a" }'
+}
+printf '\nGoals (issue 13):\n'
+case " ${MODES:-sys func} " in *" sys "*) goal sys "syscall path (read loop): obsprobe's added cost / the floor's" 1.3 ;; esac
+case " ${MODES:-sys func} " in *" func "*) goal func "function timing (--func): obsprobe's added cost / an empty uprobe+uretprobe pair's" 1.05 ;; esac
 [ -x "$ROOT/tests/bench/shim_bench.sh" ] && { echo; bash "$ROOT/tests/bench/shim_bench.sh"; }
 exit 0

@@ -2,9 +2,12 @@
 # test_budget.sh -- the probes' own CPU from the kernel's statistics, and the --max-overhead budget: a tight read
 # loop (tests/targets/loop.c, which says how many calls it made) traced under --max-overhead 5 sheds, in order, and
 # says so (metric, log line, exit line); without the flag nothing is shed and the per-syscall counts stay exact;
-# with --func, the budget ends by detaching the function's uprobes.
+# with --func, the budget ends by detaching the function's uprobes. By default (neither --probe-stats nor
+# --max-overhead) the statistics stay off: no descriptor held, no probe CPU families, said at start.
+# PORT_BASE (7710): the test's ports are PORT_BASE .. PORT_BASE+47.
 source "$(dirname "$0")/lib.sh"
 need_root
+PB=${PORT_BASE:-7710}
 
 # start_loop MODE: the loop, held on a fifo until a byte comes; sets LPID and the fifo fd 7
 start_loop() {
@@ -54,10 +57,49 @@ runs_at_least() { local r; r=$(scrape $1 | awk -v k="obsprobe_probe_runs_total{p
 # a counter's value, as a number awk compares
 num() { awk -v v="$1" 'BEGIN { printf "%.0f", v * 1e9 }'; }
 
-# ---- 1. no budget: the statistics are there, nothing is shed, the per-syscall counts are exact ----
-P1=7710
+# holds_stats PID: the process holds a BPF_ENABLE_STATS descriptor
+holds_stats() { find /proc/$1/fd -lname 'anon_inode:bpf-stats' 2>/dev/null | grep -q .; }
+
+# ---- 0. defaults: the statistics stay off (they would cost every BPF program on the host), said at start ----
+P0=$((PB + 5))
 start_loop sys
-start_obs $P1
+start_obs $P0
+printf x >&7
+holds_stats $OPID && bad "defaults: obsprobe holds the statistics on" || ok "defaults: no BPF_ENABLE_STATS descriptor held"
+grep -q "probe CPU (obsprobe_probe_cpu_seconds_total): off; --probe-stats turns the kernel's BPF statistics on" \
+	"$TMP/obs.err" && ok "defaults: the start says the probe CPU is off" || bad "defaults: not said: $(cat "$TMP/obs.err")"
+# the traced processes' CPU is still measured, window by window
+wait_for 10 bash -c "curl -sf http://127.0.0.1:$P0/api/v1/targets | grep -q '\"probe_stats\":false'" &&
+	ok "defaults: /api/v1/targets says probe_stats false" || bad "defaults: $(curl -sf http://127.0.0.1:$P0/api/v1/targets)"
+[ -n "$(targets_field $P0 "r['cpu_percent']")" ] && ok "defaults: the loop's cpu_percent" || bad "defaults: no cpu_percent"
+check "defaults: no probe_cpu_percent_of_targets" False "$(targets_field $P0 "'probe_cpu_percent_of_targets' in r['overhead']")"
+stop_loop
+scrape $P0 >"$TMP/m0"
+grep -qE '^obsprobe_probe_(cpu_seconds|runs)_total' "$TMP/m0" && bad "defaults: probe CPU families: $(grep -E '^obsprobe_probe_(cpu|runs)' "$TMP/m0")" ||
+	ok "defaults: no obsprobe_probe_cpu_seconds_total / obsprobe_probe_runs_total series"
+stop_obs
+
+# --func without the statistics: the calibrated cost per call at start, the measured call rate after a window
+P0F=$((PB + 7))
+start_loop func
+start_obs $P0F --func bench_target --no-syscalls
+holds_stats $OPID && bad "defaults, --func: the statistics held" || ok "defaults, --func: no descriptor held"
+grep -q -- "--func: 1 uprobe pair; one call of a traced function costs about" "$TMP/obs.err" &&
+	ok "defaults, --func: the calibrated cost said at start" || bad "defaults, --func: $(cat "$TMP/obs.err")"
+printf x >&7
+wait_for 20 grep -q -- "--func: [0-9]* calls/s measured over the first" "$TMP/obs.err" &&
+	ok "defaults, --func: the measured rate said" || bad "defaults, --func: no rate: $(cat "$TMP/obs.err")"
+rate=$(targets_field $P0F "r['overhead']['uprobe_calls_per_second']")
+[ -n "$rate" ] && [ "$rate" != 0 ] && [ "$rate" != 0.0 ] && ok "defaults, --func: the call rate on /api/v1/targets ($rate/s)" ||
+	bad "defaults, --func: rate '$rate'"
+stop_loop
+stop_obs
+
+# ---- 1. --probe-stats, no budget: the statistics are there, nothing is shed, the per-syscall counts are exact ----
+P1=$PB
+start_loop sys
+start_obs $P1 --probe-stats
+holds_stats $OPID && ok "--probe-stats: the statistics descriptor held" || bad "--probe-stats: no descriptor"
 printf x >&7
 # a verdict over a busy window, above what the budget in part 2 allows: without the flag that sheds nothing
 wait_for 30 over_5 $P1 && ok "no budget: a window measured above 5% ($(targets_field $P1 "r['overhead']['probe_cpu_percent_of_targets']")%)" ||
@@ -86,9 +128,10 @@ grep -q "overhead budget" "$TMP/obs.err" && bad "no budget: said it shed: $(grep
 	ok "no budget: no shedding line, no exit line"
 
 # ---- 2. --max-overhead 5: the first step (payload capture), said three ways ----
-P2=7711
+P2=$((PB + 1))
 start_loop sys
 start_obs $P2 --max-overhead 5
+holds_stats $OPID && ok "budget: the statistics descriptor held (no --probe-stats needed)" || bad "budget: no descriptor"
 printf x >&7
 wait_for 30 shed_seen $P2 payload && ok "budget: obsprobe_shed_total{what=\"payload\"} counted" ||
 	bad "budget: nothing shed ($(scrape $P2 | grep -E 'shed|probe_cpu'))"
@@ -114,7 +157,7 @@ grep -q "the overhead budget shed (--max-overhead, obsprobe_shed_total): payload
 	"$TMP/obs.err" && ok "budget: the exit line lists what was shed" || bad "budget: exit line: $(tail -5 "$TMP/obs.err")"
 
 # ---- 3. --func: uprobes cost more than the function; the last step detaches it ----
-P3=7712
+P3=$((PB + 2))
 start_loop func
 start_obs $P3 --max-overhead 5 --func bench_target
 grep -q -- "--func: 1 uprobe pair; one call of a traced function costs about" "$TMP/obs.err" &&
@@ -142,8 +185,9 @@ grep -q "the overhead budget shed (--max-overhead, obsprobe_shed_total): .*--fun
 # An HTTP server and the read loop (for CPU) traced together. One keep-alive connection is captured before the
 # step; after it, that connection stays captured and of new connections (from known client ports) exactly those
 # whose ports pass the kernel's sampling hash (SC_SHED_KEEPS in abi/syscalls.h) are parsed.
-P4=7713
-HP=7720
+P4=$((PB + 3))
+HP=$((PB + 6))
+CP0=$((PB + 8)) # the client's 40 ports: CP0 .. CP0+39
 "$TARGETS/httpd" $HP 1 >/dev/null 2>"$TMP/httpd.err" &
 HPID=$!
 PIDS+=($HPID)
@@ -156,7 +200,7 @@ PIDS+=($OPID)
 wait_for 20 curl -sf "http://127.0.0.1:$P4/health/ready" || bad "obsprobe not ready: $(cat "$TMP/obs.err")"
 cat >"$TMP/client.py" <<'PY'
 import socket, sys, os, time
-port, go = int(sys.argv[1]), sys.argv[2]
+port, go, cp0 = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 def get(s, close):
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + (b"Connection: close\r\n" if close else b"") + b"\r\n")
     data = b""
@@ -175,7 +219,7 @@ for _ in range(300):               # until the test says the step was taken (bou
     time.sleep(0.1)
 get(a, False); get(a, False)       # the same connection, after the step
 a.close()
-for lp in range(7740, 7780):       # new connections from known ports
+for lp in range(cp0, cp0 + 40):    # new connections from known ports
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", lp))
@@ -184,7 +228,7 @@ for lp in range(7740, 7780):       # new connections from known ports
     s.close()
 print("done", flush=True)
 PY
-/usr/bin/python3 "$TMP/client.py" $HP "$TMP/go" >"$TMP/client.out" 2>&1 &
+/usr/bin/python3 "$TMP/client.py" $HP "$TMP/go" $CP0 >"$TMP/client.out" 2>&1 &
 CPID=$!
 PIDS+=($CPID)
 wait_for 10 grep -q first "$TMP/client.out" || bad "client: $(cat "$TMP/client.out")"
@@ -193,7 +237,7 @@ wait_for 30 shed_seen $P4 payload && ok "sampling: payload shed" || bad "samplin
 touch "$TMP/go"
 wait_for 30 grep -q done "$TMP/client.out" || bad "client did not finish: $(cat "$TMP/client.out")"
 kept=$(/usr/bin/python3 -c "
-print(sum(1 for p in range(7740, 7780)
+print(sum(1 for p in range($CP0, $CP0 + 40)
           if ((((($HP << 16) | ((p & 0xff) << 8) | (p >> 8)) * 0x9E3779B97F4A7C15) % 2**64) >> 61) == 0))")
 want=$((3 + kept))
 key='http_server_request_duration_seconds_count{service="loop",http_request_method="GET",http_response_status_code="200",http_route="/"}'
@@ -211,7 +255,7 @@ RT=$TMP/rt
 mkdir -p "$RT" && chmod 1777 "$RT"
 printf x | OBSPROBE_RUNTIME_DIR=$RT LD_PRELOAD=$SHIM "$TARGETS/loop" write 10000 >"$TMP/sloop.out"
 check "shim: the loop made its writes" 10000 "$(awk '/^calls/{print $2}' "$TMP/sloop.out")"
-P5=7714
+P5=$((PB + 4))
 OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen 127.0.0.1:$P5 -q 2>"$TMP/serve.err" &
 SPID=$!
 PIDS+=($SPID)

@@ -119,6 +119,29 @@ START_TEST(uprobe_trap_estimate)
 }
 END_TEST
 
+/* without the kernel's statistics (no --probe-stats, no --max-overhead) the programs' run times are 0: the uprobe
+ * cost the --func line reports is then the whole calibrated cost per call, and no budget judges */
+START_TEST(no_statistics)
+{
+	struct budget_window w = win(0, 1000);
+	struct budget_verdict v;
+
+	w.uprobe_hit_ns = 15000;
+	w.uprobe_hits = 4000;
+	budget__decide(0, &w, SHED_ALL, &v);
+	ck_assert_uint_eq(v.trap_ns, 60 * MS);
+	ck_assert_uint_eq(v.cost_ns, 60 * MS);
+	ck_assert_double_eq_tol(v.pct, 6.0, 1e-9);
+	ck_assert(!v.over);
+	ck_assert_int_eq(v.step, -1);
+	/* and nothing known at all: a cost of 0, never over */
+	w = win(0, 1000);
+	budget__decide(0, &w, SHED_ALL, &v);
+	ck_assert_uint_eq(v.cost_ns, 0);
+	ck_assert(!v.over);
+}
+END_TEST
+
 /* a session's sources as the budget sees them: what each step still has to shed */
 struct fake {
 	int have[SHED__COUNT]; /* how many times each step can still be taken */
@@ -217,6 +240,7 @@ int main(void)
 	tcase_add_test(tc, idle_targets_give_no_verdict);
 	tcase_add_test(tc, order);
 	tcase_add_test(tc, uprobe_trap_estimate);
+	tcase_add_test(tc, no_statistics);
 	tcase_add_test(tc, one_step_per_window);
 	tcase_add_test(tc, set_shed);
 	suite_add_tcase(s, tc);
