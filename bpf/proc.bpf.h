@@ -16,7 +16,9 @@ struct {
 /* OBS_DISC_* bits: which candidate events to report (0: only traced processes' lifecycle) */
 const volatile __u32 cfg_discover = 0;
 
-static __always_inline void emit(__u32 type, __u32 pid, __u32 ppid)
+/* @flags: 0 wakes the reader (lifecycle events are rare: it attaches uprobes early), BPF_RB_NO_WAKEUP leaves the
+ * record for its next drain (every 20 ms: discovery's exec candidates, one per exec on the host) */
+static __always_inline void emit_ev(__u32 type, __u32 pid, __u32 ppid, __u64 flags)
 {
 	struct obs_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -29,8 +31,12 @@ static __always_inline void emit(__u32 type, __u32 pid, __u32 ppid)
 	e->ppid = ppid;
 	e->pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	/* lifecycle events are rare: wake the reader so it can attach uprobes early */
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void emit(__u32 type, __u32 pid, __u32 ppid)
+{
+	emit_ev(type, pid, ppid, 0);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -61,7 +67,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	if (bpf_map_lookup_elem(&traced, &tgid))
 		emit(OBS_PROC_EXEC, tgid, 0);
 	else if (cfg_discover & OBS_DISC_EXEC)
-		emit(OBS_PROC_SPAWN, tgid, 0);
+		emit_ev(OBS_PROC_SPAWN, tgid, 0, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
