@@ -4,7 +4,8 @@
 #   --exe: a server running before attach and one started after are traced (spans per serving pid = requests
 #          made), a non-matching one is not (its requests absent); --func attaches once per binary (start line,
 #          targets) and counts every call exactly; an exiting target is released (gone from /api/v1/targets)
-#   --port: a server that starts listening after attach is traced, one on another port is not
+#   --port: a server that starts listening after attach is traced (seen at its exec when it listens at once, at its
+#          listen() when that comes later: a python http.server that sleeps first), one on another port is not
 #   --cgroup: a server started in a test-made cgroup2 subtree, and one moved into it while running, are traced;
 #          one outside is not
 source "$(dirname "$0")/lib.sh"
@@ -64,7 +65,7 @@ wait_spans() { wait_for 10 bash -c "[ \"\$(cat '$1' 2>/dev/null | grep -o '\"kin
 # ---- --exe ----
 start_httpd "$TMP/obsdisc-a" 8051 1
 A1=$SRV W1=$(server_pid $SRV 1)
-start_obsprobe $OP1 exe --exe 'obsdisc-*' --func handle_user
+start_obsprobe $OP1 exe --exe 'obsdisc-*' --func handle_user -v
 line=$(grep "metrics at" "$TMP/exe.err")
 case "$line" in *"tracing 2 processes (2 matching --exe 'obsdisc-*' at start, new ones at exec)"*) ok "start line: what matched" ;; *) bad "start line: $line" ;; esac
 case "$line" in *"1 function (uprobes once per binary: 1 binary)"*) ok "start line: --func once per binary" ;; *) bad "start line: $line" ;; esac
@@ -78,6 +79,7 @@ start_httpd "$TMP/nodisc-x" 8053 0 # not matching
 X=$SRV
 wait_for 5 has_target $OP1 $A2 && ok "a matching process started after attach is picked up" || bad "pid $A2 not in targets: $(targets $OP1)"
 check "... matched at its exec" "exe=obsdisc-*(name)" "$(target_field $OP1 $A2 matched_by)"
+grep -q "discovered pid $A2 (obsdisc-a) at its exec: exe=obsdisc-\*(name)" "$TMP/exe.err" && ok "... and -v says so" || bad "-v: $(grep discovered "$TMP/exe.err")"
 check "... sharing the binary's probes" "per-binary" "$(target_field $OP1 $A2 func_probes)"
 check "a non-matching process is not a target" "absent" "$(target_field $OP1 $X pid)"
 get 8051 3
@@ -102,7 +104,11 @@ check "calls counted after another user of the binary left" 10 "$(metric "$TMP/m
 kill $OBS $A1 $X; wait $OBS $A1 $X 2>/dev/null
 
 # ---- --port ----
-start_obsprobe $OP2 port --port 8055
+start_obsprobe $OP2 port --port 8055 --port 8054 -v
+# a python http.server that exec's, then listens a second later: seen at its listen()
+(cd "$TMP" && exec /usr/bin/python3 -c 'import sys, time; time.sleep(1); import http.server as h; h.HTTPServer(("127.0.0.1", 8054), h.SimpleHTTPRequestHandler).serve_forever()' >/dev/null 2>&1) &
+PY=$!
+PIDS+=($PY)
 start_httpd "$TMP/nodisc-x" 8055 1 # listens after attach
 P5=$SRV
 start_httpd "$TMP/nodisc-x" 8056 1 # another port
@@ -112,15 +118,19 @@ check "... by its port" "port=8055" "$(target_field $OP2 $P5 matched_by)"
 W5=$(server_pid $P5 1)
 wait_for 5 has_target $OP2 $W5 && ok "... with its worker" || bad "worker $W5 not in targets: $(targets $OP2)"
 check "a server on another port is not a target" "absent" "$(target_field $OP2 $P6 pid)"
+wait_for 5 has_target $OP2 $PY && ok "a server that listens well after its exec is picked up" || bad "pid $PY not in targets: $(targets $OP2)"
+grep -q "discovered pid $PY (python3) at its listen: port=8054" "$TMP/port.err" && ok "... at its listen()" || bad "-v: $(grep discovered "$TMP/port.err")"
 get 8055 4
 get 8056 2
-wait_spans "$TMP/port.spans" 4 || bad "spans: $(spans_by_pid "$TMP/port.spans" | tr '\n' ' ')"
+for _ in 1 2 3; do curl -sf -o /dev/null "http://127.0.0.1:8054/" || bad "GET :8054"; done
+wait_spans "$TMP/port.spans" 7 || bad "spans: $(spans_by_pid "$TMP/port.spans" | tr '\n' ' ')"
 sleep 0.5
 scrape $OP2 >"$TMP/m3" || bad "scrape"
 check "requests on the selected port, by pid" 4 "$(spans_of "$TMP/port.spans" $W5)"
+check "requests of the python server, by pid" 3 "$(spans_of "$TMP/port.spans" $PY)"
 check "requests on the other port absent" 0 "$(spans_of "$TMP/port.spans" "$(server_pid $P6 1)")"
 check "http requests counted" 4 "$(route_count "$TMP/m3" obsprobe)"
-kill $OBS $P5 $P6; wait $OBS $P5 $P6 2>/dev/null
+kill $OBS $P5 $P6 $PY; wait $OBS $P5 $P6 $PY 2>/dev/null
 
 # ---- --cgroup ----
 MNT=$(findmnt -n -t cgroup2 -o TARGET | head -1)
@@ -130,7 +140,7 @@ mkdir "$CGROUP_DIR" || { bad "mkdir $CGROUP_DIR"; finish; }
 trap 'cleanup; rmdir "$CGROUP_DIR" 2>/dev/null' EXIT
 start_httpd "$TMP/nodisc-x" 8059 1 # running before attach, moved in later
 P9=$SRV
-start_obsprobe $OP3 cgroup --cgroup "$CGROUP_DIR"
+start_obsprobe $OP3 cgroup --cgroup "$CGROUP_DIR" -v
 case "$(grep "metrics at" "$TMP/cgroup.err")" in *"--cgroup $CGROUP_DIR"*) ok "start line names the cgroup" ;; *) bad "start line: $(cat "$TMP/cgroup.err")" ;; esac
 check "not in the cgroup yet: not a target" "absent" "$(target_field $OP3 $P9 pid)"
 start_httpd "$TMP/nodisc-x" 8057 0 sh -c "echo \$\$ >$CGROUP_DIR/cgroup.procs && exec \"\$0\" \"\$@\""
@@ -141,6 +151,7 @@ wait_for 5 has_target $OP3 $P7 && ok "a process started in the cgroup is picked 
 check "... by its cgroup" "cgroup=/obsdisc-test-$$" "$(target_field $OP3 $P7 matched_by)"
 echo $P9 >"$CGROUP_DIR/cgroup.procs"
 wait_for 5 has_target $OP3 $P9 && ok "a process moved into the cgroup is picked up" || bad "pid $P9 not in targets: $(targets $OP3)"
+grep -q "discovered pid $P9 (nodisc-x) at its cgroup move: cgroup=/obsdisc-test-$$" "$TMP/cgroup.err" && ok "... at the move" || bad "-v: $(grep discovered "$TMP/cgroup.err")"
 W9=$(server_pid $P9 1)
 wait_for 5 has_target $OP3 $W9 && ok "... with its worker" || bad "worker $W9 not in targets: $(targets $OP3)"
 check "a process outside is not a target" "absent" "$(target_field $OP3 $P8 pid)"
