@@ -62,6 +62,27 @@ start_obsprobe() { # OPORT NAME ARGS...
 # wait until the spans file holds N server spans
 wait_spans() { wait_for 10 bash -c "[ \"\$(cat '$1' 2>/dev/null | grep -o '\"kind\":2' | wc -l)\" -ge $2 ]"; }
 
+# ---- bad selectors: one line, exit 2 (usage) or 1 ----
+bad_sel() { # NAME CODE PATTERN ARGS...
+	local name=$1 code=$2 pat=$3 rc
+	shift 3
+	timeout 20 "$OBSPROBE" attach --listen 127.0.0.1:8099 "$@" >"$TMP/bad.out" 2>"$TMP/bad.err" </dev/null
+	rc=$?
+	if [ $rc -eq "$code" ] && [ "$(grep -c . "$TMP/bad.err")" -eq 1 ] && grep -qE "^obsprobe: .*$pat" "$TMP/bad.err"; then
+		ok "$name: $(cat "$TMP/bad.err")"
+	else
+		bad "$name: exit $rc: $(head -3 "$TMP/bad.err")"
+	fi
+}
+bad_sel "--port 0" 2 "not a TCP port" --port 0
+bad_sel "--port abc" 2 "'abc' is not a TCP port" --port abc
+bad_sel "--exe ''" 2 "empty GLOB" --exe ''
+bad_sel "--cgroup relative" 2 "not an absolute path" --cgroup foo
+bad_sel "--cgroup missing" 1 "no cgroup .*obsdisc-none-$$" --cgroup /obsdisc-none-$$
+bad_sel "--exe with --preload" 1 "discovery needs eBPF" --exe nginx --preload
+"$OBSPROBE" run --exe nginx -- true >/dev/null 2>"$TMP/bad.err"
+check "run --exe: a usage error" "2 obsprobe: run: --exe does not apply (see obsprobe run --help)" "$? $(cat "$TMP/bad.err")"
+
 # ---- --exe ----
 start_httpd "$TMP/obsdisc-a" 8051 1
 A1=$SRV W1=$(server_pid $SRV 1)
