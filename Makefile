@@ -221,19 +221,37 @@ $(OUT)/bench/scrape_bench: tests/bench/scrape_bench.c $(COLL_LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
+$(OUT)/bench/exchange_bench: tests/bench/exchange_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c tests/bench/h2sink.c tests/bench/h2sink.h $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< tests/bench/h2sink.c $(COLL_LIB) $(LDLIBS) -o $@
 
+# issue 13: instructions per exchange under callgrind (tests/bench/parse_bench.sh): the parser alone, the shim
+$(OUT)/bench/parse_bench: tests/bench/parse_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
+$(OUT)/bench/http_pair: tests/bench/http_pair.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
+
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
-		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost && \
+		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost $(OUT)/bench/exchange_bench && \
 		bash tests/bench/run.sh && echo && bash tests/bench/stats_cost.sh && echo && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && taskset -c 0 $(OUT)/bench/span_bench 300000 grpc && \
+		echo && BIN=$(OUT)/bench/exchange_bench bash tests/bench/exchange_bench.sh && \
 		echo && bash tests/bench/shim_start.sh && \
 		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \
-		echo && $(MAKE) $(OUT)/bench/scrape_bench && bash tests/bench/scrape_bench.sh; fi
+		echo && $(MAKE) $(OUT)/bench/scrape_bench && bash tests/bench/scrape_bench.sh && \
+		echo && $(MAKE) $(OUT)/bench/parse_bench $(OUT)/bench/http_pair && bash tests/bench/parse_bench.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root

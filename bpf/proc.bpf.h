@@ -64,10 +64,12 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
-	if (bpf_map_lookup_elem(&traced, &tgid))
+	if (bpf_map_lookup_elem(&traced, &tgid)) {
+		__sync_fetch_and_add(&fd_epoch, 1); /* close-on-exec fds are gone: every fd cache refills */
 		emit(OBS_PROC_EXEC, tgid, 0);
-	else if (cfg_discover & OBS_DISC_EXEC)
+	} else if (cfg_discover & OBS_DISC_EXEC) {
 		emit_ev(OBS_PROC_SPAWN, tgid, 0, BPF_RB_NO_WAKEUP);
+	}
 	return 0;
 }
 

@@ -217,13 +217,53 @@ static __always_inline __u32 capture_first(__u64 sk)
 
 #include "bpf/ssl.bpf.h"
 
+/* the thread's cached slot for @fd, refilled (the fd -> socket chase) unless still valid: see fd_gen */
+static __always_inline struct fd_slot *fd_lookup(struct task_struct *task, struct sc_start *st, long fd)
+{
+	struct fd_slot *s = &st->fdc[fd & (SC_FDC_SLOTS - 1)];
+	__u32 gen, epoch;
+	struct sock *sk;
+
+	if (fd < 0 || fd > 0x7ffffffe)
+		return NULL;
+	/* the generations first, then the chase: a removal in between leaves the slot stale at once */
+	gen = fd_gen[fd & (SC_FDGEN - 1)];
+	epoch = fd_epoch;
+	if (s->fd1 == fd + 1 && s->gen == gen && s->epoch == epoch)
+		return s;
+	sk = fd_sock(task, fd);
+	s->fd1 = fd + 1;
+	s->gen = gen;
+	s->epoch = epoch;
+	s->sk = (__u64)sk;
+	s->proto = sk ? sock_proto(sk) : -1;
+	s->hascap = 0;
+	return s;
+}
+
+/* the capture map's value in force for the slot's socket (a lookup only when user space or a close changed the
+ * map since the slot last read it: cap_gen) */
+static __always_inline __u32 slot_capture(struct fd_slot *s)
+{
+	__u32 g = cap_gen, *len;
+	__u64 key = s->sk;
+
+	if (s->hascap && s->capgen == g)
+		return s->capv;
+	len = bpf_map_lookup_elem(&capture, &key);
+	s->capv = len ? *len : capture_first(key);
+	s->capgen = g;
+	s->hascap = 1;
+	return s->capv;
+}
+
 static __always_inline void sock_io(struct task_struct *task, struct pt_regs *regs, __u32 nr, long ret, __u64 start,
 				    __u64 now, struct sc_start *st)
 {
 	__u64 delta = now - start;
+	struct fd_slot *slot;
 	__u32 dir, key;
 	struct sc_sock *v;
-	struct sock *sk;
 	bool copy = true;
 	int proto;
 
@@ -243,12 +283,12 @@ static __always_inline void sock_io(struct task_struct *task, struct pt_regs *re
 	default:
 		return;
 	}
-	sk = fd_sock(task, SC_ARG1(regs));
-	if (!sk || (proto = sock_proto(sk)) < 0)
+	slot = fd_lookup(task, st, SC_ARG1(regs));
+	if (!slot || !slot->sk || (proto = slot->proto) < 0)
 		return;
 	if (cfg_tls && st->ssl_depth && proto == SC_TCP) {
 		/* ciphertext OpenSSL moves: counted below, never copied */
-		ssl_inner(st, sk, SC_ARG1(regs));
+		ssl_inner(st, (struct sock *)slot->sk, SC_ARG1(regs));
 		copy = false;
 	}
 	key = dir * SC_NPROTOS + proto;
@@ -258,15 +298,12 @@ static __always_inline void sock_io(struct task_struct *task, struct pt_regs *re
 	v->bytes += ret;
 	hist_add(&v->io, delta);
 	if (cfg_payload && copy && proto == SC_TCP && ret > 0) {
-		__u64 key = (__u64)sk;
-		__u32 *len = bpf_map_lookup_elem(&capture, &key), max = SC_CAP - 1;
+		__u32 max = SC_CAPV_SOCKET(slot_capture(slot));
 
-		if (len)
-			max = SC_CAPV_SOCKET(*len) < SC_CAP - 1 ? SC_CAPV_SOCKET(*len) : SC_CAP - 1;
-		else
-			max = SC_CAPV_SOCKET(capture_first(key));
+		if (max > SC_CAP - 1)
+			max = SC_CAP - 1;
 		if (max)
-			copy_payload(regs, nr, ret, key, dir, OBS_STREAM_SOCKET, start, now, max);
+			copy_payload(regs, nr, ret, slot->sk, dir, OBS_STREAM_SOCKET, start, now, max);
 	}
 }
 
@@ -335,6 +372,7 @@ static __always_inline void conn_open(struct task_struct *task, struct pt_regs *
 		/* a new connection has no verdict yet, whatever an earlier one on this struct sock left (a copy racing
 		 * its close, a verdict written late) */
 		bpf_map_delete_elem(&capture, &key);
+		__sync_fetch_and_add(&cap_gen, 1);
 		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
 	}
 }
@@ -362,6 +400,7 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 	bpf_map_delete_elem(&conns, &key);
 	if (cfg_payload) {
 		bpf_map_delete_elem(&capture, &key);
+		__sync_fetch_and_add(&cap_gen, 1);
 		conn_event(OBS_EV_CLOSE, (struct sock *)sk, 0, 0);
 	}
 	return 0;

@@ -73,6 +73,20 @@ static __always_inline void set_traced(__u32 tgid, __u8 on)
 		b[tgid & 7] = on;
 }
 
+/* one fd of the thread's fd cache: valid while fd_gen[] of its fd and fd_epoch are what they were when filled */
+struct fd_slot {
+	__u64 sk;     /* the socket behind the fd (0: none, or not a socket) */
+	__u32 fd1;    /* the fd + 1 (0: empty slot) */
+	__u32 gen;    /* fd_gen[fd % SC_FDGEN] when filled */
+	__u32 epoch;  /* fd_epoch when filled */
+	__u32 capgen; /* cap_gen when capv was read (with hascap) */
+	__u32 capv;   /* the capture map's value in force for sk */
+	__s8 proto;   /* sock_proto(sk): -1 for no socket we classify */
+	__u8 hascap;  /* capv is known */
+	__u16 pad;
+};
+#define SC_FDC_SLOTS 16 /* direct-mapped by fd % SC_FDC_SLOTS */
+
 struct sc_start {
 	__u64 ts;
 	__u64 nr;
@@ -87,6 +101,8 @@ struct sc_start {
 	__u8 ssl_dir;
 	__u8 ssl_depth; /* nesting: only the outermost call counts (the stack pointer tells a nested entry) */
 	__u16 pad;
+	/* what this thread's fds are (sockio.bpf.h's fd cache: a socket or not, and its capture verdict) */
+	struct fd_slot fdc[SC_FDC_SLOTS];
 };
 
 /* per-thread start of the syscall in flight: task storage is cheaper than a tid hash */
@@ -126,6 +142,37 @@ static __always_inline void stat_inc(__u32 idx)
 		(*v)++;
 }
 
+/* The fd cache's validity (sockio.bpf.h): a slot of an fd table changes what it holds only by a removal (close,
+ * dup2/dup3 onto it, close_range, exec's close-on-exec; an install only fills an empty slot), so every traced
+ * removal bumps the fd's generation (fd_gen, shared by all processes: a collision only costs a refill), at the
+ * syscall's entry and again at its exit (a cache filled while the slot changed is refused either way).  close_range,
+ * exec and io_uring_enter (its IORING_OP_CLOSE) bump fd_epoch: every cache refills.  Known gaps: an fd table shared
+ * with an untraced process (CLONE_FILES without CLONE_THREAD) changed there, a seccomp supervisor's ADDFD_FLAG_SETFD,
+ * an io_uring close completing after its io_uring_enter returned.  cap_gen: bumped by user space after each write
+ * to the `capture` map (systrace__capture) and here when a connection's verdict is deleted; an entry the LRU map
+ * evicts stays in force for the fds that cached it (the map holds SC_MAX_CONNS). */
+#define SC_FDGEN 1024
+__u32 fd_gen[SC_FDGEN];
+__u32 fd_epoch;
+__u32 cap_gen;
+
+static __always_inline void fd_changing(struct pt_regs *regs, long nr)
+{
+	switch (nr) {
+	case 3: /* close */
+		__sync_fetch_and_add(&fd_gen[regs->di & (SC_FDGEN - 1)], 1);
+		break;
+	case 33:
+	case 292: /* dup2 dup3 */
+		__sync_fetch_and_add(&fd_gen[regs->si & (SC_FDGEN - 1)], 1);
+		break;
+	case 436:
+	case 426: /* close_range io_uring_enter */
+		__sync_fetch_and_add(&fd_epoch, 1);
+		break;
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
@@ -136,6 +183,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	 * storage first, as before, costs it a miss: ~20 ns more per syscall in ns/run, measured) */
 	if (!is_traced(task->tgid) || id == cfg_skip_nr)
 		return 0;
+	fd_changing(regs, id);
 	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 0;
@@ -180,6 +228,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	/* an untraced task leaves as at entry (cheaper than its task storage's miss) */
 	if (!is_traced(task->tgid))
 		return 0;
+	fd_changing(regs, regs->orig_ax);
 	st = bpf_task_storage_get(&starts, task, 0, 0);
 	if (!st || !st->ts)
 		return 0;

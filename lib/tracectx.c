@@ -1,8 +1,10 @@
 /* tracectx.c -- incoming trace context from W3C, B3 (single and multi), AWS X-Ray and Datadog headers */
+#include <stddef.h>
 #include <string.h>
 
 #include "lib/hex.h"
 #include "lib/tracectx.h"
+#include "lib/tracestate.h"
 
 enum field {
 	F_TP,
@@ -64,62 +66,6 @@ void ctx_extractor__init(struct ctx_extractor *x)
 }
 
 /* ---- tracestate ---- */
-
-static bool lcalpha(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool keychar(char c)
-{
-	return lcalpha(c) || digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
-}
-
-/* @s[0..n) is a first character that @first accepts, then at most @max - 1 keychars */
-static bool key_part(const char *s, size_t n, size_t max, bool first_digit)
-{
-	if (!n || n > max || !(lcalpha(s[0]) || (first_digit && digit(s[0]))))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!keychar(s[i]))
-			return false;
-	return true;
-}
-
-/* key = simple-key / multi-tenant-key */
-static bool state_key(const char *k, size_t n)
-{
-	const char *at = memchr(k, '@', n);
-
-	if (!at)
-		return key_part(k, n, 256, false);
-	return key_part(k, at - k, 241, true) && key_part(at + 1, n - (at - k) - 1, 14, false);
-}
-
-/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E */
-static bool state_value(const char *v, size_t n)
-{
-	if (!n || n > 256 || v[n - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == ',' || v[i] == '=')
-			return false;
-	return true;
-}
-
-static uint64_t key_hash(const char *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
-	return h;
-}
 
 /* drop the members longer than CTX_STATE_BIG from the list @l */
 static void drop_big(char *l)
@@ -256,38 +202,75 @@ static void append_list(char *dst, bool *bad, const char *v, size_t n)
 	dst[have + n] = '\0';
 }
 
+/* the field @name (@nlen bytes) is, F__N for tracestate/baggage and the headers this file does not read: told
+ * apart by length, then one comparison (two for the lengths two names share) */
+enum { F_STATE = F__N + 1, F_BAGGAGE, F_NONE };
+
+static int field_of(const char *name, size_t nlen)
+{
+	int f;
+
+	switch (nlen) {
+	case 2:
+		f = F_B3;
+		break;
+	case 7:
+		f = F_BAGGAGE;
+		break;
+	case 10: /* tracestate, x-b3-flags */
+		if (lower(name[0]) == 't')
+			return name_is(name, nlen, "tracestate") ? F_STATE : F_NONE;
+		f = F_B3_FLAGS;
+		break;
+	case 11: /* traceparent, x-b3-spanid */
+		f = lower(name[0]) == 't' ? F_TP : F_B3_SPAN;
+		break;
+	case 12: /* x-b3-traceid, x-b3-sampled */
+		f = lower(name[5]) == 't' ? F_B3_TRACE : F_B3_SAMPLED;
+		break;
+	case 15:
+		f = F_XRAY;
+		break;
+	case 18:
+		f = F_DD_TRACE;
+		break;
+	case 19:
+		f = F_DD_PARENT;
+		break;
+	case 27:
+		f = F_DD_PRIO;
+		break;
+	default:
+		return F_NONE;
+	}
+	if (f == F_BAGGAGE)
+		return name_is(name, nlen, "baggage") ? F_BAGGAGE : F_NONE;
+	return name_is(name, nlen, names[f]) ? f : F_NONE;
+}
+
 void ctx_extractor__header(struct ctx_extractor *x, const char *name, size_t nlen, const char *val, size_t vlen)
 {
-	char c;
+	int f = field_of(name, nlen);
+	char *s;
 
-	if (nlen < 2 || nlen > 27)
+	if (f == F_NONE)
 		return;
-	c = lower(name[0]);
-	if (c != 't' && c != 'b' && c != 'x')
-		return;
-	if (name_is(name, nlen, "tracestate")) {
+	if (f == F_STATE) {
 		state_line(x, val, vlen);
 		return;
 	}
-	if (name_is(name, nlen, "baggage")) {
+	if (f == F_BAGGAGE) {
 		append_list(x->baggage, &x->baggage_bad, val, vlen);
 		return;
 	}
-	for (int f = 0; f < F__N; f++) {
-		char *s;
-
-		if (!name_is(name, nlen, names[f]))
-			continue;
-		if ((x->seen & (1u << f)) || vlen >= CTX_VAL_LEN) {
-			x->bad |= 1u << f; /* repeated or oversized: ambiguous, so not trusted */
-		} else {
-			s = slot(x, f);
-			memcpy(s, val, vlen);
-			s[vlen] = '\0';
-		}
-		x->seen |= 1u << f;
-		return;
+	if ((x->seen & (1u << f)) || vlen >= CTX_VAL_LEN) {
+		x->bad |= 1u << f; /* repeated or oversized: ambiguous, so not trusted */
+	} else {
+		s = slot(x, f);
+		memcpy(s, val, vlen);
+		s[vlen] = '\0';
 	}
+	x->seen |= 1u << f;
 }
 
 static int hexval(char c, bool lower_only)
@@ -327,8 +310,14 @@ static bool have(const struct ctx_extractor *x, int f)
 	return (x->seen & (1u << f)) && !(x->bad & (1u << f));
 }
 
+/* the ids and the decision one format's headers carry */
+struct ids {
+	uint8_t trace_id[16], span_id[8];
+	uint8_t sampled, decided;
+};
+
 /* W3C Trace Context level 1: version-traceid-parentid-flags */
-static bool parse_w3c(const char *v, struct trace_ctx *o)
+static bool parse_w3c(const char *v, struct ids *o)
 {
 	size_t n = strlen(v);
 	uint8_t ver, flags;
@@ -372,7 +361,7 @@ static int b3_sampling(const char *s, size_t n)
 }
 
 /* b3: {traceid}-{spanid}[-{sampling}[-{parentspanid}]] | {sampling} */
-static bool parse_b3(const char *v, struct trace_ctx *o)
+static bool parse_b3(const char *v, struct ids *o)
 {
 	const char *d1 = strchr(v, '-'), *d2, *d3;
 	size_t n = strlen(v);
@@ -410,7 +399,7 @@ static bool parse_b3(const char *v, struct trace_ctx *o)
 	return true;
 }
 
-static bool parse_b3_multi(const struct ctx_extractor *x, struct trace_ctx *o)
+static bool parse_b3_multi(const struct ctx_extractor *x, struct ids *o)
 {
 	const char *t = x->b3_trace, *s = x->b3_span;
 
@@ -436,7 +425,7 @@ static bool parse_b3_multi(const struct ctx_extractor *x, struct trace_ctx *o)
 }
 
 /* Root=1-{8 hex epoch}-{24 hex};Parent={16 hex};Sampled={0|1|?} in any order, other keys ignored */
-static bool parse_xray(const char *v, struct trace_ctx *o)
+static bool parse_xray(const char *v, struct ids *o)
 {
 	bool root = false, parent = false;
 	int smp = -1;
@@ -500,7 +489,7 @@ static void be64(uint8_t *out, uint64_t v)
 		out[i] = v & 0xff;
 }
 
-static bool parse_datadog(const struct ctx_extractor *x, struct trace_ctx *o)
+static bool parse_datadog(const struct ctx_extractor *x, struct ids *o)
 {
 	uint64_t t, p;
 
@@ -524,18 +513,30 @@ static bool parse_datadog(const struct ctx_extractor *x, struct trace_ctx *o)
 	return true;
 }
 
+/* @src (a string shorter than @size) into @dst */
+static void copy_str(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 bool ctx_extractor__finish(const struct ctx_extractor *x, struct trace_ctx *out)
 {
-	struct trace_ctx c;
 	uint8_t decided = 0, sampled = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!x->baggage_bad)
-		memcpy(out->baggage, x->baggage, sizeof(out->baggage));
+	/* the fixed fields zeroed and the strings empty: their arrays are read as strings, never cleared whole */
+	memset(out, 0, offsetof(struct trace_ctx, tracestate));
+	out->tracestate[0] = out->baggage[0] = '\0';
+	if (!x->baggage_bad && x->baggage[0])
+		copy_str(out->baggage, x->baggage, sizeof(out->baggage));
+	if (!x->seen)
+		return false; /* no header of any format came: nothing to parse */
 	for (int f = CTX_W3C; f <= CTX_DATADOG; f++) {
+		struct ids c = { 0 };
 		bool ok = false;
 
-		memset(&c, 0, sizeof(c));
 		switch (f) {
 		case CTX_W3C:
 			ok = have(x, F_TP) && parse_w3c(x->traceparent, &c);
@@ -561,7 +562,7 @@ bool ctx_extractor__finish(const struct ctx_extractor *x, struct trace_ctx *out)
 			out->valid = 1;
 			out->format = f;
 			if (f == CTX_W3C && !x->state_bad)
-				memcpy(out->tracestate, x->tracestate, sizeof(out->tracestate));
+				copy_str(out->tracestate, x->tracestate, sizeof(out->tracestate));
 			return true;
 		}
 		if (c.decided && !decided) { /* "b3: 0": a decision without ids */

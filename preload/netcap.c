@@ -28,6 +28,24 @@ __thread struct netcap_tls_call netcap_tls_call;
 
 static double sample_ratio = 1.0;
 
+/* the process's and the thread's ids, asked once (two syscalls per request otherwise); a forked child asks again */
+static int32_t my_pid;
+static __thread int32_t my_tid;
+
+static inline int32_t pid_now(void)
+{
+	if (__builtin_expect(!my_pid, 0))
+		my_pid = (int32_t)syscall(SYS_getpid);
+	return my_pid;
+}
+
+static inline int32_t tid_now(void)
+{
+	if (__builtin_expect(!my_tid, 0))
+		my_tid = (int32_t)syscall(SYS_gettid);
+	return my_tid;
+}
+
 /* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
 static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
@@ -39,6 +57,15 @@ void netcap__init(void)
 }
 
 /* ---- exchanges: the ids a request gets, where an exchange goes ---- */
+
+/* the string @src (at most @size bytes with its NUL, else cut) into @dst: its bytes, not the whole array */
+static inline void copy_str(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 /* no local parent: the caller's trace (headers) or a new one, decided as the collector decides (lib/sampler.c) */
 static void adopt(struct obs_exchange *x, const struct trace_ctx *in)
@@ -55,8 +82,8 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 
 	if (c->tls)
 		x->flags |= OBS_X_F_TLS;
-	x->pid = (int32_t)syscall(SYS_getpid);
-	x->tid = (int32_t)syscall(SYS_gettid);
+	x->pid = pid_now();
+	x->tid = tid_now();
 	randid__fill(x->span_id, 8);
 	if (x->kind == 2) { /* server: the thread serves this request now */
 		adopt(x, in);
@@ -64,8 +91,8 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 		memcpy(netcap_serving.span_id, x->span_id, 8);
 		netcap_serving.active = true;
 		cur_sampled = x->sampled;
-		memcpy(cur_tracestate, x->tracestate, sizeof(cur_tracestate));
-		memcpy(cur_baggage, in->baggage, sizeof(cur_baggage));
+		copy_str(cur_tracestate, x->tracestate, sizeof(cur_tracestate));
+		copy_str(cur_baggage, in->baggage, sizeof(cur_baggage));
 		return;
 	}
 	if (!strcmp(x->op, "CONNECT"))
@@ -254,6 +281,8 @@ void netcap__conn_close(int fd)
 
 void netcap__atfork_child(void)
 {
+	my_pid = 0; /* this process's own, and the forking thread's new id */
+	my_tid = 0;
 	/* a prefork server's child serves what its parent accepted (postgres backends, TLS included): it keeps the
 	 * classes, but the connections were counted opened by the parent, which counts their close too */
 	for (int fd = 0; fd < OBS_FD_MAX; fd++)
@@ -308,12 +337,27 @@ static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int 
 	return true;
 }
 
+/* @fd's connection is no longer parsed (its verdict was "off") and its written bytes are not followed for HTTP/2
+ * (given up): nothing to do with its bytes, not even taking its lock.  Both only ever become so under the lock and
+ * stay so until the slot is opened again, which a stale read can only take for the old connection's state. */
+static bool ignored(int fd)
+{
+	int idx = __atomic_load_n(&netcap_conn_of[fd], __ATOMIC_ACQUIRE);
+	struct shim_conn *c;
+
+	if (!idx)
+		return true;
+	c = &netcap_pool[idx - 1];
+	return __atomic_load_n(&c->pc.off, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&c->h2.out.state, __ATOMIC_RELAXED) == INJH2_DEAD;
+}
+
 void netcap__data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n)
 {
 	struct shim_conn *c;
 	int held;
 
-	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
+	if (!raw_bytes(fd) || ignored(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
 	if (!tls_start(fd, c, iov, iovcnt, n))
 		feed(c, dir, iov, iovcnt, n, mono_ns());
@@ -325,7 +369,7 @@ void netcap__gap(int fd, int dir, size_t n)
 	struct shim_conn *c;
 	int held;
 
-	if (!raw_bytes(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
+	if (!raw_bytes(fd) || ignored(fd) || !(c = netlock__io(fd, dir, false, n, &held)))
 		return;
 	netcap__parser_feed(c, dir, NULL, 0, n, mono_ns());
 	netlock__unlock(c, held);

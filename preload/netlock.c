@@ -85,7 +85,11 @@ struct shim_conn *netlock__io(int fd, int dir, bool tls, size_t n, int *held)
 
 		if (*held != LK_WHOLE && d != dir)
 			continue; /* the other direction's: its holder may be feeding it now */
-		k = __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED);
+		/* read first: a locked exchange only when a chunk was skipped (one added after the read is seen by the
+		 * next call, as it would be after an exchange) */
+		k = __atomic_load_n(&c->skipped[d], __ATOMIC_RELAXED)
+			    ? __atomic_exchange_n(&c->skipped[d], 0, __ATOMIC_RELAXED)
+			    : 0;
 		if (k)
 			netcap__parser_feed(c, d, NULL, 0, k, mono_ns());
 	}

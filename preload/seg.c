@@ -1,4 +1,6 @@
 /* seg.c -- the shim's side of its segment: made on the first recorded event, counters and records written in */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,6 +15,12 @@ int seg_state;
 int seg_staging_dirty;
 struct seg_bounds seg_bounds;
 __thread int seg_stripe = -1;
+__thread bool seg_own;
+
+/* the owned stripes' threads (tid, 0: free); a thread gives its stripe back when it exits (stripe_key) */
+static int stripe_owner[SEG_STRIPES_OWNED];
+static pthread_key_t stripe_key;
+static bool stripe_keyed;
 __thread unsigned seg_work_tick;
 
 static bool seg_quiet;	      /* a forked child: its parent already said what fails */
@@ -30,6 +38,41 @@ static struct {
 	uint64_t errs_full;
 } staging;
 
+/* a thread exits: its stripe is free for the next one (its counts stay: the collector sums the stripes) */
+static void stripe_release(void *v)
+{
+	int i = (int)(intptr_t)v - 1;
+
+	seg_own = false; /* anything this thread still records goes to a shared stripe */
+	seg_stripe = (int)(syscall(SYS_gettid) % SEG_STRIPES_SHARED);
+	if (i >= 0 && i < SEG_STRIPES_OWNED)
+		__atomic_store_n(&stripe_owner[i], 0, __ATOMIC_RELEASE);
+}
+
+void seg__pick_stripe(void)
+{
+	int tid = (int)syscall(SYS_gettid);
+
+	/* a stripe of its own when one is free and the thread can give it back at its exit (a key value to hold) */
+	for (int i = 0; stripe_keyed && i < SEG_STRIPES_OWNED; i++) {
+		int free = 0;
+
+		if (__atomic_load_n(&stripe_owner[i], __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&stripe_owner[i], &free, tid, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		if (pthread_setspecific(stripe_key, (void *)(intptr_t)(i + 1))) {
+			__atomic_store_n(&stripe_owner[i], 0, __ATOMIC_RELEASE);
+			break;
+		}
+		seg_stripe = SEG_STRIPES_SHARED + i;
+		seg_own = true;
+		return;
+	}
+	seg_stripe = tid % SEG_STRIPES_SHARED;
+	seg_own = false;
+}
+
 /* OBSPROBE_BUCKETS (obsprobe run passes its validated --buckets), else (unset or malformed) the defaults */
 static void read_bounds(void)
 {
@@ -45,12 +88,15 @@ void seg__init(void)
 	segfile__opts_from_env(&seg_opts);
 	seg_opts.bounds_ns = seg_bounds.ns;
 	seg_opts.nbounds = seg_bounds.n;
+	stripe_keyed = !pthread_key_create(&stripe_key, stripe_release);
 	seg_armed = true;
 }
 
 void seg__use(struct obs_segment *s)
 {
 	read_bounds();
+	if (!stripe_keyed)
+		stripe_keyed = !pthread_key_create(&stripe_key, stripe_release);
 	seg_map = s;
 	seg_state = SEG_READY;
 	seg_armed = true;
@@ -64,7 +110,11 @@ void seg__atfork_child(void)
 	seg_given_up = 0;
 	memset(&staging, 0, sizeof(staging)); /* the parent's, folded by the parent */
 	seg_staging_dirty = 0;
-	seg_stripe = -1;
+	seg_stripe = -1; /* the forking thread is the child's only one: every stripe is free */
+	seg_own = false;
+	memset(stripe_owner, 0, sizeof(stripe_owner));
+	if (stripe_keyed)
+		pthread_setspecific(stripe_key, NULL);
 	if (old)
 		seg_quiet = true; /* the parent could make one: the same failing here is not news */
 	if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) != SEG_FAILED)
@@ -144,7 +194,7 @@ void seg__record_error(struct obs_segment *s, uint16_t nr, int err)
 
 void seg__record_staged(enum obs_seg_slot slot, uint64_t ns, long ret, int err)
 {
-	seg__hist_add(&staging.hist[slot], ns);
+	seg__hist_add(&staging.hist[slot], ns, false);
 	if (ret < 0 &&
 	    !errs_add(staging.errs, STAGING_ERRS, ((uint32_t)obs_seg_slot_nr[slot] << 16) | (err & 0xffff), 1))
 		__atomic_fetch_add(&staging.errs_full, 1, __ATOMIC_RELAXED);
@@ -201,14 +251,18 @@ void seg__record_sock(enum obs_seg_slot slot, int proto, uint64_t t0, long ret)
 	struct obs_segment *s = __atomic_load_n(&seg_map, __ATOMIC_ACQUIRE);
 	struct obs_seg_sock *sk;
 
-	if (s)
+	bool own = false;
+
+	if (s) {
+		own = seg_stripe >= 0 && seg_own;
 		sk = &s->sock[seg_stripe < 0 ? 0 : seg_stripe][slot_dir[slot]][proto];
-	else if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) == SEG_CREATING)
+	} else if (__atomic_load_n(&seg_state, __ATOMIC_ACQUIRE) == SEG_CREATING) {
 		sk = &staging.sock[slot_dir[slot]][proto]; /* folded in by a later call */
-	else
+	} else {
 		return;
-	__atomic_fetch_add(&sk->bytes, (uint64_t)ret, __ATOMIC_RELAXED);
-	seg__hist_add(&sk->io, tsc__ns(tsc__now() - t0));
+	}
+	seg__add(&sk->bytes, (uint64_t)ret, own);
+	seg__hist_add(&sk->io, tsc__ns(tsc__now() - t0), own);
 	if (!s)
 		__atomic_store_n(&seg_staging_dirty, 1, __ATOMIC_RELEASE);
 }

@@ -27,7 +27,8 @@ extern struct obs_segment *seg_map; /* NULL until the first recorded event creat
 extern int seg_state;		    /* a once-flag: one thread creates, the others skip that event */
 extern int seg_staging_dirty;	    /* staged counts wait to be folded in */
 extern struct seg_bounds seg_bounds;
-extern __thread int seg_stripe;
+extern __thread int seg_stripe; /* this thread's stripe of the counters, -1 until its first record */
+extern __thread bool seg_own;	/* ... and it is this thread's alone: its counters are added without a locked op */
 
 /* the constructor: OBSPROBE_BUCKETS and the segment file's options (read once: creation may run later, in any
  * thread or a signal handler), then armed */
@@ -69,11 +70,31 @@ static inline struct obs_segment *seg__get(void)
 	return seg_armed ? seg__get_or_make(true) : NULL;
 }
 
-static inline void seg__hist_add(struct obs_seg_hist *h, uint64_t ns)
+/* Stripes: the first SEG_STRIPES_OWNED threads alive each take one of the upper half alone (seg_own) and add to it
+ * with plain loads and stores -- no locked instruction, no cache line another thread writes; the others hash onto
+ * the lower half and add atomically (as does the staging area, and the fold into stripe 0).  The collector reads
+ * either kind the same way (aligned 64-bit words).  A thread records with in_shim raised, so a signal handler that
+ * interrupts it never records into its stripe meanwhile. */
+#define SEG_STRIPES_SHARED (OBS_SEG_STRIPES / 2)
+#define SEG_STRIPES_OWNED (OBS_SEG_STRIPES - SEG_STRIPES_SHARED)
+
+/* out of line (seg.c): the calling thread's stripe chosen */
+void seg__pick_stripe(void);
+
+static inline void seg__add(uint64_t *p, uint64_t v, bool own)
 {
-	__atomic_fetch_add(&h->buckets[obs_hist_bucket(seg_bounds.ns, seg_bounds.n, ns)], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	if (own)
+		__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+
+/* @ns into @h: @own, @h is in this thread's own stripe */
+static inline void seg__hist_add(struct obs_seg_hist *h, uint64_t ns, bool own)
+{
+	seg__add(&h->buckets[obs_hist_bucket(seg_bounds.ns, seg_bounds.n, ns)], 1, own);
+	seg__add(&h->sum_ns, ns, own);
+	seg__add(&h->count, 1, own);
 }
 
 /* a call of @slot that started at @t0 (tsc__now) returned @ret (errno @err when < 0) */
@@ -95,8 +116,8 @@ static inline void seg__record(enum obs_seg_slot slot, uint64_t t0, long ret, in
 	    __atomic_exchange_n(&seg_staging_dirty, 0, __ATOMIC_ACQ_REL))
 		seg__staging_fold(s);
 	if (__builtin_expect(seg_stripe < 0, 0))
-		seg_stripe = (int)(syscall(SYS_gettid) % OBS_SEG_STRIPES);
-	seg__hist_add(&s->hist[seg_stripe][slot], ns);
+		seg__pick_stripe();
+	seg__hist_add(&s->hist[seg_stripe][slot], ns, seg_own);
 	if (ret < 0)
 		seg__record_error(s, obs_seg_slot_nr[slot], err);
 }

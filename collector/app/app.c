@@ -216,6 +216,8 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 	span__copy_str(out->service_name, sizeof(out->service_name), a->service);
 	span__copy_str(out->executable_name, sizeof(out->executable_name), t ? t->comm : "");
 	out->pid = pid;
+	if (t)
+		out->ctr = t->ctr;
 }
 
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */

@@ -1,7 +1,9 @@
 /* targets.c -- the session's process table: named targets, followed children, and their /api/v1/targets rows */
 #include <stdio.h>
+#include <string.h>
 
 #include "app/targets.h"
+#include "source/container.h"
 #include "source/procs.h"
 
 struct target *targets__find(struct targets *ts, pid_t pid)
@@ -27,6 +29,7 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 		} else {
 			t = &ts->t[ts->n++];
 		}
+		memset(&t->ctr, 0, sizeof(t->ctr));
 	}
 	if (t->pid != pid || !t->alive) { /* a new process in this slot: nothing of the old one's match */
 		t->why[0] = '\0';
@@ -37,6 +40,7 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 	t->dead_polls = 0;
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	container__read(pid, &t->ctr);
 	return t;
 }
 
@@ -70,6 +74,9 @@ void targets__json_ebpf(struct targets *ts, struct source_set *set, cJSON *array
 		cJSON_AddNumberToObject(o, "probes", source_set__nprobes(set, t->pid));
 		if (t->per_binary)
 			cJSON_AddStringToObject(o, "func_probes", "per-binary");
+		cJSON_AddStringToObject(o, "container_id", t->ctr.id);
+		cJSON_AddStringToObject(o, "k8s_pod_uid", t->ctr.pod_uid);
+		cJSON_AddStringToObject(o, "cgroup", t->ctr.cgroup);
 		cJSON_AddItemToArray(array, o);
 	}
 }

@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "base/privs.h"
 
+#include <cjson/cJSON.h>
+
 #define BIT(c) (1ULL << (c))
 
 /* why each capability obsprobe can use matters */
@@ -388,4 +390,34 @@ FILE *privs__open_output(const char *path, const char *option, char *err, size_t
 		close(fd);
 	}
 	return f;
+}
+
+/* ---- check --json ---- */
+
+void privs__report_json(struct cJSON *array)
+{
+	cap_t cur = cap_get_proc();
+
+	for (size_t i = 0; i < sizeof(cap_uses) / sizeof(cap_uses[0]); i++) {
+		const struct cap_use *u = &cap_uses[i];
+		cap_flag_value_t v = CAP_CLEAR, alt = CAP_CLEAR;
+		cJSON *o = cJSON_CreateObject();
+		char name[64], altname[64];
+
+		if (cur)
+			cap_get_flag(cur, u->cap, CAP_EFFECTIVE, &v);
+		if (cur && v != CAP_SET && u->alt)
+			cap_get_flag(cur, u->alt, CAP_EFFECTIVE, &alt);
+		cap_upper(u->cap, name, sizeof(name));
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddBoolToObject(o, "effective", v == CAP_SET);
+		cJSON_AddStringToObject(o, "for", u->present);
+		cJSON_AddStringToObject(o, "missing", u->missing);
+		if (alt == CAP_SET) {
+			cap_upper(u->alt, altname, sizeof(altname));
+			cJSON_AddStringToObject(o, "stands_in", altname);
+		}
+		cJSON_AddItemToArray(array, o);
+	}
+	cap_free(cur);
 }

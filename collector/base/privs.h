@@ -36,6 +36,10 @@ void privs__format_mask(uint64_t mask, char *out, size_t len);
 /* one line per capability obsprobe can use: present, or what its absence disables */
 void privs__report(FILE *out);
 
+/* the same as objects {"name", "effective", "for", "missing", "stands_in"} appended to @array (a cJSON array) */
+struct cJSON;
+void privs__report_json(struct cJSON *array);
+
 /* run --user NAME: who CMD becomes */
 struct run_user {
 	uid_t uid;

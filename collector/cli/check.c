@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/needs.h"
+#include "source/cgroup.h"
 #include "source/bpfutil.h"
 #include "source/calibrate.h"
 #include "source/funclat.h"
@@ -16,9 +18,55 @@
 #include "base/privs.h"
 #include "source/syscalls.h"
 
+static cJSON *json_rows; /* check --json: each row as {"ok", "detail"} under its key */
+
 static void row(FILE *out, bool ok, const char *what, const char *detail)
 {
+	if (json_rows) {
+		cJSON *o = cJSON_AddObjectToObject(json_rows, what);
+
+		cJSON_AddBoolToObject(o, "ok", ok);
+		cJSON_AddStringToObject(o, "detail", detail);
+		return;
+	}
 	fprintf(out, "  %-4s %-34s %s\n", ok ? "ok" : "--", what, detail);
+}
+
+/* the cgroup2 hierarchy's mount point, from /proc/self/mountinfo (never assumed); 0 or -1 with @why */
+static int cgroup2_mount(char *mnt, size_t len)
+{
+	static char buf[1 << 16];
+	size_t n = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return cgroup__v2_mount(buf, n, mnt, len);
+}
+
+/* `check --json`: the rows, the capabilities and what a deployment must grant, as one object */
+static int check_json(FILE *out, cJSON *root, const char *rt, bool usable)
+{
+	char mnt[PATH_MAX], *text;
+	cJSON *caps = cJSON_AddArrayToObject(root, "capabilities");
+
+	cJSON_AddStringToObject(root, "version", OBSPROBE_VERSION);
+	cJSON_AddStringToObject(root, "libbpf", libbpf_version_str());
+	if (!cgroup2_mount(mnt, sizeof(mnt)))
+		cJSON_AddStringToObject(root, "cgroup2_mount", mnt);
+	else
+		cJSON_AddNullToObject(root, "cgroup2_mount");
+	privs__report_json(caps);
+	cJSON_AddItemToObject(root, "deploy", needs__json(rt));
+	cJSON_AddBoolToObject(root, "usable", usable);
+	text = cJSON_Print(root);
+	if (!text)
+		return 1;
+	fprintf(out, "%s\n", text);
+	cJSON_free(text);
+	return usable ? 0 : 1;
 }
 
 /* can a uprobe pair attach here? time our own calibration function */
@@ -40,8 +88,9 @@ static bool probe_uprobe(struct metrics *m, const struct hist_bounds *b, char *w
 	return e == 0;
 }
 
-int check_cmd(FILE *out)
+int check_cmd(FILE *out, bool json)
 {
+	cJSON *jroot = json ? cJSON_CreateObject() : NULL;
 	char why[512], shim[PATH_MAX], exe[PATH_MAX - 64];
 	struct hist_bounds b;
 	struct metrics *m;
@@ -54,10 +103,14 @@ int check_cmd(FILE *out)
 	hist_bounds__parse(&b, OBS_DEFAULT_BUCKETS, why, sizeof(why));
 	mo = (struct metrics_opts){ .bounds_ns = b.ns, .nbounds = b.n };
 	m = metrics__new(&mo);
-	if (!m)
+	if (!m || (json && !jroot)) {
+		metrics__free(m);
+		cJSON_Delete(jroot);
 		return 1;
-
-	fprintf(out, "obsprobe %s (libbpf %s) on this machine:\n\n", OBSPROBE_VERSION, libbpf_version_str());
+	}
+	json_rows = json ? cJSON_AddObjectToObject(jroot, "checks") : NULL;
+	if (!json)
+		fprintf(out, "obsprobe %s (libbpf %s) on this machine:\n\n", OBSPROBE_VERSION, libbpf_version_str());
 	row(out, root, "root", root ? "eBPF capture is possible" : "not root: eBPF needs root; the shim does not");
 	row(out, btf, "kernel BTF",
 	    btf ? "/sys/kernel/btf/vmlinux" : "missing: the kernel lacks CONFIG_DEBUG_INFO_BTF");
@@ -114,6 +167,21 @@ int check_cmd(FILE *out)
 		snprintf(why, sizeof(why), "%s %s", rt,
 			 w ? "is writable" : "is not writable (set OBSPROBE_RUNTIME_DIR)");
 		row(out, w, "shim runtime dir", why);
+	}
+	{
+		char mnt[PATH_MAX];
+		bool cg = !cgroup2_mount(mnt, sizeof(mnt));
+
+		row(out, cg, "cgroup v2 (container identity)",
+		    cg ? mnt : "no cgroup2 mount in /proc/self/mountinfo (container.id still comes from v1 lines)");
+	}
+	if (json) {
+		int rc = check_json(out, jroot, rt, tp || shim_ok);
+
+		json_rows = NULL;
+		cJSON_Delete(jroot);
+		metrics__free(m);
+		return rc;
 	}
 
 	fprintf(out, "\ncapabilities (what each is for, or what its absence disables):\n");

@@ -26,7 +26,7 @@ static const char *const synopsis[] = {
 	[CMD_RUN] = "obsprobe run [options] -- CMD [ARG...]",
 	[CMD_SERVE] = "obsprobe serve [options]",
 	[CMD_SYMBOLS] = "obsprobe symbols (--pid PID | --binary PATH) [GLOB]",
-	[CMD_CHECK] = "obsprobe check",
+	[CMD_CHECK] = "obsprobe check [--json]",
 	[CMD_VERSION] = "obsprobe version",
 	[CMD_HELP] = "obsprobe help [COMMAND]",
 };

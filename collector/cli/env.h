@@ -75,6 +75,7 @@ struct env {
 	bool follow_children;			 /* default true; --no-follow-children */
 	int verbose;				 /* -v count */
 	bool quiet;				 /* -q */
+	bool json;				 /* check --json */
 	char *runtime_dir;			 /* $OBSPROBE_RUNTIME_DIR, default /dev/shm */
 	char *redact_patterns[ENV_MAX_PATTERNS]; /* config file "redact_patterns": [..] */
 	int nredact_patterns;

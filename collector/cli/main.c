@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 		rc = symbols_cmd_list(env.npids ? env.pids[0] : 0, env.binary, env.glob, stdout);
 		break;
 	case CMD_CHECK:
-		rc = check_cmd(stdout);
+		rc = check_cmd(stdout, env.json);
 		break;
 	case CMD_VERSION:
 		printf("obsprobe %s (libbpf %s)\n", OBSPROBE_VERSION, libbpf_version_str());

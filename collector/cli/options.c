@@ -92,6 +92,7 @@ const struct optdef options[] = {
 	{ "help", 0, OPT_HELP, C_ALL, NULL, "this help; obsprobe COMMAND --help for one command" },
 	{ "version", 0, OPT_VERSION, C_ALL, NULL, NULL },
 	{ "redact-patterns", 1, OPT_REDACT, C_FILE_ONLY, NULL, NULL },
+	{ "json", 0, OPT_JSON, C_CHECK, NULL, "check: one JSON object, with what a deployment must grant" },
 };
 const int noptions = (int)(sizeof(options) / sizeof(options[0]));
 _Static_assert(sizeof(options) / sizeof(options[0]) <= OPTIONS_MAX, "option sets are 64-bit masks");
@@ -236,6 +237,9 @@ void options__set_flag(struct env *env, int val, bool on)
 		break;
 	case OPT_NO_FOLLOW:
 		env->follow_children = !on;
+		break;
+	case OPT_JSON:
+		env->json = on;
 		break;
 	case OPT_QUIET:
 		env->quiet = on;

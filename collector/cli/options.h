@@ -16,6 +16,7 @@
 #define C_RUN (1u << CMD_RUN)
 #define C_SERVE (1u << CMD_SERVE)
 #define C_SYMBOLS (1u << CMD_SYMBOLS)
+#define C_CHECK (1u << CMD_CHECK)
 #define C_TRACE (C_ATTACH | C_RUN | C_SERVE)
 #define C_PROBE (C_ATTACH | C_RUN) /* serve reads the shim only: no probes */
 #define C_ALL (~0u)
@@ -68,6 +69,7 @@ enum {
 	OPT_PUSH_JOB,
 	OPT_PUSH_INTERVAL,
 	OPT_REDACT, /* config file only */
+	OPT_JSON,
 	OPT_EXE,
 	OPT_PORT,
 	OPT_CGROUP,

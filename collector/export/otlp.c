@@ -72,6 +72,12 @@ static void pb_resource(struct pb *w, const struct res_view *rv, const char *hos
 		pb_kv_int(w, 1, "process.pid", rv->pid);
 	if (rv->exe[0])
 		pb_kv_str(w, 1, "process.executable.name", rv->exe, SPAN_RES_STR_LEN);
+	if (rv->ctr->id[0])
+		pb_kv_str(w, 1, "container.id", rv->ctr->id, sizeof(rv->ctr->id));
+	if (rv->ctr->pod_uid[0])
+		pb_kv_str(w, 1, "k8s.pod.uid", rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
+	if (rv->ctr->cgroup[0])
+		pb_kv_str(w, 1, "process.linux.cgroup", rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
 	if (host && host[0])
 		pb_kv_str(w, 1, "host.name", host, SIZE_MAX);
 	pb_close(w, r);

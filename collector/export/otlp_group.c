@@ -77,6 +77,7 @@ void otlp_group__span_res(const void *item, struct res_view *rv)
 	rv->service = r->service_name;
 	rv->exe = r->executable_name;
 	rv->pid = r->pid;
+	rv->ctr = &r->ctr;
 }
 
 void otlp_group__log_res(const void *item, struct res_view *rv)
@@ -86,12 +87,15 @@ void otlp_group__log_res(const void *item, struct res_view *rv)
 	rv->service = l->service;
 	rv->exe = l->exe;
 	rv->pid = l->pid;
+	rv->ctr = &l->ctr;
 }
 
 static bool res_same(const struct res_view *a, const struct res_view *b)
 {
 	return a->pid == b->pid && !strncmp(a->service, b->service, SPAN_RES_STR_LEN) &&
-	       !strncmp(a->exe, b->exe, SPAN_RES_STR_LEN);
+	       !strncmp(a->exe, b->exe, SPAN_RES_STR_LEN) && !strncmp(a->ctr->id, b->ctr->id, sizeof(a->ctr->id)) &&
+	       !strncmp(a->ctr->pod_uid, b->ctr->pod_uid, sizeof(a->ctr->pod_uid)) &&
+	       !strncmp(a->ctr->cgroup, b->ctr->cgroup, sizeof(a->ctr->cgroup));
 }
 
 const char *otlp_group__service(const struct res_view *rv)

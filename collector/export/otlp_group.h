@@ -11,6 +11,7 @@ struct res_view {
 	const char *service;
 	const char *exe;
 	int32_t pid;
+	const struct span_container *ctr; /* never NULL */
 };
 
 struct group_ops {

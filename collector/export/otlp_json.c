@@ -135,6 +135,12 @@ static void j_group_begin(void *ctx, const struct res_view *rv, const char *host
 		j_kv_int(c, attrs, "process.pid", rv->pid);
 	if (rv->exe[0])
 		j_kv_str(c, attrs, "process.executable.name", rv->exe, SPAN_RES_STR_LEN);
+	if (rv->ctr->id[0])
+		j_kv_str(c, attrs, "container.id", rv->ctr->id, sizeof(rv->ctr->id));
+	if (rv->ctr->pod_uid[0])
+		j_kv_str(c, attrs, "k8s.pod.uid", rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
+	if (rv->ctr->cgroup[0])
+		j_kv_str(c, attrs, "process.linux.cgroup", rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
 	if (host && host[0])
 		j_kv_str(c, attrs, "host.name", host, SIZE_MAX);
 	j_str(c, scope, "name", OTLP_SCOPE_NAME, SIZE_MAX);

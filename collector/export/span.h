@@ -46,11 +46,23 @@ struct span_attr {
 	uint8_t type;			   /* enum span_attr_type */
 };
 
+#define SPAN_CONTAINER_ID_LEN 65 /* 64 hex digits */
+#define SPAN_POD_UID_LEN 37	 /* 8-4-4-4-12 */
+#define SPAN_CGROUP_LEN 256
+
+/* The container a process runs in, from its /proc/PID/cgroup (SPEC "Container identity"); "" = omitted. */
+struct span_container {
+	char id[SPAN_CONTAINER_ID_LEN]; /* container.id */
+	char pod_uid[SPAN_POD_UID_LEN]; /* k8s.pod.uid */
+	char cgroup[SPAN_CGROUP_LEN];	/* process.linux.cgroup: the "0::/path" line */
+};
+
 /* Who produced the telemetry: becomes the OTLP Resource (host.name is the exporter's, not per span). */
 struct span_resource {
 	char service_name[SPAN_RES_STR_LEN];	/* service.name */
 	char executable_name[SPAN_RES_STR_LEN]; /* process.executable.name ("" = omitted) */
 	int32_t pid;				/* process.pid (0 = omitted) */
+	struct span_container ctr;
 };
 
 struct span {
@@ -85,6 +97,7 @@ struct log_record {
 	char stream[8];			/* "stdout" / "stderr" */
 	char service[SPAN_RES_STR_LEN]; /* service.name */
 	char exe[SPAN_RES_STR_LEN];	/* process.executable.name ("" = omitted) */
+	struct span_container ctr;
 };
 
 /* Helpers for producers.  Strings are truncated to fit; an attribute past SPAN_MAX_ATTRS is

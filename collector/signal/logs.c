@@ -241,6 +241,7 @@ static void on_line(const struct logline *ln, void *ctx)
 	strcpy(r->stream, ln->stream == 1 ? "stdout" : "stderr");
 	span__copy_str(r->service, sizeof(r->service), t->res.service_name);
 	span__copy_str(r->exe, sizeof(r->exe), t->res.executable_name);
+	r->ctr = t->res.ctr;
 	memcpy(r->trace_id, t->trace_id, 16);
 	memcpy(r->span_id, t->span_id, 8);
 	logs__record(l, r);

@@ -207,16 +207,26 @@ const struct hist_bounds *metrics__bounds(const struct metrics *m)
 	return &m->bounds;
 }
 
+/* eight bytes a step; each value's length goes in too, so ("ab", "c") and ("a", "bc") differ */
 static uint64_t hash_values(const char *const *values, int n)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = 0x9e3779b97f4a7c15ull, w;
 
 	for (int i = 0; i < n; i++) {
-		for (const char *p = values[i] ? values[i] : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
+		const char *p = values[i] ? values[i] : "";
+		size_t len = strlen(p), j = 0;
+
+		for (; j + 8 <= len; j += 8) {
+			memcpy(&w, p + j, 8);
+			h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+			h ^= h >> 29;
+		}
+		w = len << 56;
+		memcpy(&w, p + j, len - j);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
 	}
-	return h;
+	return h ^ (h >> 32);
 }
 
 static struct series *lookup(struct family *fm, const char *const *values, uint64_t h)
@@ -265,24 +275,27 @@ static struct series *insert(struct metrics *m, enum family_id fam, const char *
 	return s;
 }
 
-static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values)
+static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values, bool *was_folded)
 {
 	struct family *fm = &m->fam[fam];
 	const char *folded[METRICS_MAX_LABELS];
 	uint64_t h = hash_values(values, fm->nlabels);
 	struct series *s = lookup(fm, values, h);
 
+	*was_folded = false;
 	if (s)
 		return s;
 	if (fm->n < m->max_series || fam == FAM_SERIES_OVERFLOW)
 		return insert(m, fam, values, h);
+	*was_folded = true;
 
 	/* fold: keep "service", replace every other label with __overflow__ */
 	for (int l = 0; l < fm->nlabels; l++)
 		folded[l] = strcmp(families[fam].labels[l], "service") ? METRICS_OVERFLOW_VALUE : values[l];
 	{
 		const char *name[1] = { families[fam].name };
-		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name);
+		bool ov_folded;
+		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name, &ov_folded);
 
 		if (ov)
 			ov->counter++;
@@ -292,14 +305,21 @@ static struct series *series_locked(struct metrics *m, enum family_id fam, const
 	return s ? s : insert(m, fam, folded, h); /* the overflow series may exceed the cap by one */
 }
 
-struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
+struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded)
 {
 	struct series *s;
 
 	pthread_mutex_lock(&m->lock);
-	s = series_locked(m, fam, values);
+	s = series_locked(m, fam, values, folded);
 	pthread_mutex_unlock(&m->lock);
 	return s;
+}
+
+struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
+{
+	bool folded;
+
+	return metrics__series_folded(m, fam, values, &folded);
 }
 
 /* Series ops take the registry lock (writers on several threads); each change is also a write section of the

@@ -65,6 +65,9 @@ void metrics__free(struct metrics *m);
  * series whose non-service labels are "__overflow__", and the fold is counted.
  * The pointer stays valid until metrics__free(). Thread-safe. */
 struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values);
+/* The same; *@folded says whether the label set went to __overflow__ (then the fold was counted, and is counted
+ * again at each lookup).  A series that did not fold may be kept by the caller: series are never removed. */
+struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded);
 
 /* number of label values @fam takes */
 int metrics__nlabels(enum family_id fam);

@@ -100,12 +100,14 @@ static void run_regex(const void *arg, const char *s, size_t n, struct out *o)
 	redact_rules__regex(arg, s, n, o);
 }
 
-/* a work buffer that grows to what a pass needs */
+/* a work buffer that grows to what a pass needs: on the caller's stack until a text needs more */
 struct work {
 	char *p;
 	size_t cap;
+	bool heap;
 };
 
+/* room for @need bytes; what it held is not kept (a pass rewrites it whole) */
 static bool work_fit(struct work *w, size_t need)
 {
 	char *p;
@@ -114,11 +116,14 @@ static bool work_fit(struct work *w, size_t need)
 		return true;
 	if (need > MAX_WORK)
 		return false;
-	p = realloc(w->p, need);
+	p = malloc(need);
 	if (!p)
 		return false;
+	if (w->heap)
+		free(w->p);
 	w->p = p;
 	w->cap = need;
+	w->heap = true;
 	return true;
 }
 
@@ -161,9 +166,13 @@ static size_t cut_and_mark(const char *s, size_t n, char *out, size_t outsize)
 	return keep + m;
 }
 
-int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut)
+#define STACK_WORK 1024 /* a route, a host, a user agent, most log lines: no malloc */
+
+int redact__text_counted(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut,
+			 uint32_t counts[REDACT_RULE__COUNT])
 {
-	struct work a = { 0 }, b = { 0 };
+	char sa[STACK_WORK], sb[STACK_WORK];
+	struct work a = { sa, sizeof(sa), false }, b = { sb, sizeof(sb), false };
 	uint64_t n[REDACT_RULE__COUNT] = { 0 }, total = 0;
 	size_t len = 0;
 	int rc = -1;
@@ -206,6 +215,8 @@ int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out
 	for (int i = 0; i < REDACT_RULE__COUNT; i++) {
 		if (n[i])
 			__atomic_fetch_add(&r->rules[i], n[i], __ATOMIC_RELAXED);
+		if (counts)
+			counts[i] = n[i] > UINT32_MAX ? UINT32_MAX : (uint32_t)n[i];
 		total += n[i];
 	}
 	__atomic_fetch_add(&r->redactions, total, __ATOMIC_RELAXED);
@@ -214,14 +225,36 @@ done:
 		out[0] = '\0';
 		__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
 	}
-	free(a.p);
-	free(b.p);
+	if (a.heap)
+		free(a.p);
+	if (b.heap)
+		free(b.p);
 	return rc;
+}
+
+int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut)
+{
+	return redact__text_counted(r, in, inlen, out, outsize, cut, NULL);
 }
 
 int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize)
 {
-	return redact__text_cut(r, in, inlen, out, outsize, NULL);
+	return redact__text_counted(r, in, inlen, out, outsize, NULL, NULL);
+}
+
+void redactor__recount(struct redactor *r, const uint32_t counts[REDACT_RULE__COUNT], bool cut)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < REDACT_RULE__COUNT; i++) {
+		if (counts[i])
+			__atomic_fetch_add(&r->rules[i], counts[i], __ATOMIC_RELAXED);
+		total += counts[i];
+	}
+	if (total)
+		__atomic_fetch_add(&r->redactions, total, __ATOMIC_RELAXED);
+	if (cut)
+		__atomic_fetch_add(&r->truncated, 1, __ATOMIC_RELAXED);
 }
 
 void redactor__stats(const struct redactor *r, struct redact_stats *out)

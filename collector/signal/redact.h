@@ -59,6 +59,13 @@ int redact__text(struct redactor *r, const char *in, size_t inlen, char *out, si
 /* The same; *@cut (when not NULL) says whether the output was cut to fit. */
 int redact__text_cut(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut);
 
+/* The same; @counts (when not NULL) gets what this one call replaced, by rule (a memo gives the result out again
+ * and counts it again with redactor__recount, so the counters stay those of a redaction per text). */
+int redact__text_counted(struct redactor *r, const char *in, size_t inlen, char *out, size_t outsize, bool *cut,
+			 uint32_t counts[REDACT_RULE__COUNT]);
+/* count once more what one successful redact__text_counted() counted (@cut: it was truncated) */
+void redactor__recount(struct redactor *r, const uint32_t counts[REDACT_RULE__COUNT], bool cut);
+
 /* whether a header's whole value is secret (Authorization, Cookie, X-Api-Key, X-Auth-Token ...) */
 bool redact__header_is_secret(const char *name, size_t namelen);
 

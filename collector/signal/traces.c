@@ -3,6 +3,7 @@
  * says, plus the ids, times and resource) */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "lib/hex.h"
 #include "lib/randid.h"
 #include "lib/sampler.h"
+#include "signal/redact_memo.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
 
@@ -45,6 +47,35 @@ struct join {
 
 #define JOIN_MAX_AGE_NS (10 * 1000000000ull)
 
+/* the last peer address given as text: a connection's exchanges come one after another */
+struct addr_text {
+	uint8_t family; /* 0: none formatted yet */
+	uint8_t addr[16];
+	char text[INET6_ADDRSTRLEN];
+};
+
+/* a series found once and kept (series are never removed; one that folded into __overflow__ is looked up
+ * each time, as each fold is counted) */
+enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS__COUNT };
+
+struct exchanges_series {
+	struct series *s;
+	char service[SPAN_RES_STR_LEN];
+};
+
+/* the RED histogram series by family and label values (direct-mapped): a repeat costs a hash and a compare,
+ * not the registry's lock and lookup */
+#define RED_SLOTS 256
+#define RED_KEY_MAX 240 /* the values, each with its NUL; a longer set is looked up each time */
+
+struct red_series {
+	struct series *s; /* NULL: free */
+	uint64_t hash;
+	uint16_t len;
+	uint8_t fam;
+	char key[RED_KEY_MAX];
+};
+
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
@@ -54,6 +85,12 @@ struct traces {
 	struct exporter_stats last_exp;
 	struct traces_stats st;
 	struct otlp_buf line;
+	struct redact_memo *memo;
+	struct addr_text peer;
+	struct series *spans[SPANS__COUNT];
+	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
+	struct red_series red[RED_SLOTS];
+	struct span span; /* the one being built (emit_span copies it or writes it out) */
 };
 
 static int64_t mono_to_unix_offset;
@@ -77,11 +114,18 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 		return NULL;
 	}
 	t->opts = *opts;
+	t->memo = redact_memo__new(opts->redactor);
+	if (!t->memo) {
+		snprintf(err, errlen, "out of memory");
+		free(t);
+		return NULL;
+	}
 	mono_to_unix_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	ratelimit__init(&t->limit, opts->max_spans_per_second);
 	if (opts->spans_file) {
 		t->spans_file = privs__open_output(opts->spans_file, "--spans-file", err, errlen);
 		if (!t->spans_file) {
+			redact_memo__free(t->memo);
 			free(t);
 			return NULL;
 		}
@@ -97,6 +141,7 @@ void traces__free(struct traces *t)
 	if (t->spans_file)
 		fclose(t->spans_file);
 	otlp_buf__free(&t->line);
+	redact_memo__free(t->memo);
 	free(t);
 }
 
@@ -147,10 +192,13 @@ static void join_key(uint8_t key[JOIN_KEY], const struct obs_addr *client, const
 
 static struct join *join_slot(struct traces *t, const uint8_t key[JOIN_KEY])
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = key[JOIN_KEY - 1], w;
 
-	for (int i = 0; i < JOIN_KEY; i++)
-		h = (h ^ key[i]) * 1099511628211ull;
+	for (int i = 0; i + 8 <= JOIN_KEY; i += 8) { /* five words and the last byte */
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+	}
 	return &t->joins[h % JOIN_SLOTS];
 }
 
@@ -220,13 +268,123 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 	}
 }
 
-static void addr_str(const struct obs_addr *a, char *out, size_t len)
+/* dotted quad, as inet_ntop writes it (without its stdio) */
+static void ipv4_text(const uint8_t a[4], char *out)
 {
-	out[0] = '\0';
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
+/* @a as text ("" when unknown); formatted again only when the address changes */
+static const char *addr_str(struct traces *t, const struct obs_addr *a)
+{
+	struct addr_text *c = &t->peer;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return "";
+	if (c->family == a->family && !memcmp(c->addr, a->addr, a->family == AF_INET ? 4 : 16))
+		return c->text;
+	c->family = 0;
 	if (a->family == AF_INET)
-		inet_ntop(AF_INET, a->addr, out, len);
-	else if (a->family == AF_INET6)
-		inet_ntop(AF_INET6, a->addr, out, len);
+		ipv4_text(a->addr, c->text);
+	else if (!inet_ntop(AF_INET6, a->addr, c->text, sizeof(c->text)))
+		return "";
+	c->family = a->family;
+	memcpy(c->addr, a->addr, 16);
+	return c->text;
+}
+
+/* a series of FAM_SPANS by outcome, found once */
+static struct series *spans_series(struct traces *t, int which)
+{
+	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited" };
+	struct series *se;
+	bool folded;
+
+	if (t->spans[which])
+		return t->spans[which];
+	se = metrics__series_folded(t->opts.metrics, FAM_SPANS, (const char *[]){ outcome[which] }, &folded);
+	if (!folded)
+		t->spans[which] = se;
+	return se;
+}
+
+/* obsprobe_exchanges_total{service, protocol, transport}: looked up again only when the service changes */
+static struct series *exchanges_series(struct traces *t, const struct proto *p, bool tls, const char *service)
+{
+	struct exchanges_series *c = &t->exchanges[p->id][tls];
+	struct series *se;
+	bool folded;
+
+	if (c->s && !strcmp(c->service, service))
+		return c->s;
+	se = metrics__series_folded(t->opts.metrics, FAM_EXCHANGES,
+				    (const char *[]){ service, p->name, tls ? "tls" : "tcp" }, &folded);
+	c->s = NULL;
+	if (!folded && strlen(service) < sizeof(c->service)) {
+		strcpy(c->service, service);
+		c->s = se;
+	}
+	return se;
+}
+
+static uint64_t hash_key(const char *k, size_t n, unsigned fam)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (fam + 1), w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	w = (uint64_t)n << 56;
+	memcpy(&w, k + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 32);
+}
+
+/* metrics__series(fam, @labels), kept while it does not fold into __overflow__ (series are never removed) */
+static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels)
+{
+	char key[RED_KEY_MAX];
+	struct red_series *c;
+	size_t len = 0;
+	uint64_t h;
+	struct series *se;
+	bool folded;
+	int n = metrics__nlabels(fam);
+
+	for (int i = 0; i < n; i++) {
+		const char *v = labels[i] ? labels[i] : ""; /* as the registry reads a NULL */
+		size_t l = strlen(v) + 1;
+
+		if (len + l > sizeof(key))
+			return metrics__series(t->opts.metrics, fam, labels);
+		memcpy(key + len, v, l);
+		len += l;
+	}
+	h = hash_key(key, len, fam);
+	c = &t->red[h % RED_SLOTS];
+	if (c->s && c->hash == h && c->fam == fam && c->len == len && !memcmp(c->key, key, len))
+		return c->s;
+	se = metrics__series_folded(t->opts.metrics, fam, labels, &folded);
+	if (se && !folded) {
+		c->s = se;
+		c->hash = h;
+		c->fam = (uint8_t)fam;
+		c->len = (uint16_t)len;
+		memcpy(c->key, key, len);
+	}
+	return se;
 }
 
 /* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
@@ -234,11 +392,21 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
 	struct traces *t = ctx;
 
-	if (redact__text(t->opts.redactor, in, strlen(in), out, outlen) < 0) {
+	if (redact_memo__text(t->memo, in, strlen(in), out, outlen) < 0) {
 		t->st.unredactable++;
 		return false;
 	}
 	return true;
+}
+
+/* the traces' one span, empty (attributes past nattrs are never read: not cleared) */
+static struct span *new_span(struct traces *t)
+{
+	struct span *sp = &t->span;
+
+	memset(sp, 0, offsetof(struct span, attrs));
+	sp->dropped_attrs = 0;
+	return sp;
 }
 
 /* false: the rate limit dropped it */
@@ -246,7 +414,7 @@ static bool emit_span(struct traces *t, const struct span *sp)
 {
 	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
 		t->st.rate_limited++;
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "rate_limited" }), 1);
+		series__add(spans_series(t, SPANS_RATE_LIMITED), 1);
 		return false;
 	}
 	if (t->spans_file) {
@@ -258,7 +426,7 @@ static bool emit_span(struct traces *t, const struct span *sp)
 	if (t->opts.exporter)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
 	else if (t->spans_file)
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "exported" }), 1);
+		series__add(spans_series(t, SPANS_EXPORTED), 1);
 	return true;
 }
 
@@ -281,8 +449,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	const struct proto *p = proto__by_id(x->proto);
 	uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
 	bool server = x->kind == SPAN_KIND_SERVER, want_span;
-	char tid_hex[33], sid_hex[17], peer[64];
-	struct proto_text text = { .clean = clean, .ctx = t, .peer = peer };
+	char tid_hex[33], sid_hex[17];
+	struct proto_text text = { .clean = clean, .ctx = t };
 	struct proto_desc desc, *d = &desc;
 	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;
@@ -299,7 +467,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
 	want_span = x->sampled && (x->parent_remote || sampler__keep(t->opts.sample_ratio, x->trace_id));
-	addr_str(&x->peer, peer, sizeof(peer));
+	text.peer = addr_str(t, &x->peer);
 	p->describe(x, &text, want_span && (t->opts.exporter || t->spans_file), d);
 	if (d->lost) {
 		t->st.incomplete++;
@@ -308,28 +476,22 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 			    1);
 		return;
 	}
-	series__add(metrics__series(t->opts.metrics, FAM_EXCHANGES,
-				    (const char *[]){ res->service_name, p->name,
-						      x->flags & OBS_X_F_TLS ? "tls" : "tcp" }),
-		    1);
+	series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
-		se = metrics__series(t->opts.metrics,
-				     server ? red_family[x->proto].server : red_family[x->proto].client, labels);
+		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels);
 		series__observe_ns(se, dur);
 	}
 
 	if (!want_span) {
 		t->st.sampled_out++;
-		series__add(metrics__series(t->opts.metrics, FAM_SPANS, (const char *[]){ "sampled_out" }), 1);
+		series__add(spans_series(t, SPANS_SAMPLED_OUT), 1);
 		return;
 	}
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return;
+	sp = new_span(t);
 	memcpy(sp->trace_id, x->trace_id, 16);
 	memcpy(sp->span_id, x->span_id, 8);
 	memcpy(sp->parent_span_id, x->parent_id, 8);
@@ -355,7 +517,6 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 		hex__encode(sid_hex, x->span_id, 8);
 		series__exemplar(se, dur, tid_hex, sid_hex, traces__to_unix_ns(x->end_ns) / 1e9);
 	}
-	free(sp);
 }
 
 void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_t end_ns, const char *function,
@@ -368,9 +529,7 @@ void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_
 		return;
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return;
+	sp = new_span(t);
 	memcpy(sp->trace_id, s->trace_id, 16);
 	memcpy(sp->parent_span_id, s->span_id, 8);
 	traces__random_id(sp->span_id, 8);
@@ -384,7 +543,6 @@ void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_
 	span__add_str(sp, "code.namespace", object);
 	span__add_int(sp, "thread.id", tid);
 	emit_span(t, sp);
-	free(sp);
 }
 
 void traces__poll(struct traces *t)

@@ -11,6 +11,7 @@
 #include "signal/logs.h"
 #include "signal/metrics.h"
 #include "signal/traces.h"
+#include "source/container.h"
 #include "source/seg_reader.h"
 #include "source/seg_trust.h"
 #include "source/shm_h2.h"
@@ -31,6 +32,7 @@ struct seg_view {
 	bool bounds_ok;
 	bool faulted; /* shrank under us (SIGBUS): retired */
 	char service[65], comm[17];
+	struct span_container ctr; /* a verified process's container (container.h), read when first seen */
 	struct seg_counters last;
 	uint64_t events;
 	uint64_t h2_id;		       /* names it to shm_h2 (0 until its first HTTP/2 record) */

@@ -324,8 +324,10 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 	if (!v->bounds_ok)
 		elog("warning: %s's shim buckets differ from the collector's (set the same --buckets; OBSPROBE_BUCKETS): its histograms are skipped",
 		     name);
-	if (v->verified)
+	if (v->verified) {
+		container__read(v->pid, &v->ctr);
 		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
+	}
 	v->next = s->segs;
 	s->segs = v;
 	v->hnext = s->vbucket[seg_seen__ino_hash(v->ino, VIEW_BUCKETS)];
@@ -457,6 +459,9 @@ void shm_source__targets_json(struct shm_source *s, cJSON *arr)
 		cJSON_AddStringToObject(o, "probes", "libc I/O wrappers");
 		cJSON_AddNumberToObject(o, "events", (double)v->events);
 		cJSON_AddNumberToObject(o, "drops", (double)lost);
+		cJSON_AddStringToObject(o, "container_id", v->ctr.id);
+		cJSON_AddStringToObject(o, "k8s_pod_uid", v->ctr.pod_uid);
+		cJSON_AddStringToObject(o, "cgroup", v->ctr.cgroup);
 		cJSON_AddItemToArray(arr, o);
 	}
 }

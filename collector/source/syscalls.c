@@ -116,6 +116,7 @@ void systrace__capture(struct systrace *t, uint64_t sk, uint32_t capv)
 		bpf_map__lookup_elem(t->skel->maps.capture, &sk, sizeof(sk), &old, sizeof(old), 0);
 	capv = SC_CAPV(sock == SC_CAPV_KEEP ? SC_CAPV_SOCKET(old) : sock, tls == SC_CAPV_KEEP ? SC_CAPV_TLS(old) : tls);
 	bpf_map__update_elem(t->skel->maps.capture, &sk, sizeof(sk), &capv, sizeof(capv), BPF_ANY);
+	__atomic_fetch_add(&t->skel->bss->cap_gen, 1, __ATOMIC_SEQ_CST); /* after the write: the fd caches reread */
 }
 
 static void tls_setup(struct systrace *t, bool on)

@@ -69,6 +69,16 @@ static void copy_n(char *out, size_t size, const char *s, size_t n)
 	out[n] = '\0';
 }
 
+/* atoi(), without strtol's locale work for the usual case: up to 5 digits and the end */
+static int port_num(const char *s)
+{
+	int v = 0, i = 0;
+
+	for (; i < 5 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (s[i] - '0');
+	return i && !s[i] ? v : atoi(s);
+}
+
 /* the Host header without its port into @name; returns the port it has, or 0 */
 static int split_host(const char *host, char *name, size_t len)
 {
@@ -81,13 +91,13 @@ static int split_host(const char *host, char *name, size_t len)
 		if (rb) {
 			copy_n(name, len, host + 1, rb - host - 1);
 			if (rb[1] == ':')
-				port = atoi(rb + 2);
+				port = port_num(rb + 2);
 			return port;
 		}
 	}
 	if (colon && strchr(host, ':') == colon) {
 		end = colon;
-		port = atoi(colon + 1);
+		port = port_num(colon + 1);
 	}
 	copy_n(name, len, host, end - host);
 	return port;
@@ -103,7 +113,7 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 	char target[OBS_X_TARGET_MAX + 64], route[256], status[8], host[OBS_X_HOST_MAX], buf[256];
 	const char *method = method_label(x->op);
 	bool server = x->kind == OBS_X_SERVER, have_target;
-	int host_port, i = sizeof(status) - 1;
+	int host_port = 0, i = sizeof(status) - 1;
 	char *q;
 
 	proto_desc__init(d);
@@ -121,7 +131,9 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 	status[i] = '\0';
 	for (unsigned v = x->status; v || i == (int)sizeof(status) - 1; v /= 10)
 		status[--i] = '0' + v % 10;
-	host_port = split_host(x->host, host, sizeof(host));
+	host[0] = '\0';
+	if (!server || span) /* a server's labels do not name the host */
+		host_port = split_host(x->host, host, sizeof(host));
 
 	d->labels[0] = method;
 	d->labels[1] = proto_desc__keep(d, status + i);

@@ -132,6 +132,13 @@ static const struct http_parser_cb parser_cb = {
 	.on_end = on_end,
 };
 
+/* a direction known to carry responses: their header fields are of no use here (only requests carry context) */
+static const struct http_parser_cb response_cb = {
+	.on_begin = on_begin,
+	.on_head = on_head,
+	.on_end = on_end,
+};
+
 void http1_conn__init(struct http1_conn *c, const struct proto_sink *cb, void *cb_ctx)
 {
 	memset(c, 0, offsetof(struct http1_conn, pending));
@@ -146,12 +153,13 @@ void http1_conn__data(struct http1_conn *c, enum proto_dir dir, const void *buf,
 		      uint64_t time_ns)
 {
 	struct feed f = { c, dir };
+	const struct http_parser_cb *cb = c->parser[dir].mode == HTTP_RESPONSES ? &response_cb : &parser_cb;
 
 	c->now_ns = time_ns;
 	if (len)
-		http_parser__feed(&c->parser[dir], buf, len, true, &parser_cb, &f);
+		http_parser__feed(&c->parser[dir], buf, len, true, cb, &f);
 	if (total > len)
-		http_parser__gap(&c->parser[dir], total - len, &parser_cb, &f);
+		http_parser__gap(&c->parser[dir], total - len, cb, &f);
 }
 
 void http1_conn__close(struct http1_conn *c, uint64_t time_ns)

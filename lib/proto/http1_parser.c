@@ -1,7 +1,8 @@
 /* http1_parser.c -- incremental HTTP/1.x message parser: bytes in, heads/headers/ends out, no I/O, survives garbage */
+#include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
+#include "lib/proto/http1_fields.h"
 #include "lib/proto/http1_parser.h"
 
 enum {
@@ -18,101 +19,22 @@ enum {
 	ST_ERROR,      /* garbage or lost framing: wait for a chunk start */
 };
 
-static bool ci_eq(const char *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
-}
-
-static void copy_field(char *dst, size_t size, const char *src, size_t n)
-{
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c);
-}
-
-/* The next non-empty element of a comma-separated field value (RFC 9110 §5.6.1) at *@s: its token, OWS
- * trimmed, parameters after ';' left out.  *@tok = NULL with a length when the element is not a token
- * ("chunked x", "gzip\"").  False at the end of the list. */
-static bool list_next(const char **s, const char *e, const char **tok, size_t *len)
-{
-	while (*s < e) {
-		const char *comma = memchr(*s, ',', e - *s), *end = comma ? comma : e, *t = *s, *te;
-
-		*s = comma ? comma + 1 : e;
-		while (t < end && (*t == ' ' || *t == '\t'))
-			t++;
-		for (te = t; te < end && *te != ';'; te++)
-			;
-		while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
-			te--;
-		if (te == t && te == end)
-			continue; /* an empty element: allowed, ignored */
-		*tok = t;
-		*len = te - t;
-		for (const char *c = t; c < te; c++)
-			if (!is_tchar(*c))
-				*tok = NULL;
-		if (te == t)
-			*tok = NULL; /* parameters without a coding */
-		return true;
-	}
-	return false;
-}
-
-/* whether the list @v has the token @lit (case-insensitive) */
-static bool list_has(const char *v, size_t n, const char *lit)
-{
-	const char *s = v, *t;
-	size_t len;
-
-	while (list_next(&s, v + n, &t, &len))
-		if (t && ci_eq(t, len, lit))
-			return true;
-	return false;
-}
-
-/* One Transfer-Encoding field line: the codings join those of earlier lines (RFC 9112 §6.1). */
-static void transfer_codings(struct http_msg *m, const char *v, size_t n, bool cut)
-{
-	const char *s = v, *t;
-	size_t len;
-
-	m->te = true;
-	if (cut)
-		m->te_bad = true; /* we cannot see its final coding */
-	while (list_next(&s, v + n, &t, &len)) {
-		bool chunked = t && ci_eq(t, len, "chunked");
-
-		if (!t)
-			m->te_bad = true;
-		if (chunked && m->chunked)
-			m->te_bad = true; /* chunked applied twice */
-		if (m->chunked && !chunked)
-			m->te_bad = true; /* chunked, then another coding: chunked is not final */
-		m->chunked = chunked;
-	}
-}
-
 /* Could @line (so far) begin a message of @mode?  Checked as bytes arrive, so garbage is refused
  * after a few bytes instead of after a 1 KiB line. */
 static bool prefix_plausible(const char *line, size_t n, uint8_t mode)
 {
 	static const char http[] = "HTTP/1.";
-	size_t k = n < 7 ? n : 7;
+	size_t k = n < 7 ? n : 7, i = 0;
 
-	if (mode != HTTP_REQUESTS && strncmp(line, http, k) == 0)
-		return true;
+	if (mode != HTTP_REQUESTS) {
+		while (i < k && line[i] == http[i])
+			i++;
+		if (i == k)
+			return true;
+	}
 	if (mode == HTTP_RESPONSES)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (line[i] == ' ')
 			return i > 0;
 		if (i >= HTTP_METHOD_MAX - 1 || line[i] < 'A' || line[i] > 'Z')
@@ -121,10 +43,14 @@ static bool prefix_plausible(const char *line, size_t n, uint8_t mode)
 	return true;
 }
 
+/* a new message: its fields cleared, its strings emptied (not their whole arrays: they are read as strings) */
 static void begin(struct http_parser *p)
 {
-	memset(&p->msg, 0, sizeof(p->msg));
-	p->msg.content_length = -1;
+	struct http_msg *m = &p->msg;
+
+	memset(m, 0, offsetof(struct http_msg, method));
+	m->content_length = -1;
+	m->method[0] = m->target[0] = m->host[0] = m->user_agent[0] = '\0';
 	p->in_msg = true;
 }
 
@@ -155,7 +81,7 @@ static void end(struct http_parser *p, const struct http_parser_cb *cb, void *ct
 /* "HTTP/1.x" at @s: the minor version digit, or -1 */
 static int parse_version(const char *s, size_t n)
 {
-	if (n != 8 || strncmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
+	if (n != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
 		return -1;
 	return s[7] - '0';
 }
@@ -169,7 +95,7 @@ static bool start_line(const char *line, size_t n, bool cut, uint8_t mode, struc
 
 	if (m)
 		m->truncated |= cut;
-	if (mode != HTTP_REQUESTS && n >= 12 && strncmp(line, "HTTP/1.", 7) == 0) {
+	if (mode != HTTP_REQUESTS && n >= 12 && memcmp(line, "HTTP/1.", 7) == 0) {
 		uint16_t status;
 
 		if ((v = parse_version(line, 8)) < 0 || line[8] != ' ')
@@ -250,55 +176,28 @@ enum http_guess http__detect(const void *buf, size_t len)
 	return start_line(s, keep, keep >= HTTP_LINE_MAX - 1, HTTP_ANY, NULL, NULL) ? HTTP_GUESS_YES : HTTP_GUESS_NO;
 }
 
-static bool parse_u64(const char *s, size_t n, int base, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int d;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else if (base == 16 && s[i] >= 'A' && s[i] <= 'F')
-			d = s[i] - 'A' + 10;
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool parse_header(struct http_parser *p, const char *line, size_t n, bool cut, const struct http_parser_cb *cb,
 			 void *ctx)
 {
 	struct http_msg *m = &p->msg;
-	const char *colon = memchr(line, ':', n), *v, *e;
-	size_t nlen;
+	const char *v, *e = line + n;
+	size_t nlen = 0;
 
 	m->truncated |= cut;
 	if (line[0] == ' ' || line[0] == '\t')
-		return true; /* obsolete line folding: a continuation, ignored */
-	if (!colon || colon == line)
+		return true;			 /* obsolete line folding: a continuation, ignored */
+	while (nlen < n && is_tchar(line[nlen])) /* the name: tchars up to the colon */
+		nlen++;
+	if (!nlen || nlen == n || line[nlen] != ':')
 		return false;
-	nlen = colon - line;
-	for (size_t i = 0; i < nlen; i++)
-		if (!is_tchar(line[i]))
-			return false;
-	v = colon + 1;
-	e = line + n;
+	v = line + nlen + 1;
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
 	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 
-	if (ci_eq(line, nlen, "content-length")) {
+	switch (field_of(line, nlen)) {
+	case H_CONTENT_LENGTH: {
 		uint64_t cl;
 
 		if (!parse_u64(v, e - v, 10, &cl) || cl > INT64_MAX)
@@ -306,19 +205,25 @@ static bool parse_header(struct http_parser *p, const char *line, size_t n, bool
 		if (m->content_length >= 0 && (uint64_t)m->content_length != cl)
 			return false; /* conflicting lengths: a smuggling attempt or garbage */
 		m->content_length = cl;
-	} else if (ci_eq(line, nlen, "transfer-encoding")) {
+		break;
+	}
+	case H_TRANSFER_ENCODING:
 		transfer_codings(m, v, e - v, cut);
-	} else if (ci_eq(line, nlen, "host")) {
+		break;
+	case H_HOST:
 		copy_field(m->host, sizeof(m->host), v, e - v);
-	} else if (ci_eq(line, nlen, "user-agent")) {
+		break;
+	case H_USER_AGENT:
 		copy_field(m->user_agent, sizeof(m->user_agent), v, e - v);
-	} else if (ci_eq(line, nlen, "connection")) {
-		if (list_has(v, e - v, "close"))
-			m->conn_close = true;
-		else if (list_has(v, e - v, "keep-alive"))
-			m->conn_close = false;
-	} else if (ci_eq(line, nlen, "expect")) {
-		m->expect_continue = list_has(v, e - v, "100-continue");
+		break;
+	case H_CONNECTION:
+		connection_options(m, v, e - v);
+		break;
+	case H_EXPECT:
+		m->expect_continue = expects_continue(v, e - v);
+		break;
+	case H_OTHER:
+		break;
 	}
 	if (cb && cb->on_header) /* a cut value is no value: a prefix must not be passed on as if whole */
 		cb->on_header(ctx, line, nlen, v, cut ? 0 : e - v);
@@ -473,31 +378,42 @@ int http_parser__feed(struct http_parser *p, const void *buf, size_t len, bool c
 		if (p->state == ST_UPGRADED || p->state == ST_ERROR)
 			break;
 		if (line_state(p->state)) {
-			const char *nl = memchr(s, '\n', e - s);
+			const char *nl = memchr(s, '\n', e - s), *line = p->line;
 			const char *stop = nl ? nl : e;
 			size_t n = stop - s, room = HTTP_LINE_MAX - p->linelen, keep = n < room ? n : room;
 			bool cut;
 			size_t ln;
 
-			memcpy(p->line + p->linelen, s, keep);
-			if (p->state == ST_START && !prefix_plausible(p->line, p->linelen + keep, p->mode)) {
-				fail(p);
-				break;
+			if (!p->linelen && nl) {
+				/* the whole line is in this chunk: read where it lies, never copied */
+				line = s;
+				if (p->state == ST_START && !prefix_plausible(line, keep, p->mode)) {
+					fail(p);
+					break;
+				}
+				ln = keep;
+			} else {
+				memcpy(p->line + p->linelen, s, keep);
+				if (p->state == ST_START && !prefix_plausible(p->line, p->linelen + keep, p->mode)) {
+					fail(p);
+					break;
+				}
+				cut = keep < n || (p->linelen + keep == HTTP_LINE_MAX && !nl);
+				p->linelen += keep;
+				if (!nl) {
+					if (cut)
+						p->linelen =
+							HTTP_LINE_MAX; /* keep the prefix, drop the rest of the line */
+					break;
+				}
+				ln = p->linelen;
 			}
-			cut = keep < n || (p->linelen + keep == HTTP_LINE_MAX && !nl);
-			p->linelen += keep;
-			s = nl ? nl + 1 : e;
-			if (!nl) {
-				if (cut)
-					p->linelen = HTTP_LINE_MAX; /* keep the prefix, drop the rest of the line */
-				break;
-			}
-			ln = p->linelen;
-			if (ln && p->line[ln - 1] == '\r')
+			s = nl + 1;
+			if (ln && line[ln - 1] == '\r')
 				ln--;
 			cut = ln >= HTTP_LINE_MAX - 1;
 			p->linelen = 0;
-			line_done(p, p->line, ln, cut, cb, ctx);
+			line_done(p, line, ln, cut, cb, ctx);
 		}
 	}
 	return (int)(p->messages - before);

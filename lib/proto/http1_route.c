@@ -1,15 +1,40 @@
 /* http1_route.c -- http_route: a request path with its variable segments folded, so routes stay few */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/proto/http1_route.h"
 
 #define ROUTE_MAX_SEGMENTS 8
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+enum { C_PLAIN = 1, C_DIGIT = 2, C_LETTER = 4, C_HEX = 8 };
+
+/* what route folding asks of a byte: plain is RFC 3986's pchar without the %-escape (letters, digits and
+ * "._~!$&'()*+,;=:@-") */
+static const uint8_t char_class[256] = {
+	['0' ... '9'] = C_PLAIN | C_DIGIT | C_HEX,
+	['a' ... 'f'] = C_PLAIN | C_LETTER | C_HEX,
+	['g' ... 'z'] = C_PLAIN | C_LETTER,
+	['A' ... 'F'] = C_PLAIN | C_LETTER | C_HEX,
+	['G' ... 'Z'] = C_PLAIN | C_LETTER,
+	['.'] = C_PLAIN,
+	['_'] = C_PLAIN,
+	['~'] = C_PLAIN,
+	['!'] = C_PLAIN,
+	['$'] = C_PLAIN,
+	['&'] = C_PLAIN,
+	['\''] = C_PLAIN,
+	['('] = C_PLAIN,
+	[')'] = C_PLAIN,
+	['*'] = C_PLAIN,
+	['+'] = C_PLAIN,
+	[','] = C_PLAIN,
+	[';'] = C_PLAIN,
+	['='] = C_PLAIN,
+	[':'] = C_PLAIN,
+	['@'] = C_PLAIN,
+	['-'] = C_PLAIN,
+};
 
 static bool is_uuid(const char *s, size_t n)
 {
@@ -19,38 +44,32 @@ static bool is_uuid(const char *s, size_t n)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (!is_hex(s[i])) {
+		} else if (!(char_class[(unsigned char)s[i]] & C_HEX)) {
 			return false;
 		}
 	}
 	return true;
 }
 
-static bool plain_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("._~!$&'()*+,;=:@-", c));
-}
-
 /* does segment @s look like a value rather than a name? */
 static bool variable(const char *s, size_t n)
 {
 	size_t digits = 0, letters = 0, hex = 0;
+	bool at = false;
 
 	if (n > 64 || is_uuid(s, n))
 		return true;
 	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
+		unsigned c = char_class[(unsigned char)s[i]];
 
-		if (!plain_char(c))
+		if (!(c & C_PLAIN))
 			return true; /* %-escapes, e-mails' '@' is plain but see below */
-		if (c >= '0' && c <= '9')
-			digits++;
-		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-			letters++;
-		hex += is_hex(c);
+		digits += (c & C_DIGIT) != 0;
+		letters += (c & C_LETTER) != 0;
+		hex += (c & C_HEX) != 0;
+		at |= s[i] == '@';
 	}
-	if (memchr(s, '@', n))
+	if (at)
 		return true;
 	if (digits && digits == n)
 		return true;
@@ -75,7 +94,7 @@ int route__fold(const char *target, size_t len, char *out, size_t outsize)
 	while ((size_t)(end - target) < len && *end != '?' && *end != '#')
 		end++;
 	/* absolute form: skip scheme://authority */
-	if (end - p > 7 && (!strncmp(p, "http://", 7) || !strncmp(p, "https://", 8))) {
+	if (end - p > 7 && p[0] == 'h' && (!strncmp(p, "http://", 7) || !strncmp(p, "https://", 8))) {
 		const char *host = p + (p[4] == ':' ? 7 : 8);
 
 		p = host < end ? memchr(host, '/', end - host) : NULL;

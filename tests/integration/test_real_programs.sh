@@ -6,10 +6,13 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v bpftrace >/dev/null || { echo "SKIP: bpftrace missing"; exit 77; }
 
-# bt_start COMM SYSCALL OUTFILE: a bpftrace counter in the background; its pid in BT
-# (bpftrace prints "Attaching" before its probes are live, and runs BEGIN once they are: "ready" is the sign)
+# bt_start "PID..." SYSCALL OUTFILE: a bpftrace counter of those processes' calls in the background; its pid in BT
+# (by pid, not comm: another nginx on the machine must not count; bpftrace prints "Attaching" before its probes are
+# live, and runs BEGIN once they are: "ready" is the sign)
 bt_start() {
-	bpftrace -e "BEGIN { printf(\"ready\\n\"); } tracepoint:syscalls:sys_enter_$2 /comm == \"$1\"/ { @n = count(); }" >"$3" 2>&1 &
+	local p pred=""
+	for p in $1; do pred="${pred:+$pred || }pid == $p"; done
+	bpftrace -e "BEGIN { printf(\"ready\\n\"); } tracepoint:syscalls:sys_enter_$2 /$pred/ { @n = count(); }" >"$3" 2>&1 &
 	BT=$!
 }
 bt_wait() { wait_for 120 grep -qx ready "$1" || bad "bpftrace did not attach in 120 s: $(head -c 300 "$1")"; }
@@ -43,7 +46,7 @@ NGX
 	NMASTER=$(cat "$TMP/ngx/nginx.pid")
 	PIDS+=($NMASTER)
 	obs_start $NMASTER $MPORT --func 'ngx_http_process_request' --spans-file "$TMP/ngx.spans"
-	bt_start nginx writev "$TMP/bt.ngx"
+	bt_start "$NMASTER $(pgrep -P "$NMASTER" | tr '\n' ' ')" writev "$TMP/bt.ngx"
 	bt_wait "$TMP/bt.ngx"
 	N=300
 	urls=(); for i in $(seq 1 $N); do urls+=("http://127.0.0.1:$NPORT/r$i"); done
@@ -97,7 +100,7 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 	PIDS+=($RPID)
 	wait_for 10 redis-cli -p $RPORT ping || bad "redis did not start"
 	obs_start $RPID $MPORT
-	bt_start redis-server write "$TMP/bt.redis"
+	bt_start "$RPID" write "$TMP/bt.redis"
 	bt_wait "$TMP/bt.redis"
 	redis-benchmark -p $RPORT -n 2000 -c 4 -t set,get -q >/dev/null
 	sleep 0.5

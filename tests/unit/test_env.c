@@ -201,6 +201,15 @@ START_TEST(quiet_and_verbose)
 	ck_assert_int_eq(parse(&env, "symbols -q --binary /bin/true"), 0);
 	ck_assert(env.quiet);
 	env__free(&env);
+	/* check --json, and only check */
+	ck_assert_int_eq(parse(&env, "check"), 0);
+	ck_assert(!env.json);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "check --json"), 0);
+	ck_assert(env.json);
+	env__free(&env);
+	ck_assert_int_eq(parse(&env, "attach --pid 1 --json"), 2);
+	env__free(&env);
 }
 END_TEST
 
@@ -888,7 +897,8 @@ START_TEST(usage)
 	ck_assert_ptr_nonnull(strstr(u, "obsprobe symbols --binary /usr/sbin/nginx 'ngx_http_*'"));
 
 	u = usage_text(CMD_CHECK);
-	ck_assert_ptr_nonnull(strstr(u, "usage: obsprobe check\n"));
+	ck_assert_ptr_nonnull(strstr(u, "usage: obsprobe check [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(u, "  --json"));
 	ck_assert_ptr_null(strstr(u, "--listen"));
 }
 END_TEST

@@ -99,7 +99,8 @@ START_TEST(partial_line_keeps_its_tag)
 	static const uint8_t sid_a[8] = { 0xa5, 1, 2, 3, 4, 5, 6, 0xa5 };
 	static const uint8_t tid_b[16] = { 0xbb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xbb };
 	static const uint8_t sid_b[8] = { 0xb5, 1, 2, 3, 4, 5, 6, 0xb5 };
-	struct span_resource ra = { "svc-a", "a.out", 100 }, rb = { "svc-b", "b.out", 200 };
+	struct span_resource ra = { .service_name = "svc-a", .executable_name = "a.out", .pid = 100 },
+			     rb = { .service_name = "svc-b", .executable_name = "b.out", .pid = 200 };
 	const char *text, *ln;
 
 	logs__write(l, 100, 100, 1, 1000, "request a: ", 11, true, tid_a, sid_a, &ra);
@@ -119,7 +120,7 @@ END_TEST
 /* a body whose redacted form outgrows a record is cut and marked, written, counted; no secret leaves */
 START_TEST(redaction_cuts_instead_of_dropping)
 {
-	struct span_resource ra = { "svc-a", "a.out", 100 };
+	struct span_resource ra = { .service_name = "svc-a", .executable_name = "a.out", .pid = 100 };
 	char line[1100];
 	const char *text, *at;
 	size_t n = 0;
@@ -153,7 +154,7 @@ START_TEST(cut_line_leaves_no_partial_secret)
 		{ "dsn postgres://admin:S3cretPassw0rd@db:5432/x end", "S3cr" },
 		{ "{\"card\":\"4111111111111111\"}", "411111" },
 	};
-	struct span_resource ra = { "svc-a", "a.out", 100 };
+	struct span_resource ra = { .service_name = "svc-a", .executable_name = "a.out", .pid = 100 };
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		const char *sec = cases[c].secret;
@@ -218,7 +219,7 @@ static bool mentions(const char *what)
 /* the line assembly's counts are metrics: complete, partial (flushed), evicted (257 held at once), exact */
 START_TEST(line_counts_are_metrics)
 {
-	struct span_resource ra = { "svc-a", "a.out", 100 };
+	struct span_resource ra = { .service_name = "svc-a", .executable_name = "a.out", .pid = 100 };
 	char part[32];
 
 	for (int i = 0; i < 5; i++)

@@ -545,6 +545,62 @@ START_TEST(logs_json_mapping)
 }
 END_TEST
 
+/* the container a process runs in is part of its resource: spans of two containers are two groups */
+START_TEST(container_resource)
+{
+	struct span s[3];
+	struct log_record l[2];
+	struct otlp_buf b = { 0 };
+	const cJSON *rs, *res;
+	cJSON *root;
+	const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+	make_spans(s);
+	s[2].resource = s[0].resource; /* same service, pid, exe ... */
+	span__copy_str(s[0].resource.ctr.id, sizeof(s[0].resource.ctr.id), id);
+	span__copy_str(s[0].resource.ctr.pod_uid, sizeof(s[0].resource.ctr.pod_uid),
+		       "0a1b2c3d-4e5f-6789-abcd-ef0123456789");
+	span__copy_str(s[0].resource.ctr.cgroup, sizeof(s[0].resource.ctr.cgroup), "0::/kubepods/x");
+	s[1].resource = s[0].resource;
+	ck_assert_int_eq(otlp__traces_json(&b, s, 3, "host1"), 0);
+	root = parse(&b);
+	rs = jget(root, "resourceSpans");
+	ck_assert_int_eq(cJSON_GetArraySize(rs), 2); /* ... in no container: another group */
+	res = jget(jget(cJSON_GetArrayItem(rs, 0), "resource"), "attributes");
+	ck_assert_int_eq(cJSON_GetArraySize(res), 7);
+	check_attr(res, 2, "process.executable.name", "stringValue", "nginx");
+	check_attr(res, 3, "container.id", "stringValue", id);
+	check_attr(res, 4, "k8s.pod.uid", "stringValue", "0a1b2c3d-4e5f-6789-abcd-ef0123456789");
+	check_attr(res, 5, "process.linux.cgroup", "stringValue", "0::/kubepods/x");
+	check_attr(res, 6, "host.name", "stringValue", "host1");
+	ck_assert_int_eq(cJSON_GetArraySize(
+				 jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(rs, 0), "scopeSpans"), 0), "spans")),
+			 2);
+	ck_assert_int_eq(cJSON_GetArraySize(jget(jget(cJSON_GetArrayItem(rs, 1), "resource"), "attributes")), 4);
+	cJSON_Delete(root);
+	otlp_buf__free(&b);
+	/* protobuf: the same keys and values on the wire */
+	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, "host1"), 0);
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, "container.id", 12));
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, id, 64));
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, "k8s.pod.uid", 11));
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, "process.linux.cgroup", 20));
+	otlp_buf__free(&b);
+	/* log records the same way */
+	make_logs(l);
+	span__copy_str(l[1].ctr.id, sizeof(l[1].ctr.id), id);
+	ck_assert_int_eq(otlp__logs_json(&b, l, 2, NULL), 0);
+	root = parse(&b);
+	rs = jget(root, "resourceLogs");
+	ck_assert_int_eq(cJSON_GetArraySize(rs), 2);
+	res = jget(jget(cJSON_GetArrayItem(rs, 1), "resource"), "attributes");
+	ck_assert_int_eq(cJSON_GetArraySize(res), 4);
+	check_attr(res, 3, "container.id", "stringValue", id);
+	cJSON_Delete(root);
+	otlp_buf__free(&b);
+}
+END_TEST
+
 START_TEST(span_line_is_one_line)
 {
 	struct span s[3];
@@ -748,6 +804,7 @@ int main(void)
 	tcase_add_test(tc, protobuf_wire_bytes);
 	tcase_add_test(tc, traces_json_mapping);
 	tcase_add_test(tc, logs_json_mapping);
+	tcase_add_test(tc, container_resource);
 	tcase_add_test(tc, span_line_is_one_line);
 	tcase_add_test(tc, invalid_utf8_is_replaced);
 	tcase_add_test(tc, big_batch_decodes);

@@ -4,6 +4,7 @@
  * of a shim started with the collector's OBSPROBE_SAMPLE_RATIO against the collector's own */
 #include <arpa/inet.h>
 #include <check.h>
+#include <pthread.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -369,6 +370,66 @@ START_TEST(calls_recorded)
 }
 END_TEST
 
+/* Every thread alive at once records K calls: the first SEG_STRIPES_OWNED each into a stripe of their own (the
+ * upper half, exactly K each), the rest into the shared lower half; a stripe given back at a thread's exit is
+ * taken by the next thread.  No count is lost either way. */
+#define STRIPE_K 1000
+static pthread_barrier_t stripe_bar;
+
+static void *stripe_thread(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&stripe_bar); /* all alive before any records: none exits and frees a stripe early */
+	for (int i = 0; i < STRIPE_K; i++)
+		seg__record(SEG_READ, tsc__now(), 1, 0);
+	pthread_barrier_wait(&stripe_bar);
+	return NULL;
+}
+
+static void stripe_counts(uint64_t *shared, uint64_t *owned, int *full)
+{
+	*shared = *owned = 0;
+	*full = 0;
+	for (int st = 0; st < OBS_SEG_STRIPES; st++) {
+		uint64_t n = s->hist[st][SEG_READ].count;
+
+		if (st < SEG_STRIPES_SHARED) {
+			*shared += n;
+		} else {
+			*owned += n;
+			*full += n == STRIPE_K;
+		}
+	}
+}
+
+START_TEST(stripes_owned_then_shared)
+{
+	enum { N = SEG_STRIPES_OWNED + 3 };
+	pthread_t t[N];
+	uint64_t shared, owned;
+	int full;
+
+	pthread_barrier_init(&stripe_bar, NULL, N);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, stripe_thread, NULL), 0);
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&stripe_bar);
+	stripe_counts(&shared, &owned, &full);
+	ck_assert_uint_eq(owned, (uint64_t)SEG_STRIPES_OWNED * STRIPE_K);
+	ck_assert_int_eq(full, SEG_STRIPES_OWNED);
+	ck_assert_uint_eq(shared, 3ull * STRIPE_K);
+	/* all exited: one thread more gets a stripe of its own again */
+	pthread_barrier_init(&stripe_bar, NULL, 1);
+	ck_assert_int_eq(pthread_create(&t[0], NULL, stripe_thread, NULL), 0);
+	pthread_join(t[0], NULL);
+	pthread_barrier_destroy(&stripe_bar);
+	stripe_counts(&shared, &owned, &full);
+	ck_assert_uint_eq(owned, (uint64_t)(SEG_STRIPES_OWNED + 1) * STRIPE_K);
+	ck_assert_uint_eq(shared, 3ull * STRIPE_K);
+}
+END_TEST
+
 /* The collector passes its --sample-ratio to the programs it starts as OBSPROBE_SAMPLE_RATIO printed with
  * SAMPLER_RATIO_FMT; a shim reading it decides every trace as the collector does.  The trace ids are chosen
  * between the ratio and its six-digit form ("%g"), where a shim given the short form decides otherwise. */
@@ -425,6 +486,7 @@ int main(void)
 	tcase_add_test(tc, injection_without_room);
 	tcase_add_test(tc, log_lines_recorded_and_tag_planned);
 	tcase_add_test(tc, calls_recorded);
+	tcase_add_test(tc, stripes_owned_then_shared);
 	tcase_add_test(tc, shim_samples_as_the_collector);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
