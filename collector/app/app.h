@@ -45,6 +45,7 @@ struct app_opts {
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */
+	int payload_ring_mb; /* --payload-ring-mb, 0 = the default */
 	bool probe_stats;    /* --probe-stats: the kernel's BPF statistics on without a budget */
 	long max_spans_per_second;
 	/* shim segments */

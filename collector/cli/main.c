@@ -77,6 +77,7 @@ static struct app_opts app_opts(const struct env *env)
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,
 		.max_overhead = env->max_overhead,
+		.payload_ring_mb = env->payload_ring_mb,
 		.probe_stats = env->probe_stats,
 		.max_spans_per_second = env->max_spans_per_second,
 		.max_services = env->max_services,

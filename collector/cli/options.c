@@ -51,6 +51,9 @@ const struct optdef options[] = {
 	{ "max-spans-per-second", 1, OPT_MAX_SPS, C_TRACE, "N", "cap on exported spans (default 10000)" },
 	{ "max-series", 1, OPT_MAX_SERIES, C_TRACE, "N",
 	  "series per metric family before new ones fold into __overflow__\n(default 2000)" },
+	{ "payload-ring-mb", 1, OPT_PAYLOAD_RING_MB, C_PROBE, "N",
+	  "eBPF: the payload/log ring buffer in MB, a power of two (default 4);\n"
+	  "when it fills, events are lost and counted (data_ringbuf_full)" },
 	{ "max-overhead", 1, OPT_MAX_OVERHEAD, C_PROBE, "PCT",
 	  "eBPF: when the probes use more than PCT% (0 < PCT <= 100) of the traced\n"
 	  "processes' CPU over a 2 s window, shed work step by step (default off)" },
@@ -362,6 +365,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
 		env->max_series = (int)l;
+		return 0;
+	case OPT_PAYLOAD_RING_MB:
+		if (optval_long(arg, &l) || l < 1 || l > 1024 || (l & (l - 1)))
+			BAD("%s: '%s' is not a power of two from 1 to 1024 (e.g. 4)", what, arg);
+		env->payload_ring_mb = (int)l;
 		return 0;
 	case OPT_MAX_OVERHEAD:
 		if (optval_double(arg, &d) || !(d > 0) || d > 100)
