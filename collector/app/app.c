@@ -567,6 +567,7 @@ int app__start(struct app *a)
 						  .logs = logs__enabled(a->out.logs),
 						  .who = disc_session__who(&a->ds, who, sizeof(who)) ? who : NULL },
 			 server__url(a->srv));
+	overhead__say(a->ovh);
 	return 0;
 }
 
