@@ -9,6 +9,7 @@
 
 struct app;
 struct webconfig;
+struct disc_sel;
 
 enum app_cmd { APP_ATTACH, APP_RUN, APP_SERVE };
 
@@ -28,6 +29,7 @@ struct app_opts {
 	int nfuncs;
 	char *const *kfuncs; /* --kfunc GLOB */
 	int nkfuncs;
+	const struct disc_sel *select; /* attach --exe/--port/--cgroup (app/discover.h), or NULL */
 	/* spans and logs */
 	char *const *redact_patterns;
 	int nredact_patterns;
@@ -40,6 +42,7 @@ struct app_opts {
 	int otlp_timeout_ms;
 	bool otlp_metrics; /* push the registry over OTLP too */
 	int otlp_metrics_interval_ms;
+	const char *service_instance_id; /* NULL = a random UUID, said at start */
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */

@@ -32,6 +32,12 @@ struct env {
 	enum command help_cmd;	  /* cmd == CMD_HELP: whose help (CMD_NONE = all); pass to env__usage */
 	pid_t pids[ENV_MAX_PIDS]; /* attach --pid, symbols --pid (first) */
 	int npids;
+	char *exes[ENV_MAX_GLOBS]; /* attach --exe GLOB */
+	int nexes;
+	int ports[ENV_MAX_GLOBS]; /* attach --port N */
+	int nports;
+	char *cgroups[ENV_MAX_GLOBS]; /* attach --cgroup PATH */
+	int ncgroups;
 	char *funcs[ENV_MAX_GLOBS]; /* --func [OBJ:]GLOB, as given */
 	int nfuncs;
 	char *kfuncs[ENV_MAX_GLOBS]; /* --kfunc GLOB */
@@ -49,6 +55,7 @@ struct env {
 	int otlp_metrics_interval_ms;	     /* --otlp-metrics-interval, else $OTEL_METRIC_EXPORT_INTERVAL; 0 = 60000 */
 	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
 	int notlp_headers;
+	char *service_instance_id;		 /* --service-instance-id, NULL = a random UUID */
 	char *spans_file;			 /* --spans-file */
 	char *log_file;				 /* --log-file ("-" = stdout) */
 	double max_overhead;			 /* --max-overhead PCT, 0 = off */

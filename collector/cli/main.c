@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/discover.h"
 #include "app/run.h"
 #include "source/bpfutil.h"
 #include "cli/check.h"
@@ -72,6 +73,7 @@ static struct app_opts app_opts(const struct env *env)
 		.otlp_timeout_ms = env->otlp_timeout_ms,
 		.otlp_metrics = env->otlp_metrics,
 		.otlp_metrics_interval_ms = env->otlp_metrics_interval_ms,
+		.service_instance_id = env->service_instance_id,
 		.spans_file = env->spans_file,
 		.log_file = env->log_file,
 		.sample_ratio = env->sample_ratio,
@@ -130,7 +132,9 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 		}
 		if (env->duration > 0 && mono_ns() / 1e9 - start >= env->duration)
 			return 0;
-		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0) {
+		/* with selectors, processes may come: nothing to say */
+		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0 && env->npids &&
+		    !env->nexes && !env->nports && !env->ncgroups) {
 			ilog("every traced process has exited; still serving the last values at %s/metrics (Ctrl-C to stop)",
 			     app__url(a));
 			said_gone = true;
@@ -144,6 +148,14 @@ static int cmd_attach(struct env *env)
 	struct app *a = NULL;
 	int err = 1;
 
+	struct disc_sel sel = { .exes = env->exes,
+				.nexes = env->nexes,
+				.ports = env->ports,
+				.nports = env->nports,
+				.cgroups = env->cgroups,
+				.ncgroups = env->ncgroups };
+
+	ao.select = &sel;
 	a = app__new(&ao);
 	if (!a)
 		return 1;

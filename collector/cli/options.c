@@ -7,10 +7,18 @@
 
 #include "cli/optval.h"
 #include "cli/options.h"
+#include "export/exporter.h"
 #include "export/url.h"
 
 const struct optdef options[] = {
 	{ "pid", 1, OPT_PID, C_ATTACH | C_SYMBOLS, "PID", "the target process (attach: repeatable, or PID,PID,...)" },
+	{ "exe", 1, OPT_EXE, C_ATTACH, "GLOB",
+	  "attach: processes whose executable matches (a GLOB with '/': the path;\n"
+	  "else its file name or comm), running or started later; repeatable" },
+	{ "port", 1, OPT_PORT, C_ATTACH, "N", "attach: processes listening on TCP port N, now or later; repeatable" },
+	{ "cgroup", 1, OPT_CGROUP, C_ATTACH, "PATH",
+	  "attach: processes in this cgroup v2 subtree (its directory, or a path\n"
+	  "from the cgroup2 root); repeatable. Kinds AND, values OR" },
 	{ "binary", 1, OPT_BINARY, C_SYMBOLS, "PATH", "executable or library whose functions to list" },
 	{ "func", 1, OPT_FUNC, C_PROBE, "[OBJ:]GLOB",
 	  "trace these functions' latency; OBJ is the binary, a library name\n"
@@ -38,6 +46,8 @@ const struct optdef options[] = {
 	  "also push the /metrics families over OTLP (/v1/metrics): cumulative,\nexemplars from sampled spans" },
 	{ "otlp-metrics-interval", 1, OPT_OTLP_METRICS_INTERVAL, C_TRACE, "MS",
 	  "--otlp-metrics: push every MS ms and at exit (default 60000,\n$OTEL_METRIC_EXPORT_INTERVAL)" },
+	{ "service-instance-id", 1, OPT_SERVICE_INSTANCE_ID, C_TRACE, "ID",
+	  "OTLP: service.instance.id on every resource (default: a random UUID,\nsaid at start)" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
 	{ "log-file", 1, OPT_LOG_FILE, C_TRACE, "PATH", "write trace-tagged log records as JSON lines ('-' = stdout)" },
 	{ "sample-ratio", 1, OPT_SAMPLE_RATIO, C_TRACE, "R", "head sampling of new traces, 0..1 (default 1)" },
@@ -128,7 +138,8 @@ const struct optdef *options__by_key(const char *key)
 
 bool options__is_list(int val)
 {
-	return val == OPT_PID || val == OPT_FUNC || val == OPT_KFUNC || val == OPT_OTLP_HEADER || val == OPT_REDACT;
+	return val == OPT_PID || val == OPT_EXE || val == OPT_PORT || val == OPT_CGROUP || val == OPT_FUNC ||
+	       val == OPT_KFUNC || val == OPT_OTLP_HEADER || val == OPT_REDACT;
 }
 
 void options__print(FILE *out, unsigned cmds)
@@ -159,6 +170,15 @@ void options__print(FILE *out, unsigned cmds)
 }
 
 /* ---- applying one value ------------------------------------------------------- */
+
+/* printable ASCII without quotes or backslashes (an id said in messages and JSON as is) */
+static bool printable_id(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
 
 static int set_str(char **dst, const char *v, const char *what)
 {
@@ -257,6 +277,22 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 	switch (val) {
 	case OPT_PID:
 		return add_pids(env, arg, what);
+	case OPT_EXE:
+		if (!*arg)
+			BAD("%s: empty GLOB (e.g. nginx, 'python3*' or '/usr/sbin/*')", what);
+		return add_str(env->exes, &env->nexes, ENV_MAX_GLOBS, arg, what);
+	case OPT_CGROUP:
+		if (arg[0] != '/')
+			BAD("%s: '%s' is not an absolute path (e.g. /sys/fs/cgroup/system.slice/nginx.service)", what,
+			    arg);
+		return add_str(env->cgroups, &env->ncgroups, ENV_MAX_GLOBS, arg, what);
+	case OPT_PORT:
+		if (optval_long(arg, &l) || l < 1 || l > 65535)
+			BAD("%s: '%s' is not a TCP port (1-65535)", what, arg);
+		if (env->nports == ENV_MAX_GLOBS)
+			BAD("%s: more than %d given", what, ENV_MAX_GLOBS);
+		env->ports[env->nports++] = (int)l;
+		return 0;
 	case OPT_BINARY:
 		return set_str(&env->binary, arg, what);
 	case OPT_FUNC:
@@ -311,6 +347,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			    arg);
 		env->otlp_metrics_interval_ms = (int)l;
 		return 0;
+	case OPT_SERVICE_INSTANCE_ID:
+		if (!*arg || strlen(arg) > EXPORTER_INSTANCE_ID_MAX || !printable_id(arg))
+			BAD("%s: '%s' is not 1 to %d printable ASCII characters (no space, quote or backslash)", what,
+			    arg, EXPORTER_INSTANCE_ID_MAX);
+		return set_str(&env->service_instance_id, arg, what);
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);
 	case OPT_LOG_FILE:
