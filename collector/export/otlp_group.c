@@ -8,8 +8,7 @@
 
 /* ---- UTF-8 ---------------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if the bytes there are not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t otlp_group__utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len, i;
@@ -52,7 +51,7 @@ size_t otlp_group__utf8_clean(char *dst, const char *src, size_t max)
 	size_t n = strnlen(src, max), i = 0, out = 0, k;
 
 	while (i < n) {
-		k = utf8_seq(s + i, n - i);
+		k = otlp_group__utf8_seq(s + i, n - i);
 		if (k) {
 			if (dst)
 				memcpy(dst + out, s + i, k);
@@ -111,6 +110,13 @@ int otlp_group__for_each(const void *items, size_t n, const struct group_ops *op
 
 	if (!n)
 		return 0;
+	if (n == 1) { /* one span line (--spans-file): no bookkeeping to allocate */
+		ops->res(base, &rv);
+		ops->begin(ctx, &rv, host);
+		ops->item(ctx, base);
+		ops->end(ctx);
+		return 0;
+	}
 	done = calloc(n, 1);
 	if (!done)
 		return -ENOMEM;

@@ -23,6 +23,10 @@ struct group_ops {
 	void (*end)(void *ctx);
 };
 
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 if the bytes there are not one: overlong forms,
+ * surrogates and code points past U+10FFFF are not. */
+size_t otlp_group__utf8_seq(const unsigned char *s, size_t n);
+
 /* Copy @src (at most @max bytes, stops at NUL) to @dst replacing each invalid byte by U+FFFD.
  * With dst == NULL only measures.  Returns the output length (no NUL written). */
 size_t otlp_group__utf8_clean(char *dst, const char *src, size_t max);
