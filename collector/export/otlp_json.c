@@ -88,7 +88,16 @@ static const char esc[0x80] = {
 	[0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u',
 };
 
-/* @src (at most @max bytes, up to its NUL) as a quoted JSON string: at most JSTR_MAX(its length) bytes */
+/* bit 7 of each byte of the result is set at the first byte of @v (little-endian) that is not plain -- below 0x20
+ * (NUL included), 0x80 and up, '"' or '\' -- and maybe at later ones (borrows), never at an earlier one */
+static inline uint64_t not_plain(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+
+	return (v | (v - ones * 0x20) | ((v ^ ones * '"') - ones) | ((v ^ ones * '\\') - ones)) & high;
+}
+
+/* @src (at most @max bytes, up to its NUL; all @max readable) as a quoted JSON string: at most JSTR_MAX(@max) bytes */
 static char *put_str(char *p, const char *src, size_t max)
 {
 	static const char hexd[] = "0123456789abcdef";
@@ -96,9 +105,27 @@ static char *put_str(char *p, const char *src, size_t max)
 	size_t i = 0, k;
 
 	*p++ = '"';
-	while (i < max && s[i]) {
-		unsigned char c = s[i];
+	while (i < max) {
+		unsigned char c;
 
+		if (max - i >= 8) { /* eight bytes at once: copied whole, kept up to the first that is not plain */
+			uint64_t v, bad;
+
+			memcpy(&v, s + i, 8);
+			memcpy(p, &v, 8);
+			bad = not_plain(v);
+			if (!bad) {
+				p += 8;
+				i += 8;
+				continue;
+			}
+			k = (size_t)__builtin_ctzll(bad) / 8;
+			p += k;
+			i += k;
+		}
+		c = s[i];
+		if (!c)
+			break;
 		if (c < 0x80) {
 			char e = esc[c];
 
@@ -160,13 +187,24 @@ static char *put_hex(char *p, const uint8_t *id, size_t len)
 	return p;
 }
 
-/* [,]{"key":K,"value":{"stringValue":V}} / [,]{"key":K,"value":{"intValue":"N"}}: at most JKV_FIXED + strings */
-static char *put_kv_str(char *p, bool comma, const char *key, size_t kmax, const char *val, size_t vmax)
+/* [,]{"key":K,"value":{"stringValue":V}} / [,]{"key":K,"value":{"intValue":"N"}}: at most JKV_FIXED + strings.
+ * @kmax 0: @key is a literal with nothing to escape, written as it is */
+static char *put_key(char *p, bool comma, const char *key, size_t kmax)
 {
 	if (comma)
 		*p++ = ',';
 	p = PUT(p, "{\"key\":");
-	p = put_str(p, key, kmax);
+	if (kmax)
+		return put_str(p, key, kmax);
+	*p++ = '"';
+	p = put_mem(p, key, strlen(key));
+	*p++ = '"';
+	return p;
+}
+
+static char *put_kv_str(char *p, bool comma, const char *key, size_t kmax, const char *val, size_t vmax)
+{
+	p = put_key(p, comma, key, kmax);
 	p = PUT(p, ",\"value\":{\"stringValue\":");
 	p = put_str(p, val, vmax);
 	return PUT(p, "}}");
@@ -174,10 +212,7 @@ static char *put_kv_str(char *p, bool comma, const char *key, size_t kmax, const
 
 static char *put_kv_int(char *p, bool comma, const char *key, size_t kmax, int64_t val)
 {
-	if (comma)
-		*p++ = ',';
-	p = PUT(p, "{\"key\":");
-	p = put_str(p, key, kmax);
+	p = put_key(p, comma, key, kmax);
 	p = PUT(p, ",\"value\":{\"intValue\":\"");
 	p = put_i64(p, val);
 	return PUT(p, "\"}}");
@@ -190,6 +225,9 @@ static void j_group_begin(void *ctx, const struct res_view *rv, const char *host
 	struct jw *w = ctx;
 	bool has_host = host && host[0];
 	size_t hlen = has_host ? strlen(host) : 0;
+	const char *svc = otlp_group__service(rv);
+	/* put_str reads all of its bound: the fallback is a literal, not the field */
+	size_t smax = svc == rv->service ? SPAN_RES_STR_LEN : strlen(svc);
 	char *p;
 
 	if (!jw_room(w, GROUP_JSON_FIXED + JSTR_MAX(hlen) + JSTR_MAX(sizeof(OTLP_SCOPE_NAME)) +
@@ -199,25 +237,25 @@ static void j_group_begin(void *ctx, const struct res_view *rv, const char *host
 	if (w->ngroups++)
 		*p++ = ',';
 	p = PUT(p, "{\"resource\":{\"attributes\":[");
-	p = put_kv_str(p, false, "service.name", SIZE_MAX, otlp_group__service(rv), SPAN_RES_STR_LEN);
+	p = put_kv_str(p, false, "service.name", 0, svc, smax);
 	if (rv->pid)
-		p = put_kv_int(p, true, "process.pid", SIZE_MAX, rv->pid);
+		p = put_kv_int(p, true, "process.pid", 0, rv->pid);
 	if (rv->exe[0])
-		p = put_kv_str(p, true, "process.executable.name", SIZE_MAX, rv->exe, SPAN_RES_STR_LEN);
+		p = put_kv_str(p, true, "process.executable.name", 0, rv->exe, SPAN_RES_STR_LEN);
 	if (rv->ctr->id[0])
-		p = put_kv_str(p, true, "container.id", SIZE_MAX, rv->ctr->id, sizeof(rv->ctr->id));
+		p = put_kv_str(p, true, "container.id", 0, rv->ctr->id, sizeof(rv->ctr->id));
 	if (rv->ctr->pod_uid[0])
-		p = put_kv_str(p, true, "k8s.pod.uid", SIZE_MAX, rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
+		p = put_kv_str(p, true, "k8s.pod.uid", 0, rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
 	if (rv->ctr->cgroup[0])
-		p = put_kv_str(p, true, "process.linux.cgroup", SIZE_MAX, rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
+		p = put_kv_str(p, true, "process.linux.cgroup", 0, rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
 	if (has_host)
-		p = put_kv_str(p, true, "host.name", SIZE_MAX, host, SIZE_MAX);
+		p = put_kv_str(p, true, "host.name", 0, host, hlen);
 	p = PUT(p, "]},\"");
 	p = put_mem(p, w->res_key, strlen(w->res_key));
 	p = PUT(p, "\":[{\"scope\":{\"name\":");
-	p = put_str(p, OTLP_SCOPE_NAME, SIZE_MAX);
+	p = put_str(p, OTLP_SCOPE_NAME, sizeof(OTLP_SCOPE_NAME) - 1);
 	p = PUT(p, ",\"version\":");
-	p = put_str(p, OBSPROBE_VERSION, SIZE_MAX);
+	p = put_str(p, OBSPROBE_VERSION, sizeof(OBSPROBE_VERSION) - 1);
 	p = PUT(p, "},\"");
 	p = put_mem(p, w->items_key, strlen(w->items_key));
 	p = PUT(p, "\":[");
@@ -325,9 +363,9 @@ static void j_log(void *ctx, const void *item)
 	p = put_str(p, l->body, sizeof(l->body));
 	p = PUT(p, "},\"attributes\":[");
 	if (l->stream[0])
-		p = put_kv_str(p, false, "log.iostream", SIZE_MAX, l->stream, sizeof(l->stream));
+		p = put_kv_str(p, false, "log.iostream", 0, l->stream, sizeof(l->stream));
 	if (l->tid)
-		p = put_kv_int(p, l->stream[0], "thread.id", SIZE_MAX, l->tid);
+		p = put_kv_int(p, l->stream[0], "thread.id", 0, l->tid);
 	*p++ = ']';
 	if (!span__id_is_zero(l->trace_id, sizeof(l->trace_id))) {
 		p = PUT(p, ",\"traceId\":");
