@@ -226,6 +226,12 @@ $(OUT)/bench/exchange_bench: tests/bench/exchange_bench.c $(COLL_LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
+# issue 13: the OTLP encoders' instructions per span under callgrind (tests/bench/encode_bench.sh)
+$(OUT)/bench/encode_bench: tests/bench/encode_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c tests/bench/h2sink.c tests/bench/h2sink.h $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

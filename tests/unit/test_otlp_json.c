@@ -360,6 +360,45 @@ START_TEST(worst_case_fits_and_matches)
 }
 END_TEST
 
+/* otlp_group__utf8_clean (both encoders; eight ASCII bytes at a time) against the byte-at-a-time loop it was */
+static size_t ref_clean(char *dst, const char *src, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strnlen(src, max), i = 0, out = 0, k;
+
+	while (i < n) {
+		k = otlp_group__utf8_seq(s + i, n - i);
+		if (k) {
+			memcpy(dst + out, s + i, k);
+			out += k;
+			i += k;
+		} else {
+			memcpy(dst + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			i++;
+		}
+	}
+	return out;
+}
+
+START_TEST(utf8_clean_matches_bytewise)
+{
+	char in[300], a[900], b[900];
+
+	rng_state = 0xc1ea4ull;
+	for (unsigned it = 0; it < 20000; it++) {
+		size_t max = 1 + rn(sizeof(in)), na, nb;
+
+		gen_str(in, sizeof(in), true);
+		na = ref_clean(a, in, max);
+		nb = otlp_group__utf8_clean(b, in, max);
+		ck_assert_uint_eq(na, nb);
+		ck_assert_uint_eq(otlp_group__utf8_clean(NULL, in, max), na);
+		ck_assert_msg(!memcmp(a, b, na), "#%u differs", it);
+	}
+}
+END_TEST
+
 /* the escapes themselves, spelled out: what cJSON printed is what we print */
 START_TEST(escapes_spelled_out)
 {
@@ -396,6 +435,7 @@ int main(void)
 	tcase_add_test(tc, log_batches_match_cjson);
 	tcase_add_test(tc, worst_case_fits_and_matches);
 	tcase_add_test(tc, escapes_spelled_out);
+	tcase_add_test(tc, utf8_clean_matches_bytewise);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
