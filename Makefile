@@ -232,6 +232,11 @@ $(OUT)/bench/encode_bench: tests/bench/encode_bench.c $(COLL_LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
+$(OUT)/bench/ingest_bench: tests/bench/ingest_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/span_bench: tests/bench/span_bench.c tests/bench/h2sink.c tests/bench/h2sink.h $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -257,7 +262,8 @@ bench: check-root
 		echo && bash tests/bench/shim_start.sh && \
 		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \
 		echo && $(MAKE) $(OUT)/bench/scrape_bench && bash tests/bench/scrape_bench.sh && \
-		echo && $(MAKE) $(OUT)/bench/parse_bench $(OUT)/bench/http_pair && bash tests/bench/parse_bench.sh; fi
+		echo && $(MAKE) $(OUT)/bench/parse_bench $(OUT)/bench/http_pair && bash tests/bench/parse_bench.sh && \
+		echo && $(MAKE) $(OUT)/bench/ingest_bench && bash tests/bench/ingest_bench.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root

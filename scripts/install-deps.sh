@@ -32,6 +32,7 @@ PKGS=(
 	prometheus-pushgateway prometheus-alertmanager # run --pushgateway's test; stack.sh's Alertmanager and its webhook test
 	nghttp2-client # h2load: h2c requests on one connection (curl 7.88 cannot reuse an h2c connection) for the HTTP/2 tests
 	python3-yaml systemd util-linux # test_deploy.sh: parse deploy/kubernetes (no kubectl), systemd-analyze verify the unit, setpriv its bounding set
+	valgrind # callgrind: make bench counts the ingest path's instructions per HTTP exchange (tests/bench/ingest_bench.sh)
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "app/outputs.h"
 #include "app/overhead.h"
 #include "app/run.h"
+#include "app/startline.h"
 #include "app/targets.h"
 #include "base/log.h"
 #include "base/privs.h"
@@ -306,6 +307,8 @@ void app__drain(struct app *a)
 {
 	pthread_mutex_lock(&a->lock);
 	source_set__drain(&a->sources);
+	if (a->cap)
+		demux__drain(a->cap); /* under heavy traffic, what is past the window: memory stays bounded */
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -371,6 +374,7 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 		.kfuncs = opt->kfuncs,
 		.nkfuncs = opt->nkfuncs,
 		.run_exe = a->run_exe,
+		.payload_ring_mb = opt->payload_ring_mb,
 		.on_proc = on_proc,
 		.on_data = on_data,
 		.on_call = a->cap && opt->nfuncs ? on_call : NULL,
@@ -475,46 +479,6 @@ static int start_preload(struct app *a)
 	return 0;
 }
 
-static void start_line(struct app *a)
-{
-	struct target *first = &a->targets.t[0];
-	char what[512] = "", who[256];
-	int children = 0, initial = 0;
-
-	for (int i = 0; i < a->targets.n; i++) {
-		children += !a->targets.t[i].initial && a->targets.t[i].alive;
-		initial += a->targets.t[i].initial;
-	}
-	if (a->opts.cmd == APP_SERVE)
-		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", a->opts.runtime_dir);
-	else if (initial == 1)
-		snprintf(who, sizeof(who), "%s (pid %d%s%.0d%s)", first->comm, first->pid, children ? " + " : "",
-			 children, children ? (children == 1 ? " child" : " children") : "");
-	else
-		snprintf(who, sizeof(who), "%d processes%s%.0d%s", initial, children ? " + " : "", children,
-			 children ? (children == 1 ? " child" : " children") : "");
-	source_set__describe(&a->sources, what, sizeof(what));
-	if (!a->opts.no_syscalls)
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls, ");
-	if (!a->opts.no_syscalls && !a->opts.no_net)
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "net, ");
-	if (a->out.tr && (a->mode == MODE_PRELOAD || (!a->opts.no_syscalls && !a->opts.no_net)))
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "http, ");
-	if (logs__enabled(a->out.logs) && (a->mode == MODE_PRELOAD || !a->opts.no_syscalls))
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "logs, ");
-	if (what[0])
-		what[strlen(what) - 2] = '\0';
-	else
-		snprintf(what, sizeof(what), "process lifecycle only");
-	ilog("tracing %s with %s: %s; metrics at %s/metrics", who, a->mode == MODE_EBPF ? "eBPF" : "the shim", what,
-	     server__url(a->srv));
-	if (a->opts.otlp_endpoint || a->opts.spans_file || a->opts.log_file)
-		vlog("spans/logs to%s%s%s%s%s%s", a->opts.otlp_endpoint ? " OTLP " : "",
-		     a->opts.otlp_endpoint ? a->opts.otlp_endpoint : "", a->opts.spans_file ? " --spans-file " : "",
-		     a->opts.spans_file ? a->opts.spans_file : "", a->opts.log_file ? " --log-file " : "",
-		     a->opts.log_file ? a->opts.log_file : "");
-}
-
 /* everything is attached, bound and open: keep only what later work needs */
 static int drop_privileges(struct app *a)
 {
@@ -574,7 +538,11 @@ int app__start(struct app *a)
 		return rc;
 	if (drop_privileges(a))
 		return 1;
-	start_line(a);
+	startline__print(&a->opts, &a->targets, &a->sources,
+			 (struct startline_what){ .ebpf = a->mode == MODE_EBPF,
+						  .http = a->out.tr != NULL,
+						  .logs = logs__enabled(a->out.logs) },
+			 server__url(a->srv));
 	return 0;
 }
 

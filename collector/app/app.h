@@ -40,9 +40,11 @@ struct app_opts {
 	int otlp_timeout_ms;
 	bool otlp_metrics; /* push the registry over OTLP too */
 	int otlp_metrics_interval_ms;
+	const char *service_instance_id; /* NULL = a random UUID, said at start */
 	const char *spans_file, *log_file;
 	double sample_ratio;
 	double max_overhead; /* --max-overhead PCT: the budget (eBPF), 0 = off */
+	int payload_ring_mb; /* --payload-ring-mb, 0 = the default */
 	bool probe_stats;    /* --probe-stats: the kernel's BPF statistics on without a budget */
 	long max_spans_per_second;
 	/* shim segments */

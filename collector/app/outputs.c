@@ -1,10 +1,31 @@
 /* outputs.c -- the redactor, the OTLP exporter, span and log outputs a session starts, polls and reports on */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "app/outputs.h"
 #include "base/log.h"
 #include "export/otlp_metrics.h"
+
+/* a random (version 4) UUID, as OpenTelemetry suggests for service.instance.id when there is no inherent one */
+static void uuid4(char out[37])
+{
+	uint8_t r[16];
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) { /* early boot: unique, not secret */
+		uint64_t a = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 40), b = (uint64_t)clock();
+
+		for (int i = 0; i < 8; i++)
+			r[i] = (uint8_t)(a >> (8 * i)), r[8 + i] = (uint8_t)(b >> (8 * i));
+	}
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* version 4 */
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
 
 int outputs__start(struct outputs *o, const struct app_opts *opts, struct metrics *m, const char *source)
 {
@@ -24,6 +45,11 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 		return 2;
 	}
 	if (opts->otlp_endpoint && (!opts->no_http || !opts->no_logs || opts->otlp_metrics)) {
+		char gen[37];
+		const char *iid = opts->service_instance_id;
+
+		if (!iid)
+			uuid4(gen), iid = gen;
 		struct exporter_opts eo = { .endpoint = opts->otlp_endpoint,
 					    .protocol = opts->otlp_grpc	  ? OTLP_GRPC
 							: opts->otlp_json ? OTLP_HTTP_JSON
@@ -34,11 +60,14 @@ int outputs__start(struct outputs *o, const struct app_opts *opts, struct metric
 					    .no_gzip = opts->otlp_no_gzip,
 					    .metrics_collect = opts->otlp_metrics ? otlp_metrics__collect : NULL,
 					    .metrics_ctx = m,
-					    .metrics_interval_ms = opts->otlp_metrics_interval_ms };
+					    .metrics_interval_ms = opts->otlp_metrics_interval_ms,
+					    .instance_id = iid };
 
 		o->exp = exporter__new(&eo);
 		if (!o->exp)
 			return 1; /* it said why */
+		ilog("otlp: service.instance.id %s%s", iid,
+		     opts->service_instance_id ? "" : " (random; --service-instance-id sets one)");
 	}
 	if (!opts->no_http) {
 		struct traces_opts to = { .metrics = m,

@@ -471,6 +471,7 @@ void env__free(struct env *env)
 	free(env->service);
 	free(env->otlp_endpoint);
 	free(env->spans_file);
+	free(env->service_instance_id);
 	free(env->log_file);
 	free(env->web_config);
 	webconfig__free(env->web);

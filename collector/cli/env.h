@@ -49,6 +49,7 @@ struct env {
 	int otlp_metrics_interval_ms;	     /* --otlp-metrics-interval, else $OTEL_METRIC_EXPORT_INTERVAL; 0 = 60000 */
 	char *otlp_headers[ENV_MAX_HEADERS]; /* --otlp-header K=V */
 	int notlp_headers;
+	char *service_instance_id;		 /* --service-instance-id, NULL = a random UUID */
 	char *spans_file;			 /* --spans-file */
 	char *log_file;				 /* --log-file ("-" = stdout) */
 	double max_overhead;			 /* --max-overhead PCT, 0 = off */
@@ -56,6 +57,7 @@ struct env {
 	double sample_ratio;			 /* --sample-ratio, default 1.0, 0..1 */
 	long max_spans_per_second;		 /* default 10000 */
 	int max_series;				 /* default 2000 */
+	int payload_ring_mb;			 /* --payload-ring-mb, 0 = the default */
 	int max_services;			 /* shim segments: distinct services, default 256 */
 	int max_segments_per_uid;		 /* shim segments read at once per file owner, default 4096 */
 	int max_rejected_segments;		 /* shim segment files remembered as refused or done, default 65536 */

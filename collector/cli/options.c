@@ -7,6 +7,7 @@
 
 #include "cli/optval.h"
 #include "cli/options.h"
+#include "export/exporter.h"
 #include "export/url.h"
 
 const struct optdef options[] = {
@@ -38,12 +39,17 @@ const struct optdef options[] = {
 	  "also push the /metrics families over OTLP (/v1/metrics): cumulative,\nexemplars from sampled spans" },
 	{ "otlp-metrics-interval", 1, OPT_OTLP_METRICS_INTERVAL, C_TRACE, "MS",
 	  "--otlp-metrics: push every MS ms and at exit (default 60000,\n$OTEL_METRIC_EXPORT_INTERVAL)" },
+	{ "service-instance-id", 1, OPT_SERVICE_INSTANCE_ID, C_TRACE, "ID",
+	  "OTLP: service.instance.id on every resource (default: a random UUID,\nsaid at start)" },
 	{ "spans-file", 1, OPT_SPANS_FILE, C_TRACE, "PATH", "also write each finished span as one JSON line" },
 	{ "log-file", 1, OPT_LOG_FILE, C_TRACE, "PATH", "write trace-tagged log records as JSON lines ('-' = stdout)" },
 	{ "sample-ratio", 1, OPT_SAMPLE_RATIO, C_TRACE, "R", "head sampling of new traces, 0..1 (default 1)" },
 	{ "max-spans-per-second", 1, OPT_MAX_SPS, C_TRACE, "N", "cap on exported spans (default 10000)" },
 	{ "max-series", 1, OPT_MAX_SERIES, C_TRACE, "N",
 	  "series per metric family before new ones fold into __overflow__\n(default 2000)" },
+	{ "payload-ring-mb", 1, OPT_PAYLOAD_RING_MB, C_PROBE, "N",
+	  "eBPF: the payload/log ring buffer in MB, a power of two (default 4);\n"
+	  "when it fills, events are lost and counted (data_ringbuf_full)" },
 	{ "max-overhead", 1, OPT_MAX_OVERHEAD, C_PROBE, "PCT",
 	  "eBPF: when the probes use more than PCT% (0 < PCT <= 100) of the traced\n"
 	  "processes' CPU over a 2 s window, shed work step by step (default off)" },
@@ -156,6 +162,15 @@ void options__print(FILE *out, unsigned cmds)
 }
 
 /* ---- applying one value ------------------------------------------------------- */
+
+/* printable ASCII without quotes or backslashes (an id said in messages and JSON as is) */
+static bool printable_id(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
 
 static int set_str(char **dst, const char *v, const char *what)
 {
@@ -308,6 +323,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			    arg);
 		env->otlp_metrics_interval_ms = (int)l;
 		return 0;
+	case OPT_SERVICE_INSTANCE_ID:
+		if (!*arg || strlen(arg) > EXPORTER_INSTANCE_ID_MAX || !printable_id(arg))
+			BAD("%s: '%s' is not 1 to %d printable ASCII characters (no space, quote or backslash)", what,
+			    arg, EXPORTER_INSTANCE_ID_MAX);
+		return set_str(&env->service_instance_id, arg, what);
 	case OPT_SPANS_FILE:
 		return set_str(&env->spans_file, arg, what);
 	case OPT_LOG_FILE:
@@ -338,6 +358,11 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
 		env->max_series = (int)l;
+		return 0;
+	case OPT_PAYLOAD_RING_MB:
+		if (optval_long(arg, &l) || l < 1 || l > 1024 || (l & (l - 1)))
+			BAD("%s: '%s' is not a power of two from 1 to 1024 (e.g. 4)", what, arg);
+		env->payload_ring_mb = (int)l;
 		return 0;
 	case OPT_MAX_OVERHEAD:
 		if (optval_double(arg, &d) || !(d > 0) || d > 100)

@@ -200,6 +200,9 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		snprintf(e->host, sizeof(e->host), "%s", opts->host_name);
 	else if (gethostname(e->host, sizeof(e->host) - 1))
 		e->host[0] = '\0';
+	if (opts->instance_id)
+		snprintf(e->instance_id, sizeof(e->instance_id), "%s", opts->instance_id);
+	e->origin = (struct otlp_host){ .name = e->host, .instance_id = e->instance_id };
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -11,6 +11,7 @@
 #include "export/span.h"
 
 #define EXPORTER_MAX_HEADERS 16
+#define EXPORTER_INSTANCE_ID_MAX 128 /* service.instance.id bytes */
 
 enum otlp_protocol {
 	OTLP_HTTP_PROTOBUF = 0, /* application/x-protobuf (default) */
@@ -22,9 +23,10 @@ enum otlp_protocol {
 #define OTLP_GRPC_PORT 4317
 
 /* The metrics signal's producer: encode the current values of every metric into @out (OTLP protobuf, or
- * OTLP/JSON when @json), with @host as host.name; the number of data points in @npoints; 0 or -errno.
+ * OTLP/JSON when @json), with @host on every resource; the number of data points in @npoints; 0 or -errno.
  * Called on the sender thread: it must take no lock of the capture path for long. */
-typedef int (*exporter_collect_fn)(void *ctx, struct otlp_buf *out, bool json, const char *host, size_t *npoints);
+typedef int (*exporter_collect_fn)(void *ctx, struct otlp_buf *out, bool json, const struct otlp_host *host,
+				   size_t *npoints);
 
 /* Zero means "the default" for every number; a zero-initialised struct plus .endpoint is a working set-up. */
 struct exporter_opts {
@@ -33,19 +35,20 @@ struct exporter_opts {
 	enum otlp_protocol protocol;
 	const char *const *headers; /* "Key=Value" strings, sent on every request */
 	int nheaders;
-	bool no_gzip;	       /* default: gzip request bodies (Content-Encoding: gzip; gRPC: grpc-encoding: gzip) */
-	const char *host_name; /* host.name on every resource; NULL = gethostname() */
-	int batch_max;	       /* items per request; default 512 */
-	int batch_delay_ms;    /* a non-full batch leaves after this; default 1000 */
-	int span_queue;	       /* queued spans before dropping; default 8192 */
-	int log_queue;	       /* queued log records before dropping; default 8192 */
-	int timeout_ms;	       /* one HTTP request (gRPC: the call's deadline, grpc-timeout); default 10000 */
-	int max_attempts;      /* per batch, first try included; default 5 */
-	int retry_budget_ms;   /* per batch, all retries; default 30000 */
-	int backoff_ms;	       /* first retry delay, doubled each time, with jitter; default 500 */
-	int max_backoff_ms;    /* cap of the doubling backoff; default 10000 (Retry-After and gRPC's RetryInfo are
+	bool no_gzip;		 /* default: gzip request bodies (Content-Encoding: gzip; gRPC: grpc-encoding: gzip) */
+	const char *host_name;	 /* host.name on every resource; NULL = gethostname() */
+	const char *instance_id; /* service.instance.id on every resource; NULL = omitted */
+	int batch_max;		 /* items per request; default 512 */
+	int batch_delay_ms;	 /* a non-full batch leaves after this; default 1000 */
+	int span_queue;		 /* queued spans before dropping; default 8192 */
+	int log_queue;		 /* queued log records before dropping; default 8192 */
+	int timeout_ms;		 /* one HTTP request (gRPC: the call's deadline, grpc-timeout); default 10000 */
+	int max_attempts;	 /* per batch, first try included; default 5 */
+	int retry_budget_ms;	 /* per batch, all retries; default 30000 */
+	int backoff_ms;		 /* first retry delay, doubled each time, with jitter; default 500 */
+	int max_backoff_ms;	 /* cap of the doubling backoff; default 10000 (Retry-After and gRPC's RetryInfo are
 				* obeyed as given, up to an hour) */
-	int flush_timeout_ms;  /* exporter__shutdown()/free() deadline; default 3000 */
+	int flush_timeout_ms;	 /* exporter__shutdown()/free() deadline; default 3000 */
 	/* metrics (/v1/metrics): pushed every metrics_interval_ms (default 60000) and once more at shutdown,
 	 * after the spans and log records queued then; NULL = no metrics signal */
 	exporter_collect_fn metrics_collect;

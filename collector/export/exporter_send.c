@@ -353,11 +353,11 @@ static int encode(struct exporter *e, struct queue *q, const void *items, size_t
 
 	otlp_buf__reset(&e->body);
 	if (q == &e->spans)
-		err = e->json ? otlp__traces_json(&e->body, items, n, e->host)
-			      : otlp__traces_pb(&e->body, items, n, e->host);
+		err = e->json ? otlp__traces_json(&e->body, items, n, &e->origin)
+			      : otlp__traces_pb(&e->body, items, n, &e->origin);
 	else
-		err = e->json ? otlp__logs_json(&e->body, items, n, e->host)
-			      : otlp__logs_pb(&e->body, items, n, e->host);
+		err = e->json ? otlp__logs_json(&e->body, items, n, &e->origin)
+			      : otlp__logs_pb(&e->body, items, n, &e->origin);
 	return err ? err : finish_body(e);
 }
 
@@ -426,7 +426,7 @@ static void export_metrics(struct exporter *e)
 	e->metric_pushes++;
 	pthread_mutex_unlock(&e->lock);
 	otlp_buf__reset(&e->body);
-	err = e->o.metrics_collect(e->o.metrics_ctx, &e->body, e->json, e->host, &n);
+	err = e->o.metrics_collect(e->o.metrics_ctx, &e->body, e->json, &e->origin, &n);
 	if (!err && n)
 		err = finish_body(e);
 	if (err)

@@ -59,6 +59,8 @@ struct exporter {
 	uint64_t metric_pushes;
 	struct exporter_opts o; /* with defaults filled in; pointers not kept */
 	char host[256];
+	char instance_id[EXPORTER_INSTANCE_ID_MAX + 1];
+	struct otlp_host origin; /* .name = host, .instance_id = instance_id */
 	bool json, gzip, grpc;
 
 	/* the sender's own state (no lock needed) */

@@ -63,7 +63,7 @@ struct pb_ctx {
 };
 
 /* Resource { repeated KeyValue attributes = 1 } */
-static void pb_resource(struct pb *w, const struct res_view *rv, const char *host)
+static void pb_resource(struct pb *w, const struct res_view *rv, const struct otlp_host *host)
 {
 	size_t r = pb_open(w, 1);
 
@@ -78,8 +78,10 @@ static void pb_resource(struct pb *w, const struct res_view *rv, const char *hos
 		pb_kv_str(w, 1, "k8s.pod.uid", rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
 	if (rv->ctr->cgroup[0])
 		pb_kv_str(w, 1, "process.linux.cgroup", rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
-	if (host && host[0])
-		pb_kv_str(w, 1, "host.name", host, SIZE_MAX);
+	if (host && host->name && host->name[0])
+		pb_kv_str(w, 1, "host.name", host->name, SIZE_MAX);
+	if (host && host->instance_id && host->instance_id[0])
+		pb_kv_str(w, 1, "service.instance.id", host->instance_id, SIZE_MAX);
 	pb_close(w, r);
 }
 
@@ -87,7 +89,7 @@ static void pb_resource(struct pb *w, const struct res_view *rv, const char *hos
  * Scope{Spans,Logs} { InstrumentationScope scope = 1; repeated items = 2 }
  * InstrumentationScope { name = 1; version = 2 }
  * Export{Trace,Logs}ServiceRequest { repeated Resource{Spans,Logs} = 1 } */
-static void pb_group_begin(void *ctx, const struct res_view *rv, const char *host)
+static void pb_group_begin(void *ctx, const struct res_view *rv, const struct otlp_host *host)
 {
 	struct pb_ctx *c = ctx;
 	size_t scope;
@@ -176,7 +178,8 @@ static void pb_log(void *ctx, const void *item)
 	pb_close(w, off);
 }
 
-static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host)
+static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops,
+		     const struct otlp_host *host)
 {
 	struct pb_ctx c = { .w = { .b = out } };
 	size_t start = out->len;
@@ -190,7 +193,7 @@ static int pb_encode(struct otlp_buf *out, const void *items, size_t n, const st
 	return err;
 }
 
-int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
+int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const struct otlp_host *host)
 {
 	static const struct group_ops ops = {
 		.stride = sizeof(struct span),
@@ -200,10 +203,10 @@ int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, co
 		.end = pb_group_end,
 	};
 
-	return pb_encode(out, spans, n, &ops, host_name);
+	return pb_encode(out, spans, n, &ops, host);
 }
 
-int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
+int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const struct otlp_host *host)
 {
 	static const struct group_ops ops = {
 		.stride = sizeof(struct log_record),
@@ -213,5 +216,5 @@ int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n,
 		.end = pb_group_end,
 	};
 
-	return pb_encode(out, logs, n, &ops, host_name);
+	return pb_encode(out, logs, n, &ops, host);
 }

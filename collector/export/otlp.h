@@ -37,16 +37,23 @@ static inline int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n)
 	return otlp_buf__append_grow(b, p, n);
 }
 
+/* Who exports: the same on every resource of every request (docs/SPEC.md, "Resource attributes"). */
+struct otlp_host {
+	const char *name;	 /* host.name (NULL or "" = omitted) */
+	const char *instance_id; /* service.instance.id (NULL or "" = omitted) */
+};
+
 /* Spans are grouped by their resource (service, pid, executable) into one ResourceSpans each,
- * in order of first appearance.  @host_name is host.name on every resource (NULL/"" = omitted).
+ * in order of first appearance.  @host names the exporter: host.name and service.instance.id
+ * on every resource (NULL, or a NULL/"" member = that attribute omitted).
  * Zero/empty fields are omitted as a proto3 encoder does (root spans carry no parent_span_id).
  * Strings that are not valid UTF-8 have the bad bytes replaced by U+FFFD (receivers reject them).
  * All return 0, or -ENOMEM. */
 
 /* opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest (application/x-protobuf) */
-int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name);
+int otlp__traces_pb(struct otlp_buf *out, const struct span *spans, size_t n, const struct otlp_host *host);
 /* opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest (application/x-protobuf) */
-int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
+int otlp__logs_pb(struct otlp_buf *out, const struct log_record *logs, size_t n, const struct otlp_host *host);
 
 /* The same requests in the OTLP/JSON mapping: see export/otlp_json.h. */
 

@@ -79,7 +79,8 @@ const char *otlp_group__service(const struct res_view *rv)
 	return rv->service[0] ? rv->service : "unknown_service";
 }
 
-int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx, const char *host)
+int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx,
+			 const struct otlp_host *host)
 {
 	const char *base = items;
 	struct res_view rv, rj;

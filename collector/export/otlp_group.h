@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export/otlp.h"
 #include "export/span.h"
 
 struct res_view {
@@ -18,7 +19,7 @@ struct group_ops {
 	size_t stride;
 	void (*res)(const void *item, struct res_view *rv);
 	/* begin a resource group / add one item / end the group; ctx is the encoder's */
-	void (*begin)(void *ctx, const struct res_view *rv, const char *host);
+	void (*begin)(void *ctx, const struct res_view *rv, const struct otlp_host *host);
 	void (*item)(void *ctx, const void *item);
 	void (*end)(void *ctx);
 };
@@ -72,6 +73,7 @@ void otlp_group__log_res(const void *item, struct res_view *rv);
 const char *otlp_group__service(const struct res_view *rv);
 
 /* Calls begin/item.../end once per distinct resource, in order of first appearance.  0, or -ENOMEM. */
-int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx, const char *host);
+int otlp_group__for_each(const void *items, size_t n, const struct group_ops *ops, void *ctx,
+			 const struct otlp_host *host);
 
 #endif

@@ -40,9 +40,9 @@ struct jw {
 	 SPAN_MAX_ATTRS * (JKV_FIXED + JSTR_MAX(SPAN_ATTR_KEY_LEN) + JSTR_MAX(SPAN_ATTR_STR_LEN)))
 #define LOG_JSON_MAX \
 	(JITEM_FIXED + JSTR_MAX(LOG_SEVERITY_TEXT_LEN) + JSTR_MAX(LOG_BODY_LEN) + 2 * (JKV_FIXED + JSTR_MAX(8)))
-/* the resource and scope around a group's items, but for host.name, the scope's name and version */
+/* the resource and scope around a group's items, but for host.name, service.instance.id, the scope's name and version */
 #define GROUP_JSON_FIXED                                                                                  \
-	(JITEM_FIXED + 7 * JKV_FIXED + 2 * JSTR_MAX(SPAN_RES_STR_LEN) + JSTR_MAX(SPAN_CONTAINER_ID_LEN) + \
+	(JITEM_FIXED + 8 * JKV_FIXED + 2 * JSTR_MAX(SPAN_RES_STR_LEN) + JSTR_MAX(SPAN_CONTAINER_ID_LEN) + \
 	 JSTR_MAX(SPAN_POD_UID_LEN) + JSTR_MAX(SPAN_CGROUP_LEN))
 
 /* the bytes written so far into b->len */
@@ -220,17 +220,18 @@ static char *put_kv_int(char *p, bool comma, const char *key, size_t kmax, int64
 
 /* ---- groups and items ------------------------------------------------------------------------------ */
 
-static void j_group_begin(void *ctx, const struct res_view *rv, const char *host)
+static void j_group_begin(void *ctx, const struct res_view *rv, const struct otlp_host *host)
 {
 	struct jw *w = ctx;
-	bool has_host = host && host[0];
-	size_t hlen = has_host ? strlen(host) : 0;
+	bool has_host = host && host->name && host->name[0];
+	bool has_inst = host && host->instance_id && host->instance_id[0];
+	size_t hlen = has_host ? strlen(host->name) : 0, ilen = has_inst ? strlen(host->instance_id) : 0;
 	const char *svc = otlp_group__service(rv);
 	/* put_str reads all of its bound: the fallback is a literal, not the field */
 	size_t smax = svc == rv->service ? SPAN_RES_STR_LEN : strlen(svc);
 	char *p;
 
-	if (!jw_room(w, GROUP_JSON_FIXED + JSTR_MAX(hlen) + JSTR_MAX(sizeof(OTLP_SCOPE_NAME)) +
+	if (!jw_room(w, GROUP_JSON_FIXED + JSTR_MAX(hlen) + JSTR_MAX(ilen) + JSTR_MAX(sizeof(OTLP_SCOPE_NAME)) +
 				JSTR_MAX(sizeof(OBSPROBE_VERSION)) + strlen(w->res_key) + strlen(w->items_key)))
 		return;
 	p = w->p;
@@ -249,7 +250,9 @@ static void j_group_begin(void *ctx, const struct res_view *rv, const char *host
 	if (rv->ctr->cgroup[0])
 		p = put_kv_str(p, true, "process.linux.cgroup", 0, rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
 	if (has_host)
-		p = put_kv_str(p, true, "host.name", 0, host, hlen);
+		p = put_kv_str(p, true, "host.name", 0, host->name, hlen);
+	if (has_inst)
+		p = put_kv_str(p, true, "service.instance.id", 0, host->instance_id, ilen);
 	p = PUT(p, "]},\"");
 	p = put_mem(p, w->res_key, strlen(w->res_key));
 	p = PUT(p, "\":[{\"scope\":{\"name\":");
@@ -380,8 +383,9 @@ static void j_log(void *ctx, const void *item)
 }
 
 /* {"<top_key>":[groups]} and, with @line, a '\n'; NUL-terminated past len */
-static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host,
-		       const char *top_key, const char *res_key, const char *items_key, bool line)
+static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops,
+		       const struct otlp_host *host, const char *top_key, const char *res_key, const char *items_key,
+		       bool line)
 {
 	struct jw w = { .b = out, .res_key = res_key, .items_key = items_key };
 	size_t start = out->len, klen = strlen(top_key);
@@ -417,12 +421,12 @@ static const struct group_ops json_span_ops = {
 	.end = j_group_end,
 };
 
-int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
+int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const struct otlp_host *host)
 {
-	return json_encode(out, spans, n, &json_span_ops, host_name, "resourceSpans", "scopeSpans", "spans", false);
+	return json_encode(out, spans, n, &json_span_ops, host, "resourceSpans", "scopeSpans", "spans", false);
 }
 
-int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
+int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const struct otlp_host *host)
 {
 	static const struct group_ops ops = {
 		.stride = sizeof(struct log_record),
@@ -432,10 +436,10 @@ int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t 
 		.end = j_group_end,
 	};
 
-	return json_encode(out, logs, n, &ops, host_name, "resourceLogs", "scopeLogs", "logRecords", false);
+	return json_encode(out, logs, n, &ops, host, "resourceLogs", "scopeLogs", "logRecords", false);
 }
 
-int otlp__span_line(struct otlp_buf *out, const struct span *span, const char *host_name)
+int otlp__span_line(struct otlp_buf *out, const struct span *span, const struct otlp_host *host)
 {
-	return json_encode(out, span, 1, &json_span_ops, host_name, "resourceSpans", "scopeSpans", "spans", true);
+	return json_encode(out, span, 1, &json_span_ops, host, "resourceSpans", "scopeSpans", "spans", true);
 }

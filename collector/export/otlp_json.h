@@ -12,10 +12,10 @@
 /* The same requests in the OTLP/JSON mapping: camelCase keys, ids as lowercase hex, enums as numbers,
  * 64-bit integers (times, intValue) as decimal strings.  No trailing NUL is counted in len (one is
  * written after it, so out->data can be used as a C string). */
-int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name);
-int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name);
+int otlp__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const struct otlp_host *host);
+int otlp__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const struct otlp_host *host);
 
 /* One --spans-file line: {"resourceSpans":[...one span...]} on a single line, ending in '\n'. */
-int otlp__span_line(struct otlp_buf *out, const struct span *span, const char *host_name);
+int otlp__span_line(struct otlp_buf *out, const struct span *span, const struct otlp_host *host);
 
 #endif

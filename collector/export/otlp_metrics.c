@@ -24,7 +24,7 @@ struct ref {
 };
 
 struct walk_ops {
-	void (*res_begin)(void *ctx, const char *service, const char *host);
+	void (*res_begin)(void *ctx, const char *service, const struct otlp_host *host);
 	void (*metric_begin)(void *ctx, const struct family_def *d, const char *name, const char *unit);
 	void (*point)(void *ctx, const struct family_def *d, int nlabels, const struct snap *p,
 		      const struct metrics_snapshot *s);
@@ -69,7 +69,7 @@ static bool same_res(const struct ref *a, const struct ref *b)
 	return !a->service == !b->service && (!a->service || !strcmp(a->service, b->service));
 }
 
-static int walk(const struct metrics_snapshot *s, const struct walk_ops *ops, void *ctx, const char *host,
+static int walk(const struct metrics_snapshot *s, const struct walk_ops *ops, void *ctx, const struct otlp_host *host,
 		size_t *npoints)
 {
 	struct ref *refs;
@@ -150,7 +150,7 @@ struct pbm {
 /* ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2 }
  * ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2 }
  * ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1 } */
-static void pb_res_begin(void *ctx, const char *service, const char *host)
+static void pb_res_begin(void *ctx, const char *service, const struct otlp_host *host)
 {
 	struct pbm *c = ctx;
 	size_t r, scope;
@@ -158,8 +158,10 @@ static void pb_res_begin(void *ctx, const char *service, const char *host)
 	c->res = pb_open(&c->w, 1);
 	r = pb_open(&c->w, 1);
 	pb_kv_str(&c->w, 1, "service.name", service[0] ? service : "unknown_service", SIZE_MAX);
-	if (host && host[0])
-		pb_kv_str(&c->w, 1, "host.name", host, SIZE_MAX);
+	if (host && host->name && host->name[0])
+		pb_kv_str(&c->w, 1, "host.name", host->name, SIZE_MAX);
+	if (host && host->instance_id && host->instance_id[0])
+		pb_kv_str(&c->w, 1, "service.instance.id", host->instance_id, SIZE_MAX);
 	pb_close(&c->w, r);
 	c->scope_metrics = pb_open(&c->w, 2);
 	scope = pb_open(&c->w, 1);
@@ -259,12 +261,13 @@ static void pb_point(void *ctx, const struct family_def *d, int nlabels, const s
 	pb_close(w, off);
 }
 
-int otlp__metrics_pb(struct otlp_buf *out, const struct metrics_snapshot *s, const char *host_name, size_t *npoints)
+int otlp__metrics_pb(struct otlp_buf *out, const struct metrics_snapshot *s, const struct otlp_host *host,
+		     size_t *npoints)
 {
 	static const struct walk_ops ops = { pb_res_begin, pb_metric_begin, pb_point, pb_metric_end, pb_res_end };
 	struct pbm c = { .w = { .b = out } };
 	size_t start = out->len;
-	int err = walk(s, &ops, &c, host_name, npoints);
+	int err = walk(s, &ops, &c, host, npoints);
 
 	if (!err)
 		err = c.w.err;
@@ -331,7 +334,7 @@ static void jkv(struct jm *c, cJSON *arr, const char *key, const char *val)
 	jstr(c, jadd(c, kv, "value", cJSON_CreateObject()), "stringValue", val);
 }
 
-static void j_res_begin(void *ctx, const char *service, const char *host)
+static void j_res_begin(void *ctx, const char *service, const struct otlp_host *host)
 {
 	struct jm *c = ctx;
 	cJSON *rm = jadd(c, c->res_arr, NULL, cJSON_CreateObject());
@@ -340,8 +343,10 @@ static void j_res_begin(void *ctx, const char *service, const char *host)
 	cJSON *scope = jadd(c, sm, "scope", cJSON_CreateObject());
 
 	jkv(c, attrs, "service.name", service[0] ? service : "unknown_service");
-	if (host && host[0])
-		jkv(c, attrs, "host.name", host);
+	if (host && host->name && host->name[0])
+		jkv(c, attrs, "host.name", host->name);
+	if (host && host->instance_id && host->instance_id[0])
+		jkv(c, attrs, "service.instance.id", host->instance_id);
 	jstr(c, scope, "name", OTLP_SCOPE_NAME);
 	jstr(c, scope, "version", OBSPROBE_VERSION);
 	c->metrics = jadd(c, sm, "metrics", cJSON_CreateArray());
@@ -433,7 +438,8 @@ static void j_point(void *ctx, const struct family_def *d, int nlabels, const st
 	}
 }
 
-int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, const char *host_name, size_t *npoints)
+int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, const struct otlp_host *host,
+		       size_t *npoints)
 {
 	static const struct walk_ops ops = { j_res_begin, j_metric_begin, j_point, j_metric_end, j_res_end };
 	struct jm c = { 0 };
@@ -442,7 +448,7 @@ int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, c
 
 	c.root = cJSON_CreateObject();
 	c.res_arr = jadd(&c, c.root, "resourceMetrics", cJSON_CreateArray());
-	err = walk(s, &ops, &c, host_name, npoints);
+	err = walk(s, &ops, &c, host, npoints);
 	if (!err && !c.oom)
 		text = cJSON_PrintUnformatted(c.root);
 	if (!err && (c.oom || !text || otlp_buf__append(out, text, strlen(text))))
@@ -456,7 +462,7 @@ int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, c
 
 /* ---- the exporter's producer ----------------------------------------------------------------------- */
 
-int otlp_metrics__collect(void *ctx, struct otlp_buf *out, bool json, const char *host_name, size_t *npoints)
+int otlp_metrics__collect(void *ctx, struct otlp_buf *out, bool json, const struct otlp_host *host, size_t *npoints)
 {
 	struct metrics_snapshot s;
 	int err = metrics__snapshot(ctx, &s);
@@ -464,7 +470,7 @@ int otlp_metrics__collect(void *ctx, struct otlp_buf *out, bool json, const char
 	*npoints = 0;
 	if (err)
 		return err;
-	err = json ? otlp__metrics_json(out, &s, host_name, npoints) : otlp__metrics_pb(out, &s, host_name, npoints);
+	err = json ? otlp__metrics_json(out, &s, host, npoints) : otlp__metrics_pb(out, &s, host, npoints);
 	metrics_snapshot__free(&s);
 	return err;
 }

@@ -22,11 +22,13 @@
  *   - start_time_unix_nano is when the registry began counting, time_unix_nano when the snapshot was taken.
  * Both return 0 or -ENOMEM (@out unchanged then), and the number of data points written in @npoints.
  */
-int otlp__metrics_pb(struct otlp_buf *out, const struct metrics_snapshot *s, const char *host_name, size_t *npoints);
-int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, const char *host_name, size_t *npoints);
+int otlp__metrics_pb(struct otlp_buf *out, const struct metrics_snapshot *s, const struct otlp_host *host,
+		     size_t *npoints);
+int otlp__metrics_json(struct otlp_buf *out, const struct metrics_snapshot *s, const struct otlp_host *host,
+		       size_t *npoints);
 
 /* The exporter's metrics producer (exporter_opts.metrics_collect) for registry @ctx (a struct metrics): a
  * snapshot, encoded outside the registry lock. */
-int otlp_metrics__collect(void *ctx, struct otlp_buf *out, bool json, const char *host_name, size_t *npoints);
+int otlp_metrics__collect(void *ctx, struct otlp_buf *out, bool json, const struct otlp_host *host, size_t *npoints);
 
 #endif

@@ -13,6 +13,8 @@
 #include "proto/reorder.h"
 
 struct conn {
+	struct conn *next; /* the hash chain */
+	int idx;	   /* in d->conns */
 	uint64_t sk;
 	uint64_t last_ns;
 	int pid, tid; /* the thread whose bytes are being fed */
@@ -29,6 +31,8 @@ struct demux {
 	struct reorder *q;
 	struct conn **conns;
 	int nconns;
+	struct conn **hash; /* by (sk, tls): chains, a power of two at least twice max_conns */
+	uint32_t hmask;
 	struct h2_session_stats h2_lost; /* all connections' (said at exit) */
 };
 
@@ -102,9 +106,16 @@ static void on_h2(void *ctx, const struct h2_ev *ev, const void *block)
 
 static const struct proto_sink conn_sink = { .on_request = on_request, .on_exchange = on_exchange, .on_h2 = on_h2 };
 
-static void conn_drop(struct demux *d, int i, bool close)
+static struct conn **conn_chain(struct demux *d, uint64_t sk, bool tls)
 {
-	struct conn *cn = d->conns[i];
+	uint64_t h = (sk ^ (uint64_t)tls) * 0x9E3779B97F4A7C15ull;
+
+	return &d->hash[(h >> 32) & d->hmask];
+}
+
+static void conn_drop(struct demux *d, struct conn *cn, bool close)
+{
+	struct conn **pp = conn_chain(d, cn->sk, cn->tls);
 
 	if (close)
 		proto_conn__close(&cn->pc, cn->last_ns);
@@ -114,31 +125,35 @@ static void conn_drop(struct demux *d, int i, bool close)
 		h2_count(cn);
 		h2_session__free(cn->h2);
 	}
+	while (*pp != cn)
+		pp = &(*pp)->next;
+	*pp = cn->next;
+	d->conns[cn->idx] = d->conns[--d->nconns];
+	d->conns[cn->idx]->idx = cn->idx;
 	free(cn);
-	d->conns[i] = d->conns[--d->nconns];
 }
 
-static int conn_find(struct demux *d, uint64_t sk, bool tls)
+static struct conn *conn_find(struct demux *d, uint64_t sk, bool tls)
 {
-	for (int i = 0; i < d->nconns; i++)
-		if (d->conns[i]->sk == sk && d->conns[i]->tls == tls)
-			return i;
-	return -1;
+	for (struct conn *cn = *conn_chain(d, sk, tls); cn; cn = cn->next)
+		if (cn->sk == sk && cn->tls == tls)
+			return cn;
+	return NULL;
 }
 
 static struct conn *conn_get(struct demux *d, uint64_t sk, bool tls, uint64_t now)
 {
-	struct conn *cn;
-	int oldest = 0, i = conn_find(d, sk, tls);
+	struct conn *cn = conn_find(d, sk, tls), **chain;
+	int oldest = 0;
 
-	if (i >= 0)
-		return d->conns[i];
+	if (cn)
+		return cn;
 	if (d->nconns == d->opts.max_conns) {
 		/* full: the connection idle the longest ends (its pending exchanges with it) */
 		for (int i = 1; i < d->nconns; i++)
 			if (d->conns[i]->last_ns < d->conns[oldest]->last_ns)
 				oldest = i;
-		conn_drop(d, oldest, true);
+		conn_drop(d, d->conns[oldest], true);
 	}
 	cn = malloc(sizeof(*cn));
 	if (!cn)
@@ -149,6 +164,10 @@ static struct conn *conn_get(struct demux *d, uint64_t sk, bool tls, uint64_t no
 	cn->d = d;
 	cn->last_ns = now;
 	proto_conn__init(&cn->pc, &conn_sink, cn);
+	chain = conn_chain(d, sk, tls);
+	cn->next = *chain;
+	*chain = cn;
+	cn->idx = d->nconns;
 	d->conns[d->nconns++] = cn;
 	return cn;
 }
@@ -167,11 +186,11 @@ static void handle_conn(struct demux *d, const struct obs_conn_event *e)
 
 	/* closed, or a new connection on a recycled struct sock: what was parsed on it ends */
 	for (int tls = 0; tls < 2; tls++) {
-		int i = conn_find(d, e->sk, tls);
+		struct conn *old = conn_find(d, e->sk, tls);
 
-		if (i >= 0) {
-			d->conns[i]->last_ns = e->ts;
-			conn_drop(d, i, true);
+		if (old) {
+			old->last_ns = e->ts;
+			conn_drop(d, old, true);
 		}
 	}
 	if (e->type == OBS_EV_CLOSE)
@@ -227,11 +246,7 @@ static void feed(struct demux *d, struct conn *cn, const struct obs_data_event *
 	if (v == PROTO_OFF) {
 		/* nothing we parse (a database we have no parser for): stop paying for its bytes */
 		capture(d, e->sk, cn->tls, 0);
-		for (int i = 0; i < d->nconns; i++)
-			if (d->conns[i] == cn) {
-				conn_drop(d, i, false);
-				break;
-			}
+		conn_drop(d, cn, false);
 	}
 }
 
@@ -357,6 +372,12 @@ static void process(void *ctx, const void *rec, size_t size)
 	}
 }
 
+void demux__drain(struct demux *d)
+{
+	if (reorder__bytes(d->q) > DEMUX_DRAIN_BYTES)
+		reorder__pop(d->q, mono_ns() - d->opts.window_ns, process, d);
+}
+
 void demux__flush(struct demux *d, bool all)
 {
 	uint64_t limit = all ? UINT64_MAX : mono_ns() - d->opts.window_ns;
@@ -389,8 +410,11 @@ struct demux *demux__new(const struct demux_opts *opts)
 	if (!d->opts.max_conns)
 		d->opts.max_conns = 4096;
 	d->conns = calloc(d->opts.max_conns, sizeof(*d->conns));
+	for (d->hmask = 1; d->hmask < (uint32_t)d->opts.max_conns * 2;)
+		d->hmask <<= 1;
+	d->hash = calloc(d->hmask--, sizeof(*d->hash));
 	d->q = reorder__new(0);
-	if (!d->conns || !d->q) {
+	if (!d->conns || !d->hash || !d->q) {
 		demux__free(d);
 		return NULL;
 	}
@@ -403,7 +427,8 @@ void demux__free(struct demux *d)
 		return;
 	reorder__free(d->q);
 	while (d->nconns)
-		conn_drop(d, d->nconns - 1, false);
+		conn_drop(d, d->conns[d->nconns - 1], false);
 	free(d->conns);
+	free(d->hash);
 	free(d);
 }

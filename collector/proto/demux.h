@@ -41,8 +41,13 @@ void demux__event(struct demux *d, const void *rec, size_t size);
 /* a finished --func call */
 void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object);
 
-/* Process what is older than the window (@all: everything, at exit). */
+/* Process what is older than the window (@all: everything, at exit), and tick the log lines. */
 void demux__flush(struct demux *d, bool all);
+/* After a ring drain: when the queue holds more than DEMUX_DRAIN_BYTES, process what is older than the window
+ * now rather than at the next flush (memory stays bounded under heavy traffic; light traffic waits for the
+ * poll's flush, as it always did). */
+#define DEMUX_DRAIN_BYTES (1024 * 1024)
+void demux__drain(struct demux *d);
 
 void demux__forget_pid(struct demux *d, int pid);
 

@@ -27,5 +27,7 @@ typedef void (*reorder_fn)(void *ctx, const void *rec, size_t size);
 size_t reorder__pop(struct reorder *q, uint64_t limit, reorder_fn fn, void *ctx);
 
 size_t reorder__len(const struct reorder *q);
+/* the bytes of the records held */
+size_t reorder__bytes(const struct reorder *q);
 
 #endif

@@ -419,7 +419,7 @@ static bool emit_span(struct traces *t, const struct span *sp)
 	}
 	if (t->spans_file) {
 		otlp_buf__reset(&t->line);
-		if (!otlp__span_line(&t->line, sp, t->opts.host_name) &&
+		if (!otlp__span_line(&t->line, sp, &(struct otlp_host){ .name = t->opts.host_name }) &&
 		    fwrite(t->line.data, 1, t->line.len, t->spans_file) == t->line.len)
 			t->st.written++;
 	}

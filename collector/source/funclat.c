@@ -383,12 +383,9 @@ void funclat__poll(struct funclat *fl)
 		if (id == 0 || fl->baseline)
 			continue;
 		fl->events += d.count;
-		{
-			const char *v[] = { fl->opts.service, f->name, f->object };
-
-			series__add_hist(metrics__series(fl->opts.metrics, FAM_FUNCTION_DURATION, v), d.buckets,
-					 d.count, d.sum_ns);
-		}
+		series__add_hist(metrics__series(fl->opts.metrics, FAM_FUNCTION_DURATION,
+						 (const char *[]){ fl->opts.service, f->name, f->object }),
+				 d.buckets, d.count, d.sum_ns);
 		series__add(metrics__series(fl->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
 	}
 	fd = bpf_map__fd(fl->skel->maps.stats);

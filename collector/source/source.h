@@ -40,6 +40,7 @@ struct source_opts {
 	char *const *kfuncs; /* --kfunc GLOB */
 	int nkfuncs;
 	const char *run_exe;	/* run: CMD's executable, not exec'd yet ("" for attach) */
+	int payload_ring_mb;	/* eBPF: the payload ring's size (--payload-ring-mb), 0 = the default */
 	int traced_fd;		/* the traced-process map an earlier source offers (traced_fd op), or -1 */
 	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event as the ring holds it (payloads, connections) */

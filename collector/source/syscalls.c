@@ -13,6 +13,7 @@
 #include "signal/names.h"
 #include "abi/syscalls.h"
 #include "source/syscalls.h"
+#include "source/sysfold.h"
 #include "source/tls.h"
 #include "syscalls.skel.h"
 
@@ -21,25 +22,12 @@ _Static_assert(sizeof(struct obs_data_event) == 96, "obs_data_event layout");
 _Static_assert(sizeof(struct obs_conn_event) == 64, "obs_conn_event layout");
 _Static_assert(sizeof(struct obs_hist) == 8 * (2 + OBS_HIST_SLOTS), "obs_hist layout");
 
-struct err_last {
-	uint32_t key;
-	bool used;
-	uint64_t count;
-};
-
 struct systrace {
 	struct syscalls_bpf *skel;
 	struct tls *tls; /* OpenSSL uprobes per process (NULL: --no-tls, or no payloads) */
 	struct ring_buffer *rb;
 	struct systrace_opts opts;
-	struct percpu_buf hbuf, ubuf;
-	struct hist last[SC_MAX_NR];
-	struct err_last errs[SC_MAX_ERRKEYS * 2]; /* open addressing, last count per (nr, errno) */
-	uint64_t last_stats[SC_STAT__COUNT];
-	struct hist last_io[SC_NDIRS * SC_NPROTOS];
-	uint64_t last_bytes[SC_NDIRS * SC_NPROTOS];
-	struct sc_conns last_conns[SC_NCONNS];
-	struct percpu_buf sbuf, cbuf;
+	struct sysfold *fold; /* the per-CPU maps -> metrics */
 	uint64_t events, lost;
 	bool baseline;			/* the next poll records, but does not report */
 	volatile uint8_t *traced_bytes; /* the BPF map traced_bytes, mmapped: a byte per tgid below traced_max */
@@ -126,6 +114,7 @@ static void tls_setup(struct systrace *t, bool on)
 struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size_t errlen)
 {
 	struct systrace *t = calloc(1, sizeof(*t));
+	struct sysfold_opts fo;
 	int e;
 
 	if (!t) {
@@ -150,6 +139,9 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	tls_setup(t, t->skel->rodata->cfg_tls);
 	if (!t->skel->rodata->cfg_payload && !t->skel->rodata->cfg_logs)
 		bpf_map__set_max_entries(t->skel->maps.data_events, 4096);
+	else
+		bpf_map__set_max_entries(t->skel->maps.data_events,
+					 (opts->payload_ring_mb ? opts->payload_ring_mb : SYSTRACE_RING_MB) << 20);
 	if (!t->skel->rodata->cfg_net)
 		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
 	if (!opts->syscalls) {
@@ -192,9 +184,18 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 		}
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+	fo = (struct sysfold_opts){ .metrics = opts->metrics,
+				    .service = opts->service,
+				    .nslots = opts->bounds->n + 1,
+				    .hists = opts->syscalls ? bpf_map__fd(t->skel->maps.hists) : -1,
+				    .errors = opts->syscalls ? bpf_map__fd(t->skel->maps.errors) : -1,
+				    .socks = opts->syscalls && opts->net ? bpf_map__fd(t->skel->maps.socks) : -1,
+				    .conn_stats = opts->syscalls && opts->net ? bpf_map__fd(t->skel->maps.conn_stats)
+									      : -1,
+				    .stats = bpf_map__fd(t->skel->maps.stats) };
+	t->fold = sysfold__new(&fo);
 	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.data_events), on_data_event, t) < 0 ||
-	    percpu_buf__init(&t->hbuf, sizeof(struct obs_hist)) || percpu_buf__init(&t->ubuf, sizeof(uint64_t)) ||
-	    percpu_buf__init(&t->sbuf, sizeof(struct sc_sock)) || percpu_buf__init(&t->cbuf, sizeof(struct sc_conns))) {
+	    !t->fold) {
 		snprintf(err, errlen, "cannot set up the event ring buffer: %s", strerror(errno));
 		goto fail;
 	}
@@ -213,10 +214,7 @@ void systrace__free(struct systrace *t)
 	if (t->traced_bytes)
 		munmap((void *)t->traced_bytes, t->traced_len);
 	syscalls_bpf__destroy(t->skel);
-	percpu_buf__free(&t->hbuf);
-	percpu_buf__free(&t->ubuf);
-	percpu_buf__free(&t->sbuf);
-	percpu_buf__free(&t->cbuf);
+	sysfold__free(t->fold);
 	free(t);
 }
 
@@ -239,157 +237,6 @@ int systrace__remove_pid(struct systrace *t, pid_t pid)
 	if ((size_t)pid < t->traced_len)
 		t->traced_bytes[pid] = 0;
 	return bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key) ? -errno : 0;
-}
-
-static struct err_last *err_slot(struct systrace *t, uint32_t key)
-{
-	size_t n = sizeof(t->errs) / sizeof(t->errs[0]);
-	size_t i = (key * 2654435761u) % n;
-
-	for (size_t probe = 0; probe < n; probe++, i = (i + 1) % n) {
-		if (!t->errs[i].used) {
-			t->errs[i].used = true;
-			t->errs[i].key = key;
-			return &t->errs[i];
-		}
-		if (t->errs[i].key == key)
-			return &t->errs[i];
-	}
-	return NULL;
-}
-
-static void poll_hists(struct systrace *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.hists), nslots = t->opts.bounds->n + 1;
-	char nbuf[32];
-
-	for (uint32_t nr = 0; nr < SC_MAX_NR; nr++) {
-		struct hist now, d;
-
-		if (percpu_hist_sum(fd, nr, &t->hbuf, &now, nslots) || now.count == t->last[nr].count)
-			continue;
-		hist_delta(&t->last[nr], &now, &d, nslots);
-		t->events += d.count;
-		if (t->baseline)
-			continue;
-		{
-			const char *v[] = { t->opts.service, syscall_name(nr, nbuf, sizeof(nbuf)) };
-
-			series__add_hist(metrics__series(t->opts.metrics, FAM_SYSCALL_DURATION, v), d.buckets, d.count,
-					 d.sum_ns);
-		}
-		series__add(metrics__series(t->opts.metrics, FAM_EVENTS, (const char *[]){ "ebpf" }), d.count);
-	}
-}
-
-static void poll_errors(struct systrace *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.errors);
-	uint32_t key, next, *prev = NULL;
-	char nbuf[32], ebuf[32];
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct err_last *slot;
-		uint64_t now;
-
-		key = next;
-		prev = &key;
-		if (percpu_u64_sum(fd, &key, &t->ubuf, &now) || !(slot = err_slot(t, key)) || now == slot->count)
-			continue;
-		if (!t->baseline) {
-			const char *v[] = { t->opts.service, syscall_name(key >> 16, nbuf, sizeof(nbuf)),
-					    errno_name(key & 0xffff, ebuf, sizeof(ebuf)) };
-
-			series__add(metrics__series(t->opts.metrics, FAM_SYSCALL_ERRORS, v), now - slot->count);
-		}
-		slot->count = now;
-	}
-}
-
-static const char *const dir_name[SC_NDIRS] = { "receive", "transmit" };
-static const char *const proto_name[SC_NPROTOS] = { "tcp", "udp", "unix" };
-static const char *const conn_name[SC_NCONNS] = { "inbound", "outbound" };
-
-static void poll_net(struct systrace *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.socks), nslots = t->opts.bounds->n + 1;
-
-	for (uint32_t k = 0; k < SC_NDIRS * SC_NPROTOS; k++) {
-		struct hist now = { 0 }, d;
-		uint64_t bytes = 0;
-
-		if (bpf_map_lookup_elem(fd, &k, t->sbuf.data))
-			continue;
-		for (int c = 0; c < t->sbuf.ncpus; c++) {
-			const struct sc_sock *v = (const void *)((char *)t->sbuf.data + (size_t)c * t->sbuf.value_size);
-
-			bytes += v->bytes;
-			now.count += v->io.count;
-			now.sum_ns += v->io.sum_ns;
-			for (int i = 0; i < nslots; i++)
-				now.buckets[i] += v->io.buckets[i];
-		}
-		if (now.count == t->last_io[k].count)
-			continue;
-		hist_delta(&t->last_io[k], &now, &d, nslots);
-		if (!t->baseline) {
-			const char *lv[] = { t->opts.service, dir_name[k / SC_NPROTOS], proto_name[k % SC_NPROTOS] };
-
-			series__add(metrics__series(t->opts.metrics, FAM_SOCKET_BYTES, lv), bytes - t->last_bytes[k]);
-			series__add_hist(metrics__series(t->opts.metrics, FAM_SOCKET_IO_DURATION, lv), d.buckets,
-					 d.count, d.sum_ns);
-		}
-		t->last_bytes[k] = bytes;
-	}
-	fd = bpf_map__fd(t->skel->maps.conn_stats);
-	for (uint32_t k = 0; k < SC_NCONNS; k++) {
-		struct sc_conns now = { 0 };
-
-		if (bpf_map_lookup_elem(fd, &k, t->cbuf.data))
-			continue;
-		for (int c = 0; c < t->cbuf.ncpus; c++) {
-			const struct sc_conns *v =
-				(const void *)((char *)t->cbuf.data + (size_t)c * t->cbuf.value_size);
-
-			now.opened += v->opened;
-			now.closed += v->closed;
-		}
-		if (now.opened == t->last_conns[k].opened && now.closed == t->last_conns[k].closed)
-			continue;
-		if (!t->baseline) {
-			const char *lv[] = { t->opts.service, conn_name[k] };
-
-			series__add(metrics__series(t->opts.metrics, FAM_TCP_CONNECTIONS, lv),
-				    now.opened - t->last_conns[k].opened);
-			series__gauge_add(metrics__series(t->opts.metrics, FAM_TCP_ACTIVE, lv),
-					  (double)(now.opened - t->last_conns[k].opened) -
-						  (double)(now.closed - t->last_conns[k].closed));
-		}
-		t->last_conns[k] = now;
-	}
-}
-
-static const char *const stat_reason[SC_STAT__COUNT] = {
-	[SC_STAT_RINGBUF_FULL] = "ringbuf_full",	   [SC_STAT_ERRMAP_FULL] = "errors_map_full",
-	[SC_STAT_TGID_MAP_FULL] = "process_map_full",	   [SC_STAT_CONN_MAP_FULL] = "connection_map_full",
-	[SC_STAT_DATA_RINGBUF_FULL] = "data_ringbuf_full", [SC_STAT_TLS_NO_SOCKET] = "tls_no_socket",
-};
-
-static void poll_stats(struct systrace *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.stats);
-
-	for (uint32_t i = 0; i < SC_STAT__COUNT; i++) {
-		uint64_t now;
-
-		if (percpu_u64_sum(fd, &i, &t->ubuf, &now) || now == t->last_stats[i])
-			continue;
-		t->lost += now - t->last_stats[i];
-		series__add(metrics__series(t->opts.metrics, FAM_EVENTS_LOST,
-					    (const char *[]){ "ebpf", stat_reason[i] }),
-			    now - t->last_stats[i]);
-		t->last_stats[i] = now;
-	}
 }
 
 bool systrace__tls_check(struct systrace *t, pid_t pid, char *out, size_t len)
@@ -426,13 +273,7 @@ void systrace__drain(struct systrace *t)
 void systrace__poll(struct systrace *t)
 {
 	ring_buffer__consume(t->rb);
-	if (t->opts.syscalls) {
-		poll_hists(t);
-		poll_errors(t);
-		if (t->opts.net)
-			poll_net(t);
-	}
-	poll_stats(t);
+	sysfold__fold(t->fold, !t->baseline, &t->events, &t->lost);
 }
 
 void systrace__baseline(struct systrace *t)
@@ -469,6 +310,7 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 				    .payload = o->payload,
 				    .logs = o->log_writes,
 				    .tls = o->tls,
+				    .payload_ring_mb = o->payload_ring_mb,
 				    .on_proc = o->on_proc,
 				    .on_data = o->on_data,
 				    .ctx = o->ctx };

@@ -12,6 +12,10 @@
 
 struct systrace;
 
+/* the payload ring's default size: the nginx bench (a 700-byte page, ~1.2 KB of records a request) moves about
+ * 30 MB/s through it, drained every 20 ms: 4 MB holds over 100 ms of that (docs/SPEC.md, --payload-ring-mb) */
+#define SYSTRACE_RING_MB 4
+
 /* the session's view (source.h): a struct systrace, made when eBPF capture runs */
 extern const struct source_ops syscalls_source;
 
@@ -25,6 +29,7 @@ struct systrace_opts {
 	bool payload;		/* copy TCP payloads and report connections to on_data */
 	bool logs;		/* copy stdout/stderr writes to on_data */
 	bool tls;		/* with payload: OpenSSL plaintext through uprobes (source/tls.c) */
+	int payload_ring_mb;	/* the payload/log ring in MB (a power of two); 0: SYSTRACE_RING_MB */
 	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
 	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
 	void (*on_data)(void *ctx, const void *rec, size_t size);

@@ -4,8 +4,8 @@
  * Input: consumed field by field (zeros past its end): a host name, 1..4 spans (ids, name and
  * tracestate of any bytes, possibly filling their arrays without a NUL, kind, status, flags, times,
  * a resource of 4 kinds, an attribute count of 0..255 with attributes of any type byte), then 1..4
- * log records the same way.  The protobuf requests are decoded by the small wire-format walker below
- * and every field must come back as put in (strings with invalid UTF-8 bytes each replaced by U+FFFD,
+ * log records the same way, then a service.instance.id.  The protobuf requests are decoded by the
+ * small wire-format walker below and every field must come back as put in (strings with invalid UTF-8 bytes each replaced by U+FFFD,
  * zero values omitted, resources grouped in order of first appearance).  The JSON requests and the
  * span line must parse, hold as many items and the same ids.  A mismatch is a crash. */
 #include <cjson/cJSON.h>
@@ -428,28 +428,30 @@ static void check_log(const struct fld *f, const struct log_record *l)
 	FUZZ_CHECK(attr == !!l->stream[0] + !!l->tid);
 }
 
-/* Resource{1 KeyValue...}: service.name, process.pid, process.executable.name, host.name */
-static void check_resource(const struct fld *f, const struct res *r, const char *host)
+/* Resource{1 KeyValue...}: service.name, process.pid, process.executable.name, host.name, service.instance.id */
+static void check_resource(const struct fld *f, const struct res *r, const struct otlp_host *host)
 {
 	struct msg m;
 	int i = 0;
 
 	FUZZ_CHECK(f);
 	decode(f->p, f->len, &m);
-	FUZZ_CHECK(m.n == 1 + !!r->pid + !!r->exe[0] + !!host[0]);
+	FUZZ_CHECK(m.n == 1 + !!r->pid + !!r->exe[0] + !!host->name[0] + !!host->instance_id[0]);
 	expect_kv_str(&m.f[i++], "service.name", SIZE_MAX, r->service[0] ? r->service : "unknown_service",
 		      sizeof(r->service));
 	if (r->pid)
 		expect_kv_int(&m.f[i++], "process.pid", SIZE_MAX, r->pid);
 	if (r->exe[0])
 		expect_kv_str(&m.f[i++], "process.executable.name", SIZE_MAX, r->exe, sizeof(r->exe));
-	if (host[0])
-		expect_kv_str(&m.f[i++], "host.name", SIZE_MAX, host, SIZE_MAX);
+	if (host->name[0])
+		expect_kv_str(&m.f[i++], "host.name", SIZE_MAX, host->name, SIZE_MAX);
+	if (host->instance_id[0])
+		expect_kv_str(&m.f[i++], "service.instance.id", SIZE_MAX, host->instance_id, SIZE_MAX);
 }
 
 /* a whole Export{Trace,Logs}ServiceRequest against @items, grouped by resource */
 static void check_request(const struct otlp_buf *b, const void *items, size_t n, size_t stride, bool is_span,
-			  const char *host)
+			  const struct otlp_host *host)
 {
 	static const unsigned top[] = { 1 }, group[] = { 1, 2 }, scope[] = { 1, 2 };
 	const char *base = items;
@@ -550,7 +552,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct span *spans = calloc(MAX_ITEMS, sizeof(*spans));
 	struct log_record *logs = calloc(MAX_ITEMS, sizeof(*logs));
 	struct otlp_buf b = { 0 };
-	char host[32];
+	char host[32], iid[40];
+	const struct otlp_host oh = { .name = host, .instance_id = iid };
 	size_t ns, nl;
 
 	if (!spans || !logs)
@@ -563,20 +566,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl = 1 + fz__u8(&in) % MAX_ITEMS;
 	for (size_t i = 0; i < nl; i++)
 		fill_log(&in, &logs[i]);
+	fill_str(&in, iid, sizeof(iid)); /* last: the seeds written before it keep their meaning */
+	iid[sizeof(iid) - 1] = '\0';
 
-	FUZZ_CHECK(otlp__traces_pb(&b, spans, ns, host) == 0);
-	check_request(&b, spans, ns, sizeof(*spans), true, host);
+	FUZZ_CHECK(otlp__traces_pb(&b, spans, ns, &oh) == 0);
+	check_request(&b, spans, ns, sizeof(*spans), true, &oh);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__logs_pb(&b, logs, nl, host) == 0);
-	check_request(&b, logs, nl, sizeof(*logs), false, host);
+	FUZZ_CHECK(otlp__logs_pb(&b, logs, nl, &oh) == 0);
+	check_request(&b, logs, nl, sizeof(*logs), false, &oh);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__traces_json(&b, spans, ns, host) == 0);
+	FUZZ_CHECK(otlp__traces_json(&b, spans, ns, &oh) == 0);
 	check_json(&b, spans, ns, true);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__logs_json(&b, logs, nl, host) == 0);
+	FUZZ_CHECK(otlp__logs_json(&b, logs, nl, &oh) == 0);
 	check_json(&b, logs, nl, false);
 	otlp_buf__reset(&b);
-	FUZZ_CHECK(otlp__span_line(&b, spans, host) == 0);
+	FUZZ_CHECK(otlp__span_line(&b, spans, &oh) == 0);
 	FUZZ_CHECK(b.len > 1 && b.data[b.len - 1] == '\n' && !memchr(b.data, '\n', b.len - 1));
 cleanup:
 	otlp_buf__free(&b);

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """receiver.py -- a tiny OTLP/HTTP receiver for tests: stores every request body it accepts in a directory.
 
-    receiver.py --dir DIR [--port 0] [--port-file FILE] [--fail N] [--status 503]
+    receiver.py --dir DIR [--bind 127.0.0.1] [--port 0] [--port-file FILE] [--fail N] [--status 503]
                 [--retry-after SEC] [--max-seconds 60] [--fault slow|close|garbage|endless] [--delay 5] [--discard]
                 [--partial N]
 
-Listens on 127.0.0.1 only.  With --port 0 (the default) the kernel picks a free port; it is written to
+Listens on 127.0.0.1 only (--bind: another local address, e.g. a test's own network namespace's).  With --port 0 (the default) the kernel picks a free port; it is written to
 --port-file (atomically, once listening).  The first N POSTs are answered with --status (and a
 Retry-After header when --retry-after is given); after that every POST to /v1/traces, /v1/logs or
 /v1/metrics gets 200 with an empty OTLP response.  A body sent with Content-Encoding: gzip is decompressed first.
@@ -49,6 +49,7 @@ def varint(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--fail", type=int, default=0)
@@ -166,7 +167,7 @@ def main():
                 extra = {"Retry-After": args.retry_after} if args.retry_after is not None else None
                 self.reply(status, b"unavailable\n", "text/plain", extra)
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv = http.server.ThreadingHTTPServer((args.bind, args.port), Handler)
     srv.daemon_threads = True
     if args.port_file:
         tmp = args.port_file + ".tmp"

@@ -124,7 +124,7 @@ static void j_kv_int(struct json_ctx *c, cJSON *arr, const char *key, int64_t va
 	j_str(c, j_obj(c, kv, "value"), "intValue", tmp, sizeof(tmp));
 }
 
-static void j_group_begin(void *ctx, const struct res_view *rv, const char *host)
+static void j_group_begin(void *ctx, const struct res_view *rv, const struct otlp_host *host)
 {
 	struct json_ctx *c = ctx;
 	cJSON *group = j_obj(c, c->groups, NULL);
@@ -143,8 +143,10 @@ static void j_group_begin(void *ctx, const struct res_view *rv, const char *host
 		j_kv_str(c, attrs, "k8s.pod.uid", rv->ctr->pod_uid, sizeof(rv->ctr->pod_uid));
 	if (rv->ctr->cgroup[0])
 		j_kv_str(c, attrs, "process.linux.cgroup", rv->ctr->cgroup, sizeof(rv->ctr->cgroup));
-	if (host && host[0])
-		j_kv_str(c, attrs, "host.name", host, SIZE_MAX);
+	if (host && host->name && host->name[0])
+		j_kv_str(c, attrs, "host.name", host->name, SIZE_MAX);
+	if (host && host->instance_id && host->instance_id[0])
+		j_kv_str(c, attrs, "service.instance.id", host->instance_id, SIZE_MAX);
 	j_str(c, scope, "name", OTLP_SCOPE_NAME, SIZE_MAX);
 	j_str(c, scope, "version", OBSPROBE_VERSION, SIZE_MAX);
 	c->items = j_arr(c, scope_items, c->items_key);
@@ -213,8 +215,8 @@ static void j_log(void *ctx, const void *item)
 		j_hex(c, o, "spanId", l->span_id, sizeof(l->span_id));
 }
 
-static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops, const char *host,
-		       const char *top_key, const char *res_key, const char *items_key)
+static int json_encode(struct otlp_buf *out, const void *items, size_t n, const struct group_ops *ops,
+		       const struct otlp_host *host, const char *top_key, const char *res_key, const char *items_key)
 {
 	struct json_ctx c = { .res_key = res_key, .items_key = items_key };
 	cJSON *root = cJSON_CreateObject();
@@ -249,12 +251,12 @@ static const struct group_ops json_span_ops = {
 	.end = j_group_end,
 };
 
-static int ref__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const char *host_name)
+static int ref__traces_json(struct otlp_buf *out, const struct span *spans, size_t n, const struct otlp_host *host)
 {
-	return json_encode(out, spans, n, &json_span_ops, host_name, "resourceSpans", "scopeSpans", "spans");
+	return json_encode(out, spans, n, &json_span_ops, host, "resourceSpans", "scopeSpans", "spans");
 }
 
-static int ref__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const char *host_name)
+static int ref__logs_json(struct otlp_buf *out, const struct log_record *logs, size_t n, const struct otlp_host *host)
 {
 	static const struct group_ops ops = {
 		.stride = sizeof(struct log_record),
@@ -264,13 +266,13 @@ static int ref__logs_json(struct otlp_buf *out, const struct log_record *logs, s
 		.end = j_group_end,
 	};
 
-	return json_encode(out, logs, n, &ops, host_name, "resourceLogs", "scopeLogs", "logRecords");
+	return json_encode(out, logs, n, &ops, host, "resourceLogs", "scopeLogs", "logRecords");
 }
 
-static int ref__span_line(struct otlp_buf *out, const struct span *span, const char *host_name)
+static int ref__span_line(struct otlp_buf *out, const struct span *span, const struct otlp_host *host)
 {
 	size_t start = out->len;
-	int err = ref__traces_json(out, span, 1, host_name);
+	int err = ref__traces_json(out, span, 1, host);
 
 	if (!err)
 		err = otlp_buf__append(out, "\n", 1);

@@ -184,6 +184,29 @@ START_TEST(client_span_parents_server_span_across_ring_order)
 }
 END_TEST
 
+/* connections are found by socket among many: 900 requests first, the answers in reverse order, each
+ * exchange whole on its own connection (hash chains of a table sized for 4096) */
+START_TEST(many_connections_each_its_own)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	static char spans[1 << 20];
+	char req[64];
+	int n = 900;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), "GET /c/%d HTTP/1.1\r\nHost: b\r\n\r\n", i);
+		io(0x1000 + (uint64_t)i * 64, 20, false, SC_RECEIVE, 1000 + i, 1001 + i, req);
+	}
+	for (int i = n - 1; i >= 0; i--)
+		io(0x1000 + (uint64_t)i * 64, 20, false, SC_TRANSMIT, 5000 + (n - i), 5001 + (n - i), resp);
+	demux__flush(d, true);
+	read_spans(spans, sizeof(spans));
+	ck_assert_int_eq(count(spans, "\"kind\":2,"), n);
+	ck_assert_int_eq(count(spans, "/c/0\""), 1);
+	ck_assert_int_eq(count(spans, "/c/899\""), 1);
+}
+END_TEST
+
 START_TEST(unclaimed_socket_capture_off)
 {
 	io(3, 30, true, SC_TRANSMIT, 100, 110, "SSH-2.0-OpenSSH_9.2\r\n");
@@ -258,6 +281,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, client_span_parents_server_span_across_ring_order);
 	tcase_add_test(tc, unclaimed_socket_capture_off);
+	tcase_add_test(tc, many_connections_each_its_own);
 	tcase_add_test(tc, tls_plaintext_parsed_ciphertext_ignored);
 	tcase_add_test(tc, tls_after_plaintext_start);
 	suite_add_tcase(s, tc);

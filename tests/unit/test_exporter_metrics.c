@@ -119,7 +119,7 @@ struct producer {
 	bool stopping; /* set by the test before exporter__shutdown */
 };
 
-static int collect(void *ctx, struct otlp_buf *out, bool json, const char *host, size_t *npoints)
+static int collect(void *ctx, struct otlp_buf *out, bool json, const struct otlp_host *host, size_t *npoints)
 {
 	struct producer *p = ctx;
 	char tmp[64];

@@ -334,7 +334,7 @@ START_TEST(traces_protobuf_decodes_exactly)
 	char *text;
 
 	make_spans(s);
-	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, "host1"), 0);
+	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, &(struct otlp_host){ .name = "host1" }), 0);
 	text = protoc_decode(TRACE_REQ, TRACE_SERVICE, b.data, b.len);
 	ck_assert_str_eq(text, expected_traces);
 	free(text);
@@ -349,7 +349,7 @@ START_TEST(logs_protobuf_decodes_exactly)
 	char *text;
 
 	make_logs(l);
-	ck_assert_int_eq(otlp__logs_pb(&b, l, 2, "host1"), 0);
+	ck_assert_int_eq(otlp__logs_pb(&b, l, 2, &(struct otlp_host){ .name = "host1" }), 0);
 	text = protoc_decode(LOGS_REQ, LOGS_SERVICE, b.data, b.len);
 	ck_assert_str_eq(text, expected_logs);
 	free(text);
@@ -446,7 +446,7 @@ START_TEST(traces_json_mapping)
 	cJSON *root;
 
 	make_spans(s);
-	ck_assert_int_eq(otlp__traces_json(&b, s, 3, "host1"), 0);
+	ck_assert_int_eq(otlp__traces_json(&b, s, 3, &(struct otlp_host){ .name = "host1" }), 0);
 	root = parse(&b);
 	rs = jget(root, "resourceSpans");
 	ck_assert_int_eq(cJSON_GetArraySize(rs), 2);
@@ -510,6 +510,55 @@ START_TEST(traces_json_mapping)
 }
 END_TEST
 
+/* service.instance.id: after host.name on every resource, in both encodings and for logs too */
+START_TEST(instance_id_on_every_resource)
+{
+	const struct otlp_host h = { .name = "hostA", .instance_id = "hostA-812" };
+	struct span s[3];
+	struct log_record l[2];
+	struct otlp_buf b = { 0 };
+	const cJSON *rs, *res;
+	cJSON *root;
+	char *text, *p;
+	int found = 0;
+
+	make_spans(s);
+	ck_assert_int_eq(otlp__traces_json(&b, s, 3, &h), 0);
+	root = parse(&b);
+	rs = jget(root, "resourceSpans");
+	ck_assert_int_eq(cJSON_GetArraySize(rs), 2);
+	for (int i = 0; i < 2; i++) {
+		res = jget(jget(cJSON_GetArrayItem(rs, i), "resource"), "attributes");
+		int n = cJSON_GetArraySize(res);
+
+		check_attr(res, n - 2, "host.name", "stringValue", "hostA");
+		check_attr(res, n - 1, "service.instance.id", "stringValue", "hostA-812");
+	}
+	cJSON_Delete(root);
+	otlp_buf__reset(&b);
+
+	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, &h), 0);
+	text = protoc_decode(TRACE_REQ, TRACE_SERVICE, b.data, b.len);
+	for (p = text; (p = strstr(p, "key: \"service.instance.id\"\n")); p++) {
+		ck_assert_ptr_nonnull(strstr(p, "string_value: \"hostA-812\""));
+		found++;
+	}
+	ck_assert_int_eq(found, 2);
+	free(text);
+	otlp_buf__reset(&b);
+
+	make_logs(l);
+	ck_assert_int_eq(otlp__logs_json(&b, l, 2, &(struct otlp_host){ .instance_id = "only-id" }), 0);
+	root = parse(&b);
+	res = jget(jget(cJSON_GetArrayItem(jget(root, "resourceLogs"), 0), "resource"), "attributes");
+	check_attr(res, cJSON_GetArraySize(res) - 1, "service.instance.id", "stringValue", "only-id");
+	for (int i = 0; i < cJSON_GetArraySize(res); i++)
+		ck_assert_str_ne(jstr(cJSON_GetArrayItem(res, i), "key"), "host.name");
+	cJSON_Delete(root);
+	otlp_buf__free(&b);
+}
+END_TEST
+
 START_TEST(logs_json_mapping)
 {
 	struct log_record l[2];
@@ -562,7 +611,7 @@ START_TEST(container_resource)
 		       "0a1b2c3d-4e5f-6789-abcd-ef0123456789");
 	span__copy_str(s[0].resource.ctr.cgroup, sizeof(s[0].resource.ctr.cgroup), "0::/kubepods/x");
 	s[1].resource = s[0].resource;
-	ck_assert_int_eq(otlp__traces_json(&b, s, 3, "host1"), 0);
+	ck_assert_int_eq(otlp__traces_json(&b, s, 3, &(struct otlp_host){ .name = "host1" }), 0);
 	root = parse(&b);
 	rs = jget(root, "resourceSpans");
 	ck_assert_int_eq(cJSON_GetArraySize(rs), 2); /* ... in no container: another group */
@@ -580,7 +629,7 @@ START_TEST(container_resource)
 	cJSON_Delete(root);
 	otlp_buf__free(&b);
 	/* protobuf: the same keys and values on the wire */
-	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, "host1"), 0);
+	ck_assert_int_eq(otlp__traces_pb(&b, s, 3, &(struct otlp_host){ .name = "host1" }), 0);
 	ck_assert_ptr_nonnull(memmem(b.data, b.len, "container.id", 12));
 	ck_assert_ptr_nonnull(memmem(b.data, b.len, id, 64));
 	ck_assert_ptr_nonnull(memmem(b.data, b.len, "k8s.pod.uid", 11));
@@ -611,7 +660,7 @@ START_TEST(span_line_is_one_line)
 
 	make_spans(s);
 	ck_assert_int_eq(otlp_buf__append(&b, "prev\n", 5), 0);
-	ck_assert_int_eq(otlp__span_line(&b, &s[1], "h"), 0);
+	ck_assert_int_eq(otlp__span_line(&b, &s[1], &(struct otlp_host){ .name = "h" }), 0);
 	ck_assert_int_eq(memcmp(b.data, "prev\n", 5), 0);
 	ck_assert_uint_eq(b.data[b.len - 1], '\n');
 	nl = memchr(b.data + 5, '\n', b.len - 5);
@@ -708,7 +757,7 @@ START_TEST(big_batch_decodes)
 				span__add_str(&s[i], key, val);
 		}
 	}
-	ck_assert_int_eq(otlp__traces_pb(&b, s, 600, "h"), 0);
+	ck_assert_int_eq(otlp__traces_pb(&b, s, 600, &(struct otlp_host){ .name = "h" }), 0);
 	ck_assert_uint_gt(b.len, 600u * SPAN_MAX_ATTRS / 2 * (SPAN_ATTR_STR_LEN - 1));
 	text = protoc_decode(TRACE_REQ, TRACE_SERVICE, b.data, b.len);
 	ck_assert_uint_eq(count_of(text, "\n    spans {\n"), 600);
@@ -719,7 +768,7 @@ START_TEST(big_batch_decodes)
 	free(text);
 
 	otlp_buf__reset(&b);
-	ck_assert_int_eq(otlp__traces_json(&b, s, 600, "h"), 0);
+	ck_assert_int_eq(otlp__traces_json(&b, s, 600, &(struct otlp_host){ .name = "h" }), 0);
 	root = parse(&b);
 	ck_assert_int_eq(cJSON_GetArraySize(
 				 jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(jget(root, "resourceSpans"), 0),
@@ -738,12 +787,12 @@ START_TEST(empty_batch)
 {
 	struct otlp_buf b = { 0 };
 
-	ck_assert_int_eq(otlp__traces_pb(&b, NULL, 0, "h"), 0);
+	ck_assert_int_eq(otlp__traces_pb(&b, NULL, 0, &(struct otlp_host){ .name = "h" }), 0);
 	ck_assert_uint_eq(b.len, 0);
-	ck_assert_int_eq(otlp__traces_json(&b, NULL, 0, "h"), 0);
+	ck_assert_int_eq(otlp__traces_json(&b, NULL, 0, &(struct otlp_host){ .name = "h" }), 0);
 	ck_assert_str_eq((const char *)b.data, "{\"resourceSpans\":[]}");
 	otlp_buf__reset(&b);
-	ck_assert_int_eq(otlp__logs_json(&b, NULL, 0, "h"), 0);
+	ck_assert_int_eq(otlp__logs_json(&b, NULL, 0, &(struct otlp_host){ .name = "h" }), 0);
 	ck_assert_str_eq((const char *)b.data, "{\"resourceLogs\":[]}");
 	otlp_buf__free(&b);
 }
@@ -804,6 +853,7 @@ int main(void)
 	tcase_add_test(tc, protobuf_wire_bytes);
 	tcase_add_test(tc, traces_json_mapping);
 	tcase_add_test(tc, logs_json_mapping);
+	tcase_add_test(tc, instance_id_on_every_resource);
 	tcase_add_test(tc, container_resource);
 	tcase_add_test(tc, span_line_is_one_line);
 	tcase_add_test(tc, invalid_utf8_is_replaced);

@@ -182,9 +182,10 @@ static void gen_log(struct log_record *l)
 	l->ctr = r.ctr;
 }
 
-static char host_buf[6000];
+static char host_buf[6000], inst_buf[300];
+static struct otlp_host host_st;
 
-static const char *gen_host(void)
+static const char *gen_name(char *buf, size_t size)
 {
 	switch (rn(5)) {
 	case 0:
@@ -194,12 +195,22 @@ static const char *gen_host(void)
 	case 2:
 		return "web-1";
 	case 3:
-		gen_str(host_buf, 300, false);
-		return host_buf;
+		gen_str(buf, size < 300 ? size : 300, false);
+		return buf;
 	default:
-		gen_str(host_buf, sizeof(host_buf), false);
-		return host_buf;
+		gen_str(buf, size, false);
+		return buf;
 	}
+}
+
+/* NULL, or host.name and service.instance.id each NULL, "", short, or generated */
+static const struct otlp_host *gen_host(void)
+{
+	if (!rn(5))
+		return NULL;
+	host_st.name = gen_name(host_buf, sizeof(host_buf));
+	host_st.instance_id = gen_name(inst_buf, sizeof(inst_buf));
+	return &host_st;
 }
 
 /* old and new, each appended after the same prefix, must match to the byte (and both keep the NUL after) */
@@ -239,7 +250,7 @@ START_TEST(span_lines_match_cjson)
 
 	rng_state = 0x0b5e12345678ull;
 	for (unsigned it = 0; it < SPAN_LINES; it++) {
-		const char *host = gen_host();
+		const struct otlp_host *host = gen_host();
 
 		gen_span(&s);
 		prefix(&old, &new, it);
@@ -258,7 +269,7 @@ START_TEST(trace_batches_match_cjson)
 	rng_state = 0x7ace5ull;
 	for (unsigned it = 0; it < BATCHES; it++) {
 		size_t n = rn(65);
-		const char *host = gen_host();
+		const struct otlp_host *host = gen_host();
 
 		for (size_t i = 0; i < n; i++)
 			gen_span(&s[i]);
@@ -278,7 +289,7 @@ START_TEST(log_batches_match_cjson)
 	rng_state = 0x1065ull;
 	for (unsigned it = 0; it < BATCHES; it++) {
 		size_t n = rn(65);
-		const char *host = gen_host();
+		const struct otlp_host *host = gen_host();
 
 		for (size_t i = 0; i < n; i++)
 			gen_log(&l[i]);
@@ -343,15 +354,18 @@ START_TEST(worst_case_fits_and_matches)
 		}
 		memset(host_buf, c, sizeof(host_buf) - 1);
 		host_buf[sizeof(host_buf) - 1] = '\0';
+		memset(inst_buf, c, sizeof(inst_buf) - 1);
+		inst_buf[sizeof(inst_buf) - 1] = '\0';
+		host_st = (struct otlp_host){ .name = host_buf, .instance_id = inst_buf };
 		for (unsigned it = 0; it < 2; it++) {
 			prefix(&old, &new, it);
-			same(ref__span_line(&old, s, host_buf), &old, otlp__span_line(&new, s, host_buf), &new,
+			same(ref__span_line(&old, s, &host_st), &old, otlp__span_line(&new, s, &host_st), &new,
 			     "worst span line", it);
 			prefix(&old, &new, it);
-			same(ref__traces_json(&old, s, 2, host_buf), &old, otlp__traces_json(&new, s, 2, host_buf),
+			same(ref__traces_json(&old, s, 2, &host_st), &old, otlp__traces_json(&new, s, 2, &host_st),
 			     &new, "worst traces", it);
 			prefix(&old, &new, it);
-			same(ref__logs_json(&old, l, 2, host_buf), &old, otlp__logs_json(&new, l, 2, host_buf), &new,
+			same(ref__logs_json(&old, l, 2, &host_st), &old, otlp__logs_json(&new, l, 2, &host_st), &new,
 			     "worst logs", it);
 		}
 	}

@@ -170,7 +170,7 @@ START_TEST(protobuf_reads_back_exactly)
 
 	ck_assert_int_eq(metrics__snapshot(m, &s), 0);
 	fixed_times(&s);
-	ck_assert_int_eq(otlp__metrics_pb(&b, &s, "host1", &n), 0);
+	ck_assert_int_eq(otlp__metrics_pb(&b, &s, &(struct otlp_host){ .name = "host1" }, &n), 0);
 	ck_assert_uint_eq(n, 4);
 	req = (struct msg){ b.data, b.len };
 
@@ -401,7 +401,8 @@ START_TEST(json_mapping)
 
 	ck_assert_int_eq(metrics__snapshot(m, &s), 0);
 	fixed_times(&s);
-	ck_assert_int_eq(otlp__metrics_json(&b, &s, "host1", &n), 0);
+	ck_assert_int_eq(otlp__metrics_json(&b, &s, &(struct otlp_host){ .name = "host1", .instance_id = "i-1" }, &n),
+			 0);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(strlen((char *)b.data), b.len);
 	root = cJSON_Parse((char *)b.data);
@@ -412,6 +413,15 @@ START_TEST(json_mapping)
 			       "value", -1)
 				 ->child->valuestring,
 			 "shop");
+	for (int r = 0; r < 2; r++) { /* host.name, then service.instance.id, on both resources */
+		cJSON *at = jpath(jpath(jpath(root, "resourceMetrics", r), "resource", -1), "attributes", -1);
+
+		ck_assert_int_eq(cJSON_GetArraySize(at), 3);
+		ck_assert_str_eq(jpath(cJSON_GetArrayItem(at, 1), "key", -1)->valuestring, "host.name");
+		ck_assert_str_eq(jpath(cJSON_GetArrayItem(at, 2), "key", -1)->valuestring, "service.instance.id");
+		ck_assert_str_eq(jpath(jpath(cJSON_GetArrayItem(at, 2), "value", -1), "stringValue", -1)->valuestring,
+				 "i-1");
+	}
 
 	met = jpath(sm, "metrics", 0);
 	ck_assert_str_eq(jpath(met, "name", -1)->valuestring, "obsprobe_socket_bytes");
@@ -500,11 +510,11 @@ START_TEST(collect_both_formats)
 	struct otlp_buf b = { 0 };
 	size_t n = 0;
 
-	ck_assert_int_eq(otlp_metrics__collect(m, &b, false, "h", &n), 0);
+	ck_assert_int_eq(otlp_metrics__collect(m, &b, false, &(struct otlp_host){ .name = "h" }, &n), 0);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(b.data[0], 0x0a);
 	otlp_buf__reset(&b);
-	ck_assert_int_eq(otlp_metrics__collect(m, &b, true, "h", &n), 0);
+	ck_assert_int_eq(otlp_metrics__collect(m, &b, true, &(struct otlp_host){ .name = "h" }, &n), 0);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(b.data[0], '{');
 	otlp_buf__free(&b);
