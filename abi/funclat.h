@@ -6,6 +6,8 @@
 
 #define FL_MAX_FUNCS 1024 /* distinct traced functions (ids); id 0 is the calibration probe */
 #define FL_MAX_DEPTH 32	  /* nested traced calls per thread */
+/* cookie bit of a uprobe attached to a whole binary (pid -1): only calls in traced processes count */
+#define FL_COOKIE_BINARY 0x80000000u
 
 /* one finished call, for INTERNAL spans (only with cfg_call_events) */
 #define OBS_EV_CALL 7

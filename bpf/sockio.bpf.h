@@ -378,6 +378,8 @@ static __always_inline void conn_open(struct task_struct *task, struct pt_regs *
 }
 
 /* any path to TCP_CLOSE (close, exit, reset) ends a connection we counted */
+static __always_inline void proc_on_listen(const struct sock *sk); /* discovery: bpf/proc.bpf.h */
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -385,6 +387,8 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 	struct sc_conns *c;
 	__u32 *dir;
 
+	if (newstate == TCP_LISTEN)
+		proc_on_listen(sk);
 	if (newstate != TCP_CLOSE)
 		return 0;
 	dir = bpf_map_lookup_elem(&conns, &key);

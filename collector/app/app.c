@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/app.h"
+#include "app/discsess.h"
 #include "app/outputs.h"
 #include "app/overhead.h"
 #include "app/run.h"
@@ -45,6 +46,7 @@ struct app {
 	struct demux *cap;	   /* eBPF payloads -> exchanges, log lines */
 	struct overhead *ovh;	   /* eBPF: the probes' CPU, the --max-overhead budget */
 	struct targets targets;
+	struct disc_session ds; /* attach --exe/--port/--cgroup */
 	char service[128];
 	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
 	bool started;
@@ -73,7 +75,13 @@ struct app *app__new(const struct app_opts *opts)
 	a->mode = (geteuid() == 0 && !opts->preload && opts->cmd != APP_SERVE) ? MODE_EBPF : MODE_PRELOAD;
 	if (opts->service)
 		snprintf(a->service, sizeof(a->service), "%s", opts->service);
+	if (disc_session__init(&a->ds, opts, a->mode == MODE_EBPF, &a->targets, &a->sources, a->service,
+			       sizeof(a->service)))
+		goto fail;
 	return a;
+fail:
+	app__finish(a, 0);
+	return NULL;
 }
 
 int app__add_initial(struct app *a, pid_t pid)
@@ -149,6 +157,7 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		if (!t)
 			return;
 		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		disc_session__rematch(&a->ds, t); /* a new image: is it still its binary that matched */
 		if (t->exec_pending) {
 			t->exec_pending = false;
 			return;
@@ -164,6 +173,14 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 		break;
 	}
 	source_set__on_process(&a->sources, what, pid);
+}
+
+/* discovery: an untraced process exec'd, listened, or changed cgroup (called under a->lock) */
+static void on_candidate(void *ctx, uint32_t why, pid_t pid, uint32_t port)
+{
+	struct app *a = ctx;
+
+	disc_session__candidate(&a->ds, why, pid, port);
 }
 
 /* ---- eBPF payloads and calls -> demux -> exchanges and log lines (called under a->lock) ---- */
@@ -376,6 +393,8 @@ static struct source_opts source_opts(struct app *a, const pid_t *pids, int npid
 		.run_exe = a->run_exe,
 		.payload_ring_mb = opt->payload_ring_mb,
 		.on_proc = on_proc,
+		.discover = disc_session__events(&a->ds),
+		.on_candidate = on_candidate,
 		.on_data = on_data,
 		.on_call = a->cap && opt->nfuncs ? on_call : NULL,
 		.runtime_dir = opt->runtime_dir,
@@ -431,11 +450,13 @@ static int start_ebpf(struct app *a)
 		goto fail;
 	}
 	a->sys = source_set__find(&a->sources, &syscalls_source);
+	disc_session__start(&a->ds); /* after the exec tracepoint: none is missed in between */
 	/* the targets and, when following, the children they already have (nginx workers) */
 	for (int i = 0, n = a->targets.n; i < n; i++) {
 		pid_t pid = a->targets.t[i].pid;
 
-		if (source_set__add_target(&a->sources, pid, true, err, sizeof(err))) {
+		if (source_set__add_target(&a->sources, pid, a->targets.t[i].initial, err, sizeof(err)) &&
+		    a->targets.t[i].initial) {
 			elog("%s", err);
 			goto fail;
 		}
@@ -446,6 +467,8 @@ static int start_ebpf(struct app *a)
 			for (int k = 0; k < nk; k++) {
 				char comm[64] = "";
 
+				if (targets__find(&a->targets, kids[k]))
+					continue; /* matched by a selector itself */
 				proc_comm(kids[k], comm, sizeof(comm));
 				targets__add(&a->targets, kids[k], comm, false);
 				source_set__add_target(&a->sources, kids[k], false, err, sizeof(err));
@@ -509,7 +532,7 @@ int app__start(struct app *a)
 				  .metrics_close = metrics_close,
 				  .ctx = a };
 	const char *source = a->mode == MODE_EBPF ? "ebpf" : "preload";
-	char err[512];
+	char err[512], who[256];
 	int rc;
 
 	if (!a->service[0])
@@ -541,8 +564,10 @@ int app__start(struct app *a)
 	startline__print(&a->opts, &a->targets, &a->sources,
 			 (struct startline_what){ .ebpf = a->mode == MODE_EBPF,
 						  .http = a->out.tr != NULL,
-						  .logs = logs__enabled(a->out.logs) },
+						  .logs = logs__enabled(a->out.logs),
+						  .who = disc_session__who(&a->ds, who, sizeof(who)) ? who : NULL },
 			 server__url(a->srv));
+	overhead__say(a->ovh);
 	return 0;
 }
 
@@ -580,6 +605,7 @@ void app__finish(struct app *a, int summary)
 	demux__free(a->cap);
 	outputs__free(&a->out);
 	source_set__free(&a->sources);
+	disc_session__free(&a->ds);
 	overhead__free(a->ovh); /* after the programs: the statistics stop with it */
 	metrics__free(a->m);
 	pthread_mutex_destroy(&a->lock);

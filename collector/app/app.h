@@ -9,6 +9,7 @@
 
 struct app;
 struct webconfig;
+struct disc_sel;
 
 enum app_cmd { APP_ATTACH, APP_RUN, APP_SERVE };
 
@@ -28,6 +29,7 @@ struct app_opts {
 	int nfuncs;
 	char *const *kfuncs; /* --kfunc GLOB */
 	int nkfuncs;
+	const struct disc_sel *select; /* attach --exe/--port/--cgroup (app/discover.h), or NULL */
 	/* spans and logs */
 	char *const *redact_patterns;
 	int nredact_patterns;

@@ -74,10 +74,8 @@ struct overhead *overhead__new(struct metrics *m, double max_pct, bool stats)
 	if (procstat__read(0, &self) >= PROCSTAT_STARTTIME)
 		o->self_start = self.starttime;
 	o->stats_fd = -1;
-	if (!stats && !(max_pct > 0)) {
-		ilog("probe CPU (obsprobe_probe_cpu_seconds_total): off; --probe-stats turns the kernel's BPF statistics on (they add two clock reads to every BPF program run on the host)");
-		return o;
-	}
+	if (!stats && !(max_pct > 0))
+		return o; /* said after the start line (overhead__say): an error before it stays the only line */
 	o->stats_fd = progstats__enable(err, sizeof(err));
 	if (o->stats_fd < 0) {
 		if (max_pct > 0) { /* a budget without the numbers it judges on */
@@ -88,6 +86,12 @@ struct overhead *overhead__new(struct metrics *m, double max_pct, bool stats)
 		vlog("%s: obsprobe_probe_cpu_seconds_total stays empty", err);
 	}
 	return o;
+}
+
+void overhead__say(const struct overhead *o)
+{
+	if (o && o->stats_fd < 0 && !(o->max_pct > 0))
+		ilog("probe CPU (obsprobe_probe_cpu_seconds_total): off; --probe-stats turns the kernel's BPF statistics on (they add two clock reads to every BPF program run on the host)");
 }
 
 void overhead__free(struct overhead *o)

@@ -21,6 +21,8 @@ struct overhead;
  * call rate are still measured.  NULL after saying why: out of memory, or a budget without the statistics it
  * judges on. */
 struct overhead *overhead__new(struct metrics *m, double max_pct, bool stats);
+/* after the start line: one notice when the kernel's BPF statistics are off (no --probe-stats/--max-overhead) */
+void overhead__say(const struct overhead *o);
 void overhead__free(struct overhead *o);
 
 /* each source's calibrated cost per hit (calibration.h), for the uprobe trap estimate; and what the start line

@@ -23,6 +23,8 @@ void startline__print(const struct app_opts *opts, const struct targets *targets
 	}
 	if (opts->cmd == APP_SERVE)
 		snprintf(who, sizeof(who), "every process running with libobsshim.so in %s", opts->runtime_dir);
+	else if (w.who)
+		snprintf(who, sizeof(who), "%s", w.who);
 	else if (initial == 1)
 		snprintf(who, sizeof(who), "%s (pid %d%s%.0d%s)", first->comm, first->pid, children ? " + " : "",
 			 children, children ? (children == 1 ? " child" : " children") : "");

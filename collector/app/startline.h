@@ -9,9 +9,10 @@
 #include "source/source.h"
 
 struct startline_what {
-	bool ebpf; /* else the shim */
-	bool http; /* spans/RED metrics are made */
-	bool logs; /* stdout/stderr lines become log records */
+	bool ebpf;	 /* else the shim */
+	bool http;	 /* spans/RED metrics are made */
+	bool logs;	 /* stdout/stderr lines become log records */
+	const char *who; /* discovery: the selectors and what they matched (app/discsess.h), or NULL */
 };
 
 void startline__print(const struct app_opts *opts, const struct targets *targets, struct source_set *sources,

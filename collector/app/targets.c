@@ -31,6 +31,10 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 		}
 		memset(&t->ctr, 0, sizeof(t->ctr));
 	}
+	if (t->pid != pid || !t->alive) { /* a new process in this slot: nothing of the old one's match */
+		t->why[0] = '\0';
+		t->per_binary = false;
+	}
 	t->pid = pid;
 	t->alive = true;
 	t->dead_polls = 0;
@@ -66,7 +70,10 @@ void targets__json_ebpf(struct targets *ts, struct source_set *set, cJSON *array
 		cJSON_AddStringToObject(o, "comm", t->comm);
 		cJSON_AddStringToObject(o, "mode", "ebpf");
 		cJSON_AddBoolToObject(o, "alive", t->alive);
+		cJSON_AddStringToObject(o, "matched_by", t->why[0] ? t->why : t->initial ? "pid" : "child");
 		cJSON_AddNumberToObject(o, "probes", source_set__nprobes(set, t->pid));
+		if (t->per_binary)
+			cJSON_AddStringToObject(o, "func_probes", "per-binary");
 		cJSON_AddStringToObject(o, "container_id", t->ctr.id);
 		cJSON_AddStringToObject(o, "k8s_pod_uid", t->ctr.pod_uid);
 		cJSON_AddStringToObject(o, "cgroup", t->ctr.cgroup);

@@ -20,6 +20,8 @@ struct target {
 	bool exec_pending;	   /* run: the exec into CMD, already attached for */
 	int dead_polls;		   /* polls since a followed child exited: its slot goes after 2 (late payloads) */
 	struct span_container ctr; /* its /proc/PID/cgroup when added or exec'd: the container it runs in */
+	char why[160];		   /* discovery: the selectors it matched ("exe=nginx(path) port=8080"), "" otherwise */
+	bool per_binary;	   /* discovery: its --func uprobes are its binary's, attached once (docs/SPEC.md) */
 };
 
 struct targets {

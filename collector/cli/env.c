@@ -318,8 +318,19 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 			case OPT_PID:
 				env->npids = 0;
 				break;
+			case OPT_EXE:
+				free_list(env->exes, &env->nexes);
+				break;
+			case OPT_CGROUP:
+				free_list(env->cgroups, &env->ncgroups);
+				break;
+			case OPT_PORT:
+				env->nports = 0;
+				break;
 			case OPT_FUNC:
 				free_list(env->funcs, &env->nfuncs);
+				free_list(env->exes, &env->nexes);
+				free_list(env->cgroups, &env->ncgroups);
 				break;
 			case OPT_KFUNC:
 				free_list(env->kfuncs, &env->nkfuncs);
@@ -388,8 +399,8 @@ static int check_args(struct env *env, int ac, char **av, int ind)
 			    extra);
 		if (extra)
 			BAD("attach: unexpected argument '%s' (to start a command: obsprobe run -- CMD)", extra);
-		if (!env->npids)
-			BAD("attach: which process? give --pid PID (e.g. --pid $(pgrep -o nginx))");
+		if (!env->npids && !env->nexes && !env->nports && !env->ncgroups)
+			BAD("attach: which process? give --pid PID (e.g. --pid $(pgrep -o nginx)), or select them: --exe GLOB, --port N, --cgroup PATH");
 		return 0;
 	case CMD_RUN:
 		if (!extra)

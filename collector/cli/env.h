@@ -32,6 +32,12 @@ struct env {
 	enum command help_cmd;	  /* cmd == CMD_HELP: whose help (CMD_NONE = all); pass to env__usage */
 	pid_t pids[ENV_MAX_PIDS]; /* attach --pid, symbols --pid (first) */
 	int npids;
+	char *exes[ENV_MAX_GLOBS]; /* attach --exe GLOB */
+	int nexes;
+	int ports[ENV_MAX_GLOBS]; /* attach --port N */
+	int nports;
+	char *cgroups[ENV_MAX_GLOBS]; /* attach --cgroup PATH */
+	int ncgroups;
 	char *funcs[ENV_MAX_GLOBS]; /* --func [OBJ:]GLOB, as given */
 	int nfuncs;
 	char *kfuncs[ENV_MAX_GLOBS]; /* --kfunc GLOB */

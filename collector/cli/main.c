@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/discover.h"
 #include "app/run.h"
 #include "source/bpfutil.h"
 #include "cli/check.h"
@@ -131,7 +132,9 @@ static int serve_loop(struct app *a, const struct env *env, pid_t child, int *ch
 		}
 		if (env->duration > 0 && mono_ns() / 1e9 - start >= env->duration)
 			return 0;
-		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0) {
+		/* with selectors, processes may come: nothing to say */
+		if (!child && env->cmd == CMD_ATTACH && !said_gone && app__nalive(a) == 0 && env->npids &&
+		    !env->nexes && !env->nports && !env->ncgroups) {
 			ilog("every traced process has exited; still serving the last values at %s/metrics (Ctrl-C to stop)",
 			     app__url(a));
 			said_gone = true;
@@ -145,6 +148,14 @@ static int cmd_attach(struct env *env)
 	struct app *a = NULL;
 	int err = 1;
 
+	struct disc_sel sel = { .exes = env->exes,
+				.nexes = env->nexes,
+				.ports = env->ports,
+				.nports = env->nports,
+				.cgroups = env->cgroups,
+				.ncgroups = env->ncgroups };
+
+	ao.select = &sel;
 	a = app__new(&ao);
 	if (!a)
 		return 1;

@@ -12,6 +12,13 @@
 
 const struct optdef options[] = {
 	{ "pid", 1, OPT_PID, C_ATTACH | C_SYMBOLS, "PID", "the target process (attach: repeatable, or PID,PID,...)" },
+	{ "exe", 1, OPT_EXE, C_ATTACH, "GLOB",
+	  "attach: processes whose executable matches (a GLOB with '/': the path;\n"
+	  "else its file name or comm), running or started later; repeatable" },
+	{ "port", 1, OPT_PORT, C_ATTACH, "N", "attach: processes listening on TCP port N, now or later; repeatable" },
+	{ "cgroup", 1, OPT_CGROUP, C_ATTACH, "PATH",
+	  "attach: processes in this cgroup v2 subtree (its directory, or a path\n"
+	  "from the cgroup2 root); repeatable. Kinds AND, values OR" },
 	{ "binary", 1, OPT_BINARY, C_SYMBOLS, "PATH", "executable or library whose functions to list" },
 	{ "func", 1, OPT_FUNC, C_PROBE, "[OBJ:]GLOB",
 	  "trace these functions' latency; OBJ is the binary, a library name\n"
@@ -131,7 +138,8 @@ const struct optdef *options__by_key(const char *key)
 
 bool options__is_list(int val)
 {
-	return val == OPT_PID || val == OPT_FUNC || val == OPT_KFUNC || val == OPT_OTLP_HEADER || val == OPT_REDACT;
+	return val == OPT_PID || val == OPT_EXE || val == OPT_PORT || val == OPT_CGROUP || val == OPT_FUNC ||
+	       val == OPT_KFUNC || val == OPT_OTLP_HEADER || val == OPT_REDACT;
 }
 
 void options__print(FILE *out, unsigned cmds)
@@ -269,6 +277,22 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 	switch (val) {
 	case OPT_PID:
 		return add_pids(env, arg, what);
+	case OPT_EXE:
+		if (!*arg)
+			BAD("%s: empty GLOB (e.g. nginx, 'python3*' or '/usr/sbin/*')", what);
+		return add_str(env->exes, &env->nexes, ENV_MAX_GLOBS, arg, what);
+	case OPT_CGROUP:
+		if (arg[0] != '/')
+			BAD("%s: '%s' is not an absolute path (e.g. /sys/fs/cgroup/system.slice/nginx.service)", what,
+			    arg);
+		return add_str(env->cgroups, &env->ncgroups, ENV_MAX_GLOBS, arg, what);
+	case OPT_PORT:
+		if (optval_long(arg, &l) || l < 1 || l > 65535)
+			BAD("%s: '%s' is not a TCP port (1-65535)", what, arg);
+		if (env->nports == ENV_MAX_GLOBS)
+			BAD("%s: more than %d given", what, ENV_MAX_GLOBS);
+		env->ports[env->nports++] = (int)l;
+		return 0;
 	case OPT_BINARY:
 		return set_str(&env->binary, arg, what);
 	case OPT_FUNC:

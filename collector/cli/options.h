@@ -72,6 +72,9 @@ enum {
 	OPT_PUSH_INTERVAL,
 	OPT_REDACT, /* config file only */
 	OPT_JSON,
+	OPT_EXE,
+	OPT_PORT,
+	OPT_CGROUP,
 };
 
 struct optdef {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,7 +13,9 @@
 #include "source/bpfutil.h"
 #include "source/calibrate.h"
 #include "abi/funclat.h"
+#include "source/funcbin.h"
 #include "source/funclat.h"
+#include "source/funcspec.h"
 #include "funclat.skel.h"
 #include "base/log.h"
 #include "source/procs.h"
@@ -28,8 +31,10 @@ struct func {
 };
 
 struct probe_link {
-	pid_t pid;
+	pid_t pid; /* -1: the whole binary @dev/@ino (funcbin.h) */
 	uint32_t id;
+	dev_t dev;
+	ino_t ino;
 	struct bpf_link *entry, *exit;
 };
 
@@ -46,6 +51,10 @@ struct funclat {
 	uint64_t events, lost;
 	uint64_t calls; /* of traced functions (not the calibration): the uprobe hits the budget counts */
 	bool baseline;
+	bool filtered;				  /* the traced-process map is the syscall source's */
+	bool (*per_binary)(void *ctx, pid_t pid); /* discovery: is @pid's binary probed as a whole */
+	void *pb_ctx;
+	struct funcbin bins; /* the processes using whole-binary probes */
 };
 
 static int on_call_event(void *ctx, void *data, size_t size)
@@ -82,6 +91,8 @@ struct funclat *funclat__new(const struct funclat_opts *opts, char *err, size_t 
 	fl->skel->rodata->cfg_call_events = opts->on_call != NULL;
 	if (!opts->on_call)
 		bpf_map__set_max_entries(fl->skel->maps.calls, 4096);
+	if (opts->traced_fd > 0 && !bpf_map__reuse_fd(fl->skel->maps.traced, opts->traced_fd))
+		fl->filtered = true;
 	e = funclat_bpf__load(fl->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the function BPF programs: %s", strerror(-e));
@@ -113,6 +124,7 @@ void funclat__free(struct funclat *fl)
 		bpf_link__destroy(fl->links[i].exit);
 	}
 	free(fl->links);
+	funcbin__free(&fl->bins);
 	ring_buffer__free(fl->rb);
 	funclat_bpf__destroy(fl->skel);
 	percpu_buf__free(&fl->hbuf);
@@ -142,15 +154,20 @@ static int func_id(struct funclat *fl, const char *name, const char *path, uint6
 	return fl->nfuncs++;
 }
 
-static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path, uint64_t offset)
+/* @bin: the probe is the whole binary's (pid -1), once */
+static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path, uint64_t offset,
+		    const struct stat *bin)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = id);
-	struct probe_link l = { .pid = pid, .id = id };
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = id | (bin ? FL_COOKIE_BINARY : 0));
+	struct probe_link l = {
+		.pid = bin ? -1 : pid, .id = id, .dev = bin ? bin->st_dev : 0, .ino = bin ? bin->st_ino : 0
+	};
 
 	if (fl->funcs[id].shed)
 		return 0; /* the budget took it off */
 	for (int i = 0; i < fl->nlinks; i++)
-		if (fl->links[i].pid == pid && fl->links[i].id == id)
+		if (fl->links[i].pid == l.pid && fl->links[i].id == id && fl->links[i].ino == l.ino &&
+		    fl->links[i].dev == l.dev)
 			return 0; /* already attached */
 	if (fl->nlinks == fl->caplinks) {
 		int cap = fl->caplinks ? fl->caplinks * 2 : 64;
@@ -161,11 +178,11 @@ static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path
 		fl->links = v;
 		fl->caplinks = cap;
 	}
-	l.entry = bpf_program__attach_uprobe_opts(fl->skel->progs.func_entry, pid, path, offset, &o);
+	l.entry = bpf_program__attach_uprobe_opts(fl->skel->progs.func_entry, l.pid, path, offset, &o);
 	if (!l.entry)
 		return -errno;
 	o.retprobe = true;
-	l.exit = bpf_program__attach_uprobe_opts(fl->skel->progs.func_exit, pid, path, offset, &o);
+	l.exit = bpf_program__attach_uprobe_opts(fl->skel->progs.func_exit, l.pid, path, offset, &o);
 	if (!l.exit) {
 		int e = -errno;
 
@@ -176,62 +193,31 @@ static int add_link(struct funclat *fl, pid_t pid, uint32_t id, const char *path
 	return 0;
 }
 
-/* split "[OBJ:]GLOB"; a ':' inside the glob part alone (C++ "ns::f*") is not an object */
-static void split_spec(const char *spec, char *obj, size_t objlen, const char **glob)
+/* are the --func probes of this file attached whole (pid -1) */
+static bool binary_probed(const struct funclat *fl, const struct stat *bin)
 {
-	const char *colon = strchr(spec, ':');
-
-	obj[0] = '\0';
-	*glob = spec;
-	if (colon && colon != spec && colon[1] != ':' && colon[1]) {
-		snprintf(obj, objlen, "%.*s", (int)(colon - spec), spec);
-		*glob = colon + 1;
-	}
-}
-
-/* resolve the object of a spec: the main binary, a path, or a library by name */
-static int resolve_object(pid_t pid, const char *exe, const char *obj, char *path, size_t len)
-{
-	if (!obj[0]) {
-		if (exe) {
-			snprintf(path, len, "%s", exe);
-			return 0;
-		}
-		return proc_exe(pid, path, len);
-	}
-	if (strchr(obj, '/')) {
-		snprintf(path, len, "%s", obj);
-		return 0;
-	}
-	if (pid > 0 && !exe && proc_find_object(pid, obj, path, len) == 0)
-		return 0;
-	return lib_find_path(obj, path, len);
-}
-
-/* "/proc/812/root/usr/sbin/nginx" reads as "/usr/sbin/nginx" in messages */
-static const char *shown(const char *path)
-{
-	const char *p;
-
-	if (strncmp(path, "/proc/", 6))
-		return path;
-	p = strstr(path + 6, "/root/");
-	return p ? p + 5 : path;
+	for (int i = 0; i < fl->nlinks; i++)
+		if (fl->links[i].pid == -1 && fl->links[i].ino == bin->st_ino && fl->links[i].dev == bin->st_dev)
+			return true;
+	return false;
 }
 
 static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool strict, char *err, size_t errlen)
 {
+	/* discovery: a binary only targets run gets its probes once, for the whole file (docs/SPEC.md) */
+	bool whole = !exe && pid > 0 && fl->filtered && fl->per_binary && fl->per_binary(fl->pb_ctx, pid);
 	int attached = 0;
 
 	for (int s = 0; s < fl->opts.nspecs; s++) {
-		char obj[PATH_MAX], path[PATH_MAX], serr[256], lib[256];
+		char obj[PATH_MAX], path[PATH_MAX], serr[256];
 		const char *glob;
 		struct elf_syms *syms;
 		struct sym_match *m = NULL;
+		struct stat bin, *binp = NULL;
 		int n = 0;
 
-		split_spec(fl->opts.specs[s], obj, sizeof(obj), &glob);
-		if (resolve_object(pid, exe, obj, path, sizeof(path))) {
+		funcspec_split(fl->opts.specs[s], obj, sizeof(obj), &glob);
+		if (funcspec_resolve(pid, exe, obj, path, sizeof(path))) {
 			if (!strict)
 				continue;
 			snprintf(err, errlen,
@@ -248,27 +234,17 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 		}
 		if (elf_syms__match(syms, glob, &m, &n) || n == 0) {
 			if (strict) {
-				if (elf_syms__stripped(syms))
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s, which is stripped: only its exported functions can be traced (install its debug symbols, or list them: obsprobe symbols --binary %s)",
-						 glob, shown(path), shown(path));
-				else if (exe || obj[0])
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --binary %s '%s')",
-						 glob, shown(path), shown(path), glob);
-				else if (symbols_find_in_libs(pid, glob, lib, sizeof(lib)) > 0)
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s, but %s has some: use --func '%s:%s'",
-						 glob, shown(path), lib, lib, glob);
-				else
-					snprintf(err, errlen,
-						 "attach: no function matches '%s' in %s (list them: obsprobe symbols --pid %d '%s')",
-						 glob, shown(path), pid, glob);
+				funcspec_no_match(syms, glob, path, pid, exe || obj[0], err, errlen);
 				free(m);
 				elf_syms__free(syms);
 				return -1;
 			}
 		}
+		/* the main binary (libraries stay per process: libc is in every process); a child of a target whose
+		 * binary is probed whole is counted by that probe: it holds it, and gets none of its own */
+		if (!obj[0] && !exe && pid > 0 && fl->filtered && !stat(path, &bin) &&
+		    (whole || binary_probed(fl, &bin)) && !funcbin__use(&fl->bins, pid, bin.st_dev, bin.st_ino))
+			binp = &bin;
 		for (int i = 0; i < n; i++) {
 			int id = func_id(fl, m[i].name, path, m[i].offset), e;
 
@@ -279,11 +255,11 @@ static int attach_specs(struct funclat *fl, pid_t pid, const char *exe, bool str
 				elf_syms__free(syms);
 				return -1;
 			}
-			e = add_link(fl, pid, id, path, m[i].offset);
+			e = add_link(fl, pid, id, path, m[i].offset, binp);
 			if (e) {
 				if (strict) {
 					snprintf(err, errlen, "attach: cannot attach a uprobe to %s in %s: %s",
-						 m[i].name, shown(path), strerror(-e));
+						 m[i].name, funcspec_shown(path), strerror(-e));
 					free(m);
 					elf_syms__free(syms);
 					return -1;
@@ -312,9 +288,15 @@ int funclat__attach_path(struct funclat *fl, pid_t pid, const char *exe, char *e
 void funclat__detach_pid(struct funclat *fl, pid_t pid)
 {
 	int j = 0;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	/* the last process of a whole-binary probe's file: the probe goes too */
+	bool last = funcbin__release(&fl->bins, pid, &dev, &ino) == 1;
 
 	for (int i = 0; i < fl->nlinks; i++) {
-		if (fl->links[i].pid == pid && fl->links[i].id != 0) {
+		if (fl->links[i].id != 0 &&
+		    (fl->links[i].pid == pid ||
+		     (last && fl->links[i].pid == -1 && fl->links[i].ino == ino && fl->links[i].dev == dev))) {
 			bpf_link__destroy(fl->links[i].entry);
 			bpf_link__destroy(fl->links[i].exit);
 			continue;
@@ -326,7 +308,7 @@ void funclat__detach_pid(struct funclat *fl, pid_t pid)
 
 int funclat__attach_calibration(struct funclat *fl, pid_t pid, const char *path, uint64_t offset)
 {
-	return add_link(fl, pid, 0, path, offset);
+	return add_link(fl, pid, 0, path, offset, NULL);
 }
 
 void funclat__detach_calibration(struct funclat *fl)
@@ -351,12 +333,23 @@ int funclat__nfuncs(const struct funclat *fl)
 
 int funclat__nprobes(const struct funclat *fl, pid_t pid)
 {
+	dev_t dev = 0;
+	ino_t ino = 0;
+	bool whole = pid && funcbin__of(&fl->bins, pid, &dev, &ino);
 	int n = 0;
 
 	for (int i = 0; i < fl->nlinks; i++)
-		if (fl->links[i].id && (!pid || fl->links[i].pid == pid))
+		if (fl->links[i].id &&
+		    (!pid || fl->links[i].pid == pid ||
+		     (whole && fl->links[i].pid == -1 && fl->links[i].ino == ino && fl->links[i].dev == dev)))
 			n++;
 	return n;
+}
+
+void funclat__per_binary(struct funclat *fl, bool (*per_binary)(void *ctx, pid_t pid), void *ctx)
+{
+	fl->per_binary = per_binary;
+	fl->pb_ctx = ctx;
 }
 
 static const char *const stat_reason[FL_STAT__COUNT] = {
@@ -462,6 +455,7 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 				   .nspecs = o->nfuncs,
 				   .exe = o->run_exe && o->run_exe[0] ? o->run_exe : NULL,
 				   .on_call = o->on_call,
+				   .traced_fd = o->traced_fd,
 				   .ctx = o->ctx };
 
 	return funclat__new(&fo, err, errlen);
@@ -530,11 +524,13 @@ static int source_nprobes(void *s, pid_t pid)
 
 static void source_describe(void *s, char *buf, size_t len)
 {
-	int n = funclat__nfuncs(s);
+	struct funclat *fl = s;
+	int n = funclat__nfuncs(fl), nb = funcbin__nbinaries(&fl->bins);
 	size_t at = strlen(buf);
 
 	if (n && at < len)
-		snprintf(buf + at, len - at, "%d function%s, ", n, n == 1 ? "" : "s");
+		snprintf(buf + at, len - at, "%d function%s%s%.0d%s, ", n, n == 1 ? "" : "s",
+			 nb ? " (uprobes once per binary: " : "", nb, nb ? (nb == 1 ? " binary)" : " binaries)") : "");
 }
 
 static void source_needs(void *s, struct privs_need *need)

@@ -26,6 +26,7 @@ struct funclat_opts {
 	const char *exe; /* run: the executable of the targets it is told of first, not exec'd yet (or NULL) */
 	/* every finished call of a traced function (INTERNAL spans); NULL = histograms only */
 	void (*on_call)(void *ctx, const struct fl_call_event *e, const char *function, const char *object);
+	int traced_fd; /* the syscall source's traced-process map (> 0), for whole-binary probes; 0: none */
 	void *ctx;
 };
 
@@ -47,6 +48,10 @@ void funclat__detach_calibration(struct funclat *fl);
 
 int funclat__nfuncs(const struct funclat *fl);		   /* distinct functions traced */
 int funclat__nprobes(const struct funclat *fl, pid_t pid); /* links held for @pid (0 = all) */
+/* discovery: @per_binary(ctx, pid) true when @pid's main binary runs only in targets: its --func uprobes are
+ * then attached once for the whole file (pid -1, only traced processes' calls counted) and detached when the
+ * last such process exits; libraries stay per process */
+void funclat__per_binary(struct funclat *fl, bool (*per_binary)(void *ctx, pid_t pid), void *ctx);
 /* the overhead budget: detach the function called most since the last time it asked (never attached again);
  * 1 with @what saying which, 0 when none is attached */
 int funclat__shed_hottest(struct funclat *fl, char *what, size_t len);

@@ -43,6 +43,10 @@ struct source_opts {
 	int payload_ring_mb;	/* eBPF: the payload ring's size (--payload-ring-mb), 0 = the default */
 	int traced_fd;		/* the traced-process map an earlier source offers (traced_fd op), or -1 */
 	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
+	/* discovery: the candidate events wanted (OBS_DISC_* bits, abi/syscalls.h; 0 = none) and where they go:
+	 * an untraced process exec'd (OBS_DISC_EXEC), listened on TCP @port (OBS_DISC_LISTEN), changed cgroup */
+	uint32_t discover;
+	void (*on_candidate)(void *ctx, uint32_t why, pid_t pid, uint32_t port);
 	/* an obs_data_event (+ its bytes) or obs_conn_event as the ring holds it (payloads, connections) */
 	void (*on_data)(void *ctx, const void *rec, size_t size);
 	/* a finished call of a traced function (INTERNAL spans); NULL = histograms only */

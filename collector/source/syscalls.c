@@ -54,7 +54,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct obs_proc_event *e = data;
 	char comm[17];
 
-	if (size < sizeof(*e) || !t->opts.on_proc)
+	if (size < sizeof(*e) || !t->opts.on_proc) /* on_candidate comes with on_proc */
 		return 0;
 	memcpy(comm, e->comm, 16);
 	comm[16] = '\0';
@@ -67,6 +67,16 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case OBS_PROC_EXIT:
 		t->opts.on_proc(t->opts.ctx, PROC_CHANGE_EXIT, e->pid, 0, comm);
+		break;
+	case OBS_PROC_SPAWN:
+	case OBS_PROC_LISTEN:
+	case OBS_PROC_CGROUP:
+		if (t->opts.on_candidate)
+			t->opts.on_candidate(t->opts.ctx,
+					     e->type == OBS_PROC_SPAWN	  ? OBS_DISC_EXEC
+					     : e->type == OBS_PROC_LISTEN ? OBS_DISC_LISTEN
+									  : OBS_DISC_CGROUP,
+					     e->pid, e->ppid);
 		break;
 	case OBS_PROC_MAPEXEC: /* a library loaded: a TLS one gets its probes now, before the program uses it */
 		if (t->tls)
@@ -142,8 +152,11 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	else
 		bpf_map__set_max_entries(t->skel->maps.data_events,
 					 (opts->payload_ring_mb ? opts->payload_ring_mb : SYSTRACE_RING_MB) << 20);
-	if (!t->skel->rodata->cfg_net)
+	t->skel->rodata->cfg_discover = opts->discover;
+	if (!t->skel->rodata->cfg_net && !(opts->discover & OBS_DISC_LISTEN))
 		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
+	if (!(opts->discover & OBS_DISC_CGROUP))
+		bpf_program__set_autoload(t->skel->progs.proc_cgroup, false);
 	if (!opts->syscalls) {
 		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
 		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
@@ -312,6 +325,8 @@ static void *source_new(const struct source_opts *o, char *err, size_t errlen)
 				    .tls = o->tls,
 				    .payload_ring_mb = o->payload_ring_mb,
 				    .on_proc = o->on_proc,
+				    .discover = o->discover,
+				    .on_candidate = o->on_candidate,
 				    .on_data = o->on_data,
 				    .ctx = o->ctx };
 

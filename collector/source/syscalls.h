@@ -31,6 +31,8 @@ struct systrace_opts {
 	bool tls;		/* with payload: OpenSSL plaintext through uprobes (source/tls.c) */
 	int payload_ring_mb;	/* the payload/log ring in MB (a power of two); 0: SYSTRACE_RING_MB */
 	proc_change_cb on_proc; /* fork/exec/exit of traced processes */
+	uint32_t discover;	/* discovery's candidate events (OBS_DISC_*) to on_candidate (source.h) */
+	void (*on_candidate)(void *ctx, uint32_t why, pid_t pid, uint32_t port);
 	/* an obs_data_event (+ its bytes) or obs_conn_event from syscalls.h, as the ring holds it */
 	void (*on_data)(void *ctx, const void *rec, size_t size);
 	void *ctx;

@@ -233,7 +233,8 @@ START_TEST(pids)
 	ck_usage_has(&env, "attach --pid 1,", "'1,'");
 	ck_usage_has(&env, "attach --pid 99999999999", "'99999999999'");
 	ck_usage_has(&env, "attach --pid 1,,2", "'1,,2'");
-	ck_usage(&env, "attach", "obsprobe: attach: which process? give --pid PID (e.g. --pid $(pgrep -o nginx))");
+	ck_usage(&env, "attach",
+		 "obsprobe: attach: which process? give --pid PID (e.g. --pid $(pgrep -o nginx)), or select them: --exe GLOB, --port N, --cgroup PATH");
 	ck_usage(&env, "attach --pid 812 813",
 		 "obsprobe: attach: unexpected argument '813' (give each process its own --pid, e.g. --pid 813)");
 	ck_usage(&env, "attach --pid 1 -- ls",
