@@ -226,6 +226,12 @@ $(OUT)/bench/exchange_bench: tests/bench/exchange_bench.c $(COLL_LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
+# issue 13: the OTLP encoders' instructions per span under callgrind (tests/bench/encode_bench.sh)
+$(OUT)/bench/encode_bench: tests/bench/encode_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
 $(OUT)/bench/ingest_bench: tests/bench/ingest_bench.c $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
