@@ -255,7 +255,7 @@ $(OUT)/bench/http_pair: tests/bench/http_pair.c
 
 bench: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then $(MAKE) all $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor $(OUT)/bench/span_bench \
-		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost $(OUT)/bench/exchange_bench && \
+		$(OUT)/bench/spawn_time $(OUT)/bench/stats_cost $(OUT)/bench/exchange_bench $(OUT)/bench/touch.bpf.o && \
 		bash tests/bench/run.sh && echo && bash tests/bench/stats_cost.sh && echo && bash tests/bench/http_bench.sh && echo && bash tests/bench/tls_bench.sh && \
 		echo && taskset -c 0 $(OUT)/bench/span_bench 300000 && taskset -c 0 $(OUT)/bench/span_bench 300000 grpc && \
 		echo && BIN=$(OUT)/bench/exchange_bench bash tests/bench/exchange_bench.sh && \
@@ -263,7 +263,9 @@ bench: check-root
 		echo && bash tests/bench/spine_timing.sh && echo && bash tests/bench/nginx_bench.sh && \
 		echo && $(MAKE) $(OUT)/bench/scrape_bench && bash tests/bench/scrape_bench.sh && \
 		echo && $(MAKE) $(OUT)/bench/parse_bench $(OUT)/bench/http_pair && bash tests/bench/parse_bench.sh && \
-		echo && $(MAKE) $(OUT)/bench/ingest_bench && bash tests/bench/ingest_bench.sh; fi
+		echo && $(MAKE) $(OUT)/bench/ingest_bench && bash tests/bench/ingest_bench.sh && \
+		echo && $(MAKE) $(OUT)/bench/encode_bench && bash tests/bench/encode_bench.sh && \
+		echo && bash tests/bench/touch_cost.sh; fi
 
 # nginx under wrk on both capture paths for SOAK_SECONDS (default 600) each; not part of `make test`
 soak: check-root
