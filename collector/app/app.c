@@ -65,13 +65,16 @@ struct app *app__new(const struct app_opts *opts)
 	pthread_mutex_init(&a->lock, NULL);
 	mo = (struct metrics_opts){ .bounds_ns = opts->bounds->ns,
 				    .nbounds = opts->bounds->n,
-				    .max_series = opts->max_series };
+				    .max_series = opts->max_series,
+				    .container_labels = opts->container_labels,
+				    .max_containers = opts->max_containers };
 	a->m = metrics__new(&mo);
 	if (!a->m) {
 		elog("out of memory");
 		free(a);
 		return NULL;
 	}
+	a->targets.m = a->m;
 	a->mode = (geteuid() == 0 && !opts->preload && opts->cmd != APP_SERVE) ? MODE_EBPF : MODE_PRELOAD;
 	if (opts->service)
 		snprintf(a->service, sizeof(a->service), "%s", opts->service);
@@ -156,7 +159,7 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 	case PROC_CHANGE_EXEC:
 		if (!t)
 			return;
-		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		targets__exec(&a->targets, t, comm);
 		disc_session__rematch(&a->ds, t); /* a new image: is it still its binary that matched */
 		if (t->exec_pending) {
 			t->exec_pending = false;
@@ -217,8 +220,10 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 	span__copy_str(out->service_name, sizeof(out->service_name), a->service);
 	span__copy_str(out->executable_name, sizeof(out->executable_name), t ? t->comm : "");
 	out->pid = pid;
-	if (t)
+	if (t) {
 		out->ctr = t->ctr;
+		out->mctr = t->mctr;
+	}
 }
 
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */
