@@ -196,7 +196,7 @@ test: check-root
 demo: check-root
 	$(Q)if [ "$$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh && $(MAKE) all && bash scripts/demo.sh; fi
 
-$(OUT)/bench/floor.bpf.o: tests/bench/floor.bpf.c $(OUT)/vmlinux.h
+$(OUT)/bench/floor.bpf.o $(OUT)/bench/touch.bpf.o: $(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -222,6 +222,12 @@ $(OUT)/bench/scrape_bench: tests/bench/scrape_bench.c $(COLL_LIB)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
 
 $(OUT)/bench/exchange_bench: tests/bench/exchange_bench.c $(COLL_LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@
+
+# issue 13: the OTLP encoders' instructions per span under callgrind (tests/bench/encode_bench.sh)
+$(OUT)/bench/encode_bench: tests/bench/encode_bench.c $(COLL_LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(COLL_LIB) $(LDLIBS) -o $@

@@ -33,7 +33,7 @@ int otlp_buf__reserve(struct otlp_buf *b, size_t extra)
 	return 0;
 }
 
-int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n)
+int otlp_buf__append_grow(struct otlp_buf *b, const void *p, size_t n)
 {
 	if (otlp_buf__reserve(b, n))
 		return -ENOMEM;

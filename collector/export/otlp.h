@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "export/span.h"
 
@@ -23,7 +24,18 @@ void otlp_buf__reset(struct otlp_buf *b); /* len = 0, keep the memory */
 void otlp_buf__free(struct otlp_buf *b);
 /* room for @extra more bytes (and a NUL after them): 0, or -ENOMEM */
 int otlp_buf__reserve(struct otlp_buf *b, size_t extra);
-int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n);
+int otlp_buf__append_grow(struct otlp_buf *b, const void *p, size_t n); /* otlp_buf__append's slow path */
+
+/* append @n bytes (0, or -ENOMEM): inline, as the protobuf writer appends a few bytes at a time */
+static inline int otlp_buf__append(struct otlp_buf *b, const void *p, size_t n)
+{
+	if (n < b->cap - b->len) { /* room for them and the NUL otlp_buf__reserve keeps */
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return otlp_buf__append_grow(b, p, n);
+}
 
 /* Who exports: the same on every resource of every request (docs/SPEC.md, "Resource attributes"). */
 struct otlp_host {

@@ -24,6 +24,43 @@ struct group_ops {
 	void (*end)(void *ctx);
 };
 
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 if the bytes there are not one: overlong forms,
+ * surrogates and code points past U+10FFFF are not. */
+static inline size_t otlp_group__utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	/* the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
 /* Copy @src (at most @max bytes, stops at NUL) to @dst replacing each invalid byte by U+FFFD.
  * With dst == NULL only measures.  Returns the output length (no NUL written). */
 size_t otlp_group__utf8_clean(char *dst, const char *src, size_t max);

@@ -8,7 +8,9 @@
 # runs: N for the loop, the traced syscall count from obsprobe's /metrics for nginx): other helpers' tasks on the
 # host no longer drown the figure.  With OBSPROBE_B, a second traced instance "t2" runs beside "t" on the same
 # syscalls (before/after of a change in one run: each program's ns/run is its own).
-# ARGS_B: t2's attach options in (c) instead of --spans-file /dev/null (e.g. "--no-http": what payloads cost).
+# ARGS_B: OBSPROBE_B's attach options in (c) instead of --spans-file /dev/null (e.g. "--no-http": what payloads cost).
+# With OBSPROBE_B, (c) runs twice, the two instances attached in either order, and prints B - A per program
+# corrected for the attach order (the first-attached instance pays more for the same program).
 # Env: N (loop reads, 2000000), D (wrk seconds, 5), CPU (the loop's CPU, 1), NONGINX, PORT_BASE (7900: uses +1..+9).
 set -uo pipefail
 B=$(cd "$(dirname "$0")/../.." && pwd)/build
@@ -101,20 +103,36 @@ NGX
 nginx -c $T/ng/nginx.conf -p $T/ng 2>$T/ng.err & NG=$!; PIDS+=($NG)
 up http://127.0.0.1:$((PB+3))/ || { cat $T/ng.err; exit 1; }
 sleep 0.3; W=$(pgrep -P $NG | tr '\n' ,)
-attach u $OBS $((PB+6)) $SL --spans-file /dev/null
-attach t $OBS $((PB+4)) $NG,${W%,} --spans-file /dev/null
-[ -n "$OBS2" ] && attach t2 $OBS2 $((PB+7)) $NG,${W%,} ${ARGS_B:---spans-file /dev/null}
-wrk -t1 -c16 -d1s http://127.0.0.1:$((PB+3))/ >/dev/null
-sleep 1.5; S0=$(scount $((PB+4)))
-sysctl -q -w kernel.bpf_stats_enabled=1; snap >$T/c0
-wrk -t1 -c16 -d${D:-5}s http://127.0.0.1:$((PB+3))/ >$T/wrk
-snap >$T/c1; sysctl -q -w kernel.bpf_stats_enabled=$ORIG
-sleep 1.5; S1=$(scount $((PB+4)))
-report "(c) nginx         " $T/c0 $T/c1; traced "(c) nginx         " $T/c0 $T/c1 $((S1 - S0))
-echo "(c) $(grep Requests/sec $T/wrk) $(grep 'requests in' $T/wrk); traced syscalls $((S1 - S0))"
-REQ=$(awk '/requests in/ { print $1 }' $T/wrk)
-join <(sort $T/c0) <(sort $T/c1) | awk -v r=$REQ '{dt=$4-$2; if ($1 ~ /^t:sys_(enter|exit)$/) o+=dt; else if ($1 ~ /^t2:/) o2+=dt; else if ($1 ~ /^floor:/) f+=dt}
-  END { printf "(c) per request: t sys_enter+sys_exit %.0f ns, floor %.0f ns, added over floor %.0f ns", o/r, f/r, (o-f)/r
-        if (o2) printf "; t2 %.0f ns, added %.0f ns", o2/r, (o2-f)/r; printf "\n" }'
+W=${W%,}
+ARGS_A="--spans-file /dev/null"; ARGS_B=${ARGS_B:-$ARGS_A}
+nginx_round() { # ROUND FIRST ARGS SECOND ARGS: one measured wrk run, FIRST attached (as t) before SECOND (as t2)
+	local r=$1
+	attach u $OBS $((PB+6)) $SL --spans-file /dev/null
+	attach t $2 $((PB+4)) $NG,$W $3
+	[ -n "$4" ] && attach t2 $4 $((PB+7)) $NG,$W $5
+	wrk -t1 -c16 -d1s http://127.0.0.1:$((PB+3))/ >/dev/null
+	sleep 1.5; S0=$(scount $((PB+4)))
+	sysctl -q -w kernel.bpf_stats_enabled=1; snap >$T/c0
+	wrk -t1 -c16 -d${D:-5}s http://127.0.0.1:$((PB+3))/ >$T/wrk
+	snap >$T/c1; sysctl -q -w kernel.bpf_stats_enabled=$ORIG
+	sleep 1.5; S1=$(scount $((PB+4)))
+	report "(c$r) nginx        " $T/c0 $T/c1; traced "(c$r) nginx        " $T/c0 $T/c1 $((S1 - S0)) | tee $T/tr$r
+	echo "(c$r) $(grep Requests/sec $T/wrk) $(grep 'requests in' $T/wrk); traced syscalls $((S1 - S0))"
+	REQ=$(awk '/requests in/ { print $1 }' $T/wrk)
+	join <(sort $T/c0) <(sort $T/c1) | awk -v r=$REQ -v l="(c$r)" '{dt=$4-$2; if ($1 ~ /^t:sys_(enter|exit)$/) o+=dt; else if ($1 ~ /^t2:/) o2+=dt; else if ($1 ~ /^floor:/) f+=dt}
+	  END { printf "%s per request: t sys_enter+sys_exit %.0f ns, floor %.0f ns, added over floor %.0f ns", l, o/r, f/r, (o-f)/r
+	        if (o2) printf "; t2 %.0f ns, added %.0f ns", o2/r, (o2-f)/r; printf "\n" }'
+	detach
+}
+nginx_round 1 $OBS "$ARGS_A" "$OBS2" "$ARGS_B"
+if [ -n "$OBS2" ]; then
+	# The instance attached first pays more for the same program (sys_enter: tens of ns; its first touches of pages
+	# the second then finds in the TLB: on this VM PTI runs without PCID, every syscall starts with a cold TLB).
+	# A second round in the other order; per program: B - A = ((t2-t)_1 - (t2-t)_2) / 2, and the first's extra.
+	nginx_round 2 $OBS2 "$ARGS_B" $OBS "$ARGS_A"
+	cat $T/tr1 $T/tr2 | awk '{ split($3, a, ":"); k = substr($1, 3, 1); v[k, a[1], a[2]] = $8; p[a[2]] = 1 }
+	  END { for (q in p) { x1 = v[1, "t2", q] - v[1, "t", q]; x2 = v[2, "t2", q] - v[2, "t", q]
+	    printf "(c) %-9s B - A %+7.1f ns/run (order-corrected; the first-attached instance pays %+.1f more)\n", q, (x1 - x2) / 2, -(x1 + x2) / 2 } }' | sort
+fi
 detach; kill -QUIT $NG; wait $NG
 rm -rf $T
