@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "app/app.h"
+#include "app/app_impl.h"
 #include "app/discsess.h"
 #include "app/outputs.h"
 #include "app/overhead.h"
@@ -32,26 +31,6 @@
 #include "source/syscalls.h"
 #include "source/table.h"
 
-enum mode { MODE_EBPF, MODE_PRELOAD };
-
-struct app {
-	struct app_opts opts; /* what it was told (borrowed strings) */
-	enum mode mode;
-	pthread_mutex_t lock; /* sources are polled by the main loop and by /metrics */
-	struct metrics *m;
-	struct server *srv;
-	struct source_set sources; /* the capture sources of the mode (source.h) */
-	struct systrace *sys;	   /* the eBPF syscall source, for the payload verdict (demux) */
-	struct outputs out;	   /* redactor, exporter, spans, logs */
-	struct demux *cap;	   /* eBPF payloads -> exchanges, log lines */
-	struct overhead *ovh;	   /* eBPF: the probes' CPU, the --max-overhead budget */
-	struct targets targets;
-	struct disc_session ds; /* attach --exe/--port/--cgroup */
-	char service[128];
-	char run_exe[PATH_MAX]; /* run: CMD resolved through $PATH */
-	bool started;
-};
-
 struct app *app__new(const struct app_opts *opts)
 {
 	struct app *a = calloc(1, sizeof(*a));
@@ -65,13 +44,16 @@ struct app *app__new(const struct app_opts *opts)
 	pthread_mutex_init(&a->lock, NULL);
 	mo = (struct metrics_opts){ .bounds_ns = opts->bounds->ns,
 				    .nbounds = opts->bounds->n,
-				    .max_series = opts->max_series };
+				    .max_series = opts->max_series,
+				    .container_labels = opts->container_labels,
+				    .max_containers = opts->max_containers };
 	a->m = metrics__new(&mo);
 	if (!a->m) {
 		elog("out of memory");
 		free(a);
 		return NULL;
 	}
+	a->targets.m = a->m;
 	a->mode = (geteuid() == 0 && !opts->preload && opts->cmd != APP_SERVE) ? MODE_EBPF : MODE_PRELOAD;
 	if (opts->service)
 		snprintf(a->service, sizeof(a->service), "%s", opts->service);
@@ -156,7 +138,7 @@ static void on_proc(void *ctx, enum proc_change what, pid_t pid, pid_t ppid, con
 	case PROC_CHANGE_EXEC:
 		if (!t)
 			return;
-		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		targets__exec(&a->targets, t, comm);
 		disc_session__rematch(&a->ds, t); /* a new image: is it still its binary that matched */
 		if (t->exec_pending) {
 			t->exec_pending = false;
@@ -217,8 +199,10 @@ static void resource(void *ctx, int pid, struct span_resource *out)
 	span__copy_str(out->service_name, sizeof(out->service_name), a->service);
 	span__copy_str(out->executable_name, sizeof(out->executable_name), t ? t->comm : "");
 	out->pid = pid;
-	if (t)
+	if (t) {
 		out->ctr = t->ctr;
+		out->mctr = t->mctr;
+	}
 }
 
 /* payload demultiplexing, when spans or logs want it; 0 or 1 after printing why */
@@ -239,57 +223,6 @@ static int start_demux(struct app *a)
 		return 1;
 	}
 	return 0;
-}
-
-/* ---- HTTP callbacks (server thread) ---- */
-
-static void targets_json(void *ctx, cJSON *arr)
-{
-	struct app *a = ctx;
-
-	pthread_mutex_lock(&a->lock);
-	if (a->mode == MODE_EBPF) {
-		targets__json_ebpf(&a->targets, &a->sources, arr);
-		overhead__annotate(a->ovh, arr);
-	}
-	source_set__targets(&a->sources, arr);
-	if (a->mode == MODE_PRELOAD)
-		targets__json_waiting(&a->targets, &a->sources, arr);
-	pthread_mutex_unlock(&a->lock);
-}
-
-static void ready_checks(void *ctx, cJSON *checks)
-{
-	struct app *a = ctx;
-
-	pthread_mutex_lock(&a->lock);
-	cJSON_AddBoolToObject(checks, "probes_attached", a->started);
-	if (a->opts.cmd != APP_SERVE)
-		cJSON_AddBoolToObject(checks, "targets_alive", app__nalive(a) > 0);
-	pthread_mutex_unlock(&a->lock);
-}
-
-static void refresh(void *ctx)
-{
-	app__poll(ctx);
-}
-
-/* /metrics: a stream of the registry (metrics.h), read without a->lock */
-static void *metrics_open(void *ctx, bool openmetrics)
-{
-	struct app *a = ctx;
-
-	return metrics__stream(a->m, openmetrics);
-}
-
-static long metrics_read(void *stream, char *dst, size_t max)
-{
-	return metrics_stream__read(stream, dst, max);
-}
-
-static void metrics_close(void *stream)
-{
-	metrics_stream__free(stream);
 }
 
 /* ---- polling ---- */
@@ -518,19 +451,7 @@ static int drop_privileges(struct app *a)
 
 int app__start(struct app *a)
 {
-	struct server_opts so = { .host = a->opts.listen_host,
-				  .port = a->opts.listen_port,
-				  .web = a->opts.web,
-				  .auth_file = a->opts.metrics_auth,
-				  .tls_cert = a->opts.tls_cert,
-				  .tls_key = a->opts.tls_key,
-				  .targets = targets_json,
-				  .ready = ready_checks,
-				  .refresh = refresh,
-				  .metrics_open = metrics_open,
-				  .metrics_read = metrics_read,
-				  .metrics_close = metrics_close,
-				  .ctx = a };
+	struct server_opts so = app_http__server_opts(a);
 	const char *source = a->mode == MODE_EBPF ? "ebpf" : "preload";
 	char err[512], who[256];
 	int rc;

@@ -21,6 +21,8 @@ struct app_opts {
 	const char *service; /* --service, or NULL: the target's comm */
 	const struct hist_bounds *bounds;
 	int max_series;
+	bool container_labels; /* --container-labels: the RED families by container_id, k8s_pod_uid */
+	int max_containers;
 	const char *runtime_dir; /* where shim segments live */
 	bool no_syscalls, no_net, no_http, no_logs, no_tls;
 	bool follow_children;

@@ -41,7 +41,15 @@ struct target *targets__add(struct targets *ts, pid_t pid, const char *comm, boo
 	t->initial |= initial;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	container__read(pid, &t->ctr);
+	t->mctr = metrics__ctr(ts->m, t->ctr.id, t->ctr.pod_uid);
 	return t;
+}
+
+void targets__exec(struct targets *ts, struct target *t, const char *comm)
+{
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	container__read(t->pid, &t->ctr);
+	t->mctr = metrics__ctr(ts->m, t->ctr.id, t->ctr.pod_uid);
 }
 
 /* Forget followed children that exited two polls ago: the table holds what lives (and the --pid targets),

@@ -126,6 +126,7 @@ static void env_defaults(struct env *env)
 	env->max_spans_per_second = 10000;
 	env->max_series = 2000;
 	env->max_services = 256;
+	env->max_containers = 256;
 	env->max_segments_per_uid = 4096;
 	env->max_rejected_segments = 65536;
 	env->follow_children = true;

@@ -65,6 +65,8 @@ struct env {
 	int max_series;				 /* default 2000 */
 	int payload_ring_mb;			 /* --payload-ring-mb, 0 = the default */
 	int max_services;			 /* shim segments: distinct services, default 256 */
+	bool container_labels;			 /* --container-labels */
+	int max_containers;			 /* --container-labels: distinct containers, default 256 */
 	int max_segments_per_uid;		 /* shim segments read at once per file owner, default 4096 */
 	int max_rejected_segments;		 /* shim segment files remembered as refused or done, default 65536 */
 	struct hist_bounds bounds;		 /* --buckets, default SPEC list */

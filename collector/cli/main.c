@@ -50,6 +50,8 @@ static struct app_opts app_opts(const struct env *env)
 		.service = env->service,
 		.bounds = &env->bounds,
 		.max_series = env->max_series,
+		.container_labels = env->container_labels,
+		.max_containers = env->max_containers,
 		.runtime_dir = env->runtime_dir,
 		.no_syscalls = env->no_syscalls,
 		.no_net = env->no_net,

@@ -64,6 +64,10 @@ const struct optdef options[] = {
 	  "eBPF: turn on the kernel's BPF run-time statistics for the session\n"
 	  "(obsprobe_probe_cpu_seconds_total); they cost every BPF program on\n"
 	  "the host two clock reads per run (default: only with --max-overhead)" },
+	{ "container-labels", 0, OPT_CONTAINER_LABELS, C_TRACE, NULL,
+	  "HTTP, DB and RPC duration histograms also by container_id and\nk8s_pod_uid (default off)" },
+	{ "max-containers", 1, OPT_MAX_CONTAINERS, C_TRACE, "N",
+	  "--container-labels: distinct containers the labels name; past it\nthey are __overflow__ (default 256)" },
 	{ "max-services", 1, OPT_MAX_SERVICES, C_TRACE, "N",
 	  "shim: distinct service names segments may bring; past it their\nservice label is __overflow__ (default 256)" },
 	{ "max-segments-per-uid", 1, OPT_MAX_SEGS_PER_UID, C_TRACE, "N",
@@ -247,6 +251,9 @@ void options__set_flag(struct env *env, int val, bool on)
 	case OPT_PROBE_STATS:
 		env->probe_stats = on;
 		break;
+	case OPT_CONTAINER_LABELS:
+		env->container_labels = on;
+		break;
 	case OPT_PRELOAD:
 		env->preload = on;
 		break;
@@ -393,12 +400,15 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 			BAD("%s: '%s' is not a percentage above 0 and at most 100 (e.g. 5)", what, arg);
 		env->max_overhead = d;
 		return 0;
+	case OPT_MAX_CONTAINERS:
 	case OPT_MAX_SERVICES:
 	case OPT_MAX_SEGS_PER_UID:
 	case OPT_MAX_REJECTED:
 		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
-		if (val == OPT_MAX_SERVICES)
+		if (val == OPT_MAX_CONTAINERS)
+			env->max_containers = (int)l;
+		else if (val == OPT_MAX_SERVICES)
 			env->max_services = (int)l;
 		else if (val == OPT_MAX_SEGS_PER_UID)
 			env->max_segments_per_uid = (int)l;

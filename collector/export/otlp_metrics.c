@@ -44,7 +44,7 @@ static int ref_cmp(const void *a, const void *b, void *arg)
 		return c;
 	if (x->fam != y->fam)
 		return x->fam - y->fam;
-	nl = metrics__nlabels(x->fam);
+	nl = family_def__nlabels(&s->defs[x->fam]);
 	for (int l = 0; l < nl; l++)
 		if ((c = strcmp(s->sn[x->fam][x->idx].values[l], s->sn[y->fam][y->idx].values[l])))
 			return c;
@@ -103,7 +103,7 @@ static int walk(const struct metrics_snapshot *s, const struct walk_ops *ops, vo
 			otlp_name(d, name, sizeof(name), &unit);
 			ops->metric_begin(ctx, d, name, unit);
 		}
-		ops->point(ctx, d, metrics__nlabels(refs[k].fam), &s->sn[refs[k].fam][refs[k].idx], s);
+		ops->point(ctx, d, family_def__nlabels(d), &s->sn[refs[k].fam][refs[k].idx], s);
 		if (k + 1 == n || !same_res(&refs[k], &refs[k + 1]) || refs[k + 1].fam != refs[k].fam)
 			ops->metric_end(ctx, d);
 		if (k + 1 == n || !same_res(&refs[k], &refs[k + 1]))

@@ -57,12 +57,15 @@ struct span_container {
 	char cgroup[SPAN_CGROUP_LEN];	/* process.linux.cgroup: the "0::/path" line */
 };
 
+struct metrics_ctr;
+
 /* Who produced the telemetry: becomes the OTLP Resource (host.name is the exporter's, not per span). */
 struct span_resource {
 	char service_name[SPAN_RES_STR_LEN];	/* service.name */
 	char executable_name[SPAN_RES_STR_LEN]; /* process.executable.name ("" = omitted) */
 	int32_t pid;				/* process.pid (0 = omitted) */
 	struct span_container ctr;
+	const struct metrics_ctr *mctr; /* --container-labels: ctr as metric labels (signal/metrics.h); NULL: off */
 };
 
 struct span {

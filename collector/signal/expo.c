@@ -335,7 +335,7 @@ static bool produce(struct expo *e)
 			if ((int)fam != e->fam) {
 				e->fam = fam;
 				e->name_len = strlen(e->defs[fam].name);
-				e->nlabels = metrics__nlabels(fam);
+				e->nlabels = family_def__nlabels(&e->defs[fam]);
 				put_header(e, &e->defs[fam]);
 			}
 			e->n = n;

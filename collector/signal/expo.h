@@ -20,6 +20,16 @@ struct family_def {
 	bool ns; /* a counter kept in nanoseconds, exposed in seconds */
 };
 
+/* how many labels @d names */
+static inline int family_def__nlabels(const struct family_def *d)
+{
+	int n = 0;
+
+	while (n < METRICS_MAX_LABELS && d->labels[n])
+		n++;
+	return n;
+}
+
 struct exemplar {
 	char trace_id[33];
 	char span_id[17];

@@ -141,9 +141,16 @@ static const struct family_def families[FAM__COUNT] = {
 			 { "outcome" } },
 };
 
-const struct family_def *metrics__defs(void)
+/* the families that take the container labels (--container-labels): the RED histograms; the syscall and socket
+ * families are summed in the kernel per syscall and direction, with no process to name (SPEC "Metrics") */
+static const bool ctr_families[FAM__COUNT] = {
+	[FAM_HTTP_SERVER_DURATION] = true, [FAM_HTTP_CLIENT_DURATION] = true, [FAM_DB_DURATION] = true,
+	[FAM_RPC_SERVER_DURATION] = true,  [FAM_RPC_CLIENT_DURATION] = true,
+};
+
+const struct family_def *metrics__defs(const struct metrics *m)
 {
-	return families;
+	return m->defs;
 }
 
 static uint64_t unix_ns(void)
@@ -175,8 +182,22 @@ struct metrics *metrics__new(const struct metrics_opts *opts)
 	memcpy(m->bounds.ns, opts->bounds_ns, sizeof(uint64_t) * opts->nbounds);
 	m->max_series = opts->max_series > 0 ? opts->max_series : 2000;
 	m->start_unix_ns = unix_ns();
-	for (int f = 0; f < FAM__COUNT; f++)
-		m->fam[f].nlabels = metrics__nlabels(f);
+	memcpy(m->defs, families, sizeof(families));
+	m->ctr_on = opts->container_labels;
+	m->max_ctr = opts->max_containers > 0 ? opts->max_containers : 256;
+	m->ctr_none = (struct metrics_ctr){ "", "", false };
+	m->ctr_over = (struct metrics_ctr){ METRICS_OVERFLOW_VALUE, METRICS_OVERFLOW_VALUE, true };
+	for (int f = 0; f < FAM__COUNT; f++) {
+		struct family *fm = &m->fam[f];
+
+		fm->nlabels = metrics__nlabels(f);
+		if (m->ctr_on && ctr_families[f]) {
+			_Static_assert(METRICS_MAX_LABELS >= 7, "room for the container labels after a family's five");
+			m->defs[f].labels[fm->nlabels++] = "container_id";
+			m->defs[f].labels[fm->nlabels++] = "k8s_pod_uid";
+			fm->ctr = true;
+		}
+	}
 	return m;
 }
 
@@ -197,6 +218,11 @@ void metrics__free(struct metrics *m)
 		free(m->fam[f].all);
 		free(m->order[f]);
 	}
+	for (int b = 0; b < NBUCKETS_CTR; b++)
+		for (struct ctr_entry *e = m->ctr_hash[b], *next; e; e = next) {
+			next = e->next;
+			free(e);
+		}
 	pthread_mutex_destroy(&m->order_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -275,6 +301,22 @@ static struct series *insert(struct metrics *m, enum family_id fam, const char *
 	return s;
 }
 
+static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values, bool *was_folded);
+
+/* obsprobe_series_overflow_total{metric=@fam's name} + 1 (lock held) */
+static void count_fold(struct metrics *m, enum family_id fam)
+{
+	const char *name[1] = { families[fam].name };
+	bool ov_folded;
+	struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name, &ov_folded);
+
+	if (ov) {
+		series_write_begin(ov);
+		ov->counter++;
+		series_write_end(ov);
+	}
+}
+
 static struct series *series_locked(struct metrics *m, enum family_id fam, const char *const *values, bool *was_folded)
 {
 	struct family *fm = &m->fam[fam];
@@ -291,28 +333,86 @@ static struct series *series_locked(struct metrics *m, enum family_id fam, const
 
 	/* fold: keep "service", replace every other label with __overflow__ */
 	for (int l = 0; l < fm->nlabels; l++)
-		folded[l] = strcmp(families[fam].labels[l], "service") ? METRICS_OVERFLOW_VALUE : values[l];
-	{
-		const char *name[1] = { families[fam].name };
-		bool ov_folded;
-		struct series *ov = series_locked(m, FAM_SERIES_OVERFLOW, name, &ov_folded);
-
-		if (ov)
-			ov->counter++;
-	}
+		folded[l] = strcmp(m->defs[fam].labels[l], "service") ? METRICS_OVERFLOW_VALUE : values[l];
+	count_fold(m, fam);
 	h = hash_values(folded, fm->nlabels);
 	s = lookup(fm, folded, h);
 	return s ? s : insert(m, fam, folded, h); /* the overflow series may exceed the cap by one */
 }
 
-struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded)
+/* @values with @ctr's two values after them when @fam carries the container labels (into @buf) */
+static const char *const *with_ctr(const struct metrics *m, enum family_id fam, const char *const *values,
+				   const struct metrics_ctr *ctr, const char **buf)
 {
+	int n = m->fam[fam].nlabels - 2;
+
+	if (!m->fam[fam].ctr)
+		return values;
+	memcpy(buf, values, n * sizeof(*buf));
+	buf[n] = ctr ? ctr->id : "";
+	buf[n + 1] = ctr ? ctr->pod_uid : "";
+	return buf;
+}
+
+struct series *metrics__series_ctr(struct metrics *m, enum family_id fam, const char *const *values,
+				   const struct metrics_ctr *ctr, bool *folded)
+{
+	const char *buf[METRICS_MAX_LABELS];
 	struct series *s;
 
+	values = with_ctr(m, fam, values, ctr, buf);
 	pthread_mutex_lock(&m->lock);
 	s = series_locked(m, fam, values, folded);
+	/* a container past max_containers is a fold too (counted once when --max-series folded it as well) */
+	if (s && !*folded && m->fam[fam].ctr && ctr && ctr->folded) {
+		count_fold(m, fam);
+		*folded = true;
+	}
 	pthread_mutex_unlock(&m->lock);
 	return s;
+}
+
+struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded)
+{
+	return metrics__series_ctr(m, fam, values, NULL, folded);
+}
+
+const struct metrics_ctr *metrics__ctr(struct metrics *m, const char *id, const char *pod_uid)
+{
+	const struct metrics_ctr *r;
+	struct ctr_entry *e;
+	uint64_t h;
+
+	if (!m || !m->ctr_on)
+		return NULL;
+	id = id ? id : "";
+	pod_uid = pod_uid ? pod_uid : "";
+	if (!*id && !*pod_uid)
+		return &m->ctr_none;
+	h = hash_values((const char *const[]){ id, pod_uid }, 2);
+	pthread_mutex_lock(&m->lock);
+	for (e = m->ctr_hash[h % NBUCKETS_CTR]; e; e = e->next)
+		if (e->hash == h && !strcmp(e->c.id, id) && !strcmp(e->c.pod_uid, pod_uid))
+			break;
+	if (!e && m->nctr < m->max_ctr) {
+		size_t li = strlen(id) + 1, lu = strlen(pod_uid) + 1;
+
+		e = malloc(sizeof(*e) + li + lu);
+		if (e) {
+			char *p = (char *)(e + 1);
+
+			memcpy(p, id, li);
+			memcpy(p + li, pod_uid, lu);
+			e->c = (struct metrics_ctr){ p, p + li, false };
+			e->hash = h;
+			e->next = m->ctr_hash[h % NBUCKETS_CTR];
+			m->ctr_hash[h % NBUCKETS_CTR] = e;
+			m->nctr++;
+		}
+	}
+	r = e ? &e->c : &m->ctr_over; /* past the cap (or out of memory): __overflow__ */
+	pthread_mutex_unlock(&m->lock);
+	return r;
 }
 
 struct series *metrics__series(struct metrics *m, enum family_id fam, const char *const *values)
@@ -390,8 +490,10 @@ void series__exemplar(struct series *s, uint64_t ns, const char *trace_id, const
 
 bool metrics__get_hist(struct metrics *m, enum family_id fam, const char *const *values, struct hist *out)
 {
+	const char *buf[METRICS_MAX_LABELS];
 	struct series *s;
 
+	values = with_ctr(m, fam, values, NULL, buf);
 	pthread_mutex_lock(&m->lock);
 	s = lookup(&m->fam[fam], values, hash_values(values, m->fam[fam].nlabels));
 	if (s && s->hist)
@@ -465,7 +567,7 @@ int metrics__snapshot(struct metrics *m, struct metrics_snapshot *out)
 {
 	bool oom = false;
 
-	*out = (struct metrics_snapshot){ .defs = families, .bounds = m->bounds, .start_unix_ns = m->start_unix_ns };
+	*out = (struct metrics_snapshot){ .defs = m->defs, .bounds = m->bounds, .start_unix_ns = m->start_unix_ns };
 	pthread_mutex_lock(&m->lock);
 	out->unix_ns = unix_ns();
 	for (int f = 0; f < FAM__COUNT; f++)

@@ -45,7 +45,7 @@ enum family_id {
 	FAM__COUNT,
 };
 
-#define METRICS_MAX_LABELS 5
+#define METRICS_MAX_LABELS 7 /* a family's own, and the two container labels (--container-labels) */
 #define METRICS_OVERFLOW_VALUE "__overflow__"
 
 struct metrics;
@@ -55,6 +55,9 @@ struct metrics_opts {
 	const uint64_t *bounds_ns; /* histogram upper bounds, ascending, without +Inf */
 	int nbounds;
 	int max_series; /* per family, then folding into __overflow__; 0 = default 2000 */
+	/* --container-labels: the RED families (HTTP, DB, RPC durations) end with container_id, k8s_pod_uid */
+	bool container_labels;
+	int max_containers; /* distinct (container_id, k8s_pod_uid) pairs, then __overflow__; 0 = default 256 */
 };
 
 struct metrics *metrics__new(const struct metrics_opts *opts);
@@ -69,7 +72,22 @@ struct series *metrics__series(struct metrics *m, enum family_id fam, const char
  * again at each lookup).  A series that did not fold may be kept by the caller: series are never removed. */
 struct series *metrics__series_folded(struct metrics *m, enum family_id fam, const char *const *values, bool *folded);
 
-/* number of label values @fam takes */
+/* --container-labels: a process's container as the values of the container labels, interned by the registry (one
+ * per distinct pair, valid until metrics__free): found once per process, so that a series lookup compares a
+ * pointer, not the strings. */
+struct metrics_ctr {
+	const char *id, *pod_uid;
+	bool folded; /* past max_containers: both "__overflow__", and each lookup with it counts a fold */
+};
+/* NULL when the registry has no container labels; ("", "") for a process in no container */
+const struct metrics_ctr *metrics__ctr(struct metrics *m, const char *id, const char *pod_uid);
+/* metrics__series_folded with the container labels of @ctr (NULL: "", ""), for a family that carries them; @values
+ * are the family's own labels (metrics__nlabels); without container labels @ctr is ignored.  The plain lookups
+ * give a family that carries them "" for both. */
+struct series *metrics__series_ctr(struct metrics *m, enum family_id fam, const char *const *values,
+				   const struct metrics_ctr *ctr, bool *folded);
+
+/* number of label values @fam takes, without the container labels */
 int metrics__nlabels(enum family_id fam);
 const struct hist_bounds *metrics__bounds(const struct metrics *m);
 

@@ -25,12 +25,21 @@ struct series {
 };
 
 #define NBUCKETS_HASH 1024
+#define NBUCKETS_CTR 256
+
+/* an interned container label pair (metrics__ctr) */
+struct ctr_entry {
+	struct metrics_ctr c;
+	uint64_t hash;
+	struct ctr_entry *next;
+};
 
 struct family {
 	struct series **all;
 	int n, cap;
 	struct series *hash[NBUCKETS_HASH];
-	int nlabels;
+	int nlabels; /* with the container labels when it carries them */
+	bool ctr;    /* it carries them: its last two labels */
 };
 
 struct metrics {
@@ -39,6 +48,12 @@ struct metrics {
 	int max_series;
 	uint64_t start_unix_ns;
 	struct family fam[FAM__COUNT];
+	struct family_def defs[FAM__COUNT]; /* the table, with the container labels when they are on */
+	/* --container-labels: pairs interned so far (at most max_ctr), and the two that are not counted */
+	bool ctr_on;
+	int max_ctr, nctr;
+	struct ctr_entry *ctr_hash[NBUCKETS_CTR];
+	struct metrics_ctr ctr_none, ctr_over;
 	/* the first norder[f] series of family f sorted by label values, kept for the next /metrics (series are
 	 * never removed: each scrape sorts only the new ones and merges); order_lock before lock */
 	pthread_mutex_t order_lock;
@@ -59,6 +74,6 @@ static inline void series_write_end(struct series *s)
 }
 
 /* the table of every family (metrics.c) */
-const struct family_def *metrics__defs(void);
+const struct family_def *metrics__defs(const struct metrics *m);
 
 #endif

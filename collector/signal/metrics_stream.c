@@ -131,7 +131,7 @@ struct metrics_stream *metrics__stream(struct metrics *m, bool openmetrics)
 	st->ex = openmetrics ? malloc((size_t)STREAM_CHUNK * OBS_HIST_SLOTS * sizeof(*st->ex)) : NULL;
 	if (st->ex)
 		memset(st->ex, 0, (size_t)STREAM_CHUNK * OBS_HIST_SLOTS * sizeof(*st->ex));
-	st->expo = expo__new(metrics__defs(), &m->bounds, openmetrics, stream_next, st);
+	st->expo = expo__new(metrics__defs(m), &m->bounds, openmetrics, stream_next, st);
 	pthread_mutex_lock(&m->order_lock);
 	/* the series there are now: counted, then their pointers copied (a family only grows, by appending) */
 	pthread_mutex_lock(&m->lock);

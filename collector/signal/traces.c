@@ -352,8 +352,10 @@ static uint64_t hash_key(const char *k, size_t n, unsigned fam)
 	return h ^ (h >> 32);
 }
 
-/* metrics__series(fam, @labels), kept while it does not fold into __overflow__ (series are never removed) */
-static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels)
+/* metrics__series_ctr(fam, @labels, @ctr), kept while it does not fold into __overflow__ (series are never
+ * removed); @ctr, interned per container, goes into the key as a pointer */
+static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels,
+				 const struct metrics_ctr *ctr)
 {
 	char key[RED_KEY_MAX];
 	struct red_series *c;
@@ -367,16 +369,18 @@ static struct series *red_series(struct traces *t, enum family_id fam, const cha
 		const char *v = labels[i] ? labels[i] : ""; /* as the registry reads a NULL */
 		size_t l = strlen(v) + 1;
 
-		if (len + l > sizeof(key))
-			return metrics__series(t->opts.metrics, fam, labels);
+		if (len + l + sizeof(ctr) > sizeof(key))
+			return metrics__series_ctr(t->opts.metrics, fam, labels, ctr, &folded);
 		memcpy(key + len, v, l);
 		len += l;
 	}
+	memcpy(key + len, &ctr, sizeof(ctr));
+	len += sizeof(ctr);
 	h = hash_key(key, len, fam);
 	c = &t->red[h % RED_SLOTS];
 	if (c->s && c->hash == h && c->fam == fam && c->len == len && !memcmp(c->key, key, len))
 		return c->s;
-	se = metrics__series_folded(t->opts.metrics, fam, labels, &folded);
+	se = metrics__series_ctr(t->opts.metrics, fam, labels, ctr, &folded);
 	if (se && !folded) {
 		c->s = se;
 		c->hash = h;
@@ -480,7 +484,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	if (red_family[x->proto].set) {
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
-		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels);
+		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels,
+				res->mctr);
 		series__observe_ns(se, dur);
 	}
 

@@ -73,6 +73,7 @@ void shm_fold__ring(struct shm_fold *f, struct seg_view *v)
 	span__copy_str(res.executable_name, sizeof(res.executable_name), v->comm);
 	res.pid = v->pid;
 	res.ctr = v->ctr;
+	res.mctr = v->mctr;
 	while (budget > 0 && !v->faulted) {
 		struct drain_pass d = { .map = v->s,
 					.out = f->batch,

@@ -32,7 +32,8 @@ struct seg_view {
 	bool bounds_ok;
 	bool faulted; /* shrank under us (SIGBUS): retired */
 	char service[65], comm[17];
-	struct span_container ctr; /* a verified process's container (container.h), read when first seen */
+	struct span_container ctr;	/* a verified process's container (container.h), read when first seen */
+	const struct metrics_ctr *mctr; /* ctr as metric labels (--container-labels; NULL: off or unverified) */
 	struct seg_counters last;
 	uint64_t events;
 	uint64_t h2_id;		       /* names it to shm_h2 (0 until its first HTTP/2 record) */

@@ -326,6 +326,7 @@ static void examine(struct shm_source *s, const char *name, const struct hist_bo
 		     name);
 	if (v->verified) {
 		container__read(v->pid, &v->ctr);
+		v->mctr = metrics__ctr(s->opts.metrics, v->ctr.id, v->ctr.pod_uid);
 		vlog("reading shim segment of pid %d (%s)", v->pid, v->comm);
 	}
 	v->next = s->segs;

@@ -69,6 +69,10 @@ check("unit: NoNewPrivileges", ["yes"], svc.get("NoNewPrivileges"))
 exec_start = svc.get("ExecStart", [""])[-1].split()
 check("unit: ExecStart is obsprobe attach --config", ["/usr/local/bin/obsprobe", "attach", "--config"],
       exec_start[:3])
+envsel = [l.split("=", 1)[1].split() for l in open(os.path.join(deploy, "systemd/obsprobe.env"))
+          if l.startswith("OBSPROBE_SELECTORS=")]
+check("unit: its env file's default selectors are discovery options", True,
+      len(envsel) == 1 and len(envsel[0]) >= 2 and all(o in ("--exe", "--port", "--cgroup", "--pid") for o in envsel[0][::2]))
 breaks = []
 for key, bad in (("ProtectProc", {"invisible", "noaccess"}), ("ProcSubset", {"pid"}), ("PrivateUsers", {"yes", "true"}),
                  ("PrivateNetwork", {"yes", "true"})):
@@ -142,6 +146,13 @@ for e in ctr.get("env", []):
     ref = e.get("valueFrom", {}).get("configMapKeyRef")
     if ref:
         check("DaemonSet: env %s's key is in the ConfigMap" % e["name"], True, ref["key"] in cm[ref["name"]]["data"])
+sel = data.get("selectors", "").split()
+check("ConfigMap: selectors are discovery options, each with a value", True,
+      len(sel) >= 2 and len(sel) % 2 == 0 and all(o in ("--exe", "--port", "--cgroup", "--pid") for o in sel[::2]))
+check("DaemonSet: the entrypoint execs obsprobe with the selectors (obsprobe follows new processes itself)", True,
+      any(line.startswith("exec /usr/local/bin/obsprobe attach ") and line.endswith(" $OBSPROBE_SELECTORS")
+          for line in data[os.path.basename(cmd[-1])].splitlines()) and
+      any(e.get("valueFrom", {}).get("configMapKeyRef", {}).get("key") == "selectors" for e in ctr.get("env", [])))
 ann = ds["spec"]["template"]["metadata"]["annotations"]
 check("DaemonSet: prometheus.io annotations", ("true", str(port), "/metrics"),
       (ann.get("prometheus.io/scrape"), ann.get("prometheus.io/port"), ann.get("prometheus.io/path")))

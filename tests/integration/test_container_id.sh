@@ -3,7 +3,9 @@
 # systemd drivers), containerd and CRI-O under the kubelet, and podman name them (made in this test's own cgroup2
 # subtree, found through obsprobe check --json, never assumed at /sys/fs/cgroup), traced by obsprobe attach:
 # every span's resource carries the container.id / k8s.pod.uid its cgroup names and process.linux.cgroup, and
-# /api/v1/targets shows the same.
+# /api/v1/targets shows the same. Metrics: without --container-labels no family has a container_id label; with it
+# (and --max-containers 4), each server's requests are counted under its container_id / k8s_pod_uid, the two
+# containers past the cap under __overflow__, each of their requests counted as a fold.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -111,9 +113,50 @@ for c in "${CASES[@]}"; do
 	check "$name: /api/v1/targets row" "$id|$uid|$line" "$(row "${MASTER[$name]}")"
 	i=$((i + 1))
 done
+curl -sf "http://127.0.0.1:$LP/metrics" >"$TMP/metrics-off.txt"
+check "without --container-labels: $want requests in /metrics, no container label" "$want 0" \
+	"$(awk '/^http_server_request_duration_seconds_count/ { n += $2 } END { print n + 0 }' "$TMP/metrics-off.txt") $(
+		grep -c 'container_id=\|k8s_pod_uid=' "$TMP/metrics-off.txt")"
 kill -INT $OBS
 wait $OBS
 check "obsprobe exit status" 0 $?
+
+# ---- --container-labels: the same servers, 2 requests each; the first 4 containers (in --pid order) get their
+# labels, the 2 past --max-containers 4 fold into __overflow__, the process in no container has ""
+"$OBSPROBE" attach "${args[@]}" --service ctr --listen "127.0.0.1:$LP" --container-labels --max-containers 4 \
+	--no-tls -q 2>"$TMP/obs2.err" &
+OBS=$!
+PIDS+=($OBS)
+wait_for 10 curl -sf "http://127.0.0.1:$LP/health/ready" || { bad "obsprobe not ready"; cat "$TMP/obs2.err"; finish; }
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name _ <<<"$c"
+	for k in 1 2; do curl -s -o /dev/null "http://127.0.0.1:${PORT[$name]}/api/users/$k"; done
+done
+want2=$((2 * ${#CASES[@]}))
+count_where() { # FILE MATCH: the request count of the HTTP server series whose labels contain MATCH
+	awk -v m="$2" '/^http_server_request_duration_seconds_count/ && index($0, m) { n += $2 } END { print n + 0 }' "$1"
+}
+wait_for 10 test "$(curl -s "http://127.0.0.1:$LP/metrics" | awk '/^http_server_request_duration_seconds_count/ { n += $2 } END { print n + 0 }')" -ge $want2
+curl -sf "http://127.0.0.1:$LP/metrics" >"$TMP/metrics-on.txt"
+check "--container-labels: $want2 requests in /metrics" $want2 "$(count_where "$TMP/metrics-on.txt" 'service=')"
+i=0
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name path id uid <<<"$c"
+	if [ $i -ge 4 ] && [ -n "$id" ]; then
+		id=__overflow__ uid=__overflow__
+	fi
+	check "--container-labels: $name: its requests under container_id=\"$id\",k8s_pod_uid=\"$uid\"" \
+		"$([ "$id" = __overflow__ ] && echo 4 || echo 2)" \
+		"$(count_where "$TMP/metrics-on.txt" "container_id=\"$id\",k8s_pod_uid=\"$uid\"}")"
+	i=$((i + 1))
+done
+check "--container-labels: the 4 requests past --max-containers counted as folds" 4 \
+	"$(metric "$TMP/metrics-on.txt" 'obsprobe_series_overflow_total{metric="http_server_request_duration_seconds"}')"
+check "--container-labels: only the RED families carry them (syscall, socket families do not)" 0 \
+	"$(grep -c '^obsprobe_s[yo][a-z_]*{.*container_id=' "$TMP/metrics-on.txt")"
+kill -INT $OBS
+wait $OBS
+check "obsprobe exit status (--container-labels)" 0 $?
 
 # the shim path: an httpd with libobsshim.so in a CRI-O container's cgroup, read by obsprobe serve
 RT=$TMP/rt
@@ -127,7 +170,7 @@ OBSPROBE_RUNTIME_DIR=$RT OBSPROBE_SERVICE=shimctr LD_PRELOAD=$ROOT/build/libobss
 SHIMD=$!
 PIDS+=($SHIMD)
 wait_for 5 curl -sf "http://127.0.0.1:7919/" || { bad "shim httpd did not start"; finish; }
-OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen 127.0.0.1:7920 --spans-file "$TMP/shim.jsonl" -q \
+OBSPROBE_RUNTIME_DIR=$RT "$OBSPROBE" serve --listen 127.0.0.1:7920 --spans-file "$TMP/shim.jsonl" -q --container-labels \
 	2>"$TMP/serve.err" &
 SERVE=$!
 PIDS+=($SERVE)
@@ -141,4 +184,8 @@ curl -sf "http://127.0.0.1:7920/api/v1/targets" >"$TMP/targets.json"
 # the segment's process is the worker (the first to record), a child of the master
 worker=$(pgrep -P "$SHIMD" | head -1)
 check "shim: /api/v1/targets row" "$SID|$UID1|$line" "$(row "$worker")"
+curl -sf "http://127.0.0.1:7920/metrics" >"$TMP/metrics-shim.txt"
+# (its route's: the readiness probe's GET / is counted too, under the same labels)
+check "shim: --container-labels: its 3 requests under its container_id, k8s_pod_uid" 3 \
+	"$(count_where "$TMP/metrics-shim.txt" "http_route=\"/api/users/{id}\",container_id=\"$SID\",k8s_pod_uid=\"$UID1\"}")"
 finish

@@ -194,6 +194,57 @@ START_TEST(redactor_counts_are_metrics)
 }
 END_TEST
 
+START_TEST(container_labels)
+{
+	struct metrics_opts o = { .bounds_ns = (const uint64_t[]){ 1000 }, .nbounds = 1, .max_series = 100 };
+	struct metrics *off = metrics__new(&o), *m;
+	const struct metrics_ctr *a, *a2, *none, *over;
+	const char *v[] = { "svc", "GET", "200", "/x" };
+	bool folded;
+	char *text;
+
+	/* off: no pair is interned, and the families keep their own labels only */
+	ck_assert_ptr_null(metrics__ctr(off, "abc", "uid"));
+	series__observe_ns(metrics__series_ctr(off, FAM_HTTP_SERVER_DURATION, v, NULL, &folded), 10);
+	text = metrics__render(off, false, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "http_route=\"/x\"} 1\n"));
+	ck_assert_ptr_null(strstr(text, "container_id"));
+	free(text);
+	metrics__free(off);
+
+	o.container_labels = true;
+	o.max_containers = 1;
+	m = metrics__new(&o);
+	a = metrics__ctr(m, "abc", "uid");
+	a2 = metrics__ctr(m, "abc", "uid");
+	none = metrics__ctr(m, "", "");
+	over = metrics__ctr(m, "def", "");
+	ck_assert_ptr_eq(a, a2); /* interned: one per pair */
+	ck_assert(!a->folded && !none->folded && over->folded);
+	ck_assert_str_eq(over->id, "__overflow__");
+	ck_assert_ptr_eq(metrics__ctr(m, "abc", "uid"), a); /* a known pair stays itself past the cap */
+	series__observe_ns(metrics__series_ctr(m, FAM_HTTP_SERVER_DURATION, v, a, &folded), 10);
+	ck_assert(!folded);
+	series__observe_ns(metrics__series_ctr(m, FAM_HTTP_SERVER_DURATION, v, over, &folded), 10);
+	ck_assert(folded);
+	series__observe_ns(metrics__series_ctr(m, FAM_HTTP_SERVER_DURATION, v, over, &folded), 10);
+	series__observe_ns(metrics__series(m, FAM_HTTP_SERVER_DURATION, v), 10); /* no container: "" */
+	series__add_hist(metrics__series_ctr(m, FAM_SYSCALL_DURATION, (const char *[]){ "svc", "read" }, a, &folded),
+			 (const uint64_t[]){ 1, 0 }, 1, 10);
+	text = metrics__render(m, false, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "http_route=\"/x\",container_id=\"abc\",k8s_pod_uid=\"uid\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "http_route=\"/x\",container_id=\"__overflow__\",k8s_pod_uid=\"__overflow__\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "http_route=\"/x\",container_id=\"\",k8s_pod_uid=\"\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "obsprobe_series_overflow_total{metric=\"http_server_request_duration_seconds\"} 2\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "obsprobe_syscall_duration_seconds_count{service=\"svc\",syscall=\"read\"} 1\n"));
+	free(text);
+	metrics__free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("metrics");
@@ -208,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, exemplars_in_openmetrics_only);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, redactor_counts_are_metrics);
+	tcase_add_test(tc, container_labels);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
