@@ -49,6 +49,19 @@ static void stripe_release(void *v)
 		__atomic_store_n(&stripe_owner[i], 0, __ATOMIC_RELEASE);
 }
 
+/* the key that gives a thread's stripe back at its exit; only one of glibc's first 32 (PTHREAD_KEY_2NDLEVEL_SIZE):
+ * their pthread_setspecific stores into the thread itself, a later key's first use callocs, and the first
+ * record of a thread may come from a signal handler that interrupted malloc.  Otherwise threads share stripes. */
+static bool stripe_key_make(void)
+{
+	if (pthread_key_create(&stripe_key, stripe_release))
+		return false;
+	if (stripe_key < 32)
+		return true;
+	pthread_key_delete(stripe_key);
+	return false;
+}
+
 void seg__pick_stripe(void)
 {
 	int tid = (int)syscall(SYS_gettid);
@@ -88,7 +101,7 @@ void seg__init(void)
 	segfile__opts_from_env(&seg_opts);
 	seg_opts.bounds_ns = seg_bounds.ns;
 	seg_opts.nbounds = seg_bounds.n;
-	stripe_keyed = !pthread_key_create(&stripe_key, stripe_release);
+	stripe_keyed = stripe_key_make();
 	seg_armed = true;
 }
 
@@ -96,7 +109,7 @@ void seg__use(struct obs_segment *s)
 {
 	read_bounds();
 	if (!stripe_keyed)
-		stripe_keyed = !pthread_key_create(&stripe_key, stripe_release);
+		stripe_keyed = stripe_key_make();
 	seg_map = s;
 	seg_state = SEG_READY;
 	seg_armed = true;
