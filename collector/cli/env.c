@@ -362,6 +362,12 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 	if (env->max_overhead > 0 && env->preload)
 		BAD("%s: --max-overhead sheds eBPF probes; the shim (--preload) has none to shed (drop one of them)",
 		    cmd);
+	if (env->probe_stats && env->preload)
+		BAD("%s: --probe-stats turns on the kernel's BPF statistics; the shim (--preload) runs no BPF program (drop one of them)",
+		    cmd);
+	if (env->max_containers_set && !env->container_labels)
+		BAD("%s: --max-containers caps the labels of --container-labels (give it too, or drop --max-containers)",
+		    cmd);
 	if (env->cmd == CMD_RUN && !env->pushgateway && (env->push_job || env->push_interval > 0))
 		BAD("%s: --%s goes with --pushgateway URL (give it too)", cmd,
 		    env->push_job ? "push-job" : "push-interval");

@@ -67,6 +67,7 @@ struct env {
 	int max_services;			 /* shim segments: distinct services, default 256 */
 	bool container_labels;			 /* --container-labels */
 	int max_containers;			 /* --container-labels: distinct containers, default 256 */
+	bool max_containers_set;		 /* --max-containers given (it needs --container-labels) */
 	int max_segments_per_uid;		 /* shim segments read at once per file owner, default 4096 */
 	int max_rejected_segments;		 /* shim segment files remembered as refused or done, default 65536 */
 	struct hist_bounds bounds;		 /* --buckets, default SPEC list */

@@ -406,9 +406,10 @@ int options__apply(struct env *env, int val, const char *arg, const char *what)
 	case OPT_MAX_REJECTED:
 		if (optval_long(arg, &l) || l <= 0 || l > 10000000)
 			BAD("%s: '%s' is not a whole number from 1 to 10000000", what, arg);
-		if (val == OPT_MAX_CONTAINERS)
+		if (val == OPT_MAX_CONTAINERS) {
 			env->max_containers = (int)l;
-		else if (val == OPT_MAX_SERVICES)
+			env->max_containers_set = true;
+		} else if (val == OPT_MAX_SERVICES)
 			env->max_services = (int)l;
 		else if (val == OPT_MAX_SEGS_PER_UID)
 			env->max_segments_per_uid = (int)l;

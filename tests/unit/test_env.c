@@ -510,6 +510,9 @@ START_TEST(max_overhead)
 	ck_usage_has(&env, "attach --pid 1 --max-overhead 5%", "'5%' is not a percentage");
 	ck_usage_has(&env, "attach --pid 1 --max-overhead nan", "'nan' is not a percentage");
 	ck_usage_has(&env, "run --preload --max-overhead 5 -- true", "the shim (--preload) has none to shed");
+	ck_usage_has(&env, "run --preload --probe-stats -- true", "the shim (--preload) runs no BPF program");
+	ck_usage_has(&env, "attach --pid 1 --max-containers 9",
+		     "--max-containers caps the labels of --container-labels");
 	ck_usage_has(&env, "serve --max-overhead 5", "--max-overhead does not apply");
 }
 END_TEST
