@@ -330,8 +330,6 @@ static int apply_flags(struct env *env, const struct flag *flags, int nflags, ui
 				break;
 			case OPT_FUNC:
 				free_list(env->funcs, &env->nfuncs);
-				free_list(env->exes, &env->nexes);
-				free_list(env->cgroups, &env->ncgroups);
 				break;
 			case OPT_KFUNC:
 				free_list(env->kfuncs, &env->nkfuncs);
@@ -482,6 +480,8 @@ cleanup:
 
 void env__free(struct env *env)
 {
+	free_list(env->exes, &env->nexes);
+	free_list(env->cgroups, &env->ncgroups);
 	free_list(env->funcs, &env->nfuncs);
 	free_list(env->kfuncs, &env->nkfuncs);
 	free_list(env->otlp_headers, &env->notlp_headers);
