@@ -176,8 +176,13 @@ PY
 while read -r m svc; do
 	while read -r e; do
 		e=${e//\$instance/$m}
-		check "overview '${e:0:40}...' filtered by instance=$m: one series, $svc's" "$svc" \
-			"$(pq "$e" service | awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//')"
+		# rate() needs two samples of the series in its window: one that appeared at the last scrape has one
+		for _ in $(seq 1 20); do
+			got=$(pq "$e" service | awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//')
+			[ "$got" == "$svc" ] && break
+			sleep 1
+		done
+		check "overview '${e:0:40}...' filtered by instance=$m: one series, $svc's" "$svc" "$got"
 	done <<<"$exprs"
 done <<EOF
 $A:9464 front
