@@ -16,26 +16,14 @@
 #include "preload/vmread.h"
 
 static uint64_t next_id; /* connection ids: one counter per process, never reused in its segment */
-static int32_t my_pid;	 /* asked once (h2cap__atfork_child forgets them) */
-static __thread int32_t my_tid;
-
-void h2cap__atfork_child(void)
-{
-	my_pid = 0;
-	my_tid = 0; /* the one thread a child has */
-}
 
 static void rec_head(struct obs_seg_h2 *r, struct h2cap_conn *h, const struct obs_addr *local,
 		     const struct obs_addr *peer)
 {
 	memset(r, 0, OBS_SEG_H2_HEAD);
 	r->conn = h->id;
-	if (!__atomic_load_n(&my_pid, __ATOMIC_RELAXED)) /* (every thread finds the same) */
-		__atomic_store_n(&my_pid, (int32_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
-	if (!my_tid)
-		my_tid = (int32_t)syscall(SYS_gettid);
-	r->pid = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
-	r->tid = my_tid;
+	r->pid = netutil__pid();
+	r->tid = netutil__tid();
 	r->local = *local;
 	r->peer = *peer;
 }

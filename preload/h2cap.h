@@ -46,8 +46,6 @@ struct h2cap_conn {
 	struct obs_seg_h2 held[H2CAP_HELD];
 };
 
-/* a forked child: its pid and thread ids are its own */
-void h2cap__atfork_child(void);
 /* the connection (re)starts: a previous one's session is closed first */
 void h2cap__open(struct h2cap_conn *h, const struct obs_addr *local, const struct obs_addr *peer, uint64_t now_ns);
 /* its parser claimed it (whole lock held): its id is fixed now, before its directions are fed apart */

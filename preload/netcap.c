@@ -28,24 +28,6 @@ __thread struct netcap_tls_call netcap_tls_call;
 
 static double sample_ratio = 1.0;
 
-/* the process's and the thread's ids, asked once (two syscalls per request otherwise); a forked child asks again */
-static int32_t my_pid;
-static __thread int32_t my_tid;
-
-static inline int32_t pid_now(void)
-{
-	if (__builtin_expect(!my_pid, 0))
-		my_pid = (int32_t)syscall(SYS_getpid);
-	return my_pid;
-}
-
-static inline int32_t tid_now(void)
-{
-	if (__builtin_expect(!my_tid, 0))
-		my_tid = (int32_t)syscall(SYS_gettid);
-	return my_tid;
-}
-
 /* the request this thread serves: ids (netcap_serving) plus what is passed on downstream */
 static __thread char cur_tracestate[OBS_X_TRACESTATE_MAX];
 static __thread char cur_baggage[CTX_STATE_LEN];
@@ -82,8 +64,8 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 
 	if (c->tls)
 		x->flags |= OBS_X_F_TLS;
-	x->pid = pid_now();
-	x->tid = tid_now();
+	x->pid = netutil__pid();
+	x->tid = netutil__tid();
 	randid__fill(x->span_id, 8);
 	if (x->kind == 2) { /* server: the thread serves this request now */
 		adopt(x, in);
@@ -281,8 +263,7 @@ void netcap__conn_close(int fd)
 
 void netcap__atfork_child(void)
 {
-	my_pid = 0; /* this process's own, and the forking thread's new id */
-	my_tid = 0;
+	netutil__atfork_child(); /* this process's own ids, and the forking thread's */
 	/* a prefork server's child serves what its parent accepted (postgres backends, TLS included): it keeps the
 	 * classes, but the connections were counted opened by the parent, which counts their close too */
 	for (int fd = 0; fd < OBS_FD_MAX; fd++)
@@ -293,7 +274,6 @@ void netcap__atfork_child(void)
 	if (netcap_pool)
 		for (int i = 0; i < NETCAP_CONNS; i++)
 			netcap_pool[i].lock = 0;
-	h2cap__atfork_child();
 }
 
 static void feed(struct shim_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n, uint64_t t)

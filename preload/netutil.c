@@ -1,4 +1,5 @@
-/* netutil.c -- small socket facts for the shim's capture: addresses, send-queue room, a TLS record's start */
+/* netutil.c -- small socket facts for the shim's capture: addresses, send-queue room, a TLS record's start;
+ * the process's and thread's ids, asked once */
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
@@ -8,8 +9,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "preload/netcap.h"
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "preload/netutil.h"
 
 /* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
@@ -84,4 +90,31 @@ size_t netutil__first_bytes(uint8_t *b, size_t cap, const struct iovec *iov, int
 		k += m;
 	}
 	return k;
+}
+
+static int32_t my_pid; /* every thread finds the same: a relaxed atomic, no lock */
+static __thread int32_t my_tid;
+
+int32_t netutil__pid(void)
+{
+	int32_t p = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(!p, 0)) {
+		p = (int32_t)syscall(SYS_getpid);
+		__atomic_store_n(&my_pid, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
+int32_t netutil__tid(void)
+{
+	if (__builtin_expect(!my_tid, 0))
+		my_tid = (int32_t)syscall(SYS_gettid);
+	return my_tid;
+}
+
+void netutil__atfork_child(void)
+{
+	__atomic_store_n(&my_pid, 0, __ATOMIC_RELAXED);
+	my_tid = 0; /* the one thread a child has */
 }

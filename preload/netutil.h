@@ -17,4 +17,10 @@ bool netutil__room_for(int fd, size_t need);
 /* the first bytes (at most @cap) of @n that crossed in @iov, into @b: how many */
 size_t netutil__first_bytes(uint8_t *b, size_t cap, const struct iovec *iov, int iovcnt, size_t n);
 
+/* this process's and this thread's ids, asked of the kernel once each (two syscalls per request otherwise) */
+int32_t netutil__pid(void);
+int32_t netutil__tid(void);
+/* in a forked child: its own ids are asked again */
+void netutil__atfork_child(void);
+
 #endif
