@@ -50,7 +50,7 @@ void ratelimit__init(struct ratelimit *r, double per_second)
 	r->last_ns = 0;
 }
 
-bool ratelimit__allow(struct ratelimit *r, uint64_t now_ns)
+bool ratelimit__ready(struct ratelimit *r, uint64_t now_ns)
 {
 	if (r->rate <= 0)
 		return false;
@@ -61,8 +61,18 @@ bool ratelimit__allow(struct ratelimit *r, uint64_t now_ns)
 	}
 	if (now_ns > r->last_ns || !r->last_ns)
 		r->last_ns = now_ns;
-	if (r->tokens < 1.0 - 1e-6) /* refills add up in floating point: forgive the rounding */
-		return false;
+	return r->tokens >= 1.0 - 1e-6; /* refills add up in floating point: forgive the rounding */
+}
+
+void ratelimit__take(struct ratelimit *r)
+{
 	r->tokens -= 1.0;
+}
+
+bool ratelimit__allow(struct ratelimit *r, uint64_t now_ns)
+{
+	if (!ratelimit__ready(r, now_ns))
+		return false;
+	ratelimit__take(r);
 	return true;
 }

@@ -36,5 +36,9 @@ struct ratelimit {
 
 void ratelimit__init(struct ratelimit *r, double per_second);
 bool ratelimit__allow(struct ratelimit *r, uint64_t now_ns);
+/* the same in two steps, for a caller that learns between them whether it needs the token: ready refills and
+ * says whether a token is there, take (only after ready said yes) spends it */
+bool ratelimit__ready(struct ratelimit *r, uint64_t now_ns);
+void ratelimit__take(struct ratelimit *r);
 
 #endif

@@ -105,15 +105,20 @@ struct log_record {
 
 /* Helpers for producers.  Strings are truncated to fit; an attribute past SPAN_MAX_ATTRS is
  * counted in dropped_attrs. */
+/* strnlen with the source's array bound hidden from gcc (-Wstringop-overread warns when max exceeds a small
+ * source array, though strnlen stops at its NUL) */
+static inline size_t span__strnlen(const char *s, size_t max)
+{
+	__asm__("" : "+r"(s));
+	return strnlen(s, max);
+}
+
 static inline void span__copy_str(char *dst, size_t size, const char *src)
 {
-	size_t n = 0;
+	/* the length first, then one copy: a byte loop here was a third of building a span */
+	size_t n = src ? span__strnlen(src, size - 1) : 0;
 
-	/* a loop, not strnlen: gcc warns when the bound exceeds a small source array */
-	while (src && n + 1 < size && src[n]) {
-		dst[n] = src[n];
-		n++;
-	}
+	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
 }
 

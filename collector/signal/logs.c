@@ -49,8 +49,8 @@ struct logs *logs__new(const struct logs_opts *opts, char *err, size_t errlen)
 		}
 		l->own_file = true;
 	}
-	if (l->file)
-		setvbuf(l->file, NULL, _IOLBF, 0);
+	if (l->file) /* written once per poll (logs__poll), as --spans-file */
+		setvbuf(l->file, NULL, _IOFBF, 1 << 16);
 	if (logs__enabled(l)) {
 		struct logline_opts lo = { .tag_size = sizeof(struct tag) };
 
@@ -171,6 +171,8 @@ void logs__poll(struct logs *l)
 {
 	struct exporter_stats now;
 
+	if (l && l->file)
+		fflush(l->file);
 	if (l && l->lines) {
 		struct logline_stats st;
 

@@ -115,8 +115,12 @@ static void tls_io(uint64_t sk, int pid, bool client, int dir, uint64_t enter, u
 
 static size_t read_spans(char *spans, size_t len)
 {
-	FILE *f = fopen(path, "r");
-	size_t n = fread(spans, 1, len - 1, f);
+	FILE *f;
+	size_t n;
+
+	traces__poll(t); /* the span lines are written once per poll */
+	f = fopen(path, "r");
+	n = fread(spans, 1, len - 1, f);
 
 	spans[n] = '\0';
 	fclose(f);
@@ -169,10 +173,7 @@ START_TEST(client_span_parents_server_span_across_ring_order)
 	io(1, 10, true, SC_RECEIVE, 1150, 1400, resp);
 	demux__flush(d, true);
 
-	f = fopen(path, "r");
-	n = fread(spans, 1, sizeof(spans) - 1, f);
-	spans[n] = '\0';
-	fclose(f);
+	n = read_spans(spans, sizeof(spans));
 	span_field(spans, 3, "spanId", client_span, sizeof(client_span));
 	span_field(spans, 3, "traceId", client_trace, sizeof(client_trace));
 	span_field(spans, 2, "parentSpanId", server_parent, sizeof(server_parent));

@@ -53,6 +53,17 @@ START_TEST(rate_limit)
 	ck_assert_int_eq(n, 100);
 	ratelimit__init(&r, 0);
 	ck_assert(!ratelimit__allow(&r, t));
+	/* ready asks without spending: only take spends */
+	ratelimit__init(&r, 2);
+	for (int i = 0; i < 5; i++)
+		ck_assert(ratelimit__ready(&r, t));
+	ratelimit__take(&r);
+	ck_assert(ratelimit__ready(&r, t));
+	ratelimit__take(&r);
+	ck_assert(!ratelimit__ready(&r, t));
+	ck_assert(ratelimit__ready(&r, t + 500000000ull)); /* half a second refills one */
+	ck_assert(ratelimit__allow(&r, t + 500000000ull));
+	ck_assert(!ratelimit__allow(&r, t + 500000000ull));
 }
 END_TEST
 
