@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nginx_bench.sh -- issue 13's nginx table: what each tracer takes from nginx's request rate on this machine.
 # nginx (master + WORKERS workers, a 700-byte page, keep-alive) under `wrk -t1 -cCONNS -dDs`; setups: untraced, the
-# kernel floor (empty tp_btf sys_enter/sys_exit on every task), obsprobe attach with its defaults, the same with each
+# kernel floor (empty tp_btf sys_enter/sys_exit on every task), the timing floor (the least a syscall latency
+# histogram of nginx's pids needs: tests/bench/floor.bpf.c), obsprobe attach with its defaults, the same with each
 # feature off in turn, bpftrace's syscall latency histogram for nginx's pids, nginx under libobsshim.so + `obsprobe
 # serve`. ROUNDS interleaved rounds (the order rotates each round); a setup's loss is taken against the untraced
 # figure of the same round; the table gives the median loss, its spread and the ratio to the floor's median loss.
@@ -27,7 +28,7 @@ WORKERS=${WORKERS:-2}
 PORT_BASE=${PORT_BASE:-7850}
 PORT_SPAN=${PORT_SPAN:-50}
 BPF_STATS=${BPF_STATS:-1}
-ALL="untraced floor ebpf ebpf-no-http ebpf-no-logs ebpf-no-net ebpf-no-syscalls ebpf-no-tls bpftrace shim"
+ALL="untraced floor timing ebpf ebpf-no-http ebpf-no-logs ebpf-no-net ebpf-no-syscalls ebpf-no-tls bpftrace shim"
 SETUPS=${SETUPS:-$ALL}
 MD=$B/bench/nginx.md
 
@@ -152,9 +153,13 @@ one() {
 	done
 	pids="$master $workers"
 	case $s in
-	floor)
+	floor | timing)
 		mkfifo "$d/fin"
-		"$B/bench/floor" sys "$B/bench/floor.bpf.o" <"$d/fin" >"$d/tool.err" 2>&1 &
+		if [ "$s" = floor ]; then
+			"$B/bench/floor" sys "$B/bench/floor.bpf.o" <"$d/fin" >"$d/tool.err" 2>&1 &
+		else
+			"$B/bench/floor" time "$B/bench/floor.bpf.o" $pids <"$d/fin" >"$d/tool.err" 2>&1 &
+		fi
 		tool=$!
 		OURS+=("$tool")
 		exec 8>"$d/fin"
@@ -258,6 +263,8 @@ tmp, rounds, setups = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 label = {
     "untraced": "untraced",
     "floor": "kernel floor: empty `tp_btf` sys_enter/sys_exit on every task",
+    "timing": "timing floor: the least a syscall latency histogram of nginx's pids needs (two clock reads, task"
+              " storage, a bucket)",
     "ebpf": "obsprobe attach, defaults (syscalls, net, HTTP spans, logs, TLS)",
     "bpftrace": "bpftrace syscall latency histogram for nginx's pids",
     "shim": "nginx under libobsshim.so + `obsprobe serve`",
@@ -325,6 +332,21 @@ row("eBPF defaults loss / floor's loss", le / lf if le is not None and lf and lf
 row("eBPF defaults loss / bpftrace's loss", le / lb if le is not None and lb and lb > 0 else None,
     per_round("ebpf", "bpftrace"), 1 / 3, "%.2f")
 row("shim loss (%)", loss.get("shim"), losses("shim"), 3.0, "%.1f")
+# what timing nginx's syscalls costs by itself on this machine: where it is above a goal, no syscall latency
+# histogram can meet that goal here, and the part of obsprobe's loss above it is what obsprobe adds
+lt = loss.get("timing")
+if lt is not None:
+    print("\nThe timing floor against the same goals (a goal it misses is out of reach of any syscall latency"
+          " histogram on this machine):\n")
+    print("| | figure | per-round median | per-round spread | goal | |")
+    print("|---|---|---|---|---|---|")
+    row("timing floor loss / floor's loss", lt / lf if lf and lf > 0 else None, per_round("timing", "floor"),
+        1.2, "%.2fx")
+    row("timing floor loss / bpftrace's loss", lt / lb if lb and lb > 0 else None,
+        per_round("timing", "bpftrace"), 1 / 3, "%.2f")
+    if le is not None and lt > 0:
+        print("| eBPF defaults loss / timing floor's loss | %.2fx | %.2fx | | | |" % (
+            le / lt, med(per_round("ebpf", "timing")) or 0))
 cpus = [v[3] for v in e.values() if v[3] is not None]
 row("collector CPU per request, eBPF defaults (us)", med(cpus), cpus, 0.5, "%.2f")
 hwms = [v[4] / 1024 for v in e.values() if v[4] is not None]
