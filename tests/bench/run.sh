@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh -- make bench: what each tracer adds per traced event, measured in one run, as ratios.
 # Workloads: read(/dev/zero, 1 byte) in a loop; a loop calling one traced function.
-# Tools: none (baseline), the kernel floor (empty BPF programs on the same hooks), obsprobe,
+# Tools: none (baseline), the kernel floor (empty BPF programs on the same hooks), the timing floor (the least a
+# syscall latency histogram needs: tests/bench/floor.bpf.c), obsprobe,
 # bpftrace doing the equivalent histogram, strace -c (syscalls, shorter run). REPS interleaved rounds (the order of
 # the tools rotates each round); the goals of issue 13 (syscall path <= 1.3x the floor's added cost, function timing
 # <= 1.05x the empty uprobe pair's) from the medians, with the per-round ratios' median and spread. Reports, never
@@ -38,6 +39,11 @@ one_run() {
 		fi
 		tool_pid=$!; exec 8>"$TMP/fin"; rm -f "$TMP/fin"
 		waitgrep attached "$lo" || { cat "$lo" >&2; return 1; } ;;
+	timing) # the least a syscall latency histogram of the target needs (floor.bpf.c time_enter/time_exit)
+		mkfifo "$TMP/fin"
+		"$B/bench/floor" time "$B/bench/floor.bpf.o" $tpid <"$TMP/fin" >"$lo" 2>&1 &
+		tool_pid=$!; exec 8>"$TMP/fin"; rm -f "$TMP/fin"
+		waitgrep attached "$lo" || { cat "$lo" >&2; return 1; } ;;
 	obsprobe|obsprobe-nonet)
 		local p nonet=""; p=$(port)
 		[ $tool = obsprobe-nonet ] && nonet=--no-net
@@ -67,7 +73,7 @@ one_run() {
 	exec 7>&-
 	wait $tpid 2>/dev/null
 	if [ -n "$tool_pid" ]; then
-		[ "$tool" = floor ] && exec 8>&-
+		case $tool in floor | timing) exec 8>&- ;; esac
 		kill -INT $tool_pid 2>/dev/null; wait $tool_pid 2>/dev/null
 	fi
 	awk '/ns_per_op/{print $2}' "$out"
@@ -83,7 +89,7 @@ declare -A R V
 for mode in ${MODES:-sys func}; do
 	n=$NSYS; [ $mode = func ] && n=$NFUNC
 	tools=(none floor obsprobe)
-	[ $mode = sys ] && tools+=(obsprobe-nonet)
+	[ $mode = sys ] && tools+=(obsprobe-nonet timing)
 	[ -z "${NO_BPFTRACE:-}" ] && tools+=(bpftrace)
 	for rep in $(seq 1 "$REPS"); do
 		for i in $(seq 0 $((${#tools[@]} - 1))); do
@@ -115,6 +121,9 @@ for mode in ${MODES:-sys func}; do
 		"$(add "${R[$mode,bpftrace]:-}" "${R[$mode,none]}")" \
 		"$(ratio "${R[$mode,bpftrace]:-}" "${R[$mode,floor]}" "${R[$mode,none]}")" "$st"
 done
+[ -n "${R[sys,timing]:-}" ] && printf '\ntiming floor (the least a syscall latency histogram of the target needs: two clock reads, task storage, a bucket) on the read loop: %s ns/op, %s, %s the floor; obsprobe adds %s the timing floor'"'"'s added cost\n' \
+	"${R[sys,timing]}" "$(add "${R[sys,timing]}" "${R[sys,none]}")" "$(ratio "${R[sys,timing]}" "${R[sys,floor]}" "${R[sys,none]}")" \
+	"$(ratio "${R[sys,obsprobe]}" "${R[sys,timing]}" "${R[sys,none]}")"
 [ -n "${R[sys,nonet]:-}" ] && printf '\nobsprobe --no-net (syscalls only, no socket classification) on the read loop: %s ns/op, %s, %s the floor\n' \
 	"${R[sys,nonet]}" "$(add "${R[sys,nonet]}" "${R[sys,none]}")" "$(ratio "${R[sys,nonet]}" "${R[sys,floor]}" "${R[sys,none]}")"
 
