@@ -224,11 +224,11 @@ one() {
 		mem=${hwm:--}
 	fi
 	if [ -n "$stats" ]; then
-		echo "$reqs" >"$TMP/stats.reqs"
-		cp "$d/progs.0" "$TMP/stats.progs.0"
-		cp "$d/progs.1" "$TMP/stats.progs.1"
-		cp "$d/fprogs.0" "$TMP/stats.fprogs.0"
-		cp "$d/fprogs.1" "$TMP/stats.fprogs.1"
+		echo "$reqs" >"$TMP/stats.$s.reqs"
+		cp "$d/progs.0" "$TMP/stats.$s.progs.0"
+		cp "$d/progs.1" "$TMP/stats.$s.progs.1"
+		cp "$d/fprogs.0" "$TMP/stats.$s.fprogs.0"
+		cp "$d/fprogs.1" "$TMP/stats.$s.fprogs.1"
 	else
 		[ -n "$w0" ] && [ -n "$w1" ] && echo "$r $(((w1 - w0) / reqs))" >>"$TMP/shimwork"
 		echo "$r $s $rps $reqs $errs $cpu $mem" >>"$TMP/res"
@@ -248,6 +248,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 if [ "$BPF_STATS" = 1 ] && [[ " $SETUPS " == *" ebpf "* ]]; then
 	one ebpf stats stats || echo "nginx_bench: the BPF stats run failed" >&2
+	# the timing floor the same way: what timing nginx's syscalls costs in BPF run time by itself
+	[[ " $SETUPS " == *" timing "* ]] && { one timing stats stats || echo "nginx_bench: the timing floor's stats run failed" >&2; }
 fi
 
 {
@@ -372,36 +374,52 @@ def deltas(a, b):  # -> [(name, runs, ns)] of the programs that ran in the windo
         if dc > 0:
             out.append((n, dc, dt))
     return sorted(out, key=lambda x: -x[2])
-p0, p1 = progs("stats.progs.0"), progs("stats.progs.1")
-f0, f1 = progs("stats.fprogs.0"), progs("stats.fprogs.1")
-if p1:
-    reqs = int(open(os.path.join(tmp, "stats.reqs")).read())
-    print("\nBPF programs, a separate eBPF-defaults run with the floor's empty programs attached beside obsprobe's and the"
+def stats_run(setup, what, enter, exit_):
+    """one stats run's table; -> (its sys_enter+sys_exit ns per request, the floor's empty pair's) or None"""
+    p0, p1 = progs("stats.%s.progs.0" % setup), progs("stats.%s.progs.1" % setup)
+    f0, f1 = progs("stats.%s.fprogs.0" % setup), progs("stats.%s.fprogs.1" % setup)
+    if not p1:
+        return None
+    reqs = int(open(os.path.join(tmp, "stats.%s.reqs" % setup)).read())
+    print("\nBPF programs, a separate %s run with the floor's empty programs attached beside its own and the"
           " kernel's run-time statistics on for its %d requests (runs count every task's events the program sees; the"
-          " statistics add their own two clock reads per run, outside run_time_ns):\n" % reqs)
+          " statistics add their own two clock reads per run, outside run_time_ns):\n" % (what, reqs))
     print("| program | runs | runs/request | ns/run | ns/request |")
     print("|---|---|---|---|---|")
     tt = tc = 0
     for n, dc, dt in deltas(p0, p1):
         tt, tc = tt + dt, tc + dc
         print("| %s | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
-    print("| all of obsprobe's | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a", tt / reqs))
+    print("| all of its programs | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a",
+                                                             tt / reqs))
     ft = fc = 0
     for n, dc, dt in deltas(f0, f1):
         ft, fc = ft + dt, fc + dc
         print("| floor: %s (empty) | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
+    out = None
     if fc:
         print("| all of the floor's | %d | %.2f | %.0f | %.0f |" % (fc, fc / reqs, ft / fc, ft / reqs))
         se = {n: (dc, dt) for n, dc, dt in deltas(p0, p1)}
         fl = {n: (dc, dt) for n, dc, dt in deltas(f0, f1)}
-        if "sys_enter" in se and "sys_exit" in se and "floor_enter" in fl and "floor_exit" in fl:
-            o = se["sys_enter"][1] + se["sys_exit"][1]
+        if enter in se and exit_ in se and "floor_enter" in fl and "floor_exit" in fl:
+            o = se[enter][1] + se[exit_][1]
             f = fl["floor_enter"][1] + fl["floor_exit"][1]
-            print("\nsys_enter+sys_exit: %.0f ns per request, the floor's empty pair %.0f: %.0f ns per request above the"
-                  " floor's programs (%.2fx their run time)" % (o / reqs, f / reqs, (o - f) / reqs, o / f if f else 0))
-    idle = sorted(set(n for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0))
-    if idle:
-        print("\n%d more programs held by the collector did not run in that window: %s" % (len(idle), ", ".join(idle)))
+            print("\n%s+%s: %.0f ns per request, the floor's empty pair %.0f: %.0f ns per request above the"
+                  " floor's programs (%.2fx their run time)" % (enter, exit_, o / reqs, f / reqs, (o - f) / reqs,
+                                                               o / f if f else 0))
+            out = (o / reqs, f / reqs)
+    if setup == "ebpf":
+        idle = sorted(set(n for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0))
+        if idle:
+            print("\n%d more programs held by the collector did not run in that window: %s" % (len(idle),
+                                                                                             ", ".join(idle)))
+    return out
+ob = stats_run("ebpf", "eBPF-defaults", "sys_enter", "sys_exit")
+tm = stats_run("timing", "timing-floor", "time_enter", "time_exit")
+if ob and tm:
+    print("\nBPF run time per request, each against the floor's empty pair of its own run: obsprobe %.2fx, the timing"
+          " floor %.2fx; obsprobe / the timing floor: %.2fx" % (ob[0] / ob[1], tm[0] / tm[1],
+                                                               (ob[0] / ob[1]) / (tm[0] / tm[1])))
 print("\nreq/s per round (the order rotates each round):\n")
 print("| setup | " + " | ".join("r%d" % r for r in range(1, rounds + 1)) + " |")
 print("|---|" + "---|" * rounds)
