@@ -15,7 +15,8 @@
 # wrk as it would be in production. Prints markdown and writes it to build/bench/nginx.md. Reports, never fails on
 # a figure.
 # Environment: ROUNDS (5), D (seconds per wrk run, 5), WARM (warm-up seconds, 1), CONNS (16), WORKERS (2),
-# SETUPS (a subset, in order), BPF_STATS (1; 0 skips the stats run), PORT_BASE/PORT_SPAN (7850/50).
+# SETUPS (a subset, in order), BPF_STATS (1; 0 skips the stats runs), STATS_ROUNDS (3), PORT_BASE/PORT_SPAN
+# (7850/50).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
@@ -28,6 +29,7 @@ WORKERS=${WORKERS:-2}
 PORT_BASE=${PORT_BASE:-7850}
 PORT_SPAN=${PORT_SPAN:-50}
 BPF_STATS=${BPF_STATS:-1}
+STATS_ROUNDS=${STATS_ROUNDS:-3}
 ALL="untraced floor timing ebpf ebpf-no-http ebpf-no-logs ebpf-no-net ebpf-no-syscalls ebpf-no-tls bpftrace shim"
 SETUPS=${SETUPS:-$ALL}
 MD=$B/bench/nginx.md
@@ -223,12 +225,12 @@ one() {
 			'BEGIN { printf "%.3f", (b - a) / hz * 1e6 / n }')
 		mem=${hwm:--}
 	fi
-	if [ -n "$stats" ]; then
-		echo "$reqs" >"$TMP/stats.$s.reqs"
-		cp "$d/progs.0" "$TMP/stats.$s.progs.0"
-		cp "$d/progs.1" "$TMP/stats.$s.progs.1"
-		cp "$d/fprogs.0" "$TMP/stats.$s.fprogs.0"
-		cp "$d/fprogs.1" "$TMP/stats.$s.fprogs.1"
+	if [ -n "$stats" ]; then # round r of the stats runs: files stats.SETUP.R.*
+		echo "$reqs" >"$TMP/stats.$s.$r.reqs"
+		cp "$d/progs.0" "$TMP/stats.$s.$r.progs.0"
+		cp "$d/progs.1" "$TMP/stats.$s.$r.progs.1"
+		cp "$d/fprogs.0" "$TMP/stats.$s.$r.fprogs.0"
+		cp "$d/fprogs.1" "$TMP/stats.$s.$r.fprogs.1"
 	else
 		[ -n "$w0" ] && [ -n "$w1" ] && echo "$r $(((w1 - w0) / reqs))" >>"$TMP/shimwork"
 		echo "$r $s $rps $reqs $errs $cpu $mem" >>"$TMP/res"
@@ -247,9 +249,13 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 if [ "$BPF_STATS" = 1 ] && [[ " $SETUPS " == *" ebpf "* ]]; then
-	one ebpf stats stats || echo "nginx_bench: the BPF stats run failed" >&2
-	# the timing floor the same way: what timing nginx's syscalls costs in BPF run time by itself
-	[[ " $SETUPS " == *" timing "* ]] && { one timing stats stats || echo "nginx_bench: the timing floor's stats run failed" >&2; }
+	# STATS_ROUNDS alternating runs of obsprobe and of the timing floor (what timing nginx's syscalls costs in BPF
+	# run time by itself), each beside the floor's empty programs
+	for r in $(seq 1 "$STATS_ROUNDS"); do
+		one ebpf "$r" stats || echo "nginx_bench: the BPF stats run failed" >&2
+		[[ " $SETUPS " == *" timing "* ]] && { one timing "$r" stats ||
+			echo "nginx_bench: the timing floor's stats run failed" >&2; }
+	done
 fi
 
 {
@@ -374,52 +380,64 @@ def deltas(a, b):  # -> [(name, runs, ns)] of the programs that ran in the windo
         if dc > 0:
             out.append((n, dc, dt))
     return sorted(out, key=lambda x: -x[2])
-def stats_run(setup, what, enter, exit_):
-    """one stats run's table; -> (its sys_enter+sys_exit ns per request, the floor's empty pair's) or None"""
-    p0, p1 = progs("stats.%s.progs.0" % setup), progs("stats.%s.progs.1" % setup)
-    f0, f1 = progs("stats.%s.fprogs.0" % setup), progs("stats.%s.fprogs.1" % setup)
+def stats_run(setup, r, what, enter, exit_, show):
+    """round r's stats run of setup (its table if show); -> (its enter+exit ns per request, the floor's empty
+    pair's) or None"""
+    pre = "stats.%s.%d." % (setup, r)
+    p0, p1 = progs(pre + "progs.0"), progs(pre + "progs.1")
+    f0, f1 = progs(pre + "fprogs.0"), progs(pre + "fprogs.1")
     if not p1:
         return None
-    reqs = int(open(os.path.join(tmp, "stats.%s.reqs" % setup)).read())
-    print("\nBPF programs, a separate %s run with the floor's empty programs attached beside its own and the"
+    reqs = int(open(os.path.join(tmp, pre + "reqs")).read())
+    say = print if show else (lambda *a, **k: None)
+    say("\nBPF programs, a separate %s run with the floor's empty programs attached beside its own and the"
           " kernel's run-time statistics on for its %d requests (runs count every task's events the program sees; the"
           " statistics add their own two clock reads per run, outside run_time_ns):\n" % (what, reqs))
-    print("| program | runs | runs/request | ns/run | ns/request |")
-    print("|---|---|---|---|---|")
+    say("| program | runs | runs/request | ns/run | ns/request |")
+    say("|---|---|---|---|---|")
     tt = tc = 0
     for n, dc, dt in deltas(p0, p1):
         tt, tc = tt + dt, tc + dc
-        print("| %s | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
-    print("| all of its programs | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a",
+        say("| %s | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
+    say("| all of its programs | %d | %.2f | %s | %.0f |" % (tc, tc / reqs, "%.0f" % (tt / tc) if tc else "n/a",
                                                              tt / reqs))
     ft = fc = 0
     for n, dc, dt in deltas(f0, f1):
         ft, fc = ft + dt, fc + dc
-        print("| floor: %s (empty) | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
+        say("| floor: %s (empty) | %d | %.2f | %.0f | %.0f |" % (n, dc, dc / reqs, dt / dc, dt / reqs))
     out = None
     if fc:
-        print("| all of the floor's | %d | %.2f | %.0f | %.0f |" % (fc, fc / reqs, ft / fc, ft / reqs))
+        say("| all of the floor's | %d | %.2f | %.0f | %.0f |" % (fc, fc / reqs, ft / fc, ft / reqs))
         se = {n: (dc, dt) for n, dc, dt in deltas(p0, p1)}
         fl = {n: (dc, dt) for n, dc, dt in deltas(f0, f1)}
         if enter in se and exit_ in se and "floor_enter" in fl and "floor_exit" in fl:
             o = se[enter][1] + se[exit_][1]
             f = fl["floor_enter"][1] + fl["floor_exit"][1]
-            print("\n%s+%s: %.0f ns per request, the floor's empty pair %.0f: %.0f ns per request above the"
+            say("\n%s+%s: %.0f ns per request, the floor's empty pair %.0f: %.0f ns per request above the"
                   " floor's programs (%.2fx their run time)" % (enter, exit_, o / reqs, f / reqs, (o - f) / reqs,
                                                                o / f if f else 0))
             out = (o / reqs, f / reqs)
     if setup == "ebpf":
         idle = sorted(set(n for i, (n, t, c) in p1.items() if c - p0.get(i, ("", 0, 0))[2] <= 0))
         if idle:
-            print("\n%d more programs held by the collector did not run in that window: %s" % (len(idle),
+            say("\n%d more programs held by the collector did not run in that window: %s" % (len(idle),
                                                                                              ", ".join(idle)))
     return out
-ob = stats_run("ebpf", "eBPF-defaults", "sys_enter", "sys_exit")
-tm = stats_run("timing", "timing-floor", "time_enter", "time_exit")
-if ob and tm:
-    print("\nBPF run time per request, each against the floor's empty pair of its own run: obsprobe %.2fx, the timing"
-          " floor %.2fx; obsprobe / the timing floor: %.2fx" % (ob[0] / ob[1], tm[0] / tm[1],
-                                                               (ob[0] / ob[1]) / (tm[0] / tm[1])))
+obs, tms = [], []
+for r in range(1, 100):
+    if not os.path.exists(os.path.join(tmp, "stats.ebpf.%d.reqs" % r)):
+        break
+    ob = stats_run("ebpf", r, "eBPF-defaults", "sys_enter", "sys_exit", r == 1)
+    tm = stats_run("timing", r, "timing-floor", "time_enter", "time_exit", r == 1)
+    if ob and tm:
+        obs.append(ob[0] / ob[1])
+        tms.append(tm[0] / tm[1])
+if obs:
+    q = [a / b for a, b in zip(obs, tms)]
+    print("\nBPF run time per request, each against the floor's empty pair of its own run (%d alternating runs of"
+          " each; median and spread): obsprobe %.2fx (%.2fx .. %.2fx), the timing floor %.2fx (%.2fx .. %.2fx);"
+          " obsprobe / the timing floor, run by run: %.2fx (%.2fx .. %.2fx)" % (
+              len(q), med(obs), min(obs), max(obs), med(tms), min(tms), max(tms), med(q), min(q), max(q)))
 print("\nreq/s per round (the order rotates each round):\n")
 print("| setup | " + " | ".join("r%d" % r for r in range(1, rounds + 1)) + " |")
 print("|---|" + "---|" * rounds)
