@@ -340,6 +340,10 @@ row("eBPF defaults loss / floor's loss", le / lf if le is not None and lf and lf
 row("eBPF defaults loss / bpftrace's loss", le / lb if le is not None and lb and lb > 0 else None,
     per_round("ebpf", "bpftrace"), 1 / 3, "%.2f")
 row("shim loss (%)", loss.get("shim"), losses("shim"), 3.0, "%.1f")
+cpus = [v[3] for v in e.values() if v[3] is not None]
+row("collector CPU per request, eBPF defaults (us)", med(cpus), cpus, 0.5, "%.2f")
+hwms = [v[4] / 1024 for v in e.values() if v[4] is not None]
+row("collector VmHWM, eBPF defaults (MB; figure: the largest)", max(hwms) if hwms else None, hwms, 30.0, "%.1f")
 # what timing nginx's syscalls costs by itself on this machine: where it is above a goal, no syscall latency
 # histogram can meet that goal here, and the part of obsprobe's loss above it is what obsprobe adds
 lt = loss.get("timing")
@@ -355,10 +359,6 @@ if lt is not None:
     if le is not None and lt > 0:
         print("| eBPF defaults loss / timing floor's loss | %.2fx | %.2fx | | | |" % (
             le / lt, med(per_round("ebpf", "timing")) or 0))
-cpus = [v[3] for v in e.values() if v[3] is not None]
-row("collector CPU per request, eBPF defaults (us)", med(cpus), cpus, 0.5, "%.2f")
-hwms = [v[4] / 1024 for v in e.values() if v[4] is not None]
-row("collector VmHWM, eBPF defaults (MB; figure: the largest)", max(hwms) if hwms else None, hwms, 30.0, "%.1f")
 sw = os.path.join(tmp, "shimwork")
 if os.path.exists(sw):
     ns = [int(l.split()[1]) for l in open(sw)]
