@@ -163,8 +163,6 @@ START_TEST(client_span_parents_server_span_across_ring_order)
 {
 	const char *req = "GET /x HTTP/1.1\r\nHost: b\r\n\r\n", *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 	char spans[8192], client_span[40], server_parent[40], client_trace[40], server_trace[40];
-	FILE *f;
-	size_t n;
 
 	/* the server's read returned (and reached the ring) before the client's write did */
 	io(2, 20, false, SC_RECEIVE, 1010, 1050, req);
@@ -173,7 +171,7 @@ START_TEST(client_span_parents_server_span_across_ring_order)
 	io(1, 10, true, SC_RECEIVE, 1150, 1400, resp);
 	demux__flush(d, true);
 
-	n = read_spans(spans, sizeof(spans));
+	read_spans(spans, sizeof(spans));
 	span_field(spans, 3, "spanId", client_span, sizeof(client_span));
 	span_field(spans, 3, "traceId", client_trace, sizeof(client_trace));
 	span_field(spans, 2, "parentSpanId", server_parent, sizeof(server_parent));
