@@ -150,6 +150,12 @@ void outputs__report_drops(struct outputs *o)
 	if (ts.unredactable)
 		elog("WARNING: %llu span attributes dropped: they could not be scanned for secrets",
 		     (unsigned long long)ts.unredactable);
+	if (ts.file_failed)
+		elog("WARNING: %llu span lines not written to --spans-file (a write error; obsprobe_spans_total)",
+		     (unsigned long long)ts.file_failed);
+	if (logs__file_failed(o->logs))
+		elog("WARNING: %llu log records not written to --log-file (a write error; obsprobe_log_records_total)",
+		     (unsigned long long)logs__file_failed(o->logs));
 }
 
 void outputs__free(struct outputs *o)

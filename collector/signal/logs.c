@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "signal/logline.h"
+#include "export/linefile.h"
 #include "signal/logs.h"
 #include "lib/hex.h"
 #include "base/privs.h"
@@ -25,6 +26,8 @@ struct logs {
 	struct logline_asm *lines;
 	FILE *file;
 	bool own_file;
+	struct linefile lf;		/* file's lines, written once per poll */
+	uint64_t lf_written, lf_failed; /* lf's counts already folded into the metrics */
 	struct exporter_stats last_exp;
 };
 
@@ -49,8 +52,10 @@ struct logs *logs__new(const struct logs_opts *opts, char *err, size_t errlen)
 		}
 		l->own_file = true;
 	}
-	if (l->file) /* written once per poll (logs__poll), as --spans-file */
-		setvbuf(l->file, NULL, _IOFBF, 1 << 16);
+	if (l->file) {
+		fflush(l->file); /* stdout: whatever stdio holds goes before the lines */
+		linefile__init(&l->lf, fileno(l->file));
+	}
 	if (logs__enabled(l)) {
 		struct logline_opts lo = { .tag_size = sizeof(struct tag) };
 
@@ -69,11 +74,16 @@ void logs__free(struct logs *l)
 	if (!l)
 		return;
 	logline_asm__free(l->lines);
+	if (l->file)
+		linefile__free(&l->lf);
 	if (l->own_file)
 		fclose(l->file);
-	else if (l->file)
-		fflush(l->file);
 	free(l);
+}
+
+uint64_t logs__file_failed(const struct logs *l)
+{
+	return l && l->file ? l->lf.failed : 0;
 }
 
 bool logs__enabled(const struct logs *l)
@@ -148,10 +158,7 @@ void logs__record(struct logs *l, struct log_record *r)
 
 		if (n >= 0) {
 			line[n++] = '\n';
-			if (fwrite(line, 1, n, l->file) == (size_t)n)
-				count(l, "written", 1);
-			else
-				count(l, "write_failed", 1);
+			linefile__put(&l->lf, line, n); /* counted written or write_failed in logs__poll */
 		} else {
 			count(l, "format_failed", 1);
 		}
@@ -171,8 +178,17 @@ void logs__poll(struct logs *l)
 {
 	struct exporter_stats now;
 
-	if (l && l->file)
-		fflush(l->file);
+	if (l && l->file) {
+		uint64_t w, f;
+
+		linefile__flush(&l->lf);
+		w = l->lf.written - l->lf_written, f = l->lf.failed - l->lf_failed;
+		l->lf_written = l->lf.written, l->lf_failed = l->lf.failed;
+		if (w)
+			count(l, "written", w);
+		if (f)
+			count(l, "write_failed", f);
+	}
 	if (l && l->lines) {
 		struct logline_stats st;
 

@@ -44,6 +44,8 @@ void logs__record(struct logs *l, struct log_record *r);
 /* Fold the exporter's outcomes into obsprobe_log_records_total, and the line assembly's counts into
  * obsprobe_log_lines_total. */
 void logs__poll(struct logs *l);
+/* --log-file lines a write error kept from the file, since the start (0 without a file) */
+uint64_t logs__file_failed(const struct logs *l);
 
 /* One JSON line (SPEC "Logs") for @r into @out; returns its length without the newline, or -1. */
 int logs__format_line(const struct log_record *r, char *out, size_t outlen);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "base/log.h"
+#include "export/linefile.h"
 #include "export/otlp.h"
 #include "export/otlp_json.h"
 #include "base/privs.h"
@@ -56,7 +57,7 @@ struct addr_text {
 
 /* a series found once and kept (series are never removed; one that folded into __overflow__ is looked up
  * each time, as each fold is counted) */
-enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS__COUNT };
+enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS_EXPORT_FAILED, SPANS__COUNT };
 
 struct exchanges_series {
 	struct series *s;
@@ -79,6 +80,8 @@ struct red_series {
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
+	struct linefile sf;	    /* its lines, written once per poll */
+	uint64_t sf_written, sf_failed; /* sf's counts already folded into the metrics */
 	struct ratelimit limit;
 	struct serving threads[THREAD_SLOTS];
 	struct join joins[JOIN_SLOTS];
@@ -129,9 +132,7 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 			free(t);
 			return NULL;
 		}
-		/* whole lines in a 64 KiB buffer, written once per poll (traces__poll): a write(2) per span was a
-		 * sixth of the collector's CPU under nginx's load */
-		setvbuf(t->spans_file, NULL, _IOFBF, 1 << 16);
+		linefile__init(&t->sf, fileno(t->spans_file));
 	}
 	return t;
 }
@@ -140,8 +141,10 @@ void traces__free(struct traces *t)
 {
 	if (!t)
 		return;
-	if (t->spans_file)
+	if (t->spans_file) {
+		linefile__free(&t->sf);
 		fclose(t->spans_file);
+	}
 	otlp_buf__free(&t->line);
 	redact_memo__free(t->memo);
 	free(t);
@@ -307,7 +310,8 @@ static const char *addr_str(struct traces *t, const struct obs_addr *a)
 /* a series of FAM_SPANS by outcome, found once */
 static struct series *spans_series(struct traces *t, int which)
 {
-	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited" };
+	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited",
+							   "export_failed" };
 	struct series *se;
 	bool folded;
 
@@ -426,14 +430,31 @@ static void emit_span(struct traces *t, const struct span *sp)
 {
 	if (t->spans_file) {
 		otlp_buf__reset(&t->line);
-		if (!otlp__span_line(&t->line, sp, &(struct otlp_host){ .name = t->opts.host_name }) &&
-		    fwrite(t->line.data, 1, t->line.len, t->spans_file) == t->line.len)
-			t->st.written++;
+		if (!otlp__span_line(&t->line, sp, &(struct otlp_host){ .name = t->opts.host_name }))
+			linefile__put(&t->sf, (const char *)t->line.data, t->line.len); /* counted: traces__poll */
+		else
+			t->sf.failed++;
 	}
 	if (t->opts.exporter)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
-	else if (t->spans_file)
-		series__add(spans_series(t, SPANS_EXPORTED), 1);
+}
+
+/* the span lines written (or not) since the last poll; without an exporter they are the spans' outcome */
+static void fold_spans_file(struct traces *t)
+{
+	uint64_t w, f;
+
+	linefile__flush(&t->sf);
+	w = t->sf.written - t->sf_written, f = t->sf.failed - t->sf_failed;
+	t->sf_written = t->sf.written, t->sf_failed = t->sf.failed;
+	t->st.written += w;
+	t->st.file_failed += f;
+	if (t->opts.exporter)
+		return;
+	if (w)
+		series__add(spans_series(t, SPANS_EXPORTED), w);
+	if (f)
+		series__add(spans_series(t, SPANS_EXPORT_FAILED), f);
 }
 
 /* the RED histogram families of each protocol (labels: service, then its describe()'s PROTO_LABELS) */
@@ -575,7 +596,7 @@ void traces__poll(struct traces *t)
 	} d[3];
 
 	if (t->spans_file)
-		fflush(t->spans_file);
+		fold_spans_file(t);
 	if (!t->opts.exporter)
 		return;
 	exporter__stats(t->opts.exporter, &now);

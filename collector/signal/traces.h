@@ -25,7 +25,8 @@ struct traces_opts {
 };
 
 struct traces_stats {
-	uint64_t sampled_out, rate_limited, written, unredactable, incomplete;
+	uint64_t sampled_out, rate_limited, unredactable, incomplete;
+	uint64_t written, file_failed; /* --spans-file lines written, not written (a write error, an encoding error) */
 };
 
 struct traces;

@@ -51,6 +51,7 @@ static const char *records(void)
 	size_t n;
 
 	logs__tick(l, true);
+	logs__poll(l); /* the lines reach the file, and are counted, once per poll */
 	logs__free(l);
 	l = NULL;
 	f = fopen(path, "r");
@@ -130,6 +131,8 @@ START_TEST(redaction_cuts_instead_of_dropping)
 	line[n++] = '\n';
 	logs__write(l, 100, 100, 2, 1000, line, n, true, NULL, NULL, &ra);
 	logs__write(l, 100, 100, 2, 1001, "after\n", 6, true, NULL, NULL, &ra);
+	ck_assert_int_eq(outcome("written"), 0); /* not before the poll writes them */
+	logs__poll(l);
 	ck_assert_int_eq(outcome("redaction_failed"), 0);
 	ck_assert_int_eq(outcome("redaction_truncated"), 1);
 	ck_assert_int_eq(outcome("written"), 2);
@@ -246,6 +249,26 @@ START_TEST(line_counts_are_metrics)
 }
 END_TEST
 
+/* a file that takes nothing (/dev/full): every record counted write_failed, none written */
+START_TEST(write_errors_are_counted)
+{
+	struct span_resource ra = { .service_name = "svc-a", .executable_name = "a.out", .pid = 100 };
+	struct logs_opts lo = { .metrics = m, .redactor = red, .log_file = "/dev/full" };
+	struct logs *full;
+	char err[128];
+
+	full = logs__new(&lo, err, sizeof(err));
+	ck_assert_msg(full != NULL, "%s", err);
+	for (int i = 0; i < 3; i++)
+		logs__write(full, 100, 100, 1, 1000 + i, "a line\n", 7, true, NULL, NULL, &ra);
+	logs__poll(full);
+	ck_assert_int_eq(outcome("write_failed"), 3);
+	ck_assert_int_eq(outcome("written"), 0);
+	ck_assert_uint_eq(logs__file_failed(full), 3);
+	logs__free(full);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logs");
@@ -259,6 +282,7 @@ int main(void)
 	tcase_add_test(tc, redaction_cuts_instead_of_dropping);
 	tcase_add_test(tc, cut_line_leaves_no_partial_secret);
 	tcase_add_test(tc, line_counts_are_metrics);
+	tcase_add_test(tc, write_errors_are_counted);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -68,8 +68,12 @@ static uint64_t rpc_count(enum family_id fam, const char *method, const char *co
 
 static size_t read_spans(char *spans, size_t len)
 {
-	FILE *f = fopen(path, "r");
-	size_t n = fread(spans, 1, len - 1, f);
+	FILE *f;
+	size_t n;
+
+	traces__poll(t); /* the span lines are written once per poll */
+	f = fopen(path, "r");
+	n = fread(spans, 1, len - 1, f);
 
 	spans[n] = '\0';
 	fclose(f);

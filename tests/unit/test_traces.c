@@ -256,6 +256,48 @@ START_TEST(exemplar_only_for_spans_that_leave)
 }
 END_TEST
 
+/* a span line counts as exported once it reached --spans-file; one a write error kept out as export_failed */
+START_TEST(span_lines_counted_when_written)
+{
+	struct traces_opts to = { .metrics = m,
+				  .redactor = red,
+				  .spans_file = "/dev/full",
+				  .host_name = "h",
+				  .source = "ebpf",
+				  .sample_ratio = 1.0,
+				  .max_spans_per_second = 1000 };
+	struct obs_exchange sx;
+	struct traces_stats st;
+	char err[128], *text;
+	size_t len;
+
+	for (int round = 0; round < 2; round++) { /* the test's file, then /dev/full */
+		if (round) {
+			traces__free(t);
+			t = traces__new(&to, err, sizeof(err));
+			ck_assert_msg(t != NULL, "%s", err);
+		}
+		for (int i = 0; i < 2; i++) {
+			sx = exchange(OBS_X_SERVER, 2, 22, 1000 + i * 10000, v4(2, 8080), v4(1, 40020 + i));
+			traces__start_exchange(t, &sx, &none);
+			sx.status = 200;
+			sx.end_ns = sx.start_ns + 5000;
+			traces__end_exchange(t, &sx, &res);
+		}
+		traces__stats(t, &st);
+		ck_assert_uint_eq(st.written + st.file_failed, 0); /* nothing out before the poll */
+		traces__poll(t);
+		traces__stats(t, &st);
+		ck_assert_uint_eq(st.written, round ? 0 : 2);
+		ck_assert_uint_eq(st.file_failed, round ? 2 : 0);
+	}
+	text = metrics__render(m, false, &len);
+	ck_assert_msg(strstr(text, "obsprobe_spans_total{outcome=\"exported\"} 2\n"), "%s", text);
+	ck_assert_msg(strstr(text, "obsprobe_spans_total{outcome=\"export_failed\"} 2\n"), "%s", text);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("traces");
@@ -268,6 +310,7 @@ int main(void)
 	tcase_add_test(tc, join_beats_headers_within_its_age);
 	tcase_add_test(tc, unanswered_and_unknown);
 	tcase_add_test(tc, exemplar_only_for_spans_that_leave);
+	tcase_add_test(tc, span_lines_counted_when_written);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
