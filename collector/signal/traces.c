@@ -80,7 +80,7 @@ struct red_series {
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
-	struct linefile sf;	    /* its lines, written once per poll */
+	struct linefile sf;		/* its lines, written once per poll */
 	uint64_t sf_written, sf_failed; /* sf's counts already folded into the metrics */
 	struct ratelimit limit;
 	struct serving threads[THREAD_SLOTS];
@@ -310,8 +310,7 @@ static const char *addr_str(struct traces *t, const struct obs_addr *a)
 /* a series of FAM_SPANS by outcome, found once */
 static struct series *spans_series(struct traces *t, int which)
 {
-	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited",
-							   "export_failed" };
+	static const char *const outcome[SPANS__COUNT] = { "sampled_out", "exported", "rate_limited", "export_failed" };
 	struct series *se;
 	bool folded;
 

@@ -54,8 +54,8 @@ int main(int argc, char **argv)
 		int is_uprobe = strstr(name, "uprobe") || strstr(name, "uretprobe"),
 		    is_clock = !strncmp(name, "clock", 5), is_time = !strncmp(name, "time_", 5);
 
-		bpf_program__set_autoload(p, func	? is_uprobe
-					     : clock	? is_clock
+		bpf_program__set_autoload(p, func     ? is_uprobe
+					     : clock  ? is_clock
 					     : timing ? is_time
 						      : !is_uprobe && !is_clock && !is_time);
 	}
