@@ -57,6 +57,15 @@ void linefile__flush(struct linefile *lf)
 	lf->len = 0;
 }
 
+void linefile__take(struct linefile *lf, uint64_t *written, uint64_t *failed)
+{
+	linefile__flush(lf);
+	*written = lf->written - lf->taken_written;
+	*failed = lf->failed - lf->taken_failed;
+	lf->taken_written = lf->written;
+	lf->taken_failed = lf->failed;
+}
+
 void linefile__put(struct linefile *lf, const char *line, size_t n)
 {
 	if (lf->fd < 0 || !n)

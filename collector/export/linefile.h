@@ -13,7 +13,8 @@ struct linefile {
 	int fd; /* -1: no file */
 	char *buf;
 	size_t len;
-	uint64_t written, failed; /* lines, since the start: they only grow */
+	uint64_t written, failed;	      /* lines, since the start: they only grow */
+	uint64_t taken_written, taken_failed; /* what linefile__take has handed out */
 };
 
 /* @fd stays the caller's (it closes it after linefile__free) */
@@ -22,6 +23,8 @@ void linefile__init(struct linefile *lf, int fd);
 void linefile__put(struct linefile *lf, const char *line, size_t n);
 /* write what is buffered; the counts are up to date afterwards */
 void linefile__flush(struct linefile *lf);
+/* flushes, then the lines written and failed since the previous take (for folding into counters) */
+void linefile__take(struct linefile *lf, uint64_t *written, uint64_t *failed);
 /* flushes, then frees the buffer */
 void linefile__free(struct linefile *lf);
 

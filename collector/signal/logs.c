@@ -26,8 +26,7 @@ struct logs {
 	struct logline_asm *lines;
 	FILE *file;
 	bool own_file;
-	struct linefile lf;		/* file's lines, written once per poll */
-	uint64_t lf_written, lf_failed; /* lf's counts already folded into the metrics */
+	struct linefile lf; /* file's lines, written once per poll */
 	struct exporter_stats last_exp;
 };
 
@@ -181,9 +180,7 @@ void logs__poll(struct logs *l)
 	if (l && l->file) {
 		uint64_t w, f;
 
-		linefile__flush(&l->lf);
-		w = l->lf.written - l->lf_written, f = l->lf.failed - l->lf_failed;
-		l->lf_written = l->lf.written, l->lf_failed = l->lf.failed;
+		linefile__take(&l->lf, &w, &f);
 		if (w)
 			count(l, "written", w);
 		if (f)

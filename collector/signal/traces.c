@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
 
 #include "base/log.h"
 #include "export/linefile.h"
@@ -21,6 +19,7 @@
 #include "lib/hex.h"
 #include "lib/randid.h"
 #include "lib/sampler.h"
+#include "signal/addrtext.h"
 #include "signal/redact_memo.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
@@ -48,13 +47,6 @@ struct join {
 
 #define JOIN_MAX_AGE_NS (10 * 1000000000ull)
 
-/* the last peer address given as text: a connection's exchanges come one after another */
-struct addr_text {
-	uint8_t family; /* 0: none formatted yet */
-	uint8_t addr[16];
-	char text[INET6_ADDRSTRLEN];
-};
-
 /* a series found once and kept (series are never removed; one that folded into __overflow__ is looked up
  * each time, as each fold is counted) */
 enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS_EXPORT_FAILED, SPANS__COUNT };
@@ -80,8 +72,7 @@ struct red_series {
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
-	struct linefile sf;		/* its lines, written once per poll */
-	uint64_t sf_written, sf_failed; /* sf's counts already folded into the metrics */
+	struct linefile sf; /* its lines, written once per poll */
 	struct ratelimit limit;
 	struct serving threads[THREAD_SLOTS];
 	struct join joins[JOIN_SLOTS];
@@ -273,40 +264,6 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 	}
 }
 
-/* dotted quad, as inet_ntop writes it (without its stdio) */
-static void ipv4_text(const uint8_t a[4], char *out)
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = a[i];
-
-		if (v >= 100)
-			*out++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*out++ = (char)('0' + v / 10 % 10);
-		*out++ = (char)('0' + v % 10);
-		*out++ = i < 3 ? '.' : '\0';
-	}
-}
-
-/* @a as text ("" when unknown); formatted again only when the address changes */
-static const char *addr_str(struct traces *t, const struct obs_addr *a)
-{
-	struct addr_text *c = &t->peer;
-
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return "";
-	if (c->family == a->family && !memcmp(c->addr, a->addr, a->family == AF_INET ? 4 : 16))
-		return c->text;
-	c->family = 0;
-	if (a->family == AF_INET)
-		ipv4_text(a->addr, c->text);
-	else if (!inet_ntop(AF_INET6, a->addr, c->text, sizeof(c->text)))
-		return "";
-	c->family = a->family;
-	memcpy(c->addr, a->addr, 16);
-	return c->text;
-}
-
 /* a series of FAM_SPANS by outcome, found once */
 static struct series *spans_series(struct traces *t, int which)
 {
@@ -432,7 +389,7 @@ static void emit_span(struct traces *t, const struct span *sp)
 		if (!otlp__span_line(&t->line, sp, &(struct otlp_host){ .name = t->opts.host_name }))
 			linefile__put(&t->sf, (const char *)t->line.data, t->line.len); /* counted: traces__poll */
 		else
-			t->sf.failed++;
+			t->sf.failed++; /* a line that could not be encoded fails too */
 	}
 	if (t->opts.exporter)
 		exporter__push_span(t->opts.exporter, sp); /* its outcomes are counted in traces__poll */
@@ -443,11 +400,7 @@ static void fold_spans_file(struct traces *t)
 {
 	uint64_t w, f;
 
-	linefile__flush(&t->sf);
-	w = t->sf.written - t->sf_written, f = t->sf.failed - t->sf_failed;
-	t->sf_written = t->sf.written, t->sf_failed = t->sf.failed;
-	t->st.written += w;
-	t->st.file_failed += f;
+	linefile__take(&t->sf, &w, &f);
 	if (t->opts.exporter)
 		return;
 	if (w)
@@ -493,7 +446,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	/* where nobody upstream decided, this collector's ratio does (the shim may run with another one) */
 	want_span = x->sampled && (x->parent_remote || sampler__keep(t->opts.sample_ratio, x->trace_id));
-	text.peer = addr_str(t, &x->peer);
+	text.peer = addr_text__get(&t->peer, &x->peer);
 	/* a span's attributes are made only for one that leaves: kept by the sampler, a sink to take it, a token of
 	 * the rate limit there (spent below, once the exchange proved whole) */
 	build = want_span && (t->opts.exporter || t->spans_file) &&
@@ -612,4 +565,6 @@ void traces__poll(struct traces *t)
 void traces__stats(const struct traces *t, struct traces_stats *out)
 {
 	*out = t->st;
+	out->written = t->sf.written;
+	out->file_failed = t->sf.failed;
 }

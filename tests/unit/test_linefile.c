@@ -41,6 +41,18 @@ START_TEST(lines_reach_the_file_at_flush)
 	ck_assert_int_eq(memcmp(got, "{\"a\":1}\n{\"b\":2}\n", 16), 0);
 	linefile__flush(&lf); /* an empty flush writes and counts nothing */
 	ck_assert_uint_eq(lf.written, 2);
+	{
+		uint64_t w, f;
+
+		linefile__take(&lf, &w, &f); /* what was not handed out yet */
+		ck_assert_uint_eq(w, 2);
+		ck_assert_uint_eq(f, 0);
+		linefile__put(&lf, "{}\n", 3);
+		linefile__take(&lf, &w, &f); /* flushes first; only what came since */
+		ck_assert_uint_eq(w, 1);
+		linefile__take(&lf, &w, &f);
+		ck_assert_uint_eq(w + f, 0);
+	}
 	linefile__free(&lf);
 	close(fd);
 	unlink(path);
