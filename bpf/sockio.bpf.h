@@ -13,13 +13,22 @@ struct {
 	__type(value, struct sc_sock);
 } socks SEC(".maps");
 
-/* TCP connections a traced process accepted or connected: sock -> direction,
+/* which connection a struct sock carried when it was counted: a struct sock is freed and allocated again, and
+ * an entry whose TCP_CLOSE went unseen (the connection ended before connect's or accept's sys_exit added it, or a
+ * delete failed) must not stop the next connection on that address from being counted */
+struct conn_id {
+	__u32 dir;
+	__u32 ports; /* skc_portpair: remote and local port */
+	__u32 daddr; /* skc_daddr: the IPv4 peer (0 for IPv6) */
+};
+
+/* TCP connections a traced process accepted or connected: sock -> conn_id,
  * until the kernel moves the socket to TCP_CLOSE (whatever closes it) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SC_MAX_CONNS);
 	__type(key, __u64);
-	__type(value, __u32);
+	__type(value, struct conn_id);
 } conns SEC(".maps");
 
 struct {
@@ -339,20 +348,43 @@ static __always_inline void conn_event(__u32 type, struct sock *sk, __u32 dir, _
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+static __always_inline void conn_count(__u32 dir, bool open)
+{
+	struct sc_conns *c = bpf_map_lookup_elem(&conn_stats, &dir);
+
+	if (c && open)
+		c->opened++;
+	else if (c)
+		c->closed++;
+}
+
+/* end the counted connection on @key: whoever deletes the entry counts the close, once */
+static __always_inline void conn_end(__u64 key, __u32 dir)
+{
+	if (bpf_map_delete_elem(&conns, &key))
+		return;
+	conn_count(dir, false);
+	if (cfg_payload) {
+		bpf_map_delete_elem(&capture, &key);
+		__sync_fetch_and_add(&cap_gen, 1);
+		conn_event(OBS_EV_CLOSE, (struct sock *)key, 0, 0);
+	}
+}
+
 /* accept/accept4 returned a new fd; connect succeeded or is in progress */
 static __always_inline void conn_open(struct task_struct *task, struct pt_regs *regs, __u32 nr, long ret)
 {
-	__u32 dir;
-	long fd;
+	struct conn_id id = {}, *old;
+	struct sock_common *skc;
 	struct sock *sk;
-	struct sc_conns *c;
+	long fd;
 	__u64 key;
 
 	if ((nr == 43 || nr == 288) && ret >= 0) { /* accept accept4 */
-		dir = SC_INBOUND;
+		id.dir = SC_INBOUND;
 		fd = ret;
 	} else if (nr == 42 && (ret == 0 || ret == -115)) { /* connect, EINPROGRESS */
-		dir = SC_OUTBOUND;
+		id.dir = SC_OUTBOUND;
 		fd = SC_ARG1(regs);
 	} else {
 		return;
@@ -360,21 +392,33 @@ static __always_inline void conn_open(struct task_struct *task, struct pt_regs *
 	sk = fd_sock(task, fd);
 	if (!sk || sock_proto(sk) != SC_TCP)
 		return;
+	skc = &KCAST(sk, struct sock)->__sk_common;
+	id.ports = skc->skc_portpair;
+	id.daddr = skc->skc_daddr;
 	key = (__u64)sk;
-	if (bpf_map_update_elem(&conns, &key, &dir, BPF_NOEXIST)) {
-		stat_inc(SC_STAT_CONN_MAP_FULL);
-		return;
+	if (bpf_map_update_elem(&conns, &key, &id, BPF_NOEXIST)) {
+		old = bpf_map_lookup_elem(&conns, &key);
+		if (old && old->dir == id.dir && old->ports == id.ports && old->daddr == id.daddr)
+			return; /* this connection again: a non-blocking connect's second call */
+		if (old)	/* an earlier connection on this struct sock ended unseen */
+			conn_end(key, old->dir);
+		if (bpf_map_update_elem(&conns, &key, &id, BPF_NOEXIST)) {
+			stat_inc(SC_STAT_CONN_MAP_FULL);
+			return;
+		}
 	}
-	c = bpf_map_lookup_elem(&conn_stats, &dir);
-	if (c)
-		c->opened++;
+	conn_count(id.dir, true);
 	if (cfg_payload) {
 		/* a new connection has no verdict yet, whatever an earlier one on this struct sock left (a copy racing
 		 * its close, a verdict written late) */
 		bpf_map_delete_elem(&capture, &key);
 		__sync_fetch_and_add(&cap_gen, 1);
-		conn_event(OBS_EV_CONN, sk, dir, bpf_get_current_pid_tgid() >> 32);
+		conn_event(OBS_EV_CONN, sk, id.dir, bpf_get_current_pid_tgid() >> 32);
 	}
+	/* it may have reached TCP_CLOSE (a reset) between the syscall's work and this sys_exit: tcp_state found no
+	 * entry then, so end it here */
+	if (skc->skc_state == TCP_CLOSE)
+		conn_end(key, id.dir);
 }
 
 /* any path to TCP_CLOSE (close, exit, reset) ends a connection we counted */
@@ -384,25 +428,15 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk;
-	struct sc_conns *c;
-	__u32 *dir;
+	struct conn_id *id;
 
 	if (newstate == TCP_LISTEN)
 		proc_on_listen(sk);
 	if (newstate != TCP_CLOSE)
 		return 0;
-	dir = bpf_map_lookup_elem(&conns, &key);
-	if (!dir)
-		return 0;
-	c = bpf_map_lookup_elem(&conn_stats, dir);
-	if (c)
-		c->closed++;
-	bpf_map_delete_elem(&conns, &key);
-	if (cfg_payload) {
-		bpf_map_delete_elem(&capture, &key);
-		__sync_fetch_and_add(&cap_gen, 1);
-		conn_event(OBS_EV_CLOSE, (struct sock *)sk, 0, 0);
-	}
+	id = bpf_map_lookup_elem(&conns, &key);
+	if (id)
+		conn_end(key, id->dir);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ storm() {
 	check "$name: getppid calls counted exactly (N x K)" $((N * K)) \
 		"$(metric "$TMP/$name.m" 'obsprobe_syscall_duration_seconds_count{service="forker",syscall="getppid"}')"
 	check "$name: no events lost" 0 "$(awk '/^obsprobe_events_lost_total\{/ { s += $2 } END { print s + 0 }' "$TMP/$name.m")"
+	awk '/^obsprobe_events_lost_total\{/ && $2 > 0 { print "      lost: " $0 }' "$TMP/$name.m"
 	check "$name: traced map back to the baseline" "$b_traced" "$(map_entries $obs traced)"
 	if [ -n "$port" ]; then
 		check "$name: one outbound TCP connection per child" $N \
