@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/texthash.h"
 #include "signal/expo.h"
 #include "signal/metrics.h"
 #include "signal/metrics_impl.h"
@@ -236,21 +237,12 @@ const struct hist_bounds *metrics__bounds(const struct metrics *m)
 /* eight bytes a step; each value's length goes in too, so ("ab", "c") and ("a", "bc") differ */
 static uint64_t hash_values(const char *const *values, int n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull, w;
+	uint64_t h = TEXTHASH_SEED;
 
 	for (int i = 0; i < n; i++) {
 		const char *p = values[i] ? values[i] : "";
-		size_t len = strlen(p), j = 0;
 
-		for (; j + 8 <= len; j += 8) {
-			memcpy(&w, p + j, 8);
-			h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-			h ^= h >> 29;
-		}
-		w = len << 56;
-		memcpy(&w, p + j, len - j);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
+		h = texthash__step(h, p, strlen(p));
 	}
 	return h ^ (h >> 32);
 }

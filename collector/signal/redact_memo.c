@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/texthash.h"
 #include "signal/redact.h"
 #include "signal/redact_memo.h"
 
@@ -41,25 +42,10 @@ void redact_memo__free(struct redact_memo *m)
 	free(m);
 }
 
-/* eight bytes a step, then the tail; mixed so that the low bits (the slot) depend on every byte */
+/* mixed so that the low bits (the slot) depend on every byte */
 static uint64_t hash_text(const char *s, size_t n, size_t outsize)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull) ^ outsize, w;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
-	}
-	if (i < n) {
-		w = 0;
-		memcpy(&w, s + i, n - i);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	}
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 29);
+	return texthash__final(texthash__step(TEXTHASH_SEED ^ outsize, s, n));
 }
 
 int redact_memo__text(struct redact_memo *m, const char *in, size_t inlen, char *out, size_t outsize)

@@ -15,10 +15,12 @@
 #include "export/otlp.h"
 #include "export/otlp_json.h"
 #include "base/privs.h"
+#include "lib/proto/http1_route.h"
 #include "lib/proto/registry.h"
 #include "lib/hex.h"
 #include "lib/randid.h"
 #include "lib/sampler.h"
+#include "lib/texthash.h"
 #include "signal/addrtext.h"
 #include "signal/redact_memo.h"
 #include "signal/traces.h"
@@ -80,6 +82,7 @@ struct traces {
 	struct traces_stats st;
 	struct otlp_buf line;
 	struct redact_memo *memo;
+	struct route_memo routes; /* HTTP routes folded before */
 	struct addr_text peer;
 	struct series *spans[SPANS__COUNT];
 	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
@@ -300,18 +303,7 @@ static struct series *exchanges_series(struct traces *t, const struct proto *p, 
 
 static uint64_t hash_key(const char *k, size_t n, unsigned fam)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull * (fam + 1), w;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, k + i, 8);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
-	}
-	w = (uint64_t)n << 56;
-	memcpy(&w, k + i, n - i);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 32);
+	return texthash__final(texthash__step(TEXTHASH_SEED * (fam + 1), k, n));
 }
 
 /* metrics__series_ctr(fam, @labels, @ctr), kept while it does not fold into __overflow__ (series are never
@@ -429,7 +421,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
 	bool server = x->kind == SPAN_KIND_SERVER, want_span, build;
 	char tid_hex[33], sid_hex[17];
-	struct proto_text text = { .clean = clean, .ctx = t };
+	struct proto_text text = { .clean = clean, .ctx = t, .routes = &t->routes };
 	struct proto_desc desc, *d = &desc;
 	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;

@@ -126,7 +126,7 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 	if (!have_target)
 		strcpy(target, "/");
 	q = strchr(target, '?');
-	if (route__fold(target, q ? (size_t)(q - target) : strlen(target), route, sizeof(route)) < 0)
+	if (route__fold_memo(t->routes, target, q ? (size_t)(q - target) : strlen(target), route, sizeof(route)) < 0)
 		strcpy(route, "/");
 	status[i] = '\0';
 	for (unsigned v = x->status; v || i == (int)sizeof(status) - 1; v /= 10)

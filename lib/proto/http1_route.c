@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/proto/http1_route.h"
+#include "lib/texthash.h"
 
 #define ROUTE_MAX_SEGMENTS 8
 
@@ -146,4 +147,34 @@ toolong:
 	out[0] = '/';
 	out[1] = '\0';
 	return -1;
+}
+
+int route__fold_memo(struct route_memo *m, const char *target, size_t len, char *out, size_t outsize)
+{
+	struct route_memo_entry *e;
+	size_t n;
+	uint64_t h;
+	int rc;
+
+	if (!m || len > ROUTE_MEMO_PATH_MAX || outsize < 2 || outsize > UINT32_MAX)
+		return route__fold(target, len, out, outsize);
+	h = texthash__final(texthash__step(TEXTHASH_SEED ^ outsize, target, len));
+	e = &m->e[h % ROUTE_MEMO_SLOTS];
+	if (e->hash == h && e->len == len && e->outsize == outsize && !memcmp(e->path, target, len)) {
+		m->hits++;
+		memcpy(out, e->route, strlen(e->route) + 1);
+		return e->rc;
+	}
+	m->misses++;
+	rc = route__fold(target, len, out, outsize);
+	n = strlen(out);
+	if (n < ROUTE_MEMO_ROUTE_MAX) {
+		e->hash = h;
+		e->len = len;
+		e->outsize = outsize;
+		e->rc = rc;
+		memcpy(e->path, target, len);
+		memcpy(e->route, out, n + 1);
+	}
+	return rc;
 }

@@ -63,10 +63,13 @@ struct proto_attr {
 /* What describe() may use besides the exchange.  clean(): every string that comes from the traffic
  * goes through it (the redactor) before it becomes a label or an attribute; false when the text could
  * not be scanned: leave it out. */
+struct route_memo; /* lib/proto/http1_route.h */
+
 struct proto_text {
 	bool (*clean)(void *ctx, const char *in, char *out, size_t outlen);
 	void *ctx;
-	const char *peer; /* the peer's address as text, "" when unknown */
+	const char *peer;	   /* the peer's address as text, "" when unknown */
+	struct route_memo *routes; /* HTTP routes folded before (lib/proto/http1_route.h), or NULL */
 };
 
 struct proto_desc {

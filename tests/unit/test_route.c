@@ -87,6 +87,44 @@ START_TEST(hundred_thousand_paths)
 }
 END_TEST
 
+/* the memo gives what folding gives: every path twice through a 256-slot memo (hits, evictions, collisions of
+ * slots), with every output size from 0 up, paths up to past the memo's limit, a target with a query */
+START_TEST(memo_same_as_fold)
+{
+	static struct route_memo m; /* zeroed, as the caller must give it */
+	char path[300], want[256], got[256];
+	uint64_t calls = 0;
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 2000; i++) {
+			int n = snprintf(path, sizeof(path), "/r%d/%s/%d/%.*s?q=%d", i % 300, i % 7 ? "item" : "x", i,
+					 i % 150,
+					 "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789"
+					 "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789",
+					 i);
+			size_t outsize = i % 41 == 0 ? (size_t)(i / 41 % 12) : sizeof(want);
+			int rw, rg;
+
+			memset(want, 'W', sizeof(want));
+			memset(got, 'G', sizeof(got));
+			rw = route__fold(path, n, want, outsize);
+			rg = route__fold_memo(&m, path, n, got, outsize);
+			calls++;
+			ck_assert_int_eq(rg, rw);
+			if (outsize >= 2)
+				ck_assert_str_eq(got, want);
+			else
+				ck_assert_int_eq(got[0], 'G'); /* nothing written where nothing fits */
+		}
+	ck_assert_uint_gt(m.hits, 0);
+	ck_assert_uint_gt(m.misses, 0);
+	ck_assert_uint_le(m.hits + m.misses, calls);
+	/* NULL: no memo, the same answer */
+	ck_assert_int_eq(route__fold_memo(NULL, "/a/1", 4, got, sizeof(got)), 7);
+	ck_assert_str_eq(got, "/a/{id}");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("route");
@@ -97,6 +135,7 @@ int main(void)
 	tcase_add_test(tc, examples);
 	tcase_add_test(tc, too_small);
 	tcase_add_test(tc, hundred_thousand_paths);
+	tcase_add_test(tc, memo_same_as_fold);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
