@@ -186,6 +186,16 @@ bool reorder__push(struct reorder *q, uint64_t key, const void *head, size_t hle
 	return true;
 }
 
+#define PREFETCH_BYTES 512 /* a record's header and the start of its bytes: where parsers read */
+
+static inline void prefetch_head(const void *rec, size_t size)
+{
+	const char *r = rec;
+
+	for (size_t off = 0; off < size && off < PREFETCH_BYTES; off += 64)
+		__builtin_prefetch(r + off);
+}
+
 size_t reorder__pop(struct reorder *q, uint64_t limit, reorder_fn fn, void *ctx)
 {
 	size_t n = 0;
@@ -194,6 +204,9 @@ size_t reorder__pop(struct reorder *q, uint64_t limit, reorder_fn fn, void *ctx)
 		struct held h = q->q[q->head++];
 
 		q->bytes -= h.size;
+		/* the next record's head, read while this one is handled: it went cold in the window */
+		if (q->head < q->n)
+			prefetch_head(q->q[q->head].rec, q->q[q->head].size);
 		fn(ctx, h.rec, h.size);
 		chunk_release(q, h.c);
 		n++;
