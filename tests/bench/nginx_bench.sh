@@ -6,7 +6,7 @@
 # feature off in turn, bpftrace's syscall latency histogram for nginx's pids, nginx under libobsshim.so + `obsprobe
 # serve`. ROUNDS interleaved rounds (the order rotates each round); a setup's loss is taken against the untraced
 # figure of the same round; the table gives the median loss, its spread and the ratio to the floor's median loss.
-# The tool's CPU per request (utime+stime over the measured run / wrk's requests) and its peak RSS (VmHWM) are read
+# The tool's CPU per request (its threads' run time from /proc/PID/task/*/schedstat over the measured run / wrk's requests) and its peak RSS (VmHWM) are read
 # from /proc; a last eBPF-defaults run (not in the table) has the floor's empty programs attached beside obsprobe's
 # and the kernel's run-time statistics on (a BPF_ENABLE_STATS descriptor the floor holds): run time per BPF program,
 # obsprobe's next to the floor's in the same run. The shim rounds read the shim's own measured work
@@ -74,7 +74,9 @@ stop() { # PID SIGNAL: signal, wait up to 10 s, then SIGKILL; always reaps
 	wait "$1" 2>/dev/null
 	return 0
 }
-cpu_ticks() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# the CPU time of all of PID's threads, in ns (schedstat: the scheduler's own account, not 10 ms ticks; a thread
+# that ends during the run takes its share with it)
+cpu_ns() { [ -d "/proc/$1/task" ] && cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 wrk_run() { # SECONDS URL OUTFILE
 	timeout -k 5 $(($1 + 30)) wrk -t1 -c"$CONNS" -d"$1s" --timeout 5s "$2" >"$3" 2>&1
@@ -200,9 +202,9 @@ one() {
 		progs $sfloor >"$d/fprogs.0"
 	fi
 	[ "$s" = shim ] && w0=$(shim_work_ns $lp) && w0=${w0:-0} # no series yet: no work yet
-	[ -n "$tool" ] && c0=$(cpu_ticks $tool)
+	[ -n "$tool" ] && c0=$(cpu_ns $tool)
 	wrk_run "$D" "$url" "$d/wrk"
-	[ -n "$tool" ] && c1=$(cpu_ticks $tool) && hwm=$(hwm_kb $tool)
+	[ -n "$tool" ] && c1=$(cpu_ns $tool) && hwm=$(hwm_kb $tool)
 	[ "$s" = shim ] && w1=$(shim_work_ns $lp)
 	if [ -n "$stats" ]; then
 		progs $tool >"$d/progs.1"
@@ -221,8 +223,7 @@ one() {
 	[ -n "$rps" ] && [ -n "$reqs" ] || { echo "nginx_bench: $s: wrk gave no rate: $(head -3 "$d/wrk")" >&2
 		return 1; }
 	if [ -n "$tool" ] && [ -n "${c0:-}" ] && [ -n "${c1:-}" ]; then
-		cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
-			'BEGIN { printf "%.3f", (b - a) / hz * 1e6 / n }')
+		cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.3f", (b - a) / 1e3 / n }')
 		mem=${hwm:--}
 	fi
 	if [ -n "$stats" ]; then # round r of the stats runs: files stats.SETUP.R.*
