@@ -344,7 +344,7 @@ START_TEST(extended_pipeline_overflow)
 			 "SELECT|SELECT ? FROM t9|shop|t9||1;");
 	{
 		const struct proto *p = proto__by_name("postgresql");
-		struct proto_text t = { copy_clean_fn, NULL, "" };
+		struct proto_text t = { .clean = copy_clean_fn, .peer = "" };
 		static struct seen s;
 		static struct proto_desc d;
 

@@ -254,7 +254,7 @@ static const char *attr(const struct proto_desc *d, const char *key, int64_t *nu
 START_TEST(describe)
 {
 	const struct proto *p = proto__by_name("postgresql");
-	struct proto_text t = { copy_clean_fn, NULL, "10.0.0.9" };
+	struct proto_text t = { .clean = copy_clean_fn, .peer = "10.0.0.9" };
 	static struct obs_exchange x;
 	static struct proto_desc d;
 	int64_t port = 0;
