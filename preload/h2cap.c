@@ -8,8 +8,8 @@
 
 #include "abi/segment.h"
 #include "preload/h2cap.h"
-#include "preload/netcap.h"
 #include "preload/netutil.h"
+#include "preload/serving.h"
 #include "lib/proto/proto.h"
 #include "lib/randid.h"
 #include "preload/seg.h"

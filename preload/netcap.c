@@ -311,7 +311,7 @@ static bool tls_start(int fd, struct shim_conn *c, const struct iovec *iov, int 
 	if (c->pc.proto || c->pc.off || c->tls)
 		return false;
 	k = netutil__first_bytes(b, sizeof(b), iov, iovcnt, n);
-	if (!netcap__tls_record(b, k))
+	if (!netutil__tls_record(b, k))
 		return false;
 	netcap__tls_mark(fd);
 	return true;

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "preload/inject.h"
+#include "preload/serving.h"
 
 #define OBS_FD_MAX 65536
 #define NETCAP_CONNS 1024 /* HTTP connections parsed at once per process (pool, mapped on first use) */
@@ -32,17 +33,6 @@ enum {
 };
 extern uint8_t netcap_fd_class[OBS_FD_MAX];
 extern int16_t netcap_conn_of[OBS_FD_MAX]; /* fd -> HTTP connection slot + 1; 0 = none */
-
-/* the request this thread is serving: spans and log lines take their ids from it */
-struct netcap_serving {
-	uint8_t trace_id[16];
-	uint8_t span_id[8];
-	bool active;
-};
-extern __thread struct netcap_serving netcap_serving;
-
-/* the sampling decision of the request this thread serves */
-uint8_t netcap__serving_sampled(void);
 
 /* the wrappers' recursion guard (shim.c, tlscap.c): raised around capture work, so the capture code's own calls,
  * and a signal handler's made meanwhile, pass straight through */
@@ -83,25 +73,9 @@ ssize_t netcap__inject_done(int fd, ssize_t r);
 
 /* ---- TLS plaintext (tlscap.c): the socket's own parser, started afresh at its first plaintext ---- */
 
-/* @b (@n bytes, the first of a connection) starts a TLS handshake record (a 5-byte header alone counts) */
-bool netcap__tls_record(const uint8_t *b, size_t n);
-/* @fd's bytes are TLS records (seen inside an OpenSSL call, or told by tlscap.c): its raw bytes are not parsed */
-void netcap__tls_mark(int fd);
 /* @n bytes of plaintext read (@dir 0) or written (1) by the SSL on socket @fd, in @iov; false when @fd is not a
  * TCP connection with a parser (the bytes are counted lost) */
 bool netcap__tls_data(int fd, int dir, const struct iovec *iov, int iovcnt, size_t n);
-
-/* what a TLS write carrying our header lines needs kept until it completes (tlscap.c's stable buffer) */
-struct netcap_tls_inj {
-	size_t n;      /* the program's bytes */
-	size_t line;   /* its request line, CRLF included: our lines follow it (HTTP/2: where our field goes) */
-	size_t hdrlen; /* our lines (HTTP/2: our field) */
-	uint8_t trace_id[16], span_id[8], sampled;
-	/* HTTP/2 (h2cap.c): the HEADERS frame at @h2_at had its length (@h2_len, the program's) raised by @hdrlen */
-	uint8_t h2, h2_len[3];
-	uint32_t h2_at, h2_stream;
-	uint8_t parent_id[8];
-};
 
 /* Plan an SSL write of the program's @buf (@n bytes, unread: any pointer may be bad) on @fd with our header lines
  * after its request line, built flat into @out (@cap bytes; NULL: no buffer to keep it in).  Returns the bytes
@@ -112,6 +86,13 @@ size_t netcap__tls_inject_plan(int fd, const void *buf, size_t n, char *out, siz
 /* that write (@flat, as planned) completed (@sent: injected; the program's bytes go to the parser) or was given up
  * (failed) */
 void netcap__tls_inject_done(int fd, const struct netcap_tls_inj *meta, const char *flat, bool sent);
+
+/* @fd's bytes are TLS records (seen inside an OpenSSL call, or told by tlscap.c): its raw bytes are not parsed */
+static inline void netcap__tls_mark(int fd)
+{
+	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
+		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
+}
 
 static inline uint8_t netcap__fd_class(int fd)
 {

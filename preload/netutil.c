@@ -12,10 +12,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "preload/netcap.h"
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include "preload/netutil.h"
 
 /* @a (@len valid bytes, from the kernel) into @out; left unknown when too short for its family */
@@ -60,19 +56,13 @@ bool netutil__room_for(int fd, size_t need)
 
 /* The first bytes of a connection are a TLS handshake record (ClientHello, ServerHello): content type 22, version
  * 3.x, a record length TLS allows, then the handshake type.  A read of the 5-byte record header alone counts. */
-bool netcap__tls_record(const uint8_t *b, size_t n)
+bool netutil__tls_record(const uint8_t *b, size_t n)
 {
 	if (n < 3 || b[0] != 0x16 || b[1] != 3 || b[2] > 4)
 		return false;
 	if (n >= 5 && (size_t)(b[3] << 8 | b[4]) > 16384 + 2048)
 		return false;
 	return n < 6 || b[5] == 1 || b[5] == 2;
-}
-
-void netcap__tls_mark(int fd)
-{
-	if (fd >= 0 && fd < OBS_FD_MAX && netcap_fd_class[fd])
-		__atomic_or_fetch(&netcap_fd_class[fd], OBS_FD_TLS, __ATOMIC_RELAXED);
 }
 
 size_t netutil__first_bytes(uint8_t *b, size_t cap, const struct iovec *iov, int iovcnt, size_t n)

@@ -14,6 +14,8 @@
 void netutil__addr_of(struct obs_addr *out, const struct sockaddr *a, socklen_t len);
 /* Will the kernel take @need more bytes on TCP socket @fd in one call without waiting? */
 bool netutil__room_for(int fd, size_t need);
+/* @b (@n bytes, the first of a connection) starts a TLS handshake record (a 5-byte header alone counts) */
+bool netutil__tls_record(const uint8_t *b, size_t n);
 /* the first bytes (at most @cap) of @n that crossed in @iov, into @b: how many */
 size_t netutil__first_bytes(uint8_t *b, size_t cap, const struct iovec *iov, int iovcnt, size_t n);
 

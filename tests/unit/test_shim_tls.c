@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "preload/netcap.h"
+#include "preload/netutil.h"
 #include "preload/seg.h"
 #include "preload/tlscap.h"
 
@@ -302,13 +303,13 @@ START_TEST(plaintext_flagged_and_ciphertext_never_parsed)
 		ck_assert(!next_exchange(&x));
 	}
 	/* the record check itself */
-	ck_assert(netcap__tls_record((const uint8_t *)"\x16\x03\x01\x00\x05", 5));
-	ck_assert(netcap__tls_record((const uint8_t *)"\x16\x03\x03\x00\x40\x02", 6));
-	ck_assert(!netcap__tls_record((const uint8_t *)"\x16\x03\x03\x00\x40\x0b", 6)); /* not a hello */
-	ck_assert(!netcap__tls_record((const uint8_t *)"\x16\x03\x05", 3));
-	ck_assert(!netcap__tls_record((const uint8_t *)"\x16\x03\x01\xff\xff", 5)); /* too long a record */
-	ck_assert(!netcap__tls_record((const uint8_t *)"\x16\x03", 2));
-	ck_assert(!netcap__tls_record((const uint8_t *)"GET", 3));
+	ck_assert(netutil__tls_record((const uint8_t *)"\x16\x03\x01\x00\x05", 5));
+	ck_assert(netutil__tls_record((const uint8_t *)"\x16\x03\x03\x00\x40\x02", 6));
+	ck_assert(!netutil__tls_record((const uint8_t *)"\x16\x03\x03\x00\x40\x0b", 6)); /* not a hello */
+	ck_assert(!netutil__tls_record((const uint8_t *)"\x16\x03\x05", 3));
+	ck_assert(!netutil__tls_record((const uint8_t *)"\x16\x03\x01\xff\xff", 5)); /* too long a record */
+	ck_assert(!netutil__tls_record((const uint8_t *)"\x16\x03", 2));
+	ck_assert(!netutil__tls_record((const uint8_t *)"GET", 3));
 }
 END_TEST
 
