@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_tls_ebpf.sh -- eBPF path, TLS plaintext: nginx with ssl (master + 2 workers), a python HTTPS server
-# that imports ssl after the attach, a curl client exec'd later by a traced shell (OpenSSL 3) and gnutls-cli
+# that imports ssl after the attach, an openssl s_client exec'd later by a traced shell (OpenSSL 3) and gnutls-cli
 # (GnuTLS), under one `obsprobe attach`.  Exact span and metric
 # counts against nginx's access log and python's own request log; exchanges counted transport="tls"; no
-# ciphertext parsed (no incomplete/garbage exchanges); a known traceparent survives HTTPS; curl's client span
+# ciphertext parsed (no incomplete/garbage exchanges); a known traceparent survives HTTPS; s_client's client span
 # joined by 4-tuple to nginx's server span; --no-tls attaches no uprobe.
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -64,10 +64,12 @@ timeout 110 $PY "$TMP/https.py" "$PPORT" "$TMP/cert.pem" "$TMP/key.pem" "$TMP/go
 PYPID=$!
 PIDS+=($PYPID)
 
-# ---- a shell that maps no libssl yet: once told, it execs curl (its libssl mapped after the exec) ----
-mkfifo "$TMP/go"
-timeout 110 bash -c 'read -r _ <"$1"; exec curl -sk --max-time 10 -o /dev/null "https://127.0.0.1:$2/joined"' _ \
-	"$TMP/go" "$NPORT" &
+# ---- a shell that maps no libssl yet: once told, it execs openssl s_client (its libssl mapped after the exec,
+# found then: an executable mmap wakes the session), which sends its request when the test sees the probes on it
+# (a curl exec'd the same way may be done before the collector has attached: that race is said at exit) ----
+mkfifo "$TMP/go" "$TMP/sc"
+timeout 110 bash -c 'read -r _ <"$1"; exec openssl s_client -quiet -connect "127.0.0.1:$2" 0<>"$3" >/dev/null 2>&1' _ \
+	"$TMP/go" "$NPORT" "$TMP/sc" &
 SH=$!
 PIDS+=($SH)
 
@@ -113,8 +115,12 @@ if [ -n "$GN" ]; then
 	printf 'GET /gnu HTTP/1.1\r\nHost: x\r\n\r\n' >&7
 	wait_for 10 test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge 2
 fi
-# the traced shell's curl: a client span, and nginx's server span its child by 4-tuple
+# the traced shell's s_client: a client span, and nginx's server span its child by 4-tuple
+SC=$(pgrep -P "$SH") # SH is timeout's pid: the shell (s_client after its exec) is its child
+sc_probes() { curl -s "http://127.0.0.1:$LP/api/v1/targets" | $PY -c 'import json,sys; print(" ".join(str(t["probes"]) for t in json.load(sys.stdin)["targets"] if t["pid"] == '"${SC:-0}"'))'; }
 echo go >"$TMP/go"
+wait_for 10 test "$(sc_probes)" == 13 || bad "s_client exec'd by the traced shell: no OpenSSL uprobes ($(sc_probes))"
+printf 'GET /joined HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$TMP/sc"
 wait "$SH"
 sleep 1.5
 
@@ -127,7 +133,7 @@ check "python served every request (its log)" $P "$py"
 route() { metric "$TMP/m" "http_server_request_duration_seconds_count{service=\"tlsapp\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"$1\"}"; }
 check "nginx: http_server_request_duration_seconds_count = access log" "$ng" "$(route /ng)"
 check "python: http_server_request_duration_seconds_count = its log" "$py" "$(route /py)"
-check "curl's request counted by nginx" 1 "$(route /joined)"
+check "s_client's request counted by nginx" 1 "$(route /joined)"
 
 # spans: kind, name, trace, span, parent, per line
 $PY - "$TMP/spans.jsonl" >"$TMP/spans.txt" <<'PYEOF'
@@ -143,10 +149,10 @@ check "python (ssl imported after attach) server spans = its log" "$py" "$(grep 
 check "python: the warm-up request too" 1 "$(grep -c '^2 GET_/warmup ' "$TMP/spans.txt")"
 check "traceparent over HTTPS: server span trace and parent" "0af7651916cd43dd8448eb211c80319c b7ad6b7169203331" \
 	"$(awk '$1 == 2 && $2 == "GET_/tp" { print $3, $5 }' "$TMP/spans.txt")"
-# a client span is "GET" (no route): which one is curl's, which gnutls-cli's, the trace joins tell
+# a client span is "GET" (no route): which one is s_client's, which gnutls-cli's, the trace joins tell
 server=$(awk '$1 == 2 && $2 == "GET_/joined" { print $3, $5 }' "$TMP/spans.txt")
 client=$(awk -v s="$server" '$1 == 3 && $2 == "GET" && $3 " " $4 == s { print $3, $4 }' "$TMP/spans.txt")
-check "nginx's span for curl's (exec'd after attach) request is the child of curl's client span (4-tuple)" \
+check "nginx's span for s_client's (exec'd after attach) request is the child of its client span (4-tuple)" \
 	"$server" "$client"
 gn=0
 if [ -n "$GN" ]; then
@@ -156,7 +162,7 @@ if [ -n "$GN" ]; then
 		END { n = 0; for (k in s) if (k in c) n++; print n }' "$TMP/spans.txt")
 	check "GnuTLS: nginx's spans for gnutls-cli's requests are children of its client spans" 2 "$joined"
 fi
-check "client spans: curl's and gnutls-cli's" $((1 + gn)) "$(awk '$1 == 3' "$TMP/spans.txt" | wc -l)"
+check "client spans: s_client's and gnutls-cli's" $((1 + gn)) "$(awk '$1 == 3' "$TMP/spans.txt" | wc -l)"
 check "no span from ciphertext" $((ng + py + 4 + 2 * gn)) "$(wc -l <"$TMP/spans.txt")"
 
 check "exchanges counted transport=tls" $((ng + py + 4 + 2 * gn)) \
