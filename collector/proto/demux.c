@@ -1,5 +1,16 @@
-/* demux.c -- eBPF path: events in causal order go to one proto_conn per socket (and one more for the TLS
- * plaintext read and written on it); exchanges and log lines out */
+/* demux.c -- eBPF path: payload events go to one proto_conn per socket (and one more for the TLS plaintext
+ * read and written on it) as they leave the ring; what the parsers decide, log lines and --func calls are put
+ * back in causal order; exchanges and log lines out.
+ *
+ * A connection's bytes are in order in the ring (a socket's reads and writes are one thread's syscalls, in
+ * turn), so they are parsed at once, while they are in the cache, and never copied.  Only the trace decisions
+ * need the order across processes: a server's request joins the span of a traced client on the other end,
+ * which the ring may give after it (the server's read can return before the client's write); an outbound
+ * call and a log line take what their thread serves.  So each request's start and each exchange's end is
+ * held as a compact operation in the reorder queue, keyed like the record that made it, with the log and
+ * call records; popped in key order they meet the tables in causal order, as the records once did.  The
+ * parser has the request's ids when it asks (traces__provisional: its own context, else a new trace); the
+ * causal ones, decided when the start is popped, are kept by span id until the end is popped. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,9 +28,10 @@ struct conn {
 	int idx;	   /* in d->conns */
 	uint64_t sk;
 	uint64_t last_ns;
-	int pid, tid; /* the thread whose bytes are being fed */
-	bool tls;     /* the TLS plaintext of socket sk (OBS_STREAM_TLS), not its own bytes */
-	bool cipher;  /* its own bytes are TLS records: ignored, never parsed */
+	uint64_t last_key; /* of its last operation held: its start comes out before its end */
+	int pid, tid;	   /* the thread whose bytes are being fed */
+	bool tls;	   /* the TLS plaintext of socket sk (OBS_STREAM_TLS), not its own bytes */
+	bool cipher;	   /* its own bytes are TLS records: ignored, never parsed */
 	struct demux *d;
 	struct h2_session *h2;		 /* HTTP/2: its streams and HPACK tables, from the first framed event */
 	struct h2_session_stats h2_seen; /* what of its stats is counted already */
@@ -34,30 +46,270 @@ struct demux {
 	struct conn **hash; /* by (sk, tls): chains, a power of two at least twice max_conns */
 	uint32_t hmask;
 	struct h2_session_stats h2_lost; /* all connections' (said at exit) */
+	uint64_t key;			 /* the record being parsed: its causal key */
+	struct xids *ids;		 /* causal ids of started requests, by span id: open addressing */
+	uint32_t ids_mask, nids;
+	uint64_t ids_swept_ns;
 };
 
+/* ---- operations held in causal order ---- */
+
+#define OP_START 0x4f500001u /* a request's head was parsed (never an OBS_EV_* type) */
+#define OP_END 0x4f500002u   /* an exchange ended */
+
+struct op_start {
+	uint32_t type;
+	int32_t pid, tid;
+	uint32_t stream;
+	uint8_t kind, pad[7];
+	uint64_t start_ns;
+	uint8_t span_id[8];
+	struct obs_addr local, peer;
+	uint8_t in[offsetof(struct trace_ctx, tracestate)]; /* its ids and decision; tracestate is x's */
+};
+
+/* an OP_END: this head, x up to its strings, each string's bytes, x from stream on */
+struct op_end {
+	uint32_t type;
+	uint16_t len[6];
+};
+
+#define X_HEAD offsetof(struct obs_exchange, op)
+#define X_TAIL offsetof(struct obs_exchange, stream)
+#define X_STR(f)                                                                        \
+	{                                                                               \
+		offsetof(struct obs_exchange, f), sizeof(((struct obs_exchange *)0)->f) \
+	}
+static const struct {
+	uint16_t off, size;
+} x_strs[6] = { X_STR(op), X_STR(target), X_STR(host), X_STR(agent), X_STR(tracestate), X_STR(code) };
+_Static_assert(offsetof(struct obs_exchange, code) + OBS_X_CODE_MAX == X_TAIL, "x's strings end where stream is");
+
+static size_t x_pack(uint8_t *out, const struct obs_exchange *x)
+{
+	struct op_end *o = (struct op_end *)out;
+	uint8_t *p = out + sizeof(*o);
+
+	o->type = OP_END;
+	memcpy(p, x, X_HEAD);
+	p += X_HEAD;
+	for (int i = 0; i < 6; i++) {
+		const char *f = (const char *)x + x_strs[i].off;
+
+		o->len[i] = (uint16_t)strnlen(f, x_strs[i].size);
+		memcpy(p, f, o->len[i]);
+		p += o->len[i];
+	}
+	memcpy(p, (const uint8_t *)x + X_TAIL, sizeof(*x) - X_TAIL);
+	return (size_t)(p - out) + sizeof(*x) - X_TAIL;
+}
+
+static bool x_unpack(struct obs_exchange *x, const uint8_t *rec, size_t size)
+{
+	const struct op_end *o = (const struct op_end *)rec;
+	const uint8_t *p = rec + sizeof(*o);
+	size_t need = sizeof(*o) + X_HEAD + sizeof(*x) - X_TAIL;
+
+	for (int i = 0; i < 6; i++) {
+		if (o->len[i] > x_strs[i].size)
+			return false;
+		need += o->len[i];
+	}
+	if (need != size)
+		return false;
+	memset(x, 0, sizeof(*x));
+	memcpy(x, p, X_HEAD);
+	p += X_HEAD;
+	for (int i = 0; i < 6; i++) {
+		memcpy((char *)x + x_strs[i].off, p, o->len[i]);
+		p += o->len[i];
+	}
+	memcpy((uint8_t *)x + X_TAIL, p, sizeof(*x) - X_TAIL);
+	return true;
+}
+
+/* ---- causal ids of the requests started, until their exchanges end ---- */
+
+struct xids {
+	uint64_t span; /* the span id's bytes; 0: a free slot */
+	uint64_t born; /* the request's start (CLOCK_MONOTONIC): a start whose end never comes is swept */
+	uint8_t trace_id[16], parent_id[8];
+	uint8_t sampled, parent_remote;
+};
+
+#define IDS_MIN 1024
+#define IDS_CAP (1u << 23)
+#define IDS_MAX_AGE_NS (600ull * 1000000000ull) /* an exchange longer than this keeps its provisional ids */
+#define IDS_SWEEP_NS (60ull * 1000000000ull)
+
+static uint64_t span_key(const uint8_t id[8])
+{
+	uint64_t k;
+
+	memcpy(&k, id, 8);
+	return k;
+}
+
+static uint32_t ids_home(const struct demux *d, uint64_t k)
+{
+	return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & d->ids_mask;
+}
+
+static void ids_insert(struct demux *d, const struct xids *e)
+{
+	uint32_t i = ids_home(d, e->span);
+
+	while (d->ids[i].span && d->ids[i].span != e->span)
+		i = (i + 1) & d->ids_mask;
+	if (!d->ids[i].span)
+		d->nids++;
+	d->ids[i] = *e;
+}
+
+/* a table of @cap slots holding the entries of the old one born at or after @since; false: no memory */
+static bool ids_rebuild(struct demux *d, uint32_t cap, uint64_t since)
+{
+	struct xids *old = d->ids;
+	uint32_t oldcap = old ? d->ids_mask + 1 : 0;
+	struct xids *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return false;
+	d->ids = t;
+	d->ids_mask = cap - 1;
+	d->nids = 0;
+	for (uint32_t i = 0; i < oldcap; i++)
+		if (old[i].span && old[i].born >= since)
+			ids_insert(d, &old[i]);
+	free(old);
+	return true;
+}
+
+static void ids_put(struct demux *d, const struct obs_exchange *x)
+{
+	struct xids e = { .span = span_key(x->span_id), .born = x->start_ns };
+
+	if (!e.span)
+		return;
+	if (!d->ids || (d->nids + 1) * 2 > d->ids_mask + 1) {
+		uint32_t cap = d->ids ? (d->ids_mask + 1) * 2 : IDS_MIN;
+
+		if ((cap > IDS_CAP || !ids_rebuild(d, cap, 0)) &&
+		    (!d->ids || (d->nids + 1) * 4 > (d->ids_mask + 1) * 3))
+			return; /* 4M requests in flight, or no memory: this one keeps its provisional ids */
+	}
+	memcpy(e.trace_id, x->trace_id, 16);
+	memcpy(e.parent_id, x->parent_id, 8);
+	e.sampled = x->sampled;
+	e.parent_remote = x->parent_remote;
+	ids_insert(d, &e);
+}
+
+/* the causal ids of @x's request onto it, and forgotten (backward-shift deletion) */
+static void ids_take(struct demux *d, struct obs_exchange *x)
+{
+	uint64_t k = span_key(x->span_id);
+	uint32_t i, j;
+
+	if (!k || !d->nids)
+		return;
+	for (i = ids_home(d, k); d->ids[i].span != k; i = (i + 1) & d->ids_mask)
+		if (!d->ids[i].span)
+			return;
+	memcpy(x->trace_id, d->ids[i].trace_id, 16);
+	memcpy(x->parent_id, d->ids[i].parent_id, 8);
+	x->sampled = d->ids[i].sampled;
+	x->parent_remote = d->ids[i].parent_remote;
+	for (j = (i + 1) & d->ids_mask; d->ids[j].span; j = (j + 1) & d->ids_mask) {
+		uint32_t h = ids_home(d, d->ids[j].span);
+
+		/* the entry at j may move to the hole at i when its home is not in (i, j] */
+		if (((j - h) & d->ids_mask) >= ((j - i) & d->ids_mask)) {
+			d->ids[i] = d->ids[j];
+			i = j;
+		}
+	}
+	d->ids[i].span = 0;
+	d->nids--;
+}
+
 /* ---- connections ---- */
+
+static void hold(struct demux *d, uint64_t key, const void *rec, size_t size, const void *tail, size_t tlen);
+
+/* the key of @cn's next operation: the record's, never below one it held before */
+static uint64_t conn_key(struct conn *cn)
+{
+	if (cn->last_key < cn->d->key)
+		cn->last_key = cn->d->key;
+	return cn->last_key;
+}
 
 static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx *in)
 {
 	struct conn *cn = ctx;
+	struct op_start o;
 
 	x->pid = cn->pid;
 	x->tid = cn->tid;
 	if (cn->tls)
 		x->flags |= OBS_X_F_TLS;
-	traces__start_exchange(cn->d->opts.traces, x, in);
+	traces__provisional(cn->d->opts.traces, x, in);
+	memset(&o, 0, sizeof(o));
+	o.type = OP_START;
+	o.pid = x->pid;
+	o.tid = x->tid;
+	o.stream = x->stream;
+	o.kind = x->kind;
+	o.start_ns = x->start_ns;
+	memcpy(o.span_id, x->span_id, 8);
+	o.local = x->local;
+	o.peer = x->peer;
+	memcpy(o.in, in, sizeof(o.in));
+	hold(cn->d, conn_key(cn), &o, sizeof(o), NULL, 0);
 }
 
 static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct conn *cn = ctx;
-	struct span_resource res = { 0 };
+	_Alignas(8) uint8_t buf[sizeof(struct op_end) + sizeof(struct obs_exchange)];
 
 	if (cn->tls)
 		x->flags |= OBS_X_F_TLS;
-	cn->d->opts.resource(cn->d->opts.ctx, x->pid, &res);
-	traces__end_exchange(cn->d->opts.traces, x, &res);
+	hold(cn->d, conn_key(cn), buf, x_pack(buf, x), NULL, 0);
+}
+
+/* popped in causal order: the request's causal ids (kept for its end), then the exchange with them */
+static void start_op(struct demux *d, const struct op_start *o)
+{
+	struct obs_exchange x;
+	struct trace_ctx in;
+
+	memset(&x, 0, sizeof(x));
+	x.kind = o->kind;
+	x.pid = o->pid;
+	x.tid = o->tid;
+	x.stream = o->stream;
+	x.start_ns = o->start_ns;
+	memcpy(x.span_id, o->span_id, 8);
+	x.local = o->local;
+	x.peer = o->peer;
+	memcpy(&in, o->in, sizeof(o->in));
+	in.tracestate[0] = in.baggage[0] = '\0';
+	traces__start_exchange(d->opts.traces, &x, &in);
+	ids_put(d, &x);
+}
+
+static void end_op(struct demux *d, const void *rec, size_t size)
+{
+	struct obs_exchange x;
+	struct span_resource res = { 0 };
+
+	if (!x_unpack(&x, rec, size))
+		return;
+	ids_take(d, &x);
+	d->opts.resource(d->opts.ctx, x.pid, &res);
+	traces__end_exchange(d->opts.traces, &x, &res);
 }
 
 /* what an HTTP/2 session could not decode or follow: obsprobe_events_lost_total */
@@ -297,7 +549,7 @@ static void handle_log_data(struct demux *d, const struct obs_data_event *e, con
 		    in ? tid : NULL, in ? sid : NULL, &res);
 }
 
-/* ---- events, in causal order ---- */
+/* ---- events ---- */
 
 static uint64_t event_key(const void *rec, size_t size)
 {
@@ -313,17 +565,35 @@ static uint64_t event_key(const void *rec, size_t size)
 	return 0;
 }
 
-static void hold(struct demux *d, const void *rec, size_t size, const void *tail, size_t tlen)
+static void hold(struct demux *d, uint64_t key, const void *rec, size_t size, const void *tail, size_t tlen)
 {
-	if (!reorder__push(d->q, event_key(rec, size), rec, size, tail, tlen))
+	if (!reorder__push(d->q, key, rec, size, tail, tlen))
 		series__add(metrics__series(d->opts.metrics, FAM_EVENTS_LOST,
 					    (const char *[]){ "ebpf", "reorder_full" }),
 			    1);
 }
 
+/* a connection's bytes and its opening and closing: at once, in ring order */
 void demux__event(struct demux *d, const void *rec, size_t size)
 {
-	hold(d, rec, size, NULL, 0);
+	const struct obs_data_event *de = rec;
+
+	if (size >= sizeof(*de) && de->type == OBS_EV_DATA) {
+		if (sizeof(*de) + de->caplen > size)
+			return;
+		if (de->stream != OBS_STREAM_SOCKET && de->stream != OBS_STREAM_TLS) {
+			hold(d, event_key(rec, size), rec, size, NULL, 0); /* a log write: in causal order */
+			return;
+		}
+		d->key = event_key(rec, size);
+		if (de->stream == OBS_STREAM_SOCKET)
+			handle_socket_data(d, de, (const uint8_t *)rec + sizeof(*de));
+		else
+			handle_tls_data(d, de, (const uint8_t *)rec + sizeof(*de));
+	} else if (size >= sizeof(struct obs_conn_event) && (de->type == OBS_EV_CONN || de->type == OBS_EV_CLOSE)) {
+		d->key = event_key(rec, size);
+		handle_conn(d, rec);
+	}
 }
 
 void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object)
@@ -336,28 +606,25 @@ void demux__call(struct demux *d, const struct fl_call_event *e, const char *fun
 	/* a call event carries its names behind it */
 	memcpy(names, function, fl);
 	memcpy(names + fl, object, ol);
-	hold(d, e, sizeof(*e), names, fl + ol);
+	hold(d, e->start_ns, e, sizeof(*e), names, fl + ol);
 	if (names != buf)
 		free(names);
 }
 
+/* what the queue gives back, in causal order */
 static void process(void *ctx, const void *rec, size_t size)
 {
 	struct demux *d = ctx;
 	const struct obs_data_event *de = rec;
+	uint32_t type = de->type; /* every held record starts with its type */
 
-	if (size >= sizeof(struct obs_data_event) && de->type == OBS_EV_DATA) {
-		if (sizeof(*de) + de->caplen > size)
-			return;
-		if (de->stream == OBS_STREAM_SOCKET)
-			handle_socket_data(d, de, (const uint8_t *)rec + sizeof(*de));
-		else if (de->stream == OBS_STREAM_TLS)
-			handle_tls_data(d, de, (const uint8_t *)rec + sizeof(*de));
-		else
-			handle_log_data(d, de, (const uint8_t *)rec + sizeof(*de));
-	} else if (size >= sizeof(struct obs_conn_event) && (de->type == OBS_EV_CONN || de->type == OBS_EV_CLOSE)) {
-		handle_conn(d, rec);
-	} else if (size > sizeof(struct fl_call_event) && de->type == OBS_EV_CALL) {
+	if (type == OP_START && size == sizeof(struct op_start)) {
+		start_op(d, rec);
+	} else if (type == OP_END && size >= sizeof(struct op_end)) {
+		end_op(d, rec, size);
+	} else if (type == OBS_EV_DATA && size >= sizeof(*de)) {
+		handle_log_data(d, de, (const uint8_t *)rec + sizeof(*de));
+	} else if (type == OBS_EV_CALL && size > sizeof(struct fl_call_event)) {
 		const struct fl_call_event *e = rec;
 		const char *fn = (const char *)rec + sizeof(*e), *end = (const char *)rec + size;
 		const char *obj = memchr(fn, '\0', end - fn);
@@ -384,6 +651,12 @@ void demux__flush(struct demux *d, bool all)
 
 	reorder__pop(d->q, limit, process, d);
 	logs__tick(d->opts.logs, all);
+	if (!all && d->nids && limit - d->ids_swept_ns > IDS_SWEEP_NS) {
+		/* requests whose end never came (a connection whose parser gave up): forgotten */
+		d->ids_swept_ns = limit;
+		if (limit > IDS_MAX_AGE_NS)
+			ids_rebuild(d, d->ids_mask + 1, limit - IDS_MAX_AGE_NS);
+	}
 	if (all && (d->h2_lost.blocks_lost || d->h2_lost.streams_lost || d->h2_lost.streams_overflow))
 		elog("WARNING: HTTP/2: %llu header blocks not decoded (connections seen mid-way or framing lost), %llu "
 		     "streams lost (their head or answer could not be followed), %llu over the %s "
@@ -428,6 +701,7 @@ void demux__free(struct demux *d)
 	reorder__free(d->q);
 	while (d->nconns)
 		conn_drop(d, d->conns[d->nconns - 1], false);
+	free(d->ids);
 	free(d->conns);
 	free(d->hash);
 	free(d);

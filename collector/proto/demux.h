@@ -1,9 +1,10 @@
-/* demux.h -- eBPF path: payload, connection and call events, put back in causal order (reorder.c), go to
- * one struct proto_conn per socket; the exchanges that come out become spans and RED metrics
- * (signal/traces.c), and stdout/stderr bytes trace-tagged log lines (signal/logs.c).
+/* demux.h -- eBPF path: payload and connection events go to one struct proto_conn per socket as they leave
+ * the ring; the exchanges that come out become spans and RED metrics (signal/traces.c), and stdout/stderr
+ * bytes trace-tagged log lines (signal/logs.c).
  *
- * Events are held for a short window and sorted by the time their syscall began, so a traced client's
- * span is known when the server's request is parsed. */
+ * Each request's start and exchange's end, the log lines and the --func calls are held for a short window
+ * (reorder.c) and handed on by the time their syscall began, so a traced client's span is known when the
+ * server's request is started. */
 #ifndef OBSPROBE_DEMUX_H
 #define OBSPROBE_DEMUX_H
 
@@ -36,7 +37,7 @@ struct demux;
 struct demux *demux__new(const struct demux_opts *opts);
 void demux__free(struct demux *d);
 
-/* an obs_data_event/obs_conn_event record from the syscall ring */
+/* an obs_data_event/obs_conn_event record from the syscall ring (read in place, during the call) */
 void demux__event(struct demux *d, const void *rec, size_t size);
 /* a finished --func call */
 void demux__call(struct demux *d, const struct fl_call_event *e, const char *function, const char *object);

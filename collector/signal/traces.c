@@ -206,8 +206,10 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 	uint8_t key[JOIN_KEY];
 	struct join *j;
 	bool have = false;
+	static const uint8_t none[8];
 
-	traces__random_id(x->span_id, 8);
+	if (!memcmp(x->span_id, none, 8))
+		traces__random_id(x->span_id, 8);
 	if (x->kind == SPAN_KIND_SERVER) {
 		struct serving *s;
 
@@ -265,6 +267,17 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 		memcpy(j->trace_id, x->trace_id, 16);
 		memcpy(j->span_id, x->span_id, 8);
 	}
+}
+
+void traces__provisional(const struct traces *t, struct obs_exchange *x, const struct trace_ctx *in)
+{
+	static const uint8_t none[8];
+
+	if (!memcmp(x->span_id, none, 8))
+		traces__random_id(x->span_id, 8);
+	if (!in->valid)
+		traces__random_id(x->trace_id, 16);
+	x->parent_remote = sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled);
 }
 
 /* a series of FAM_SPANS by outcome, found once */

@@ -39,6 +39,12 @@ void traces__free(struct traces *t);
  * the connection when it is traced here (4-tuple), else a new trace; the thread then serves it.
  * Client: a child of what the thread serves, else the context the request itself carries, else new. */
 void traces__start_exchange(struct traces *t, struct obs_exchange *x, const struct trace_ctx *in);
+/* (x->span_id: the caller's when not zero, else a new one) */
+
+/* The ids traces__start_exchange gives when it knows nothing of the thread or a traced peer: the context
+ * @in carries, else a new trace (span id as above).  Pure of the tables: the eBPF path stamps them as the
+ * request is parsed, and the causal ones replace them later. */
+void traces__provisional(const struct traces *t, struct obs_exchange *x, const struct trace_ctx *in);
 
 /* A finished exchange from either path (times CLOCK_MONOTONIC): the RED metrics always, a span when
  * sampled and under the rate cap. */

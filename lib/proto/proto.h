@@ -30,7 +30,9 @@ enum proto_guess {
 
 /* Where a parser's exchanges go.  on_request: a request is complete enough to be served (HTTP: its
  * head); the receiver gives it ids (trace, span, parent, sampled) from the context @in the request
- * carried and from what the thread is doing.  on_exchange: the response ended, or the request was
+ * carried and from what the thread is doing (the eBPF path's may be provisional: it decides them in causal
+ * order later and puts them back by span id); the parser keeps them with the request and hands them back
+ * unchanged at on_exchange.  on_exchange: the response ended, or the request was
  * given up (incomplete; status 0 when unanswered).  proto_conn fills proto, local and peer before.
  * on_h2: HTTP/2's framed events, whose exchanges the receiver makes (HPACK lives in the collector). */
 struct proto_sink {

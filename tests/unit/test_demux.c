@@ -1,6 +1,7 @@
 /* test_demux.c -- the eBPF path's events, out of ring order, become joined spans; what no protocol claims
  * gets its capture turned off */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "signal/traces.h"
 
 static char path[64];
+static uint16_t client_port = 40000; /* the client end's port (a test with many connections moves it) */
 static struct metrics *m;
 static struct redactor *red;
 static struct traces *t;
@@ -59,7 +61,7 @@ static void setup(void)
 				   .host_name = "h",
 				   .source = "ebpf",
 				   .sample_ratio = 1.0,
-				   .max_spans_per_second = 1000 };
+				   .max_spans_per_second = 10000 };
 	t = traces__new(&to, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	dop = (struct demux_opts){ .traces = t, .metrics = m, .resource = resource, .capture = capture };
@@ -70,6 +72,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	client_port = 40000;
 	demux__free(d);
 	traces__free(t);
 	redactor__free(red);
@@ -95,8 +98,8 @@ static void io_n(uint64_t sk, int pid, bool client, int dir, uint64_t enter, uin
 	e->dir = dir;
 	e->stream = stream;
 	e->family = 2;
-	e->lport = client ? 40000 : 8080;
-	e->rport = client ? 8080 : 40000;
+	e->lport = client ? client_port : 8080;
+	e->rport = client ? 8080 : client_port;
 	memcpy(e->laddr, (uint8_t[]){ 127, 0, 0, client ? 1 : 2 }, 4);
 	memcpy(e->raddr, (uint8_t[]){ 127, 0, 0, client ? 2 : 1 }, 4);
 	memcpy(buf + sizeof(*e), bytes, n);
@@ -206,6 +209,131 @@ START_TEST(many_connections_each_its_own)
 }
 END_TEST
 
+/* the "/p/..." value among a span's string attributes, or "" */
+static const char *span_path(const cJSON *sp)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(sp, "attributes"))
+	{
+		const char *v =
+			cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "value"), "stringValue"));
+
+		if (v && !strncmp(v, "/p/", 3))
+			return v;
+	}
+	return "";
+}
+
+/* 1,500 traced client/server pairs, each on its connection: every request started (the server's read in the
+ * ring before the client's write), then the answers in a shuffled order.  Each server span is the child of its
+ * own client's span: 3,000 requests' causal ids held at once (the table grows from 1,024), taken back in an
+ * order unlike the one they went in. */
+START_TEST(many_pairs_join_in_causal_order)
+{
+	static char text[1 << 22];
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	enum { N = 1500 };
+	static struct {
+		char span[17], trace[33], path[16];
+	} cl[N];
+	char req[64];
+	int ncl = 0, nsrv = 0, joined = 0;
+	FILE *f;
+
+	for (int i = 0; i < N; i++) {
+		uint64_t t0 = 1000 + (uint64_t)i * 10;
+
+		client_port = (uint16_t)(20000 + i);
+		snprintf(req, sizeof(req), "GET /p/%d HTTP/1.1\r\nHost: b\r\n\r\n", i);
+		io(0x900000 + (uint64_t)i * 64, 20, false, SC_RECEIVE, t0 + 2, t0 + 5, req);
+		io(0x100000 + (uint64_t)i * 64, 10, true, SC_TRANSMIT, t0, t0 + 8, req);
+	}
+	for (int k = 0; k < N; k++) {
+		int i = (k * 7) % N; /* neither the order they went in nor its reverse */
+		uint64_t t0 = 100000 + (uint64_t)k * 10;
+
+		client_port = (uint16_t)(20000 + i);
+		io(0x900000 + (uint64_t)i * 64, 20, false, SC_TRANSMIT, t0, t0 + 3, resp);
+		io(0x100000 + (uint64_t)i * 64, 10, true, SC_RECEIVE, t0 + 1, t0 + 6, resp);
+	}
+	demux__flush(d, true);
+	traces__poll(t);
+
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	for (int pass = 0; pass < 2; pass++) { /* the clients' spans, then the servers' */
+		rewind(f);
+		while (fgets(text, sizeof(text), f)) {
+			cJSON *root = cJSON_Parse(text), *rs, *ss, *sp;
+
+			ck_assert_ptr_nonnull(root);
+			cJSON_ArrayForEach(rs, cJSON_GetObjectItem(root, "resourceSpans"))
+				cJSON_ArrayForEach(ss, cJSON_GetObjectItem(rs, "scopeSpans"))
+					cJSON_ArrayForEach(sp, cJSON_GetObjectItem(ss, "spans"))
+			{
+				int kind = cJSON_GetObjectItem(sp, "kind")->valueint;
+				const char *trace = cJSON_GetStringValue(cJSON_GetObjectItem(sp, "traceId"));
+				const char *parent = cJSON_GetStringValue(cJSON_GetObjectItem(sp, "parentSpanId"));
+
+				if (pass == 0 && kind == 3 && ncl < N) {
+					snprintf(cl[ncl].span, sizeof(cl[ncl].span), "%s",
+						 cJSON_GetStringValue(cJSON_GetObjectItem(sp, "spanId")));
+					snprintf(cl[ncl].trace, sizeof(cl[ncl].trace), "%s", trace);
+					snprintf(cl[ncl].path, sizeof(cl[ncl].path), "%s", span_path(sp));
+					ncl++;
+				} else if (pass == 1 && kind == 2) {
+					nsrv++;
+					for (int c = 0; parent && c < ncl; c++)
+						if (!strcmp(cl[c].span, parent)) {
+							joined += !strcmp(cl[c].trace, trace) && cl[c].path[0] &&
+								  !strcmp(cl[c].path, span_path(sp));
+							break;
+						}
+				}
+			}
+			cJSON_Delete(root);
+		}
+	}
+	fclose(f);
+	ck_assert_int_eq(ncl, N);
+	ck_assert_int_eq(nsrv, N);
+	ck_assert_int_eq(joined, N);
+}
+END_TEST
+
+/* what a request carries reaches its span whole through the held end of the exchange: a 150-byte path, the
+ * caller's context and tracestate, the Host and User-Agent */
+START_TEST(long_fields_reach_the_span)
+{
+	static char req[1024], spans[16384], want[512];
+	const char *resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+	char p[151], parent[40], trace[40];
+
+	memset(p, 'a', 150);
+	p[0] = '/';
+	p[150] = '\0';
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: example.test\r\nUser-Agent: agent/1.0\r\n"
+		 "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\ntracestate: k1=v1,k2=v2\r\n\r\n",
+		 p);
+	io(6, 60, false, SC_RECEIVE, 100, 110, req);
+	io(6, 60, false, SC_TRANSMIT, 120, 130, resp);
+	demux__flush(d, true);
+	read_spans(spans, sizeof(spans));
+	span_field(spans, 2, "traceId", trace, sizeof(trace));
+	span_field(spans, 2, "parentSpanId", parent, sizeof(parent));
+	ck_assert_str_eq(trace, "0af7651916cd43dd8448eb211c80319c");
+	ck_assert_str_eq(parent, "b7ad6b7169203331");
+	snprintf(want, sizeof(want), "\"stringValue\":\"%s\"", p);
+	ck_assert_msg(strstr(spans, want), "%s", spans);
+	ck_assert_msg(strstr(spans, "\"traceState\":\"k1=v1,k2=v2\""), "%s", spans);
+	ck_assert_msg(strstr(spans, "example.test"), "%s", spans);
+	ck_assert_msg(strstr(spans, "agent/1.0"), "%s", spans);
+	ck_assert_msg(strstr(spans, "\"intValue\":\"404\""), "%s", spans);
+}
+END_TEST
+
 START_TEST(unclaimed_socket_capture_off)
 {
 	io(3, 30, true, SC_TRANSMIT, 100, 110, "SSH-2.0-OpenSSH_9.2\r\n");
@@ -281,6 +409,8 @@ int main(void)
 	tcase_add_test(tc, client_span_parents_server_span_across_ring_order);
 	tcase_add_test(tc, unclaimed_socket_capture_off);
 	tcase_add_test(tc, many_connections_each_its_own);
+	tcase_add_test(tc, many_pairs_join_in_causal_order);
+	tcase_add_test(tc, long_fields_reach_the_span);
 	tcase_add_test(tc, tls_plaintext_parsed_ciphertext_ignored);
 	tcase_add_test(tc, tls_after_plaintext_start);
 	suite_add_tcase(s, tc);
