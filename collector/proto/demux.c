@@ -64,6 +64,7 @@ struct op_start {
 	uint8_t kind, pad[7];
 	uint64_t start_ns;
 	uint8_t span_id[8];
+	uint8_t trace_id[16]; /* provisional: a new trace's id when nothing gives one */
 	struct obs_addr local, peer;
 	uint8_t in[offsetof(struct trace_ctx, tracestate)]; /* its ids and decision; tracestate is x's */
 };
@@ -263,6 +264,7 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 	o.kind = x->kind;
 	o.start_ns = x->start_ns;
 	memcpy(o.span_id, x->span_id, 8);
+	memcpy(o.trace_id, x->trace_id, 16);
 	o.local = x->local;
 	o.peer = x->peer;
 	memcpy(o.in, in, sizeof(o.in));
@@ -285,13 +287,14 @@ static void start_op(struct demux *d, const struct op_start *o)
 	struct obs_exchange x;
 	struct trace_ctx in;
 
-	memset(&x, 0, sizeof(x));
+	memset(&x, 0, X_HEAD); /* what traces__start_exchange reads and writes is there, and stream */
 	x.kind = o->kind;
 	x.pid = o->pid;
 	x.tid = o->tid;
 	x.stream = o->stream;
 	x.start_ns = o->start_ns;
 	memcpy(x.span_id, o->span_id, 8);
+	memcpy(x.trace_id, o->trace_id, 16);
 	x.local = o->local;
 	x.peer = o->peer;
 	memcpy(&in, o->in, sizeof(o->in));

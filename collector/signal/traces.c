@@ -227,7 +227,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 			}
 		}
 		if (!have) { /* the caller's trace (headers) or a new one, decided as the shim decides */
-			if (!in->valid)
+			if (!in->valid && !memcmp(x->trace_id, none, 8) && !memcmp(x->trace_id + 8, none, 8))
 				traces__random_id(x->trace_id, 16);
 			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
 				x->parent_remote = 1;
@@ -251,7 +251,7 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 			memcpy(x->parent_id, s->span_id, 8);
 			x->sampled = s->sampled;
 		} else {
-			if (!in->valid)
+			if (!in->valid && !memcmp(x->trace_id, none, 8) && !memcmp(x->trace_id + 8, none, 8))
 				traces__random_id(x->trace_id, 16);
 			if (sampler__adopt(in, t->opts.sample_ratio, x->trace_id, x->parent_id, &x->sampled))
 				x->parent_remote = 1;

@@ -39,7 +39,8 @@ void traces__free(struct traces *t);
  * the connection when it is traced here (4-tuple), else a new trace; the thread then serves it.
  * Client: a child of what the thread serves, else the context the request itself carries, else new. */
 void traces__start_exchange(struct traces *t, struct obs_exchange *x, const struct trace_ctx *in);
-/* (x->span_id: the caller's when not zero, else a new one) */
+/* (x->span_id: the caller's when not zero, else a new one; a new trace's id likewise x->trace_id's when not
+ * zero) */
 
 /* The ids traces__start_exchange gives when it knows nothing of the thread or a traced peer: the context
  * @in carries, else a new trace (span id as above).  Pure of the tables: the eBPF path stamps them as the

@@ -15,10 +15,12 @@ ann=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null)
 rm -f "$out"
 ir=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' <<<"$ann")
 incl() { awk -v f=":$1 " 'index($0, f) { gsub(",", "", $1); print $1; exit }' <<<"$ann"; }
-# ingest: what demux__event (the ring callback's work) and demux__flush cost, less the protocol parser and what it
-# calls (spans, RED metrics); the bench's own record building is left out
+# ingest: what demux__event (the ring callback's work) and demux__flush cost, less the protocol parser (with the
+# sink calls it makes: the held operations built and queued) and the trace decisions, spans and RED metrics popped
+# from the queue; the bench's own record building is left out
 parse=$(incl proto_conn__feed)
-ingest=$(($(incl demux__event) + $(incl demux__flush) - ${parse:-0}))
+traces=$(($(incl traces__start_exchange) + $(incl traces__end_exchange)))
+ingest=$(($(incl demux__event) + $(incl demux__flush) - ${parse:-0} - ${traces:-0}))
 if [ -z "$ir" ]; then
 	echo "ingest_bench: no figure (callgrind failed)"
 	exit 0

@@ -111,15 +111,17 @@ for i in $(seq 1 $P); do curl -sk --max-time 10 -o /dev/null "https://127.0.0.1:
 # gnutls-cli: two requests on its one connection, each a client span joined to nginx's server span
 if [ -n "$GN" ]; then
 	printf 'GET /gnu HTTP/1.1\r\nHost: x\r\n\r\n' >&7
-	wait_for 10 test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge 1
+	gnu_served() { test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge "$1"; } # (evaluated each try)
+	wait_for 10 gnu_served 1
 	printf 'GET /gnu HTTP/1.1\r\nHost: x\r\n\r\n' >&7
-	wait_for 10 test "$(grep -c '"GET /gnu ' "$TMP/ngx/logs/access.log")" -ge 2
+	wait_for 10 gnu_served 2
 fi
 # the traced shell's s_client: a client span, and nginx's server span its child by 4-tuple
 SC=$(pgrep -P "$SH") # SH is timeout's pid: the shell (s_client after its exec) is its child
 sc_probes() { curl -s "http://127.0.0.1:$LP/api/v1/targets" | $PY -c 'import json,sys; print(" ".join(str(t["probes"]) for t in json.load(sys.stdin)["targets"] if t["pid"] == '"${SC:-0}"'))'; }
 echo go >"$TMP/go"
-wait_for 10 test "$(sc_probes)" == 13 || bad "s_client exec'd by the traced shell: no OpenSSL uprobes ($(sc_probes))"
+sc_ready() { test "$(sc_probes)" == 13; }
+wait_for 10 sc_ready || bad "s_client exec'd by the traced shell: no OpenSSL uprobes ($(sc_probes))"
 printf 'GET /joined HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$TMP/sc"
 wait "$SH"
 sleep 1.5
