@@ -35,9 +35,10 @@ enum obs_proc_event_type {
 	OBS_PROC_EXIT = 3,
 	OBS_PROC_MAPEXEC = 4, /* it mapped a file executable (the loader or dlopen: a TLS library may have come) */
 	/* discovery (cfg_discover): candidates for user space's selectors, from processes not traced */
-	OBS_PROC_SPAWN = 5,  /* an untraced process exec'd (OBS_DISC_EXEC) */
-	OBS_PROC_LISTEN = 6, /* a process put a TCP socket in LISTEN (OBS_DISC_LISTEN); ppid holds the local port */
-	OBS_PROC_CGROUP = 7, /* a process was moved to another cgroup (OBS_DISC_CGROUP) */
+	OBS_PROC_SPAWN = 5,	/* an untraced process exec'd (OBS_DISC_EXEC) */
+	OBS_PROC_LISTEN = 6,	/* a process put a TCP socket in LISTEN (OBS_DISC_LISTEN); ppid holds the local port */
+	OBS_PROC_CGROUP = 7,	/* a process was moved to another cgroup (OBS_DISC_CGROUP) */
+	OBS_PROC_RING_HIGH = 8, /* the payload ring went past half full: drain it now (no process; pid 0) */
 };
 
 /* cfg_discover bits: which candidate events bpf/proc.bpf.h reports */

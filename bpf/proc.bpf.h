@@ -8,10 +8,7 @@
 #ifndef OBSPROBE_PROC_BPF_H
 #define OBSPROBE_PROC_BPF_H
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+/* (the events ring is declared in syscalls.bpf.c, before sockio.bpf.h, which wakes its reader too) */
 
 /* OBS_DISC_* bits: which candidate events to report (0: only traced processes' lifecycle) */
 const volatile __u32 cfg_discover = 0;

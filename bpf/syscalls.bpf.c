@@ -29,6 +29,7 @@ const volatile bool cfg_follow_children = true;
 const volatile bool cfg_net = true;
 /* copy TCP payloads (protocol parsing in user space: the `capture` map) / stdout+stderr writes (log records) */
 const volatile bool cfg_payload = false;
+const volatile __u64 cfg_ring_wake = 0; /* data_events: wake the collector when a record takes it past this */
 const volatile bool cfg_logs = false;
 /* OpenSSL plaintext through the ssl_* uprobes (payloads on, not --no-tls) */
 const volatile bool cfg_tls = false;
@@ -210,6 +211,12 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 /* a read-only typed view of a kernel pointer: fields then load directly (no helper call per field) */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
 #define KCAST(ptr, type) ((type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
+
+/* process changes for user space (proc.bpf.h), and sockio.bpf.h's OBS_PROC_RING_HIGH: each record wakes the reader */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
 
 /* socket I/O, payload capture, TCP connections: maps and helpers, and the inet_sock_set_state program */
 #include "bpf/sockio.bpf.h"

@@ -140,6 +140,10 @@ static const struct family_def families[FAM__COUNT] = {
 			 COUNTER,
 			 "Pushes of the metrics to a Prometheus Pushgateway (run --pushgateway), by outcome: pushed, failed.",
 			 { "outcome" } },
+	[FAM_RING_WAKEUPS] = { "obsprobe_ring_wakeups",
+			       COUNTER,
+			       "Times a ring past half full woke the collector before its 20 ms drain, by ring.",
+			       { "ring" } },
 };
 
 /* the families that take the container labels (--container-labels): the RED histograms; the syscall and socket

@@ -42,6 +42,7 @@ enum family_id {
 	FAM_PROBE_RUNS,		  /* program */
 	FAM_SHED,		  /* what: steps the overhead budget took (--max-overhead) */
 	FAM_PUSHES,		  /* outcome: pushes to a Pushgateway (run --pushgateway) */
+	FAM_RING_WAKEUPS,	  /* ring: early drains a ring past half full asked for */
 	FAM__COUNT,
 };
 

@@ -78,6 +78,9 @@ static int on_event(void *ctx, void *data, size_t size)
 									  : OBS_DISC_CGROUP,
 					     e->pid, e->ppid);
 		break;
+	case OBS_PROC_RING_HIGH: /* it woke the session: the payload ring is drained right after this one */
+		series__add(metrics__series(t->opts.metrics, FAM_RING_WAKEUPS, (const char *[]){ "payload" }), 1);
+		break;
 	case OBS_PROC_MAPEXEC: /* a library loaded: a TLS one gets its probes now, before the program uses it */
 		if (t->tls)
 			tls__attach(t->tls, e->pid, false);
@@ -147,11 +150,14 @@ struct systrace *systrace__new(const struct systrace_opts *opts, char *err, size
 	t->skel->rodata->cfg_logs = opts->logs && opts->syscalls;
 	t->skel->rodata->cfg_tls = opts->tls && t->skel->rodata->cfg_payload;
 	tls_setup(t, t->skel->rodata->cfg_tls);
-	if (!t->skel->rodata->cfg_payload && !t->skel->rodata->cfg_logs)
+	if (!t->skel->rodata->cfg_payload && !t->skel->rodata->cfg_logs) {
 		bpf_map__set_max_entries(t->skel->maps.data_events, 4096);
-	else
+	} else {
 		bpf_map__set_max_entries(t->skel->maps.data_events,
 					 (opts->payload_ring_mb ? opts->payload_ring_mb : SYSTRACE_RING_MB) << 20);
+		/* past half full, the ring wakes the session (bpf/sockio.bpf.h: ring_crosses) */
+		t->skel->rodata->cfg_ring_wake = bpf_map__max_entries(t->skel->maps.data_events) / 2;
+	}
 	t->skel->rodata->cfg_discover = opts->discover;
 	if (!t->skel->rodata->cfg_net && !(opts->discover & OBS_DISC_LISTEN))
 		bpf_program__set_autoload(t->skel->progs.tcp_state, false);
