@@ -34,7 +34,8 @@ finish() { [ $FAILS -eq 0 ] || exit 1; exit 0; }
 # a free TCP port on loopback
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# wait_for SECONDS CMD...: retry CMD every 0.1 s
+# wait_for SECONDS CMD...: retry CMD every 0.1 s.  Its arguments are expanded once, when wait_for is called: a
+# condition on "$(...)" goes in a function (the tests call theirs _ready), which runs it again on each try.
 wait_for() {
 	local t=$1; shift
 	local end=$((SECONDS + t))

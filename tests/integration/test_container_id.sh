@@ -75,7 +75,8 @@ for c in "${CASES[@]}"; do
 	i=$((i + 1))
 done
 want=$((3 * ${#CASES[@]}))
-wait_for 10 test "$(wc -l <"$TMP/spans.jsonl" 2>/dev/null)" -ge "$want"
+_ready() { test "$(wc -l <"$TMP/spans.jsonl" 2>/dev/null)" -ge "$want"; }
+wait_for 10 _ready
 curl -sf "http://127.0.0.1:$LP/api/v1/targets" >"$TMP/targets.json"
 
 # per server: the spans (by route prefix /api/users/<index>) and the resource attributes they carry
@@ -136,7 +137,8 @@ want2=$((2 * ${#CASES[@]}))
 count_where() { # FILE MATCH: the request count of the HTTP server series whose labels contain MATCH
 	awk -v m="$2" '/^http_server_request_duration_seconds_count/ && index($0, m) { n += $2 } END { print n + 0 }' "$1"
 }
-wait_for 10 test "$(curl -s "http://127.0.0.1:$LP/metrics" | awk '/^http_server_request_duration_seconds_count/ { n += $2 } END { print n + 0 }')" -ge $want2
+_ready() { test "$(curl -s "http://127.0.0.1:$LP/metrics" | awk '/^http_server_request_duration_seconds_count/ { n += $2 } END { print n + 0 }')" -ge $want2; }
+wait_for 10 _ready
 curl -sf "http://127.0.0.1:$LP/metrics" >"$TMP/metrics-on.txt"
 check "--container-labels: $want2 requests in /metrics" $want2 "$(count_where "$TMP/metrics-on.txt" 'service=')"
 i=0
@@ -176,7 +178,8 @@ SERVE=$!
 PIDS+=($SERVE)
 wait_for 10 curl -sf "http://127.0.0.1:7920/health" || { bad "serve not ready"; cat "$TMP/serve.err"; finish; }
 for k in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:7919/api/users/9$k"; done
-wait_for 10 test "$(grep -c 'api/users/9' "$TMP/shim.jsonl" 2>/dev/null)" -ge 3
+_ready() { test "$(grep -c 'api/users/9' "$TMP/shim.jsonl" 2>/dev/null)" -ge 3; }
+wait_for 10 _ready
 cp "$TMP/shim.jsonl" "$TMP/spans.jsonl"
 line="0::$OWN/obsprobe-test-$$/$SPATH"
 check "shim: 3 spans, one resource, its container.id, k8s.pod.uid, cgroup" "3|$SID|$UID1|$line|1" "$(summary 9)"

@@ -99,14 +99,16 @@ agent_run() {
 	late=$!
 	PIDS+=($late)
 	wait_for 5 curl -sf "http://127.0.0.1:$LATE_P/" || bad "$name: the late httpd did not start"
-	wait_for 10 test -n "$(matched_by "$lp" $late)"
+	_ready() { test -n "$(matched_by "$lp" $late)"; }
+	wait_for 10 _ready
 	check "$name: the httpd started after the agent, matched at its exec" "exe=dpl-httpd$$(name)" \
 		"$(matched_by "$lp" $late)"
 	requests $HP "early-$name" 5
 	requests $LATE_P "late-$name" 3
 	check "$name: capabilities kept after the start (CapEff, CapBnd)" "$KEPT $KEPT" \
 		"$(awk '/^CapEff/ { e = $2 } /^CapBnd/ { b = $2 } END { print e, b }' /proc/$obs/status)"
-	wait_for 10 test "$(route_count "$lp" "/api/late-$name/{id}")" -ge 3
+	_ready() { test "$(route_count "$lp" "/api/late-$name/{id}")" -ge 3; }
+	wait_for 10 _ready
 	check "$name: /metrics: 5 requests to the httpd running before, 3 to the one started after" "5 3" \
 		"$(route_count "$lp" "/api/early-$name/{id}") $(route_count "$lp" "/api/late-$name/{id}")"
 	kill -TERM "$obs"

@@ -57,7 +57,8 @@ storm() {
 	wait_for 120 grep -q '^done' "$TMP/$name.out" || { bad "$name: the storm did not end"; return; }
 	check "$name: every child ran" "done $N failed 0" "$(grep '^done' "$TMP/$name.out")"
 	# the exits reach user space through the ring buffer: wait until the table says so (bounded), then exact checks
-	wait_for 20 test "$(live_targets "$lp")" == "1 1"
+	_ready() { test "$(live_targets "$lp")" == "1 1"; }
+	wait_for 20 _ready
 	scrape "$lp" >"$TMP/$name.m"
 	check "$name: getppid calls counted exactly (N x K)" $((N * K)) \
 		"$(metric "$TMP/$name.m" 'obsprobe_syscall_duration_seconds_count{service="forker",syscall="getppid"}')"

@@ -140,7 +140,8 @@ phase() {
 	l0=$(wc -l <"$LOG") m0=$(dbcount -) s0=$(server_spans)
 	"$@" >"$TMP/$P.$name.out" 2>&1 || [ "$name" == error ] || bad "$P $name: $* failed: $(tail -3 "$TMP/$P.$name.out")"
 	WANT=$(logged "$l0")
-	wait_for 15 test "$(dbcount -)" -ge $((m0 + sides * WANT))
+	_ready() { test "$(dbcount -)" -ge $((m0 + sides * WANT)); }
+	wait_for 15 _ready
 	sleep 1 # nothing more arrives
 	m=$(($(dbcount -) - m0)) s=$(($(server_spans) - s0))
 	[ "$WANT" -gt 0 ] || bad "$P $name: the server logged no statement"
@@ -216,7 +217,8 @@ run_path() { # P=ebpf|shim
 	local before
 	before=$(spans | grep -c SPAN_KIND_CLIENT)
 	curl -sf -o /dev/null -H "traceparent: 00-$trace-1111111111111111-01" "http://127.0.0.1:$HPORT/orders" || bad "$P: GET /orders"
-	wait_for 15 test "$(spans | grep SPAN_KIND_CLIENT | grep -c "^$trace ")" -ge 1
+	_ready() { test "$(spans | grep SPAN_KIND_CLIENT | grep -c "^$trace ")" -ge 1; }
+	wait_for 15 _ready
 	sleep 1
 	local hs cs ss
 	hs=$(spans | grep "^$trace " | grep SPAN_KIND_SERVER | grep url.path=/orders)

@@ -87,10 +87,12 @@ run_case() {
 	wait_for 20 curl -sf "http://127.0.0.1:$lp/health/ready" || { bad "$name: obsprobe not ready"; return; }
 	# ROUTES distinct routes, one request each, all counted before the scrapers start
 	timeout 150 python3 "$TMP/client.py" "$hp" "/t/w%d" 0 "$ROUTES" || { bad "$name: client (routes)"; return; }
-	wait_for 20 test "$(scrape "$lp" | grep -c '^http_server_request_duration_seconds_count{.*http_route="/t/w')" -eq "$ROUTES"
+	_ready() { test "$(scrape "$lp" | grep -c '^http_server_request_duration_seconds_count{.*http_route="/t/w')" -eq "$ROUTES"; }
+	wait_for 20 _ready
 	users="http_server_request_duration_seconds_count{service=\"httpd\",http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/api/users/{id}\"}"
 	timeout 30 python3 "$TMP/client.py" "$hp" "/api/users/%d" 0 $WARM || bad "$name: client (warm-up)"
-	wait_for 20 test "$(scrape "$lp" | awk -v k="$users" '$1 == k { print $2 }')" == "$WARM"
+	_ready() { test "$(scrape "$lp" | awk -v k="$users" '$1 == k { print $2 }')" == "$WARM"; }
+	wait_for 20 _ready
 	rm -f "$TMP/$name.flag"
 	for i in $(seq 1 $SLOW); do
 		python3 "$TMP/slow.py" "$lp" "$TMP/$name.slow$i" $([ $i -eq $SLOW ] && echo 1 || echo 0) "$TMP/$name.flag" \
@@ -101,7 +103,8 @@ run_case() {
 	for i in $(seq 1 $SLOW); do wait_for 10 test -e "$TMP/$name.slow$i.started"; done
 	timeout 150 python3 "$TMP/client.py" "$hp" "/api/users/%d" $WARM "$REQS" || bad "$name: client (load)"
 	# with the slow scrapes in flight: capture kept up (a normal scrape shows every request), nothing lost
-	wait_for 20 test "$(scrape "$lp" | awk -v k="$users" '$1 == k { print $2 }')" == $((WARM + REQS))
+	_ready() { test "$(scrape "$lp" | awk -v k="$users" '$1 == k { print $2 }')" == $((WARM + REQS)); }
+	wait_for 20 _ready
 	scrape "$lp" >"$TMP/$name.fast" && ok "$name: a normal scrape answered meanwhile" || bad "$name: normal scrape"
 	check "$name: every request counted exactly, with slow scrapes in flight" $((WARM + REQS)) "$(metric "$TMP/$name.fast" "$users")"
 	check "$name: no events lost" 0 "$(awk '/^obsprobe_events_lost_total\{/ { s += $2 } END { print s + 0 }' "$TMP/$name.fast")"

@@ -197,7 +197,8 @@ q() {
 }
 REQ='http_server_request_duration_seconds_count{service="web",http_request_method="GET",http_response_status_code="200",http_route="/api/users/{id}"'
 REQ_TEXT="$REQ}"
-wait_for 30 test "$(q "${REQ},job=\"mtls\"}")" = 5 -a "$(q "${REQ},job=\"basic\"}")" = 7
+_ready() { test "$(q "${REQ},job=\"mtls\"}")" = 5 -a "$(q "${REQ},job=\"basic\"}")" = 7; }
+wait_for 30 _ready
 check "prometheus: basic job up" "1" "$(q 'up{job="basic"}')"
 check "prometheus: mtls job up" "1" "$(q 'up{job="mtls"}')"
 check "prometheus: 7 requests seen through TLS + basic auth" "7" "$(q "${REQ},job=\"basic\"}")"
