@@ -324,3 +324,36 @@ put("fuzz_redis", "select-errors", CLIENT + data("in", "+PONG\r\n") + data("out"
     data("in", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"))
 put("fuzz_redis", "unclaimed", UNCLAIMED + data("out", "*1\r\n$4\r\nPI") + data("out", "NG\r\n") +
     data("in", "+PONG\r\n") + data("in", "GET / HTTP/1.1\r\n\r\n"))
+
+# ---- fuzz_demux: ring records (see fuzz_demux.c): payload, connection, stdout write, flush
+def ring_data(sock, text, write=False, tls=False, step=10, span=5, uncopied=None):
+    b = text.encode("latin-1") if isinstance(text, str) else text
+    op = (sock << 2) | (16 if tls else 0) | (32 if write else 0) | (64 if uncopied is not None else 0)
+    return bytes([op, step, span]) + struct.pack("<H", len(b)) + b + (bytes([uncopied]) if uncopied is not None else b"")
+
+
+def ring_conn(sock, accepted=True, close=False):
+    return bytes([1 | (sock << 2) | (16 if accepted else 0) | (32 if close else 0)])
+
+
+def ring_log(thread, text):
+    return bytes([2 | (thread << 2), len(text)]) + text.encode("latin-1")
+
+
+RING_FLUSH = bytes([3])
+RQ = req("GET", "/users/42?x=1", ["Host: svc", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"])
+RS = resp(200, "OK", ["Content-Length: 5"], "hello")
+# socket 0: a server; socket 1: a traced client of it (the server's read in the ring first), a log line between
+put("fuzz_demux", "server-client-join", ring_conn(0) + ring_conn(1, accepted=False) + ring_data(0, RQ) +
+    ring_data(1, RQ, write=True) + ring_log(0, "handling /users/42\n") + ring_data(0, RS, write=True) +
+    ring_data(1, RS) + RING_FLUSH + ring_conn(0, close=True) + ring_conn(1, close=True))
+# TLS: a handshake record on the socket, plaintext from the library, pipelined requests, a close mid-response
+put("fuzz_demux", "tls-pipelined", ring_data(2, b"\x16\x03\x01\x00\x20\x01\x00\x00\x1c\x03\x03") +
+    ring_data(2, RQ + RQ, tls=True) + ring_data(2, RS, write=True, tls=True) +
+    ring_data(2, resp(200, "OK", ["Content-Length: 900"], "x" * 100), write=True, tls=True, uncopied=200) +
+    ring_conn(2, close=True))
+# four connections, three parsed at once: evictions; a redis client and a postgres-looking start
+put("fuzz_demux", "evictions", b"".join(ring_data(s, req("GET", "/c/%d" % s)) for s in range(4)) +
+    ring_data(3, "*1\r\n$4\r\nPING\r\n", write=True) + ring_data(3, "+PONG\r\n") +
+    b"".join(ring_data(s, RS, write=True) for s in range(4)) + RING_FLUSH +
+    ring_data(0, b"\x00\x00\x00\x08\x04\xd2\x16\x2f") + ring_log(1, "partial line without newline"))
