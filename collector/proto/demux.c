@@ -139,7 +139,8 @@ struct xids {
 };
 
 #define IDS_MIN 1024
-#define IDS_CAP (1u << 23)
+/* slots at most (48 MB): every connection parsed at once (4,096) with 128 requests in flight, at half load */
+#define IDS_CAP (1u << 20)
 #define IDS_MAX_AGE_NS (600ull * 1000000000ull) /* an exchange longer than this keeps its provisional ids */
 #define IDS_SWEEP_NS (60ull * 1000000000ull)
 
@@ -197,7 +198,7 @@ static void ids_put(struct demux *d, const struct obs_exchange *x)
 
 		if ((cap > IDS_CAP || !ids_rebuild(d, cap, 0)) &&
 		    (!d->ids || (d->nids + 1) * 4 > (d->ids_mask + 1) * 3))
-			return; /* 4M requests in flight, or no memory: this one keeps its provisional ids */
+			return; /* 786,000 requests in flight, or no memory: this one keeps its provisional ids */
 	}
 	memcpy(e.trace_id, x->trace_id, 16);
 	memcpy(e.parent_id, x->parent_id, 8);
