@@ -11,7 +11,8 @@
  *   op % 4 == 2  a stdout write of the thread (op >> 2) & 3: a u8 length, its bytes
  *   op % 4 == 3  a flush of what is past the window (everything: the records' times are in the past)
  * then everything is flushed and the span lines written.
- * Checked: nothing crashes or leaks (ASan, UBSan, LeakSanitizer); the registry renders after it. */
+ * Checked: nothing crashes or leaks (ASan, UBSan, LeakSanitizer); the registry renders after it, and every
+ * exchange counted in obsprobe_exchanges_total was observed once in its protocol's RED histogram. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,6 +48,22 @@ void exporter__stats(struct exporter *e, struct exporter_stats *out)
 	(void)e;
 	(void)out;
 	FUZZ_CHECK(!"an exporter was called");
+}
+
+/* the sum of the values of the lines of @text that start with @prefix */
+static uint64_t sum_lines(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	uint64_t sum = 0;
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, prefix, n)) {
+			const char *sp = strchr(l, ' ');
+
+			if (sp)
+				sum += strtoull(sp + 1, NULL, 10);
+		}
+	return sum;
 }
 
 static void resource(void *ctx, int pid, struct span_resource *out)
@@ -173,6 +190,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	traces__poll(t);
 	text = metrics__render(m, false, &len);
 	FUZZ_CHECK(text != NULL);
+	/* every exchange handed on was observed once, in its protocol's RED histogram */
+	FUZZ_CHECK(sum_lines(text, "obsprobe_exchanges_total{") ==
+		   sum_lines(text, "http_server_request_duration_seconds_count{") +
+			   sum_lines(text, "http_client_request_duration_seconds_count{") +
+			   sum_lines(text, "db_client_operation_duration_seconds_count{") +
+			   sum_lines(text, "rpc_server_duration_seconds_count{") +
+			   sum_lines(text, "rpc_client_duration_seconds_count{"));
 	free(text);
 	demux__free(d);
 	logs__free(l);
