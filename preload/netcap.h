@@ -4,7 +4,7 @@
  * Injection is planned here and written by the wrapper: netcap__inject_plan() says what to write instead of the
  * program's iovecs (or NULL: write them unchanged), the wrapper makes the real call, and netcap__inject_done()
  * turns its result into what the program must be told (its own bytes only), counts the outcome and feeds the
- * parser.  The connection stays locked between the two (a try-lock: another thread skips, never waits). */
+ * parser.  The connection stays locked between the two (a try-lock: another thread skips; netlock.h). */
 #ifndef OBSPROBE_PRELOAD_NETCAP_H
 #define OBSPROBE_PRELOAD_NETCAP_H
 

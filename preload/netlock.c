@@ -30,6 +30,47 @@ static bool take(struct shim_conn *c, int want)
 	return false;
 }
 
+/* The one wait: on a connection still detecting its protocol, or HTTP/2 not yet claimed (h2dir), the whole lock
+ * is held elsewhere for one chunk's parse (a few µs), and a chunk skipped there would lose an HTTP/2 connection
+ * (its preface, its first SETTINGS and header blocks: HPACK state) — grpcio's reader and writer threads meet
+ * exactly there.  So it is waited for, bounded: a holder that was preempted (or this thread itself, from a signal
+ * handler) costs the caller at most TAKE_WAIT_NS, and the chunk is then skipped.  Elsewhere: try-locks only */
+#define TAKE_WAIT_NS 20000
+
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+static bool take_wait(struct shim_conn *c, int want)
+{
+	uint64_t until;
+
+	if (take(c, want))
+		return true;
+	until = mono_ns() + TAKE_WAIT_NS;
+	do {
+		for (int i = 0; i < 32; i++)
+			spin_pause();
+		if (take(c, want))
+			return true;
+	} while (mono_ns() < until);
+	return false;
+}
+
+/* detecting, or HTTP/2 before its claim (all three change under LK_WHOLE only: a stale read waits or not once) */
+static bool early(struct shim_conn *c)
+{
+	const struct proto *p = __atomic_load_n(&c->pc.proto, __ATOMIC_RELAXED);
+
+	return !__atomic_load_n(&c->h2dir, __ATOMIC_RELAXED) && !__atomic_load_n(&c->pc.off, __ATOMIC_RELAXED) &&
+	       (!p || p->id == OBS_PROTO_HTTP2);
+}
+
 /* the connection of @fd for an operation in @dir (-1: on the whole of it), what was taken in @held.  A direction
  * alone when HTTP/2 claimed it (and for TLS plaintext, @tls, once its parser started on it) */
 struct shim_conn *netlock__dir(int fd, int dir, bool tls, int *held)
@@ -52,7 +93,7 @@ struct shim_conn *netlock__dir(int fd, int dir, bool tls, int *held)
 		}
 		__atomic_fetch_and(&c->lock, ~LK_DIR(dir), __ATOMIC_RELEASE); /* reset meanwhile: whole, below */
 	}
-	if (!take(c, LK_WHOLE)) {
+	if (!(early(c) ? take_wait(c, LK_WHOLE) : take(c, LK_WHOLE))) {
 		seg__count_lost(SEG_LOST_BUSY);
 		return NULL;
 	}

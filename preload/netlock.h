@@ -13,7 +13,8 @@
 /* The connection's try-lock: bits of who holds it.  WHOLE: everything (detection, close, reuse, HTTP/1's parser,
  * which both directions share); IN/OUT: one direction of a connection HTTP/2 claimed (h2dir), whose two directions
  * are framed apart (lib/proto/h2_frame.c), so a read and a write of it proceed at once.  A thread that cannot take
- * what it needs skips its chunk (counted busy, a gap for the next one): the shim never waits. */
+ * what it needs skips its chunk (counted busy, a gap for the next one) — except for the whole lock while the
+ * connection detects its protocol or is HTTP/2 not yet claimed, waited for at most 20 µs (netlock.c). */
 #define LK_WHOLE 1
 #define LK_DIR(dir) (2 << ((dir)&1))
 
