@@ -71,6 +71,19 @@ struct red_series {
 	char key[RED_KEY_MAX];
 };
 
+/* the RED series of exchanges whose protocol's label_key() repeats (direct-mapped): describe(), the redactor and
+ * the label lookup are skipped for them.  Kept only where clean() changed nothing (a redaction is counted each
+ * time it happens) and the series did not fold into __overflow__; for exchanges without a span (one that leaves
+ * needs describe()'s attributes anyway) */
+#define LABEL_SLOTS 512
+#define LABEL_KEY_MAX 200
+
+struct label_memo {
+	struct series *s; /* NULL: free */
+	uint16_t len;
+	char key[LABEL_KEY_MAX];
+};
+
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
@@ -87,6 +100,8 @@ struct traces {
 	struct series *spans[SPANS__COUNT];
 	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
 	struct red_series red[RED_SLOTS];
+	struct label_memo labels[LABEL_SLOTS];
+	bool changed;	  /* clean() changed a text since describe() began */
 	struct span span; /* the one being built (emit_span copies it or writes it out) */
 };
 
@@ -322,7 +337,7 @@ static uint64_t hash_key(const char *k, size_t n, unsigned fam)
 /* metrics__series_ctr(fam, @labels, @ctr), kept while it does not fold into __overflow__ (series are never
  * removed); @ctr, interned per container, goes into the key as a pointer */
 static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels,
-				 const struct metrics_ctr *ctr)
+				 const struct metrics_ctr *ctr, bool *folded_out)
 {
 	char key[RED_KEY_MAX];
 	struct red_series *c;
@@ -337,7 +352,7 @@ static struct series *red_series(struct traces *t, enum family_id fam, const cha
 		size_t l = strlen(v) + 1;
 
 		if (len + l + sizeof(ctr) > sizeof(key))
-			return metrics__series_ctr(t->opts.metrics, fam, labels, ctr, &folded);
+			return metrics__series_ctr(t->opts.metrics, fam, labels, ctr, folded_out);
 		memcpy(key + len, v, l);
 		len += l;
 	}
@@ -345,9 +360,11 @@ static struct series *red_series(struct traces *t, enum family_id fam, const cha
 	len += sizeof(ctr);
 	h = hash_key(key, len, fam);
 	c = &t->red[h % RED_SLOTS];
+	*folded_out = false;
 	if (c->s && c->hash == h && c->fam == fam && c->len == len && !memcmp(c->key, key, len))
 		return c->s;
 	se = metrics__series_ctr(t->opts.metrics, fam, labels, ctr, &folded);
+	*folded_out = folded;
 	if (se && !folded) {
 		c->s = se;
 		c->hash = h;
@@ -363,11 +380,32 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
 	struct traces *t = ctx;
 
-	if (redact_memo__text(t->memo, in, strlen(in), out, outlen) < 0) {
+	size_t n = strlen(in);
+	int rc = redact_memo__text(t->memo, in, n, out, outlen);
+
+	if (rc != (int)n || memcmp(in, out, n))
+		t->changed = true; /* redacted, cut or unscanned: such labels are not remembered */
+	if (rc < 0) {
 		t->st.unredactable++;
 		return false;
 	}
 	return true;
+}
+
+/* @x's label memo slot and key (in @key, its length in *@len); NULL when its protocol gives none */
+static struct label_memo *label_slot(struct traces *t, const struct proto *p, const struct obs_exchange *x,
+				     const struct proto_text *text, const struct span_resource *res, char *key,
+				     size_t *len)
+{
+	size_t n = 0, k;
+
+	if (!p->label_key || !proto_key__put(key, LABEL_KEY_MAX, &n, &x->proto, 1) ||
+	    !proto_key__put(key, LABEL_KEY_MAX, &n, &res->mctr, sizeof(res->mctr)) ||
+	    !proto_key__put(key, LABEL_KEY_MAX, &n, res->service_name, strlen(res->service_name) + 1) ||
+	    !(k = p->label_key(x, text, key + n, LABEL_KEY_MAX - n)))
+		return NULL;
+	*len = n + k;
+	return &t->labels[hash_key(key, *len, 0) % LABEL_SLOTS];
 }
 
 /* the traces' one span, empty (attributes past nattrs are never read: not cleared) */
@@ -428,6 +466,17 @@ static const struct {
 	[OBS_PROTO_GRPC] = { true, FAM_RPC_SERVER_DURATION, FAM_RPC_CLIENT_DURATION },
 };
 
+/* an exchange that makes no span: said why */
+static void spanless(struct traces *t, bool want_span)
+{
+	if (!want_span) {
+		t->st.sampled_out++;
+		series__add(spans_series(t, SPANS_SAMPLED_OUT), 1);
+	} else if (t->opts.exporter || t->spans_file) {
+		count_rate_limited(t);
+	}
+}
+
 void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const struct span_resource *res)
 {
 	const struct proto *p = proto__by_id(x->proto);
@@ -439,6 +488,9 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;
 	struct span *sp;
+	struct label_memo *lm = NULL;
+	char lkey[LABEL_KEY_MAX];
+	size_t lklen = 0;
 
 	if (!p || x->proto >= OBS_PROTO__COUNT)
 		return;
@@ -456,6 +508,14 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	 * the rate limit there (spent below, once the exchange proved whole) */
 	build = want_span && (t->opts.exporter || t->spans_file) &&
 		ratelimit__ready(&t->limit, clock_ns(CLOCK_MONOTONIC));
+	if (!build && red_family[x->proto].set && (lm = label_slot(t, p, x, &text, res, lkey, &lklen)) && lm->s &&
+	    lm->len == lklen && !memcmp(lm->key, lkey, lklen)) {
+		/* labels seen before: their series, without describe() */
+		series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
+		series__observe_ns(lm->s, dur);
+		return spanless(t, want_span);
+	}
+	t->changed = false;
 	p->describe(x, &text, build, d);
 	if (d->lost) {
 		t->st.incomplete++;
@@ -466,24 +526,22 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	}
 	series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
 	if (red_family[x->proto].set) {
+		bool folded;
+
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
 		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels,
-				res->mctr);
+				res->mctr, &folded);
 		series__observe_ns(se, dur);
+		if (lm && se && !folded && !t->changed) {
+			lm->s = se;
+			lm->len = (uint16_t)lklen;
+			memcpy(lm->key, lkey, lklen);
+		}
 	}
 
-	if (!want_span) {
-		t->st.sampled_out++;
-		series__add(spans_series(t, SPANS_SAMPLED_OUT), 1);
-		return;
-	}
-	if (!t->opts.exporter && !t->spans_file)
-		return;
-	if (!build) {
-		count_rate_limited(t);
-		return;
-	}
+	if (!build)
+		return spanless(t, want_span);
 	ratelimit__take(&t->limit);
 	sp = new_span(t);
 	memcpy(sp->trace_id, x->trace_id, 16);

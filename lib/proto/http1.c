@@ -200,6 +200,22 @@ static void describe(const struct obs_exchange *x, const struct proto_text *t, b
 		proto_desc__str(d, "user_agent.original", buf);
 }
 
+/* describe()'s labels read the status, method and target, and a client's the Host header and peer */
+static size_t label_key(const struct obs_exchange *x, const struct proto_text *t, char *out, size_t size)
+{
+	const char *s[4] = { x->op, x->target, x->kind == OBS_X_SERVER ? "" : x->host,
+			     x->kind == OBS_X_SERVER ? "" : t->peer };
+	uint8_t head[3] = { x->kind, (uint8_t)(x->status >> 8), (uint8_t)x->status };
+	size_t n = 0;
+
+	if (!x->status || !proto_key__put(out, size, &n, head, sizeof(head)))
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (!proto_key__put(out, size, &n, s[i], strlen(s[i]) + 1))
+			return 0;
+	return n;
+}
+
 const struct proto proto_http1 = {
 	.name = "http1",
 	.id = OBS_PROTO_HTTP1,
@@ -211,4 +227,5 @@ const struct proto proto_http1 = {
 	.close = close_conn,
 	.progress = progress,
 	.describe = describe,
+	.label_key = label_key,
 };

@@ -106,7 +106,21 @@ struct proto {
 	 * finished exchange of this protocol.  Sets out->lost for one that makes neither. */
 	void (*describe)(const struct obs_exchange *x, const struct proto_text *text, bool span,
 			 struct proto_desc *out);
+	/* Optional: what describe(..., span = false) reads of @x and @text, as bytes into @out (@size): two exchanges
+	 * with equal keys get equal labels, as long as clean() changed nothing (the caller checks).  0: no key
+	 * (too long, or lost): describe() runs.  Lets the caller remember labels' series for exchanges that repeat */
+	size_t (*label_key)(const struct obs_exchange *x, const struct proto_text *text, char *out, size_t size);
 };
+
+/* @len bytes of @src at *@n in @out (@size), moving *@n; false when they do not fit (label_key's helper) */
+static inline bool proto_key__put(char *out, size_t size, size_t *n, const void *src, size_t len)
+{
+	if (len > size - *n)
+		return false;
+	__builtin_memcpy(out + *n, src, len);
+	*n += len;
+	return true;
+}
 
 void proto_desc__init(struct proto_desc *d);
 /* a copy of @s (cut to what is left of d->text) that lives as long as @d */

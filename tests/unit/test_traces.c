@@ -256,6 +256,42 @@ START_TEST(exemplar_only_for_spans_that_leave)
 }
 END_TEST
 
+/* Exchanges that make no span find their labels' series by what describe() reads (the label memo): repeats count
+ * in the right series, a status or a client's host apart, and a target the redactor changes goes through it
+ * each time (its redactions are counted per exchange, never remembered away) */
+START_TEST(labels_remembered_unless_redacted)
+{
+	struct traces_opts to = {
+		.metrics = m, .redactor = red, .host_name = "h", .source = "ebpf", .sample_ratio = 1.0
+	};
+	struct redact_stats rs;
+	char err[128];
+
+	traces__free(t);
+	t = traces__new(&to, err, sizeof(err)); /* no span sink: no exchange builds a span */
+	ck_assert_msg(t != NULL, "%s", err);
+	for (int i = 0; i < 12; i++) {
+		struct obs_exchange x =
+			exchange(i < 10 ? OBS_X_SERVER : OBS_X_CLIENT, 2, 22, 1000, v4(2, 8080), v4(1, 40000 + i));
+
+		x.status = i < 5 ? 200 : 500;
+		if (i >= 7 && i < 10)
+			strcpy(x.target, "/login?user=a&password=hunter2");
+		if (i == 11)
+			strcpy(x.host, "c.example");
+		x.end_ns = 2000;
+		traces__end_exchange(t, &x, &res);
+	}
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "200", "/api/users/{id}"), 5);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "500", "/api/users/{id}"), 2);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_SERVER_DURATION, "GET", "500", "/login"), 3);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_CLIENT_DURATION, "GET", "500", "b.example"), 1);
+	ck_assert_uint_eq(hist_count(FAM_HTTP_CLIENT_DURATION, "GET", "500", "c.example"), 1);
+	redactor__stats(red, &rs);
+	ck_assert_uint_eq(rs.redactions, 3);
+}
+END_TEST
+
 /* a span line counts as exported once it reached --spans-file; one a write error kept out as export_failed */
 START_TEST(span_lines_counted_when_written)
 {
@@ -311,6 +347,7 @@ int main(void)
 	tcase_add_test(tc, unanswered_and_unknown);
 	tcase_add_test(tc, exemplar_only_for_spans_that_leave);
 	tcase_add_test(tc, span_lines_counted_when_written);
+	tcase_add_test(tc, labels_remembered_unless_redacted);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
