@@ -182,21 +182,29 @@ static bool parse_header(struct http_parser *p, const char *line, size_t n, bool
 	struct http_msg *m = &p->msg;
 	const char *v, *e = line + n;
 	size_t nlen = 0;
+	enum field f;
 
 	m->truncated |= cut;
 	if (line[0] == ' ' || line[0] == '\t')
 		return true;			 /* obsolete line folding: a continuation, ignored */
-	while (nlen < n && is_tchar(line[nlen])) /* the name: tchars up to the colon */
+	/* the name: tchars up to the colon, four at a time while they last (one branch for four) */
+	while (nlen + 4 <= n && (tchar[(unsigned char)line[nlen]] & tchar[(unsigned char)line[nlen + 1]] &
+				 tchar[(unsigned char)line[nlen + 2]] & tchar[(unsigned char)line[nlen + 3]]))
+		nlen += 4;
+	while (nlen < n && is_tchar(line[nlen]))
 		nlen++;
 	if (!nlen || nlen == n || line[nlen] != ':')
 		return false;
+	f = field_of(line, nlen);
+	if (f == H_OTHER && !(cb && cb->on_header))
+		return true; /* a field nobody reads: its value is not looked at */
 	v = line + nlen + 1;
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
 	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 
-	switch (field_of(line, nlen)) {
+	switch (f) {
 	case H_CONTENT_LENGTH: {
 		uint64_t cl;
 
