@@ -186,7 +186,7 @@ static bool parse_header(struct http_parser *p, const char *line, size_t n, bool
 
 	m->truncated |= cut;
 	if (line[0] == ' ' || line[0] == '\t')
-		return true;			 /* obsolete line folding: a continuation, ignored */
+		return true; /* obsolete line folding: a continuation, ignored */
 	/* the name: tchars up to the colon, four at a time while they last (one branch for four) */
 	while (nlen + 4 <= n && (tchar[(unsigned char)line[nlen]] & tchar[(unsigned char)line[nlen + 1]] &
 				 tchar[(unsigned char)line[nlen + 2]] & tchar[(unsigned char)line[nlen + 3]]))
