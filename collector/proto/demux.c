@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "lib/proto/conn.h"
 #include "proto/demux.h"
+#include "proto/demux_ops.h"
 #include "proto/h2_session.h"
 #include "proto/reorder.h"
 
@@ -47,193 +48,8 @@ struct demux {
 	uint32_t hmask;
 	struct h2_session_stats h2_lost; /* all connections' (said at exit) */
 	uint64_t key;			 /* the record being parsed: its causal key */
-	struct xids *ids;		 /* causal ids of started requests, by span id: open addressing */
-	uint32_t ids_mask, nids;
-	uint64_t ids_swept_ns;
+	struct causal_ids ids;		 /* of the requests started, until their ends are popped */
 };
-
-/* ---- operations held in causal order ---- */
-
-#define OP_START 0x4f500001u /* a request's head was parsed (never an OBS_EV_* type) */
-#define OP_END 0x4f500002u   /* an exchange ended */
-
-struct op_start {
-	uint32_t type;
-	int32_t pid, tid;
-	uint32_t stream;
-	uint8_t kind, pad[7];
-	uint64_t start_ns;
-	uint8_t span_id[8];
-	uint8_t trace_id[16]; /* provisional: a new trace's id when nothing gives one */
-	struct obs_addr local, peer;
-	uint8_t in[offsetof(struct trace_ctx, tracestate)]; /* its ids and decision; tracestate is x's */
-};
-
-/* an OP_END: this head, x up to its strings, each string's bytes, x from stream on */
-struct op_end {
-	uint32_t type;
-	uint16_t len[6];
-};
-
-#define X_HEAD offsetof(struct obs_exchange, op)
-#define X_TAIL offsetof(struct obs_exchange, stream)
-#define X_STR(f)                                                                        \
-	{                                                                               \
-		offsetof(struct obs_exchange, f), sizeof(((struct obs_exchange *)0)->f) \
-	}
-static const struct {
-	uint16_t off, size;
-} x_strs[6] = { X_STR(op), X_STR(target), X_STR(host), X_STR(agent), X_STR(tracestate), X_STR(code) };
-_Static_assert(offsetof(struct obs_exchange, code) + OBS_X_CODE_MAX == X_TAIL, "x's strings end where stream is");
-
-static size_t x_pack(uint8_t *out, const struct obs_exchange *x)
-{
-	struct op_end *o = (struct op_end *)out;
-	uint8_t *p = out + sizeof(*o);
-
-	o->type = OP_END;
-	memcpy(p, x, X_HEAD);
-	p += X_HEAD;
-	for (int i = 0; i < 6; i++) {
-		const char *f = (const char *)x + x_strs[i].off;
-
-		o->len[i] = (uint16_t)strnlen(f, x_strs[i].size);
-		memcpy(p, f, o->len[i]);
-		p += o->len[i];
-	}
-	memcpy(p, (const uint8_t *)x + X_TAIL, sizeof(*x) - X_TAIL);
-	return (size_t)(p - out) + sizeof(*x) - X_TAIL;
-}
-
-static bool x_unpack(struct obs_exchange *x, const uint8_t *rec, size_t size)
-{
-	const struct op_end *o = (const struct op_end *)rec;
-	const uint8_t *p = rec + sizeof(*o);
-	size_t need = sizeof(*o) + X_HEAD + sizeof(*x) - X_TAIL;
-
-	for (int i = 0; i < 6; i++) {
-		if (o->len[i] > x_strs[i].size)
-			return false;
-		need += o->len[i];
-	}
-	if (need != size)
-		return false;
-	memset(x, 0, sizeof(*x));
-	memcpy(x, p, X_HEAD);
-	p += X_HEAD;
-	for (int i = 0; i < 6; i++) {
-		memcpy((char *)x + x_strs[i].off, p, o->len[i]);
-		p += o->len[i];
-	}
-	memcpy((uint8_t *)x + X_TAIL, p, sizeof(*x) - X_TAIL);
-	return true;
-}
-
-/* ---- causal ids of the requests started, until their exchanges end ---- */
-
-struct xids {
-	uint64_t span; /* the span id's bytes; 0: a free slot */
-	uint64_t born; /* the request's start (CLOCK_MONOTONIC): a start whose end never comes is swept */
-	uint8_t trace_id[16], parent_id[8];
-	uint8_t sampled, parent_remote;
-};
-
-#define IDS_MIN 1024
-/* slots at most (48 MB): every connection parsed at once (4,096) with 128 requests in flight, at half load */
-#define IDS_CAP (1u << 20)
-#define IDS_MAX_AGE_NS (600ull * 1000000000ull) /* an exchange longer than this keeps its provisional ids */
-#define IDS_SWEEP_NS (60ull * 1000000000ull)
-
-static uint64_t span_key(const uint8_t id[8])
-{
-	uint64_t k;
-
-	memcpy(&k, id, 8);
-	return k;
-}
-
-static uint32_t ids_home(const struct demux *d, uint64_t k)
-{
-	return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & d->ids_mask;
-}
-
-static void ids_insert(struct demux *d, const struct xids *e)
-{
-	uint32_t i = ids_home(d, e->span);
-
-	while (d->ids[i].span && d->ids[i].span != e->span)
-		i = (i + 1) & d->ids_mask;
-	if (!d->ids[i].span)
-		d->nids++;
-	d->ids[i] = *e;
-}
-
-/* a table of @cap slots holding the entries of the old one born at or after @since; false: no memory */
-static bool ids_rebuild(struct demux *d, uint32_t cap, uint64_t since)
-{
-	struct xids *old = d->ids;
-	uint32_t oldcap = old ? d->ids_mask + 1 : 0;
-	struct xids *t = calloc(cap, sizeof(*t));
-
-	if (!t)
-		return false;
-	d->ids = t;
-	d->ids_mask = cap - 1;
-	d->nids = 0;
-	for (uint32_t i = 0; i < oldcap; i++)
-		if (old[i].span && old[i].born >= since)
-			ids_insert(d, &old[i]);
-	free(old);
-	return true;
-}
-
-static void ids_put(struct demux *d, const struct obs_exchange *x)
-{
-	struct xids e = { .span = span_key(x->span_id), .born = x->start_ns };
-
-	if (!e.span)
-		return;
-	if (!d->ids || (d->nids + 1) * 2 > d->ids_mask + 1) {
-		uint32_t cap = d->ids ? (d->ids_mask + 1) * 2 : IDS_MIN;
-
-		if ((cap > IDS_CAP || !ids_rebuild(d, cap, 0)) &&
-		    (!d->ids || (d->nids + 1) * 4 > (d->ids_mask + 1) * 3))
-			return; /* 786,000 requests in flight, or no memory: this one keeps its provisional ids */
-	}
-	memcpy(e.trace_id, x->trace_id, 16);
-	memcpy(e.parent_id, x->parent_id, 8);
-	e.sampled = x->sampled;
-	e.parent_remote = x->parent_remote;
-	ids_insert(d, &e);
-}
-
-/* the causal ids of @x's request onto it, and forgotten (backward-shift deletion) */
-static void ids_take(struct demux *d, struct obs_exchange *x)
-{
-	uint64_t k = span_key(x->span_id);
-	uint32_t i, j;
-
-	if (!k || !d->nids)
-		return;
-	for (i = ids_home(d, k); d->ids[i].span != k; i = (i + 1) & d->ids_mask)
-		if (!d->ids[i].span)
-			return;
-	memcpy(x->trace_id, d->ids[i].trace_id, 16);
-	memcpy(x->parent_id, d->ids[i].parent_id, 8);
-	x->sampled = d->ids[i].sampled;
-	x->parent_remote = d->ids[i].parent_remote;
-	for (j = (i + 1) & d->ids_mask; d->ids[j].span; j = (j + 1) & d->ids_mask) {
-		uint32_t h = ids_home(d, d->ids[j].span);
-
-		/* the entry at j may move to the hole at i when its home is not in (i, j] */
-		if (((j - h) & d->ids_mask) >= ((j - i) & d->ids_mask)) {
-			d->ids[i] = d->ids[j];
-			i = j;
-		}
-	}
-	d->ids[i].span = 0;
-	d->nids--;
-}
 
 /* ---- connections ---- */
 
@@ -275,11 +91,11 @@ static void on_request(void *ctx, struct obs_exchange *x, const struct trace_ctx
 static void on_exchange(void *ctx, struct obs_exchange *x)
 {
 	struct conn *cn = ctx;
-	_Alignas(8) uint8_t buf[sizeof(struct op_end) + sizeof(struct obs_exchange)];
+	_Alignas(8) uint8_t buf[OP_END_MAX];
 
 	if (cn->tls)
 		x->flags |= OBS_X_F_TLS;
-	hold(cn->d, conn_key(cn), buf, x_pack(buf, x), NULL, 0);
+	hold(cn->d, conn_key(cn), buf, op_end__pack(buf, x), NULL, 0);
 }
 
 /* popped in causal order: the request's causal ids (kept for its end), then the exchange with them */
@@ -288,7 +104,9 @@ static void start_op(struct demux *d, const struct op_start *o)
 	struct obs_exchange x;
 	struct trace_ctx in;
 
-	memset(&x, 0, X_HEAD); /* what traces__start_exchange reads and writes is there, and stream */
+	memset(&x, 0,
+	       offsetof(struct obs_exchange,
+			op)); /* what traces__start_exchange reads and writes is there, and stream */
 	x.kind = o->kind;
 	x.pid = o->pid;
 	x.tid = o->tid;
@@ -301,7 +119,7 @@ static void start_op(struct demux *d, const struct op_start *o)
 	memcpy(&in, o->in, sizeof(o->in));
 	in.tracestate[0] = in.baggage[0] = '\0';
 	traces__start_exchange(d->opts.traces, &x, &in);
-	ids_put(d, &x);
+	causal_ids__put(&d->ids, &x);
 }
 
 static void end_op(struct demux *d, const void *rec, size_t size)
@@ -309,9 +127,9 @@ static void end_op(struct demux *d, const void *rec, size_t size)
 	struct obs_exchange x;
 	struct span_resource res = { 0 };
 
-	if (!x_unpack(&x, rec, size))
+	if (!op_end__unpack(&x, rec, size))
 		return;
-	ids_take(d, &x);
+	causal_ids__take(&d->ids, &x);
 	d->opts.resource(d->opts.ctx, x.pid, &res);
 	traces__end_exchange(d->opts.traces, &x, &res);
 }
@@ -655,12 +473,8 @@ void demux__flush(struct demux *d, bool all)
 
 	reorder__pop(d->q, limit, process, d);
 	logs__tick(d->opts.logs, all);
-	if (!all && d->nids && limit - d->ids_swept_ns > IDS_SWEEP_NS) {
-		/* requests whose end never came (a connection whose parser gave up): forgotten */
-		d->ids_swept_ns = limit;
-		if (limit > IDS_MAX_AGE_NS)
-			ids_rebuild(d, d->ids_mask + 1, limit - IDS_MAX_AGE_NS);
-	}
+	if (!all)
+		causal_ids__sweep(&d->ids, limit);
 	if (all && (d->h2_lost.blocks_lost || d->h2_lost.streams_lost || d->h2_lost.streams_overflow))
 		elog("WARNING: HTTP/2: %llu header blocks not decoded (connections seen mid-way or framing lost), %llu "
 		     "streams lost (their head or answer could not be followed), %llu over the %s "
@@ -705,7 +519,7 @@ void demux__free(struct demux *d)
 	reorder__free(d->q);
 	while (d->nconns)
 		conn_drop(d, d->conns[d->nconns - 1], false);
-	free(d->ids);
+	causal_ids__free(&d->ids);
 	free(d->conns);
 	free(d->hash);
 	free(d);
