@@ -466,6 +466,13 @@ static const struct {
 	[OBS_PROTO_GRPC] = { true, FAM_RPC_SERVER_DURATION, FAM_RPC_CLIENT_DURATION },
 };
 
+/* the span rate limit's clock: the coarse one (the kernel's tick, no TSC read: a few ns, where the fine one took ~2%
+ * of the collector's time per exchange); a refill per second's worth does not need better */
+static uint64_t limit_now(void)
+{
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
 /* an exchange that makes no span: said why */
 static void spanless(struct traces *t, bool want_span)
 {
@@ -506,8 +513,7 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	text.peer = addr_text__get(&t->peer, &x->peer);
 	/* a span's attributes are made only for one that leaves: kept by the sampler, a sink to take it, a token of
 	 * the rate limit there (spent below, once the exchange proved whole) */
-	build = want_span && (t->opts.exporter || t->spans_file) &&
-		ratelimit__ready(&t->limit, clock_ns(CLOCK_MONOTONIC));
+	build = want_span && (t->opts.exporter || t->spans_file) && ratelimit__ready(&t->limit, limit_now());
 	if (!build && red_family[x->proto].set && (lm = label_slot(t, p, x, &text, res, lkey, &lklen)) && lm->s &&
 	    lm->len == lklen && !memcmp(lm->key, lkey, lklen)) {
 		/* labels seen before: their series, without describe() */
@@ -582,7 +588,7 @@ void traces__call(struct traces *t, int pid, int tid, uint64_t start_ns, uint64_
 		return;
 	if (!t->opts.exporter && !t->spans_file)
 		return;
-	if (!ratelimit__allow(&t->limit, clock_ns(CLOCK_MONOTONIC))) {
+	if (!ratelimit__allow(&t->limit, limit_now())) {
 		count_rate_limited(t);
 		return;
 	}
