@@ -91,6 +91,8 @@ struct traces {
 	struct ratelimit limit;
 	struct serving threads[THREAD_SLOTS];
 	struct join joins[JOIN_SLOTS];
+	uint64_t joins_newest; /* the latest start of a client span put there */
+	bool joins_any;	       /* one was */
 	struct exporter_stats last_exp;
 	struct traces_stats st;
 	struct otlp_buf line;
@@ -228,8 +230,10 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 	if (x->kind == SPAN_KIND_SERVER) {
 		struct serving *s;
 
-		/* a traced client on this host is the closest parent: it wins over headers it passed on */
-		if (x->peer.family && x->local.family) {
+		/* a traced client on this host is the closest parent: it wins over headers it passed on (none to
+		 * look for when no client span is young enough: a server whose callers are not traced) */
+		if (x->peer.family && x->local.family && t->joins_any &&
+		    x->start_ns < t->joins_newest + JOIN_MAX_AGE_NS) {
 			join_key(key, &x->peer, &x->local, x->stream);
 			j = join_slot(t, key);
 			if (j->used && !memcmp(j->key, key, JOIN_KEY) && x->start_ns + 1000000000ull >= j->start_ns &&
@@ -278,6 +282,9 @@ void traces__start_exchange(struct traces *t, struct obs_exchange *x, const stru
 		memcpy(j->key, key, JOIN_KEY);
 		j->used = 1;
 		j->start_ns = x->start_ns;
+		if (!t->joins_any || x->start_ns > t->joins_newest)
+			t->joins_newest = x->start_ns;
+		t->joins_any = true;
 		j->sampled = x->sampled;
 		memcpy(j->trace_id, x->trace_id, 16);
 		memcpy(j->span_id, x->span_id, 8);
