@@ -20,9 +20,9 @@
 #include "lib/hex.h"
 #include "lib/randid.h"
 #include "lib/sampler.h"
-#include "lib/texthash.h"
 #include "signal/addrtext.h"
 #include "signal/redact_memo.h"
+#include "signal/redseries.h"
 #include "signal/traces.h"
 #include "lib/clock.h"
 
@@ -53,37 +53,6 @@ struct join {
  * each time, as each fold is counted) */
 enum { SPANS_SAMPLED_OUT, SPANS_EXPORTED, SPANS_RATE_LIMITED, SPANS_EXPORT_FAILED, SPANS__COUNT };
 
-struct exchanges_series {
-	struct series *s;
-	char service[SPAN_RES_STR_LEN];
-};
-
-/* the RED histogram series by family and label values (direct-mapped): a repeat costs a hash and a compare,
- * not the registry's lock and lookup */
-#define RED_SLOTS 256
-#define RED_KEY_MAX 240 /* the values, each with its NUL; a longer set is looked up each time */
-
-struct red_series {
-	struct series *s; /* NULL: free */
-	uint64_t hash;
-	uint16_t len;
-	uint8_t fam;
-	char key[RED_KEY_MAX];
-};
-
-/* the RED series of exchanges whose protocol's label_key() repeats (direct-mapped): describe(), the redactor and
- * the label lookup are skipped for them.  Kept only where clean() changed nothing (a redaction is counted each
- * time it happens) and the series did not fold into __overflow__; for exchanges without a span (one that leaves
- * needs describe()'s attributes anyway) */
-#define LABEL_SLOTS 512
-#define LABEL_KEY_MAX 200
-
-struct label_memo {
-	struct series *s; /* NULL: free */
-	uint16_t len;
-	char key[LABEL_KEY_MAX];
-};
-
 struct traces {
 	struct traces_opts opts;
 	FILE *spans_file;
@@ -100,11 +69,9 @@ struct traces {
 	struct route_memo routes; /* HTTP routes folded before */
 	struct addr_text peer;
 	struct series *spans[SPANS__COUNT];
-	struct exchanges_series exchanges[OBS_PROTO__COUNT][2]; /* [proto][tls] */
-	struct red_series red[RED_SLOTS];
-	struct label_memo labels[LABEL_SLOTS];
-	bool changed;	  /* clean() changed a text since describe() began */
-	struct span span; /* the one being built (emit_span copies it or writes it out) */
+	struct redseries rs; /* the series exchanges update, found once */
+	bool changed;	     /* clean() changed a text since describe() began */
+	struct span span;    /* the one being built (emit_span copies it or writes it out) */
 };
 
 static int64_t mono_to_unix_offset;
@@ -128,6 +95,7 @@ struct traces *traces__new(const struct traces_opts *opts, char *err, size_t err
 		return NULL;
 	}
 	t->opts = *opts;
+	t->rs.m = opts->metrics;
 	t->memo = redact_memo__new(opts->redactor);
 	if (!t->memo) {
 		snprintf(err, errlen, "out of memory");
@@ -317,71 +285,6 @@ static struct series *spans_series(struct traces *t, int which)
 	return se;
 }
 
-/* obsprobe_exchanges_total{service, protocol, transport}: looked up again only when the service changes */
-static struct series *exchanges_series(struct traces *t, const struct proto *p, bool tls, const char *service)
-{
-	struct exchanges_series *c = &t->exchanges[p->id][tls];
-	struct series *se;
-	bool folded;
-
-	if (c->s && !strcmp(c->service, service))
-		return c->s;
-	se = metrics__series_folded(t->opts.metrics, FAM_EXCHANGES,
-				    (const char *[]){ service, p->name, tls ? "tls" : "tcp" }, &folded);
-	c->s = NULL;
-	if (!folded && strlen(service) < sizeof(c->service)) {
-		strcpy(c->service, service);
-		c->s = se;
-	}
-	return se;
-}
-
-static uint64_t hash_key(const char *k, size_t n, unsigned fam)
-{
-	return texthash__final(texthash__step(TEXTHASH_SEED * (fam + 1), k, n));
-}
-
-/* metrics__series_ctr(fam, @labels, @ctr), kept while it does not fold into __overflow__ (series are never
- * removed); @ctr, interned per container, goes into the key as a pointer */
-static struct series *red_series(struct traces *t, enum family_id fam, const char *const *labels,
-				 const struct metrics_ctr *ctr, bool *folded_out)
-{
-	char key[RED_KEY_MAX];
-	struct red_series *c;
-	size_t len = 0;
-	uint64_t h;
-	struct series *se;
-	bool folded;
-	int n = metrics__nlabels(fam);
-
-	for (int i = 0; i < n; i++) {
-		const char *v = labels[i] ? labels[i] : ""; /* as the registry reads a NULL */
-		size_t l = strlen(v) + 1;
-
-		if (len + l + sizeof(ctr) > sizeof(key))
-			return metrics__series_ctr(t->opts.metrics, fam, labels, ctr, folded_out);
-		memcpy(key + len, v, l);
-		len += l;
-	}
-	memcpy(key + len, &ctr, sizeof(ctr));
-	len += sizeof(ctr);
-	h = hash_key(key, len, fam);
-	c = &t->red[h % RED_SLOTS];
-	*folded_out = false;
-	if (c->s && c->hash == h && c->fam == fam && c->len == len && !memcmp(c->key, key, len))
-		return c->s;
-	se = metrics__series_ctr(t->opts.metrics, fam, labels, ctr, &folded);
-	*folded_out = folded;
-	if (se && !folded) {
-		c->s = se;
-		c->hash = h;
-		c->fam = (uint8_t)fam;
-		c->len = (uint16_t)len;
-		memcpy(c->key, key, len);
-	}
-	return se;
-}
-
 /* redact into @out; false (and counted) when the text cannot be scanned: the attribute is left out */
 static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 {
@@ -397,22 +300,6 @@ static bool clean(void *ctx, const char *in, char *out, size_t outlen)
 		return false;
 	}
 	return true;
-}
-
-/* @x's label memo slot and key (in @key, its length in *@len); NULL when its protocol gives none */
-static struct label_memo *label_slot(struct traces *t, const struct proto *p, const struct obs_exchange *x,
-				     const struct proto_text *text, const struct span_resource *res, char *key,
-				     size_t *len)
-{
-	size_t n = 0, k;
-
-	if (!p->label_key || !proto_key__put(key, LABEL_KEY_MAX, &n, &x->proto, 1) ||
-	    !proto_key__put(key, LABEL_KEY_MAX, &n, &res->mctr, sizeof(res->mctr)) ||
-	    !proto_key__put(key, LABEL_KEY_MAX, &n, res->service_name, strlen(res->service_name) + 1) ||
-	    !(k = p->label_key(x, text, key + n, LABEL_KEY_MAX - n)))
-		return NULL;
-	*len = n + k;
-	return &t->labels[hash_key(key, *len, 0) % LABEL_SLOTS];
 }
 
 /* the traces' one span, empty (attributes past nattrs are never read: not cleared) */
@@ -502,9 +389,8 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	const char *labels[1 + PROTO_LABELS];
 	struct series *se = NULL;
 	struct span *sp;
-	struct label_memo *lm = NULL;
-	char lkey[LABEL_KEY_MAX];
-	size_t lklen = 0;
+	struct label_key lk;
+	bool keyed = false;
 
 	if (!p || x->proto >= OBS_PROTO__COUNT)
 		return;
@@ -521,11 +407,11 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 	/* a span's attributes are made only for one that leaves: kept by the sampler, a sink to take it, a token of
 	 * the rate limit there (spent below, once the exchange proved whole) */
 	build = want_span && (t->opts.exporter || t->spans_file) && ratelimit__ready(&t->limit, limit_now());
-	if (!build && red_family[x->proto].set && (lm = label_slot(t, p, x, &text, res, lkey, &lklen)) && lm->s &&
-	    lm->len == lklen && !memcmp(lm->key, lkey, lklen)) {
+	if (!build && red_family[x->proto].set && (keyed = redseries__label_key(&t->rs, p, x, &text, res, &lk)) &&
+	    (se = redseries__label_find(&lk))) {
 		/* labels seen before: their series, without describe() */
-		series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
-		series__observe_ns(lm->s, dur);
+		series__add(redseries__exchanges(&t->rs, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
+		series__observe_ns(se, dur);
 		return spanless(t, want_span);
 	}
 	t->changed = false;
@@ -537,20 +423,17 @@ void traces__end_exchange(struct traces *t, const struct obs_exchange *x, const 
 			    1);
 		return;
 	}
-	series__add(exchanges_series(t, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
+	series__add(redseries__exchanges(&t->rs, p, x->flags & OBS_X_F_TLS, res->service_name), 1);
 	if (red_family[x->proto].set) {
 		bool folded;
 
 		labels[0] = res->service_name;
 		memcpy(labels + 1, d->labels, sizeof(d->labels));
-		se = red_series(t, server ? red_family[x->proto].server : red_family[x->proto].client, labels,
-				res->mctr, &folded);
+		se = redseries__red(&t->rs, server ? red_family[x->proto].server : red_family[x->proto].client, labels,
+				    res->mctr, &folded);
 		series__observe_ns(se, dur);
-		if (lm && se && !folded && !t->changed) {
-			lm->s = se;
-			lm->len = (uint16_t)lklen;
-			memcpy(lm->key, lkey, lklen);
-		}
+		if (keyed && se && !folded && !t->changed)
+			redseries__label_keep(&lk, se);
 	}
 
 	if (!build)
