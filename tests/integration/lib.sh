@@ -1,4 +1,6 @@
 # lib.sh -- helpers for integration tests (sourced). Each test prints PASS/FAIL lines, exits 1 on failure, 77 to skip.
+# pipefail is on: in `A | grep -q X` a failing A fails the check even when X was found (find over /proc/PID/fd while
+# the process closes a descriptor; curl writing into a grep that has already exited). Keep A's output or use <(A).
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OBSPROBE=$ROOT/build/obsprobe

@@ -51,14 +51,20 @@ targets_field() { # port python-expression-on-row
 		/usr/bin/python3 -c "import json,sys; r=[t for t in json.load(sys.stdin)['targets'] if t['pid']==$LPID][0]; print($2)" 2>/dev/null
 }
 over_5() { local p; p=$(targets_field $1 "r['overhead']['probe_cpu_percent_of_targets']"); [ -n "$p" ] && [ "$p" != None ] && /usr/bin/python3 -c "import sys; sys.exit(0 if float('$p') > 5 else 1)"; }
-shed_seen() { scrape $1 | grep -q "^obsprobe_shed_total{what=\"$2\"} [1-9]"; }
+shed_seen() { grep -q "^obsprobe_shed_total{what=\"$2\"} [1-9]" <(scrape $1); }
 read_count() { scrape $1 | awk '/^obsprobe_syscall_duration_seconds_count\{.*syscall="read"/{print $2}'; }
 runs_at_least() { local r; r=$(scrape $1 | awk -v k="obsprobe_probe_runs_total{program=\"$2\"}" '$1 == k {print $2}'); [ -n "$r" ] && [ "$r" -ge "$3" ]; }
 # a counter's value, as a number awk compares
 num() { awk -v v="$1" 'BEGIN { printf "%.0f", v * 1e9 }'; }
 
-# holds_stats PID: the process holds a BPF_ENABLE_STATS descriptor
-holds_stats() { find /proc/$1/fd -lname 'anon_inode:bpf-stats' 2>/dev/null | grep -q .; }
+# holds_stats PID: the process holds a BPF_ENABLE_STATS descriptor. find's status is not the answer: a descriptor
+# the collector closes while find walks the directory (a scrape's connection) makes it exit 1, and under pipefail
+# that read as "not held" (one clean-clone CI)
+holds_stats() {
+	local l
+	l=$(find /proc/$1/fd -lname 'anon_inode:bpf-stats' 2>/dev/null)
+	[ -n "$l" ]
+}
 
 # ---- 0. defaults: the statistics stay off (they would cost every BPF program on the host), said at start ----
 P0=$((PB + 5))
